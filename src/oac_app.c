@@ -1,0 +1,661 @@
+#include "oac_app.h"
+#include "oac_form.h"
+#include "oac_url.h"
+
+#include <apr_file_io.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <string.h>
+
+typedef enum {
+    K_STRING,       /* any non-empty text */
+    K_SECRET,       /* like K_STRING, but its value is never quoted back */
+    K_URL,          /* absolute http(s) URL */
+    K_URL_OR_REL,   /* absolute URL, or a path relative to api_base_url */
+    K_PATH,         /* local path beginning with '/' */
+    K_PATH_OR_URL,  /* either of the above */
+    K_FORM,         /* a=1&b=2 */
+    K_ENUM,
+    K_FIX_LIST,     /* comma-separated compliance fix names */
+    K_FILE,
+    K_KWARGS        /* form-encoded bundle of other keys */
+} key_kind_e;
+
+static const char *const code_challenge_methods[] = { "S256", NULL };
+static const char *const client_auth_methods[] = {
+    "client_secret_basic", "client_secret_post", "none", NULL };
+static const char *const placements[] = { "header", "uri", "body", NULL };
+static const char *const sig_methods[] = {
+    "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT", NULL };
+/* Built-in fixes arrive with the compliance-fix work; the list is the one
+ * place that names them. */
+static const char *const compliance_fixes[] = { NULL };
+
+typedef struct {
+    const char *name;
+    key_kind_e kind;
+    const char *const *allowed;
+} key_spec_t;
+
+static const key_spec_t key_specs[] = {
+    { "client_id",                  K_STRING,      NULL },
+    { "client_secret",              K_SECRET,      NULL },
+    { "request_token_url",          K_URL,         NULL },
+    { "request_token_params",       K_FORM,        NULL },
+    { "access_token_url",           K_URL,         NULL },
+    { "access_token_params",        K_FORM,        NULL },
+    { "refresh_token_url",          K_URL,         NULL },
+    { "authorize_url",              K_URL,         NULL },
+    { "authorize_params",           K_FORM,        NULL },
+    { "api_base_url",               K_URL,         NULL },
+    { "client_kwargs",              K_KWARGS,      NULL },
+    { "scope",                      K_STRING,      NULL },
+    { "code_challenge_method",      K_ENUM,        code_challenge_methods },
+    { "token_endpoint_auth_method", K_ENUM,        client_auth_methods },
+    { "token_placement",            K_ENUM,        placements },
+    { "signature_method",           K_ENUM,        sig_methods },
+    { "rsa_key_file",               K_FILE,        NULL },
+    { "compliance_fix",             K_FIX_LIST,    compliance_fixes },
+    { "redirect_uri",               K_PATH_OR_URL, NULL },
+    { "login_path",                 K_PATH,        NULL },
+    { "logout_path",                K_PATH,        NULL },
+    { "userinfo_endpoint",          K_URL_OR_REL,  NULL },
+    { "user_claim",                 K_STRING,      NULL },
+    { NULL, K_STRING, NULL }
+};
+
+static const key_spec_t *find_spec(const char *key)
+{
+    const key_spec_t *k;
+    for (k = key_specs; k->name; ++k) {
+        if (!strcmp(k->name, key)) {
+            return k;
+        }
+    }
+    return NULL;
+}
+
+/* Edit distance, to suggest the key a typo meant. Keys are short, so the
+ * quadratic table is cheap. */
+static apr_size_t edit_distance(const char *a, const char *b)
+{
+    apr_size_t la = strlen(a), lb = strlen(b), i, j;
+    apr_size_t row[64];
+    if (la >= 63 || lb >= 63) {
+        return 64;
+    }
+    for (j = 0; j <= lb; ++j) {
+        row[j] = j;
+    }
+    for (i = 1; i <= la; ++i) {
+        apr_size_t diag = row[0];
+        row[0] = i;
+        for (j = 1; j <= lb; ++j) {
+            apr_size_t up = row[j];
+            apr_size_t best = diag + (a[i - 1] == b[j - 1] ? 0 : 1);
+            if (row[j] + 1 < best) {
+                best = row[j] + 1;
+            }
+            if (row[j - 1] + 1 < best) {
+                best = row[j - 1] + 1;
+            }
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+static const char *join_list(apr_pool_t *p, const char *const *items)
+{
+    const char *s = NULL;
+    for (; *items; ++items) {
+        s = s ? apr_pstrcat(p, s, ", ", *items, NULL) : *items;
+    }
+    return s ? s : "(none yet)";
+}
+
+static const char *unknown_key_msg(apr_pool_t *p, const char *key)
+{
+    const key_spec_t *k, *best = NULL;
+    apr_size_t best_d = 4;
+    for (k = key_specs; k->name; ++k) {
+        apr_size_t d = edit_distance(key, k->name);
+        if (d < best_d) {
+            best_d = d;
+            best = k;
+        }
+    }
+    if (best) {
+        return apr_psprintf(p, "unknown key '%s'; did you mean '%s'?",
+                            key, best->name);
+    }
+    {
+        const char *names = NULL;
+        for (k = key_specs; k->name; ++k) {
+            names = names ? apr_pstrcat(p, names, ", ", k->name, NULL)
+                          : k->name;
+        }
+        return apr_psprintf(p, "unknown key '%s'; known keys: %s", key,
+                            names);
+    }
+}
+
+/* A URL may carry an API key in its query: quote only what precedes it. */
+static const char *url_for_message(apr_pool_t *p, const char *url)
+{
+    return apr_pstrndup(p, url, strcspn(url, "?#"));
+}
+
+static apr_status_t check_path(const char **perr, apr_pool_t *p,
+                               const char *key, const char *value)
+{
+    const char *c;
+    if (value[0] != '/' || value[1] == '/') {
+        *perr = apr_psprintf(p, "%s '%s' must be a local path beginning "
+                             "with a single '/'", key, value);
+        return APR_EINVAL;
+    }
+    for (c = value; *c; ++c) {
+        if (*c == '?' || *c == '#' || apr_isspace(*c) || apr_iscntrl(*c)) {
+            *perr = apr_psprintf(p, "%s '%s' must be a plain path, without "
+                                 "query, fragment or whitespace", key,
+                                 url_for_message(p, value));
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_url(const char **perr, apr_pool_t *p,
+                              const char *key, const char *value)
+{
+    apr_uri_t uri;
+    const char *why;
+    if (oac_url_check(&uri, &why, p, value) != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "%s '%s' is not a valid URL: %s; give an "
+                             "absolute http:// or https:// URL", key,
+                             url_for_message(p, value), why);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_enum(const char **perr, apr_pool_t *p,
+                               const key_spec_t *k, const char *value)
+{
+    const char *const *a;
+    for (a = k->allowed; *a; ++a) {
+        if (!strcmp(*a, value)) {
+            return APR_SUCCESS;
+        }
+    }
+    *perr = apr_psprintf(p, "%s '%s' is not supported; use one of: %s",
+                         k->name, value, join_list(p, k->allowed));
+    return APR_EINVAL;
+}
+
+static apr_status_t check_fix_list(const char **perr, apr_pool_t *p,
+                                   const key_spec_t *k, const char *value)
+{
+    char *list = apr_pstrdup(p, value), *last, *name;
+    for (name = apr_strtok(list, ", ", &last); name;
+         name = apr_strtok(NULL, ", ", &last)) {
+        const char *const *a;
+        for (a = k->allowed; *a && strcmp(*a, name); ++a) {
+        }
+        if (!*a) {
+            *perr = apr_psprintf(p, "compliance_fix '%s' is not a built-in "
+                                 "fix; known fixes: %s", name,
+                                 join_list(p, k->allowed));
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_value(const char **perr, apr_pool_t *p,
+                                const key_spec_t *k, const char *value);
+
+static apr_status_t check_kwargs(const char **perr, apr_pool_t *p,
+                                 const char *value)
+{
+    apr_array_header_t *form;
+    const char *why;
+    int i;
+    if (oac_form_decode(&form, &why, p, value) != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "client_kwargs is not form-encoded "
+                             "(a=1&b=2): %s", why);
+        return APR_EINVAL;
+    }
+    for (i = 0; i < form->nelts; ++i) {
+        const oac_param_t *kv = &APR_ARRAY_IDX(form, i, oac_param_t);
+        const key_spec_t *k = find_spec(kv->name);
+        if (!k) {
+            *perr = apr_pstrcat(p, "client_kwargs: ",
+                                unknown_key_msg(p, kv->name), NULL);
+            return APR_EINVAL;
+        }
+        if (k->kind == K_KWARGS) {
+            *perr = "client_kwargs cannot contain client_kwargs";
+            return APR_EINVAL;
+        }
+        if (check_value(&why, p, k, kv->value) != APR_SUCCESS) {
+            *perr = apr_pstrcat(p, "client_kwargs: ", why, NULL);
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_value(const char **perr, apr_pool_t *p,
+                                const key_spec_t *k, const char *value)
+{
+    const char *why;
+    if (!*value) {
+        *perr = apr_psprintf(p, "%s has an empty value", k->name);
+        return APR_EINVAL;
+    }
+    switch (k->kind) {
+    case K_STRING:
+    case K_SECRET:
+    case K_FILE:
+        return APR_SUCCESS;
+    case K_URL:
+        return check_url(perr, p, k->name, value);
+    case K_URL_OR_REL:
+        return strstr(value, "://") ? check_url(perr, p, k->name, value)
+                                    : APR_SUCCESS;
+    case K_PATH:
+        return check_path(perr, p, k->name, value);
+    case K_PATH_OR_URL:
+        return value[0] == '/' ? check_path(perr, p, k->name, value)
+                               : check_url(perr, p, k->name, value);
+    case K_FORM: {
+        apr_array_header_t *form;
+        if (oac_form_decode(&form, &why, p, value) != APR_SUCCESS) {
+            *perr = apr_psprintf(p, "%s is not form-encoded (a=1&b=2): %s",
+                                 k->name, why);
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
+    case K_ENUM:
+        return check_enum(perr, p, k, value);
+    case K_FIX_LIST:
+        return check_fix_list(perr, p, k, value);
+    case K_KWARGS:
+        return check_kwargs(perr, p, value);
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
+                              apr_pool_t *p, const char *line)
+{
+    apr_array_header_t *pairs = oac_form_make(p);
+    const char *s = line;
+
+    for (;;) {
+        char *buf, *out, *eq;
+        char quote = 0;
+        const char *start;
+
+        while (*s && apr_isspace(*s)) {
+            ++s;
+        }
+        if (!*s) {
+            break;
+        }
+        start = s;
+        out = buf = apr_palloc(p, strlen(s) + 1);
+        /* Quotes may open anywhere in the word: key="a b" and "key=a b"
+         * both give one pair. */
+        while (*s && (quote || !apr_isspace(*s))) {
+            if (quote && *s == '\\' && (s[1] == quote || s[1] == '\\')) {
+                *out++ = s[1];
+                s += 2;
+            }
+            else if (quote && *s == quote) {
+                quote = 0;
+                ++s;
+            }
+            else if (!quote && (*s == '"' || *s == '\'')) {
+                quote = *s++;
+            }
+            else {
+                *out++ = *s++;
+            }
+        }
+        *out = '\0';
+        if (quote) {
+            *perr = apr_psprintf(p, "unterminated %c quote in '%.*s'", quote,
+                                 (int)strcspn(start, "="), start);
+            return APR_EINVAL;
+        }
+        eq = strchr(buf, '=');
+        if (!eq || eq == buf) {
+            *perr = apr_psprintf(p, "'%.*s' is not of the form key=value",
+                                 (int)(eq ? 0 : strlen(buf)), buf);
+            return APR_EINVAL;
+        }
+        *eq = '\0';
+        oac_form_add(pairs, buf, eq + 1);
+    }
+    *ppairs = pairs;
+    return APR_SUCCESS;
+}
+
+oac_app_decl_t *oac_app_decl_make(apr_pool_t *p, const char *name)
+{
+    oac_app_decl_t *d = apr_pcalloc(p, sizeof(*d));
+    d->name = apr_pstrdup(p, name);
+    d->keys = apr_table_make(p, 16);
+    return d;
+}
+
+apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
+                              oac_app_decl_t *decl, const char *key,
+                              const char *value)
+{
+    const key_spec_t *k = find_spec(key);
+    apr_status_t rv;
+    if (!k) {
+        *perr = unknown_key_msg(p, key);
+        return APR_EINVAL;
+    }
+    if (APR_SUCCESS != (rv = check_value(perr, p, k, value))) {
+        return rv;
+    }
+    apr_table_set(decl->keys, key, value);
+    return APR_SUCCESS;
+}
+
+oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
+                                   const oac_app_decl_t *add)
+{
+    oac_app_decl_t *d = apr_pcalloc(p, sizeof(*d));
+    d->name = add->name;
+    d->where = add->where;
+    d->keys = apr_table_copy(p, base->keys);
+    apr_table_overlap(d->keys, add->keys, APR_OVERLAP_TABLES_SET);
+    return d;
+}
+
+static int enum_index(const char *const *allowed, const char *value)
+{
+    int i;
+    for (i = 0; allowed[i]; ++i) {
+        if (!strcmp(allowed[i], value)) {
+            return i;
+        }
+    }
+    return 0;
+}
+
+static apr_array_header_t *form_or_empty(apr_pool_t *p, const char *value)
+{
+    apr_array_header_t *form;
+    const char *why;
+    /* Already checked by oac_app_decl_set. */
+    if (!value || oac_form_decode(&form, &why, p, value) != APR_SUCCESS) {
+        return oac_form_make(p);
+    }
+    return form;
+}
+
+static apr_status_t require_keys(const char **perr, apr_pool_t *p,
+                                 const oac_app_t *app, apr_table_t *keys)
+{
+    static const char *const common[] = {
+        "client_id", "authorize_url", "access_token_url", NULL };
+    const char *const *k;
+    const char *needs = app->version == OAC_OAUTH1
+        ? "an OAuth 1.0a app needs client_id, client_secret, "
+          "request_token_url, authorize_url and access_token_url"
+        : "an OAuth 2 app needs client_id, client_secret (unless "
+          "token_endpoint_auth_method=none), authorize_url and "
+          "access_token_url";
+
+    for (k = common; *k; ++k) {
+        if (!apr_table_get(keys, *k)) {
+            *perr = apr_psprintf(p, "missing required key %s (%s)", *k, needs);
+            return APR_EINVAL;
+        }
+    }
+    if (!app->client_secret
+        && ((app->version == OAC_OAUTH2
+             && app->token_endpoint_auth_method != OAC_AUTH_NONE)
+            || (app->version == OAC_OAUTH1
+                && app->signature_method != OAC_SIG_RSA_SHA1))) {
+        *perr = apr_psprintf(p, "missing required key client_secret (%s)",
+                             needs);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Keys that only mean something for the other OAuth version are a sign of
+ * a mistaken declaration: say so instead of ignoring them. */
+static apr_status_t reject_other_version_keys(const char **perr,
+                                              apr_pool_t *p,
+                                              const oac_app_t *app,
+                                              apr_table_t *keys)
+{
+    static const char *const oauth2_only[] = {
+        "code_challenge_method", "refresh_token_url",
+        "token_endpoint_auth_method", "token_placement", NULL };
+    static const char *const oauth1_only[] = {
+        "signature_method", "rsa_key_file", "request_token_params", NULL };
+    const char *const *k;
+
+    if (app->version == OAC_OAUTH1) {
+        for (k = oauth2_only; *k; ++k) {
+            if (apr_table_get(keys, *k)) {
+                *perr = apr_psprintf(p, "%s applies only to OAuth 2 apps, "
+                                     "and this app is OAuth 1.0a because it "
+                                     "has request_token_url", *k);
+                return APR_EINVAL;
+            }
+        }
+    }
+    else {
+        for (k = oauth1_only; *k; ++k) {
+            if (apr_table_get(keys, *k)) {
+                *perr = apr_psprintf(p, "%s applies only to OAuth 1.0a apps "
+                                     "(apps with request_token_url)", *k);
+                return APR_EINVAL;
+            }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t finish_rsa_key(const char **perr, apr_pool_t *p,
+                                   const oac_app_t *app)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+    char ebuf[128];
+
+    if (app->signature_method != OAC_SIG_RSA_SHA1) {
+        if (app->rsa_key_file) {
+            *perr = "rsa_key_file is only used with signature_method=RSA-SHA1";
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
+    if (!app->rsa_key_file) {
+        *perr = "signature_method=RSA-SHA1 needs rsa_key_file=/path/to/key.pem";
+        return APR_EINVAL;
+    }
+    rv = apr_file_open(&f, app->rsa_key_file, APR_FOPEN_READ, 0, p);
+    if (rv != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "rsa_key_file '%s' cannot be read: %s",
+                             app->rsa_key_file,
+                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+        return rv;
+    }
+    apr_file_close(f);
+    return APR_SUCCESS;
+}
+
+static apr_status_t finish_paths(const char **perr, apr_pool_t *p,
+                                 oac_app_t *app, apr_table_t *keys)
+{
+    const char *v;
+
+    app->login_path = (v = apr_table_get(keys, "login_path"))
+        ? v : apr_psprintf(p, "/oauth/%s/login", app->name);
+    app->logout_path = (v = apr_table_get(keys, "logout_path"))
+        ? v : apr_psprintf(p, "/oauth/%s/logout", app->name);
+    app->redirect_uri = (v = apr_table_get(keys, "redirect_uri"))
+        ? v : apr_psprintf(p, "/oauth/%s/callback", app->name);
+    if (app->redirect_uri[0] == '/') {
+        app->redirect_path = app->redirect_uri;
+    }
+    else {
+        apr_uri_t uri;
+        const char *why;
+        if (oac_url_check(&uri, &why, p, app->redirect_uri) != APR_SUCCESS) {
+            *perr = apr_psprintf(p, "redirect_uri: %s", why);
+            return APR_EINVAL;
+        }
+        app->redirect_path = uri.path && *uri.path ? uri.path : "/";
+    }
+
+    if ((v = apr_table_get(keys, "userinfo_endpoint"))) {
+        if (strstr(v, "://")) {
+            app->userinfo_endpoint = v;
+        }
+        else if (!app->api_base_url) {
+            *perr = apr_psprintf(p, "userinfo_endpoint '%s' is relative, so "
+                                 "api_base_url is needed to resolve it", v);
+            return APR_EINVAL;
+        }
+        else {
+            char *joined;
+            const char *why;
+            if (oac_url_join(&joined, &why, p, app->api_base_url, v)
+                != APR_SUCCESS) {
+                *perr = apr_psprintf(p, "userinfo_endpoint: %s", why);
+                return APR_EINVAL;
+            }
+            app->userinfo_endpoint = joined;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
+                              apr_pool_t *p, const oac_app_decl_t *decl)
+{
+    apr_table_t *keys = apr_table_copy(p, decl->keys);
+    oac_app_t *app = apr_pcalloc(p, sizeof(*app));
+    const char *v;
+    apr_status_t rv;
+
+    if ((v = apr_table_get(keys, "client_kwargs"))) {
+        apr_array_header_t *kw = form_or_empty(p, v);
+        int i;
+        for (i = 0; i < kw->nelts; ++i) {
+            const oac_param_t *kv = &APR_ARRAY_IDX(kw, i, oac_param_t);
+            if (!apr_table_get(keys, kv->name)) {
+                apr_table_set(keys, kv->name, kv->value);
+            }
+        }
+    }
+
+    app->name = decl->name;
+    app->version = apr_table_get(keys, "request_token_url") ? OAC_OAUTH1
+                                                            : OAC_OAUTH2;
+    app->client_id = apr_table_get(keys, "client_id");
+    app->client_secret = apr_table_get(keys, "client_secret");
+    app->request_token_url = apr_table_get(keys, "request_token_url");
+    app->request_token_params =
+        form_or_empty(p, apr_table_get(keys, "request_token_params"));
+    app->access_token_url = apr_table_get(keys, "access_token_url");
+    app->access_token_params =
+        form_or_empty(p, apr_table_get(keys, "access_token_params"));
+    app->refresh_token_url = (v = apr_table_get(keys, "refresh_token_url"))
+        ? v : app->access_token_url;
+    app->authorize_url = apr_table_get(keys, "authorize_url");
+    app->authorize_params =
+        form_or_empty(p, apr_table_get(keys, "authorize_params"));
+    app->api_base_url = apr_table_get(keys, "api_base_url");
+    app->scope = apr_table_get(keys, "scope");
+    app->pkce_s256 = apr_table_get(keys, "code_challenge_method") != NULL;
+    if ((v = apr_table_get(keys, "token_endpoint_auth_method"))) {
+        app->token_endpoint_auth_method = enum_index(client_auth_methods, v);
+    }
+    if ((v = apr_table_get(keys, "token_placement"))) {
+        app->token_placement = enum_index(placements, v);
+    }
+    if ((v = apr_table_get(keys, "signature_method"))) {
+        app->signature_method = enum_index(sig_methods, v);
+    }
+    app->rsa_key_file = apr_table_get(keys, "rsa_key_file");
+    app->compliance_fixes = apr_array_make(p, 2, sizeof(const char *));
+    if ((v = apr_table_get(keys, "compliance_fix"))) {
+        char *list = apr_pstrdup(p, v), *last, *name;
+        for (name = apr_strtok(list, ", ", &last); name;
+             name = apr_strtok(NULL, ", ", &last)) {
+            APR_ARRAY_PUSH(app->compliance_fixes, const char *) = name;
+        }
+    }
+    app->user_claim = apr_table_get(keys, "user_claim");
+
+    if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
+        || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))
+        || APR_SUCCESS != (rv = finish_rsa_key(perr, p, app))
+        || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {
+        return rv;
+    }
+    *papp = app;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
+                               const apr_array_header_t *apps)
+{
+    apr_table_t *seen = apr_table_make(p, apps->nelts * 3 + 1);
+    int i, j;
+    for (i = 0; i < apps->nelts; ++i) {
+        const oac_app_t *app = APR_ARRAY_IDX(apps, i, const oac_app_t *);
+        const char *paths[3];
+        const char *what[3] = { "login_path", "logout_path", "redirect_uri" };
+        paths[0] = app->login_path;
+        paths[1] = app->logout_path;
+        paths[2] = app->redirect_path;
+        for (j = 0; j < 3; ++j) {
+            const char *owner = apr_table_get(seen, paths[j]);
+            if (owner) {
+                *perr = apr_psprintf(p, "OAuthRemoteApp %s: %s path '%s' is "
+                                     "already used by %s; give each app and "
+                                     "each role its own path", app->name,
+                                     what[j], paths[j], owner);
+                return APR_EINVAL;
+            }
+            apr_table_set(seen, paths[j],
+                          apr_psprintf(p, "the %s of app %s", what[j],
+                                       app->name));
+        }
+    }
+    return APR_SUCCESS;
+}
+
+const char *oac_app_client_auth_name(oac_client_auth_e m)
+{
+    return client_auth_methods[m];
+}
+
+const char *oac_app_placement_name(oac_placement_e m)
+{
+    return placements[m];
+}
+
+const char *oac_app_sig_method_name(oac_sig_method_e m)
+{
+    return sig_methods[m];
+}

@@ -1,0 +1,109 @@
+/*
+ * The remote-application model: what an administrator declares with
+ * OAuthRemoteApp, checked and turned into a typed oac_app_t.
+ *
+ * Declarations are kept as raw key/value tables until the whole
+ * configuration is read, because an app may be spread over several lines
+ * and a virtual host may override one key of a server-level app: only the
+ * merged table can be checked for required keys.
+ */
+#ifndef OAC_APP_H
+#define OAC_APP_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef enum {
+    OAC_OAUTH1 = 1,
+    OAC_OAUTH2 = 2
+} oac_oauth_version_e;
+
+typedef enum {
+    OAC_AUTH_CLIENT_SECRET_BASIC = 0,
+    OAC_AUTH_CLIENT_SECRET_POST,
+    OAC_AUTH_NONE
+} oac_client_auth_e;
+
+typedef enum {
+    OAC_PLACE_HEADER = 0,
+    OAC_PLACE_URI,
+    OAC_PLACE_BODY
+} oac_placement_e;
+
+typedef enum {
+    OAC_SIG_HMAC_SHA1 = 0,
+    OAC_SIG_HMAC_SHA256,
+    OAC_SIG_RSA_SHA1,
+    OAC_SIG_PLAINTEXT
+} oac_sig_method_e;
+
+/* One app as written: key -> value, the later declaration winning. */
+typedef struct {
+    const char *name;
+    apr_table_t *keys;
+    const char *where;      /* "file:line" of its latest line, for messages */
+} oac_app_decl_t;
+
+typedef struct {
+    const char *name;
+    oac_oauth_version_e version;
+    const char *client_id;
+    const char *client_secret;        /* never logged, never shown */
+    const char *request_token_url;
+    apr_array_header_t *request_token_params;   /* oac_param_t */
+    const char *access_token_url;
+    apr_array_header_t *access_token_params;    /* oac_param_t */
+    const char *refresh_token_url;    /* defaults to access_token_url */
+    const char *authorize_url;
+    apr_array_header_t *authorize_params;       /* oac_param_t */
+    const char *api_base_url;         /* or NULL */
+    const char *scope;                /* or NULL */
+    int pkce_s256;
+    oac_client_auth_e token_endpoint_auth_method;
+    oac_placement_e token_placement;
+    oac_sig_method_e signature_method;
+    const char *rsa_key_file;         /* or NULL */
+    apr_array_header_t *compliance_fixes;       /* const char * */
+    const char *redirect_uri;         /* as configured: a path or an absolute URL */
+    const char *redirect_path;        /* the path the module intercepts */
+    const char *login_path;
+    const char *logout_path;
+    const char *userinfo_endpoint;    /* absolute URL (joined with api_base_url), or NULL */
+    const char *user_claim;           /* or NULL */
+} oac_app_t;
+
+/* Splits the arguments of one OAuthRemoteApp line into key=value pairs
+ * (oac_param_t). A value may be quoted with " or ' (scope="openid email"),
+ * or the whole pair may be ("scope=openid email"); \" and \\ escape inside
+ * quotes. */
+apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
+                              apr_pool_t *p, const char *line);
+
+oac_app_decl_t *oac_app_decl_make(apr_pool_t *p, const char *name);
+
+/* Checks what can be checked of one key on its own (known key, URL syntax,
+ * enum value, form syntax) and records it in decl. */
+apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
+                              oac_app_decl_t *decl, const char *key,
+                              const char *value);
+
+/* base's keys overlaid with add's: a virtual host's override of one key. */
+oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
+                                   const oac_app_decl_t *add);
+
+/* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
+ * what needs the whole declaration: required keys for the OAuth version,
+ * keys that do not apply to it, rsa_key_file readability. */
+apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
+                              apr_pool_t *p, const oac_app_decl_t *decl);
+
+/* Checks the apps of one virtual host against each other (paths shared by
+ * two apps). */
+apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
+                               const apr_array_header_t *apps);
+
+const char *oac_app_client_auth_name(oac_client_auth_e m);
+const char *oac_app_placement_name(oac_placement_e m);
+const char *oac_app_sig_method_name(oac_sig_method_e m);
+
+#endif

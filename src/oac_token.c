@@ -1,0 +1,669 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+
+#include <jansson.h>
+
+#include "oac_form.h"
+#include "oac_token.h"
+
+/* Provider error text is echoed to logs and error pages: keep it short. */
+#define OAC_TOKEN_ERROR_TEXT_MAX 200
+
+/* ~31 million years: large enough for any provider, small enough that
+ * now + expires_in cannot overflow. */
+#define OAC_TOKEN_SECONDS_MAX APR_INT64_C(1000000000000000)
+
+/* ---- small helpers ---------------------------------------------------- */
+
+/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
+static const char *sanitize(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    apr_size_t len = strlen(s), i;
+    char *out;
+
+    if (len > max) {
+        len = max;
+        /* Back off over continuation bytes to the start of a character. */
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            --len;
+        }
+    }
+    out = apr_pstrmemdup(p, s, len);
+    for (i = 0; i < len; ++i) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == 0x7f) {
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
+/* Compact JSON text of any value, copied to the pool. */
+static const char *json_text(apr_pool_t *p, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    const char *copy;
+
+    if (!s) {
+        return "";
+    }
+    copy = apr_pstrdup(p, s);
+    free(s);
+    return copy;
+}
+
+/* The value as text: a string as is, anything else as JSON. */
+static const char *value_text(apr_pool_t *p, const json_t *v)
+{
+    return json_is_string(v) ? apr_pstrdup(p, json_string_value(v))
+                             : json_text(p, v);
+}
+
+/* Member of obj, with JSON null read as absent. */
+static json_t *member(const json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    return json_is_null(v) ? NULL : v;
+}
+
+static int is_json_type(const char *ct)
+{
+    apr_size_t len;
+
+    if (!ct) {
+        return 0;
+    }
+    ct += strspn(ct, " \t");
+    len = strcspn(ct, "; \t");
+    if (len == 16 && strncasecmp(ct, "application/json", 16) == 0) {
+        return 1;
+    }
+    return len > 5 && strncasecmp(ct + len - 5, "+json", 5) == 0;
+}
+
+/* Skips a UTF-8 BOM and leading whitespace; drops trailing whitespace. */
+static const char *trim_body(const char *body, apr_size_t *plen)
+{
+    apr_size_t len = *plen;
+
+    if (len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0) {
+        body += 3;
+        len -= 3;
+    }
+    while (len > 0 && *body && strchr(" \t\r\n", *body)) {
+        ++body;
+        --len;
+    }
+    while (len > 0 && body[len - 1] && strchr(" \t\r\n", body[len - 1])) {
+        --len;
+    }
+    *plen = len;
+    return body;
+}
+
+/* ---- reading the body into a JSON object ---------------------------- */
+
+/*
+ * Jansson's message may quote the text near the error ("near 'abc...'"),
+ * which could be a piece of a token: keep only the part before it.
+ */
+static const char *json_error_text(apr_pool_t *p, const json_error_t *err)
+{
+    const char *near = strstr(err->text, " near ");
+    apr_size_t len = near ? (apr_size_t)(near - err->text) : strlen(err->text);
+
+    return apr_psprintf(p, "%s at line %d column %d",
+                        sanitize(p, apr_pstrmemdup(p, err->text, len),
+                                 OAC_TOKEN_ERROR_TEXT_MAX),
+                        err->line, err->column);
+}
+
+static apr_status_t load_json(json_t **pjson, const char **perr,
+                              apr_pool_t *p, const char *body, apr_size_t len)
+{
+    json_error_t err;
+    json_t *json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+
+    if (!json) {
+        *perr = apr_pstrcat(p, "token response is not valid JSON: ",
+                            json_error_text(p, &err), NULL);
+        return APR_EINVAL;
+    }
+    if (!json_is_object(json)) {
+        *perr = "token response is not valid JSON: top level is not an "
+                "object at line 1 column 1";
+        json_decref(json);
+        return APR_EINVAL;
+    }
+    *pjson = json;
+    return APR_SUCCESS;
+}
+
+/* Same shape as a JSON body, so the rest has one path: strings only. */
+static apr_status_t form_to_json(json_t **pjson, const char **perr,
+                                 apr_pool_t *p,
+                                 const apr_array_header_t *form)
+{
+    const oac_param_t *params = (const oac_param_t *)form->elts;
+    json_t *json = json_object();
+    int i;
+
+    for (i = 0; i < form->nelts; ++i) {
+        if (json_object_get(json, params[i].name)) {
+            *perr = apr_psprintf(p, "token response repeats field '%s'",
+                                 sanitize(p, params[i].name, 64));
+            json_decref(json);
+            return APR_EINVAL;
+        }
+        if (json_object_set_new(json, params[i].name,
+                                json_string(params[i].value))) {
+            *perr = "token response has a field that is not valid UTF-8";
+            json_decref(json);
+            return APR_EINVAL;
+        }
+    }
+    *pjson = json;
+    return APR_SUCCESS;
+}
+
+static apr_status_t load_form(json_t **pjson, const char **perr,
+                              apr_pool_t *p, const char *body, apr_size_t len)
+{
+    apr_array_header_t *form;
+    const char *why;
+
+    if (memchr(body, '\0', len)) {
+        *perr = "token response contains a NUL byte";
+        return APR_EINVAL;
+    }
+    if (oac_form_decode(&form, &why, p, apr_pstrmemdup(p, body, len))
+        != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "token response is not valid form data: ",
+                            why, NULL);
+        return APR_EINVAL;
+    }
+    return form_to_json(pjson, perr, p, form);
+}
+
+static apr_status_t load_body(json_t **pjson, const char **perr,
+                              apr_pool_t *p, const char *content_type,
+                              const char *body, apr_size_t len)
+{
+    if (!body) {
+        len = 0;
+    }
+    body = trim_body(body ? body : "", &len);
+    if (len == 0) {
+        *perr = "token response is empty";
+        return APR_EINVAL;
+    }
+    if (is_json_type(content_type) || body[0] == '{') {
+        return load_json(pjson, perr, p, body, len);
+    }
+    return load_form(pjson, perr, p, body, len);
+}
+
+/* ---- fields ----------------------------------------------------------- */
+
+static apr_status_t check_provider_error(const char **perr, apr_pool_t *p,
+                                         const json_t *json)
+{
+    const json_t *error = member(json, "error");
+    const json_t *desc = member(json, "error_description");
+
+    if (!error) {
+        return APR_SUCCESS;
+    }
+    *perr = apr_psprintf(p, "provider returned error '%s'%s%s",
+                         sanitize(p, value_text(p, error),
+                                  OAC_TOKEN_ERROR_TEXT_MAX),
+                         desc ? ": " : "",
+                         desc ? sanitize(p, value_text(p, desc),
+                                         OAC_TOKEN_ERROR_TEXT_MAX)
+                              : "");
+    return APR_EGENERAL;
+}
+
+/* An optional string field; NULL when absent or null. */
+static apr_status_t take_string(const char **pv, const char **perr,
+                                apr_pool_t *p, const json_t *json,
+                                const char *field)
+{
+    const json_t *v = member(json, field);
+
+    if (!v) {
+        *pv = NULL;
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v)) {
+        *perr = apr_psprintf(p, "token response field '%s' is not a string",
+                             field);
+        return APR_EINVAL;
+    }
+    *pv = apr_pstrdup(p, json_string_value(v));
+    return APR_SUCCESS;
+}
+
+/* Some providers send scope as a JSON array of strings. */
+static apr_status_t take_scope(const char **pv, const char **perr,
+                               apr_pool_t *p, const json_t *json)
+{
+    const json_t *v = member(json, "scope");
+    apr_array_header_t *parts;
+    size_t i;
+
+    if (!json_is_array(v)) {
+        return take_string(pv, perr, p, json, "scope");
+    }
+    parts = apr_array_make(p, (int)json_array_size(v) + 1, sizeof(char *));
+    for (i = 0; i < json_array_size(v); ++i) {
+        const json_t *item = json_array_get(v, i);
+
+        if (!json_is_string(item)) {
+            *perr = "token response field 'scope' is not a string or an "
+                    "array of strings";
+            return APR_EINVAL;
+        }
+        APR_ARRAY_PUSH(parts, const char *) = json_string_value(item);
+    }
+    *pv = apr_array_pstrcat(p, parts, ' ');
+    return APR_SUCCESS;
+}
+
+static int parse_digits(apr_int64_t *pv, const char *s)
+{
+    apr_int64_t v = 0;
+
+    if (!*s || strlen(s) > 18) {
+        return 0;
+    }
+    for (; *s; ++s) {
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+        v = v * 10 + (*s - '0');
+    }
+    *pv = v;
+    return 1;
+}
+
+/* Seconds: an integer, a real (truncated) or a string of digits, >= 0. */
+static apr_status_t take_seconds(apr_int64_t *pv, int *ppresent,
+                                 const char **perr, apr_pool_t *p,
+                                 const json_t *json, const char *field)
+{
+    const json_t *v = member(json, field);
+    apr_int64_t secs = -1;
+    int ok = 0;
+
+    if (!v) {
+        *ppresent = 0;
+        return APR_SUCCESS;
+    }
+    if (json_is_integer(v)) {
+        secs = (apr_int64_t)json_integer_value(v);
+        ok = 1;
+    }
+    else if (json_is_real(v)) {
+        double d = json_real_value(v);
+        ok = d >= 0 && d <= (double)OAC_TOKEN_SECONDS_MAX;
+        secs = ok ? (apr_int64_t)d : -1;
+    }
+    else if (json_is_string(v)) {
+        ok = parse_digits(&secs, json_string_value(v));
+    }
+    if (!ok || secs < 0 || secs > OAC_TOKEN_SECONDS_MAX) {
+        *perr = apr_psprintf(p, "token response field '%s' is not a "
+                             "non-negative number of seconds", field);
+        return APR_EINVAL;
+    }
+    *pv = secs;
+    *ppresent = 1;
+    return APR_SUCCESS;
+}
+
+/*
+ * OAuth 2 names it access_token; OAuth 1 oauth_token (with its secret).
+ * Sets *pkey to the field used so it is kept out of extra.
+ */
+static apr_status_t take_access_token(oac_token_t *t, const char **pkey,
+                                      const char **perr, apr_pool_t *p,
+                                      const json_t *json)
+{
+    const char *key = member(json, "access_token") ? "access_token"
+                                                    : "oauth_token";
+    const json_t *v = member(json, key);
+    apr_status_t rv;
+
+    if (!v) {
+        *perr = "token response has no access_token";
+        return APR_EINVAL;
+    }
+    if (!json_is_string(v)) {
+        *perr = apr_psprintf(p, "%s is not a string", key);
+        return APR_EINVAL;
+    }
+    if (!*json_string_value(v)) {
+        *perr = apr_psprintf(p, "token response has an empty %s", key);
+        return APR_EINVAL;
+    }
+    t->access_token = apr_pstrdup(p, json_string_value(v));
+    if (strcmp(key, "oauth_token") == 0
+        && (rv = take_string(&t->token_secret, perr, p, json,
+                             "oauth_token_secret")) != APR_SUCCESS) {
+        return rv;
+    }
+    *pkey = key;
+    return APR_SUCCESS;
+}
+
+static apr_status_t take_expiry(oac_token_t *t, const char **perr,
+                                apr_pool_t *p, const json_t *json,
+                                apr_int64_t now)
+{
+    apr_int64_t in = -1, at = 0;
+    int has_in, has_at;
+    apr_status_t rv;
+
+    if ((rv = take_seconds(&in, &has_in, perr, p, json, "expires_in"))
+        != APR_SUCCESS
+        || (rv = take_seconds(&at, &has_at, perr, p, json, "expires_at"))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    t->expires_in = has_in ? in : -1;
+    if (has_at) {
+        t->expires_at = at;
+    }
+    else if (has_in && in > 0) {
+        t->expires_at = now + in;
+    }
+    else {
+        t->expires_at = 0;
+    }
+    return APR_SUCCESS;
+}
+
+static int is_known_field(const char *key, const char *token_key)
+{
+    static const char *const known[] = {
+        "token_type", "refresh_token", "scope", "expires_in", "expires_at",
+        NULL
+    };
+    int i;
+
+    if (strcmp(key, token_key) == 0) {
+        return 1;
+    }
+    if (strcmp(token_key, "oauth_token") == 0
+        && strcmp(key, "oauth_token_secret") == 0) {
+        return 1;
+    }
+    for (i = 0; known[i]; ++i) {
+        if (strcmp(key, known[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void collect_extra(oac_token_t *t, apr_pool_t *p, json_t *json,
+                          const char *token_key)
+{
+    const char *key;
+    json_t *v;
+
+    json_object_foreach(json, key, v) {
+        if (json_is_null(v) || is_known_field(key, token_key)) {
+            continue;
+        }
+        oac_form_add(t->extra, apr_pstrdup(p, key), value_text(p, v));
+    }
+}
+
+static oac_token_t *token_make(apr_pool_t *p)
+{
+    oac_token_t *t = apr_pcalloc(p, sizeof(*t));
+
+    t->expires_in = -1;
+    t->extra = oac_form_make(p);
+    return t;
+}
+
+static apr_status_t token_from_json(oac_token_t **ptoken, const char **perr,
+                                    apr_pool_t *p, json_t *json,
+                                    apr_int64_t now)
+{
+    oac_token_t *t = token_make(p);
+    const char *token_key = NULL;
+    apr_status_t rv;
+
+    if ((rv = check_provider_error(perr, p, json)) != APR_SUCCESS
+        || (rv = take_access_token(t, &token_key, perr, p, json))
+        != APR_SUCCESS
+        || (rv = take_string(&t->token_type, perr, p, json, "token_type"))
+        != APR_SUCCESS
+        || (rv = take_string(&t->refresh_token, perr, p, json,
+                             "refresh_token")) != APR_SUCCESS
+        || (rv = take_scope(&t->scope, perr, p, json)) != APR_SUCCESS
+        || (rv = take_expiry(t, perr, p, json, now)) != APR_SUCCESS) {
+        return rv;
+    }
+    collect_extra(t, p, json, token_key);
+    *ptoken = t;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
+                             apr_pool_t *p, const char *content_type,
+                             const char *body, apr_size_t len,
+                             apr_int64_t now)
+{
+    json_t *json = NULL;
+    apr_status_t rv;
+
+    if ((rv = load_body(&json, perr, p, content_type, body, len))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    rv = token_from_json(ptoken, perr, p, json, now);
+    json_decref(json);
+    return rv;
+}
+
+/* ---- session form ----------------------------------------------------- */
+
+/* 0 on success; a NULL value is simply left out. */
+static int put_string(json_t *obj, const char *key, const char *value)
+{
+    if (!value) {
+        return 0;
+    }
+    return json_object_set_new(obj, key, json_string(value));
+}
+
+static json_t *extra_to_json(const apr_array_header_t *extra)
+{
+    const oac_param_t *params;
+    json_t *obj = json_object();
+    int i;
+
+    if (!extra) {
+        return obj;
+    }
+    params = (const oac_param_t *)extra->elts;
+    for (i = 0; i < extra->nelts; ++i) {
+        if (!params[i].name || json_object_get(obj, params[i].name)) {
+            continue;
+        }
+        if (put_string(obj, params[i].name, params[i].value ? params[i].value
+                                                            : "")) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+static json_t *token_to_json(const oac_token_t *t)
+{
+    json_t *obj = json_object();
+
+    if (put_string(obj, "access_token", t->access_token)
+        || put_string(obj, "token_secret", t->token_secret)
+        || put_string(obj, "token_type", t->token_type)
+        || put_string(obj, "refresh_token", t->refresh_token)
+        || put_string(obj, "scope", t->scope)
+        || json_object_set_new(obj, "expires_in",
+                               json_integer((json_int_t)t->expires_in))
+        || json_object_set_new(obj, "expires_at",
+                               json_integer((json_int_t)t->expires_at))
+        || json_object_set_new(obj, "extra", extra_to_json(t->extra))) {
+        json_decref(obj);
+        return NULL;
+    }
+    return obj;
+}
+
+char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
+{
+    json_t *obj = token_to_json(t);
+    char *s, *copy;
+
+    if (!obj) {
+        return NULL;
+    }
+    s = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!s) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, s);
+    free(s);
+    return copy;
+}
+
+static apr_status_t stored_integer(apr_int64_t *pv, const char **perr,
+                                   apr_pool_t *p, const json_t *obj,
+                                   const char *key, apr_int64_t min)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < min) {
+        *perr = apr_psprintf(p, "stored token field '%s' is not valid", key);
+        return APR_EINVAL;
+    }
+    *pv = (apr_int64_t)json_integer_value(v);
+    return APR_SUCCESS;
+}
+
+static apr_status_t stored_string(const char **pv, const char **perr,
+                                  apr_pool_t *p, const json_t *obj,
+                                  const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (!v) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v)) {
+        *perr = apr_psprintf(p, "stored token field '%s' is not a string",
+                             key);
+        return APR_EINVAL;
+    }
+    *pv = apr_pstrdup(p, json_string_value(v));
+    return APR_SUCCESS;
+}
+
+static apr_status_t stored_extra(oac_token_t *t, const char **perr,
+                                 apr_pool_t *p, const json_t *obj)
+{
+    const json_t *extra = json_object_get(obj, "extra");
+    const char *key;
+    json_t *v;
+
+    if (!extra) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_object(extra)) {
+        *perr = "stored token field 'extra' is not an object";
+        return APR_EINVAL;
+    }
+    json_object_foreach((json_t *)extra, key, v) {
+        if (!json_is_string(v)) {
+            *perr = "stored token field 'extra' has a non-string value";
+            return APR_EINVAL;
+        }
+        oac_form_add(t->extra, apr_pstrdup(p, key),
+                     apr_pstrdup(p, json_string_value(v)));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t token_from_stored(oac_token_t **pt, const char **perr,
+                                      apr_pool_t *p, const json_t *obj)
+{
+    oac_token_t *t = token_make(p);
+    apr_status_t rv;
+
+    if ((rv = stored_string(&t->access_token, perr, p, obj, "access_token"))
+        != APR_SUCCESS
+        || (rv = stored_string(&t->token_secret, perr, p, obj,
+                               "token_secret")) != APR_SUCCESS
+        || (rv = stored_string(&t->token_type, perr, p, obj, "token_type"))
+        != APR_SUCCESS
+        || (rv = stored_string(&t->refresh_token, perr, p, obj,
+                               "refresh_token")) != APR_SUCCESS
+        || (rv = stored_string(&t->scope, perr, p, obj, "scope"))
+        != APR_SUCCESS
+        || (rv = stored_integer(&t->expires_in, perr, p, obj, "expires_in",
+                                -1)) != APR_SUCCESS
+        || (rv = stored_integer(&t->expires_at, perr, p, obj, "expires_at",
+                                0)) != APR_SUCCESS
+        || (rv = stored_extra(t, perr, p, obj)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!t->access_token || !*t->access_token) {
+        *perr = "stored token has no access_token";
+        return APR_EINVAL;
+    }
+    *pt = t;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
+                                   apr_pool_t *p, const char *s)
+{
+    json_error_t err;
+    json_t *obj;
+    apr_status_t rv;
+
+    if (!s || !*s) {
+        *perr = "stored token is empty";
+        return APR_EINVAL;
+    }
+    obj = json_loads(s, JSON_REJECT_DUPLICATES, &err);
+    if (!obj) {
+        *perr = apr_psprintf(p, "stored token is not valid JSON (line %d "
+                             "column %d)", err.line, err.column);
+        return APR_EINVAL;
+    }
+    if (!json_is_object(obj)) {
+        *perr = "stored token is not a JSON object";
+        rv = APR_EINVAL;
+    }
+    else {
+        rv = token_from_stored(pt, perr, p, obj);
+    }
+    json_decref(obj);
+    return rv;
+}

@@ -1,0 +1,60 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/*
+ * oac_token: token endpoint responses (OAuth 2 RFC 6749 section 5, OAuth 1
+ * RFC 5849 section 2.3) and their compact form for keeping in a session.
+ */
+
+#ifndef OAC_TOKEN_H
+#define OAC_TOKEN_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+
+typedef struct {
+    const char *access_token;   /* OAuth 2 access_token, or OAuth 1 oauth_token */
+    const char *token_secret;   /* OAuth 1 oauth_token_secret, else NULL */
+    const char *token_type;     /* as sent, or NULL */
+    const char *refresh_token;  /* or NULL */
+    const char *scope;          /* or NULL; a JSON array is joined with ' ' */
+    apr_int64_t expires_in;     /* seconds, -1 when unknown */
+    apr_int64_t expires_at;     /* Unix seconds, 0 when unknown */
+    apr_array_header_t *extra;  /* oac_param_t of every other field, in order */
+} oac_token_t;
+
+/*
+ * Parses a token endpoint response body of len bytes (need not be
+ * NUL-terminated). JSON when content_type (may be NULL) is application/json
+ * or any +json, or when the body starts with '{' (after whitespace or a
+ * UTF-8 BOM); application/x-www-form-urlencoded otherwise.
+ * now (Unix seconds) turns expires_in into expires_at.
+ *
+ * Returns APR_EGENERAL when the provider answered with an OAuth error
+ * (an "error" field, whatever the HTTP status); *perr is then
+ * "provider returned error '<error>'[: <error_description>]", both parts
+ * cut to 200 bytes with control characters replaced by '?'.
+ * Returns APR_EINVAL when the response is malformed; *perr says why and
+ * never quotes a token.
+ * Repeated field names (JSON or form) are rejected as ambiguous.
+ */
+apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
+                             apr_pool_t *p, const char *content_type,
+                             const char *body, apr_size_t len,
+                             apr_int64_t now);
+
+/*
+ * Compact JSON text of every field of t, for the session. Returns NULL
+ * only when a string of t is not valid UTF-8 (never the case for a token
+ * from oac_token_parse). When t->extra repeats a name, the first is kept.
+ */
+char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t);
+
+/*
+ * Inverse of oac_token_to_string. Fails on anything that is not such a
+ * JSON object (wrong types, no access_token); unknown keys are ignored so
+ * a session written by a later version still loads.
+ */
+apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
+                                   apr_pool_t *p, const char *s);
+
+#endif /* OAC_TOKEN_H */

@@ -1,0 +1,305 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <string.h>
+#include <strings.h>
+
+#include <apr_strings.h>
+
+#include "oac_form.h"
+#include "oac_url.h"
+#include "oac_util.h"
+
+static int is_ctl_or_space(unsigned char c)
+{
+    return c <= 0x20 || c == 0x7f;
+}
+
+static apr_status_t check_chars(const char **perr, apr_pool_t *p,
+                                const char *url)
+{
+    const char *c;
+
+    for (c = url; *c; ++c) {
+        if (is_ctl_or_space((unsigned char)*c)) {
+            *perr = apr_psprintf(p, "URL contains whitespace or a control "
+                                 "character at offset %ld", (long)(c - url));
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Port given as "" or "80:90" or "70000" slips past apr_uri_parse. */
+static int port_is_valid(const char *port_str)
+{
+    apr_int64_t port = 0;
+    const char *c;
+
+    if (!port_str) {
+        return 1;
+    }
+    if (!*port_str || strlen(port_str) > 5) {
+        return 0;
+    }
+    for (c = port_str; *c; ++c) {
+        if (*c < '0' || *c > '9') {
+            return 0;
+        }
+        port = port * 10 + (*c - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+/*
+ * apr_uri_parse does not validate the host; a '\' or '<' there is read
+ * differently by different clients, so only RFC 3986 reg-name characters
+ * without sub-delims (and ':' inside an IPv6 literal) are let through.
+ */
+static int host_is_valid(const apr_uri_t *uri)
+{
+    int ipv6 = uri->hostinfo && uri->hostinfo[0] == '[';
+    const char *c;
+
+    for (c = uri->hostname; *c; ++c) {
+        unsigned char ch = (unsigned char)*c;
+        if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+            || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+            || ch == '_' || ch == '~' || ch == '%' || (ipv6 && ch == ':')) {
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+static apr_status_t check_parts(const char **perr, apr_pool_t *p,
+                                const apr_uri_t *uri)
+{
+    if (!uri->scheme) {
+        *perr = "URL is not absolute (it has no scheme); expected "
+                "http://... or https://...";
+        return APR_EINVAL;
+    }
+    if (strcasecmp(uri->scheme, "http") && strcasecmp(uri->scheme, "https")) {
+        *perr = apr_psprintf(p, "URL scheme '%.32s' is not http or https",
+                             uri->scheme);
+        return APR_EINVAL;
+    }
+    if (uri->user || uri->password) {
+        *perr = "credentials in URLs are not allowed";
+        return APR_EINVAL;
+    }
+    if (!uri->hostname || !*uri->hostname) {
+        *perr = "URL has no host";
+        return APR_EINVAL;
+    }
+    if (!host_is_valid(uri)) {
+        *perr = "URL host contains an invalid character";
+        return APR_EINVAL;
+    }
+    if (!port_is_valid(uri->port_str)) {
+        *perr = "URL has an invalid port (expected a number 1..65535)";
+        return APR_EINVAL;
+    }
+    if (uri->fragment) {
+        *perr = "URL must not have a fragment ('#...')";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_url_check(apr_uri_t *puri, const char **perr, apr_pool_t *p,
+                           const char *url)
+{
+    apr_uri_t uri;
+    apr_status_t rv;
+
+    if (!url || !*url) {
+        *perr = "URL is empty";
+        return APR_EINVAL;
+    }
+    if ((rv = check_chars(perr, p, url)) != APR_SUCCESS) {
+        return rv;
+    }
+    memset(&uri, 0, sizeof(uri));
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS) {
+        /* apr_uri_parse only fails on a bad port or an unclosed '[';
+         * tell them apart for the user. */
+        *perr = uri.port_str ? "URL has an invalid port (expected a number "
+                               "1..65535)"
+                             : "URL cannot be parsed";
+        return APR_EINVAL;
+    }
+    if ((rv = check_parts(perr, p, &uri)) != APR_SUCCESS) {
+        return rv;
+    }
+    *puri = uri;
+    return APR_SUCCESS;
+}
+
+/* RFC 3986 section 3.1: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" */
+static int has_scheme(const char *s)
+{
+    const char *c = s;
+
+    if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z'))) {
+        return 0;
+    }
+    for (++c; *c; ++c) {
+        if (*c == ':') {
+            return 1;
+        }
+        if (!((*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z')
+              || (*c >= '0' && *c <= '9') || *c == '+' || *c == '-'
+              || *c == '.')) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Upstream servers differ in what ends a segment once decoded: '/' from
+ * %2F, '\' on some platforms, ';' (path parameters: Tomcat reads "..;x"
+ * as ".."). A dot segment under any of these readings is refused.
+ */
+static int contains_dot_segment(const char *decoded)
+{
+    const char *c = decoded;
+
+    while (1) {
+        apr_size_t len = strcspn(c, "/\\;");
+
+        if ((len == 1 && c[0] == '.')
+            || (len == 2 && c[0] == '.' && c[1] == '.')) {
+            return 1;
+        }
+        if (!c[len]) {
+            return 0;
+        }
+        c += len + 1;
+    }
+}
+
+static apr_status_t check_rel_path(const char **perr, apr_pool_t *p,
+                                   const char *rel)
+{
+    apr_size_t plen = strcspn(rel, "?");
+    const char *seg = rel, *end = rel + plen;
+
+    if (check_chars(perr, p, rel) != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "relative ", *perr, NULL);
+        return APR_EINVAL;
+    }
+    if (strchr(rel, '#')) {
+        *perr = "relative URL must not have a fragment ('#...')";
+        return APR_EINVAL;
+    }
+    while (seg <= end) {
+        apr_size_t len = strcspn(seg, "/?");
+        char *decoded;
+        const char *why;
+
+        if (oac_util_pct_decode(&decoded, &why, p,
+                                apr_pstrmemdup(p, seg, len), 0)
+            != APR_SUCCESS) {
+            *perr = apr_psprintf(p, "relative URL path has invalid "
+                                 "percent-encoding in segment at offset "
+                                 "%ld", (long)(seg - rel));
+            return APR_EINVAL;
+        }
+        if (contains_dot_segment(decoded)) {
+            *perr = "relative URL path must not contain '.' or '..' "
+                    "segments";
+            return APR_EINVAL;
+        }
+        seg += len + 1;
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t check_base(const char **perr, apr_pool_t *p,
+                               const char *base)
+{
+    apr_uri_t uri;
+    const char *why;
+
+    if (oac_url_check(&uri, &why, p, base) != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "base URL: ", why, NULL);
+        return APR_EINVAL;
+    }
+    if (uri.query) {
+        *perr = "base URL must not have a query ('?...')";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
+                               const char *base, const char *rel)
+{
+    apr_uri_t uri;
+    apr_status_t rv;
+    apr_size_t blen;
+    const char *why;
+    char *url;
+
+    if ((rv = check_base(perr, p, base)) != APR_SUCCESS) {
+        return rv;
+    }
+    rel = rel ? rel : "";
+    if ((rv = check_rel_path(perr, p, rel)) != APR_SUCCESS) {
+        return rv;
+    }
+    while (*rel == '/') {
+        ++rel;
+    }
+    blen = strlen(base);
+    url = apr_pstrcat(p, base, base[blen - 1] == '/' ? "" : "/", rel, NULL);
+    if (oac_url_check(&uri, &why, p, url) != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "joined URL: ", why, NULL);
+        return APR_EINVAL;
+    }
+    *pout = url;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_url_join(char **pout, const char **perr, apr_pool_t *p,
+                          const char *base, const char *rel)
+{
+    apr_uri_t uri;
+    apr_status_t rv;
+
+    if (rel && has_scheme(rel)) {
+        if ((rv = oac_url_check(&uri, perr, p, rel)) != APR_SUCCESS) {
+            return rv;
+        }
+        *pout = apr_pstrdup(p, rel);
+        return APR_SUCCESS;
+    }
+    return oac_url_join_path(pout, perr, p, base, rel);
+}
+
+char *oac_url_add_query(apr_pool_t *p, const char *url,
+                        const apr_array_header_t *params)
+{
+    apr_size_t before = strcspn(url, "#");
+    const char *fragment = url + before;
+    const char *head, *sep;
+
+    if (!params || params->nelts == 0) {
+        return (char *)url;
+    }
+    head = apr_pstrmemdup(p, url, before);
+    if (!memchr(head, '?', before)) {
+        sep = "?";
+    }
+    else if (head[before - 1] == '?' || head[before - 1] == '&') {
+        sep = "";
+    }
+    else {
+        sep = "&";
+    }
+    return apr_pstrcat(p, head, sep, oac_form_encode(p, params), fragment,
+                       NULL);
+}

@@ -1,0 +1,57 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/*
+ * oac_url: validation and composition of provider URLs.
+ */
+
+#ifndef OAC_URL_H
+#define OAC_URL_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_uri.h>
+
+/*
+ * Accepts only an absolute http:// or https:// URL (scheme case-insensitive)
+ * with a non-empty host, no userinfo, no fragment, no whitespace or control
+ * character, and, when a port is given, a port in 1..65535. Error messages
+ * never quote the URL (its query may carry secrets). On success *puri is
+ * the parsed URI (strings allocated from p).
+ */
+apr_status_t oac_url_check(apr_uri_t *puri, const char **perr, apr_pool_t *p,
+                           const char *url);
+
+/*
+ * base + rel, for configured endpoints relative to api_base_url (e.g. the
+ * userinfo endpoint). When rel has a scheme it is taken as an absolute URL
+ * and returned as is after oac_url_check (so "ftp:..." is an error).
+ * Otherwise: see oac_url_join_path.
+ *
+ * Never feed it a path taken from a client request: a client could then
+ * name any host. Use oac_url_join_path for that.
+ */
+apr_status_t oac_url_join(char **pout, const char **perr, apr_pool_t *p,
+                          const char *base, const char *rel);
+
+/*
+ * base + rel where rel is always a path (with optional query) below base,
+ * never an absolute URL: this is the one to build an API proxy's upstream
+ * URL from a request path. base must pass oac_url_check and have no query.
+ * Leading '/'s of rel are dropped and exactly one '/' separates base's path
+ * from rel. rel must not contain a fragment, and no path segment of rel may
+ * be "." or ".." once percent-decoded (a decoded '/' or '\' also separates
+ * segments for this check), so the result cannot escape base's path.
+ * The result must itself pass oac_url_check. rel == NULL is "".
+ */
+apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
+                               const char *base, const char *rel);
+
+/*
+ * url with oac_form_encode(params) appended after '?' or '&' (inserted
+ * before a '#fragment' if any). Returns url itself when params is NULL or
+ * empty.
+ */
+char *oac_url_add_query(apr_pool_t *p, const char *url,
+                        const apr_array_header_t *params);
+
+#endif /* OAC_URL_H */

@@ -1,0 +1,264 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/rand.h>
+
+#include "oac_util.h"
+
+/* Bounds a random token to a size no caller needs to exceed. */
+#define OAC_RANDOM_MAX_BYTES 65536
+
+static const char hex_upper[] = "0123456789ABCDEF";
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Locale-independent on purpose: isalnum() would follow LC_CTYPE. */
+static int is_unreserved(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+           || (c >= '0' && c <= '9')
+           || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+char *oac_util_pct_encode(apr_pool_t *p, const char *s)
+{
+    const unsigned char *in = (const unsigned char *)(s ? s : "");
+    char *out, *o;
+
+    /* Worst case: every byte becomes three. */
+    out = o = apr_palloc(p, strlen((const char *)in) * 3 + 1);
+    for (; *in; ++in) {
+        if (is_unreserved(*in)) {
+            *o++ = (char)*in;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex_upper[*in >> 4];
+            *o++ = hex_upper[*in & 0x0F];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+apr_status_t oac_util_pct_decode(char **pout, const char **perr,
+                                 apr_pool_t *p, const char *s,
+                                 int plus_as_space)
+{
+    const char *in = s ? s : "";
+    apr_size_t i, n = strlen(in);
+    char *out, *o;
+
+    out = o = apr_palloc(p, n + 1);
+    for (i = 0; i < n; ++i) {
+        int hi, lo;
+
+        if (in[i] == '+' && plus_as_space) {
+            *o++ = ' ';
+            continue;
+        }
+        if (in[i] != '%') {
+            *o++ = in[i];
+            continue;
+        }
+        /* in[i + 1] may be the terminating NUL, which hex_value rejects
+         * before in[i + 2] is read. */
+        if ((hi = hex_value((unsigned char)in[i + 1])) < 0
+            || (lo = hex_value((unsigned char)in[i + 2])) < 0) {
+            *perr = apr_psprintf(p, "malformed percent-encoding at offset %"
+                                 APR_SIZE_T_FMT, i);
+            return APR_EINVAL;
+        }
+        if (hi == 0 && lo == 0) {
+            *perr = apr_psprintf(p, "percent-encoded NUL byte at offset %"
+                                 APR_SIZE_T_FMT, i);
+            return APR_EINVAL;
+        }
+        *o++ = (char)((hi << 4) | lo);
+        i += 2;
+    }
+    *o = '\0';
+    *pout = out;
+    return APR_SUCCESS;
+}
+
+char *oac_util_b64url_encode(apr_pool_t *p, const unsigned char *data,
+                             apr_size_t len)
+{
+    char *out, *o;
+    apr_size_t i;
+
+    out = o = apr_palloc(p, (len + 2) / 3 * 4 + 1);
+    for (i = 0; i + 2 < len; i += 3) {
+        apr_uint32_t v = ((apr_uint32_t)data[i] << 16)
+                         | ((apr_uint32_t)data[i + 1] << 8) | data[i + 2];
+        *o++ = b64url_alphabet[(v >> 18) & 0x3F];
+        *o++ = b64url_alphabet[(v >> 12) & 0x3F];
+        *o++ = b64url_alphabet[(v >> 6) & 0x3F];
+        *o++ = b64url_alphabet[v & 0x3F];
+    }
+    if (len - i == 1) {
+        apr_uint32_t v = (apr_uint32_t)data[i] << 16;
+        *o++ = b64url_alphabet[(v >> 18) & 0x3F];
+        *o++ = b64url_alphabet[(v >> 12) & 0x3F];
+    }
+    else if (len - i == 2) {
+        apr_uint32_t v = ((apr_uint32_t)data[i] << 16)
+                         | ((apr_uint32_t)data[i + 1] << 8);
+        *o++ = b64url_alphabet[(v >> 18) & 0x3F];
+        *o++ = b64url_alphabet[(v >> 12) & 0x3F];
+        *o++ = b64url_alphabet[(v >> 6) & 0x3F];
+    }
+    *o = '\0';
+    return out;
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '-') {
+        return 62;
+    }
+    if (c == '_') {
+        return 63;
+    }
+    return -1;
+}
+
+/*
+ * Length of the data part of s once optional padding is removed, or
+ * (apr_size_t)-1 with *perr set when the padding is malformed.
+ */
+static apr_size_t b64url_data_len(const char **perr, apr_pool_t *p,
+                                  const char *s)
+{
+    apr_size_t n = strlen(s), data = n;
+
+    while (data > 0 && s[data - 1] == '=') {
+        --data;
+    }
+    if (data == n) {
+        return data;
+    }
+    if (n - data > 2 || n % 4 != 0) {
+        *perr = apr_psprintf(p, "base64url padding is malformed at offset %"
+                             APR_SIZE_T_FMT, data);
+        return (apr_size_t)-1;
+    }
+    return data;
+}
+
+apr_status_t oac_util_b64url_decode(unsigned char **pout, apr_size_t *plen,
+                                    const char **perr, apr_pool_t *p,
+                                    const char *s)
+{
+    apr_size_t n, i, olen = 0;
+    apr_uint32_t acc = 0;
+    int bits = 0;
+    unsigned char *out;
+
+    if (!s) {
+        s = "";
+    }
+    if ((n = b64url_data_len(perr, p, s)) == (apr_size_t)-1) {
+        return APR_EINVAL;
+    }
+    if (n % 4 == 1) {
+        *perr = "base64url input has an impossible length";
+        return APR_EINVAL;
+    }
+    out = apr_palloc(p, n / 4 * 3 + 3);
+    for (i = 0; i < n; ++i) {
+        int v = b64url_value((unsigned char)s[i]);
+
+        if (v < 0) {
+            *perr = apr_psprintf(p, "invalid base64url character at offset %"
+                                 APR_SIZE_T_FMT, i);
+            return APR_EINVAL;
+        }
+        acc = (acc << 6) | (apr_uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[olen++] = (unsigned char)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0) {
+        *perr = "base64url input has non-zero trailing bits";
+        return APR_EINVAL;
+    }
+    out[olen] = '\0';
+    *pout = out;
+    *plen = olen;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_util_random_token(char **pout, const char **perr,
+                                   apr_pool_t *p, apr_size_t nbytes)
+{
+    unsigned char *buf;
+
+    if (nbytes == 0 || nbytes > OAC_RANDOM_MAX_BYTES) {
+        *perr = apr_psprintf(p, "random token size %" APR_SIZE_T_FMT
+                             " is out of range 1..%d", nbytes,
+                             OAC_RANDOM_MAX_BYTES);
+        return APR_EINVAL;
+    }
+    buf = apr_palloc(p, nbytes);
+    if (RAND_bytes(buf, (int)nbytes) != 1) {
+        unsigned long e = ERR_get_error();
+        char reason[256];
+
+        ERR_error_string_n(e, reason, sizeof(reason));
+        *perr = apr_psprintf(p, "random number generator failed: %s", reason);
+        return APR_EGENERAL;
+    }
+    *pout = oac_util_b64url_encode(p, buf, nbytes);
+    /* The pool outlives this call; do not leave the raw bytes in it. */
+    OPENSSL_cleanse(buf, nbytes);
+    return APR_SUCCESS;
+}
+
+int oac_util_ct_streq(const char *a, const char *b)
+{
+    size_t la, lb;
+
+    if (!a || !b) {
+        return 0;
+    }
+    la = strlen(a);
+    lb = strlen(b);
+    if (la != lb) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, la) == 0;
+}

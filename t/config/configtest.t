@@ -1,0 +1,139 @@
+# Each kind of broken configuration stops 'httpd -t' (apachectl configtest)
+# with a message naming the app, the key, the bad value and the fix; and
+# the client_secret is never printed.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::ConfigTest qw(configtest);
+
+my $secret = 'Sup3rS3cretValue';
+my $gh = "client_id=id client_secret=$secret "
+       . "authorize_url=https://p.example/authorize "
+       . "access_token_url=https://p.example/token";
+my $tw = "client_id=id client_secret=$secret "
+       . "request_token_url=https://p.example/request_token "
+       . "authorize_url=https://p.example/authorize "
+       . "access_token_url=https://p.example/access_token";
+
+my @bad = (
+    [ 'unknown key, with suggestion',
+      "OAuthRemoteApp gh $gh client_secert=$secret",
+      qr/OAuthRemoteApp gh: unknown key 'client_secert'; did you mean 'client_secret'\?/ ],
+    [ 'unknown key, no close match',
+      "OAuthRemoteApp gh $gh colour=blue",
+      qr/OAuthRemoteApp gh: unknown key 'colour'; known keys: client_id, client_secret/ ],
+    [ 'missing client_id (OAuth 2)',
+      "OAuthRemoteApp gh client_secret=$secret authorize_url=https://p.example/a access_token_url=https://p.example/t",
+      qr/OAuthRemoteApp gh: missing required key client_id \(an OAuth 2 app needs/ ],
+    [ 'missing access_token_url across two lines',
+      "OAuthRemoteApp gh client_id=id client_secret=$secret\nOAuthRemoteApp gh authorize_url=https://p.example/a",
+      qr/OAuthRemoteApp gh: missing required key access_token_url/ ],
+    [ 'missing client_secret (OAuth 2)',
+      "OAuthRemoteApp gh client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t",
+      qr/OAuthRemoteApp gh: missing required key client_secret .*token_endpoint_auth_method=none/ ],
+    [ 'missing client_secret (OAuth 1)',
+      "OAuthRemoteApp tw client_id=id request_token_url=https://p.example/r authorize_url=https://p.example/a access_token_url=https://p.example/t",
+      qr/OAuthRemoteApp tw: missing required key client_secret \(an OAuth 1\.0a app needs/ ],
+    [ 'URL with a non-http scheme',
+      "OAuthRemoteApp gh $gh api_base_url=ftp://p.example/",
+      qr/OAuthRemoteApp gh: api_base_url 'ftp:\/\/p\.example\/' is not a valid URL: .*give an absolute http:\/\/ or https:\/\/ URL/ ],
+    [ 'relative authorize_url',
+      "OAuthRemoteApp gh client_id=id client_secret=$secret authorize_url=/authorize access_token_url=https://p.example/t",
+      qr/OAuthRemoteApp gh: authorize_url '\/authorize' is not a valid URL/ ],
+    [ 'URL with credentials, query not echoed',
+      "OAuthRemoteApp gh $gh refresh_token_url=https://user:pw\@p.example/t?key=QUERYSECRET",
+      qr/OAuthRemoteApp gh: refresh_token_url '.*' is not a valid URL/, qr/QUERYSECRET/ ],
+    [ 'code_challenge_method plain',
+      "OAuthRemoteApp gh $gh code_challenge_method=plain",
+      qr/OAuthRemoteApp gh: code_challenge_method 'plain' is not supported; use one of: S256/ ],
+    [ 'signature_method',
+      "OAuthRemoteApp tw $tw signature_method=HMAC-MD5",
+      qr/OAuthRemoteApp tw: signature_method 'HMAC-MD5' is not supported; use one of: HMAC-SHA1, HMAC-SHA256, RSA-SHA1, PLAINTEXT/ ],
+    [ 'token_endpoint_auth_method',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt",
+      qr/OAuthRemoteApp gh: token_endpoint_auth_method 'private_key_jwt' is not supported; use one of: client_secret_basic, client_secret_post, none/ ],
+    [ 'token_placement',
+      "OAuthRemoteApp gh $gh token_placement=cookie",
+      qr/OAuthRemoteApp gh: token_placement 'cookie' is not supported; use one of: header, uri, body/ ],
+    [ 'bad value inside client_kwargs',
+      "OAuthRemoteApp gh $gh client_kwargs=\"scope=a&token_placement=cookie\"",
+      qr/OAuthRemoteApp gh: client_kwargs: token_placement 'cookie' is not supported/ ],
+    [ 'unknown key inside client_kwargs',
+      "OAuthRemoteApp gh $gh client_kwargs=\"scopes=a\"",
+      qr/OAuthRemoteApp gh: client_kwargs: unknown key 'scopes'; did you mean 'scope'\?/ ],
+    [ 'OAuth 2 key on an OAuth 1 app',
+      "OAuthRemoteApp tw $tw code_challenge_method=S256",
+      qr/OAuthRemoteApp tw: code_challenge_method applies only to OAuth 2 apps/ ],
+    [ 'RSA-SHA1 without a key file',
+      "OAuthRemoteApp tw $tw signature_method=RSA-SHA1",
+      qr/OAuthRemoteApp tw: signature_method=RSA-SHA1 needs rsa_key_file/ ],
+    [ 'unreadable rsa_key_file',
+      "OAuthRemoteApp tw $tw signature_method=RSA-SHA1 rsa_key_file=/nonexistent/key.pem",
+      qr/OAuthRemoteApp tw: rsa_key_file '\/nonexistent\/key\.pem' cannot be read/ ],
+    [ 'unterminated quote',
+      "OAuthRemoteApp gh $gh scope=\"a b",
+      qr/OAuthRemoteApp gh: unterminated " quote in 'scope'/ ],
+    [ 'pair without =',
+      "OAuthRemoteApp gh $gh scope",
+      qr/OAuthRemoteApp gh: 'scope' is not of the form key=value/ ],
+    [ 'empty value',
+      "OAuthRemoteApp gh $gh client_id=",
+      qr/OAuthRemoteApp gh: client_id has an empty value/ ],
+    [ 'login_path not a local path',
+      "OAuthRemoteApp gh $gh login_path=https://evil.example/login",
+      qr/OAuthRemoteApp gh: login_path '.*' must be a local path/ ],
+    [ 'two apps on one path',
+      "OAuthRemoteApp a $gh\nOAuthRemoteApp b $gh login_path=/oauth/a/login",
+      qr/login_path path '\/oauth\/a\/login' is already used by the login_path of app a/ ],
+    [ 'unknown compliance fix',
+      "OAuthRemoteApp gh $gh compliance_fix=facebook",
+      qr/OAuthRemoteApp gh: compliance_fix 'facebook' is not a built-in fix/ ],
+    [ 'bad app name',
+      "OAuthRemoteApp 'my app' $gh",
+      qr/OAuthRemoteApp 'my app': a name may hold only letters/ ],
+    [ 'OAuthApp naming an app nobody declared',
+      "OAuthRemoteApp gh $gh\n<Location /x>\nOAuthApp nope\n</Location>",
+      qr/OAuthApp nope at .*httpd\.conf:\d+ \(in <\/x>\): the main server has no app named 'nope'/ ],
+    [ 'OAuthProxyAPI in a vhost lacking the app',
+      "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthRemoteApp only_here $gh\n</VirtualHost>\n<Location /api/>\nOAuthProxyAPI only_here\n</Location>",
+      qr/OAuthProxyAPI only_here at .*: the main server has no app named 'only_here'/ ],
+    [ 'OAuthHTTPTimeout not a number',
+      "OAuthHTTPTimeout soon",
+      qr/OAuthHTTPTimeout 'soon': give a whole number of seconds/ ],
+    [ 'OAuthCAFile missing',
+      "OAuthCAFile /nonexistent/ca.pem",
+      qr/OAuthCAFile '\/nonexistent\/ca\.pem' is not a readable file/ ],
+    [ 'OAuthRemoteApp inside a Location',
+      "<Location /x>\nOAuthRemoteApp gh $gh\n</Location>",
+      qr/OAuthRemoteApp not allowed in <Location> context/ ],
+);
+
+plan tests => 3 * @bad + 2;
+
+for my $case (@bad) {
+    my ($what, $snippet, $expect, $forbidden) = @$case;
+    my ($status, $out) = configtest($snippet);
+    ok t_cmp($status != 0 ? 'fails' : "passes: $out", 'fails', "$what: configtest fails");
+    ok t_cmp($out, $expect, "$what: message");
+    my $leak = $forbidden ? qr/\Q$secret\E|$forbidden/ : qr/\Q$secret\E/;
+    ok t_cmp($out !~ $leak ? 'no secret' : "leaked: $out", 'no secret',
+             "$what: no secret in the output");
+}
+
+# A valid configuration with several apps and vhosts passes.
+my ($status, $out) = configtest(<<"CONF");
+OAuthRemoteApp gh $gh client_kwargs="scope=a%20b&token_placement=uri"
+OAuthRemoteApp tw $tw
+Listen 127.0.0.1:2
+<VirtualHost 127.0.0.1:2>
+    OAuthRemoteApp gh scope=override
+    <Location /x>
+        AuthType OAuth
+        OAuthApp tw
+    </Location>
+</VirtualHost>
+CONF
+ok t_cmp($status, 0, 'valid config passes configtest');
+ok t_cmp($out, qr/Syntax OK/, 'Syntax OK');

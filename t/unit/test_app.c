@@ -1,0 +1,335 @@
+/* Unit tests of the OAuthRemoteApp model: tokenizing, per-key checks,
+ * merging, finalizing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_strings.h>
+#include <string.h>
+
+#include "oac_app.h"
+#include "oac_form.h"
+
+static apr_pool_t *pool;
+
+static int setup(void **state)
+{
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return 0;
+}
+
+/* Declares an app from one OAuthRemoteApp argument line; fails the test on
+ * any error. */
+static oac_app_decl_t *declare(const char *name, const char *line)
+{
+    oac_app_decl_t *d = oac_app_decl_make(pool, name);
+    apr_array_header_t *pairs;
+    const char *err = NULL;
+    int i;
+    assert_int_equal(oac_app_tokenize(&pairs, &err, pool, line), APR_SUCCESS);
+    for (i = 0; i < pairs->nelts; ++i) {
+        const oac_param_t *kv = &APR_ARRAY_IDX(pairs, i, oac_param_t);
+        if (oac_app_decl_set(&err, pool, d, kv->name, kv->value)) {
+            fail_msg("unexpected error: %s", err);
+        }
+    }
+    return d;
+}
+
+static const char *set_error(const char *key, const char *value)
+{
+    oac_app_decl_t *d = oac_app_decl_make(pool, "x");
+    const char *err = NULL;
+    assert_int_not_equal(oac_app_decl_set(&err, pool, d, key, value),
+                         APR_SUCCESS);
+    assert_non_null(err);
+    assert_null(apr_table_get(d->keys, key));
+    return err;
+}
+
+static const char *finalize_error(oac_app_decl_t *d)
+{
+    oac_app_t *app = NULL;
+    const char *err = NULL;
+    assert_int_not_equal(oac_app_finalize(&app, &err, pool, d), APR_SUCCESS);
+    assert_null(app);
+    return err;
+}
+
+static oac_app_t *finalize(oac_app_decl_t *d)
+{
+    oac_app_t *app = NULL;
+    const char *err = NULL;
+    if (oac_app_finalize(&app, &err, pool, d) != APR_SUCCESS) {
+        fail_msg("unexpected error: %s", err);
+    }
+    return app;
+}
+
+#define GH "client_id=id client_secret=s " \
+    "authorize_url=https://p.example/authorize " \
+    "access_token_url=https://p.example/token "
+#define TW "client_id=id client_secret=s " \
+    "request_token_url=https://p.example/request " \
+    "authorize_url=https://p.example/authorize " \
+    "access_token_url=https://p.example/access "
+
+static void test_tokenize_quotes(void **state)
+{
+    apr_array_header_t *pairs;
+    const char *err;
+    assert_int_equal(oac_app_tokenize(&pairs, &err, pool,
+        "  a=1 scope=\"openid  profile\" 'b=x y' c='it''s' "
+        "d=\"q\\\"uote\" e=a=b f="), APR_SUCCESS);
+    assert_int_equal(pairs->nelts, 7);
+    assert_string_equal(oac_form_get(pairs, "a"), "1");
+    assert_string_equal(oac_form_get(pairs, "scope"), "openid  profile");
+    assert_string_equal(oac_form_get(pairs, "b"), "x y");
+    assert_string_equal(oac_form_get(pairs, "c"), "its");
+    assert_string_equal(oac_form_get(pairs, "d"), "q\"uote");
+    assert_string_equal(oac_form_get(pairs, "e"), "a=b");
+    assert_string_equal(oac_form_get(pairs, "f"), "");
+}
+
+static void test_tokenize_errors(void **state)
+{
+    apr_array_header_t *pairs;
+    const char *err;
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "scope=\"a b"),
+                         APR_SUCCESS);
+    assert_string_equal(err, "unterminated \" quote in 'scope'");
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "a=1 lonely"),
+                         APR_SUCCESS);
+    assert_string_equal(err, "'lonely' is not of the form key=value");
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "=v"),
+                         APR_SUCCESS);
+    assert_int_equal(oac_app_tokenize(&pairs, &err, pool, "   "),
+                     APR_SUCCESS);
+    assert_int_equal(pairs->nelts, 0);
+}
+
+static void test_set_rejects(void **state)
+{
+    assert_string_equal(set_error("client_secert", "v"),
+                        "unknown key 'client_secert'; did you mean "
+                        "'client_secret'?");
+    assert_non_null(strstr(set_error("colour", "blue"),
+                           "known keys: client_id, client_secret,"));
+    assert_string_equal(set_error("client_id", ""),
+                        "client_id has an empty value");
+    assert_non_null(strstr(set_error("authorize_url", "ftp://x/"),
+                           "authorize_url 'ftp://x/' is not a valid URL"));
+    /* the query of a bad URL is not echoed: it may hold a key */
+    assert_null(strstr(set_error("access_token_url",
+                                 "https://u:p@x/t?key=K3Y"), "K3Y"));
+    assert_string_equal(set_error("code_challenge_method", "plain"),
+                        "code_challenge_method 'plain' is not supported; "
+                        "use one of: S256");
+    assert_string_equal(set_error("token_placement", "cookie"),
+                        "token_placement 'cookie' is not supported; use one "
+                        "of: header, uri, body");
+    assert_string_equal(set_error("signature_method", "hmac-sha1"),
+                        "signature_method 'hmac-sha1' is not supported; use "
+                        "one of: HMAC-SHA1, HMAC-SHA256, RSA-SHA1, PLAINTEXT");
+    assert_string_equal(set_error("token_endpoint_auth_method", "jwt"),
+                        "token_endpoint_auth_method 'jwt' is not supported; "
+                        "use one of: client_secret_basic, "
+                        "client_secret_post, none");
+    assert_non_null(strstr(set_error("login_path", "login"),
+                           "must be a local path"));
+    assert_non_null(strstr(set_error("logout_path", "//evil/x"),
+                           "must be a local path"));
+    assert_non_null(strstr(set_error("login_path", "/a?b=1"),
+                           "without query"));
+    assert_non_null(strstr(set_error("redirect_uri", "cb"),
+                           "is not a valid URL"));
+    assert_non_null(strstr(set_error("authorize_params", "a=%zz"),
+                           "authorize_params is not form-encoded"));
+    assert_string_equal(set_error("client_kwargs", "scope=a&scopes=b"),
+                        "client_kwargs: unknown key 'scopes'; did you mean "
+                        "'scope'?");
+    assert_string_equal(set_error("client_kwargs", "client_kwargs=a"),
+                        "client_kwargs cannot contain client_kwargs");
+    assert_string_equal(set_error("client_kwargs", "token_placement=x"),
+                        "client_kwargs: token_placement 'x' is not "
+                        "supported; use one of: header, uri, body");
+    assert_non_null(strstr(set_error("compliance_fix", "facebook"),
+                           "compliance_fix 'facebook' is not a built-in "
+                           "fix"));
+}
+
+static void test_defaults_and_kwargs(void **state)
+{
+    oac_app_t *app = finalize(declare("gh", GH
+        "client_kwargs=scope=a%20b&token_endpoint_auth_method=client_secret_post"
+        "&token_placement=body"));
+    assert_int_equal(app->version, OAC_OAUTH2);
+    assert_string_equal(app->scope, "a b");
+    assert_int_equal(app->token_endpoint_auth_method,
+                     OAC_AUTH_CLIENT_SECRET_POST);
+    assert_int_equal(app->token_placement, OAC_PLACE_BODY);
+    assert_string_equal(app->login_path, "/oauth/gh/login");
+    assert_string_equal(app->logout_path, "/oauth/gh/logout");
+    assert_string_equal(app->redirect_uri, "/oauth/gh/callback");
+    assert_string_equal(app->redirect_path, "/oauth/gh/callback");
+    assert_string_equal(app->refresh_token_url, "https://p.example/token");
+    assert_int_equal(app->pkce_s256, 0);
+    assert_null(app->api_base_url);
+    assert_int_equal(app->authorize_params->nelts, 0);
+}
+
+static void test_explicit_key_beats_kwargs(void **state)
+{
+    /* the order of the lines does not matter: explicit always wins */
+    oac_app_decl_t *d = declare("gh", GH "scope=explicit");
+    oac_app_t *app;
+    const char *err;
+    assert_int_equal(oac_app_decl_set(&err, pool, d, "client_kwargs",
+                                      "scope=bundled&token_placement=uri"),
+                     APR_SUCCESS);
+    app = finalize(d);
+    assert_string_equal(app->scope, "explicit");
+    assert_int_equal(app->token_placement, OAC_PLACE_URI);
+}
+
+static void test_later_value_wins_and_merge(void **state)
+{
+    oac_app_decl_t *base = declare("gh", GH "scope=one login_path=/in");
+    oac_app_decl_t *again = declare("gh", "scope=two");
+    oac_app_decl_t *merged = oac_app_decl_merge(pool, base, again);
+    oac_app_t *app = finalize(merged);
+    assert_string_equal(app->scope, "two");
+    assert_string_equal(app->login_path, "/in");
+    assert_string_equal(app->client_id, "id");
+    /* the base is untouched: another vhost still sees 'one' */
+    assert_string_equal(finalize(base)->scope, "one");
+}
+
+static void test_oauth1(void **state)
+{
+    oac_app_t *app = finalize(declare("tw", TW
+        "request_token_params=x_auth_access_type=read "
+        "signature_method=PLAINTEXT user_claim=screen_name"));
+    assert_int_equal(app->version, OAC_OAUTH1);
+    assert_int_equal(app->signature_method, OAC_SIG_PLAINTEXT);
+    assert_string_equal(oac_form_get(app->request_token_params,
+                                     "x_auth_access_type"), "read");
+    assert_string_equal(app->user_claim, "screen_name");
+}
+
+static void test_required_keys(void **state)
+{
+    assert_string_equal(finalize_error(declare("gh",
+        "client_secret=s authorize_url=https://p/a "
+        "access_token_url=https://p/t")),
+        "missing required key client_id (an OAuth 2 app needs client_id, "
+        "client_secret (unless token_endpoint_auth_method=none), "
+        "authorize_url and access_token_url)");
+    assert_non_null(strstr(finalize_error(declare("gh",
+        "client_id=i client_secret=s access_token_url=https://p/t")),
+        "missing required key authorize_url"));
+    assert_non_null(strstr(finalize_error(declare("gh",
+        "client_id=i authorize_url=https://p/a access_token_url=https://p/t")),
+        "missing required key client_secret"));
+    /* a public client needs no secret */
+    assert_int_equal(finalize(declare("gh",
+        "client_id=i authorize_url=https://p/a access_token_url=https://p/t "
+        "token_endpoint_auth_method=none code_challenge_method=S256"))
+        ->token_endpoint_auth_method, OAC_AUTH_NONE);
+    assert_non_null(strstr(finalize_error(declare("tw",
+        "client_id=i request_token_url=https://p/r authorize_url=https://p/a "
+        "access_token_url=https://p/t")),
+        "missing required key client_secret (an OAuth 1.0a app needs"));
+}
+
+static void test_version_specific_keys(void **state)
+{
+    assert_string_equal(finalize_error(declare("tw", TW
+        "code_challenge_method=S256")),
+        "code_challenge_method applies only to OAuth 2 apps, and this app "
+        "is OAuth 1.0a because it has request_token_url");
+    assert_string_equal(finalize_error(declare("gh", GH
+        "signature_method=HMAC-SHA1")),
+        "signature_method applies only to OAuth 1.0a apps (apps with "
+        "request_token_url)");
+    assert_string_equal(finalize_error(declare("tw", TW
+        "signature_method=RSA-SHA1")),
+        "signature_method=RSA-SHA1 needs rsa_key_file=/path/to/key.pem");
+    assert_string_equal(finalize_error(declare("tw", TW
+        "rsa_key_file=/etc/hostname")),
+        "rsa_key_file is only used with signature_method=RSA-SHA1");
+    assert_non_null(strstr(finalize_error(declare("tw", TW
+        "signature_method=RSA-SHA1 rsa_key_file=/nonexistent/k.pem")),
+        "rsa_key_file '/nonexistent/k.pem' cannot be read"));
+}
+
+static void test_redirect_and_userinfo(void **state)
+{
+    oac_app_t *app = finalize(declare("gh", GH
+        "redirect_uri=https://app.example/auth/cb "
+        "api_base_url=https://api.example/v1 userinfo_endpoint=/me"));
+    assert_string_equal(app->redirect_uri, "https://app.example/auth/cb");
+    assert_string_equal(app->redirect_path, "/auth/cb");
+    assert_string_equal(app->userinfo_endpoint, "https://api.example/v1/me");
+
+    app = finalize(declare("gh", GH
+        "userinfo_endpoint=https://other.example/userinfo"));
+    assert_string_equal(app->userinfo_endpoint,
+                        "https://other.example/userinfo");
+
+    assert_string_equal(finalize_error(declare("gh", GH
+        "userinfo_endpoint=user")),
+        "userinfo_endpoint 'user' is relative, so api_base_url is needed to "
+        "resolve it");
+}
+
+static void test_check_set(void **state)
+{
+    apr_array_header_t *apps = apr_array_make(pool, 2, sizeof(oac_app_t *));
+    const char *err = NULL;
+    APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("a", GH));
+    APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("b", GH));
+    assert_int_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
+
+    APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("c", GH
+        "logout_path=/oauth/a/callback"));
+    assert_int_not_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
+    assert_string_equal(err, "OAuthRemoteApp c: logout_path path "
+                        "'/oauth/a/callback' is already used by the "
+                        "redirect_uri of app a; give each app and each role "
+                        "its own path");
+
+    apps->nelts = 0;
+    APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("d", GH
+        "login_path=/same logout_path=/same"));
+    assert_int_not_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_tokenize_quotes),
+        cmocka_unit_test(test_tokenize_errors),
+        cmocka_unit_test(test_set_rejects),
+        cmocka_unit_test(test_defaults_and_kwargs),
+        cmocka_unit_test(test_explicit_key_beats_kwargs),
+        cmocka_unit_test(test_later_value_wins_and_merge),
+        cmocka_unit_test(test_oauth1),
+        cmocka_unit_test(test_required_keys),
+        cmocka_unit_test(test_version_specific_keys),
+        cmocka_unit_test(test_redirect_and_userinfo),
+        cmocka_unit_test(test_check_set),
+    };
+    return cmocka_run_group_tests_name("oac_app", tests, setup, teardown);
+}

@@ -1,0 +1,444 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/* Unit tests for src/oac_util.c */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_base64.h>
+#include <apr_hash.h>
+
+#include <openssl/rand.h>
+
+#include "oac_util.h"
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return apr_initialize() == APR_SUCCESS ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    apr_terminate();
+    return 0;
+}
+
+static int setup(void **state)
+{
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return -1;
+    }
+    *state = p;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
+
+/* ---- percent-encoding ------------------------------------------------- */
+
+static void pct_encode_unreserved_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *all = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                      "0123456789-._~";
+
+    assert_string_equal(oac_util_pct_encode(p, all), all);
+}
+
+static void pct_encode_reserved(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_string_equal(oac_util_pct_encode(p, " "), "%20");
+    assert_string_equal(oac_util_pct_encode(p, "+"), "%2B");
+    assert_string_equal(oac_util_pct_encode(p, "*"), "%2A");
+    assert_string_equal(oac_util_pct_encode(p, "~"), "~");
+    assert_string_equal(oac_util_pct_encode(p, "/"), "%2F");
+    assert_string_equal(oac_util_pct_encode(p, "?"), "%3F");
+    assert_string_equal(oac_util_pct_encode(p, "&"), "%26");
+    assert_string_equal(oac_util_pct_encode(p, "="), "%3D");
+    assert_string_equal(oac_util_pct_encode(p, "%"), "%25");
+    assert_string_equal(oac_util_pct_encode(p, ":@!$'()[],;#"),
+                        "%3A%40%21%24%27%28%29%5B%5D%2C%3B%23");
+    assert_string_equal(oac_util_pct_encode(p, "\x01\x7f\n"), "%01%7F%0A");
+    assert_string_equal(oac_util_pct_encode(p, ""), "");
+    assert_string_equal(oac_util_pct_encode(p, NULL), "");
+}
+
+static void pct_encode_utf8(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_string_equal(oac_util_pct_encode(p, "\xC3\xA9"), "%C3%A9");
+    /* U+1F600 GRINNING FACE, four bytes */
+    assert_string_equal(oac_util_pct_encode(p, "\xF0\x9F\x98\x80"),
+                        "%F0%9F%98%80");
+    /* U+2603 SNOWMAN */
+    assert_string_equal(oac_util_pct_encode(p, "\xE2\x98\x83"),
+                        "%E2%98%83");
+}
+
+/* Examples used by RFC 5849 section 3.4.1 and its common test suites. */
+static void pct_encode_rfc5849_examples(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_string_equal(oac_util_pct_encode(p, "Ladies + Gentlemen"),
+                        "Ladies%20%2B%20Gentlemen");
+    assert_string_equal(oac_util_pct_encode(p, "An encoded string!"),
+                        "An%20encoded%20string%21");
+    assert_string_equal(oac_util_pct_encode(p, "Dogs, Cats & Mice"),
+                        "Dogs%2C%20Cats%20%26%20Mice");
+    /* RFC 5849 3.4.1.3.1: c2&a3=2+q as a value in the base string */
+    assert_string_equal(oac_util_pct_encode(p, "c2&a3=2+q"),
+                        "c2%26a3%3D2%2Bq");
+    assert_string_equal(oac_util_pct_encode(p, "2 q"), "2%20q");
+    /* a signature ending in '=' */
+    assert_string_equal(oac_util_pct_encode(p, "tR3+Ty81lMeYAr/Fid0kMTYa/WM="),
+                        "tR3%2BTy81lMeYAr%2FFid0kMTYa%2FWM%3D");
+}
+
+static void pct_encode_every_byte_uppercase(void **state)
+{
+    apr_pool_t *p = *state;
+    int c;
+
+    for (c = 1; c < 256; ++c) {
+        char in[2] = { (char)c, '\0' };
+        const char *out = oac_util_pct_encode(p, in);
+        int unreserved = strchr("-._~", c) != NULL
+                         || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                         || (c >= '0' && c <= '9');
+
+        if (unreserved) {
+            assert_string_equal(out, in);
+        }
+        else {
+            assert_string_equal(out, apr_psprintf(p, "%%%02X", c));
+        }
+    }
+}
+
+static void pct_decode_ok(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *err = NULL;
+    char *out;
+
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "a%20b", 0),
+                     APR_SUCCESS);
+    assert_string_equal(out, "a b");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "%c3%A9", 0),
+                     APR_SUCCESS);
+    assert_string_equal(out, "\xC3\xA9");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "a+b", 0),
+                     APR_SUCCESS);
+    assert_string_equal(out, "a+b");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "a+b%2Bc", 1),
+                     APR_SUCCESS);
+    assert_string_equal(out, "a b+c");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "", 1), APR_SUCCESS);
+    assert_string_equal(out, "");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, NULL, 1),
+                     APR_SUCCESS);
+    assert_string_equal(out, "");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "%25%2541", 0),
+                     APR_SUCCESS);
+    assert_string_equal(out, "%%41");
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, "%F0%9F%98%80", 0),
+                     APR_SUCCESS);
+    assert_string_equal(out, "\xF0\x9F\x98\x80");
+    assert_null(err);
+}
+
+static void assert_decode_fails(apr_pool_t *p, const char *in,
+                                const char *expected_err)
+{
+    char sentinel[] = "unchanged";
+    char *out = sentinel;
+    const char *err = NULL;
+
+    assert_int_equal(oac_util_pct_decode(&out, &err, p, in, 1), APR_EINVAL);
+    assert_ptr_equal(out, sentinel);
+    assert_non_null(err);
+    assert_string_equal(err, expected_err);
+}
+
+static void pct_decode_errors(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_decode_fails(p, "%", "malformed percent-encoding at offset 0");
+    assert_decode_fails(p, "%4", "malformed percent-encoding at offset 0");
+    assert_decode_fails(p, "%zz", "malformed percent-encoding at offset 0");
+    assert_decode_fails(p, "ab%4g", "malformed percent-encoding at offset 2");
+    assert_decode_fails(p, "abc%", "malformed percent-encoding at offset 3");
+    assert_decode_fails(p, "%%41", "malformed percent-encoding at offset 0");
+    assert_decode_fails(p, "%00", "percent-encoded NUL byte at offset 0");
+    assert_decode_fails(p, "ab%00cd", "percent-encoded NUL byte at offset 2");
+}
+
+static void pct_round_trip_all_bytes(void **state)
+{
+    apr_pool_t *p = *state;
+    char all[256], *out;
+    const char *err;
+    int i;
+
+    for (i = 1; i < 256; ++i) {
+        all[i - 1] = (char)i;
+    }
+    all[255] = '\0';
+    assert_int_equal(oac_util_pct_decode(&out, &err, p,
+                                         oac_util_pct_encode(p, all), 1),
+                     APR_SUCCESS);
+    assert_memory_equal(out, all, 256);
+}
+
+/* ---- base64url -------------------------------------------------------- */
+
+static void b64url_rfc4648_vectors(void **state)
+{
+    apr_pool_t *p = *state;
+    static const struct { const char *in, *out; } v[] = {
+        { "", "" }, { "f", "Zg" }, { "fo", "Zm8" }, { "foo", "Zm9v" },
+        { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" },
+        { "foobar", "Zm9vYmFy" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(v) / sizeof(v[0]); ++i) {
+        assert_string_equal(
+            oac_util_b64url_encode(p, (const unsigned char *)v[i].in,
+                                   strlen(v[i].in)),
+            v[i].out);
+    }
+}
+
+static void b64url_url_safe_alphabet(void **state)
+{
+    apr_pool_t *p = *state;
+    static const unsigned char fbff[] = { 0xfb, 0xff };
+    static const unsigned char ones[] = { 0xff, 0xff, 0xff };
+    static const unsigned char dashes[] = { 0xfb, 0xef, 0xbe };
+    unsigned char *out;
+    apr_size_t len;
+    const char *err;
+
+    assert_string_equal(oac_util_b64url_encode(p, fbff, 2), "-_8");
+    assert_string_equal(oac_util_b64url_encode(p, ones, 3), "____");
+    assert_string_equal(oac_util_b64url_encode(p, dashes, 3), "----");
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, "-_8"),
+                     APR_SUCCESS);
+    assert_int_equal(len, 2);
+    assert_memory_equal(out, fbff, 2);
+}
+
+/* Standard base64 with + -> -, / -> _ and no '=' is the reference. */
+static const char *reference_b64url(apr_pool_t *p, const unsigned char *d,
+                                    int len)
+{
+    char *s = apr_palloc(p, apr_base64_encode_len(len));
+    char *c;
+
+    apr_base64_encode_binary(s, d, len);
+    for (c = s; *c; ++c) {
+        if (*c == '+') {
+            *c = '-';
+        }
+        else if (*c == '/') {
+            *c = '_';
+        }
+        else if (*c == '=') {
+            *c = '\0';
+            break;
+        }
+    }
+    return s;
+}
+
+static void b64url_round_trip_lengths(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char data[64], *out;
+    apr_size_t len;
+    const char *err;
+    int n;
+
+    for (n = 0; n <= 64; ++n) {
+        char *enc;
+
+        assert_int_equal(RAND_bytes(data, sizeof(data)), 1);
+        enc = oac_util_b64url_encode(p, data, (apr_size_t)n);
+        assert_int_equal(strlen(enc), (n * 4 + 2) / 3);
+        assert_string_equal(enc, reference_b64url(p, data, n));
+        assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, enc),
+                         APR_SUCCESS);
+        assert_int_equal(len, n);
+        assert_memory_equal(out, data, (size_t)n);
+        /* the padded form decodes to the same bytes */
+        while (strlen(enc) % 4) {
+            enc = apr_pstrcat(p, enc, "=", NULL);
+        }
+        assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, enc),
+                         APR_SUCCESS);
+        assert_int_equal(len, n);
+        assert_memory_equal(out, data, (size_t)n);
+    }
+}
+
+static void b64url_padding_accepted(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char *out;
+    apr_size_t len;
+    const char *err;
+
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, "Zg=="),
+                     APR_SUCCESS);
+    assert_int_equal(len, 1);
+    assert_string_equal((char *)out, "f");
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, "Zm8="),
+                     APR_SUCCESS);
+    assert_string_equal((char *)out, "fo");
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, "Zg"),
+                     APR_SUCCESS);
+    assert_string_equal((char *)out, "f");
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, ""),
+                     APR_SUCCESS);
+    assert_int_equal(len, 0);
+}
+
+static void assert_b64_fails(apr_pool_t *p, const char *in,
+                             const char *expected_err)
+{
+    unsigned char sentinel[] = "x", *out = sentinel;
+    apr_size_t len = 777;
+    const char *err = NULL;
+
+    assert_int_equal(oac_util_b64url_decode(&out, &len, &err, p, in),
+                     APR_EINVAL);
+    assert_ptr_equal(out, sentinel);
+    assert_int_equal(len, 777);
+    assert_string_equal(err, expected_err);
+}
+
+static void b64url_rejects(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_b64_fails(p, "+/8", "invalid base64url character at offset 0");
+    assert_b64_fails(p, "ab/c", "invalid base64url character at offset 2");
+    assert_b64_fails(p, "a+bc", "invalid base64url character at offset 1");
+    assert_b64_fails(p, "Zg\n", "invalid base64url character at offset 2");
+    assert_b64_fails(p, "Z=g=", "invalid base64url character at offset 1");
+    assert_b64_fails(p, "Zg=", "base64url padding is malformed at offset 2");
+    assert_b64_fails(p, "Zg===",
+                     "base64url padding is malformed at offset 2");
+    assert_b64_fails(p, "====", "base64url padding is malformed at offset 0");
+    assert_b64_fails(p, "Z", "base64url input has an impossible length");
+    assert_b64_fails(p, "Zm9vY", "base64url input has an impossible length");
+    /* "Zh" would also decode to "f" if unused bits were ignored */
+    assert_b64_fails(p, "Zh", "base64url input has non-zero trailing bits");
+}
+
+/* ---- random tokens ---------------------------------------------------- */
+
+static void random_token_shape_and_uniqueness(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_hash_t *seen = apr_hash_make(p);
+    const char *err;
+    char *tok;
+    int i;
+
+    for (i = 0; i < 1000; ++i) {
+        assert_int_equal(oac_util_random_token(&tok, &err, p, 32),
+                         APR_SUCCESS);
+        assert_int_equal(strlen(tok), 43);
+        assert_int_equal(strspn(tok, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "abcdefghijklmnopqrstuvwxyz"
+                                     "0123456789-_"), 43);
+        assert_null(apr_hash_get(seen, tok, APR_HASH_KEY_STRING));
+        apr_hash_set(seen, tok, APR_HASH_KEY_STRING, tok);
+    }
+    assert_int_equal(oac_util_random_token(&tok, &err, p, 16), APR_SUCCESS);
+    assert_int_equal(strlen(tok), 22);
+    assert_int_equal(oac_util_random_token(&tok, &err, p, 1), APR_SUCCESS);
+    assert_int_equal(strlen(tok), 2);
+}
+
+static void random_token_bad_size(void **state)
+{
+    apr_pool_t *p = *state;
+    char *tok = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(oac_util_random_token(&tok, &err, p, 0), APR_EINVAL);
+    assert_null(tok);
+    assert_string_equal(err, "random token size 0 is out of range 1..65536");
+    assert_int_equal(oac_util_random_token(&tok, &err, p, 65537), APR_EINVAL);
+    assert_null(tok);
+}
+
+/* ---- constant-time compare -------------------------------------------- */
+
+static void ct_streq_cases(void **state)
+{
+    char a[] = "secret-value", b[] = "secret-value";
+
+    (void)state;
+    assert_int_equal(oac_util_ct_streq(a, b), 1);
+    assert_int_equal(oac_util_ct_streq("", ""), 1);
+    assert_int_equal(oac_util_ct_streq("Xecret-value", a), 0);
+    assert_int_equal(oac_util_ct_streq("secret-valuX", a), 0);
+    assert_int_equal(oac_util_ct_streq("secret", a), 0);
+    assert_int_equal(oac_util_ct_streq(a, "secret-value-longer"), 0);
+    assert_int_equal(oac_util_ct_streq("", "a"), 0);
+    assert_int_equal(oac_util_ct_streq(NULL, "a"), 0);
+    assert_int_equal(oac_util_ct_streq("a", NULL), 0);
+    assert_int_equal(oac_util_ct_streq(NULL, NULL), 0);
+    assert_int_equal(oac_util_ct_streq(NULL, ""), 0);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(pct_encode_unreserved_kept),
+        T(pct_encode_reserved),
+        T(pct_encode_utf8),
+        T(pct_encode_rfc5849_examples),
+        T(pct_encode_every_byte_uppercase),
+        T(pct_decode_ok),
+        T(pct_decode_errors),
+        T(pct_round_trip_all_bytes),
+        T(b64url_rfc4648_vectors),
+        T(b64url_url_safe_alphabet),
+        T(b64url_round_trip_lengths),
+        T(b64url_padding_accepted),
+        T(b64url_rejects),
+        T(random_token_shape_and_uniqueness),
+        T(random_token_bad_size),
+        T(ct_streq_cases),
+    };
+
+    return cmocka_run_group_tests_name("oac_util", tests, group_setup,
+                                       group_teardown);
+}
