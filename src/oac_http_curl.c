@@ -286,7 +286,12 @@ static apr_status_t parse_url(url_parts_t *parts, const char **perr,
     uc = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
     if (CURLUE_OK != uc) {
         curl_url_cleanup(u);
+#if LIBCURL_VERSION_NUM >= 0x075000
         *perr = apr_psprintf(p, "malformed URL (%s)", curl_url_strerror(uc));
+#else
+        *perr = apr_psprintf(p, "malformed URL (libcurl URL error %d)",
+                             (int)uc);
+#endif
         return APR_EINVAL;
     }
     memset(parts, 0, sizeof(*parts));

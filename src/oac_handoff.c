@@ -1,0 +1,390 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <stddef.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+#include "oac_handoff.h"
+
+#define ID_LEN    32    /* SHA-256 */
+#define KEY_LEN   32    /* AES-256 */
+#define NONCE_LEN 12    /* the GCM nonce size that needs no extra hashing */
+#define TAG_LEN   16
+
+/*
+ * Distinct labels keep the slot id and the key independent: the id is
+ * public (anyone who can read the memory sees it), the key must not
+ * follow from it. The NUL ends the label so no token can extend it.
+ */
+static const char id_label[] = "mod_oauthclient handoff slot v1";
+static const char key_label[] = "mod_oauthclient handoff key v1";
+
+/* "oacH": says oac_handoff_init() ran on this memory. */
+#define TABLE_MAGIC 0x6f616348u
+
+enum {
+    SLOT_FREE = 0,      /* zeroed memory is an empty table */
+    SLOT_BUSY,          /* claimed; stamp is when */
+    SLOT_RESULT,        /* finished; data holds len bytes of ciphertext */
+    SLOT_FAILED,        /* finished; the refresh failed */
+    SLOT_TOO_LARGE      /* finished; the result did not fit (a failure) */
+};
+
+typedef struct {
+    apr_int64_t stamp;          /* Unix seconds: claimed, or finished */
+    apr_uint32_t state;         /* SLOT_* */
+    apr_uint32_t len;           /* SLOT_RESULT: bytes of data used */
+    unsigned char id[ID_LEN];
+    unsigned char nonce[NONCE_LEN];
+    unsigned char tag[TAG_LEN];
+    unsigned char data[OAC_HANDOFF_MAX_RESULT];
+} handoff_slot_t;
+
+typedef struct {
+    apr_uint32_t magic;
+    /* The slot count and its complement: a stray write to the count must
+     * not send a lookup beyond the end of the memory. */
+    apr_uint32_t nslots;
+    apr_uint32_t nslots_check;
+    handoff_slot_t slot[];
+} handoff_table_t;
+
+static int clamp_slots(int slots)
+{
+    return slots < 1 ? 1 : slots;
+}
+
+apr_size_t oac_handoff_size(int slots)
+{
+    return sizeof(handoff_table_t)
+           + (apr_size_t)clamp_slots(slots) * sizeof(handoff_slot_t);
+}
+
+void oac_handoff_init(void *mem, int slots)
+{
+    handoff_table_t *t = mem;
+
+    slots = clamp_slots(slots);
+    memset(mem, 0, oac_handoff_size(slots));
+    t->magic = TABLE_MAGIC;
+    t->nslots = (apr_uint32_t)slots;
+    t->nslots_check = ~(apr_uint32_t)slots;
+}
+
+/* NULL for memory oac_handoff_init() did not prepare: the callers then
+ * fall back to an uncoordinated refresh rather than crash. */
+static handoff_table_t *table_of(void *mem)
+{
+    handoff_table_t *t = mem;
+
+    if (!t || t->magic != TABLE_MAGIC || t->nslots == 0
+        || t->nslots_check != ~t->nslots) {
+        return NULL;
+    }
+    return t;
+}
+
+/*
+ * Distance, not difference: a clock stepped backwards ages a stamp as
+ * much as one stepped forwards, so no slot stays pinned (in progress, or
+ * handing out a result) until the clock catches up.
+ */
+static apr_int64_t age_of(const handoff_slot_t *s, apr_int64_t now)
+{
+    return now >= s->stamp ? now - s->stamp : s->stamp - now;
+}
+
+/* Whether s still means something: a claim younger than patience, an
+ * outcome younger than OAC_HANDOFF_TTL. A state this file never writes
+ * (damaged memory) is treated as a finished failure. */
+static int is_live(const handoff_slot_t *s, apr_int64_t now,
+                   apr_int64_t patience)
+{
+    if (s->state == SLOT_FREE) {
+        return 0;
+    }
+    if (s->state == SLOT_BUSY) {
+        return age_of(s, now) < patience;
+    }
+    return age_of(s, now) < OAC_HANDOFF_TTL;
+}
+
+static apr_status_t slot_id(unsigned char *id, const char *token)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned int len = 0;
+    int ok;
+
+    ok = ctx != NULL
+         && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1
+         && EVP_DigestUpdate(ctx, id_label, sizeof(id_label)) == 1
+         && EVP_DigestUpdate(ctx, token, strlen(token)) == 1
+         && EVP_DigestFinal_ex(ctx, id, &len) == 1
+         && len == ID_LEN;
+    EVP_MD_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* HKDF-SHA256(ikm = token, info = key_label). */
+static apr_status_t derive_key(unsigned char *key, const char *token)
+{
+    EVP_KDF *kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
+    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+    OSSL_PARAM params[4];
+    int ok;
+
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
+                                                 (char *)"SHA256", 0);
+    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY,
+                                                  (void *)token,
+                                                  strlen(token));
+    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+                                                  (void *)key_label,
+                                                  sizeof(key_label));
+    params[3] = OSSL_PARAM_construct_end();
+    ok = kctx != NULL && EVP_KDF_derive(kctx, key, KEY_LEN, params) == 1;
+    EVP_KDF_CTX_free(kctx);
+    EVP_KDF_free(kdf);
+    if (!ok) {
+        OPENSSL_cleanse(key, KEY_LEN);
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * Encrypts len bytes of plain into s->data under key with a fresh nonce.
+ * The slot id is authenticated too, so a ciphertext copied into another
+ * slot does not decrypt there.
+ */
+static apr_status_t seal(handoff_slot_t *s, const unsigned char *key,
+                         const char *plain, apr_size_t len)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int outl = 0, finl = 0, ok;
+
+    ok = ctx != NULL
+         && RAND_bytes(s->nonce, NONCE_LEN) == 1
+         && EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, s->nonce,
+                                NULL) == 1
+         && EVP_EncryptUpdate(ctx, NULL, &outl, s->id, ID_LEN) == 1
+         && EVP_EncryptUpdate(ctx, s->data, &outl,
+                              (const unsigned char *)plain, (int)len) == 1
+         && EVP_EncryptFinal_ex(ctx, s->data + outl, &finl) == 1
+         && (apr_size_t)outl + (apr_size_t)finl == len
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
+                                s->tag) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    s->len = (apr_uint32_t)len;
+    return APR_SUCCESS;
+}
+
+/*
+ * Decrypts s into a NUL-terminated string in p. Fails (never hands out
+ * unauthenticated bytes) when the memory was changed since seal().
+ */
+static apr_status_t unseal(char **pout, apr_pool_t *p,
+                           const handoff_slot_t *s, const unsigned char *key)
+{
+    EVP_CIPHER_CTX *ctx;
+    unsigned char *buf;
+    unsigned char tag[TAG_LEN];
+    apr_size_t len = s->len;
+    int outl = 0, finl = 0, ok;
+
+    /* s->len is read from shared memory: bound it before use. */
+    if (len > OAC_HANDOFF_MAX_RESULT) {
+        return APR_EGENERAL;
+    }
+    buf = apr_palloc(p, len + 1);
+    memcpy(tag, s->tag, TAG_LEN);
+    ctx = EVP_CIPHER_CTX_new();
+    ok = ctx != NULL
+         && EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, s->nonce,
+                                NULL) == 1
+         && EVP_DecryptUpdate(ctx, NULL, &outl, s->id, ID_LEN) == 1
+         && EVP_DecryptUpdate(ctx, buf, &outl, s->data, (int)len) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
+                                tag) == 1
+         && EVP_DecryptFinal_ex(ctx, buf + outl, &finl) == 1
+         && (apr_size_t)outl + (apr_size_t)finl == len
+         /* seal() only ever stores a C string. */
+         && memchr(buf, '\0', len) == NULL;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        /* The pool outlives this call: leave no unauthenticated bytes. */
+        OPENSSL_cleanse(buf, len + 1);
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    buf[len] = '\0';
+    *pout = (char *)buf;
+    return APR_SUCCESS;
+}
+
+/* The slot holding id, or NULL. */
+static handoff_slot_t *find(handoff_table_t *t, const unsigned char *id)
+{
+    apr_uint32_t i;
+
+    for (i = 0; i < t->nslots; ++i) {
+        handoff_slot_t *s = &t->slot[i];
+        if (s->state != SLOT_FREE && CRYPTO_memcmp(s->id, id, ID_LEN) == 0) {
+            return s;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A slot to reuse: a free or dead one if any; else the oldest finished
+ * one, whose waiters have had the longest to take it; else the oldest
+ * claim, the likeliest to be a refresher that is stuck.
+ */
+static handoff_slot_t *pick_victim(handoff_table_t *t, apr_int64_t now,
+                                   apr_int64_t patience)
+{
+    handoff_slot_t *done = NULL, *busy = NULL;
+    apr_uint32_t i;
+
+    for (i = 0; i < t->nslots; ++i) {
+        handoff_slot_t *s = &t->slot[i];
+        if (!is_live(s, now, patience)) {
+            return s;
+        }
+        if (s->state == SLOT_BUSY) {
+            if (!busy || s->stamp < busy->stamp) {
+                busy = s;
+            }
+        }
+        else if (!done || s->stamp < done->stamp) {
+            done = s;
+        }
+    }
+    return done ? done : busy;
+}
+
+/* Wipes s (an older ciphertext included) and gives it to id. */
+static void reset(handoff_slot_t *s, const unsigned char *id,
+                  apr_uint32_t state, apr_int64_t now)
+{
+    memset(s, 0, sizeof(*s));
+    memcpy(s->id, id, ID_LEN);
+    s->state = state;
+    s->stamp = now;
+}
+
+oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
+                                const char *refresh_token, apr_int64_t now,
+                                apr_int64_t patience)
+{
+    handoff_table_t *t = table_of(mem);
+    handoff_slot_t *s;
+    unsigned char id[ID_LEN], key[KEY_LEN];
+    apr_status_t rv;
+    char *result;
+
+    /* Without a table or a token there is nothing to coordinate on; a
+     * refresh without coordination still beats none. */
+    if (!t || !refresh_token || !*refresh_token
+        || slot_id(id, refresh_token) != APR_SUCCESS) {
+        return OAC_HANDOFF_MINE;
+    }
+    s = find(t, id);
+    if (s && is_live(s, now, patience)) {
+        if (s->state == SLOT_BUSY) {
+            return OAC_HANDOFF_WAIT;
+        }
+        if (s->state != SLOT_RESULT) {
+            return OAC_HANDOFF_FAILED;
+        }
+        rv = derive_key(key, refresh_token);
+        if (rv == APR_SUCCESS) {
+            rv = unseal(&result, p, s, key);
+            OPENSSL_cleanse(key, KEY_LEN);
+        }
+        /* Refreshing again is no remedy for a result we cannot read: the
+         * token it was refreshed with is spent. */
+        if (rv != APR_SUCCESS) {
+            return OAC_HANDOFF_FAILED;
+        }
+        *presult = result;
+        return OAC_HANDOFF_DONE;
+    }
+    if (!s) {
+        s = pick_victim(t, now, patience);
+    }
+    reset(s, id, SLOT_BUSY, now);
+    return OAC_HANDOFF_MINE;
+}
+
+void oac_handoff_finish(void *mem, const char *refresh_token,
+                        const char *result, apr_int64_t now)
+{
+    handoff_table_t *t = table_of(mem);
+    handoff_slot_t *s;
+    unsigned char id[ID_LEN], key[KEY_LEN];
+    apr_size_t len;
+
+    if (!t || !refresh_token || !*refresh_token
+        || slot_id(id, refresh_token) != APR_SUCCESS) {
+        return;
+    }
+    s = find(t, id);
+    if (!s) {
+        /* finish() has no patience to judge claims by: it takes none that
+         * a free, dead or finished slot can spare. */
+        s = pick_victim(t, now, APR_INT64_MAX);
+    }
+    else if (!result && s->state == SLOT_RESULT
+             && age_of(s, now) < OAC_HANDOFF_TTL) {
+        return;
+    }
+    if (!result) {
+        reset(s, id, SLOT_FAILED, now);
+        return;
+    }
+    /*
+     * Too large to keep: a failure, for the waiters. Letting one of them
+     * claim and refresh instead would only spend the old refresh token a
+     * second time, which the provider refuses, and which a provider that
+     * detects refresh token reuse (RFC 9700 section 4.14.2) answers by
+     * revoking the new token too. The caller who refreshed keeps its
+     * result; 4096 bytes is above any token we have seen serialized.
+     */
+    len = strlen(result);
+    if (len > OAC_HANDOFF_MAX_RESULT) {
+        reset(s, id, SLOT_TOO_LARGE, now);
+        return;
+    }
+    /* A failure until sealed, so a crypto error leaves nothing half set;
+     * for the waiters it is a failure like too large, for the same
+     * reason. */
+    reset(s, id, SLOT_FAILED, now);
+    if (derive_key(key, refresh_token) != APR_SUCCESS) {
+        return;
+    }
+    if (seal(s, key, result, len) == APR_SUCCESS) {
+        s->state = SLOT_RESULT;
+    }
+    else {
+        reset(s, id, SLOT_FAILED, now);
+    }
+    OPENSSL_cleanse(key, KEY_LEN);
+}

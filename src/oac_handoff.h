@@ -1,0 +1,95 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/*
+ * oac_handoff: one refresh per refresh token across processes.
+ *
+ * Refresh tokens rotate: the first refresh spends the token that every
+ * parallel request of a browser carries. So the first request to see an
+ * expired token claims the refresh, and the others wait and then take the
+ * new token it obtained from this table, a fixed-size array of slots in
+ * memory shared by every httpd child.
+ *
+ * A slot is found by a SHA-256 hash of the old refresh token, never by the
+ * token. Its result is kept AES-256-GCM encrypted under a key derived (by
+ * HKDF-SHA256, a different derivation) from that same old token, so the
+ * shared memory holds nothing usable by anyone who does not already have
+ * it, and a result is kept for OAC_HANDOFF_TTL seconds at most.
+ *
+ * Locking is the caller's: every call must be made holding one mutex that
+ * is global to all users of the table (processes and threads), and that
+ * mutex must NOT be held while the refresh itself talks to the provider.
+ *
+ * The memory must be aligned for an apr_int64_t (8 bytes; what
+ * apr_shm_baseaddr_get() and malloc() give) and be oac_handoff_size(slots)
+ * bytes, and oac_handoff_init() must be called once, before fork.
+ */
+
+#ifndef OAC_HANDOFF_H
+#define OAC_HANDOFF_H
+
+#include <apr_pools.h>
+
+/* The longest result (a serialized token) a slot can hold, in bytes. */
+#define OAC_HANDOFF_MAX_RESULT 4096
+
+/* Seconds a finished refresh (result or failure) is handed out. */
+#define OAC_HANDOFF_TTL 60
+
+typedef enum {
+    OAC_HANDOFF_MINE,   /* refresh now, then call oac_handoff_finish() */
+    OAC_HANDOFF_WAIT,   /* another caller is refreshing: unlock, sleep, retry */
+    OAC_HANDOFF_DONE,   /* another caller refreshed: *presult is its result */
+    OAC_HANDOFF_FAILED  /* another caller's refresh failed: give up too */
+} oac_handoff_e;
+
+/*
+ * Bytes a table of slots slots needs (slots < 1 counts as 1). About
+ * 4.2 KiB a slot: 256 slots take just over 1 MiB.
+ */
+apr_size_t oac_handoff_size(int slots);
+
+/*
+ * Makes an empty table in mem, oac_handoff_size(slots) bytes (slots < 1
+ * counts as 1, as in oac_handoff_size).
+ */
+void oac_handoff_init(void *mem, int slots);
+
+/*
+ * What the caller holding refresh_token should do, at time now (Unix
+ * seconds):
+ *  - nobody refreshed it lately: the caller's slot is claimed (in progress
+ *    since now) and MINE returned;
+ *  - someone is refreshing it, and started less than patience seconds ago:
+ *    WAIT. An older claim is taken to belong to a refresher that died or
+ *    hung, and is claimed again (MINE);
+ *  - someone refreshed it less than OAC_HANDOFF_TTL seconds ago: DONE and
+ *    *presult its result (decrypted into p; every waiter gets it), or
+ *    FAILED if that refresh failed, its result was too large to keep, or
+ *    the stored result does not decrypt (memory damaged or tampered with:
+ *    never garbage);
+ *  - older results count as none (MINE).
+ * When no slot is free, the oldest finished one is reused, or if none is
+ * finished the oldest in progress (its waiters will then claim again).
+ * *presult is set only for DONE. A NULL or empty refresh_token cannot be
+ * coordinated: MINE, without claiming anything.
+ */
+oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
+                                const char *refresh_token, apr_int64_t now,
+                                apr_int64_t patience);
+
+/*
+ * Records the outcome of the refresh of refresh_token claimed by
+ * oac_handoff_begin: result is the new serialized token (a C string), or
+ * NULL when the refresh failed. Without a slot for refresh_token (it was
+ * reused meanwhile), one is taken as oac_handoff_begin would, so that late
+ * waiters still find the outcome. A failure never replaces a result less
+ * than OAC_HANDOFF_TTL old: once a refresh succeeded the old token is
+ * spent, so a later failure with it (a second refresher after a stale
+ * claim) says nothing new, and the waiters need the result.
+ * A result longer than OAC_HANDOFF_MAX_RESULT bytes, or one that cannot be
+ * encrypted, is recorded as a failure (see oac_handoff.c for why).
+ */
+void oac_handoff_finish(void *mem, const char *refresh_token,
+                        const char *result, apr_int64_t now);
+
+#endif /* OAC_HANDOFF_H */

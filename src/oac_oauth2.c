@@ -1,0 +1,587 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <string.h>
+
+#include <apr_base64.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include <jansson.h>
+
+#include <openssl/evp.h>
+
+#include "oac_form.h"
+#include "oac_oauth2.h"
+#include "oac_url.h"
+#include "oac_util.h"
+
+/* 32 bytes give the 43-character verifier RFC 7636 section 4.1 suggests. */
+#define OAC_PKCE_VERIFIER_BYTES 32
+
+/* Provider error text reaches logs and error pages: keep it short. */
+#define OAC_OAUTH2_ERROR_TEXT_MAX 200
+
+#define OAC_REDACTED "[redacted]"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
+static const char *sanitize(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    apr_size_t len = strlen(s), i;
+    char *out;
+
+    if (len > max) {
+        len = max;
+        /* Back off over continuation bytes to the start of a character. */
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            --len;
+        }
+    }
+    out = apr_pstrmemdup(p, s, len);
+    for (i = 0; i < len; ++i) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == 0x7f) {
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
+/*
+ * msg with every occurrence of each of the count secrets replaced (NULL or
+ * empty ones are skipped): providers sometimes quote what they were sent
+ * ("invalid code 'abc'"), and the message goes to logs and error pages.
+ */
+static const char *redact(apr_pool_t *p, const char *msg,
+                          const char *const *secrets, int count)
+{
+    int i;
+
+    for (i = 0; i < count; ++i) {
+        const char *s = secrets[i], *hit, *from;
+        apr_size_t slen;
+        char *out;
+
+        if (!s || !*s || !strstr(msg, s)) {
+            continue;
+        }
+        slen = strlen(s);
+        out = "";
+        from = msg;
+        while ((hit = strstr(from, s)) != NULL) {
+            out = apr_pstrcat(p, out, apr_pstrmemdup(p, from,
+                                                     (apr_size_t)(hit - from)),
+                              OAC_REDACTED, NULL);
+            from = hit + slen;
+        }
+        msg = apr_pstrcat(p, out, from, NULL);
+    }
+    return msg;
+}
+
+/* scheme://host[:port]/path of url: its query may carry an API key. */
+static const char *url_for_message(apr_pool_t *p, const char *url)
+{
+    apr_uri_t uri;
+
+    memset(&uri, 0, sizeof(uri));
+    if (!url || apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
+        || !uri.hostname) {
+        return "(invalid URL)";
+    }
+    return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITUSERINFO
+                                    | APR_URI_UNP_OMITQUERY);
+}
+
+/* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
+static int is_vschar_string(const char *s)
+{
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ---- PKCE ---------------------------------------------------------------- */
+
+apr_status_t oac_oauth2_pkce_verifier(char **pverifier, const char **perr,
+                                      apr_pool_t *p)
+{
+    return oac_util_random_token(pverifier, perr, p,
+                                 OAC_PKCE_VERIFIER_BYTES);
+}
+
+char *oac_oauth2_pkce_challenge(apr_pool_t *p, const char *verifier)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+
+    if (!verifier) {
+        return NULL;
+    }
+    /* EVP rather than SHA256(): the one-shot low-level API is the kind
+     * OpenSSL 3 deprecates, and EVP reports a missing provider. */
+    if (EVP_Digest(verifier, strlen(verifier), md, &mdlen, EVP_sha256(),
+                   NULL) != 1) {
+        return NULL;
+    }
+    return oac_util_b64url_encode(p, md, mdlen);
+}
+
+/* ---- authorization request ----------------------------------------------- */
+
+/* Names only this module may set in the authorization request: the ones
+ * that bind it to this client, this redirect and this browser. */
+static int is_reserved_authorize_param(const char *name, const oac_app_t *app)
+{
+    static const char *const reserved[] = {
+        "response_type", "client_id", "redirect_uri", "state",
+        "code_challenge", "code_challenge_method", NULL
+    };
+    int i;
+
+    for (i = 0; reserved[i]; ++i) {
+        if (strcmp(name, reserved[i]) == 0) {
+            return 1;
+        }
+    }
+    /* scope is a policy choice, not a binding: authorize_params may give
+     * it when the scope key is not set. */
+    return app->scope && strcmp(name, "scope") == 0;
+}
+
+char *oac_oauth2_authorize_url(apr_pool_t *p, const oac_app_t *app,
+                               const char *redirect_uri, const char *state,
+                               const char *code_challenge)
+{
+    apr_array_header_t *params = oac_form_make(p);
+
+    oac_form_add(params, "response_type", "code");
+    oac_form_add(params, "client_id", app->client_id);
+    oac_form_add(params, "redirect_uri", redirect_uri);
+    if (app->scope) {
+        oac_form_add(params, "scope", app->scope);
+    }
+    oac_form_add(params, "state", state);
+    if (code_challenge) {
+        oac_form_add(params, "code_challenge", code_challenge);
+        oac_form_add(params, "code_challenge_method", "S256");
+    }
+    if (app->authorize_params) {
+        const oac_param_t *extra =
+            (const oac_param_t *)app->authorize_params->elts;
+        int i;
+
+        for (i = 0; i < app->authorize_params->nelts; ++i) {
+            if (!is_reserved_authorize_param(extra[i].name, app)) {
+                oac_form_add(params, extra[i].name, extra[i].value);
+            }
+        }
+    }
+    return oac_url_add_query(p, app->authorize_url, params);
+}
+
+/* ---- token requests ------------------------------------------------------ */
+
+/* Authorization: Basic per RFC 6749 section 2.3.1 (see the header for why
+ * oac_util_pct_encode is the form-encoding). */
+static const char *basic_credentials(apr_pool_t *p, const oac_app_t *app)
+{
+    const char *plain = apr_pstrcat(p,
+                                    oac_util_pct_encode(p, app->client_id),
+                                    ":",
+                                    oac_util_pct_encode(p,
+                                                        app->client_secret),
+                                    NULL);
+    int plen = (int)strlen(plain);
+    char *b64 = apr_palloc(p, (apr_size_t)apr_base64_encode_len(plen));
+
+    apr_base64_encode(b64, plain, plen);
+    return apr_pstrcat(p, "Basic ", b64, NULL);
+}
+
+/* Appends the parameters of extra whose names form does not have yet:
+ * what the protocol sets wins over configuration. */
+static void add_missing(apr_array_header_t *form,
+                        const apr_array_header_t *extra)
+{
+    const oac_param_t *params;
+    int i, n;
+
+    if (!extra) {
+        return;
+    }
+    params = (const oac_param_t *)extra->elts;
+    /* Only the names set before this call block; a name repeated in extra
+     * keeps all its values. */
+    n = form->nelts;
+    for (i = 0; i < extra->nelts; ++i) {
+        /* Re-read: oac_form_add may have moved the array. */
+        const oac_param_t *set = (const oac_param_t *)form->elts;
+        int j, taken = 0;
+
+        for (j = 0; j < n && !taken; ++j) {
+            taken = strcmp(set[j].name, params[i].name) == 0;
+        }
+        if (!taken) {
+            oac_form_add(form, params[i].name, params[i].value);
+        }
+    }
+}
+
+static const char *app_name(const oac_app_t *app)
+{
+    return app->name ? app->name : "(unnamed)";
+}
+
+/*
+ * The POST to url: form plus client authentication, then the extra
+ * (configured) parameters whose names are not taken, so configuration can
+ * replace neither the grant's parameters nor client_id / client_secret.
+ */
+static apr_status_t token_request(oac_http_request_t **preq,
+                                  const char **perr, apr_pool_t *p,
+                                  const oac_app_t *app, const char *url,
+                                  apr_array_header_t *form,
+                                  const apr_array_header_t *extra)
+{
+    apr_table_t *headers = apr_table_make(p, 2);
+    oac_http_request_t *req;
+
+    if (!url || !*url) {
+        *perr = apr_psprintf(p, "app %s has no token endpoint URL",
+                             app_name(app));
+        return APR_EINVAL;
+    }
+    if (!app->client_id || !*app->client_id) {
+        *perr = apr_psprintf(p, "app %s has no client_id", app_name(app));
+        return APR_EINVAL;
+    }
+    if (app->token_endpoint_auth_method != OAC_AUTH_NONE
+        && !app->client_secret) {
+        *perr = apr_psprintf(p, "app %s has no client_secret, which "
+                             "token_endpoint_auth_method %s needs",
+                             app_name(app),
+                             oac_app_client_auth_name(
+                                 app->token_endpoint_auth_method));
+        return APR_EINVAL;
+    }
+    switch (app->token_endpoint_auth_method) {
+    case OAC_AUTH_CLIENT_SECRET_POST:
+        oac_form_set(form, "client_id", app->client_id);
+        oac_form_set(form, "client_secret", app->client_secret);
+        break;
+    case OAC_AUTH_NONE:
+        oac_form_set(form, "client_id", app->client_id);
+        break;
+    case OAC_AUTH_CLIENT_SECRET_BASIC:
+    default:
+        apr_table_setn(headers, "Authorization", basic_credentials(p, app));
+        break;
+    }
+    apr_table_setn(headers, "Accept", "application/json");
+    add_missing(form, extra);
+
+    req = apr_pcalloc(p, sizeof(*req));
+    req->method = "POST";
+    req->url = url;
+    req->headers = headers;
+    req->body = oac_form_encode(p, form);
+    req->body_len = strlen(req->body);
+    req->content_type = "application/x-www-form-urlencoded";
+    *preq = req;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_oauth2_code_request(oac_http_request_t **preq,
+                                     const char **perr, apr_pool_t *p,
+                                     const oac_app_t *app, const char *code,
+                                     const char *redirect_uri,
+                                     const char *code_verifier)
+{
+    apr_array_header_t *form = oac_form_make(p);
+
+    if (!code || !*code) {
+        *perr = "no authorization code to exchange";
+        return APR_EINVAL;
+    }
+    if (!redirect_uri || !*redirect_uri) {
+        *perr = "no redirect_uri for the code exchange";
+        return APR_EINVAL;
+    }
+    oac_form_add(form, "grant_type", "authorization_code");
+    oac_form_add(form, "code", code);
+    oac_form_add(form, "redirect_uri", redirect_uri);
+    if (code_verifier) {
+        oac_form_add(form, "code_verifier", code_verifier);
+    }
+    return token_request(preq, perr, p, app, app->access_token_url, form,
+                         app->access_token_params);
+}
+
+apr_status_t oac_oauth2_refresh_request(oac_http_request_t **preq,
+                                        const char **perr, apr_pool_t *p,
+                                        const oac_app_t *app,
+                                        const char *refresh_token,
+                                        const char *scope)
+{
+    apr_array_header_t *form = oac_form_make(p);
+
+    if (!refresh_token || !*refresh_token) {
+        *perr = "no refresh_token to refresh the access token with";
+        return APR_EINVAL;
+    }
+    oac_form_add(form, "grant_type", "refresh_token");
+    oac_form_add(form, "refresh_token", refresh_token);
+    if (scope) {
+        oac_form_add(form, "scope", scope);
+    }
+    return token_request(preq, perr, p, app,
+                         app->refresh_token_url ? app->refresh_token_url
+                                                : app->access_token_url,
+                         form, NULL);
+}
+
+/* ---- token response ------------------------------------------------------ */
+
+/* ": error (description)" of an RFC 6749 section 5.2 JSON body, or "". */
+static const char *json_error_detail(apr_pool_t *p,
+                                     const oac_http_response_t *resp)
+{
+    json_t *json, *error, *desc;
+    const char *detail = "";
+
+    if (!resp->body || resp->body_len == 0) {
+        return "";
+    }
+    json = json_loadb(resp->body, resp->body_len, 0, NULL);
+    if (!json) {
+        return "";
+    }
+    error = json_object_get(json, "error");
+    desc = json_object_get(json, "error_description");
+    if (json_is_string(error)) {
+        detail = apr_pstrcat(p, ": ",
+                             sanitize(p, json_string_value(error),
+                                      OAC_OAUTH2_ERROR_TEXT_MAX),
+                             NULL);
+        if (json_is_string(desc) && *json_string_value(desc)) {
+            detail = apr_pstrcat(p, detail, " (",
+                                 sanitize(p, json_string_value(desc),
+                                          OAC_OAUTH2_ERROR_TEXT_MAX),
+                                 ")", NULL);
+        }
+    }
+    json_decref(json);
+    return detail;
+}
+
+apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
+                                       const char **perr, apr_pool_t *p,
+                                       const oac_http_response_t *resp,
+                                       apr_int64_t now)
+{
+    oac_token_t *t;
+    apr_status_t rv;
+
+    if (!resp) {
+        *perr = "no token endpoint response";
+        return APR_EINVAL;
+    }
+    if (resp->status < 200 || resp->status > 299) {
+        /* The provider refused, whatever the body says: it is its error,
+         * not a malformed answer. */
+        *perr = apr_psprintf(p, "token endpoint answered HTTP %d%s",
+                             resp->status, json_error_detail(p, resp));
+        return APR_EGENERAL;
+    }
+    if ((rv = oac_token_parse(&t, perr, p, resp->content_type, resp->body,
+                              resp->body_len, now)) != APR_SUCCESS) {
+        return rv;
+    }
+    if (!is_vschar_string(t->access_token)) {
+        *perr = "token response has an access_token with characters "
+                "outside RFC 6749 VSCHAR";
+        return APR_EINVAL;
+    }
+    if (t->refresh_token && !*t->refresh_token) {
+        /* An empty refresh_token is no refresh token. */
+        t->refresh_token = NULL;
+    }
+    if (t->refresh_token && !is_vschar_string(t->refresh_token)) {
+        *perr = "token response has a refresh_token with characters "
+                "outside RFC 6749 VSCHAR";
+        return APR_EINVAL;
+    }
+    *ptoken = t;
+    return APR_SUCCESS;
+}
+
+/* Sends req and reads the answer; secrets are redacted from *perr. */
+static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
+                               apr_pool_t *p, oac_http_client_t *http,
+                               const oac_http_request_t *req,
+                               const char *const *secrets, int nsecrets,
+                               apr_int64_t now)
+{
+    oac_http_response_t *resp;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = oac_http_perform(&resp, &why, http, p, req)) != APR_SUCCESS) {
+        why = apr_psprintf(p, "token endpoint %s: %s",
+                           url_for_message(p, req->url),
+                           why ? why : "request failed");
+    }
+    else {
+        rv = oac_oauth2_token_response(ptoken, &why, p, resp, now);
+    }
+    if (rv != APR_SUCCESS) {
+        *perr = redact(p, why, secrets, nsecrets);
+    }
+    return rv;
+}
+
+apr_status_t oac_oauth2_exchange_code(oac_token_t **ptoken, const char **perr,
+                                      apr_pool_t *p, oac_http_client_t *http,
+                                      const oac_app_t *app, const char *code,
+                                      const char *redirect_uri,
+                                      const char *code_verifier,
+                                      apr_int64_t now)
+{
+    const char *secrets[3];
+    oac_http_request_t *req;
+    apr_status_t rv;
+
+    if ((rv = oac_oauth2_code_request(&req, perr, p, app, code, redirect_uri,
+                                      code_verifier)) != APR_SUCCESS) {
+        return rv;
+    }
+    secrets[0] = code;
+    secrets[1] = code_verifier;
+    secrets[2] = app->client_secret;
+    return token_call(ptoken, perr, p, http, req, secrets, 3, now);
+}
+
+apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
+                                apr_pool_t *p, oac_http_client_t *http,
+                                const oac_app_t *app, const oac_token_t *old,
+                                apr_int64_t now)
+{
+    const char *secrets[3];
+    oac_http_request_t *req;
+    oac_token_t *t;
+    apr_status_t rv;
+
+    if (!old) {
+        *perr = "no token to refresh";
+        return APR_EINVAL;
+    }
+    if ((rv = oac_oauth2_refresh_request(&req, perr, p, app,
+                                         old->refresh_token, NULL))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    secrets[0] = old->refresh_token;
+    secrets[1] = old->access_token;
+    secrets[2] = app->client_secret;
+    if ((rv = token_call(&t, perr, p, http, req, secrets, 3, now))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    if (!t->refresh_token) {
+        t->refresh_token = apr_pstrdup(p, old->refresh_token);
+    }
+    if (!t->scope && old->scope) {
+        t->scope = apr_pstrdup(p, old->scope);
+    }
+    *ptoken = t;
+    return APR_SUCCESS;
+}
+
+int oac_oauth2_token_expiring(const oac_token_t *t, apr_int64_t now,
+                              apr_int64_t margin)
+{
+    return t && t->expires_at != 0 && t->expires_at - margin <= now;
+}
+
+/* ---- token placement ----------------------------------------------------- */
+
+char *oac_oauth2_bearer_header(apr_pool_t *p, const oac_token_t *t)
+{
+    return apr_pstrcat(p, "Bearer ", t->access_token, NULL);
+}
+
+/* 1 when the segment's name, form-decoded, is name. */
+static int segment_has_name(apr_pool_t *p, const char *seg, apr_size_t len,
+                            const char *name)
+{
+    const char *eq = memchr(seg, '=', len);
+    apr_size_t nlen = eq ? (apr_size_t)(eq - seg) : len;
+    const char *why;
+    char *decoded;
+
+    /* A name that does not decode cannot be name to the upstream either. */
+    if (oac_util_pct_decode(&decoded, &why, p, apr_pstrmemdup(p, seg, nlen),
+                            1) != APR_SUCCESS) {
+        return 0;
+    }
+    return strcmp(decoded, name) == 0;
+}
+
+/*
+ * in[0..len) without its name=... parameters, then name=value appended.
+ * Other segments are copied byte for byte; empty ones are dropped.
+ */
+static char *replace_param(apr_pool_t *p, const char *in, apr_size_t len,
+                           const char *name, const char *value,
+                           apr_size_t *poutlen)
+{
+    const char *pair = apr_pstrcat(p, oac_util_pct_encode(p, name), "=",
+                                   oac_util_pct_encode(p, value), NULL);
+    apr_size_t plen = strlen(pair), olen = 0, i = 0;
+    char *out = apr_palloc(p, len + 1 + plen + 1);
+
+    while (i < len) {
+        const char *seg = in + i;
+        const char *amp = memchr(seg, '&', len - i);
+        apr_size_t slen = amp ? (apr_size_t)(amp - seg) : len - i;
+
+        if (slen > 0 && !segment_has_name(p, seg, slen, name)) {
+            memcpy(out + olen, seg, slen);
+            olen += slen;
+            out[olen++] = '&';
+        }
+        i += slen + 1;
+    }
+    memcpy(out + olen, pair, plen);
+    olen += plen;
+    out[olen] = '\0';
+    if (poutlen) {
+        *poutlen = olen;
+    }
+    return out;
+}
+
+char *oac_oauth2_add_token_to_query(apr_pool_t *p, const char *query,
+                                    const char *param_name,
+                                    const oac_token_t *t)
+{
+    return replace_param(p, query ? query : "", query ? strlen(query) : 0,
+                         param_name ? param_name : "access_token",
+                         t->access_token, NULL);
+}
+
+char *oac_oauth2_add_token_to_form(apr_pool_t *p, const char *form_body,
+                                   apr_size_t len, const char *param_name,
+                                   const oac_token_t *t, apr_size_t *pnewlen)
+{
+    return replace_param(p, form_body ? form_body : "",
+                         form_body ? len : 0,
+                         param_name ? param_name : "access_token",
+                         t->access_token, pnewlen);
+}

@@ -1,0 +1,633 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/* Unit tests for src/oac_handoff.c */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "oac_handoff.h"
+
+/* A fixed clock so ages are exact. */
+#define NOW APR_INT64_C(1700000000)
+#define PATIENCE 30
+#define SLOTS 8
+
+#define RT_A "tGzv3JOkF0XG5Qx2TlKWIA-refresh-token-a"
+#define RT_B "8xLOxBtZp8-refresh-token-b"
+#define RESULT_A "{\"access_token\":\"2YotnFZFEjr1zCsicMWpAA\"," \
+                 "\"refresh_token\":\"NEWrefreshTOKENvalueXYZ\"," \
+                 "\"expires_at\":1700003600}"
+
+typedef struct {
+    apr_pool_t *p;
+    void *mem;
+    apr_size_t size;
+} fixture_t;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return apr_initialize() == APR_SUCCESS ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    apr_terminate();
+    return 0;
+}
+
+static fixture_t *make_fixture(int slots)
+{
+    fixture_t *f = calloc(1, sizeof(*f));
+
+    if (!f || apr_pool_create(&f->p, NULL) != APR_SUCCESS) {
+        free(f);
+        return NULL;
+    }
+    f->size = oac_handoff_size(slots);
+    /* malloc's alignment is what apr_shm_baseaddr_get() gives too. */
+    f->mem = malloc(f->size);
+    if (!f->mem) {
+        apr_pool_destroy(f->p);
+        free(f);
+        return NULL;
+    }
+    /* Garbage first: init must not rely on zeroed memory. */
+    memset(f->mem, 0xA5, f->size);
+    oac_handoff_init(f->mem, slots);
+    return f;
+}
+
+static int setup(void **state)
+{
+    *state = make_fixture(SLOTS);
+    return *state ? 0 : -1;
+}
+
+static int setup_small(void **state)
+{
+    *state = make_fixture(3);
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture_t *f = *state;
+
+    apr_pool_destroy(f->p);
+    free(f->mem);
+    free(f);
+    return 0;
+}
+
+static oac_handoff_e begin(fixture_t *f, const char *rt, apr_int64_t now,
+                           char **presult)
+{
+    return oac_handoff_begin(presult, f->p, f->mem, rt, now, PATIENCE);
+}
+
+/* begin must return DONE with exactly expected. */
+static void assert_done(fixture_t *f, const char *rt, apr_int64_t now,
+                        const char *expected)
+{
+    char *result = NULL;
+
+    assert_int_equal(begin(f, rt, now, &result), OAC_HANDOFF_DONE);
+    assert_non_null(result);
+    assert_string_equal(result, expected);
+}
+
+/* begin must return e without touching *presult. */
+static void assert_begin(fixture_t *f, const char *rt, apr_int64_t now,
+                         oac_handoff_e e)
+{
+    char sentinel, *result = &sentinel;
+
+    assert_int_equal(begin(f, rt, now, &result), e);
+    assert_ptr_equal(result, &sentinel);
+}
+
+/* ---- size and init ---------------------------------------------------- */
+
+static void size_grows_per_slot(void **state)
+{
+    apr_size_t one = oac_handoff_size(1), two = oac_handoff_size(2);
+    apr_size_t per_slot = two - one;
+
+    (void)state;
+    assert_true(per_slot >= OAC_HANDOFF_MAX_RESULT);
+    assert_true(per_slot < OAC_HANDOFF_MAX_RESULT + 256);
+    assert_int_equal(per_slot % 8, 0);
+    assert_int_equal(oac_handoff_size(256) - one, 255 * per_slot);
+    assert_int_equal(oac_handoff_size(0), one);
+    assert_int_equal(oac_handoff_size(-5), one);
+}
+
+static void uninitialised_memory_is_uncoordinated(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char *copy = malloc(f->size);
+
+    assert_non_null(copy);
+    memset(f->mem, 0, f->size);
+    memcpy(copy, f->mem, f->size);
+    /* MINE every time, and nothing written. */
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    assert_memory_equal(copy, f->mem, f->size);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    free(copy);
+}
+
+static void null_or_empty_token_is_uncoordinated(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char *copy = malloc(f->size);
+
+    assert_non_null(copy);
+    memcpy(copy, f->mem, f->size);
+    assert_begin(f, NULL, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, NULL, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, "", NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, "", NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, NULL, RESULT_A, NOW);
+    oac_handoff_finish(f->mem, "", RESULT_A, NOW);
+    assert_memory_equal(copy, f->mem, f->size);
+    free(copy);
+}
+
+/* ---- the protocol ----------------------------------------------------- */
+
+static void first_mine_then_wait(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
+    assert_begin(f, RT_A, NOW + 1, OAC_HANDOFF_WAIT);
+    assert_begin(f, RT_A, NOW + PATIENCE - 1, OAC_HANDOFF_WAIT);
+}
+
+static void result_goes_to_every_waiter(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW + 2);
+    assert_done(f, RT_A, NOW + 2, RESULT_A);
+    assert_done(f, RT_A, NOW + 3, RESULT_A);
+    assert_done(f, RT_A, NOW + 2 + OAC_HANDOFF_TTL - 1, RESULT_A);
+}
+
+static void empty_and_max_size_results(void **state)
+{
+    fixture_t *f = *state;
+    char *big = apr_palloc(f->p, OAC_HANDOFF_MAX_RESULT + 1);
+
+    memset(big, 'x', OAC_HANDOFF_MAX_RESULT);
+    big[0] = '{';
+    big[OAC_HANDOFF_MAX_RESULT - 1] = '}';
+    big[OAC_HANDOFF_MAX_RESULT] = '\0';
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, "", NOW);
+    assert_done(f, RT_A, NOW, "");
+
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_B, big, NOW);
+    assert_done(f, RT_B, NOW, big);
+}
+
+static void failure_goes_to_every_waiter(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
+    oac_handoff_finish(f->mem, RT_A, NULL, NOW + 1);
+    assert_begin(f, RT_A, NOW + 1, OAC_HANDOFF_FAILED);
+    assert_begin(f, RT_A, NOW + 1 + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_FAILED);
+}
+
+static void tokens_are_independent(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_WAIT);
+    /* A prefix of a token is another token. */
+    assert_begin(f, "tGzv3JOkF0XG5Qx2TlKWIA", NOW, OAC_HANDOFF_MINE);
+
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    assert_done(f, RT_A, NOW, RESULT_A);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_WAIT);
+
+    oac_handoff_finish(f->mem, RT_B, NULL, NOW);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_FAILED);
+    assert_done(f, RT_A, NOW, RESULT_A);
+}
+
+static void stale_claim_is_taken_over(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW + PATIENCE - 1, OAC_HANDOFF_WAIT);
+    /* The first refresher died: the next caller claims, once. */
+    assert_begin(f, RT_A, NOW + PATIENCE, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW + PATIENCE, OAC_HANDOFF_WAIT);
+    assert_begin(f, RT_A, NOW + 2 * PATIENCE - 1, OAC_HANDOFF_WAIT);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW + PATIENCE + 5);
+    assert_done(f, RT_A, NOW + PATIENCE + 5, RESULT_A);
+}
+
+static void patience_is_per_call(void **state)
+{
+    fixture_t *f = *state;
+    char *result = NULL;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_int_equal(oac_handoff_begin(&result, f->p, f->mem, RT_A, NOW + 9,
+                                       10), OAC_HANDOFF_WAIT);
+    assert_int_equal(oac_handoff_begin(&result, f->p, f->mem, RT_B, NOW, 0),
+                     OAC_HANDOFF_MINE);
+    /* patience 0: no claim is ever waited for. */
+    assert_int_equal(oac_handoff_begin(&result, f->p, f->mem, RT_B, NOW, 0),
+                     OAC_HANDOFF_MINE);
+}
+
+static void outcomes_expire(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    assert_done(f, RT_A, NOW + OAC_HANDOFF_TTL - 1, RESULT_A);
+    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL, OAC_HANDOFF_WAIT);
+
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_B, NULL, NOW);
+    assert_begin(f, RT_B, NOW + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_FAILED);
+    assert_begin(f, RT_B, NOW + OAC_HANDOFF_TTL + 100, OAC_HANDOFF_MINE);
+}
+
+static void clock_stepping_back_pins_nothing(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW - 1, OAC_HANDOFF_WAIT);
+    assert_begin(f, RT_A, NOW - PATIENCE, OAC_HANDOFF_MINE);
+
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_B, RESULT_A, NOW);
+    assert_done(f, RT_B, NOW - 5, RESULT_A);
+    assert_begin(f, RT_B, NOW - OAC_HANDOFF_TTL, OAC_HANDOFF_MINE);
+}
+
+static void failure_never_replaces_result(void **state)
+{
+    fixture_t *f = *state;
+
+    /* A second refresher (after a stale claim) fails with the spent
+     * token after the first one succeeded. */
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW + PATIENCE, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW + PATIENCE + 1);
+    oac_handoff_finish(f->mem, RT_A, NULL, NOW + PATIENCE + 2);
+    assert_done(f, RT_A, NOW + PATIENCE + 2, RESULT_A);
+
+    /* A result does replace a failure, and a newer result an older one. */
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_B, NULL, NOW);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_FAILED);
+    oac_handoff_finish(f->mem, RT_B, "second", NOW + 1);
+    assert_done(f, RT_B, NOW + 1, "second");
+    oac_handoff_finish(f->mem, RT_B, "third", NOW + 2);
+    assert_done(f, RT_B, NOW + 2, "third");
+
+    /* Once the result is dead, a failure is recorded again. */
+    oac_handoff_finish(f->mem, RT_B, NULL, NOW + 2 + OAC_HANDOFF_TTL);
+    assert_begin(f, RT_B, NOW + 2 + OAC_HANDOFF_TTL, OAC_HANDOFF_FAILED);
+}
+
+static void finish_without_claim_is_kept(void **state)
+{
+    fixture_t *f = *state;
+
+    /* The claim's slot was reused meanwhile: late waiters still learn. */
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    assert_done(f, RT_A, NOW, RESULT_A);
+    oac_handoff_finish(f->mem, RT_B, NULL, NOW);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_FAILED);
+}
+
+static void too_large_result_is_a_failure(void **state)
+{
+    fixture_t *f = *state;
+    char *big = apr_palloc(f->p, OAC_HANDOFF_MAX_RESULT + 2);
+
+    memset(big, 'q', OAC_HANDOFF_MAX_RESULT + 1);
+    big[OAC_HANDOFF_MAX_RESULT + 1] = '\0';
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
+    oac_handoff_finish(f->mem, RT_A, big, NOW);
+    /* Not MINE: a second refresh would spend the old token again. */
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_FAILED);
+    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_FAILED);
+    assert_null(memmem(f->mem, f->size, "qqqqqqqq", 8));
+    /* And it expires like any failure. */
+    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL, OAC_HANDOFF_MINE);
+}
+
+/* ---- a full table ----------------------------------------------------- */
+
+static const char *const rts[] = { "rt-0", "rt-1", "rt-2", "rt-3" };
+
+static void full_table_evicts_oldest_finished(void **state)
+{
+    fixture_t *f = *state;    /* 3 slots */
+
+    assert_begin(f, rts[0], NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, rts[1], NOW + 1, OAC_HANDOFF_MINE);
+    assert_begin(f, rts[2], NOW + 2, OAC_HANDOFF_MINE);
+    /* rts[1] finished first in time, rts[2] later; rts[0] still busy
+     * (and the oldest slot of all). */
+    oac_handoff_finish(f->mem, rts[2], "two", NOW + 4);
+    oac_handoff_finish(f->mem, rts[1], "one", NOW + 3);
+
+    assert_begin(f, rts[3], NOW + 5, OAC_HANDOFF_MINE);
+
+    /* Check the survivors first: they are not changed by begin. */
+    assert_begin(f, rts[0], NOW + 5, OAC_HANDOFF_WAIT);
+    assert_done(f, rts[2], NOW + 5, "two");
+    assert_begin(f, rts[3], NOW + 5, OAC_HANDOFF_WAIT);
+    /* rts[1]'s result was evicted: it is claimable again. */
+    assert_begin(f, rts[1], NOW + 5, OAC_HANDOFF_MINE);
+}
+
+static void full_table_of_claims_evicts_oldest(void **state)
+{
+    fixture_t *f = *state;    /* 3 slots */
+
+    assert_begin(f, rts[1], NOW + 1, OAC_HANDOFF_MINE);
+    assert_begin(f, rts[0], NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, rts[2], NOW + 2, OAC_HANDOFF_MINE);
+    assert_begin(f, rts[3], NOW + 3, OAC_HANDOFF_MINE);
+
+    assert_begin(f, rts[1], NOW + 3, OAC_HANDOFF_WAIT);
+    assert_begin(f, rts[2], NOW + 3, OAC_HANDOFF_WAIT);
+    assert_begin(f, rts[3], NOW + 3, OAC_HANDOFF_WAIT);
+    assert_begin(f, rts[0], NOW + 3, OAC_HANDOFF_MINE);
+}
+
+static void full_table_prefers_dead_slots(void **state)
+{
+    fixture_t *f = *state;    /* 3 slots */
+
+    assert_begin(f, rts[0], NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, rts[0], "zero", NOW);
+    assert_begin(f, rts[1], NOW + 50, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, rts[1], "one", NOW + 50);
+    assert_begin(f, rts[2], NOW + 50, OAC_HANDOFF_MINE);
+    /* rts[2]'s claim has gone stale, rts[0]'s result is dead from NOW+60;
+     * rts[1]'s result is the oldest live one and stays. */
+    assert_begin(f, rts[3], NOW + 90, OAC_HANDOFF_MINE);
+    assert_begin(f, "rt-4", NOW + 90, OAC_HANDOFF_MINE);
+    assert_done(f, rts[1], NOW + 90, "one");
+    assert_begin(f, rts[3], NOW + 90, OAC_HANDOFF_WAIT);
+    assert_begin(f, "rt-4", NOW + 90, OAC_HANDOFF_WAIT);
+}
+
+/* ---- what the memory holds -------------------------------------------- */
+
+static void memory_holds_no_secret(void **state)
+{
+    fixture_t *f = *state;
+
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    oac_handoff_finish(f->mem, RT_B, RESULT_A, NOW);
+    assert_done(f, RT_A, NOW, RESULT_A);
+
+    assert_null(memmem(f->mem, f->size, RT_A, strlen(RT_A)));
+    assert_null(memmem(f->mem, f->size, RT_B, strlen(RT_B)));
+    assert_null(memmem(f->mem, f->size, RESULT_A, strlen(RESULT_A)));
+    /* Nor any recognisable part of them. */
+    assert_null(memmem(f->mem, f->size, "tGzv3JOk", 8));
+    assert_null(memmem(f->mem, f->size, "2YotnFZF", 8));
+    assert_null(memmem(f->mem, f->size, "NEWrefresh", 10));
+    assert_null(memmem(f->mem, f->size, "access_token", 12));
+}
+
+static void same_result_encrypts_differently(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char *first = malloc(f->size);
+
+    assert_non_null(first);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    memcpy(first, f->mem, f->size);
+    /* Same token, same result, same time: only the nonce differs, and
+     * with it the whole ciphertext. */
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    assert_memory_not_equal(first, f->mem, f->size);
+    assert_done(f, RT_A, NOW, RESULT_A);
+    free(first);
+}
+
+/*
+ * Flips, one at a time, every byte that finish() wrote, restoring the table
+ * after each: begin may then see no slot (id or stamp damaged), a claim, or
+ * a failure, but never DONE with anything, and the ciphertext, nonce and
+ * tag bytes all give FAILED. Layout-independent on purpose.
+ */
+static void tampering_never_yields_garbage(void **state)
+{
+    fixture_t *f = *state;
+    unsigned char *before = malloc(f->size), *after = malloc(f->size);
+    apr_size_t i, changed = 0, failed = 0;
+
+    assert_non_null(before);
+    assert_non_null(after);
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
+    memcpy(before, f->mem, f->size);
+    oac_handoff_finish(f->mem, RT_A, RESULT_A, NOW);
+    memcpy(after, f->mem, f->size);
+    assert_done(f, RT_A, NOW, RESULT_A);
+
+    for (i = 0; i < f->size; ++i) {
+        unsigned char *mem = f->mem;
+        char *result = NULL;
+        oac_handoff_e e;
+
+        if (before[i] == after[i]) {
+            continue;
+        }
+        ++changed;
+        mem[i] ^= 0x01;
+        e = begin(f, RT_A, NOW, &result);
+        if (e == OAC_HANDOFF_DONE) {
+            fail_msg("flipping byte %lu gave DONE \"%s\"",
+                     (unsigned long)i, result ? result : "(null)");
+        }
+        assert_null(result);
+        if (e == OAC_HANDOFF_FAILED) {
+            ++failed;
+        }
+        memcpy(f->mem, after, f->size);
+    }
+    /* ciphertext + tag + nonce, less the few bytes that happened to be
+     * equal before and after. */
+    assert_true(changed >= strlen(RESULT_A));
+    assert_true(failed + 8 >= strlen(RESULT_A) + 16 + 12);
+    assert_done(f, RT_A, NOW, RESULT_A);
+    free(before);
+    free(after);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+#define NTHREADS 8
+
+typedef struct {
+    pthread_mutex_t *lock;
+    pthread_barrier_t *start;
+    void *mem;
+    apr_pool_t *p;
+    int mine;
+    int waits;
+    const char *result;
+} worker_t;
+
+static void *worker(void *arg)
+{
+    worker_t *w = arg;
+    int tries;
+
+    pthread_barrier_wait(w->start);
+    /* Bounded, so a bug fails the test instead of hanging it. */
+    for (tries = 0; tries < 2000; ++tries) {
+        char *result = NULL;
+        oac_handoff_e e;
+        apr_int64_t now = (apr_int64_t)apr_time_sec(apr_time_now());
+
+        pthread_mutex_lock(w->lock);
+        e = oac_handoff_begin(&result, w->p, w->mem, RT_A, now, PATIENCE);
+        if (e == OAC_HANDOFF_MINE) {
+            ++w->mine;
+            pthread_mutex_unlock(w->lock);
+            usleep(20000);   /* the provider answering */
+            pthread_mutex_lock(w->lock);
+            oac_handoff_finish(w->mem, RT_A, "NEW",
+                               (apr_int64_t)apr_time_sec(apr_time_now()));
+            pthread_mutex_unlock(w->lock);
+            w->result = "NEW";
+            return NULL;
+        }
+        pthread_mutex_unlock(w->lock);
+        if (e == OAC_HANDOFF_DONE) {
+            w->result = result;
+            return NULL;
+        }
+        if (e == OAC_HANDOFF_FAILED) {
+            w->result = "FAILED";
+            return NULL;
+        }
+        ++w->waits;
+        usleep(5000);
+    }
+    w->result = "GAVE UP";
+    return NULL;
+}
+
+static void parallel_requests_refresh_once(void **state)
+{
+    fixture_t *f = *state;
+    pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    pthread_barrier_t start;
+    pthread_t tid[NTHREADS];
+    worker_t w[NTHREADS];
+    int i, mine = 0, waits = 0;
+
+    assert_int_equal(pthread_barrier_init(&start, NULL, NTHREADS), 0);
+    for (i = 0; i < NTHREADS; ++i) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].lock = &lock;
+        w[i].start = &start;
+        w[i].mem = f->mem;
+        /* One pool per thread: a pool is not thread-safe. */
+        assert_int_equal(apr_pool_create(&w[i].p, f->p), APR_SUCCESS);
+    }
+    for (i = 0; i < NTHREADS; ++i) {
+        assert_int_equal(pthread_create(&tid[i], NULL, worker, &w[i]), 0);
+    }
+    for (i = 0; i < NTHREADS; ++i) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+    }
+    for (i = 0; i < NTHREADS; ++i) {
+        mine += w[i].mine;
+        waits += w[i].waits;
+        assert_non_null(w[i].result);
+        assert_string_equal(w[i].result, "NEW");
+    }
+    assert_int_equal(mine, 1);
+    /* The 20 ms refresh made someone wait: WAIT was exercised. */
+    assert_true(waits >= 1);
+    pthread_barrier_destroy(&start);
+    pthread_mutex_destroy(&lock);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T3(f) cmocka_unit_test_setup_teardown(f, setup_small, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(size_grows_per_slot),
+        T(uninitialised_memory_is_uncoordinated),
+        T(null_or_empty_token_is_uncoordinated),
+        T(first_mine_then_wait),
+        T(result_goes_to_every_waiter),
+        T(empty_and_max_size_results),
+        T(failure_goes_to_every_waiter),
+        T(tokens_are_independent),
+        T(stale_claim_is_taken_over),
+        T(patience_is_per_call),
+        T(outcomes_expire),
+        T(clock_stepping_back_pins_nothing),
+        T(failure_never_replaces_result),
+        T(finish_without_claim_is_kept),
+        T(too_large_result_is_a_failure),
+        T3(full_table_evicts_oldest_finished),
+        T3(full_table_of_claims_evicts_oldest),
+        T3(full_table_prefers_dead_slots),
+        T(memory_holds_no_secret),
+        T(same_result_encrypts_differently),
+        T(tampering_never_yields_garbage),
+        T(parallel_requests_refresh_once),
+    };
+
+    return cmocka_run_group_tests_name("oac_handoff", tests, group_setup,
+                                       group_teardown);
+}

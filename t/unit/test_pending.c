@@ -1,0 +1,326 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/* Unit tests for src/oac_pending.c: logins in flight in the session. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+
+#include "oac_pending.h"
+
+#define NOW APR_INT64_C(1700000000)
+
+static int group_setup(void **state)
+{
+    (void)state;
+    return apr_initialize() == APR_SUCCESS ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    apr_terminate();
+    return 0;
+}
+
+static int setup(void **state)
+{
+    apr_pool_t *p;
+
+    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return -1;
+    }
+    *state = p;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    apr_pool_destroy(*state);
+    return 0;
+}
+
+static apr_array_header_t *decode_ok(apr_pool_t *p, const char *s,
+                                     apr_int64_t now)
+{
+    apr_array_header_t *list = NULL;
+    const char *err = NULL;
+
+    if (oac_pending_decode(&list, &err, p, s, now) != APR_SUCCESS) {
+        fail_msg("decode failed: %s", err);
+    }
+    assert_non_null(list);
+    return list;
+}
+
+static const oac_pending_t *entry(const apr_array_header_t *list, int i)
+{
+    assert_true(i < list->nelts);
+    return &APR_ARRAY_IDX(list, i, oac_pending_t);
+}
+
+static oac_pending_t make(const char *state, const char *verifier,
+                          const char *next, const char *secret,
+                          apr_int64_t expires_at)
+{
+    oac_pending_t e;
+
+    e.state = state;
+    e.verifier = verifier;
+    e.next = next;
+    e.secret = secret;
+    e.expires_at = expires_at;
+    return e;
+}
+
+static void empty_inputs(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_int_equal(decode_ok(p, NULL, NOW)->nelts, 0);
+    assert_int_equal(decode_ok(p, "", NOW)->nelts, 0);
+    assert_int_equal(decode_ok(p, "[]", NOW)->nelts, 0);
+    assert_string_equal(oac_pending_encode(p, NULL), "");
+    assert_string_equal(oac_pending_encode(p, decode_ok(p, "", NOW)), "");
+}
+
+static void exact_encoding(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    oac_pending_t a = make("st1", "ver1", "/app?x=1", NULL, NOW + 600);
+    oac_pending_t b = make("rt", NULL, NULL, "rts", NOW + 300);
+
+    oac_pending_add(list, &a, 8);
+    oac_pending_add(list, &b, 8);
+    assert_string_equal(oac_pending_encode(p, list),
+        "[{\"s\":\"st1\",\"v\":\"ver1\",\"n\":\"/app?x=1\",\"e\":1700000600},"
+        "{\"s\":\"rt\",\"k\":\"rts\",\"e\":1700000300}]");
+}
+
+static void round_trip(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    oac_pending_t a = make("s-A_1", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+                           "/caf%C3%A9#x", NULL, NOW + 600);
+    oac_pending_t b = make("s\"B\\", NULL, NULL, "sec\xC3\xA9", NOW + 1);
+    const oac_pending_t *e;
+
+    oac_pending_add(list, &a, 8);
+    oac_pending_add(list, &b, 8);
+    list = decode_ok(p, oac_pending_encode(p, list), NOW);
+    assert_int_equal(list->nelts, 2);
+    e = entry(list, 0);
+    assert_string_equal(e->state, "s-A_1");
+    assert_string_equal(e->verifier,
+                        "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+    assert_string_equal(e->next, "/caf%C3%A9#x");
+    assert_null(e->secret);
+    assert_int_equal(e->expires_at, NOW + 600);
+    e = entry(list, 1);
+    assert_string_equal(e->state, "s\"B\\");
+    assert_null(e->verifier);
+    assert_null(e->next);
+    assert_string_equal(e->secret, "sec\xC3\xA9");
+    assert_int_equal(e->expires_at, NOW + 1);
+}
+
+static void decode_drops_expired(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = decode_ok(p,
+        "[{\"s\":\"old\",\"e\":1699999999},"
+        "{\"s\":\"edge\",\"e\":1700000000},"
+        "{\"s\":\"live\",\"v\":\"v\",\"e\":1700000001},"
+        "{\"s\":\"x\",\"n\":null,\"e\":1800000000}]", NOW);
+
+    assert_int_equal(list->nelts, 2);
+    assert_string_equal(entry(list, 0)->state, "live");
+    assert_string_equal(entry(list, 0)->verifier, "v");
+    assert_string_equal(entry(list, 1)->state, "x");
+    assert_null(entry(list, 1)->next);
+    /* unknown keys (a later version) are ignored */
+    list = decode_ok(p, "[{\"s\":\"a\",\"e\":1800000000,\"z\":[1]}]", NOW);
+    assert_int_equal(list->nelts, 1);
+}
+
+static void decode_garbage(void **state)
+{
+    apr_pool_t *p = *state;
+    static const struct {
+        const char *in;
+        const char *err;
+    } cases[] = {
+        { "x", "pending logins are not valid JSON (line 1 column 1)" },
+        { "[{\"s\":\"a\",\"e\":1800000000}", "pending logins are not valid "
+          "JSON (line 1 column 25)" },
+        { "{\"s\":\"a\"}", "pending logins are not a JSON array" },
+        { "[1]", "pending login entry is not a JSON object" },
+        { "[{\"e\":1800000000}]", "pending login entry has no 's'" },
+        { "[{\"s\":\"\",\"e\":1800000000}]",
+          "pending login entry has an empty state" },
+        { "[{\"s\":1,\"e\":1800000000}]",
+          "pending login entry field 's' is not a string" },
+        { "[{\"s\":\"a\",\"v\":2,\"e\":1800000000}]",
+          "pending login entry field 'v' is not a string" },
+        { "[{\"s\":\"a\"}]", "pending login entry has no valid expiry" },
+        { "[{\"s\":\"a\",\"e\":\"1800000000\"}]",
+          "pending login entry has no valid expiry" },
+        { "[{\"s\":\"a\",\"e\":0}]",
+          "pending login entry has no valid expiry" },
+        { "[{\"s\":\"a\",\"s\":\"b\",\"e\":1800000000}]",
+          "pending logins are not valid JSON (line 1 column 13)" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        apr_array_header_t sentinel, *list = &sentinel;
+        const char *err = NULL;
+
+        assert_int_equal(oac_pending_decode(&list, &err, p, cases[i].in,
+                                            NOW), APR_EINVAL);
+        assert_ptr_equal(list, &sentinel);
+        assert_string_equal(err, cases[i].err);
+    }
+}
+
+/* A JSON parse error must not quote the text, which holds verifiers. */
+static void decode_error_quotes_nothing(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list;
+    const char *err = NULL;
+
+    assert_int_equal(oac_pending_decode(&list, &err, p,
+                                        "[{\"s\":\"SECRETVERIFIER\"", NOW),
+                     APR_EINVAL);
+    assert_null(strstr(err, "SECRETVERIFIER"));
+}
+
+static void add_caps_the_list(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    char name[8];
+    int i;
+
+    for (i = 0; i < 5; ++i) {
+        oac_pending_t e;
+
+        apr_snprintf(name, sizeof(name), "s%d", i);
+        e = make(name, NULL, NULL, NULL, NOW + 10);
+        oac_pending_add(list, &e, 3);
+    }
+    /* the strings were copied: name is reused for every entry */
+    assert_int_equal(list->nelts, 3);
+    assert_string_equal(entry(list, 0)->state, "s2");
+    assert_string_equal(entry(list, 1)->state, "s3");
+    assert_string_equal(entry(list, 2)->state, "s4");
+    {
+        oac_pending_t e = make("only", NULL, NULL, NULL, NOW + 10);
+
+        oac_pending_add(list, &e, 0);
+        assert_int_equal(list->nelts, 1);
+        assert_string_equal(entry(list, 0)->state, "only");
+    }
+}
+
+static void take_is_single_use(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    oac_pending_t a = make("tab1", "v1", "/one", NULL, NOW + 10);
+    oac_pending_t b = make("tab2", "v2", "/two", NULL, NOW + 20);
+    oac_pending_t c = make("tab3", NULL, NULL, "sec3", NOW + 30);
+    oac_pending_t out = make("untouched", NULL, NULL, NULL, 7);
+
+    oac_pending_add(list, &a, 8);
+    oac_pending_add(list, &b, 8);
+    oac_pending_add(list, &c, 8);
+
+    assert_int_equal(oac_pending_take(&out, list, "tab2"), 1);
+    assert_string_equal(out.state, "tab2");
+    assert_string_equal(out.verifier, "v2");
+    assert_string_equal(out.next, "/two");
+    assert_null(out.secret);
+    assert_int_equal(out.expires_at, NOW + 20);
+    assert_int_equal(list->nelts, 2);
+    assert_string_equal(entry(list, 0)->state, "tab1");
+    assert_string_equal(entry(list, 1)->state, "tab3");
+
+    /* spent */
+    out = make("untouched", NULL, NULL, NULL, 7);
+    assert_int_equal(oac_pending_take(&out, list, "tab2"), 0);
+    assert_string_equal(out.state, "untouched");
+    assert_int_equal(out.expires_at, 7);
+
+    assert_int_equal(oac_pending_take(&out, list, "tab3"), 1);
+    assert_string_equal(out.secret, "sec3");
+    assert_int_equal(oac_pending_take(&out, list, "tab1"), 1);
+    assert_string_equal(out.verifier, "v1");
+    assert_int_equal(list->nelts, 0);
+    assert_string_equal(oac_pending_encode(p, list), "");
+}
+
+static void take_misses(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = decode_ok(p,
+        "[{\"s\":\"abc\",\"e\":1800000000}]", NOW);
+    oac_pending_t out = make("untouched", NULL, NULL, NULL, 7);
+
+    assert_int_equal(oac_pending_take(&out, list, NULL), 0);
+    assert_int_equal(oac_pending_take(&out, list, ""), 0);
+    assert_int_equal(oac_pending_take(&out, list, "ab"), 0);
+    assert_int_equal(oac_pending_take(&out, list, "abcd"), 0);
+    assert_int_equal(oac_pending_take(&out, list, "ABC"), 0);
+    assert_string_equal(out.state, "untouched");
+    assert_int_equal(list->nelts, 1);
+}
+
+/* Entries that could never be taken back are not written. */
+static void encode_skips_unusable(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    oac_pending_t nostate = make(NULL, "v", NULL, NULL, NOW + 10);
+    oac_pending_t badutf8 = make("s1", NULL, "/\xFF", NULL, NOW + 10);
+    oac_pending_t good = make("s2", NULL, NULL, NULL, NOW + 10);
+
+    oac_pending_add(list, &nostate, 8);
+    oac_pending_add(list, &badutf8, 8);
+    assert_string_equal(oac_pending_encode(p, list), "");
+    oac_pending_add(list, &good, 8);
+    assert_string_equal(oac_pending_encode(p, list),
+                        "[{\"s\":\"s2\",\"e\":1700000010}]");
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(empty_inputs),
+        T(exact_encoding),
+        T(round_trip),
+        T(decode_drops_expired),
+        T(decode_garbage),
+        T(decode_error_quotes_nothing),
+        T(add_caps_the_list),
+        T(take_is_single_use),
+        T(take_misses),
+        T(encode_skips_unusable),
+    };
+
+    return cmocka_run_group_tests_name("oac_pending", tests, group_setup,
+                                       group_teardown);
+}
