@@ -4,47 +4,23 @@
  * This file is the httpd glue: module record, directives, hooks. The
  * protocol lives in src/oac_*.c, which knows nothing of httpd.
  */
-#include "httpd.h"
-#include "http_config.h"
+#include "mod_oauthclient_private.h"
+
 #include "http_core.h"
-#include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
 #include "ap_config.h"
 
-#include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
-#include <jansson.h>
 
 #include "mod_oauthclient.h"
-#include "oac_app.h"
 #include "oac_form.h"
+#include "oac_http_curl.h"
 
-/* The module's own log tags: httpd's AHnnnnn numbers belong to httpd. Each
- * number is used once and never reused. */
-#define OAC_LOGNO(n) "OAC" #n ": "
-
-#define OAC_STATUS_HANDLER "oauthclient-status"
-#define OAC_DEFAULT_TIMEOUT apr_time_from_sec(10)
-
-module AP_MODULE_DECLARE_DATA oauthclient_module;
-
-typedef struct {
-    apr_hash_t *decls;          /* name -> oac_app_decl_t*, as declared */
-    apr_array_header_t *apps;   /* oac_app_t*, filled by check_config */
-    apr_hash_t *apps_by_name;   /* name -> oac_app_t* */
-    apr_interval_time_t http_timeout;   /* -1 unset */
-    const char *ca_file;
-    int ssl_verify;             /* -1 unset */
-} oac_server_conf;
-
-typedef struct {
-    const char *app;            /* OAuthApp */
-    int forward_tokens;         /* OAuthForwardTokens, -1 unset */
-    const char *proxy_api;      /* OAuthProxyAPI */
-    const char *location;       /* the section it was set in, for messages */
-} oac_dir_conf;
+/* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
+ * flow, 00030-00033 auth and refresh, 00040 status, 00050-00054 here,
+ * 00060-00064 refresh. Next free: 00065. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500
@@ -63,6 +39,50 @@ static int reading_main_config;
 /* ------------------------------------------------------------------------
  * Configuration records
  */
+
+oac_server_conf *oac_server_config(const server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &oauthclient_module);
+}
+
+oac_dir_conf *oac_dir_config(const request_rec *r)
+{
+    return ap_get_module_config(r->per_dir_config, &oauthclient_module);
+}
+
+oac_request_t *oac_request_state(request_rec *r)
+{
+    oac_request_t *rs = ap_get_module_config(r->request_config,
+                                             &oauthclient_module);
+    if (!rs) {
+        rs = apr_pcalloc(r->pool, sizeof(*rs));
+        ap_set_module_config(r->request_config, &oauthclient_module, rs);
+    }
+    return rs;
+}
+
+/* An OAuthApp / OAuthProxyAPI name that startup could not check (from an
+ * .htaccess file) and that this virtual host does not have: 500, and the
+ * log says where. */
+const oac_app_t *oac_find_app(request_rec *r, const char *name,
+                              const char *directive)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    const oac_app_t *app = apr_hash_get(sc->apps_by_name, name,
+                                        APR_HASH_KEY_STRING);
+    if (!app) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00050)
+                      "%s %s (for %s): this virtual host has no app named "
+                      "'%s'; declare it with OAuthRemoteApp", directive, name,
+                      r->uri, name);
+    }
+    return app;
+}
+
+apr_int64_t oac_now(void)
+{
+    return (apr_int64_t)apr_time_sec(apr_time_now());
+}
 
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
@@ -142,8 +162,7 @@ static int valid_app_name(const char *name)
 static const char *cmd_remote_app(cmd_parms *cmd, void *dconf,
                                   const char *args)
 {
-    oac_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(cmd->server);
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     const char *name, *why;
     apr_array_header_t *pairs;
@@ -189,8 +208,7 @@ static const char *cmd_remote_app(cmd_parms *cmd, void *dconf,
 static const char *cmd_http_timeout(cmd_parms *cmd, void *dconf,
                                     const char *arg)
 {
-    oac_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(cmd->server);
     char *end;
     apr_int64_t secs = apr_strtoi64(arg, &end, 10);
     if (*end || end == arg || secs < 1 || secs > 3600) {
@@ -203,8 +221,7 @@ static const char *cmd_http_timeout(cmd_parms *cmd, void *dconf,
 
 static const char *cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 {
-    oac_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(cmd->server);
     const char *path = ap_server_root_relative(cmd->pool, arg);
     apr_finfo_t fi;
     if (!path || apr_stat(&fi, path, APR_FINFO_TYPE, cmd->temp_pool)
@@ -219,8 +236,7 @@ static const char *cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg)
 
 static const char *cmd_ssl_verify(cmd_parms *cmd, void *dconf, int on)
 {
-    oac_server_conf *sc = ap_get_module_config(cmd->server->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(cmd->server);
     sc->ssl_verify = on;
     return NULL;
 }
@@ -307,11 +323,33 @@ static const char *server_label(apr_pool_t *p, const server_rec *s)
                         s->defn_name ? s->defn_name : "?", s->defn_line_number);
 }
 
+static void add_route(apr_pool_t *p, apr_hash_t *routes, const char *path,
+                      const oac_app_t *app, oac_route_e role)
+{
+    oac_route_t *route = apr_palloc(p, sizeof(*route));
+    route->app = app;
+    route->role = role;
+    apr_hash_set(routes, path, APR_HASH_KEY_STRING, route);
+}
+
+/* The paths the module answers in this virtual host, looked up once per
+ * request by exact match. */
+static void add_routes(apr_pool_t *p, oac_server_conf *sc)
+{
+    int i;
+    sc->routes = apr_hash_make(p);
+    for (i = 0; i < sc->apps->nelts; ++i) {
+        const oac_app_t *app = APR_ARRAY_IDX(sc->apps, i, const oac_app_t *);
+        add_route(p, sc->routes, app->login_path, app, OAC_ROUTE_LOGIN);
+        add_route(p, sc->routes, app->redirect_path, app, OAC_ROUTE_CALLBACK);
+        add_route(p, sc->routes, app->logout_path, app, OAC_ROUTE_LOGOUT);
+    }
+}
+
 static int finalize_server_apps(apr_pool_t *pconf, apr_pool_t *ptemp,
                                 server_rec *s)
 {
-    oac_server_conf *sc = ap_get_module_config(s->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(s);
     apr_hash_index_t *hi;
     const char *why;
 
@@ -337,13 +375,13 @@ static int finalize_server_apps(apr_pool_t *pconf, apr_pool_t *ptemp,
                      server_label(ptemp, s));
         return !OK;
     }
+    add_routes(pconf, sc);
     return OK;
 }
 
 static int server_has_app(server_rec *s, const char *name)
 {
-    oac_server_conf *sc = ap_get_module_config(s->module_config,
-                                               &oauthclient_module);
+    oac_server_conf *sc = oac_server_config(s);
     return apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING) != NULL;
 }
 
@@ -375,6 +413,42 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     app_refs = apr_array_make(pconf, 8, sizeof(oac_app_ref));
     reading_main_config = 1;
+    oac_refresh_pre_config(pconf);
+    return OK;
+}
+
+/* The modules the declared apps depend on, named so the administrator
+ * knows what to enable. */
+static int check_dependencies(server_rec *main_s)
+{
+    server_rec *s;
+    int i, any_app = 0;
+
+    for (s = main_s; s; s = s->next) {
+        any_app |= oac_server_config(s)->apps->nelts > 0;
+    }
+    if (any_app && !oac_session_available()) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00051) "mod_oauthclient keeps tokens in "
+                     "mod_session's session, and mod_session is not loaded: "
+                     "a2enmod session session_cookie (or LoadModule "
+                     "session_module and session_cookie_module)");
+        return !OK;
+    }
+    for (i = 0; app_refs && i < app_refs->nelts; ++i) {
+        const oac_app_ref *ref = &APR_ARRAY_IDX(app_refs, i, oac_app_ref);
+        if (strcmp(ref->directive, "OAuthProxyAPI")) {
+            continue;
+        }
+        if (!ap_find_linked_module("mod_proxy.c")
+            || !ap_find_linked_module("mod_proxy_http.c")) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         OAC_LOGNO(00052) "OAuthProxyAPI at %s hands requests "
+                         "to mod_proxy, which is not loaded: a2enmod proxy "
+                         "proxy_http", ref->where);
+            return !OK;
+        }
+    }
     return OK;
 }
 
@@ -388,137 +462,101 @@ static int oac_check_config(apr_pool_t *pconf, apr_pool_t *plog,
             return !OK;
         }
     }
-    return check_app_refs(ptemp, main_s);
+    if (check_app_refs(ptemp, main_s) != OK) {
+        return !OK;
+    }
+    return check_dependencies(main_s);
 }
 
-/* ------------------------------------------------------------------------
- * oauthclient-status: the apps this virtual host sees, with every setting
- * but the secret, so an administrator can check what inheritance and
- * overrides produced.
- */
-
-static json_t *app_to_json(const oac_app_t *app)
+static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                           apr_pool_t *ptemp, server_rec *main_s)
 {
-    json_t *o = json_object();
-    json_t *fixes = json_array();
-    int i;
-
-#define PUT_STR(k, v) \
-    json_object_set_new(o, k, (v) ? json_string(v) : json_null())
-    PUT_STR("name", app->name);
-    json_object_set_new(o, "oauth_version",
-                        json_string(app->version == OAC_OAUTH1 ? "1.0a"
-                                                               : "2.0"));
-    PUT_STR("client_id", app->client_id);
-    json_object_set_new(o, "client_secret",
-                        json_string(app->client_secret ? "(set)" : "(none)"));
-    PUT_STR("request_token_url", app->request_token_url);
-    PUT_STR("authorize_url", app->authorize_url);
-    PUT_STR("access_token_url", app->access_token_url);
-    PUT_STR("refresh_token_url",
-            app->version == OAC_OAUTH2 ? app->refresh_token_url : NULL);
-    PUT_STR("api_base_url", app->api_base_url);
-    PUT_STR("scope", app->scope);
-    PUT_STR("redirect_uri", app->redirect_uri);
-    PUT_STR("login_path", app->login_path);
-    PUT_STR("logout_path", app->logout_path);
-    PUT_STR("userinfo_endpoint", app->userinfo_endpoint);
-    PUT_STR("user_claim", app->user_claim);
-    if (app->version == OAC_OAUTH2) {
-        PUT_STR("code_challenge_method", app->pkce_s256 ? "S256" : NULL);
-        PUT_STR("token_endpoint_auth_method",
-                oac_app_client_auth_name(app->token_endpoint_auth_method));
-        PUT_STR("token_placement",
-                oac_app_placement_name(app->token_placement));
+    const char *why;
+    if (oac_http_curl_global_init(&why) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, OAC_LOGNO(00053)
+                     "libcurl cannot start: %s", why);
+        return HTTP_INTERNAL_SERVER_ERROR;
     }
-    else {
-        PUT_STR("signature_method",
-                oac_app_sig_method_name(app->signature_method));
-    }
-#undef PUT_STR
-    for (i = 0; i < app->compliance_fixes->nelts; ++i) {
-        json_array_append_new(fixes, json_string(APR_ARRAY_IDX(
-            app->compliance_fixes, i, const char *)));
-    }
-    json_object_set_new(o, "compliance_fix", fixes);
-    return o;
+    oac_counters_init(pconf, main_s);
+    oac_refresh_post_config(pconf, main_s);
+    return OK;
 }
 
-static int json_to_brigade(const char *buf, size_t len, void *data)
+static int same_http_options(const oac_server_conf *a,
+                             const oac_server_conf *b)
 {
-    return ap_rwrite(buf, (int)len, data) < 0 ? -1 : 0;
+    return a->http_timeout == b->http_timeout && a->ssl_verify == b->ssl_verify
+        && ((!a->ca_file && !b->ca_file)
+            || (a->ca_file && b->ca_file && !strcmp(a->ca_file, b->ca_file)));
 }
 
-static int status_handler(request_rec *r)
+/* One HTTP client (with its kept-alive connections) per child and per
+ * distinct set of OAuthHTTPTimeout / OAuthCAFile / OAuthSSLVerify. */
+static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
-    oac_server_conf *sc;
-    json_t *root, *apps;
-    int i, as_json;
+    oac_server_conf *main_sc = oac_server_config(main_s);
+    server_rec *s;
 
-    if (!r->handler || strcmp(r->handler, OAC_STATUS_HANDLER)) {
-        return DECLINED;
-    }
-    if (r->method_number != M_GET) {
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
-    sc = ap_get_module_config(r->server->module_config, &oauthclient_module);
-    as_json = r->args && !strcmp(r->args, "json");
+    oac_refresh_child_init(pchild, main_s);
+    for (s = main_s; s; s = s->next) {
+        oac_server_conf *sc = oac_server_config(s);
+        oac_http_options_t opts;
+        const char *why;
 
-    root = json_object();
-    apps = json_array();
-    for (i = 0; i < sc->apps->nelts; ++i) {
-        json_array_append_new(apps, app_to_json(
-            APR_ARRAY_IDX(sc->apps, i, const oac_app_t *)));
-    }
-    json_object_set_new(root, "module", json_string("mod_oauthclient/"
-                                                    MOD_OAUTHCLIENT_VERSION));
-    json_object_set_new(root, "server", json_string(r->server->server_hostname
-                                                    ? r->server->server_hostname
-                                                    : ""));
-    json_object_set_new(root, "apps", apps);
-
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (as_json) {
-        ap_set_content_type(r, "application/json");
-        json_dump_callback(root, json_to_brigade, r,
-                           JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        ap_rputs("\n", r);
-    }
-    else {
-        ap_set_content_type(r, "text/plain; charset=utf-8");
-        ap_rprintf(r, "mod_oauthclient/%s on %s\n", MOD_OAUTHCLIENT_VERSION,
-                   r->server->server_hostname ? r->server->server_hostname
-                                              : "");
-        for (i = 0; i < (int)json_array_size(apps); ++i) {
-            json_t *app = json_array_get(apps, i);
-            const char *key;
-            json_t *val;
-            ap_rprintf(r, "\n[%s]\n",
-                       json_string_value(json_object_get(app, "name")));
-            json_object_foreach(app, key, val) {
-                char *text;
-                if (json_is_null(val) || !strcmp(key, "name")) {
-                    continue;
-                }
-                if (json_is_string(val)) {
-                    ap_rprintf(r, "%s = %s\n", key, json_string_value(val));
-                    continue;
-                }
-                text = json_dumps(val, JSON_COMPACT);
-                ap_rprintf(r, "%s = %s\n", key, text ? text : "");
-                free(text);
-            }
+        if (s != main_s && same_http_options(sc, main_sc) && main_sc->http) {
+            sc->http = main_sc->http;
+            continue;
+        }
+        oac_http_options_init(&opts);
+        opts.timeout = sc->http_timeout > 0 ? sc->http_timeout
+                                            : OAC_HTTP_DEFAULT_TIMEOUT;
+        opts.verify_tls = sc->ssl_verify != 0;
+        opts.ca_file = sc->ca_file;
+        opts.user_agent = "mod_oauthclient/" MOD_OAUTHCLIENT_VERSION;
+        if (oac_http_curl_create(&sc->http, &why, pchild, &opts)
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, OAC_LOGNO(00054)
+                         "no HTTP client for provider calls: %s", why);
         }
     }
-    json_decref(root);
-    return OK;
+}
+
+/* Ordered before mod_proxy: a request the module answers (its own paths,
+ * a prepared 401) must never reach upstream. */
+static int oac_handler(request_rec *r)
+{
+    oac_request_t *rs;
+    const oac_route_t *route;
+
+    if (r->handler && !strcmp(r->handler, "oauthclient-status")) {
+        return oac_status_handler(r);
+    }
+    if (r->main) {
+        return DECLINED;
+    }
+    rs = ap_get_module_config(r->request_config, &oauthclient_module);
+    if (rs && rs->status) {
+        return oac_respond(r, rs->status, rs->content_type, rs->body);
+    }
+    if ((route = oac_route_find(r))) {
+        return oac_flow_handle(r, route);
+    }
+    return DECLINED;
 }
 
 static void register_hooks(apr_pool_t *p)
 {
     ap_hook_pre_config(oac_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(oac_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    static const char *const before_proxy[] = { "mod_proxy.c", NULL };
+
+    ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_header_parser(oac_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_check_authn(oac_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
+                        AP_AUTH_INTERNAL_PER_CONF);
+    ap_hook_fixups(oac_fixups, NULL, before_proxy, APR_HOOK_FIRST);
+    ap_hook_handler(oac_handler, NULL, before_proxy, APR_HOOK_FIRST);
 }
 
 AP_DECLARE_MODULE(oauthclient) = {

@@ -1,0 +1,326 @@
+/*
+ * AuthType OAuth, token forwarding to backends, and OAuthProxyAPI.
+ */
+#include "mod_oauthclient_private.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+
+#include <apr_lib.h>
+#include <apr_strings.h>
+
+#include "oac_form.h"
+#include "oac_oauth2.h"
+#include "oac_redirect.h"
+#include "oac_url.h"
+#include "oac_util.h"
+
+static int is_oauth_auth_type(request_rec *r)
+{
+    const char *type = ap_auth_type(r);
+    return type && !strcasecmp(type, "OAuth");
+}
+
+/* A browser navigating gets sent to log in; anything else (XHR, API
+ * clients, non-GET) gets a 401 it can act on. */
+static int is_browser_navigation(request_rec *r)
+{
+    const char *accept = apr_table_get(r->headers_in, "Accept");
+    const char *mode = apr_table_get(r->headers_in, "Sec-Fetch-Mode");
+    if (r->method_number != M_GET) {
+        return 0;
+    }
+    if (mode) {
+        return !strcasecmp(mode, "navigate");
+    }
+    if (apr_table_get(r->headers_in, "X-Requested-With")) {
+        return 0;
+    }
+    return accept && ap_strcasestr(accept, "text/html") != NULL;
+}
+
+static const char *login_url(request_rec *r, const oac_app_t *app)
+{
+    const char *next = r->unparsed_uri;
+    if (!next || !oac_redirect_is_local(next)) {
+        next = "/";
+    }
+    return apr_pstrcat(r->pool, app->login_path, "?next=",
+                       oac_util_pct_encode(r->pool, next), NULL);
+}
+
+static int deny(request_rec *r, const oac_app_t *app)
+{
+    if (is_browser_navigation(r)) {
+        apr_table_setn(r->headers_out, "Location",
+                       ap_construct_url(r->pool, login_url(r, app), r));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   apr_psprintf(r->pool, "OAuth realm=\"%s\", login=\"%s\"",
+                                app->name, app->login_path));
+    return HTTP_UNAUTHORIZED;
+}
+
+/* Loads the session's token for app into the request state; OK, or the
+ * status to answer. */
+static int load_token(request_rec *r, const oac_app_t *app, void **pz,
+                      oac_request_t *rs)
+{
+    oac_token_t *token;
+    const char *user;
+    int rc;
+
+    if ((rc = oac_session_open(r, pz)) != OK) {
+        return rc;
+    }
+    if (!oac_session_token(r, *pz, app, &token, &user)) {
+        return HTTP_UNAUTHORIZED;
+    }
+    if ((rc = oac_ensure_fresh_token(r, *pz, app, &token)) != OK) {
+        return rc;
+    }
+    rs->app = app;
+    rs->token = token;
+    rs->user = user ? user : app->name;
+    return OK;
+}
+
+int oac_check_user_id(request_rec *r)
+{
+    oac_dir_conf *dc;
+    oac_request_t *rs;
+    const oac_app_t *app;
+    void *z;
+    int rc;
+
+    if (!is_oauth_auth_type(r)) {
+        return DECLINED;
+    }
+    if (oac_route_find(r)) {
+        /* The module's own login/callback/logout paths are how one gets a
+         * token: never demand one there. */
+        r->user = "";
+        return OK;
+    }
+    dc = oac_dir_config(r);
+    if (!dc->app) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00031)
+                      "AuthType OAuth for %s needs 'OAuthApp NAME' to say "
+                      "whose token is required", r->uri);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!(app = oac_find_app(r, dc->app, "OAuthApp"))) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    rs = oac_request_state(r);
+    rc = load_token(r, app, &z, rs);
+    if (rc == HTTP_UNAUTHORIZED) {
+        return deny(r, app);
+    }
+    if (rc != OK) {
+        return rc;
+    }
+    r->user = apr_pstrdup(r->pool, rs->user);
+    r->ap_auth_type = "OAuth";
+    return OK;
+}
+
+static int is_oauth_header(const char *name)
+{
+    static const char prefix[] = "x-oauth-";
+    apr_size_t i;
+    /* Underscores too: many backends read X_OAuth_Token as X-OAuth-Token. */
+    for (i = 0; i < sizeof(prefix) - 1; ++i) {
+        char c = apr_tolower(name[i]);
+        if (!name[i] || (c != prefix[i] && !(prefix[i] == '-' && c == '_'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int collect_oauth_header(void *rec, const char *key, const char *val)
+{
+    if (is_oauth_header(key)) {
+        *(const char **)apr_array_push(rec) = key;
+    }
+    return 1;
+}
+
+static void scrub_oauth_headers(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 2,
+                                               sizeof(const char *));
+    int i;
+    apr_table_do(collect_oauth_header, names, r->headers_in, NULL);
+    for (i = 0; i < names->nelts; ++i) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+int oac_header_parser(request_rec *r)
+{
+    oac_dir_conf *dc = oac_dir_config(r);
+    /* Wherever the module acts, X-OAuth-* can only come from the module:
+     * a client can never spoof one. */
+    if (dc->app || dc->proxy_api || dc->forward_tokens == 1
+        || is_oauth_auth_type(r)) {
+        scrub_oauth_headers(r);
+    }
+    return DECLINED;
+}
+
+static void forward(request_rec *r, const char *header, const char *env,
+                    const char *value)
+{
+    if (value && *value) {
+        apr_table_set(r->headers_in, header, value);
+        apr_table_set(r->subprocess_env, env, value);
+    }
+}
+
+static void forward_tokens(request_rec *r, const oac_request_t *rs)
+{
+    const oac_token_t *t = rs->token;
+    forward(r, "X-OAuth-App", "OAUTH_APP", rs->app->name);
+    forward(r, "X-OAuth-Access-Token", "OAUTH_ACCESS_TOKEN", t->access_token);
+    if (rs->app->version == OAC_OAUTH1) {
+        forward(r, "X-OAuth-Access-Token-Secret",
+                "OAUTH_ACCESS_TOKEN_SECRET", t->token_secret);
+    }
+    else {
+        forward(r, "X-OAuth-Token-Type", "OAUTH_TOKEN_TYPE", t->token_type);
+        if (t->expires_at) {
+            forward(r, "X-OAuth-Expires-At", "OAUTH_EXPIRES_AT",
+                    apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                 t->expires_at));
+        }
+    }
+    forward(r, "X-OAuth-Scope", "OAUTH_SCOPE", t->scope);
+    forward(r, "X-OAuth-User", "OAUTH_USER", rs->user);
+}
+
+/* ------------------------------------------------------------------------
+ * OAuthProxyAPI
+ */
+
+static int api_error(request_rec *r, oac_request_t *rs, int status,
+                     const char *error, const oac_app_t *app)
+{
+    rs->status = status;
+    rs->content_type = "application/json";
+    rs->body = app
+        ? apr_psprintf(r->pool, "{\"error\": \"%s\", \"login\": \"%s\"}\n",
+                       error, app->login_path)
+        : apr_psprintf(r->pool, "{\"error\": \"%s\"}\n", error);
+    if (status == HTTP_UNAUTHORIZED && app) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       apr_psprintf(r->pool, "OAuth realm=\"%s\", "
+                                    "login=\"%s\"", app->name,
+                                    app->login_path));
+    }
+    return OK;
+}
+
+/* The part of the request path below the OAuthProxyAPI location, as the
+ * client sent it (still percent-encoded), when it can be told; else the
+ * decoded path re-encoded. */
+static const char *path_below(request_rec *r, const char *location)
+{
+    apr_size_t n = strlen(location);
+    const char *raw = r->parsed_uri.path;
+    if (raw && !strncmp(raw, location, n)) {
+        return raw + n;
+    }
+    if (!strncmp(r->uri, location, n)) {
+        return ap_os_escape_path(r->pool, r->uri + n, 1);
+    }
+    return NULL;
+}
+
+static int proxy_api(request_rec *r, oac_dir_conf *dc)
+{
+    oac_request_t *rs = oac_request_state(r);
+    const oac_app_t *app;
+    const char *rest, *why, *query = r->args;
+    char *url;
+    void *z;
+    int rc;
+
+    if (!(app = oac_find_app(r, dc->proxy_api, "OAuthProxyAPI"))) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!app->api_base_url) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00032)
+                      "OAuthProxyAPI %s at %s: the app has no api_base_url",
+                      app->name, dc->location);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!rs->token || rs->app != app) {
+        rc = load_token(r, app, &z, rs);
+        if (rc == HTTP_UNAUTHORIZED) {
+            return api_error(r, rs, HTTP_UNAUTHORIZED, "login_required", app);
+        }
+        if (rc != OK) {
+            return rc;
+        }
+    }
+    if (!(rest = path_below(r, dc->location))) {
+        return HTTP_NOT_FOUND;
+    }
+    if (app->version == OAC_OAUTH2 && app->token_placement != OAC_PLACE_HEADER) {
+        /* A form body would need rewriting; RFC 6750 allows the query for
+         * every request, so the token goes there for both. */
+        query = oac_oauth2_add_token_to_query(r->pool, query, "access_token",
+                                              rs->token);
+    }
+    if (oac_url_join_path(&url, &why, r->pool, app->api_base_url,
+                          query ? apr_pstrcat(r->pool, rest, "?", query,
+                                              NULL)
+                                : rest) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00033)
+                      "OAuthProxyAPI %s: refusing %s: %s", app->name,
+                      r->uri, why);
+        return api_error(r, rs, HTTP_BAD_REQUEST, "bad_path", NULL);
+    }
+
+    /* The browser's credentials are for this site, never the provider. */
+    apr_table_unset(r->headers_in, "Cookie");
+    apr_table_unset(r->headers_in, "Authorization");
+    scrub_oauth_headers(r);
+    if (app->version == OAC_OAUTH2 && app->token_placement == OAC_PLACE_HEADER) {
+        apr_table_setn(r->headers_in, "Authorization",
+                       oac_oauth2_bearer_header(r->pool, rs->token));
+    }
+    oac_count(app, OAC_CTR_API_PROXIED);
+
+    /* Hand the request to mod_proxy the way mod_rewrite's [P] does. */
+    r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
+    r->handler = "proxy-server";
+    r->proxyreq = PROXYREQ_REVERSE;
+    /* The URL is already encoded as the client sent it: mod_proxy must
+     * not encode it again. */
+    apr_table_setn(r->notes, "proxy-nocanon", "1");
+    return OK;
+}
+
+int oac_fixups(request_rec *r)
+{
+    oac_dir_conf *dc = oac_dir_config(r);
+    oac_request_t *rs;
+
+    if (r->main) {
+        return DECLINED;
+    }
+    if (dc->proxy_api) {
+        return proxy_api(r, dc);
+    }
+    rs = oac_request_state(r);
+    if (dc->forward_tokens == 1 && rs->token) {
+        forward_tokens(r, rs);
+    }
+    return DECLINED;
+}

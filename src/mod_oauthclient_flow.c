@@ -1,0 +1,416 @@
+/*
+ * The paths the module answers itself: login (Authlib's
+ * authorize_redirect), callback (authorize_access_token) and logout.
+ */
+#include "mod_oauthclient_private.h"
+
+#include "http_core.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+
+#include "oac_form.h"
+#include "oac_oauth2.h"
+#include "oac_pending.h"
+#include "oac_redirect.h"
+#include "oac_util.h"
+
+/* How long a login may stay at the provider, and how many may be in flight
+ * in one browser (tabs): enough for people, small enough for a cookie. */
+#define PENDING_LIFETIME 600
+#define PENDING_MAX 5
+#define CALLBACK_BODY_MAX (64 * 1024)
+
+const oac_route_t *oac_route_find(request_rec *r)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    if (!sc->routes || !r->uri) {
+        return NULL;
+    }
+    return apr_hash_get(sc->routes, r->uri, APR_HASH_KEY_STRING);
+}
+
+int oac_respond(request_rec *r, int status, const char *content_type,
+                const char *body)
+{
+    r->status = status;
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    ap_set_content_type(r, content_type);
+    if (!r->header_only) {
+        ap_rputs(body, r);
+    }
+    return OK;
+}
+
+int oac_error_page(request_rec *r, int status, const oac_app_t *app,
+                   const char *title, const char *detail)
+{
+    const char *retry = app
+        ? apr_psprintf(r->pool, "<p><a href=\"%s\">Log in again</a></p>\n",
+                       ap_escape_html(r->pool, app->login_path))
+        : "";
+    const char *body = apr_psprintf(r->pool,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<title>%s</title></head>\n<body>\n<h1>%s</h1>\n<p>%s</p>\n%s"
+        "</body></html>\n",
+        ap_escape_html(r->pool, title), ap_escape_html(r->pool, title),
+        ap_escape_html(r->pool, detail), retry);
+    return oac_respond(r, status, "text/html; charset=utf-8", body);
+}
+
+static int redirect(request_rec *r, const char *location)
+{
+    apr_table_setn(r->headers_out, "Location", location);
+    apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+    return HTTP_MOVED_TEMPORARILY;
+}
+
+/* The callback URL the provider must send the browser to, absolute, built
+ * the way httpd builds its own URLs (ServerName, UseCanonicalName), never
+ * from X-Forwarded-* headers a client could forge. */
+static const char *absolute_redirect_uri(request_rec *r, const oac_app_t *app)
+{
+    if (app->redirect_uri[0] == '/') {
+        return ap_construct_url(r->pool, app->redirect_uri, r);
+    }
+    return app->redirect_uri;
+}
+
+static const char *local_next(request_rec *r, apr_array_header_t *params)
+{
+    const char *next = params ? oac_form_get(params, "next") : NULL;
+    return next && oac_redirect_is_local(next) ? next : NULL;
+}
+
+static apr_array_header_t *query_params(request_rec *r)
+{
+    apr_array_header_t *params;
+    const char *why;
+    if (!r->args
+        || oac_form_decode(&params, &why, r->pool, r->args) != APR_SUCCESS) {
+        return oac_form_make(r->pool);
+    }
+    return params;
+}
+
+static int read_form_body(request_rec *r, apr_array_header_t **pparams)
+{
+    const char *ct = apr_table_get(r->headers_in, "Content-Type");
+    char *buf;
+    apr_size_t len = 0;
+    long n;
+    const char *why;
+    int rc;
+
+    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+        return HTTP_UNSUPPORTED_MEDIA_TYPE;
+    }
+    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+        return rc;
+    }
+    buf = apr_palloc(r->pool, CALLBACK_BODY_MAX + 1);
+    if (ap_should_client_block(r)) {
+        while ((n = ap_get_client_block(r, buf + len,
+                                        CALLBACK_BODY_MAX - len)) > 0) {
+            len += n;
+            if (len >= CALLBACK_BODY_MAX) {
+                return HTTP_REQUEST_ENTITY_TOO_LARGE;
+            }
+        }
+        if (n < 0) {
+            return HTTP_BAD_REQUEST;
+        }
+    }
+    buf[len] = '\0';
+    if (oac_form_decode(pparams, &why, r->pool, buf) != APR_SUCCESS) {
+        return HTTP_BAD_REQUEST;
+    }
+    return OK;
+}
+
+static apr_array_header_t *pending_list(request_rec *r, void *z,
+                                        const oac_app_t *app)
+{
+    apr_array_header_t *list;
+    const char *why;
+    if (oac_pending_decode(&list, &why, r->pool,
+                           oac_session_get(r, z, app, "pending"), oac_now())
+        != APR_SUCCESS) {
+        return apr_array_make(r->pool, 1, sizeof(oac_pending_t));
+    }
+    return list;
+}
+
+/* ------------------------------------------------------------------------
+ * login
+ */
+
+static int login_oauth2(request_rec *r, void *z, const oac_app_t *app,
+                        const char *next)
+{
+    oac_pending_t pending = { 0 };
+    apr_array_header_t *list;
+    const char *why, *challenge = NULL;
+    char *state, *verifier = NULL;
+
+    if (oac_util_random_token(&state, &why, r->pool, 32) != APR_SUCCESS
+        || (app->pkce_s256
+            && oac_oauth2_pkce_verifier(&verifier, &why, r->pool)
+               != APR_SUCCESS)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00020)
+                      "app %s: no random state: %s", app->name, why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* Never send the browser off without the challenge for a stored
+     * verifier: the provider would then accept the code without PKCE. */
+    if (verifier
+        && !(challenge = oac_oauth2_pkce_challenge(r->pool, verifier))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00023)
+                      "app %s: cannot compute the PKCE challenge", app->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    pending.state = state;
+    pending.verifier = verifier;
+    pending.next = next;
+    pending.expires_at = oac_now() + PENDING_LIFETIME;
+    list = pending_list(r, z, app);
+    oac_pending_add(list, &pending, PENDING_MAX);
+    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    oac_count(app, OAC_CTR_LOGIN_STARTED);
+    return redirect(r, oac_oauth2_authorize_url(
+        r->pool, app, absolute_redirect_uri(r, app), state, challenge));
+}
+
+static int handle_login(request_rec *r, const oac_app_t *app)
+{
+    void *z;
+    int rc;
+
+    if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((rc = oac_session_open(r, &z)) != OK) {
+        return rc;
+    }
+    if (app->version == OAC_OAUTH1) {
+        return oac_error_page(r, HTTP_NOT_IMPLEMENTED, NULL,
+                              "OAuth 1.0a login is not available yet",
+                              "This build does not speak OAuth 1.0a yet.");
+    }
+    return login_oauth2(r, z, app, local_next(r, query_params(r)));
+}
+
+/* ------------------------------------------------------------------------
+ * callback
+ */
+
+static int callback_failed(request_rec *r, const oac_app_t *app,
+                           oac_counter_e counter, int status,
+                           const char *title, const char *detail)
+{
+    oac_count(app, counter);
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_WARNING : APLOG_INFO, 0,
+                  r, OAC_LOGNO(00021) "app %s: login failed: %s: %s",
+                  app->name, title, detail);
+    return oac_error_page(r, status, app, title, detail);
+}
+
+/* The user name: user_claim from the userinfo endpoint when one is set,
+ * else from the token response's own fields (Twitter's screen_name). */
+static apr_status_t find_user(const char **puser, const char **perr,
+                              request_rec *r, const oac_app_t *app,
+                              const oac_token_t *token)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    oac_http_response_t *resp;
+    apr_table_t *headers;
+    json_t *doc, *v;
+    json_error_t jerr;
+    const char *why;
+
+    *puser = NULL;
+    if (!app->userinfo_endpoint) {
+        if (app->user_claim
+            && !(*puser = oac_form_get(token->extra, app->user_claim))) {
+            *perr = apr_psprintf(r->pool, "the token response has no field "
+                                 "'%s' (user_claim)", app->user_claim);
+            return APR_EGENERAL;
+        }
+        return APR_SUCCESS;
+    }
+    headers = apr_table_make(r->pool, 2);
+    apr_table_setn(headers, "Authorization",
+                   oac_oauth2_bearer_header(r->pool, token));
+    apr_table_setn(headers, "Accept", "application/json");
+    if (oac_http_get(&resp, &why, sc->http, r->pool, app->userinfo_endpoint,
+                     headers) != APR_SUCCESS) {
+        *perr = apr_psprintf(r->pool, "userinfo endpoint: %s", why);
+        return APR_EGENERAL;
+    }
+    if (resp->status < 200 || resp->status > 299) {
+        *perr = apr_psprintf(r->pool, "userinfo endpoint answered HTTP %d",
+                             resp->status);
+        return APR_EGENERAL;
+    }
+    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        *perr = "userinfo endpoint did not answer a JSON object";
+        return APR_EGENERAL;
+    }
+    if (app->user_claim) {
+        v = json_object_get(doc, app->user_claim);
+        if (json_is_string(v)) {
+            *puser = apr_pstrdup(r->pool, json_string_value(v));
+        }
+        else if (json_is_integer(v)) {
+            *puser = apr_psprintf(r->pool, "%" JSON_INTEGER_FORMAT,
+                                  json_integer_value(v));
+        }
+        if (!*puser || !**puser) {
+            json_decref(doc);
+            *perr = apr_psprintf(r->pool, "userinfo has no field '%s' "
+                                 "(user_claim)", app->user_claim);
+            return APR_EGENERAL;
+        }
+    }
+    json_decref(doc);
+    return APR_SUCCESS;
+}
+
+static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
+                           apr_array_header_t *params)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    const char *error = oac_form_get(params, "error");
+    const char *state = oac_form_get(params, "state");
+    const char *code = oac_form_get(params, "code");
+    apr_array_header_t *list;
+    oac_pending_t pending;
+    oac_token_t *token;
+    const char *why, *user;
+
+    if (error) {
+        const char *desc = oac_form_get(params, "error_description");
+        return callback_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+            strcmp(error, "access_denied") ? HTTP_BAD_REQUEST
+                                           : HTTP_FORBIDDEN,
+            "The provider refused the login",
+            apr_psprintf(r->pool, "%s%s%s", error, desc ? ": " : "",
+                         desc ? desc : ""));
+    }
+    if (!state) {
+        return callback_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+                               "Login failed",
+                               "the callback carries no state parameter");
+    }
+    list = pending_list(r, z, app);
+    if (!oac_pending_take(&pending, list, state)) {
+        return callback_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+            "Login failed",
+            "unknown or expired login state: this login was completed "
+            "already, expired, or started in another browser");
+    }
+    /* Single use: the state is spent whatever happens next. */
+    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    if (!code) {
+        return callback_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                               HTTP_BAD_REQUEST, "Login failed",
+                               "the callback carries no code parameter");
+    }
+    if (oac_oauth2_exchange_code(&token, &why, r->pool, sc->http, app, code,
+                                 absolute_redirect_uri(r, app),
+                                 pending.verifier, oac_now())
+        != APR_SUCCESS) {
+        return callback_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+                               HTTP_BAD_GATEWAY,
+                               "The provider's token endpoint failed", why);
+    }
+    if (find_user(&user, &why, r, app, token) != APR_SUCCESS) {
+        return callback_failed(r, app, OAC_CTR_FAIL_USERINFO,
+                               HTTP_BAD_GATEWAY,
+                               "Could not learn who logged in", why);
+    }
+    oac_session_store_token(r, z, app, token, user);
+    oac_count(app, OAC_CTR_LOGIN_COMPLETED);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
+                  "app %s: login completed%s%s", app->name,
+                  user ? " for " : "", user ? user : "");
+    return redirect(r, ap_construct_url(r->pool,
+                                        pending.next ? pending.next : "/",
+                                        r));
+}
+
+static int handle_callback(request_rec *r, const oac_app_t *app)
+{
+    apr_array_header_t *params;
+    void *z;
+    int rc;
+
+    if (r->method_number == M_POST) {
+        /* response_mode=form_post */
+        if ((rc = read_form_body(r, &params)) != OK) {
+            return rc;
+        }
+    }
+    else if (r->method_number == M_GET) {
+        params = query_params(r);
+    }
+    else {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((rc = oac_session_open(r, &z)) != OK) {
+        return rc;
+    }
+    if (app->version == OAC_OAUTH1) {
+        return oac_error_page(r, HTTP_NOT_IMPLEMENTED, NULL,
+                              "OAuth 1.0a login is not available yet",
+                              "This build does not speak OAuth 1.0a yet.");
+    }
+    return callback_oauth2(r, z, app, params);
+}
+
+/* ------------------------------------------------------------------------
+ * logout
+ */
+
+static int handle_logout(request_rec *r, const oac_app_t *app)
+{
+    apr_array_header_t *params = query_params(r);
+    const char *next;
+    void *z;
+    int rc;
+
+    if (r->method_number == M_POST) {
+        apr_array_header_t *body;
+        if (read_form_body(r, &body) == OK) {
+            params = body;
+        }
+    }
+    else if (r->method_number != M_GET) {
+        return HTTP_METHOD_NOT_ALLOWED;
+    }
+    if ((rc = oac_session_open(r, &z)) != OK) {
+        return rc;
+    }
+    oac_session_forget(r, z, app);
+    oac_count(app, OAC_CTR_LOGOUT);
+    next = local_next(r, params);
+    return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
+}
+
+int oac_flow_handle(request_rec *r, const oac_route_t *route)
+{
+    switch (route->role) {
+    case OAC_ROUTE_LOGIN:
+        return handle_login(r, route->app);
+    case OAC_ROUTE_CALLBACK:
+        return handle_callback(r, route->app);
+    case OAC_ROUTE_LOGOUT:
+        return handle_logout(r, route->app);
+    }
+    return DECLINED;
+}

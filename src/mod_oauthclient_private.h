@@ -1,0 +1,127 @@
+/*
+ * What the httpd glue files share. Glue only: this header includes httpd's,
+ * so no src/oac_*.c file may include it.
+ */
+#ifndef MOD_OAUTHCLIENT_PRIVATE_H
+#define MOD_OAUTHCLIENT_PRIVATE_H
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+
+#include <apr_hash.h>
+
+#include "oac_app.h"
+#include "oac_http.h"
+#include "oac_token.h"
+
+/* The module's own log tags: httpd's AHnnnnn numbers belong to httpd. Each
+ * number is used once and never reused; the next free one is noted in
+ * mod_oauthclient.c. */
+#define OAC_LOGNO(n) "OAC" #n ": "
+
+extern module AP_MODULE_DECLARE_DATA oauthclient_module;
+
+typedef enum {
+    OAC_ROUTE_LOGIN,
+    OAC_ROUTE_CALLBACK,
+    OAC_ROUTE_LOGOUT
+} oac_route_e;
+
+/* One of the paths the module answers itself. */
+typedef struct {
+    const oac_app_t *app;
+    oac_route_e role;
+} oac_route_t;
+
+typedef struct {
+    apr_hash_t *decls;          /* name -> oac_app_decl_t*, as declared */
+    apr_array_header_t *apps;   /* oac_app_t*, filled by check_config */
+    apr_hash_t *apps_by_name;   /* name -> oac_app_t* */
+    apr_hash_t *routes;         /* path -> oac_route_t* */
+    apr_interval_time_t http_timeout;   /* -1 unset */
+    const char *ca_file;
+    int ssl_verify;             /* -1 unset */
+    oac_http_client_t *http;    /* per child, made in child_init */
+} oac_server_conf;
+
+typedef struct {
+    const char *app;            /* OAuthApp */
+    int forward_tokens;         /* OAuthForwardTokens, -1 unset */
+    const char *proxy_api;      /* OAuthProxyAPI */
+    const char *location;       /* the section OAuthProxyAPI was set in */
+} oac_dir_conf;
+
+/* What the early hooks decided for this request; the handler, ordered
+ * before mod_proxy, emits a prepared response so that upstream never serves
+ * a request the module answered. */
+typedef struct {
+    const oac_app_t *app;
+    const oac_token_t *token;   /* the session's token, when authenticated */
+    const char *user;
+    int status;                 /* a prepared response, or 0 */
+    const char *content_type;
+    const char *body;
+} oac_request_t;
+
+oac_server_conf *oac_server_config(const server_rec *s);
+oac_dir_conf *oac_dir_config(const request_rec *r);
+oac_request_t *oac_request_state(request_rec *r);
+const oac_app_t *oac_find_app(request_rec *r, const char *name,
+                              const char *directive);
+apr_int64_t oac_now(void);
+
+/* Session (mod_session_glue) */
+int oac_session_available(void);
+int oac_session_open(request_rec *r, void **psession);
+const char *oac_session_get(request_rec *r, void *z, const oac_app_t *app,
+                            const char *what);
+void oac_session_set(request_rec *r, void *z, const oac_app_t *app,
+                     const char *what, const char *value);
+int oac_session_token(request_rec *r, void *z, const oac_app_t *app,
+                      oac_token_t **ptoken, const char **puser);
+void oac_session_store_token(request_rec *r, void *z, const oac_app_t *app,
+                             const oac_token_t *token, const char *user);
+void oac_session_forget(request_rec *r, void *z, const oac_app_t *app);
+
+/* Flows (mod_oauthclient_flow.c) */
+const oac_route_t *oac_route_find(request_rec *r);
+int oac_flow_handle(request_rec *r, const oac_route_t *route);
+int oac_respond(request_rec *r, int status, const char *content_type,
+                const char *body);
+int oac_error_page(request_rec *r, int status, const oac_app_t *app,
+                   const char *title, const char *detail);
+
+/* Authentication, forwarding, API proxy (mod_oauthclient_auth.c) */
+int oac_check_user_id(request_rec *r);
+int oac_header_parser(request_rec *r);
+int oac_fixups(request_rec *r);
+
+/* Refresh (mod_oauthclient_refresh.c) */
+apr_status_t oac_refresh_pre_config(apr_pool_t *pconf);
+apr_status_t oac_refresh_post_config(apr_pool_t *pconf, server_rec *s);
+void oac_refresh_child_init(apr_pool_t *pchild, server_rec *s);
+int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
+                           oac_token_t **ptoken);
+
+/* Counters (mod_oauthclient_status.c) */
+typedef enum {
+    OAC_CTR_LOGIN_STARTED = 0,
+    OAC_CTR_LOGIN_COMPLETED,
+    OAC_CTR_FAIL_PROVIDER_ERROR,
+    OAC_CTR_FAIL_STATE,
+    OAC_CTR_FAIL_TOKEN_ENDPOINT,
+    OAC_CTR_FAIL_USERINFO,
+    OAC_CTR_FAIL_OTHER,
+    OAC_CTR_REFRESH,
+    OAC_CTR_REFRESH_FAILED,
+    OAC_CTR_API_PROXIED,
+    OAC_CTR_LOGOUT,
+    OAC_CTR_COUNT
+} oac_counter_e;
+
+apr_status_t oac_counters_init(apr_pool_t *pconf, server_rec *s);
+void oac_count(const oac_app_t *app, oac_counter_e which);
+int oac_status_handler(request_rec *r);
+
+#endif

@@ -1,0 +1,101 @@
+package OAC::Flow;
+# A browser for the flow tests: a cookie jar, no automatic redirects (each
+# hop is checked), and the local provider's control API.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::TestRequest ();
+use HTTP::Cookies ();
+use HTTP::Request ();
+use JSON::PP ();
+use LWP::UserAgent ();
+use URI ();
+use URI::QueryParam ();
+use URI::Escape qw(uri_escape);
+
+use Exporter 'import';
+our @EXPORT_OK = qw(browser site provider_get provider_post provider_config
+                    login_redirect approve login query_of json_of cookie_of);
+
+sub site {
+    my $path = shift;
+    return 'http://' . Apache::TestRequest::hostport() . $path;
+}
+
+sub browser {
+    my $ua = LWP::UserAgent->new(max_redirect => 0, timeout => 30,
+                                 cookie_jar => HTTP::Cookies->new);
+    # A browser's navigation asks for HTML.
+    $ua->default_header(Accept => 'text/html,application/xhtml+xml');
+    return $ua;
+}
+
+sub provider_url { "$ENV{OAC_PROVIDER}" . shift }
+
+sub provider_get {
+    my $res = LWP::UserAgent->new->get(provider_url(shift));
+    return JSON::PP::decode_json($res->content);
+}
+
+sub provider_post {
+    my ($path, $doc) = @_;
+    my $req = HTTP::Request->new(POST => provider_url($path),
+        [ 'Content-Type' => 'application/json' ],
+        JSON::PP::encode_json($doc || {}));
+    my $res = LWP::UserAgent->new->request($req);
+    die "provider $path: " . $res->status_line unless $res->is_success;
+    return JSON::PP::decode_json($res->content);
+}
+
+# Resets the provider and applies a configuration.
+sub provider_config {
+    my %cfg = @_;
+    provider_post('/_control/reset');
+    provider_post('/_control/config', \%cfg) if %cfg;
+}
+
+sub query_of {
+    my $url = URI->new(shift);
+    return { map { $_ => scalar $url->query_param($_) } $url->query_param };
+}
+
+# The session cookie as a browser would send it.
+sub cookie_of {
+    my $ua = shift;
+    my $cookie = '';
+    $ua->cookie_jar->scan(sub { $cookie = "$_[1]=$_[2]" if $_[1] eq 'oac_session' });
+    return $cookie;
+}
+
+sub json_of {
+    my $res = shift;
+    my $doc = eval { JSON::PP::decode_json($res->content) };
+    return $doc || {};
+}
+
+# GET login_path: the module's redirect to the provider.
+sub login_redirect {
+    my ($ua, $app, $next) = @_;
+    my $path = "/oauth/$app/login" . (defined $next ? '?next=' . uri_escape($next) : '');
+    return $ua->get(site($path));
+}
+
+# The provider approves as USER (its auto_approve shortcut) and answers with
+# a redirect to the callback; returns that callback URL.
+sub approve {
+    my ($authorize_url, $user) = @_;
+    my $res = LWP::UserAgent->new(max_redirect => 0)
+        ->get($authorize_url . '&auto_approve=' . ($user || 'alice'));
+    die "provider authorize: " . $res->status_line unless $res->code == 302;
+    return $res->header('Location');
+}
+
+# The whole dance; returns the callback's response.
+sub login {
+    my ($ua, $app, $next, $user) = @_;
+    my $res = login_redirect($ua, $app, $next);
+    die "login: " . $res->status_line unless $res->code == 302;
+    return $ua->get(approve($res->header('Location'), $user));
+}
+
+1;

@@ -1,0 +1,74 @@
+# The OAuth 2 login: redirect to the provider (state, PKCE, scope,
+# authorize_params), callback, token exchange checked by the provider,
+# token stored, then a protected location with the token forwarded.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::Flow qw(browser site provider_get provider_config login_redirect
+                 approve query_of json_of);
+
+plan tests => 34;
+
+provider_config();
+my $ua = browser();
+
+# --- login redirect -------------------------------------------------------
+my $res = login_redirect($ua, 'local', '/protected/echo?x=1%202');
+ok t_cmp($res->code, 302, 'login answers 302');
+ok t_cmp($res->header('Cache-Control'), qr/no-store/, 'login redirect is not cached');
+my $authorize = $res->header('Location');
+ok t_cmp($authorize, qr{^\Q$ENV{OAC_PROVIDER}\E/oauth2/authorize\?}, 'to authorize_url');
+my $q = query_of($authorize);
+ok t_cmp($q->{response_type}, 'code', 'response_type=code');
+ok t_cmp($q->{client_id}, 'oauth2-client', 'client_id');
+ok t_cmp($q->{redirect_uri}, site('/oauth/local/callback'), 'absolute redirect_uri from ServerName');
+ok t_cmp($q->{scope}, 'profile email', 'scope');
+ok t_cmp(length($q->{state}) >= 22 ? 'long' : $q->{state}, 'long', 'state of at least 128 bits');
+ok t_cmp($q->{code_challenge_method}, 'S256', 'PKCE method');
+ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'PKCE challenge');
+ok t_cmp($q->{prompt} . '/' . $q->{access_type}, 'consent/offline', 'authorize_params added');
+ok t_cmp(scalar(grep { /oac_session=/ } $res->header('Set-Cookie')), 1,
+         'pending login kept in the session cookie');
+
+# a second login in another tab gets another state
+my $res2 = login_redirect($ua, 'local', '/protected/echo?tab=2');
+my $q2 = query_of($res2->header('Location'));
+ok t_cmp($q2->{state} ne $q->{state} ? 'different' : 'same', 'different', 'each login has its own state');
+
+# --- callback: the first tab's login completes although a second started ---
+my $callback = approve($authorize, 'alice');
+ok t_cmp($callback, qr{^\Q@{[site('/oauth/local/callback')]}\E\?}, 'provider sends the browser to the callback');
+$res = $ua->get($callback);
+ok t_cmp($res->code, 302, 'callback answers 302');
+ok t_cmp($res->header('Location'), site('/protected/echo?x=1%202'), 'back to next, query kept');
+ok t_cmp($res->header('Cache-Control'), qr/no-store/, 'callback redirect is not cached');
+
+my $stats = provider_get('/_control/stats');
+my $tr = $stats->{last_token_request};
+ok t_cmp($tr->{auth_method}, 'client_secret_basic', 'client_secret_basic by default');
+ok t_cmp($tr->{params}{grant_type}, 'authorization_code', 'grant_type');
+ok t_cmp($tr->{params}{redirect_uri}, site('/oauth/local/callback'), 'same redirect_uri at the token endpoint');
+ok t_cmp($tr->{params}{code_verifier}, qr/^[A-Za-z0-9_-]{43}$/, 'code_verifier sent (the provider checked it)');
+ok t_cmp(exists $tr->{params}{client_secret} ? 'in body' : 'not in body', 'not in body', 'secret not in the body with basic');
+ok t_cmp($stats->{userinfo_requests}, 1, 'userinfo fetched once');
+
+# --- the protected location, with tokens forwarded -------------------------
+$res = $ua->get(site('/protected/echo?x=1%202'), 'X-OAuth-Access-Token' => 'forged',
+                'X-OAuth-User' => 'mallory', ':X_OAuth_Scope' => 'admin');
+ok t_cmp($res->code, 200, 'protected location served with a token');
+my $env = json_of($res);
+ok t_cmp($env->{REMOTE_USER}, 'alice', 'REMOTE_USER from user_claim=login');
+ok t_cmp($env->{AUTH_TYPE}, 'OAuth', 'AUTH_TYPE');
+ok t_cmp($env->{HTTP_X_OAUTH_APP}, 'local', 'X-OAuth-App');
+ok t_cmp($env->{HTTP_X_OAUTH_ACCESS_TOKEN}, qr/^(?!forged$).{10,}/, 'real X-OAuth-Access-Token, not the forged one');
+ok t_cmp($env->{OAUTH_ACCESS_TOKEN}, $env->{HTTP_X_OAUTH_ACCESS_TOKEN}, 'OAUTH_ACCESS_TOKEN variable');
+ok t_cmp($env->{HTTP_X_OAUTH_TOKEN_TYPE}, qr/^bearer$/i, 'X-OAuth-Token-Type');
+ok t_cmp($env->{HTTP_X_OAUTH_EXPIRES_AT} - time() > 3000 ? 'future' : 'wrong', 'future', 'X-OAuth-Expires-At');
+ok t_cmp($env->{HTTP_X_OAUTH_SCOPE}, 'profile email', 'X-OAuth-Scope');
+ok t_cmp($env->{HTTP_X_OAUTH_USER}, 'alice', 'X-OAuth-User replaced, not the forged one');
+
+# the second tab's state is still pending and still works
+$res = $ua->get(approve($res2->header('Location'), 'alice'));
+ok t_cmp($res->header('Location'), site('/protected/echo?tab=2'), 'second tab completes too');

@@ -1,0 +1,60 @@
+# Refresh before use, with rotation; a failed refresh logs out; two apps'
+# tokens side by side in one session; the status counters.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::Flow qw(browser site provider_get provider_post provider_config
+                 login json_of);
+
+plan tests => 16;
+
+# tokens that live 30 s: inside the 60 s margin, so every use refreshes
+provider_config(access_token_lifetime => 30);
+my $ua = browser();
+login($ua, 'local');
+my $before = json_of($ua->get(site('/protected/echo')))->{HTTP_X_OAUTH_ACCESS_TOKEN};
+my $stats = provider_get('/_control/stats');
+ok t_cmp($stats->{refresh_requests}, 1, 'an expiring token is refreshed before use');
+ok t_cmp($stats->{last_token_request}{params}{grant_type}, 'refresh_token', 'grant_type=refresh_token');
+ok t_cmp($stats->{last_token_request}{auth_method}, 'client_secret_basic', 'same client authentication');
+
+my $after = json_of($ua->get(site('/protected/echo')))->{HTTP_X_OAUTH_ACCESS_TOKEN};
+$stats = provider_get('/_control/stats');
+ok t_cmp($stats->{refresh_requests}, 2, 'the rotated refresh token was stored and used');
+ok t_cmp($after ne $before ? 'new' : 'same', 'new', 'the backend gets the new token');
+
+my $res = $ua->get(site('/api/local/x'));
+ok t_cmp($res->code, 200, 'API call after refreshes');
+ok t_cmp(json_of($res)->{auth}, 'bearer-header', 'with the refreshed token');
+
+# refresh fails: the token is dropped and the user is logged out
+provider_post('/_control/config', { token_endpoint_mode => 'invalid_grant' });
+$res = $ua->get(site('/protected/echo'), Accept => 'application/json');
+ok t_cmp($res->code, 401, 'failed refresh: 401');
+provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+$res = $ua->get(site('/protected/echo'), Accept => 'application/json');
+ok t_cmp($res->code, 401, 'and the token is gone from the session');
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code, 302, 'a browser is sent to log in again');
+
+# two apps in one session
+provider_config();
+$ua = browser();
+login($ua, 'local');
+login($ua, 'pub', undef, 'bob');
+my $local = json_of($ua->get(site('/protected/echo')));
+my $pub = json_of($ua->get(site('/pub/echo')));
+ok t_cmp($local->{REMOTE_USER}, 'alice', 'app local: alice');
+ok t_cmp($pub->{REMOTE_USER}, 'pub', 'app pub: no user_claim, so the app name');
+ok t_cmp($local->{HTTP_X_OAUTH_ACCESS_TOKEN} ne $pub->{HTTP_X_OAUTH_ACCESS_TOKEN} ? 'two' : 'one',
+         'two', 'each app its own token');
+$ua->get(site('/oauth/pub/logout'));
+ok t_cmp($ua->get(site('/protected/echo'))->code, 200, 'logging out of pub keeps local');
+
+# counters
+my $status = json_of(browser()->get(site('/oauthclient-status?json')));
+my ($app) = grep { $_->{name} eq 'local' } @{ $status->{apps} };
+ok t_cmp($app->{counters}{logins_completed} > 0 ? 'counted' : 'zero', 'counted', 'logins counted');
+ok t_cmp($app->{counters}{refreshes} >= 2 ? 'counted' : 'zero', 'counted', 'refreshes counted');

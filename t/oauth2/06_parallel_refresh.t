@@ -1,0 +1,52 @@
+# N requests of one browser in parallel, all carrying the same expiring
+# token and rotating refresh token: exactly one refresh reaches the
+# provider, and all N succeed.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use JSON::PP ();
+use LWP::UserAgent ();
+use OAC::Flow qw(browser site provider_get provider_post provider_config
+                 login json_of cookie_of);
+
+my $n = 8;
+plan tests => 4;
+
+sub counters {
+    my $status = json_of(browser()->get(site('/oauthclient-status?json')));
+    my ($app) = grep { $_->{name} eq 'local' } @{ $status->{apps} };
+    return $app->{counters};
+}
+my $failed_before = counters()->{refresh_failed};
+
+# Tokens that live 30 s are refreshed at once (60 s margin); the slow token
+# endpoint keeps the first refresh in flight while the others arrive.
+provider_config(access_token_lifetime => 30);
+my $ua = browser();
+login($ua, 'local');
+provider_post('/_control/config', { token_endpoint_mode => 'slow:1' });
+my $cookie = cookie_of($ua);
+
+my @kids;
+for my $i (1 .. $n) {
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        my $res = LWP::UserAgent->new(timeout => 30)
+            ->get(site("/api/local/parallel/$i"), Cookie => $cookie);
+        my $echo = eval { JSON::PP::decode_json($res->content) } || {};
+        exit($res->code == 200 && ($echo->{auth} || '') eq 'bearer-header' ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $ok = 0;
+for (@kids) { waitpid $_, 0; $ok++ if $? == 0 }
+
+my $stats = provider_get('/_control/stats');
+ok t_cmp($ok, $n, "all $n parallel requests succeeded");
+ok t_cmp($stats->{refresh_requests}, 1, 'exactly one refresh call at the provider');
+ok t_cmp($stats->{api_requests}, $n, "the provider's API saw all $n");
+
+ok t_cmp(counters()->{refresh_failed} - $failed_before, 0, 'no refresh failed');
