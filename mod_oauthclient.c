@@ -20,7 +20,7 @@
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
  * flow, 00030-00033 auth and refresh, 00040 status, 00050-00054 here,
- * 00060-00064 refresh. Next free: 00065. */
+ * 00060-00064 refresh, 00070 body. Next free: 00071. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500
@@ -550,6 +550,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_check_config(oac_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
 
+    oac_body_register();
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_header_parser(oac_header_parser, NULL, NULL, APR_HOOK_FIRST);

@@ -271,9 +271,22 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     if (!(rest = path_below(r, dc->location))) {
         return HTTP_NOT_FOUND;
     }
-    if (app->version == OAC_OAUTH2 && app->token_placement != OAC_PLACE_HEADER) {
-        /* A form body would need rewriting; RFC 6750 allows the query for
-         * every request, so the token goes there for both. */
+    if (app->version == OAC_OAUTH2 && app->token_placement == OAC_PLACE_BODY
+        && oac_body_is_form(r) && ap_request_has_body(r)) {
+        char *body, *with_token;
+        apr_size_t len, new_len;
+        if ((rc = oac_body_read(r, OAC_BODY_MAX, &body, &len)) != OK) {
+            return rc;
+        }
+        with_token = oac_oauth2_add_token_to_form(r->pool, body, len,
+                                                  "access_token", rs->token,
+                                                  &new_len);
+        oac_body_replace(r, with_token, new_len);
+    }
+    else if (app->version == OAC_OAUTH2
+             && app->token_placement != OAC_PLACE_HEADER) {
+        /* token_placement=body without a form body: RFC 6750 §2.3 puts the
+         * token in the query for requests that have no form to carry it. */
         query = oac_oauth2_add_token_to_query(r->pool, query, "access_token",
                                               rs->token);
     }

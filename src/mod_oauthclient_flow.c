@@ -267,8 +267,9 @@ static apr_status_t find_user(const char **puser, const char **perr,
             *puser = apr_pstrdup(r->pool, json_string_value(v));
         }
         else if (json_is_integer(v)) {
-            *puser = apr_psprintf(r->pool, "%" JSON_INTEGER_FORMAT,
-                                  json_integer_value(v));
+            /* apr's formatter knows no %lld: print through apr_int64_t */
+            *puser = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                  (apr_int64_t)json_integer_value(v));
         }
         if (!*puser || !**puser) {
             json_decref(doc);

@@ -104,6 +104,14 @@ void oac_refresh_child_init(apr_pool_t *pchild, server_rec *s);
 int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
                            oac_token_t **ptoken);
 
+/* Request bodies (mod_oauthclient_body.c) */
+#define OAC_BODY_MAX (1024 * 1024)
+int oac_body_is_form(request_rec *r);
+int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
+                  apr_size_t *plen);
+void oac_body_replace(request_rec *r, const char *buf, apr_size_t len);
+void oac_body_register(void);
+
 /* Counters (mod_oauthclient_status.c) */
 typedef enum {
     OAC_CTR_LOGIN_STARTED = 0,

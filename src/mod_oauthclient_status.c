@@ -210,6 +210,16 @@ int oac_status_handler(request_rec *r)
                     ap_rprintf(r, "%s = %s\n", key, json_string_value(val));
                     continue;
                 }
+                if (json_is_object(val)) {
+                    const char *ckey;
+                    json_t *cval;
+                    json_object_foreach(val, ckey, cval) {
+                        ap_rprintf(r, "%s.%s = %" APR_INT64_T_FMT "\n",
+                                   key, ckey,
+                                   (apr_int64_t)json_integer_value(cval));
+                    }
+                    continue;
+                }
                 text = json_dumps(val, JSON_COMPACT);
                 ap_rprintf(r, "%s = %s\n", key, text ? text : "");
                 free(text);

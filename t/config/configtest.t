@@ -110,7 +110,22 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 2;
+plan tests => 3 * @bad + 6;
+
+# Modules the apps depend on.
+{
+    my ($status, $out) = configtest("OAuthRemoteApp gh $gh",
+                                    without => [qw(session session_cookie)]);
+    ok t_cmp($status != 0 ? 'fails' : 'passes', 'fails', 'without mod_session: configtest fails');
+    ok t_cmp($out, qr/mod_session is not loaded: a2enmod session session_cookie/,
+             'without mod_session: says what to enable');
+    ($status, $out) = configtest("OAuthRemoteApp gh $gh api_base_url=https://api.example/\n"
+                                 . "<Location /api/>\nOAuthProxyAPI gh\n</Location>",
+                                 without => [qw(proxy_http)]);
+    ok t_cmp($status != 0 ? 'fails' : 'passes', 'fails', 'OAuthProxyAPI without mod_proxy_http: configtest fails');
+    ok t_cmp($out, qr/OAuthProxyAPI at .* hands requests to mod_proxy, which is not loaded: a2enmod proxy proxy_http/,
+             'without mod_proxy_http: says what to enable');
+}
 
 for my $case (@bad) {
     my ($what, $snippet, $expect, $forbidden) = @$case;

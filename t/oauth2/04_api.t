@@ -7,7 +7,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of);
 
-plan tests => 20;
+plan tests => 27;
 
 provider_config();
 my $ua = browser();
@@ -53,3 +53,20 @@ ok t_cmp($echo->{query}{x}, '1', 'pub: own query kept');
 
 my $stats = provider_get('/_control/stats');
 ok t_cmp($stats->{last_token_request}{auth_method}, 'none', 'pub: public client, no secret');
+
+# token_placement=body (the post app): into form bodies, else the query
+login($ua, 'post');
+ok t_cmp(provider_get('/_control/stats')->{last_token_request}{auth_method},
+         'client_secret_post', 'post: client_secret_post');
+$res = $ua->post(site('/api/post/items?v=2'), [ a => 1, b => 'x y' ]);
+$echo = json_of($res);
+ok t_cmp($echo->{auth}, 'bearer-body', 'post: token in the form body');
+ok t_cmp($echo->{body}, qr/^a=1&b=x(\+|%20)y&access_token=[^&]+$/, 'post: own fields kept, token appended');
+ok t_cmp($echo->{query}{v}, '2', 'post: query kept');
+$res = $ua->get(site('/api/post/items'));
+ok t_cmp(json_of($res)->{auth}, 'bearer-query', 'post: GET has no form, so the query');
+$res = $ua->post(site('/api/post/items'), Content_Type => 'application/json', Content => '{}');
+ok t_cmp(json_of($res)->{auth}, 'bearer-query', 'post: a JSON body is not touched');
+$res = $ua->post(site('/api/post/items'), Content_Type => 'application/x-www-form-urlencoded',
+                 Content => 'a=' . ('x' x (1024 * 1024 + 1)));
+ok t_cmp($res->code, 413, 'post: a form body over 1 MiB is refused with 413');

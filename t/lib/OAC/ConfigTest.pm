@@ -11,12 +11,16 @@ our @EXPORT_OK = qw(configtest);
 use Exporter 'import';
 
 sub configtest {
-    my ($snippet) = @_;
+    my ($snippet, %opt) = @_;
     my $dir = File::Temp->newdir("oac-configtest-XXXXXX", TMPDIR => 1);
     my $conf = "$dir/httpd.conf";
     my $so = OAC::Env::module_so();
     open my $fh, '>', $conf or die "cannot write $conf: $!";
-    print $fh OAC::Env::module_lines();
+    my $lines = OAC::Env::module_lines();
+    for my $m (@{ $opt{without} || [] }) {
+        $lines =~ s/^LoadModule ${m}_module .*\n//m;
+    }
+    print $fh $lines;
     print $fh <<"CONF";
 LoadModule oauthclient_module $so
 ServerName localhost

@@ -1,0 +1,43 @@
+# Require beyond valid-user, the bound on logins in flight, the status
+# page as text, and the logs: no secret, token or code above debug.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::Flow qw(browser site provider_get provider_config login_redirect
+                 approve login json_of);
+
+plan tests => 9;
+
+provider_config();
+
+# Require user: the OAuth user name takes part in authorization
+my $ua = browser();
+login($ua, 'local', undef, 'alice');
+ok t_cmp($ua->get(site('/only-bob/echo'))->code, 403, 'Require user bob: alice is refused');
+my $bob = browser();
+login($bob, 'local', undef, 'bob');
+ok t_cmp($bob->get(site('/only-bob/echo'))->code, 200, 'Require user bob: bob is served');
+
+# at most 5 logins in flight per app: the oldest is dropped
+$ua = browser();
+my @authorize = map { login_redirect($ua, 'local', "/tab$_")->header('Location') } 1 .. 6;
+my $res = $ua->get(approve($authorize[0]));
+ok t_cmp($res->code, 400, 'the 6th pending login pushes out the 1st');
+$res = $ua->get(approve($authorize[1]));
+ok t_cmp($res->header('Location'), site('/tab2'), 'the 2nd still completes');
+
+# status page, text form
+my $text = browser()->get(site('/oauthclient-status'))->content;
+ok t_cmp($text, qr/^\[local\]$/m, 'status lists the app');
+ok t_cmp($text, qr/^counters\.logins_completed = [1-9]\d*$/m, 'status shows counters as text');
+
+# nothing secret in the log above debug
+open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
+my @lines = grep { /\[[a-z_]+:(emerg|alert|crit|error|warn|notice|info)\]/ } <$fh>;
+close $fh;
+my $log = join '', @lines;
+ok t_cmp($log =~ /oauth2-secret/ ? 'secret logged' : 'clean', 'clean', 'client secret never logged');
+ok t_cmp($log =~ /\b(at|rt)-[A-Za-z0-9_-]{10,}/ ? 'token logged' : 'clean', 'clean', 'tokens never logged');
+ok t_cmp($log =~ /code-[A-Za-z0-9_-]{10,}/ ? 'code logged' : 'clean', 'clean', 'codes never logged');
