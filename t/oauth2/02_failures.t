@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve query_of json_of);
 
-plan tests => 32;
+plan tests => 38;
 
 sub logged_in {
     my $ua = shift;
@@ -61,7 +61,8 @@ for my $case ([ 'error500', qr/token endpoint answered HTTP 500/ ],
               [ 'not_json', qr/token response|not valid JSON/ ],
               [ 'no_access_token', qr/no access_token/ ],
               [ 'invalid_grant', qr/invalid_grant/ ],
-              [ 'timeout', qr/timed out/ ]) {
+              [ 'timeout', qr/timed out/ ],
+              [ 'huge', qr/exceeds \d+ bytes/ ]) {
     my ($mode, $expect) = @$case;
     provider_config(token_endpoint_mode => $mode, timeout_seconds => 6);
     $ua = browser();
@@ -72,6 +73,14 @@ for my $case ([ 'error500', qr/token endpoint answered HTTP 500/ ],
     ok t_cmp(logged_in($ua), 'not logged in', "token endpoint $mode: nothing stored");
 }
 provider_config();
+
+# TLS to a token endpoint that does not speak it: a TLS failure, 502
+$ua = browser();
+$res = $ua->get(approve(login_redirect($ua, 'tlsbad')->header('Location')));
+ok t_cmp($res->code, 502, 'TLS failure at the token endpoint: 502');
+ok t_cmp($res->content, qr/token endpoint https:\/\/127\.0\.0\.1:\d+\/oauth2\/token: .*(SSL|TLS|ssl|tls)/,
+         'TLS failure: clear message naming the endpoint');
+ok t_cmp(logged_in($ua), 'not logged in', 'TLS failure: nothing stored');
 
 # no session configured where a token is needed: 500, logged
 $res = browser()->get(site('/nosession/x'));

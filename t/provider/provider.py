@@ -370,8 +370,16 @@ def _mode_invalid_grant(h):
     return True
 
 
+def _mode_huge(h):
+    # A body far beyond what a client should accept from a token endpoint.
+    h.respond(200, b"{\"access_token\": \"" + b"x" * (2 * 1024 * 1024) + b"\"}",
+              "application/json")
+    return True
+
+
 GENERIC_PRE_MODES = {
     "normal": None,
+    "huge": _mode_huge,
     "error500": _mode_error500,
     "timeout": _mode_timeout,
     "not_json": _mode_not_json,
