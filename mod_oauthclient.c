@@ -19,7 +19,7 @@
 #include "oac_http_curl.h"
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
- * flow, 00030-00033 auth and refresh, 00040 status, 00050-00054 here,
+ * flow, 00030-00035 auth and refresh, 00040 status, 00050-00054 here,
  * 00060-00064 refresh, 00070 body. Next free: 00071. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config

@@ -241,6 +241,45 @@ static const char *path_below(request_rec *r, const char *location)
     return NULL;
 }
 
+/* OAuth 1: the signature covers the exact upstream method, URL, query and,
+ * for form bodies, the body's parameters (RFC 5849 3.4.1.3.1), so a form
+ * body is read, signed, and replayed unchanged. */
+static int sign_oauth1(request_rec *r, const oac_app_t *app,
+                       const oac_token_t *token, const char *url)
+{
+    apr_array_header_t *body_params = NULL;
+    oac_oauth1_creds_t creds;
+    const char *why;
+    char *auth;
+    int rc;
+
+    if (oac_body_is_form(r) && ap_request_has_body(r)) {
+        char *body;
+        apr_size_t len;
+        if ((rc = oac_body_read(r, OAC_BODY_MAX, &body, &len)) != OK) {
+            return rc;
+        }
+        if (oac_form_decode(&body_params, &why, r->pool, body)
+            != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00034)
+                          "OAuthProxyAPI %s: unreadable form body: %s",
+                          app->name, why);
+            return HTTP_BAD_REQUEST;
+        }
+        oac_body_replace(r, body, len);
+    }
+    oac_oauth1_creds(&creds, app, token->access_token, token->token_secret);
+    if (oac_oauth1_sign_request(&auth, &why, r->pool, &creds, r->method, url,
+                                body_params, NULL, NULL, 0) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00035)
+                      "OAuthProxyAPI %s: cannot sign %s: %s", app->name,
+                      r->uri, why);
+        return HTTP_BAD_REQUEST;
+    }
+    apr_table_setn(r->headers_in, "Authorization", auth);
+    return OK;
+}
+
 static int proxy_api(request_rec *r, oac_dir_conf *dc)
 {
     oac_request_t *rs = oac_request_state(r);
@@ -304,7 +343,12 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     apr_table_unset(r->headers_in, "Cookie");
     apr_table_unset(r->headers_in, "Authorization");
     scrub_oauth_headers(r);
-    if (app->version == OAC_OAUTH2 && app->token_placement == OAC_PLACE_HEADER) {
+    if (app->version == OAC_OAUTH1) {
+        if ((rc = sign_oauth1(r, app, rs->token, url)) != OK) {
+            return rc;
+        }
+    }
+    else if (app->token_placement == OAC_PLACE_HEADER) {
         apr_table_setn(r->headers_in, "Authorization",
                        oac_oauth2_bearer_header(r->pool, rs->token));
     }

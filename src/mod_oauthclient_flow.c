@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "oac_form.h"
+#include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_pending.h"
 #include "oac_redirect.h"
@@ -184,6 +185,56 @@ static int login_oauth2(request_rec *r, void *z, const oac_app_t *app,
         r->pool, app, absolute_redirect_uri(r, app), state, challenge));
 }
 
+void oac_oauth1_creds(oac_oauth1_creds_t *c, const oac_app_t *app,
+                      const char *token, const char *secret)
+{
+    memset(c, 0, sizeof(*c));
+    c->method = app->signature_method;
+    c->consumer_key = app->client_id;
+    c->consumer_secret = app->client_secret;
+    c->rsa_key = app->rsa_key;
+    c->token = token;
+    c->token_secret = secret;
+}
+
+static int login_failed(request_rec *r, const oac_app_t *app,
+                        oac_counter_e counter, int status,
+                        const char *title, const char *detail);
+
+/* OAuth 1.0a: temporary credentials first, kept in the session (the
+ * secret never leaves the server side of the session), then the browser
+ * goes to authorize them. */
+static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
+                        const char *next)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    oac_oauth1_creds_t creds;
+    oac_pending_t pending = { 0 };
+    apr_array_header_t *list;
+    oac_token_t *rt;
+    const char *why;
+
+    oac_count(app, OAC_CTR_LOGIN_STARTED);
+    oac_oauth1_creds(&creds, app, NULL, NULL);
+    if (oac_oauth1_request_token(&rt, &why, r->pool, sc->http, app, &creds,
+                                 absolute_redirect_uri(r, app), oac_now())
+        != APR_SUCCESS) {
+        return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+                            HTTP_BAD_GATEWAY,
+                            "The provider's request token endpoint failed",
+                            why);
+    }
+    pending.state = rt->access_token;
+    pending.secret = rt->token_secret;
+    pending.next = next;
+    pending.expires_at = oac_now() + PENDING_LIFETIME;
+    list = pending_list(r, z, app);
+    oac_pending_add(list, &pending, PENDING_MAX);
+    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    return redirect(r, oac_oauth1_authorize_url(r->pool, app,
+                                                rt->access_token));
+}
+
 static int handle_login(request_rec *r, const oac_app_t *app)
 {
     void *z;
@@ -196,9 +247,7 @@ static int handle_login(request_rec *r, const oac_app_t *app)
         return rc;
     }
     if (app->version == OAC_OAUTH1) {
-        return oac_error_page(r, HTTP_NOT_IMPLEMENTED, NULL,
-                              "OAuth 1.0a login is not available yet",
-                              "This build does not speak OAuth 1.0a yet.");
+        return login_oauth1(r, z, app, local_next(r, query_params(r)));
     }
     return login_oauth2(r, z, app, local_next(r, query_params(r)));
 }
@@ -207,9 +256,9 @@ static int handle_login(request_rec *r, const oac_app_t *app)
  * callback
  */
 
-static int callback_failed(request_rec *r, const oac_app_t *app,
-                           oac_counter_e counter, int status,
-                           const char *title, const char *detail)
+static int login_failed(request_rec *r, const oac_app_t *app,
+                        oac_counter_e counter, int status,
+                        const char *title, const char *detail)
 {
     oac_count(app, counter);
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_WARNING : APLOG_INFO, 0,
@@ -242,8 +291,23 @@ static apr_status_t find_user(const char **puser, const char **perr,
         return APR_SUCCESS;
     }
     headers = apr_table_make(r->pool, 2);
-    apr_table_setn(headers, "Authorization",
-                   oac_oauth2_bearer_header(r->pool, token));
+    if (app->version == OAC_OAUTH1) {
+        oac_oauth1_creds_t creds;
+        char *auth;
+        oac_oauth1_creds(&creds, app, token->access_token,
+                         token->token_secret);
+        if (oac_oauth1_sign_request(&auth, &why, r->pool, &creds, "GET",
+                                    app->userinfo_endpoint, NULL, NULL, NULL,
+                                    0) != APR_SUCCESS) {
+            *perr = apr_psprintf(r->pool, "userinfo endpoint: %s", why);
+            return APR_EGENERAL;
+        }
+        apr_table_setn(headers, "Authorization", auth);
+    }
+    else {
+        apr_table_setn(headers, "Authorization",
+                       oac_oauth2_bearer_header(r->pool, token));
+    }
     apr_table_setn(headers, "Accept", "application/json");
     if (oac_http_get(&resp, &why, sc->http, r->pool, app->userinfo_endpoint,
                      headers) != APR_SUCCESS) {
@@ -282,6 +346,18 @@ static apr_status_t find_user(const char **puser, const char **perr,
     return APR_SUCCESS;
 }
 
+static int login_completed(request_rec *r, void *z, const oac_app_t *app,
+                           const oac_token_t *token, const char *user,
+                           const char *next)
+{
+    oac_session_store_token(r, z, app, token, user);
+    oac_count(app, OAC_CTR_LOGIN_COMPLETED);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
+                  "app %s: login completed%s%s", app->name,
+                  user ? " for " : "", user ? user : "");
+    return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
+}
+
 static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
@@ -296,7 +372,7 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
 
     if (error) {
         const char *desc = oac_form_get(params, "error_description");
-        return callback_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
             strcmp(error, "access_denied") ? HTTP_BAD_REQUEST
                                            : HTTP_FORBIDDEN,
             "The provider refused the login",
@@ -304,13 +380,13 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                          desc ? desc : ""));
     }
     if (!state) {
-        return callback_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
                                "Login failed",
                                "the callback carries no state parameter");
     }
     list = pending_list(r, z, app);
     if (!oac_pending_take(&pending, list, state)) {
-        return callback_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
             "Login failed",
             "unknown or expired login state: this login was completed "
             "already, expired, or started in another browser");
@@ -318,7 +394,7 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
     /* Single use: the state is spent whatever happens next. */
     oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
     if (!code) {
-        return callback_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                                HTTP_BAD_REQUEST, "Login failed",
                                "the callback carries no code parameter");
     }
@@ -326,23 +402,69 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                                  absolute_redirect_uri(r, app),
                                  pending.verifier, oac_now())
         != APR_SUCCESS) {
-        return callback_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+        return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
                                HTTP_BAD_GATEWAY,
                                "The provider's token endpoint failed", why);
     }
     if (find_user(&user, &why, r, app, token) != APR_SUCCESS) {
-        return callback_failed(r, app, OAC_CTR_FAIL_USERINFO,
+        return login_failed(r, app, OAC_CTR_FAIL_USERINFO,
                                HTTP_BAD_GATEWAY,
                                "Could not learn who logged in", why);
     }
-    oac_session_store_token(r, z, app, token, user);
-    oac_count(app, OAC_CTR_LOGIN_COMPLETED);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
-                  "app %s: login completed%s%s", app->name,
-                  user ? " for " : "", user ? user : "");
-    return redirect(r, ap_construct_url(r->pool,
-                                        pending.next ? pending.next : "/",
-                                        r));
+    return login_completed(r, z, app, token, user, pending.next);
+}
+
+/* Twitter and others send the user back with ?denied=TOKEN when they
+ * decline. */
+static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
+                           apr_array_header_t *params)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    const char *request_token = oac_form_get(params, "oauth_token");
+    const char *verifier = oac_form_get(params, "oauth_verifier");
+    apr_array_header_t *list;
+    oac_oauth1_creds_t creds;
+    oac_pending_t pending;
+    oac_token_t *token;
+    const char *why, *user;
+
+    if (oac_form_get(params, "denied")) {
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                            HTTP_FORBIDDEN, "The provider refused the login",
+                            "the authorization was denied");
+    }
+    if (!request_token) {
+        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+                            "Login failed",
+                            "the callback carries no oauth_token parameter");
+    }
+    list = pending_list(r, z, app);
+    if (!oac_pending_take(&pending, list, request_token)) {
+        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+            "Login failed",
+            "unknown or expired request token: this login was completed "
+            "already, expired, or started in another browser");
+    }
+    /* Single use: the request token is spent whatever happens next. */
+    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    if (!verifier) {
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                            HTTP_BAD_REQUEST, "Login failed",
+                            "the callback carries no oauth_verifier parameter");
+    }
+    oac_oauth1_creds(&creds, app, pending.state, pending.secret);
+    if (oac_oauth1_access_token(&token, &why, r->pool, sc->http, app, &creds,
+                                verifier, oac_now()) != APR_SUCCESS) {
+        return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+                            HTTP_BAD_GATEWAY,
+                            "The provider's access token endpoint failed",
+                            why);
+    }
+    if (find_user(&user, &why, r, app, token) != APR_SUCCESS) {
+        return login_failed(r, app, OAC_CTR_FAIL_USERINFO, HTTP_BAD_GATEWAY,
+                            "Could not learn who logged in", why);
+    }
+    return login_completed(r, z, app, token, user, pending.next);
 }
 
 static int handle_callback(request_rec *r, const oac_app_t *app)
@@ -367,9 +489,7 @@ static int handle_callback(request_rec *r, const oac_app_t *app)
         return rc;
     }
     if (app->version == OAC_OAUTH1) {
-        return oac_error_page(r, HTTP_NOT_IMPLEMENTED, NULL,
-                              "OAuth 1.0a login is not available yet",
-                              "This build does not speak OAuth 1.0a yet.");
+        return callback_oauth1(r, z, app, params);
     }
     return callback_oauth2(r, z, app, params);
 }

@@ -13,6 +13,7 @@
 
 #include "oac_app.h"
 #include "oac_http.h"
+#include "oac_oauth1.h"
 #include "oac_token.h"
 
 /* The module's own log tags: httpd's AHnnnnn numbers belong to httpd. Each
@@ -85,6 +86,8 @@ void oac_session_store_token(request_rec *r, void *z, const oac_app_t *app,
 void oac_session_forget(request_rec *r, void *z, const oac_app_t *app);
 
 /* Flows (mod_oauthclient_flow.c) */
+void oac_oauth1_creds(oac_oauth1_creds_t *c, const oac_app_t *app,
+                      const char *token, const char *secret);
 const oac_route_t *oac_route_find(request_rec *r);
 int oac_flow_handle(request_rec *r, const oac_route_t *route);
 int oac_respond(request_rec *r, int status, const char *content_type,

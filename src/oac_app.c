@@ -1,8 +1,8 @@
 #include "oac_app.h"
 #include "oac_form.h"
+#include "oac_oauth1.h"
 #include "oac_url.h"
 
-#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -473,11 +473,10 @@ static apr_status_t reject_other_version_keys(const char **perr,
 }
 
 static apr_status_t finish_rsa_key(const char **perr, apr_pool_t *p,
-                                   const oac_app_t *app)
+                                   oac_app_t *app)
 {
-    apr_file_t *f;
+    const char *why;
     apr_status_t rv;
-    char ebuf[128];
 
     if (app->signature_method != OAC_SIG_RSA_SHA1) {
         if (app->rsa_key_file) {
@@ -490,14 +489,13 @@ static apr_status_t finish_rsa_key(const char **perr, apr_pool_t *p,
         *perr = "signature_method=RSA-SHA1 needs rsa_key_file=/path/to/key.pem";
         return APR_EINVAL;
     }
-    rv = apr_file_open(&f, app->rsa_key_file, APR_FOPEN_READ, 0, p);
+    /* Loaded here, so a bad key fails the configtest, not the first
+     * login. */
+    rv = oac_oauth1_load_rsa_key(&app->rsa_key, &why, p, app->rsa_key_file);
     if (rv != APR_SUCCESS) {
-        *perr = apr_psprintf(p, "rsa_key_file '%s' cannot be read: %s",
-                             app->rsa_key_file,
-                             apr_strerror(rv, ebuf, sizeof(ebuf)));
+        *perr = apr_pstrcat(p, "rsa_key_file: ", why, NULL);
         return rv;
     }
-    apr_file_close(f);
     return APR_SUCCESS;
 }
 

@@ -12,6 +12,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <openssl/evp.h>
 
 typedef enum {
     OAC_OAUTH1 = 1,
@@ -63,6 +64,7 @@ typedef struct {
     oac_placement_e token_placement;
     oac_sig_method_e signature_method;
     const char *rsa_key_file;         /* or NULL */
+    EVP_PKEY *rsa_key;                /* loaded from rsa_key_file */
     apr_array_header_t *compliance_fixes;       /* const char * */
     const char *redirect_uri;         /* as configured: a path or an absolute URL */
     const char *redirect_path;        /* the path the module intercepts */
@@ -93,7 +95,7 @@ oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
 
 /* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
  * what needs the whole declaration: required keys for the OAuth version,
- * keys that do not apply to it, rsa_key_file readability. */
+ * keys that do not apply to it; loads rsa_key_file (freed with p). */
 apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
                               apr_pool_t *p, const oac_app_decl_t *decl);
 

@@ -271,7 +271,7 @@ static void test_version_specific_keys(void **state)
         "rsa_key_file is only used with signature_method=RSA-SHA1");
     assert_non_null(strstr(finalize_error(declare("tw", TW
         "signature_method=RSA-SHA1 rsa_key_file=/nonexistent/k.pem")),
-        "rsa_key_file '/nonexistent/k.pem' cannot be read"));
+        "rsa_key_file: cannot open RSA key file /nonexistent/k.pem"));
 }
 
 static void test_redirect_and_userinfo(void **state)
