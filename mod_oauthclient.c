@@ -20,7 +20,7 @@
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
  * flow, 00030-00035 auth and refresh, 00040 status, 00050-00054 here,
- * 00060-00064 refresh, 00070 body. Next free: 00071. */
+ * 00060-00064 refresh, 00070 body, 00080 hooks. Next free: 00081. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500

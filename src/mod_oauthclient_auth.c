@@ -10,6 +10,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth2.h"
 #include "oac_redirect.h"
@@ -242,31 +243,22 @@ static const char *path_below(request_rec *r, const char *location)
 }
 
 /* OAuth 1: the signature covers the exact upstream method, URL, query and,
- * for form bodies, the body's parameters (RFC 5849 3.4.1.3.1), so a form
- * body is read, signed, and replayed unchanged. */
+ * for form bodies, the body's parameters (RFC 5849 3.4.1.3.1). */
 static int sign_oauth1(request_rec *r, const oac_app_t *app,
-                       const oac_token_t *token, const char *url)
+                       const oac_token_t *token, const char *url,
+                       const char *body)
 {
     apr_array_header_t *body_params = NULL;
     oac_oauth1_creds_t creds;
     const char *why;
     char *auth;
-    int rc;
 
-    if (oac_body_is_form(r) && ap_request_has_body(r)) {
-        char *body;
-        apr_size_t len;
-        if ((rc = oac_body_read(r, OAC_BODY_MAX, &body, &len)) != OK) {
-            return rc;
-        }
-        if (oac_form_decode(&body_params, &why, r->pool, body)
-            != APR_SUCCESS) {
-            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00034)
-                          "OAuthProxyAPI %s: unreadable form body: %s",
-                          app->name, why);
-            return HTTP_BAD_REQUEST;
-        }
-        oac_body_replace(r, body, len);
+    if (body && oac_form_decode(&body_params, &why, r->pool, body)
+                    != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00034)
+                      "OAuthProxyAPI %s: unreadable form body: %s",
+                      app->name, why);
+        return HTTP_BAD_REQUEST;
     }
     oac_oauth1_creds(&creds, app, token->access_token, token->token_secret);
     if (oac_oauth1_sign_request(&auth, &why, r->pool, &creds, r->method, url,
@@ -280,14 +272,50 @@ static int sign_oauth1(request_rec *r, const oac_app_t *app,
     return OK;
 }
 
+/* url with the token added to its query under name. */
+static const char *token_in_query(request_rec *r, const char *url,
+                                  const char *name, const oac_token_t *token)
+{
+    const char *q = strchr(url, '?');
+    const char *base = q ? apr_pstrmemdup(r->pool, url, q - url) : url;
+    return apr_pstrcat(r->pool, base, "?",
+                       oac_oauth2_add_token_to_query(r->pool, q ? q + 1 : NULL,
+                                                     name, token), NULL);
+}
+
+/* Puts the OAuth 2 token where the app wants it: a built-in fix's query
+ * parameter, the Authorization header, the form body, or the query (for
+ * token_placement=body without a form body, as RFC 6750 2.3 allows). */
+static void place_oauth2_token(request_rec *r, const oac_app_t *app,
+                               const oac_token_t *token, const char **purl,
+                               const char **pbody, apr_size_t *plen)
+{
+    const char *fix_param = oac_fix_api_token_param(app);
+    if (fix_param) {
+        *purl = token_in_query(r, *purl, fix_param, token);
+    }
+    else if (app->token_placement == OAC_PLACE_HEADER) {
+        apr_table_setn(r->headers_in, "Authorization",
+                       oac_oauth2_bearer_header(r->pool, token));
+    }
+    else if (app->token_placement == OAC_PLACE_BODY && *pbody) {
+        *pbody = oac_oauth2_add_token_to_form(r->pool, *pbody, *plen,
+                                              "access_token", token, plen);
+    }
+    else {
+        *purl = token_in_query(r, *purl, "access_token", token);
+    }
+}
+
 static int proxy_api(request_rec *r, oac_dir_conf *dc)
 {
     oac_request_t *rs = oac_request_state(r);
     const oac_app_t *app;
-    const char *rest, *why, *query = r->args;
-    char *url;
+    const char *rest, *why, *url, *body = NULL;
+    apr_size_t len = 0;
+    char *joined;
     void *z;
-    int rc;
+    int rc, read_body;
 
     if (!(app = oac_find_app(r, dc->proxy_api, "OAuthProxyAPI"))) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -310,47 +338,51 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     if (!(rest = path_below(r, dc->location))) {
         return HTTP_NOT_FOUND;
     }
-    if (app->version == OAC_OAUTH2 && app->token_placement == OAC_PLACE_BODY
-        && oac_body_is_form(r) && ap_request_has_body(r)) {
-        char *body, *with_token;
-        apr_size_t len, new_len;
-        if ((rc = oac_body_read(r, OAC_BODY_MAX, &body, &len)) != OK) {
-            return rc;
-        }
-        with_token = oac_oauth2_add_token_to_form(r->pool, body, len,
-                                                  "access_token", rs->token,
-                                                  &new_len);
-        oac_body_replace(r, with_token, new_len);
-    }
-    else if (app->version == OAC_OAUTH2
-             && app->token_placement != OAC_PLACE_HEADER) {
-        /* token_placement=body without a form body: RFC 6750 §2.3 puts the
-         * token in the query for requests that have no form to carry it. */
-        query = oac_oauth2_add_token_to_query(r->pool, query, "access_token",
-                                              rs->token);
-    }
-    if (oac_url_join_path(&url, &why, r->pool, app->api_base_url,
-                          query ? apr_pstrcat(r->pool, rest, "?", query,
-                                              NULL)
-                                : rest) != APR_SUCCESS) {
+    if (oac_url_join_path(&joined, &why, r->pool, app->api_base_url,
+                          r->args ? apr_pstrcat(r->pool, rest, "?", r->args,
+                                                NULL)
+                                  : rest) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00033)
                       "OAuthProxyAPI %s: refusing %s: %s", app->name,
                       r->uri, why);
         return api_error(r, rs, HTTP_BAD_REQUEST, "bad_path", NULL);
+    }
+    url = joined;
+
+    /* A form body is read (1 MiB at most) only when something needs it:
+     * OAuth 1 signs its parameters, token_placement=body extends it, a
+     * protected_request hook may rewrite it. Other bodies stream. */
+    read_body = oac_body_is_form(r) && ap_request_has_body(r)
+        && (app->version == OAC_OAUTH1 || oac_protected_request_hooked()
+            || app->token_placement == OAC_PLACE_BODY);
+    if (read_body) {
+        char *buf;
+        if ((rc = oac_body_read(r, OAC_BODY_MAX, &buf, &len)) != OK) {
+            return rc;
+        }
+        body = buf;
     }
 
     /* The browser's credentials are for this site, never the provider. */
     apr_table_unset(r->headers_in, "Cookie");
     apr_table_unset(r->headers_in, "Authorization");
     scrub_oauth_headers(r);
+
+    /* Compliance hooks see the request before the token is applied, so an
+     * OAuth 1 signature covers what they changed. */
+    if ((rc = oac_run_protected_request(r, app, &url, &body, &len)) != OK) {
+        return rc;
+    }
     if (app->version == OAC_OAUTH1) {
-        if ((rc = sign_oauth1(r, app, rs->token, url)) != OK) {
+        if ((rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
             return rc;
         }
     }
-    else if (app->token_placement == OAC_PLACE_HEADER) {
-        apr_table_setn(r->headers_in, "Authorization",
-                       oac_oauth2_bearer_header(r->pool, rs->token));
+    else {
+        place_oauth2_token(r, app, rs->token, &url, &body, &len);
+    }
+    if (read_body) {
+        oac_body_replace(r, body, len);
     }
     oac_count(app, OAC_CTR_API_PROXIED);
 

@@ -361,7 +361,6 @@ static int login_completed(request_rec *r, void *z, const oac_app_t *app,
 static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
     const char *error = oac_form_get(params, "error");
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
@@ -398,7 +397,10 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                                HTTP_BAD_REQUEST, "Login failed",
                                "the callback carries no code parameter");
     }
-    if (oac_oauth2_exchange_code(&token, &why, r->pool, sc->http, app, code,
+    if (oac_oauth2_exchange_code(&token, &why, r->pool,
+                                 oac_hooked_client(r, app,
+                                                   OAC_CALL_ACCESS_TOKEN),
+                                 app, code,
                                  absolute_redirect_uri(r, app),
                                  pending.verifier, oac_now())
         != APR_SUCCESS) {
@@ -419,7 +421,6 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
 static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
     const char *request_token = oac_form_get(params, "oauth_token");
     const char *verifier = oac_form_get(params, "oauth_verifier");
     apr_array_header_t *list;
@@ -453,7 +454,10 @@ static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
                             "the callback carries no oauth_verifier parameter");
     }
     oac_oauth1_creds(&creds, app, pending.state, pending.secret);
-    if (oac_oauth1_access_token(&token, &why, r->pool, sc->http, app, &creds,
+    if (oac_oauth1_access_token(&token, &why, r->pool,
+                                oac_hooked_client(r, app,
+                                                  OAC_CALL_ACCESS_TOKEN),
+                                app, &creds,
                                 verifier, oac_now()) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
                             HTTP_BAD_GATEWAY,

@@ -115,6 +115,18 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
 void oac_body_replace(request_rec *r, const char *buf, apr_size_t len);
 void oac_body_register(void);
 
+/* Compliance hooks (mod_oauthclient_hooks.c) */
+typedef enum {
+    OAC_CALL_ACCESS_TOKEN,
+    OAC_CALL_REFRESH
+} oac_hook_call_e;
+oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
+                                     oac_hook_call_e call);
+int oac_protected_request_hooked(void);
+int oac_run_protected_request(request_rec *r, const oac_app_t *app,
+                              const char **purl, const char **pbody,
+                              apr_size_t *plen);
+
 /* Counters (mod_oauthclient_status.c) */
 typedef enum {
     OAC_CTR_LOGIN_STARTED = 0,

@@ -83,12 +83,12 @@ void oac_refresh_child_init(apr_pool_t *pchild, server_rec *s)
 static const char *do_refresh(request_rec *r, const oac_app_t *app,
                               const oac_token_t *old)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
     oac_token_t *fresh;
     const char *why;
 
-    if (oac_oauth2_refresh(&fresh, &why, r->pool, sc->http, app, old,
-                           oac_now()) != APR_SUCCESS) {
+    if (oac_oauth2_refresh(&fresh, &why, r->pool,
+                           oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
+                           old, oac_now()) != APR_SUCCESS) {
         oac_count(app, OAC_CTR_REFRESH_FAILED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00030)
                       "app %s: token refresh failed, the user must log in "

@@ -1,4 +1,5 @@
 #include "oac_app.h"
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
 #include "oac_url.h"
@@ -19,6 +20,7 @@ typedef enum {
     K_ENUM,
     K_FIX_LIST,     /* comma-separated compliance fix names */
     K_FILE,
+    K_FIELD_MAP,    /* from:to,... renames of token response fields */
     K_KWARGS        /* form-encoded bundle of other keys */
 } key_kind_e;
 
@@ -28,9 +30,6 @@ static const char *const client_auth_methods[] = {
 static const char *const placements[] = { "header", "uri", "body", NULL };
 static const char *const sig_methods[] = {
     "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT", NULL };
-/* Built-in fixes arrive with the compliance-fix work; the list is the one
- * place that names them. */
-static const char *const compliance_fixes[] = { NULL };
 
 typedef struct {
     const char *name;
@@ -56,7 +55,8 @@ static const key_spec_t key_specs[] = {
     { "token_placement",            K_ENUM,        placements },
     { "signature_method",           K_ENUM,        sig_methods },
     { "rsa_key_file",               K_FILE,        NULL },
-    { "compliance_fix",             K_FIX_LIST,    compliance_fixes },
+    { "compliance_fix",             K_FIX_LIST,    oac_fix_names },
+    { "token_field_map",            K_FIELD_MAP,   NULL },
     { "redirect_uri",               K_PATH_OR_URL, NULL },
     { "login_path",                 K_PATH,        NULL },
     { "logout_path",                K_PATH,        NULL },
@@ -285,6 +285,8 @@ static apr_status_t check_value(const char **perr, apr_pool_t *p,
         return check_enum(perr, p, k, value);
     case K_FIX_LIST:
         return check_fix_list(perr, p, k, value);
+    case K_FIELD_MAP:
+        return oac_fix_check_field_map(perr, p, value);
     case K_KWARGS:
         return check_kwargs(perr, p, value);
     }
@@ -603,6 +605,7 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
         }
     }
     app->user_claim = apr_table_get(keys, "user_claim");
+    app->token_field_map = apr_table_get(keys, "token_field_map");
 
     if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))

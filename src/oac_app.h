@@ -66,6 +66,7 @@ typedef struct {
     const char *rsa_key_file;         /* or NULL */
     EVP_PKEY *rsa_key;                /* loaded from rsa_key_file */
     apr_array_header_t *compliance_fixes;       /* const char * */
+    const char *token_field_map;      /* "from:to,..." or NULL */
     const char *redirect_uri;         /* as configured: a path or an absolute URL */
     const char *redirect_path;        /* the path the module intercepts */
     const char *login_path;

@@ -12,6 +12,7 @@
 
 #include "oac_form.h"
 #include "oac_oauth2.h"
+#include "oac_fix.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -424,6 +425,7 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
 /* Sends req and reads the answer; secrets are redacted from *perr. */
 static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
+                               const oac_app_t *app,
                                const oac_http_request_t *req,
                                const char *const *secrets, int nsecrets,
                                apr_int64_t now)
@@ -437,7 +439,8 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
                            url_for_message(p, req->url),
                            why ? why : "request failed");
     }
-    else {
+    else if ((rv = oac_fix_token_response(resp, &why, p, app))
+             == APR_SUCCESS) {
         rv = oac_oauth2_token_response(ptoken, &why, p, resp, now);
     }
     if (rv != APR_SUCCESS) {
@@ -464,7 +467,7 @@ apr_status_t oac_oauth2_exchange_code(oac_token_t **ptoken, const char **perr,
     secrets[0] = code;
     secrets[1] = code_verifier;
     secrets[2] = app->client_secret;
-    return token_call(ptoken, perr, p, http, req, secrets, 3, now);
+    return token_call(ptoken, perr, p, http, app, req, secrets, 3, now);
 }
 
 apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
@@ -489,7 +492,7 @@ apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
     secrets[0] = old->refresh_token;
     secrets[1] = old->access_token;
     secrets[2] = app->client_secret;
-    if ((rv = token_call(&t, perr, p, http, req, secrets, 3, now))
+    if ((rv = token_call(&t, perr, p, http, app, req, secrets, 3, now))
         != APR_SUCCESS) {
         return rv;
     }

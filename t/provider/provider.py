@@ -411,8 +411,14 @@ def _format_form_unless_json(h, payload):
         _format_form(h, payload)
 
 
+def _format_text_plain(h, payload):
+    # Facebook's old answer: form encoded, served as text/plain.
+    h.respond(200, urlencode(payload).encode("ascii"), "text/plain; charset=UTF-8", NO_STORE)
+
+
 TOKEN_FORMATS = {
     "normal": _format_json,
+    "text_plain": _format_text_plain,
     "no_access_token": _format_no_access_token,
     "form_encoded": _format_form,
     "form_unless_accept_json": _format_form_unless_json,
@@ -429,7 +435,27 @@ def _quirk_expires_alias(p):  # Facebook's old "expires"
         p["expires"] = p.pop("expires_in")
 
 
+def _quirk_slack_nested(p):
+    # Slack's OAuth v2 user token: the user's token under "authed_user",
+    # the top level carrying only the bot's fields.
+    user = {k: p.pop(k) for k in ("access_token", "token_type", "expires_in",
+                                  "refresh_token", "scope") if k in p}
+    user["id"] = p["_user"]["sub"]
+    p["authed_user"] = user
+    p["ok"] = True
+
+
+def _quirk_camel_case(p):
+    for snake, camel in (("access_token", "accessToken"), ("refresh_token", "refreshToken"),
+                         ("expires_in", "expiresIn"), ("token_type", "tokenType")):
+        if snake in p:
+            p[camel] = p.pop(snake)
+
+
 TOKEN_QUIRKS = {
+    "slack_nested": _quirk_slack_nested,
+    "camel_case": _quirk_camel_case,
+    "expires_in_zero": lambda p: p.update(expires_in=0),
     "token_type_lowercase": lambda p: p.update(token_type="bearer"),
     "no_token_type": lambda p: p.pop("token_type", None),
     "expires_in_string": lambda p: p.update(expires_in=str(p["expires_in"])) if "expires_in" in p else None,
@@ -1032,6 +1058,8 @@ class Handler(BaseHTTPRequestHandler):
         for name, value in self.query_pairs:
             if name == "access_token":
                 found.append((value, "bearer-query"))
+            elif name == "oauth2_access_token":  # LinkedIn's name for it
+                found.append((value, "linkedin-query"))
         if self.command not in ("GET", "HEAD"):
             for name, value in self.form():
                 if name == "access_token":

@@ -164,9 +164,10 @@ static void test_set_rejects(void **state)
     assert_string_equal(set_error("client_kwargs", "token_placement=x"),
                         "client_kwargs: token_placement 'x' is not "
                         "supported; use one of: header, uri, body");
-    assert_non_null(strstr(set_error("compliance_fix", "facebook"),
-                           "compliance_fix 'facebook' is not a built-in "
-                           "fix"));
+    assert_string_equal(set_error("compliance_fix", "slack,myspace"),
+                        "compliance_fix 'myspace' is not a built-in fix; "
+                        "known fixes: facebook, slack, camelcase, linkedin, "
+                        "weibo");
 }
 
 static void test_defaults_and_kwargs(void **state)

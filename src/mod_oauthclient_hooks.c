@@ -1,0 +1,165 @@
+/*
+ * The compliance hooks of include/mod_oauthclient.h: running them, and an
+ * HTTP client wrapper that runs them around token-endpoint calls, so the
+ * protocol core stays unaware of them.
+ */
+#include "mod_oauthclient_private.h"
+
+#include "http_protocol.h"
+
+#include <apr_optional_hooks.h>
+#include <apr_strings.h>
+
+#include "mod_oauthclient.h"
+
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
+    access_token_response,
+    (request_rec *r, oauthclient_token_response_t *resp), (r, resp),
+    OK, DECLINED)
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
+    refresh_token_request,
+    (request_rec *r, oauthclient_request_t *req), (r, req), OK, DECLINED)
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
+    refresh_token_response,
+    (request_rec *r, oauthclient_token_response_t *resp), (r, resp),
+    OK, DECLINED)
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
+    protected_request,
+    (request_rec *r, oauthclient_request_t *req), (r, req), OK, DECLINED)
+
+typedef struct {
+    request_rec *r;
+    const oac_app_t *app;
+    oac_http_client_t *inner;
+    oac_hook_call_e call;
+} hooked_client;
+
+static int hook_failed(const char **perr, request_rec *r, int rc,
+                       const char *hook)
+{
+    *perr = apr_psprintf(r->pool, "the %s hook of another module failed "
+                         "the call (%d)", hook, rc);
+    return APR_EGENERAL;
+}
+
+static apr_status_t hooked_perform(oac_http_response_t **presp,
+                                   const char **perr, void *baton,
+                                   apr_pool_t *p,
+                                   const oac_http_request_t *req)
+{
+    hooked_client *hc = baton;
+    request_rec *r = hc->r;
+    oac_http_request_t sent = *req;
+    oauthclient_token_response_t tr;
+    oac_http_response_t *resp;
+    apr_status_t rv;
+    int rc;
+
+    if (hc->call == OAC_CALL_REFRESH) {
+        oauthclient_request_t hr;
+        hr.app = hc->app->name;
+        hr.method = req->method;
+        hr.url = req->url;
+        hr.headers = req->headers ? apr_table_copy(p, req->headers)
+                                  : apr_table_make(p, 4);
+        hr.content_type = req->content_type;
+        hr.body = req->body;
+        hr.body_len = req->body_len;
+        rc = oauthclient_run_refresh_token_request(r, &hr);
+        if (rc != OK && rc != DECLINED) {
+            return hook_failed(perr, r, rc, "refresh_token_request");
+        }
+        sent.method = hr.method;
+        sent.url = hr.url;
+        sent.headers = hr.headers;
+        sent.content_type = hr.content_type;
+        sent.body = hr.body;
+        sent.body_len = hr.body_len;
+    }
+    if ((rv = oac_http_perform(&resp, perr, hc->inner, p, &sent))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    tr.app = hc->app->name;
+    tr.status = resp->status;
+    tr.content_type = resp->content_type;
+    tr.body = resp->body;
+    tr.body_len = resp->body_len;
+    tr.headers = resp->headers;
+    rc = hc->call == OAC_CALL_REFRESH
+        ? oauthclient_run_refresh_token_response(r, &tr)
+        : oauthclient_run_access_token_response(r, &tr);
+    if (rc != OK && rc != DECLINED) {
+        return hook_failed(perr, r, rc, hc->call == OAC_CALL_REFRESH
+                           ? "refresh_token_response"
+                           : "access_token_response");
+    }
+    resp->status = tr.status;
+    resp->content_type = tr.content_type;
+    if (tr.body != resp->body || tr.body_len != resp->body_len) {
+        resp->body = apr_pstrmemdup(p, tr.body ? tr.body : "", tr.body_len);
+        resp->body_len = tr.body_len;
+    }
+    *presp = resp;
+    return APR_SUCCESS;
+}
+
+oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
+                                     oac_hook_call_e call)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    hooked_client *hc;
+    oac_http_client_t *c;
+
+    if (!apr_optional_hook_get(call == OAC_CALL_REFRESH
+                                   ? "refresh_token_response"
+                                   : "access_token_response")
+        && (call != OAC_CALL_REFRESH
+            || !apr_optional_hook_get("refresh_token_request"))) {
+        return sc->http;
+    }
+    hc = apr_palloc(r->pool, sizeof(*hc));
+    hc->r = r;
+    hc->app = app;
+    hc->inner = sc->http;
+    hc->call = call;
+    c = apr_palloc(r->pool, sizeof(*c));
+    c->perform = hooked_perform;
+    c->baton = hc;
+    return c;
+}
+
+int oac_protected_request_hooked(void)
+{
+    return apr_optional_hook_get("protected_request") != NULL;
+}
+
+int oac_run_protected_request(request_rec *r, const oac_app_t *app,
+                              const char **purl, const char **pbody,
+                              apr_size_t *plen)
+{
+    oauthclient_request_t hr;
+    int rc;
+
+    hr.app = app->name;
+    hr.method = r->method;
+    hr.url = *purl;
+    hr.headers = r->headers_in;
+    hr.content_type = apr_table_get(r->headers_in, "Content-Type");
+    hr.body = *pbody;
+    hr.body_len = *plen;
+    rc = oauthclient_run_protected_request(r, &hr);
+    if (rc != OK && rc != DECLINED) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00080)
+                      "app %s: a protected_request hook failed the API call "
+                      "with %d", app->name, rc);
+        return rc;
+    }
+    *purl = hr.url;
+    if (hr.content_type) {
+        apr_table_set(r->headers_in, "Content-Type", hr.content_type);
+    }
+    *pbody = hr.body;
+    *plen = hr.body_len;
+    return OK;
+}

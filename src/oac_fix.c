@@ -1,0 +1,220 @@
+#include "oac_fix.h"
+#include "oac_form.h"
+
+#include <apr_strings.h>
+#include <jansson.h>
+#include <string.h>
+
+const char *const oac_fix_names[] = {
+    "facebook",     /* "expires" for expires_in, text/plain form bodies */
+    "slack",        /* the user's token nested under "authed_user" */
+    "camelcase",    /* accessToken, refreshToken, expiresIn, tokenType */
+    "linkedin",     /* API calls carry ?oauth2_access_token= */
+    "weibo",        /* API calls carry ?access_token= */
+    NULL
+};
+
+static const char *const token_fields[] = {
+    "access_token", "refresh_token", "token_type", "expires_in", "scope", NULL
+};
+
+static int has_fix(const oac_app_t *app, const char *name)
+{
+    int i;
+    for (i = 0; app->compliance_fixes && i < app->compliance_fixes->nelts;
+         ++i) {
+        if (!strcmp(APR_ARRAY_IDX(app->compliance_fixes, i, const char *),
+                    name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void json_cleanup_register(apr_pool_t *p, json_t *j);
+
+static apr_status_t json_cleanup(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+static void json_cleanup_register(apr_pool_t *p, json_t *j)
+{
+    apr_pool_cleanup_register(p, j, json_cleanup, apr_pool_cleanup_null);
+}
+
+/* The body as a JSON object, whether it came as JSON or as a form. */
+static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
+{
+    apr_size_t i = 0;
+    apr_array_header_t *form;
+    const char *why;
+    json_t *o;
+    int k;
+
+    while (i < resp->body_len && strchr(" \t\r\n", resp->body[i])) {
+        ++i;
+    }
+    if (i < resp->body_len && resp->body[i] == '{') {
+        o = json_loadb(resp->body, resp->body_len, 0, NULL);
+        if (!json_is_object(o)) {
+            json_decref(o);
+            return NULL;
+        }
+        json_cleanup_register(p, o);
+        return o;
+    }
+    /* An HTML error page is no form, even if it parses as one. */
+    if ((resp->content_type && strstr(resp->content_type, "html"))
+        || !memchr(resp->body, '=', resp->body_len)
+        || oac_form_decode(&form, &why, p,
+                           apr_pstrmemdup(p, resp->body, resp->body_len))
+           != APR_SUCCESS || !form->nelts) {
+        return NULL;
+    }
+    o = json_object();
+    json_cleanup_register(p, o);
+    for (k = 0; k < form->nelts; ++k) {
+        const oac_param_t *kv = &APR_ARRAY_IDX(form, k, oac_param_t);
+        json_object_set_new(o, kv->name, json_string(kv->value));
+    }
+    return o;
+}
+
+static void rename_field(json_t *o, const char *from, const char *to)
+{
+    json_t *v = json_object_get(o, from);
+    if (v && !json_object_get(o, to)) {
+        json_object_set(o, to, v);
+        json_object_del(o, from);
+    }
+}
+
+/* Slack answers a user-token request with the bot's (or nothing) at the
+ * top level and the user's token under authed_user. */
+static void lift_authed_user(json_t *o)
+{
+    json_t *user = json_object_get(o, "authed_user");
+    const char *const *f;
+    if (json_object_get(o, "access_token") || !json_is_object(user)
+        || !json_is_string(json_object_get(user, "access_token"))) {
+        return;
+    }
+    for (f = token_fields; *f; ++f) {
+        json_t *v = json_object_get(user, *f);
+        if (v) {
+            json_object_set(o, *f, v);
+        }
+    }
+}
+
+static json_t *lookup_path(json_t *o, const char *path, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, path), *last, *part;
+    json_t *v = o;
+    for (part = apr_strtok(copy, ".", &last); part && v;
+         part = apr_strtok(NULL, ".", &last)) {
+        v = json_is_object(v) ? json_object_get(v, part) : NULL;
+    }
+    return v;
+}
+
+static void apply_field_map(json_t *o, const char *map, apr_pool_t *p)
+{
+    char *copy = apr_pstrdup(p, map), *last, *pair;
+    for (pair = apr_strtok(copy, ",", &last); pair;
+         pair = apr_strtok(NULL, ",", &last)) {
+        char *colon = strchr(pair, ':');
+        json_t *v;
+        if (!colon) {
+            continue;
+        }
+        *colon = '\0';
+        if ((v = lookup_path(o, pair, p))) {
+            json_object_set(o, colon + 1, v);
+            if (!strchr(pair, '.') && strcmp(pair, colon + 1)) {
+                json_object_del(o, pair);
+            }
+        }
+    }
+}
+
+apr_status_t oac_fix_token_response(oac_http_response_t *resp,
+                                    const char **perr, apr_pool_t *p,
+                                    const oac_app_t *app)
+{
+    int facebook = has_fix(app, "facebook"), slack = has_fix(app, "slack");
+    int camel = has_fix(app, "camelcase");
+    json_t *o;
+    char *text;
+
+    if (!facebook && !slack && !camel && !app->token_field_map) {
+        return APR_SUCCESS;
+    }
+    if (!resp->body || !(o = body_to_object(p, resp))) {
+        return APR_SUCCESS;
+    }
+    if (facebook) {
+        rename_field(o, "expires", "expires_in");
+    }
+    if (camel) {
+        rename_field(o, "accessToken", "access_token");
+        rename_field(o, "refreshToken", "refresh_token");
+        rename_field(o, "expiresIn", "expires_in");
+        rename_field(o, "tokenType", "token_type");
+        rename_field(o, "idToken", "id_token");
+    }
+    if (slack) {
+        lift_authed_user(o);
+    }
+    if (app->token_field_map) {
+        apply_field_map(o, app->token_field_map, p);
+    }
+    if (!(text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        *perr = "cannot rewrite the token response";
+        return APR_ENOMEM;
+    }
+    resp->body = apr_pstrdup(p, text);
+    resp->body_len = strlen(text);
+    resp->content_type = "application/json";
+    free(text);
+    return APR_SUCCESS;
+}
+
+const char *oac_fix_api_token_param(const oac_app_t *app)
+{
+    if (has_fix(app, "linkedin")) {
+        return "oauth2_access_token";
+    }
+    if (has_fix(app, "weibo")) {
+        return "access_token";
+    }
+    return NULL;
+}
+
+apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
+                                     const char *map)
+{
+    char *copy = apr_pstrdup(p, map), *last, *pair;
+    for (pair = apr_strtok(copy, ",", &last); pair;
+         pair = apr_strtok(NULL, ",", &last)) {
+        char *colon = strchr(pair, ':');
+        const char *const *f;
+        if (!colon || colon == pair || !colon[1]) {
+            *perr = apr_psprintf(p, "token_field_map entry '%s' is not "
+                                 "from:to (e.g. accessToken:access_token)",
+                                 pair);
+            return APR_EINVAL;
+        }
+        for (f = token_fields; *f && strcmp(*f, colon + 1); ++f) {
+        }
+        if (!*f) {
+            *perr = apr_psprintf(p, "token_field_map target '%s' is not one "
+                                 "of access_token, refresh_token, "
+                                 "token_type, expires_in, scope", colon + 1);
+            return APR_EINVAL;
+        }
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,37 @@
+/*
+ * Built-in compliance fixes (compliance_fix=NAME,...) and the declarative
+ * token_field_map, for providers that bend the spec. What is harmless to
+ * accept from every provider (form-encoded or text/plain token bodies,
+ * lowercase or missing token_type, expires_in as a string or 0, an error
+ * field with status 200) is accepted by oac_token_parse without a fix.
+ */
+#ifndef OAC_FIX_H
+#define OAC_FIX_H
+
+#include <apr_pools.h>
+
+#include "oac_app.h"
+#include "oac_http.h"
+
+/* The fixes this build knows, NULL-terminated. */
+extern const char *const oac_fix_names[];
+
+/* Rewrites a token endpoint response in place into the plain RFC 6749 JSON
+ * shape the parser expects, per the app's fixes and token_field_map. A body
+ * that is neither JSON nor a form is left alone (the parser reports it). */
+apr_status_t oac_fix_token_response(oac_http_response_t *resp,
+                                    const char **perr, apr_pool_t *p,
+                                    const oac_app_t *app);
+
+/* The query parameter that carries the token on API calls for a provider
+ * that wants it there under its own name (LinkedIn's oauth2_access_token,
+ * Weibo's access_token), or NULL. */
+const char *oac_fix_api_token_param(const oac_app_t *app);
+
+/* Checks a token_field_map value: "from:to,from:to", from a field name or
+ * a dotted path into a JSON object, to one of access_token, refresh_token,
+ * token_type, expires_in, scope. */
+apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
+                                     const char *map);
+
+#endif
