@@ -11,7 +11,7 @@ use POSIX ();
 
 my $t_dir = abs_path(dirname(__FILE__) . '/../..');
 my $top_dir = dirname($t_dir);
-my $provider_pid;
+my @children;
 my $owner_pid = $$;
 
 # Modules every test httpd loads; mod_oauthclient comes from the build.
@@ -68,10 +68,14 @@ sub free_port {
 
 sub provider_port { $ENV{OAC_PROVIDER_PORT} }
 
-sub start_provider {
-    return if $ENV{OAC_PROVIDER_PORT};
+# Starts a server script on a free port, waits for its "listening" line,
+# and exports the port in the environment variable named.
+sub start_server {
+    my ($env, $script, @args) = @_;
+    return if $ENV{$env};
     my $port = free_port();
-    my $log = "$t_dir/logs/provider.log";
+    (my $name = $script) =~ s/\.py$//;
+    my $log = "$t_dir/logs/$name.log";
     mkdir "$t_dir/logs";
     pipe(my $r, my $w) or die "pipe: $!";
     my $pid = fork;
@@ -80,27 +84,36 @@ sub start_provider {
         close $r;
         open STDOUT, '>&', $w or die;
         open STDERR, '>>', $log or die;
-        exec '/usr/bin/python3', "$t_dir/provider/provider.py",
-            '--host', '127.0.0.1', '--port', $port, '--log', $log;
-        die "cannot run the provider: $!";
+        exec '/usr/bin/python3', "$t_dir/provider/$script",
+            '--host', '127.0.0.1', '--port', $port, '--log', $log, @args;
+        die "cannot run $script: $!";
     }
     close $w;
-    my $ready = '';
-    local $SIG{ALRM} = sub { die "the local provider did not start; see $log\n" };
+    local $SIG{ALRM} = sub { die "$script did not start; see $log\n" };
     alarm 20;
-    $ready = <$r>;
+    my $ready = <$r>;
     alarm 0;
-    die "the local provider did not start; see $log\n"
+    die "$script did not start; see $log\n"
         unless defined $ready && $ready =~ /listening/;
-    $provider_pid = $pid;
-    $ENV{OAC_PROVIDER_PORT} = $port;
-    $ENV{OAC_PROVIDER} = "http://127.0.0.1:$port";
+    push @children, $pid;
+    $ENV{$env} = $port;
+    return $port;
+}
+
+# The project's own provider, and an oauthlib-based one nobody on the
+# project wrote (python3-oauthlib's server classes).
+sub start_provider {
+    my $port = start_server('OAC_PROVIDER_PORT', 'provider.py');
+    $ENV{OAC_PROVIDER} = "http://127.0.0.1:$ENV{OAC_PROVIDER_PORT}";
+    start_server('OAC_INTEROP_PORT', 'oauthlib_server.py',
+                 '--token-lifetime', 30);
+    $ENV{OAC_INTEROP} = "http://127.0.0.1:$ENV{OAC_INTEROP_PORT}";
 }
 
 END {
-    if ($provider_pid && $$ == $owner_pid) {
-        kill 'TERM', $provider_pid;
-        waitpid $provider_pid, 0;
+    if ($$ == $owner_pid) {
+        kill 'TERM', @children;
+        waitpid $_, 0 for @children;
     }
 }
 

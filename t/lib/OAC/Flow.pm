@@ -83,19 +83,19 @@ sub login_redirect {
 # The provider approves as USER (its auto_approve shortcut) and answers with
 # a redirect to the callback; returns that callback URL.
 sub approve {
-    my ($authorize_url, $user) = @_;
+    my ($authorize_url, $user, $param) = @_;
     my $res = LWP::UserAgent->new(max_redirect => 0)
-        ->get($authorize_url . '&auto_approve=' . ($user || 'alice'));
+        ->get($authorize_url . '&' . ($param || 'auto_approve') . '=' . ($user || 'alice'));
     die "provider authorize: " . $res->status_line unless $res->code == 302;
     return $res->header('Location');
 }
 
 # The whole dance; returns the callback's response.
 sub login {
-    my ($ua, $app, $next, $user) = @_;
+    my ($ua, $app, $next, $user, $param) = @_;
     my $res = login_redirect($ua, $app, $next);
     die "login: " . $res->status_line unless $res->code == 302;
-    return $ua->get(approve($res->header('Location'), $user));
+    return $ua->get(approve($res->header('Location'), $user, $param));
 }
 
 1;
