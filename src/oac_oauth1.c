@@ -31,79 +31,11 @@
 /* A PEM private key is a few KiB; anything far larger is not one. */
 #define OAC_OAUTH1_PEM_MAX ((apr_size_t)1024 * 1024)
 
-#define OAC_REDACTED "[redacted]"
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
-static const char *sanitize(apr_pool_t *p, const char *s, apr_size_t max)
-{
-    apr_size_t len = strlen(s), i;
-    char *out;
 
-    if (len > max) {
-        len = max;
-        /* Back off over continuation bytes to the start of a character. */
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
-            --len;
-        }
-    }
-    out = apr_pstrmemdup(p, s, len);
-    for (i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)out[i];
-        if (c < 0x20 || c == 0x7f) {
-            out[i] = '?';
-        }
-    }
-    return out;
-}
 
-/*
- * msg with every occurrence of each of the count secrets replaced (NULL or
- * empty ones are skipped): a provider may quote what it was sent, and the
- * message goes to logs and error pages.
- */
-static const char *redact(apr_pool_t *p, const char *msg,
-                          const char *const *secrets, int count)
-{
-    int i;
-
-    for (i = 0; i < count; ++i) {
-        const char *s = secrets[i], *hit, *from;
-        apr_size_t slen;
-        char *out;
-
-        if (!s || !*s || !strstr(msg, s)) {
-            continue;
-        }
-        slen = strlen(s);
-        out = "";
-        from = msg;
-        while ((hit = strstr(from, s)) != NULL) {
-            out = apr_pstrcat(p, out,
-                              apr_pstrmemdup(p, from,
-                                             (apr_size_t)(hit - from)),
-                              OAC_REDACTED, NULL);
-            from = hit + slen;
-        }
-        msg = apr_pstrcat(p, out, from, NULL);
-    }
-    return msg;
-}
-
-/* scheme://host[:port]/path of url: its query may carry an API key. */
-static const char *url_for_message(apr_pool_t *p, const char *url)
-{
-    apr_uri_t uri;
-
-    memset(&uri, 0, sizeof(uri));
-    if (!url || apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
-        || !uri.hostname) {
-        return "(invalid URL)";
-    }
-    return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITUSERINFO
-                                    | APR_URI_UNP_OMITQUERY);
-}
 
 /* ASCII only: toupper()/tolower() would follow LC_CTYPE. */
 static char *ascii_case(apr_pool_t *p, const char *s, int upper)
@@ -137,18 +69,6 @@ static int is_http_token(const char *s)
     return 1;
 }
 
-/* %x20-7E only: tokens and secrets end up in headers (X-OAuth-*) and
- * URLs, where a control character or a raw byte >= 0x80 has no place. */
-static int is_vschar_string(const char *s)
-{
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 static const char *sig_method_name(oac_sig_method_e m)
 {
@@ -502,15 +422,15 @@ static apr_status_t add_extra_oauth(apr_array_header_t *oauth,
             || !e[i].name[6]) {
             *perr = apr_psprintf(p, "extra OAuth protocol parameter '%s' "
                                  "does not start with oauth_",
-                                 sanitize(p, e[i].name ? e[i].name : "",
-                                          64));
+                                 oac_util_sanitize(p, e[i].name
+                                                      ? e[i].name : "", 64));
             return APR_EINVAL;
         }
         if (strcmp(e[i].name, "oauth_signature") == 0
             || oac_form_get(oauth, e[i].name)) {
             *perr = apr_psprintf(p, "extra OAuth protocol parameter '%s' "
                                  "is set more than once",
-                                 sanitize(p, e[i].name, 64));
+                                 oac_util_sanitize(p, e[i].name, 64));
             return APR_EINVAL;
         }
         oac_form_add(oauth, e[i].name, e[i].value ? e[i].value : "");
@@ -780,7 +700,8 @@ static const char *problem_detail(apr_pool_t *p,
     /* Only oauth_problem: other fields (oauth_problem_advice, debug
      * output) may echo the request, and with it a token. */
     return apr_pstrcat(p, ": oauth_problem=",
-                       sanitize(p, problem, OAC_OAUTH1_ERROR_TEXT_MAX), NULL);
+                       oac_util_sanitize(p, problem,
+                                         OAC_OAUTH1_ERROR_TEXT_MAX), NULL);
 }
 
 /* Drops every extra field called name. */
@@ -817,7 +738,7 @@ static apr_status_t check_callback_confirmed(const char **perr,
     if (strcasecmp(confirmed, "true") != 0) {
         *perr = apr_psprintf(p, "provider did not confirm the callback "
                              "(oauth_callback_confirmed=%s)",
-                             sanitize(p, confirmed, 32));
+                             oac_util_sanitize(p, confirmed, 32));
         return APR_EINVAL;
     }
     return APR_SUCCESS;
@@ -874,7 +795,7 @@ static apr_status_t read_credentials(oac_token_t **ptoken, const char **perr,
     }
     if ((problem = oac_form_get(form, "oauth_problem")) != NULL) {
         *perr = apr_psprintf(p, "%s reported oauth_problem=%s", what,
-                             sanitize(p, problem,
+                             oac_util_sanitize(p, problem,
                                       OAC_OAUTH1_ERROR_TEXT_MAX));
         return APR_EGENERAL;
     }
@@ -896,8 +817,8 @@ static apr_status_t read_credentials(oac_token_t **ptoken, const char **perr,
         *perr = apr_psprintf(p, "%s answer: %s", what, why);
         return rv;
     }
-    if (!is_vschar_string(t->access_token)
-        || !is_vschar_string(t->token_secret ? t->token_secret : "")) {
+    if (!oac_util_is_vschar(t->access_token)
+        || !oac_util_is_vschar(t->token_secret ? t->token_secret : "")) {
         *perr = apr_psprintf(p, "%s answer has an oauth_token or "
                              "oauth_token_secret with characters outside "
                              "printable ASCII", what);
@@ -942,7 +863,8 @@ static apr_status_t credentials_call(oac_token_t **ptoken, const char **perr,
     if ((rv = oac_http_post_form(&resp, &why, http, p, url, headers,
                                  oac_form_encode(p, body_params)))
         != APR_SUCCESS) {
-        why = apr_psprintf(p, "%s %s: %s", what, url_for_message(p, url),
+        why = apr_psprintf(p, "%s %s: %s", what,
+                           oac_util_url_for_message(p, url),
                            why ? why : "request failed");
         goto leave;
     }
@@ -950,7 +872,7 @@ static apr_status_t credentials_call(oac_token_t **ptoken, const char **perr,
 
 leave:
     if (rv != APR_SUCCESS) {
-        *perr = redact(p, why, secrets, nsecrets);
+        *perr = oac_util_redact(p, why, secrets, nsecrets);
     }
     return rv;
 }

@@ -22,90 +22,12 @@
 /* Provider error text reaches logs and error pages: keep it short. */
 #define OAC_OAUTH2_ERROR_TEXT_MAX 200
 
-#define OAC_REDACTED "[redacted]"
 
 /* ---- small helpers ------------------------------------------------------- */
 
-/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
-static const char *sanitize(apr_pool_t *p, const char *s, apr_size_t max)
-{
-    apr_size_t len = strlen(s), i;
-    char *out;
 
-    if (len > max) {
-        len = max;
-        /* Back off over continuation bytes to the start of a character. */
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
-            --len;
-        }
-    }
-    out = apr_pstrmemdup(p, s, len);
-    for (i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)out[i];
-        if (c < 0x20 || c == 0x7f) {
-            out[i] = '?';
-        }
-    }
-    return out;
-}
 
-/*
- * msg with every occurrence of each of the count secrets replaced (NULL or
- * empty ones are skipped): providers sometimes quote what they were sent
- * ("invalid code 'abc'"), and the message goes to logs and error pages.
- */
-static const char *redact(apr_pool_t *p, const char *msg,
-                          const char *const *secrets, int count)
-{
-    int i;
 
-    for (i = 0; i < count; ++i) {
-        const char *s = secrets[i], *hit, *from;
-        apr_size_t slen;
-        char *out;
-
-        if (!s || !*s || !strstr(msg, s)) {
-            continue;
-        }
-        slen = strlen(s);
-        out = "";
-        from = msg;
-        while ((hit = strstr(from, s)) != NULL) {
-            out = apr_pstrcat(p, out, apr_pstrmemdup(p, from,
-                                                     (apr_size_t)(hit - from)),
-                              OAC_REDACTED, NULL);
-            from = hit + slen;
-        }
-        msg = apr_pstrcat(p, out, from, NULL);
-    }
-    return msg;
-}
-
-/* scheme://host[:port]/path of url: its query may carry an API key. */
-static const char *url_for_message(apr_pool_t *p, const char *url)
-{
-    apr_uri_t uri;
-
-    memset(&uri, 0, sizeof(uri));
-    if (!url || apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
-        || !uri.hostname) {
-        return "(invalid URL)";
-    }
-    return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITUSERINFO
-                                    | APR_URI_UNP_OMITQUERY);
-}
-
-/* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
-static int is_vschar_string(const char *s)
-{
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-        if (c < 0x20 || c > 0x7e) {
-            return 0;
-        }
-    }
-    return 1;
-}
 
 /* ---- PKCE ---------------------------------------------------------------- */
 
@@ -367,12 +289,12 @@ static const char *json_error_detail(apr_pool_t *p,
     desc = json_object_get(json, "error_description");
     if (json_is_string(error)) {
         detail = apr_pstrcat(p, ": ",
-                             sanitize(p, json_string_value(error),
+                             oac_util_sanitize(p, json_string_value(error),
                                       OAC_OAUTH2_ERROR_TEXT_MAX),
                              NULL);
         if (json_is_string(desc) && *json_string_value(desc)) {
             detail = apr_pstrcat(p, detail, " (",
-                                 sanitize(p, json_string_value(desc),
+                                 oac_util_sanitize(p, json_string_value(desc),
                                           OAC_OAUTH2_ERROR_TEXT_MAX),
                                  ")", NULL);
         }
@@ -404,7 +326,7 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
                               resp->body_len, now)) != APR_SUCCESS) {
         return rv;
     }
-    if (!is_vschar_string(t->access_token)) {
+    if (!oac_util_is_vschar(t->access_token)) {
         *perr = "token response has an access_token with characters "
                 "outside RFC 6749 VSCHAR";
         return APR_EINVAL;
@@ -413,7 +335,7 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
         /* An empty refresh_token is no refresh token. */
         t->refresh_token = NULL;
     }
-    if (t->refresh_token && !is_vschar_string(t->refresh_token)) {
+    if (t->refresh_token && !oac_util_is_vschar(t->refresh_token)) {
         *perr = "token response has a refresh_token with characters "
                 "outside RFC 6749 VSCHAR";
         return APR_EINVAL;
@@ -436,7 +358,7 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
 
     if ((rv = oac_http_perform(&resp, &why, http, p, req)) != APR_SUCCESS) {
         why = apr_psprintf(p, "token endpoint %s: %s",
-                           url_for_message(p, req->url),
+                           oac_util_url_for_message(p, req->url),
                            why ? why : "request failed");
     }
     else if ((rv = oac_fix_token_response(resp, &why, p, app))
@@ -444,7 +366,7 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
         rv = oac_oauth2_token_response(ptoken, &why, p, resp, now);
     }
     if (rv != APR_SUCCESS) {
-        *perr = redact(p, why, secrets, nsecrets);
+        *perr = oac_util_redact(p, why, secrets, nsecrets);
     }
     return rv;
 }

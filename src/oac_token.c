@@ -10,6 +10,7 @@
 
 #include "oac_form.h"
 #include "oac_token.h"
+#include "oac_util.h"
 
 /* Provider error text is echoed to logs and error pages: keep it short. */
 #define OAC_TOKEN_ERROR_TEXT_MAX 200
@@ -20,28 +21,6 @@
 
 /* ---- small helpers ---------------------------------------------------- */
 
-/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
-static const char *sanitize(apr_pool_t *p, const char *s, apr_size_t max)
-{
-    apr_size_t len = strlen(s), i;
-    char *out;
-
-    if (len > max) {
-        len = max;
-        /* Back off over continuation bytes to the start of a character. */
-        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
-            --len;
-        }
-    }
-    out = apr_pstrmemdup(p, s, len);
-    for (i = 0; i < len; ++i) {
-        unsigned char c = (unsigned char)out[i];
-        if (c < 0x20 || c == 0x7f) {
-            out[i] = '?';
-        }
-    }
-    return out;
-}
 
 /* Compact JSON text of any value, copied to the pool. */
 static const char *json_text(apr_pool_t *p, const json_t *v)
@@ -119,8 +98,9 @@ static const char *json_error_text(apr_pool_t *p, const json_error_t *err)
     apr_size_t len = near ? (apr_size_t)(near - err->text) : strlen(err->text);
 
     return apr_psprintf(p, "%s at line %d column %d",
-                        sanitize(p, apr_pstrmemdup(p, err->text, len),
-                                 OAC_TOKEN_ERROR_TEXT_MAX),
+                        oac_util_sanitize(p,
+                                          apr_pstrmemdup(p, err->text, len),
+                                          OAC_TOKEN_ERROR_TEXT_MAX),
                         err->line, err->column);
 }
 
@@ -157,7 +137,7 @@ static apr_status_t form_to_json(json_t **pjson, const char **perr,
     for (i = 0; i < form->nelts; ++i) {
         if (json_object_get(json, params[i].name)) {
             *perr = apr_psprintf(p, "token response repeats field '%s'",
-                                 sanitize(p, params[i].name, 64));
+                                 oac_util_sanitize(p, params[i].name, 64));
             json_decref(json);
             return APR_EINVAL;
         }
@@ -221,11 +201,11 @@ static apr_status_t check_provider_error(const char **perr, apr_pool_t *p,
         return APR_SUCCESS;
     }
     *perr = apr_psprintf(p, "provider returned error '%s'%s%s",
-                         sanitize(p, value_text(p, error),
-                                  OAC_TOKEN_ERROR_TEXT_MAX),
+                         oac_util_sanitize(p, value_text(p, error),
+                                           OAC_TOKEN_ERROR_TEXT_MAX),
                          desc ? ": " : "",
-                         desc ? sanitize(p, value_text(p, desc),
-                                         OAC_TOKEN_ERROR_TEXT_MAX)
+                         desc ? oac_util_sanitize(p, value_text(p, desc),
+                                                  OAC_TOKEN_ERROR_TEXT_MAX)
                               : "");
     return APR_EGENERAL;
 }

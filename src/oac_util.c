@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <apr_strings.h>
+#include <apr_uri.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -261,4 +262,86 @@ int oac_util_ct_streq(const char *a, const char *b)
         return 0;
     }
     return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+/* Cut to max bytes (not inside a UTF-8 sequence), control chars -> '?'. */
+const char *oac_util_sanitize(apr_pool_t *p, const char *s,
+                              apr_size_t max)
+{
+    apr_size_t len = strlen(s), i;
+    char *out;
+
+    if (len > max) {
+        len = max;
+        /* Back off over continuation bytes to the start of a character. */
+        while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80) {
+            --len;
+        }
+    }
+    out = apr_pstrmemdup(p, s, len);
+    for (i = 0; i < len; ++i) {
+        unsigned char c = (unsigned char)out[i];
+        if (c < 0x20 || c == 0x7f) {
+            out[i] = '?';
+        }
+    }
+    return out;
+}
+
+/*
+ * msg with every occurrence of each of the count secrets replaced (NULL or
+ * empty ones are skipped): providers sometimes quote what they were sent
+ * ("invalid code 'abc'"), and the message goes to logs and error pages.
+ */
+const char *oac_util_redact(apr_pool_t *p, const char *msg,
+                            const char *const *secrets, int count)
+{
+    int i;
+
+    for (i = 0; i < count; ++i) {
+        const char *s = secrets[i], *hit, *from;
+        apr_size_t slen;
+        char *out;
+
+        if (!s || !*s || !strstr(msg, s)) {
+            continue;
+        }
+        slen = strlen(s);
+        out = "";
+        from = msg;
+        while ((hit = strstr(from, s)) != NULL) {
+            out = apr_pstrcat(p, out, apr_pstrmemdup(p, from,
+                                                     (apr_size_t)(hit - from)),
+                              "[redacted]", NULL);
+            from = hit + slen;
+        }
+        msg = apr_pstrcat(p, out, from, NULL);
+    }
+    return msg;
+}
+
+/* scheme://host[:port]/path of url: its query may carry an API key. */
+const char *oac_util_url_for_message(apr_pool_t *p, const char *url)
+{
+    apr_uri_t uri;
+
+    memset(&uri, 0, sizeof(uri));
+    if (!url || apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.scheme
+        || !uri.hostname) {
+        return "(invalid URL)";
+    }
+    return apr_uri_unparse(p, &uri, APR_URI_UNP_OMITUSERINFO
+                                    | APR_URI_UNP_OMITQUERY);
+}
+
+/* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
+int oac_util_is_vschar(const char *s)
+{
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c > 0x7e) {
+            return 0;
+        }
+    }
+    return 1;
 }

@@ -56,4 +56,22 @@ apr_status_t oac_util_random_token(char **pout, const char **perr,
  */
 int oac_util_ct_streq(const char *a, const char *b);
 
+/* s cut to max bytes (never inside a UTF-8 sequence), control characters
+ * replaced by '?': for provider text that reaches logs and error pages. */
+const char *oac_util_sanitize(apr_pool_t *p, const char *s, apr_size_t max);
+
+/* msg with every occurrence of each of the count secrets (NULL or empty
+ * ones skipped) replaced by "[redacted]": providers sometimes quote what
+ * they were sent, and messages go to logs and error pages. */
+const char *oac_util_redact(apr_pool_t *p, const char *msg,
+                            const char *const *secrets, int count);
+
+/* scheme://host[:port]/path of url, without user info or query (which may
+ * carry secrets), or "(invalid URL)". */
+const char *oac_util_url_for_message(apr_pool_t *p, const char *url);
+
+/* 1 if every byte is printable ASCII (%x20-7E, RFC 6749's VSCHAR): tokens
+ * end up in headers and URLs. */
+int oac_util_is_vschar(const char *s);
+
 #endif /* OAC_UTIL_H */
