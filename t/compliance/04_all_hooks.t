@@ -1,0 +1,31 @@
+# Every compliance hook runs where the header says (t/modules/
+# mod_oac_hooktest.c): token responses are rewritten before parsing,
+# refresh calls can be changed before sending, protected_request hooks run
+# in hook order and a declining one changes nothing.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::Flow qw(browser site provider_get provider_config login json_of);
+
+plan tests => 6;
+
+# camelCase token responses: only the hook makes them readable
+provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
+my $ua = browser();
+ok t_cmp(login($ua, 'hooktest')->code, 302, 'access_token_response rewrote the body before parsing');
+ok t_cmp(login(browser(), 'local')->code, 502, 'the same response without the hook fails');
+
+# a 30 s token: the API call refreshes first, through the refresh hooks
+my $echo = json_of($ua->get(site('/api/hooktest/me')));
+my $stats = provider_get('/_control/stats');
+ok t_cmp($stats->{refresh_requests}, 1, 'refreshed (refresh_token_response rewrote the camelCase answer)');
+my %h = map { lc($_) => $stats->{last_token_request}{headers}{$_} }
+        keys %{ $stats->{last_token_request}{headers} };
+ok t_cmp($h{'x-hooktest-refresh'}, 'seen', 'refresh_token_request added a header to the refresh call');
+ok t_cmp($echo->{auth}, 'bearer-header', 'API call made with the refreshed token');
+my %api = map { lc($_) => $echo->{headers}{$_} } keys %{ $echo->{headers} };
+ok t_cmp($api{'x-hooktest-order'}, 'first,second',
+         'protected_request hooks ran in hook order; the declining one changed nothing');
+provider_config();

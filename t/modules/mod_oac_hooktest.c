@@ -1,0 +1,113 @@
+/*
+ * A test module for the compliance hooks (not installed): for the app
+ * named "hooktest" it rewrites camelCase token responses before they are
+ * parsed, marks refresh calls, and registers three protected_request hooks
+ * to show their order and that a declining hook changes nothing.
+ */
+#include "httpd.h"
+#include "http_config.h"
+
+#include <apr_strings.h>
+
+#include "mod_oauthclient.h"
+
+module AP_MODULE_DECLARE_DATA oac_hooktest_module;
+
+static int mine(const char *app)
+{
+    return !strcmp(app, "hooktest");
+}
+
+/* accessToken -> access_token etc., in place, by plain text replacement:
+ * enough for the provider's camel_case quirk. */
+static const char *snake(apr_pool_t *p, const char *body, apr_size_t *plen)
+{
+    static const char *const pairs[][2] = {
+        { "\"accessToken\"", "\"access_token\"" },
+        { "\"refreshToken\"", "\"refresh_token\"" },
+        { "\"expiresIn\"", "\"expires_in\"" },
+        { "\"tokenType\"", "\"token_type\"" },
+    };
+    char *s = apr_pstrmemdup(p, body, *plen);
+    apr_size_t i;
+    for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); ++i) {
+        char *hit = strstr(s, pairs[i][0]);
+        if (hit) {
+            *hit = '\0';
+            s = apr_pstrcat(p, s, pairs[i][1], hit + strlen(pairs[i][0]),
+                            NULL);
+        }
+    }
+    *plen = strlen(s);
+    return s;
+}
+
+static int token_response(request_rec *r, oauthclient_token_response_t *t)
+{
+    if (!mine(t->app)) {
+        return DECLINED;
+    }
+    t->body = snake(r->pool, t->body, &t->body_len);
+    return OK;
+}
+
+static int refresh_request(request_rec *r, oauthclient_request_t *req)
+{
+    if (!mine(req->app)) {
+        return DECLINED;
+    }
+    apr_table_setn(req->headers, "X-Hooktest-Refresh", "seen");
+    return OK;
+}
+
+static int order_append(request_rec *r, oauthclient_request_t *req,
+                        const char *mark)
+{
+    const char *have = apr_table_get(req->headers, "X-Hooktest-Order");
+    if (!mine(req->app)) {
+        return DECLINED;
+    }
+    apr_table_set(req->headers, "X-Hooktest-Order",
+                  apr_pstrcat(r->pool, have ? have : "", mark, NULL));
+    return OK;
+}
+
+static int first(request_rec *r, oauthclient_request_t *req)
+{
+    return order_append(r, req, "first,");
+}
+
+static int second(request_rec *r, oauthclient_request_t *req)
+{
+    return order_append(r, req, "second");
+}
+
+static int declines(request_rec *r, oauthclient_request_t *req)
+{
+    /* A hook that declines must leave the request as it found it. */
+    return DECLINED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    APR_OPTIONAL_HOOK(oauthclient, access_token_response, token_response,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(oauthclient, refresh_token_response, token_response,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(oauthclient, refresh_token_request, refresh_request,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    /* registered out of order on purpose: APR_HOOK_* decides */
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, second,
+                      NULL, NULL, APR_HOOK_LAST);
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, declines,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, first,
+                      NULL, NULL, APR_HOOK_FIRST);
+}
+
+AP_DECLARE_MODULE(oac_hooktest) = {
+    STANDARD20_MODULE_STUFF,
+    NULL, NULL, NULL, NULL, NULL,
+    register_hooks,
+    AP_MODULE_FLAG_NONE
+};
