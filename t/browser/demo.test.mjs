@@ -1,0 +1,380 @@
+// End-to-end tests of the demo (conf/demo.conf, demo/) in headless Chromium.
+// Run with t/browser/run.sh (or: node --test --test-reporter=tap t/browser/).
+// Each describe() starts its own provider + httpd with demo/stack and stops
+// them at the end. Screenshots of every step: t/browser/artifacts/<test>/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  controlProvider, launchBrowser, sessionEntries, startStack, stopStack, withPage,
+} from './lib.mjs';
+
+const APPS = {
+  demo2: {
+    name: 'demo2', path: 'app2/', authorize: '/oauth2/authorize', clientId: 'oauth2-client',
+    auth: 'bearer-header', secretHeaders: ['X-OAuth-Access-Token'],
+  },
+  demo1: {
+    name: 'demo1', path: 'app1/', authorize: '/oauth1/authorize', clientId: 'oauth1-client',
+    auth: 'oauth1', secretHeaders: ['X-OAuth-Access-Token', 'X-OAuth-Access-Token-Secret'],
+  },
+};
+const COOKIE = 'oauth_demo';
+const T = { timeout: 60_000 };   // per test: a hang fails the test, not the run
+const USERS = { alice: 'wonderland', bob: 'builder' };
+
+// --- steps shared by the tests -------------------------------------------
+
+// The browser is on the provider's login + consent page for this app.
+function assertOnProvider(page, stack, app) {
+  const u = new URL(page.url());
+  assert.equal(u.host, stack.providerHost, `expected the provider's page, got ${page.url()}`);
+  assert.equal(u.pathname, app.authorize);
+  if (app.name === 'demo2') {
+    // OAuth 2 with PKCE; the callback on httpd's own origin.
+    assert.equal(u.searchParams.get('client_id'), app.clientId);
+    assert.equal(u.searchParams.get('response_type'), 'code');
+    assert.equal(u.searchParams.get('code_challenge_method'), 'S256');
+    assert.match(u.searchParams.get('code_challenge') || '', /^[A-Za-z0-9_-]{43}$/);
+    assert.match(u.searchParams.get('state') || '', /.{16,}/);
+    assert.equal(u.searchParams.get('redirect_uri'), `${stack.url}oauth/demo2/callback`);
+  } else {
+    assert.match(u.searchParams.get('oauth_token') || '', /.+/);
+  }
+}
+
+async function signIn(page, user, decision = 'allow') {
+  await page.fill('#username', user);
+  await page.fill('#password', USERS[user]);
+  await page.click(decision === 'allow' ? '#allow' : '#deny');
+}
+
+// Values of the backend's table of received headers.
+async function receivedHeaders(page) {
+  return page.$$eval('#headers tr', (rows) => Object.fromEntries(
+    rows.map((r) => [r.querySelector('th').textContent, r.querySelector('td').textContent])));
+}
+
+async function sessionCookie(context, stack) {
+  return (await context.cookies(stack.url)).find((c) => c.name === COOKIE);
+}
+
+async function callApi(page) {
+  await page.click('#call-api');
+  await page.waitForFunction(() => /^(HTTP|failed)/.test(document.getElementById('api-status').textContent));
+  return {
+    status: await page.textContent('#api-status'),
+    json: JSON.parse(await page.textContent('#api-result')),
+  };
+}
+
+async function fetchFromPage(page, url) {
+  return page.evaluate(async (u) => {
+    const r = await fetch(u, { headers: { Accept: 'application/json' } });
+    return { status: r.status, body: await r.text() };
+  }, url);
+}
+
+// The whole journey of a user: protected page -> provider -> back on the
+// page first asked for -> API call -> logout -> login needed again.
+async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
+  const target = `${stack.url}${app.path}?from=browser-test`;
+  await page.goto(target);
+  assertOnProvider(page, stack, app);
+  assert.equal(await page.textContent('#client'), app.clientId);
+  await step('provider-login-page');
+
+  await page.fill('#username', user);
+  await page.fill('#password', USERS[user]);
+  await step('credentials-filled');
+  await Promise.all([page.waitForURL(target), page.click('#allow')]);
+
+  // Back on the protected page first asked for, logged in.
+  assert.equal(page.url(), target);
+  assert.equal(await page.textContent('#user'), user);
+  assert.equal(await page.textContent('#remote-user'), user);
+  assert.equal(await page.textContent('#app'), app.name);
+  const headers = await receivedHeaders(page);
+  assert.equal(headers['X-OAuth-App'], app.name);
+  assert.equal(headers['X-OAuth-User'], user);
+  await step('protected-page');
+
+  // The token reached the backend, and the page shows it masked.
+  const cookie = await sessionCookie(context, stack);
+  assert.ok(cookie, `no ${COOKIE} cookie`);
+  const token = JSON.parse(sessionEntries(cookie)[`oauthclient.${app.name}.token`]);
+  const accessToken = token.access_token || token.oauth_token;
+  assert.ok(accessToken, `no token in the session: ${JSON.stringify(token)}`);
+  for (const h of app.secretHeaders) {
+    assert.match(headers[h] || '', /^.{4}…$/, `${h} is not masked: ${headers[h]}`);
+  }
+  assert.equal(headers['X-OAuth-Access-Token'], `${accessToken.slice(0, 4)}…`);
+  assert.ok(!(await page.content()).includes(accessToken), 'the page shows the whole token');
+  if (app.name === 'demo2') {
+    assert.equal(headers['X-OAuth-Token-Type'], 'Bearer');
+    assert.match(headers['X-OAuth-Expires-At'] || '', /^\d{10}$/);
+  }
+
+  // The session cookie as the browser stores it; page scripts cannot read it.
+  assert.equal(cookie.httpOnly, true, 'session cookie must be HttpOnly');
+  assert.equal(cookie.sameSite, 'Lax', 'session cookie must be SameSite=Lax');
+  assert.equal(cookie.secure, stack.https, `session cookie Secure must be ${stack.https}`);
+  assert.equal(cookie.path, '/');
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes(COOKIE), 'document.cookie shows the session');
+
+  // The provider's API through httpd (OAuthProxyAPI), from fetch().
+  const api = await callApi(page);
+  await step('api-result');
+  assert.equal(api.status, 'HTTP 200', JSON.stringify(api.json));
+  assert.equal(api.json.user, user);
+  assert.equal(api.json.path, '/api/whoami');
+  assert.equal(api.json.method, 'GET');
+  assert.equal(api.json.client_id, app.clientId);
+  assert.equal(api.json.auth, app.auth);
+  const sent = Object.keys(api.json.headers).map((h) => h.toLowerCase());
+  assert.ok(!sent.includes('cookie'), 'the browser cookie reached the provider');
+  const authz = Object.entries(api.json.headers).find(([h]) => h.toLowerCase() === 'authorization');
+  assert.ok(authz && authz[1].endsWith('…'), `Authorization shown unmasked: ${authz}`);
+
+  // Log out: back on the landing page, the token gone.
+  await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+  assert.equal(page.url(), stack.url);
+  await step('logged-out');
+  const left = sessionEntries(await sessionCookie(context, stack));
+  assert.ok(!(`oauthclient.${app.name}.token` in left), 'the token survived the logout');
+  const denied = await fetchFromPage(page, `/api/${app.name}/whoami`);
+  assert.equal(denied.status, 401);
+  assert.equal(JSON.parse(denied.body).error, 'login_required');
+
+  // The protected page asks for a login again.
+  await page.goto(target);
+  assertOnProvider(page, stack, app);
+  await step('login-required-again');
+}
+
+async function deniedFlow({ page, step }, stack, app) {
+  await page.goto(`${stack.url}${app.path}`);
+  assertOnProvider(page, stack, app);
+  await step('provider-login-page');
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(`${stack.url}oauth/${app.name}/callback`)),
+    page.click('#deny'),
+  ]);
+  await page.waitForLoadState();
+  await step('error-page');
+  assert.equal(response.status(), 403);
+  assert.match(await page.textContent('body'), /The provider refused the login/);
+  // Nothing was stored: the protected page still wants a login.
+  await page.goto(`${stack.url}${app.path}`);
+  assertOnProvider(page, stack, app);
+}
+
+// The provider sends the browser back with a callback whose state (OAuth 2)
+// or oauth_token (OAuth 1) is replaced on the way: the module must refuse
+// it (400) and store nothing. Then a genuine login's callback URL, opened a
+// second time, must be refused too (single use).
+async function tamperedAndReplayedCallback({ page, step }, stack, app) {
+  const callback = `${stack.url}oauth/${app.name}/callback`;
+  const param = app.name === 'demo2' ? 'state' : 'oauth_token';
+  // The consent form's POST answers 302 to the callback: rewrite that
+  // redirect (Playwright does not route the redirected request itself).
+  const consent = (url) => url.host === stack.providerHost && url.pathname === app.authorize;
+  const forge = async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    const direct = new URL(route.request().url());
+    direct.hostname = '127.0.0.1';
+    const resp = await route.fetch({ url: direct.href, maxRedirects: 0 });
+    const location = new URL(resp.headers().location);
+    assert.ok(location.href.startsWith(callback) && location.searchParams.get(param),
+      `unexpected redirect ${location}`);
+    location.searchParams.set(param, `forged-${location.searchParams.get(param)}`);
+    return route.fulfill({ status: resp.status(), headers: { ...resp.headers(), location: location.href } });
+  };
+  await page.route(consent, forge);
+  await page.goto(`${stack.url}${app.path}`);
+  let [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(callback)),
+    signIn(page, 'alice'),
+  ]);
+  await page.waitForLoadState();
+  await step('forged-callback');
+  assert.equal(response.status(), 400);
+  assert.match(await page.textContent('body'), /Login failed/);
+  await page.unroute(consent, forge);
+  await page.goto(`${stack.url}${app.path}`);
+  assertOnProvider(page, stack, app);
+
+  // A genuine login, then its callback URL again.
+  [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().startsWith(callback)),
+    signIn(page, 'alice'),
+  ]);
+  const used = response.url();
+  await page.waitForURL(`${stack.url}${app.path}`);
+  assert.equal(await page.textContent('#user'), 'alice');
+  const again = await page.goto(used);
+  await step('replayed-callback');
+  assert.equal(again.status(), 400);
+  assert.match(await page.textContent('body'), /Login failed/);
+}
+
+// --- the tests ------------------------------------------------------------
+
+describe('demo over http', () => {
+  let stack;
+  let browser;
+  before(async () => {
+    stack = startStack();
+    browser = await launchBrowser();
+  }, T);
+  after(async () => {
+    await browser?.close();
+    stopStack(stack);
+  }, T);
+
+  test('landing page: login links for both apps and the status page', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(stack.url);
+      await step('landing');
+      assert.equal(await page.textContent('#login-demo2'), 'Log in with the demo OAuth 2 provider');
+      assert.equal(await page.getAttribute('#login-demo2', 'href'), '/oauth/demo2/login?next=/app2/');
+      assert.equal(await page.textContent('#login-demo1'), 'Log in with the demo OAuth 1.0a provider');
+      assert.equal(await page.getAttribute('#login-demo1', 'href'), '/oauth/demo1/login?next=/app1/');
+
+      await page.click('#login-demo2');
+      assertOnProvider(page, stack, APPS.demo2);
+      await step('demo2-link-leads-to-provider');
+      await page.goto(stack.url);
+      await page.click('#login-demo1');
+      assertOnProvider(page, stack, APPS.demo1);
+      await step('demo1-link-leads-to-provider');
+
+      await page.goto(stack.url);
+      await page.click('#status');
+      await step('status');
+      const status = await page.textContent('body');
+      assert.match(status, /demo2/);
+      assert.match(status, /demo1/);
+      assert.ok(!/oauth[12]-secret/.test(status), 'the status page shows a secret');
+    });
+  });
+
+  test('demo2 (OAuth 2): login, protected page, API, logout', T, async (t) => {
+    await withPage(t, browser, stack, (p) => fullFlow(p, stack, APPS.demo2));
+  });
+
+  test('demo1 (OAuth 1.0a): login, protected page, API, logout', T, async (t) => {
+    await withPage(t, browser, stack, (p) => fullFlow(p, stack, APPS.demo1));
+  });
+
+  test('demo2: login from the landing page link lands on /app2/', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(stack.url);
+      await page.click('#login-demo2');
+      await signIn(page, 'bob');
+      await page.waitForURL(`${stack.url}app2/`);
+      await step('app2');
+      assert.equal(await page.textContent('#user'), 'bob');
+    });
+  });
+
+  test('demo1: login from the landing page link lands on /app1/', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(stack.url);
+      await page.click('#login-demo1');
+      await signIn(page, 'bob');
+      await page.waitForURL(`${stack.url}app1/`);
+      await step('app1');
+      assert.equal(await page.textContent('#user'), 'bob');
+    });
+  });
+
+  test('X-OAuth-* headers sent by the browser never reach the backend', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(`${stack.url}app2/`);
+      await Promise.all([page.waitForURL(`${stack.url}app2/`), signIn(page, 'bob')]);
+      await step('app2-as-bob');
+      const headers = await receivedHeaders(page);
+      assert.equal(headers['X-OAuth-User'], 'bob');
+      assert.equal(headers['X-OAuth-App'], 'demo2');
+      assert.equal(headers['X-OAuth-Scope'], 'profile email');
+      assert.ok(!('X-OAuth-Spoofed' in headers), 'a client header was passed on');
+    }, { extraHTTPHeaders: { 'X-OAuth-User': 'mallory', 'X-OAuth-App': 'evil', 'X-OAuth-Spoofed': 'yes' } });
+  });
+
+  test('both apps logged in at once; logging out of one keeps the other', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(`${stack.url}app2/`);
+      await Promise.all([page.waitForURL(`${stack.url}app2/`), signIn(page, 'alice')]);
+      await page.goto(`${stack.url}app1/`);
+      await Promise.all([page.waitForURL(`${stack.url}app1/`), signIn(page, 'bob')]);
+      assert.equal(await page.textContent('#user'), 'bob');
+      await page.goto(`${stack.url}app2/`);
+      assert.equal(await page.textContent('#user'), 'alice');
+      await step('both');
+      await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+      await page.goto(`${stack.url}app1/`);
+      assert.equal(page.url(), `${stack.url}app1/`);
+      assert.equal(await page.textContent('#user'), 'bob');
+      await step('demo1-still-logged-in');
+    });
+  });
+
+  test('demo2: an expiring access token is refreshed behind the page', T, async (t) => {
+    // Tokens that live 30 s are within the module's 60 s refresh margin, so
+    // every use refreshes them with the refresh token.
+    await controlProvider(stack, 'config', { access_token_lifetime: 30 });
+    try {
+      await withPage(t, browser, stack, async ({ page, context, step }) => {
+        await page.goto(`${stack.url}app2/`);
+        await Promise.all([page.waitForURL(`${stack.url}app2/`), signIn(page, 'alice')]);
+        const api = await callApi(page);
+        await step('api-after-refresh');
+        assert.equal(api.status, 'HTTP 200', JSON.stringify(api.json));
+        assert.equal(api.json.user, 'alice');
+        const status = await (await context.request.get(`${stack.url}oauthclient-status?json`)).json();
+        const demo2 = status.apps.find((a) => a.name === 'demo2');
+        assert.ok(demo2.counters.refreshes >= 1, `no refresh: ${JSON.stringify(demo2.counters)}`);
+        assert.equal(demo2.counters.refresh_failed, 0);
+      });
+    } finally {
+      await controlProvider(stack, 'config', { access_token_lifetime: 3600 });
+    }
+  });
+
+  test('demo2: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+    await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo2));
+  });
+
+  test('demo1: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+    await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo1));
+  });
+  test('demo2: a forged state or a replayed callback is refused', T, async (t) => {
+    await withPage(t, browser, stack, (p) => tamperedAndReplayedCallback(p, stack, APPS.demo2));
+  });
+
+  test('demo1: a forged oauth_token or a replayed callback is refused', T, async (t) => {
+    await withPage(t, browser, stack, (p) => tamperedAndReplayedCallback(p, stack, APPS.demo1));
+  });
+});
+
+describe('demo over https (self-signed certificate)', () => {
+  let stack;
+  let browser;
+  before(async () => {
+    stack = startStack({ https: true });
+    browser = await launchBrowser();
+  }, T);
+  after(async () => {
+    await browser?.close();
+    stopStack(stack);
+  }, T);
+
+  test('https demo2 (OAuth 2): login, API, logout; the session cookie is Secure', T, async (t) => {
+    assert.match(stack.url, /^https:/);
+    await withPage(t, browser, stack, (p) => fullFlow(p, stack, APPS.demo2));
+  });
+
+  test('https demo1 (OAuth 1.0a): login, API, logout; the session cookie is Secure', T, async (t) => {
+    await withPage(t, browser, stack, (p) => fullFlow(p, stack, APPS.demo1));
+  });
+});

@@ -1,0 +1,149 @@
+// Helpers for the browser tests: the demo stack (demo/stack), headless
+// Chromium (Debian's /usr/bin/chromium driven by playwright-core), and the
+// artifacts each test leaves in t/browser/artifacts/<test>/.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const TOP = path.resolve(here, '../..');
+export const ARTIFACTS = path.join(here, 'artifacts');
+
+export const CHROMIUM = process.env.OAC_CHROMIUM || '/usr/bin/chromium';
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
+];
+
+// ---------------------------------------------------------------------------
+// The demo stack: the local provider on "localhost" + httpd on 127.0.0.1,
+// on free ports, with conf/demo.conf — exactly what scripts/demo runs.
+
+const stacks = new Set();
+
+export function startStack({ https = false } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oac-browser-'));
+  const args = [path.join(TOP, 'demo/stack'), 'start', dir];
+  if (https) args.push('--https');
+  const r = spawnSync('bash', args, { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) {
+    spawnSync('bash', [path.join(TOP, 'demo/stack'), 'stop', dir]);
+    throw new Error(`demo/stack start failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  const info = {};
+  for (const line of r.stdout.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line);
+    if (m) info[m[1]] = m[2];
+  }
+  const stack = {
+    dir,
+    https,
+    url: info.URL,                     // https?://127.0.0.1:PORT/
+    providerUrl: info.PROVIDER_URL,    // http://localhost:PORT/
+    providerHost: `localhost:${info.PROVIDER_PORT}`,
+    // The control endpoints of the provider, for the tests themselves.
+    providerControl: `http://127.0.0.1:${info.PROVIDER_PORT}/_control/`,
+  };
+  stacks.add(stack);
+  return stack;
+}
+
+export function stopStack(stack) {
+  if (!stack || !stacks.has(stack)) return;
+  stacks.delete(stack);
+  spawnSync('bash', [path.join(TOP, 'demo/stack'), 'stop', stack.dir], { stdio: 'inherit', timeout: 30_000 });
+  rmSync(stack.dir, { recursive: true, force: true });
+}
+
+// Whatever happens to the test process, no server is left behind.
+function stopAll() { for (const s of [...stacks]) stopStack(s); }
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => { stopAll(); process.exit(128 + (sig === 'SIGINT' ? 2 : 15)); });
+}
+
+// ---------------------------------------------------------------------------
+// The browser.
+
+export async function launchBrowser() {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: apt-get install chromium`);
+  }
+  // launch() gives every browser a fresh, empty user-data dir of its own.
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+export function slug(name) {
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+}
+
+// Runs fn({ page, context, step }) in a new browser context (no cookies).
+// step(name) saves a screenshot NN-name.png; on failure the page's HTML,
+// its console log, a screenshot and the servers' logs are saved too.
+export async function withPage(t, browser, stack, fn, contextOptions = {}) {
+  const dir = path.join(ARTIFACTS, slug(t.name));
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const context = await browser.newContext({
+    ignoreHTTPSErrors: stack.https,   // the certificate is self-signed
+    viewport: { width: 1000, height: 800 },
+    ...contextOptions,
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const log = [];
+  page.on('console', (m) => log.push(`[console.${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[pageerror] ${e}`));
+  page.on('requestfailed', (r) => log.push(`[requestfailed] ${r.url()} ${r.failure()?.errorText}`));
+  page.on('response', (r) => log.push(`[response] ${r.status()} ${r.request().method()} ${r.url()}`));
+  let n = 0;
+  const step = async (name) => {
+    n += 1;
+    await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, '0')}-${name}.png`), fullPage: true });
+  };
+  try {
+    await fn({ page, context, step });
+  } catch (err) {
+    const save = (file, data) => { try { writeFileSync(path.join(dir, file), data); } catch { /* best effort */ } };
+    save('FAILED-url.txt', `${page.url()}\n`);
+    try { save('FAILED-page.html', await page.content()); } catch (e) { save('FAILED-page.html', `(no content: ${e})\n`); }
+    save('FAILED-console.log', `${log.join('\n')}\n`);
+    try { await page.screenshot({ path: path.join(dir, 'FAILED.png'), fullPage: true }); } catch { /* closed */ }
+    for (const f of ['error.log', 'access.log', 'provider.log']) {
+      try { copyFileSync(path.join(stack.dir, f), path.join(dir, `FAILED-${f}`)); } catch { /* absent */ }
+    }
+    err.message += `\n  (artifacts: ${path.relative(TOP, dir)}/)`;
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Reading what the browser holds.
+
+// mod_session_cookie's value: form-encoded key=value pairs.
+export function sessionEntries(cookie) {
+  const out = {};
+  if (!cookie) return out;
+  for (const pair of cookie.value.split('&')) {
+    if (!pair) continue;
+    const i = pair.indexOf('=');
+    const dec = (s) => decodeURIComponent(s.replace(/\+/g, ' '));
+    out[dec(i < 0 ? pair : pair.slice(0, i))] = i < 0 ? '' : dec(pair.slice(i + 1));
+  }
+  return out;
+}
+
+export async function controlProvider(stack, what, body) {
+  const r = await fetch(stack.providerControl + what, body === undefined ? {} : {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (!r.ok) throw new Error(`provider control ${what}: HTTP ${r.status} ${await r.text()}`);
+  return r.json();
+}
