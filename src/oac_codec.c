@@ -1,0 +1,590 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <apr_strings.h>
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include "oac_codec.h"
+
+#define CODEC_VERSION 0x01
+#define KEY_LEN    32   /* AES-256 */
+#define KID_LEN    4
+#define NONCE_LEN  12   /* the GCM nonce size that needs no extra hashing */
+#define TAG_LEN    16
+#define HEADER_LEN (1 + KID_LEN)
+
+/*
+ * OWASP's 2023 figure for PBKDF2-HMAC-SHA256. Paid once per passphrase at
+ * startup (about 0.2 s), never per request: what it buys is that every
+ * guess at a passphrase, by anyone holding a cookie, costs as much.
+ */
+#define PBKDF2_ITER 600000
+
+/*
+ * The salt is fixed because it cannot be random: every server of a
+ * cluster, and every restart, must derive the same key from the same
+ * passphrase, and a per-cookie salt would bring back the per-request
+ * derivation this codec exists to avoid. Being specific to this module
+ * and version, it keeps a passphrase reused elsewhere (in
+ * SessionCryptoPassphrase, say) from yielding a key used there.
+ */
+static const char kdf_salt[] = "mod_oauthclient session codec v1";
+
+/* The key id is public; this label keeps it independent of the key. */
+static const char kid_label[] = "mod_oauthclient session key id v1";
+
+static const char b64url_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/* Outside the 24 bits a group of four characters decodes to. */
+#define B64_BAD 0x80000000u
+
+typedef struct {
+    unsigned char key[KEY_LEN];
+    unsigned char kid[KID_LEN];
+    /*
+     * The cipher with this key already expanded. Each call copies it
+     * (EVP_CIPHER_CTX_copy() takes it const, and openssl-threads(7) makes
+     * such calls safe from many threads at once) and sets only its nonce,
+     * which halves the cost of a fresh context keyed from scratch.
+     */
+    EVP_CIPHER_CTX *keyed;
+} codec_key_t;
+
+struct oac_codec_t {
+    EVP_CIPHER *cipher;
+    int nkeys;
+    codec_key_t *keys;                  /* keys[0] encrypts */
+    /*
+     * base64url by table, built once here: a session cookie is base64
+     * decoded and encoded on every request, and with the per-character
+     * branches of oac_util_b64url_*() that costs more than AES-GCM.
+     */
+    char enc_pair[4096][2];             /* 12 bits -> two characters */
+    apr_uint32_t dec[4][256];           /* character -> its bits, in place
+                                         * for its position in a group of
+                                         * four; B64_BAD if not base64url */
+};
+
+/*
+ * Nonces are handed out from a per-thread batch of CSPRNG output: one
+ * RAND_bytes() call costs about as much as encrypting a 1 KiB session, so
+ * one per cookie would make the nonce the largest cost of an encode. Each
+ * nonce is still 96 fresh random bits, used once. Per thread, so it needs
+ * no lock.
+ *
+ * The one way a batch could be used twice is a fork copying it (httpd
+ * forks its children after startup), and a repeated nonce under one key
+ * gives away the GCM authentication key. A fork handler therefore bumps
+ * a generation that every batch remembers; getpid() would do the same,
+ * but it is a system call on every encode. The counter is written only
+ * in a freshly forked child, before it has a second thread. glibc drops
+ * the handler when this code is unloaded (it is registered against the
+ * DSO), so an httpd restart that unloads the module leaves nothing
+ * dangling.
+ */
+#define NONCE_BATCH 32
+
+typedef struct {
+    unsigned int generation;
+    unsigned int left;                  /* unused nonces at the start */
+    unsigned char buf[NONCE_BATCH * NONCE_LEN];
+} nonce_batch_t;
+
+static _Thread_local nonce_batch_t nonces;
+
+/* Starts at 1 so that a thread's zeroed batch never matches. */
+static atomic_uint fork_generation = 1;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+static int fork_handler_rv;
+
+static void after_fork_in_child(void)
+{
+    atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+}
+
+static void register_fork_handler(void)
+{
+    fork_handler_rv = pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+static apr_status_t next_nonce(unsigned char *nonce)
+{
+    nonce_batch_t *b = &nonces;
+    unsigned int generation = atomic_load_explicit(&fork_generation,
+                                                   memory_order_relaxed);
+
+    if (b->left == 0 || b->generation != generation) {
+        b->left = 0;
+        if (RAND_bytes(b->buf, (int)sizeof(b->buf)) != 1) {
+            return APR_EGENERAL;
+        }
+        b->generation = generation;
+        b->left = NONCE_BATCH;
+    }
+    --b->left;
+    memcpy(nonce, b->buf + (apr_size_t)b->left * NONCE_LEN, NONCE_LEN);
+    return APR_SUCCESS;
+}
+
+/* One line of OpenSSL's reason, and an empty error queue for the next
+ * caller on this thread. */
+static const char *openssl_error(apr_pool_t *p, const char *what)
+{
+    unsigned long e = ERR_peek_last_error();
+    char reason[256];
+
+    if (e == 0) {
+        ERR_clear_error();
+        return what;
+    }
+    ERR_error_string_n(e, reason, sizeof(reason));
+    ERR_clear_error();
+    return apr_pstrcat(p, what, ": ", reason, NULL);
+}
+
+static apr_status_t codec_cleanup(void *data)
+{
+    oac_codec_t *c = data;
+    int i;
+
+    for (i = 0; i < c->nkeys; ++i) {
+        /* Frees (and OpenSSL wipes) the expanded key schedule. */
+        EVP_CIPHER_CTX_free(c->keys[i].keyed);
+        c->keys[i].keyed = NULL;
+    }
+    OPENSSL_cleanse(c->keys, (size_t)c->nkeys * sizeof(*c->keys));
+    EVP_CIPHER_free(c->cipher);
+    c->cipher = NULL;
+    return APR_SUCCESS;
+}
+
+static void build_tables(oac_codec_t *c)
+{
+    int i, pos;
+
+    for (i = 0; i < 4096; ++i) {
+        c->enc_pair[i][0] = b64url_alphabet[i >> 6];
+        c->enc_pair[i][1] = b64url_alphabet[i & 0x3F];
+    }
+    for (pos = 0; pos < 4; ++pos) {
+        for (i = 0; i < 256; ++i) {
+            c->dec[pos][i] = B64_BAD;
+        }
+        for (i = 0; i < 64; ++i) {
+            c->dec[pos][(unsigned char)b64url_alphabet[i]] =
+                (apr_uint32_t)i << (18 - 6 * pos);
+        }
+    }
+}
+
+/*
+ * Where unaligned 8-byte loads and stores are cheap and a byte swap is
+ * one instruction, base64url moves 6 bytes <-> 8 characters per step,
+ * a third faster than the portable 3 <-> 4 below, which handles the
+ * rest and every other platform.
+ */
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) \
+    && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define B64_WIDE 1
+#else
+#define B64_WIDE 0
+#endif
+
+/* base64url of n bytes without padding, NUL-terminated, into out. */
+static void b64_encode(char *out, const oac_codec_t *c,
+                       const unsigned char *in, apr_size_t n)
+{
+    apr_size_t i = 0;
+
+#if B64_WIDE
+    /* Reads 8 bytes to use 6: stops while 8 remain. */
+    for (; i + 8 <= n; i += 6) {
+        apr_uint64_t w;
+        char q[8];
+
+        memcpy(&w, in + i, 8);
+        w = __builtin_bswap64(w);
+        memcpy(q, c->enc_pair[(w >> 52) & 0xFFF], 2);
+        memcpy(q + 2, c->enc_pair[(w >> 40) & 0xFFF], 2);
+        memcpy(q + 4, c->enc_pair[(w >> 28) & 0xFFF], 2);
+        memcpy(q + 6, c->enc_pair[(w >> 16) & 0xFFF], 2);
+        memcpy(out, q, 8);
+        out += 8;
+    }
+#endif
+    for (; i + 3 <= n; i += 3) {
+        apr_uint32_t v = ((apr_uint32_t)in[i] << 16)
+                         | ((apr_uint32_t)in[i + 1] << 8) | in[i + 2];
+        memcpy(out, c->enc_pair[v >> 12], 2);
+        memcpy(out + 2, c->enc_pair[v & 0xFFF], 2);
+        out += 4;
+    }
+    if (n - i == 1) {
+        apr_uint32_t v = (apr_uint32_t)in[i] << 4;
+        memcpy(out, c->enc_pair[v], 2);
+        out += 2;
+    }
+    else if (n - i == 2) {
+        apr_uint32_t v = ((apr_uint32_t)in[i] << 10)
+                         | ((apr_uint32_t)in[i + 1] << 2);
+        memcpy(out, c->enc_pair[v >> 6], 2);
+        out[2] = b64url_alphabet[v & 0x3F];
+        out += 3;
+    }
+    *out = '\0';
+}
+
+/* Room b64_decode() needs for n characters: what they decode to, and 2
+ * bytes over for its 8-byte stores. */
+#define B64_DECODE_ROOM(n) ((n) / 4 * 3 + 2 + 2)
+
+/*
+ * Decodes n characters of unpadded base64url into out (at least
+ * B64_DECODE_ROOM(n) bytes), setting *olen. Only the one canonical
+ * encoding of a byte string is accepted: no padding, no other
+ * characters, no set bits left over at the end. Branch-free per
+ * character; the verdict comes once, at the end.
+ */
+static int b64_decode(unsigned char *out, apr_size_t *olen,
+                      const oac_codec_t *c, const char *s, apr_size_t n)
+{
+    const unsigned char *in = (const unsigned char *)s;
+    unsigned char *o = out;
+    apr_uint32_t bad = 0, v;
+    apr_size_t i = 0;
+
+    if (n % 4 == 1) {
+        return 0;
+    }
+#if B64_WIDE
+    /* Stores 8 bytes to deliver 6; the room has the 2 over. */
+    for (; i + 8 <= n; i += 8) {
+        apr_uint32_t a = c->dec[0][in[i]] | c->dec[1][in[i + 1]]
+                         | c->dec[2][in[i + 2]] | c->dec[3][in[i + 3]];
+        apr_uint32_t b = c->dec[0][in[i + 4]] | c->dec[1][in[i + 5]]
+                         | c->dec[2][in[i + 6]] | c->dec[3][in[i + 7]];
+        apr_uint64_t w = __builtin_bswap64(((apr_uint64_t)a << 40)
+                                           | ((apr_uint64_t)b << 16));
+
+        bad |= a | b;
+        memcpy(o, &w, 8);
+        o += 6;
+    }
+#endif
+    for (; i + 4 <= n; i += 4) {
+        v = c->dec[0][in[i]] | c->dec[1][in[i + 1]]
+            | c->dec[2][in[i + 2]] | c->dec[3][in[i + 3]];
+        bad |= v;
+        o[0] = (unsigned char)(v >> 16);
+        o[1] = (unsigned char)(v >> 8);
+        o[2] = (unsigned char)v;
+        o += 3;
+    }
+    if (n - i == 2) {
+        v = c->dec[0][in[i]] | c->dec[1][in[i + 1]];
+        /* 12 bits carry 8: the low 4 must be 0. */
+        bad |= v | ((v & 0xF000) ? B64_BAD : 0);
+        *o++ = (unsigned char)(v >> 16);
+    }
+    else if (n - i == 3) {
+        v = c->dec[0][in[i]] | c->dec[1][in[i + 1]] | c->dec[2][in[i + 2]];
+        /* 18 bits carry 16: the low 2 must be 0. */
+        bad |= v | ((v & 0xC0) ? B64_BAD : 0);
+        *o++ = (unsigned char)(v >> 16);
+        *o++ = (unsigned char)(v >> 8);
+    }
+    if (bad & B64_BAD) {
+        return 0;
+    }
+    *olen = (apr_size_t)(o - out);
+    return 1;
+}
+
+static apr_status_t derive(codec_key_t *k, const char **perr, apr_pool_t *p,
+                           const EVP_CIPHER *cipher, const char *passphrase)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int maclen = 0;
+    int ok;
+
+    ok = PKCS5_PBKDF2_HMAC(passphrase, (int)strlen(passphrase),
+                           (const unsigned char *)kdf_salt,
+                           (int)sizeof(kdf_salt) - 1, PBKDF2_ITER,
+                           EVP_sha256(), KEY_LEN, k->key) == 1
+         && HMAC(EVP_sha256(), k->key, KEY_LEN,
+                 (const unsigned char *)kid_label, sizeof(kid_label) - 1,
+                 mac, &maclen) != NULL
+         && maclen >= KID_LEN
+         && (k->keyed = EVP_CIPHER_CTX_new()) != NULL
+         && EVP_CipherInit_ex2(k->keyed, cipher, k->key, NULL, 0,
+                               NULL) == 1;
+    OPENSSL_cleanse(mac + KID_LEN, sizeof(mac) - KID_LEN);
+    if (!ok) {
+        *perr = openssl_error(p, "deriving the session key failed");
+        return APR_EGENERAL;
+    }
+    memcpy(k->kid, mac, KID_LEN);
+    return APR_SUCCESS;
+}
+
+/*
+ * Why short passphrases are refused rather than warned about: every
+ * visitor gets a cookie, and a cookie lets its holder test passphrase
+ * guesses offline for as long as they like, with nothing in our logs.
+ * What falls to such a guess is every session's OAuth tokens, that is,
+ * access to the users' accounts at the provider. PBKDF2 only multiplies
+ * the cost of a guess; 16 characters give it something to multiply
+ * (`openssl rand -base64 24` gives 32). There is nothing to migrate: no
+ * earlier cookie of this format exists, so an admin loses nothing by
+ * choosing a longer one now, while a warning in a startup log is easily
+ * never read. Bytes are counted, so non-ASCII characters count double,
+ * and they carry more entropy each anyway.
+ */
+static apr_status_t check_passphrase(const char **perr, const char *s)
+{
+    if (!s || !*s) {
+        *perr = "passphrase is empty";
+        return APR_EINVAL;
+    }
+    if (strlen(s) < OAC_CODEC_MIN_PASSPHRASE) {
+        *perr = "passphrase is shorter than 16 characters";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
+                              apr_pool_t *p,
+                              const apr_array_header_t *passphrases)
+{
+    oac_codec_t *c;
+    apr_status_t rv;
+    int i;
+
+    if (!passphrases || passphrases->nelts < 1) {
+        *perr = "no passphrase given";
+        return APR_EINVAL;
+    }
+    /* All checked before any is derived: a typo is reported at once, not
+     * after seconds of key derivation. */
+    for (i = 0; i < passphrases->nelts; ++i) {
+        rv = check_passphrase(perr, APR_ARRAY_IDX(passphrases, i,
+                                                  const char *));
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+
+    /* Before any nonce exists, hence before httpd forks its children. */
+    if (pthread_once(&fork_handler_once, register_fork_handler) != 0
+        || fork_handler_rv != 0) {
+        *perr = "cannot register the fork handler that keeps nonces unique";
+        return APR_EGENERAL;
+    }
+
+    c = apr_pcalloc(p, sizeof(*c));
+    c->nkeys = passphrases->nelts;
+    c->keys = apr_pcalloc(p, (apr_size_t)c->nkeys * sizeof(*c->keys));
+    build_tables(c);
+    /* Registered before the first key exists, so an error halfway still
+     * wipes and frees what was made. */
+    apr_pool_cleanup_register(p, c, codec_cleanup, apr_pool_cleanup_null);
+
+    /* Fetched once: an implicit fetch per call would look the algorithm
+     * up in the provider store every time. */
+    c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!c->cipher) {
+        *perr = openssl_error(p, "AES-256-GCM is not available");
+        return APR_EGENERAL;
+    }
+    for (i = 0; i < c->nkeys; ++i) {
+        rv = derive(&c->keys[i], perr, p, c->cipher,
+                    APR_ARRAY_IDX(passphrases, i, const char *));
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    *pcodec = c;
+    return APR_SUCCESS;
+}
+
+int oac_codec_key_count(const oac_codec_t *c)
+{
+    return c ? c->nkeys : 0;
+}
+
+apr_status_t oac_codec_encode(char **pout, const char **perr, apr_pool_t *p,
+                              const oac_codec_t *c, const char *plain,
+                              apr_size_t len)
+{
+    const codec_key_t *k = &c->keys[0];
+    apr_size_t n = OAC_CODEC_OVERHEAD + len;
+    EVP_CIPHER_CTX *ctx;
+    unsigned char *buf, *nonce, *ct;
+    char *out;
+    int outl = 0, finl = 0, ok;
+
+    if (len > OAC_CODEC_MAX_PLAIN) {
+        *perr = "session is too large to encode";
+        return APR_EINVAL;
+    }
+    if (len > 0 && !plain) {
+        *perr = "no session to encode";
+        return APR_EINVAL;
+    }
+    /* One allocation for the binary form and the text after it. */
+    buf = apr_palloc(p, n + OAC_CODEC_ENCODED_LEN(len) + 1);
+    out = (char *)buf + n;
+    buf[0] = CODEC_VERSION;
+    memcpy(buf + 1, k->kid, KID_LEN);
+    nonce = buf + HEADER_LEN;
+    ct = nonce + NONCE_LEN;
+    if (next_nonce(nonce) != APR_SUCCESS) {
+        *perr = openssl_error(p, "no random nonce for the session");
+        return APR_EGENERAL;
+    }
+
+    ctx = EVP_CIPHER_CTX_new();
+    ok = ctx != NULL
+         && EVP_CIPHER_CTX_copy(ctx, k->keyed) == 1
+         && EVP_EncryptInit_ex2(ctx, NULL, NULL, nonce, NULL) == 1
+         /* The header is authenticated: a cookie relabelled with another
+          * version or key id does not decrypt. */
+         && EVP_EncryptUpdate(ctx, NULL, &outl, buf, HEADER_LEN) == 1
+         && (len == 0
+             || EVP_EncryptUpdate(ctx, ct, &outl,
+                                  (const unsigned char *)plain,
+                                  (int)len) == 1)
+         && EVP_EncryptFinal_ex(ctx, ct + outl, &finl) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
+                                ct + len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok) {
+        *perr = openssl_error(p, "encrypting the session failed");
+        return APR_EGENERAL;
+    }
+    b64_encode(out, c, buf, n);
+    *pout = out;
+    return APR_SUCCESS;
+}
+
+/*
+ * Authenticates and decrypts len bytes at ct (the tag follows them) with
+ * k, into a NUL-terminated buffer from p. APR_ECRYPT when it does not
+ * authenticate.
+ */
+static apr_status_t open_with(char **pout, const char **perr, apr_pool_t *p,
+                              const codec_key_t *k,
+                              const unsigned char *header,
+                              const unsigned char *nonce,
+                              const unsigned char *ct, apr_size_t len)
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    unsigned char *out = apr_palloc(p, len + 1);
+    unsigned char tag[TAG_LEN];
+    int outl = 0, finl = 0, ok, authentic = 0;
+
+    memcpy(tag, ct + len, TAG_LEN);
+    ok = ctx != NULL
+         && EVP_CIPHER_CTX_copy(ctx, k->keyed) == 1
+         && EVP_DecryptInit_ex2(ctx, NULL, NULL, nonce, NULL) == 1
+         && EVP_DecryptUpdate(ctx, NULL, &outl, header, HEADER_LEN) == 1
+         && (len == 0
+             || EVP_DecryptUpdate(ctx, out, &outl, ct, (int)len) == 1)
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
+                                tag) == 1;
+    if (ok) {
+        authentic = EVP_DecryptFinal_ex(ctx, out + outl, &finl) == 1;
+    }
+    EVP_CIPHER_CTX_free(ctx);
+    if (!ok || !authentic) {
+        /* The pool outlives this call: leave no unauthenticated bytes. */
+        OPENSSL_cleanse(out, len + 1);
+        if (!ok) {
+            *perr = openssl_error(p, "decrypting the session failed");
+            return APR_EGENERAL;
+        }
+        ERR_clear_error();
+        *perr = "session does not authenticate";
+        return APR_ECRYPT;
+    }
+    out[len] = '\0';
+    *pout = (char *)out;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_codec_decode(char **pout, apr_size_t *plen,
+                              const char **perr, apr_pool_t *p,
+                              const oac_codec_t *c, const char *encoded)
+{
+    unsigned char *bin;
+    apr_size_t n = 0, slen;
+    apr_status_t rv = APR_ENOKEY;
+    int i;
+
+    if (!encoded || !*encoded) {
+        *perr = "session is empty";
+        return APR_EINVAL;
+    }
+    /* Bounded before decoding, so a huge value costs no allocation. */
+    slen = strlen(encoded);
+    if (slen < OAC_CODEC_ENCODED_LEN(0)) {
+        *perr = "session is too short";
+        return APR_EINVAL;
+    }
+    if (slen > OAC_CODEC_ENCODED_LEN(OAC_CODEC_MAX_PLAIN)) {
+        *perr = "session is too long";
+        return APR_EINVAL;
+    }
+    bin = apr_palloc(p, B64_DECODE_ROOM(slen));
+    if (!b64_decode(bin, &n, c, encoded, slen)) {
+        *perr = "session is not base64url";
+        return APR_EINVAL;
+    }
+    /* The length check above implies this; it is the one the code
+     * below relies on. */
+    if (n < OAC_CODEC_OVERHEAD) {
+        *perr = "session is too short";
+        return APR_EINVAL;
+    }
+    if (bin[0] != CODEC_VERSION) {
+        *perr = "session has an unknown format version";
+        return APR_EINVAL;
+    }
+    /*
+     * The key id picks the key, so a cookie costs one decryption however
+     * many passphrases are listed. Ids of different keys collide with a
+     * chance of 2^-32 per pair; trying every key that carries the id
+     * keeps even that case working.
+     */
+    for (i = 0; i < c->nkeys; ++i) {
+        const codec_key_t *k = &c->keys[i];
+        apr_size_t len = n - OAC_CODEC_OVERHEAD;
+
+        if (memcmp(k->kid, bin + 1, KID_LEN) != 0) {
+            continue;
+        }
+        rv = open_with(pout, perr, p, k, bin, bin + HEADER_LEN,
+                       bin + HEADER_LEN + NONCE_LEN, len);
+        if (rv == APR_SUCCESS) {
+            *plen = len;
+            return APR_SUCCESS;
+        }
+        if (rv != APR_ECRYPT) {
+            return rv;
+        }
+    }
+    if (rv == APR_ENOKEY) {
+        *perr = "session was encrypted with an unknown key";
+    }
+    return rv;
+}

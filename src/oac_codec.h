@@ -1,0 +1,95 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/*
+ * oac_codec: the authenticated encryption behind OAuthSessionPassphrase.
+ * It turns an encoded mod_session session into a cookie-safe string and
+ * back. No httpd headers: only APR and OpenSSL.
+ *
+ * mod_session_crypto runs PBKDF2 on every encode and decode; this codec
+ * derives its keys once, in oac_codec_create(), so a request pays for
+ * AES-256-GCM alone.
+ *
+ * Encoded form, base64url without padding (RFC 4648 section 5):
+ *
+ *     version (1 byte, 0x01) | key id (4) | nonce (12) | ciphertext | tag (16)
+ *
+ * The version and key id are authenticated as associated data; the nonce
+ * is fresh from the CSPRNG on every encode.
+ *
+ * Thread safety: a codec is read-only once created. Any number of threads
+ * may encode and decode with one codec at once, each with its own pool.
+ */
+
+#ifndef OAC_CODEC_H
+#define OAC_CODEC_H
+
+#include <apr_pools.h>
+#include <apr_errno.h>
+#include <apr_tables.h>
+#include <apu_errno.h>
+
+/* The largest plaintext encode accepts and decode returns. */
+#define OAC_CODEC_MAX_PLAIN (16 * 1024 * 1024)
+
+/* Bytes the codec adds before base64url: version, key id, nonce, tag. */
+#define OAC_CODEC_OVERHEAD (1 + 4 + 12 + 16)
+
+/*
+ * Length of the string oac_codec_encode() makes from len bytes, without
+ * its NUL: base64url of len + OAC_CODEC_OVERHEAD bytes, so about
+ * 4/3 * len + 44.
+ */
+#define OAC_CODEC_ENCODED_LEN(len) \
+    ((((apr_size_t)(len) + OAC_CODEC_OVERHEAD) * 4 + 2) / 3)
+
+/* Passphrases shorter than this (in bytes) are refused. */
+#define OAC_CODEC_MIN_PASSPHRASE 16
+
+typedef struct oac_codec_t oac_codec_t;
+
+/*
+ * Derives one AES-256 key per passphrase (PBKDF2-HMAC-SHA256, 600000
+ * iterations: about 0.2 s each, on purpose) and fetches the cipher.
+ * passphrases holds const char *; the first encrypts, every one decrypts.
+ * The keys live in p and are wiped when p is cleared or destroyed.
+ *
+ * Errors (APR_EINVAL, *perr says which): no passphrase, an empty one, one
+ * shorter than OAC_CODEC_MIN_PASSPHRASE. APR_EGENERAL: OpenSSL failed
+ * (e.g. AES-256-GCM unavailable), *perr says how.
+ */
+apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
+                              apr_pool_t *p,
+                              const apr_array_header_t *passphrases);
+
+/*
+ * Encrypts len bytes of plain (any bytes; plain may be NULL when len is 0)
+ * under the first key into a NUL-terminated string of [A-Za-z0-9_-] of
+ * OAC_CODEC_ENCODED_LEN(len) characters, allocated from p.
+ *
+ * Errors: APR_EINVAL when len exceeds OAC_CODEC_MAX_PLAIN; APR_EGENERAL
+ * when OpenSSL (random nonce or cipher) fails.
+ */
+apr_status_t oac_codec_encode(char **pout, const char **perr, apr_pool_t *p,
+                              const oac_codec_t *c, const char *plain,
+                              apr_size_t len);
+
+/*
+ * Authenticates and decrypts what oac_codec_encode() made with any of the
+ * codec's keys. *pout (from p) is NUL-terminated; *plen does not count the
+ * NUL. Out-parameters are set only on success, and no byte of a value
+ * that fails to authenticate is ever handed out.
+ *
+ * A value the codec does not accept returns, with a short reason in *perr:
+ *   APR_EINVAL  empty, not base64url, too short or too long, unknown version
+ *   APR_ENOKEY  made with a key this codec does not have
+ *   APR_ECRYPT  authentication failed (tampered, truncated, foreign)
+ * Anything else (APR_EGENERAL) is an OpenSSL failure, not the input's.
+ */
+apr_status_t oac_codec_decode(char **pout, apr_size_t *plen,
+                              const char **perr, apr_pool_t *p,
+                              const oac_codec_t *c, const char *encoded);
+
+/* Number of keys (= passphrases given to oac_codec_create()). */
+int oac_codec_key_count(const oac_codec_t *c);
+
+#endif /* OAC_CODEC_H */
