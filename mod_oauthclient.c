@@ -19,8 +19,9 @@
 #include "oac_http_curl.h"
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
- * flow, 00030-00035 auth and refresh, 00040 status, 00050-00054 here,
- * 00060-00064 refresh, 00070 body, 00080 hooks. Next free: 00081. */
+ * flow, 00030-00035 auth and refresh, 00040 status, 00050-00055 here,
+ * 00060-00064 refresh, 00070 body, 00080 hooks, 00090-00092 codec.
+ * Next free: 00093. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500
@@ -79,6 +80,11 @@ const oac_app_t *oac_find_app(request_rec *r, const char *name,
     return app;
 }
 
+int oac_reading_main_config(void)
+{
+    return reading_main_config;
+}
+
 apr_int64_t oac_now(void)
 {
     return (apr_int64_t)apr_time_sec(apr_time_now());
@@ -135,6 +141,7 @@ static void *merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
                                                  : base->forward_tokens;
     c->proxy_api = add->proxy_api ? add->proxy_api : base->proxy_api;
     c->location = add->location ? add->location : base->location;
+    c->codec = add->codec ? add->codec : base->codec;
     return c;
 }
 
@@ -305,6 +312,13 @@ static const command_rec oac_cmds[] = {
     AP_INIT_TAKE1("OAuthProxyAPI", cmd_proxy_api, NULL, ACCESS_CONF,
         "Proxies this location to the named app's api_base_url, with the "
         "session's token applied"),
+    AP_INIT_TAKE_ARGV("OAuthSessionPassphrase", oac_cmd_session_passphrase,
+        NULL, RSRC_CONF | OR_AUTHCFG,
+        "Encrypts mod_session's session with AES-256-GCM under keys derived "
+        "once: the first passphrase encrypts, every one listed decrypts"),
+    AP_INIT_TAKE1("OAuthSessionPassphraseFile",
+        oac_cmd_session_passphrase_file, NULL, RSRC_CONF | ACCESS_CONF,
+        "File of passphrases for OAuthSessionPassphrase, one per line"),
     { NULL }
 };
 
@@ -414,6 +428,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     app_refs = apr_array_make(pconf, 8, sizeof(oac_app_ref));
     reading_main_config = 1;
     oac_refresh_pre_config(pconf);
+    oac_codec_register_hooks();
     return OK;
 }
 
@@ -456,13 +471,22 @@ static int oac_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                             apr_pool_t *ptemp, server_rec *main_s)
 {
     server_rec *s;
+    int codec_used;
     reading_main_config = 0;
     for (s = main_s; s; s = s->next) {
         if (finalize_server_apps(pconf, ptemp, s) != OK) {
             return !OK;
         }
     }
-    if (check_app_refs(ptemp, main_s) != OK) {
+    if (check_app_refs(ptemp, main_s) != OK
+        || oac_codec_check_config(ptemp, &codec_used) != OK) {
+        return !OK;
+    }
+    if (codec_used && !oac_session_available()) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00055) "OAuthSessionPassphrase encrypts "
+                     "mod_session's session, and mod_session is not loaded: "
+                     "a2enmod session session_cookie");
         return !OK;
     }
     return check_dependencies(main_s);
@@ -498,6 +522,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
     server_rec *s;
 
     oac_refresh_child_init(pchild, main_s);
+    oac_codec_child_init(pchild);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
         oac_http_options_t opts;

@@ -13,6 +13,7 @@
 
 #include "oac_app.h"
 #include "oac_http.h"
+#include "oac_codec.h"
 #include "oac_oauth1.h"
 #include "oac_token.h"
 
@@ -51,6 +52,7 @@ typedef struct {
     int forward_tokens;         /* OAuthForwardTokens, -1 unset */
     const char *proxy_api;      /* OAuthProxyAPI */
     const char *location;       /* the section OAuthProxyAPI was set in */
+    oac_codec_t *codec;         /* OAuthSessionPassphrase(File) */
 } oac_dir_conf;
 
 /* What the early hooks decided for this request; the handler, ordered
@@ -71,6 +73,16 @@ oac_request_t *oac_request_state(request_rec *r);
 const oac_app_t *oac_find_app(request_rec *r, const char *name,
                               const char *directive);
 apr_int64_t oac_now(void);
+int oac_reading_main_config(void);
+
+/* Session codec (mod_oauthclient_codec.c) */
+int oac_codec_register_hooks(void);
+void oac_codec_child_init(apr_pool_t *pchild);
+int oac_codec_check_config(apr_pool_t *ptemp, int *pused);
+const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
+                                       int argc, char *const argv[]);
+const char *oac_cmd_session_passphrase_file(cmd_parms *cmd, void *dconf,
+                                            const char *arg);
 
 /* Session (mod_session_glue) */
 int oac_session_available(void);

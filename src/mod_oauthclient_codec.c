@@ -1,0 +1,302 @@
+/*
+ * OAuthSessionPassphrase: a mod_session encoder/decoder with AES-256-GCM
+ * (src/oac_codec.c) whose keys are derived once, when the configuration is
+ * read, instead of on every request as mod_session_crypto does.
+ *
+ * mod_session's hook functions are found at run time (dlsym) rather than
+ * linked: Debian loads modules in alphabetical order, and "oauthclient"
+ * comes before "session", so a link-time reference would not resolve.
+ */
+#include "mod_oauthclient_private.h"
+
+#include "http_request.h"
+#include "mod_session.h"
+
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+#include <dlfcn.h>
+#include <openssl/evp.h>
+
+#include "oac_codec.h"
+
+typedef void session_hook_register_fn(
+    apr_status_t (*fn)(request_rec *r, session_rec *z),
+    const char *const *pre, const char *const *succ, int order);
+typedef apr_array_header_t *session_hook_get_fn(void);
+
+/* The first elements of APR's hook link records: enough to recognise our
+ * own function among those registered. */
+typedef struct {
+    void (*fn)(void);
+} hook_link;
+
+/* Codecs made for .htaccess files, which are read per request: the key
+ * derivation is paid once per child and passphrase list, not per request. */
+static apr_pool_t *htaccess_pool;
+static apr_thread_mutex_t *htaccess_lock;
+static apr_hash_t *htaccess_codecs;
+
+static apr_status_t codec_decode(request_rec *r, session_rec *z)
+{
+    oac_dir_conf *dc = oac_dir_config(r);
+    const char *why;
+    char *plain;
+    apr_size_t len;
+
+    if (!dc->codec || !z->encoded || !*z->encoded) {
+        return DECLINED;
+    }
+    if (oac_codec_decode(&plain, &len, &why, r->pool, dc->codec, z->encoded)
+        != APR_SUCCESS) {
+        /* Tampered, truncated, foreign or from a retired passphrase: an
+         * empty session, as if the browser had sent no cookie. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00090)
+                      "session cookie ignored: %s", why);
+        z->encoded = NULL;
+        return OK;
+    }
+    z->encoded = plain;
+    return OK;
+}
+
+static apr_status_t codec_encode(request_rec *r, session_rec *z)
+{
+    oac_dir_conf *dc = oac_dir_config(r);
+    const char *why;
+    char *out;
+
+    if (!dc->codec || !z->encoded || !*z->encoded) {
+        return DECLINED;
+    }
+    if (oac_codec_encode(&out, &why, r->pool, dc->codec, z->encoded,
+                         strlen(z->encoded)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00091)
+                      "cannot encrypt the session: %s", why);
+        return APR_EGENERAL;
+    }
+    z->encoded = out;
+    return OK;
+}
+
+static int already_registered(const char *getter, void (*fn)(void))
+{
+    session_hook_get_fn *get = (session_hook_get_fn *)dlsym(RTLD_DEFAULT,
+                                                            getter);
+    apr_array_header_t *links = get ? get() : NULL;
+    int i;
+    for (i = 0; links && i < links->nelts; ++i) {
+        const hook_link *l = (const hook_link *)(links->elts
+                                                 + i * links->elt_size);
+        if (l->fn == fn) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Called from pre_config, when every LoadModule has been read. Encrypts
+ * last (after mod_session has form-encoded the pairs) and decrypts first,
+ * the places mod_session_crypto takes. */
+int oac_codec_register_hooks(void)
+{
+    session_hook_register_fn *enc = (session_hook_register_fn *)dlsym(
+        RTLD_DEFAULT, "ap_hook_session_encode");
+    session_hook_register_fn *dec = (session_hook_register_fn *)dlsym(
+        RTLD_DEFAULT, "ap_hook_session_decode");
+
+    if (!enc || !dec) {
+        return 0;
+    }
+    if (!already_registered("ap_hook_get_session_encode",
+                            (void (*)(void))codec_encode)) {
+        enc(codec_encode, NULL, NULL, APR_HOOK_LAST);
+    }
+    if (!already_registered("ap_hook_get_session_decode",
+                            (void (*)(void))codec_decode)) {
+        dec(codec_decode, NULL, NULL, APR_HOOK_FIRST);
+    }
+    return 1;
+}
+
+void oac_codec_child_init(apr_pool_t *pchild)
+{
+    if (apr_pool_create(&htaccess_pool, pchild) == APR_SUCCESS
+        && apr_thread_mutex_create(&htaccess_lock, APR_THREAD_MUTEX_DEFAULT,
+                                   htaccess_pool) == APR_SUCCESS) {
+        htaccess_codecs = apr_hash_make(htaccess_pool);
+    }
+}
+
+/* The cache key: a digest of the passphrase list, so the passphrases
+ * themselves are not kept as hash keys. */
+static const char *list_digest(apr_pool_t *p, const apr_array_header_t *list)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int i;
+    if (!ctx) {
+        return NULL;
+    }
+    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    for (i = 0; i < list->nelts; ++i) {
+        const char *s = APR_ARRAY_IDX(list, i, const char *);
+        EVP_DigestUpdate(ctx, s, strlen(s) + 1);
+    }
+    EVP_DigestFinal_ex(ctx, md, &n);
+    EVP_MD_CTX_free(ctx);
+    return apr_pstrmemdup(p, (const char *)md, n);
+}
+
+static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
+                                      const apr_array_header_t *list)
+{
+    const char *key, *why;
+    oac_codec_t *codec;
+
+    if (!htaccess_codecs) {
+        return "OAuthSessionPassphrase in .htaccess: the module was not "
+               "initialised for this child";
+    }
+    apr_thread_mutex_lock(htaccess_lock);
+    key = list_digest(htaccess_pool, list);
+    codec = key ? apr_hash_get(htaccess_codecs, key, 32) : NULL;
+    if (!codec && key) {
+        if (oac_codec_create(&codec, &why, htaccess_pool, list)
+            != APR_SUCCESS) {
+            apr_thread_mutex_unlock(htaccess_lock);
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
+        }
+        apr_hash_set(htaccess_codecs, key, 32, codec);
+    }
+    apr_thread_mutex_unlock(htaccess_lock);
+    dc->codec = codec;
+    return NULL;
+}
+
+static const char *set_codec(cmd_parms *cmd, oac_dir_conf *dc,
+                             apr_array_header_t *list)
+{
+    const char *why;
+    oac_codec_t *codec;
+
+    if (!oac_reading_main_config()) {
+        return codec_for_htaccess(cmd, dc, list);
+    }
+    /* Keys are derived here, once per configuration read. */
+    if (oac_codec_create(&codec, &why, cmd->pool, list) != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
+    }
+    dc->codec = codec;
+    return NULL;
+}
+
+const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
+                                       int argc, char *const argv[])
+{
+    apr_array_header_t *list = apr_array_make(cmd->temp_pool, argc,
+                                              sizeof(const char *));
+    int i;
+    if (argc < 1) {
+        return "OAuthSessionPassphrase needs at least one passphrase (the "
+               "first encrypts; every one listed decrypts)";
+    }
+    for (i = 0; i < argc; ++i) {
+        APR_ARRAY_PUSH(list, const char *) = argv[i];
+    }
+    return set_codec(cmd, dconf, list);
+}
+
+/* One passphrase per line; blank lines and lines starting with # skipped. */
+const char *oac_cmd_session_passphrase_file(cmd_parms *cmd, void *dconf,
+                                            const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->temp_pool, arg);
+    apr_array_header_t *list = apr_array_make(cmd->temp_pool, 2,
+                                              sizeof(const char *));
+    ap_configfile_t *f;
+    char line[MAX_STRING_LEN];
+    apr_status_t rv;
+
+    if (!path || (rv = ap_pcfg_openfile(&f, cmd->temp_pool, path))
+                     != APR_SUCCESS) {
+        return apr_psprintf(cmd->pool, "OAuthSessionPassphraseFile '%s' "
+                            "cannot be opened", arg);
+    }
+    while (ap_cfg_getline(line, sizeof(line), f) == APR_SUCCESS) {
+        if (line[0] && line[0] != '#') {
+            APR_ARRAY_PUSH(list, const char *) = apr_pstrdup(cmd->temp_pool,
+                                                             line);
+        }
+    }
+    ap_cfg_closefile(f);
+    if (!list->nelts) {
+        return apr_psprintf(cmd->pool, "OAuthSessionPassphraseFile '%s' "
+                            "holds no passphrase", arg);
+    }
+    return set_codec(cmd, dconf, list);
+}
+
+static int is_passphrase(const ap_directive_t *d, int ours)
+{
+    return ours ? (!strcasecmp(d->directive, "OAuthSessionPassphrase")
+                   || !strcasecmp(d->directive, "OAuthSessionPassphraseFile"))
+                : (!strcasecmp(d->directive, "SessionCryptoPassphrase")
+                   || !strcasecmp(d->directive, "SessionCryptoPassphraseFile"));
+}
+
+static void collect(const ap_directive_t *d, apr_array_header_t *ours,
+                    apr_array_header_t *crypto)
+{
+    for (; d; d = d->next) {
+        if (is_passphrase(d, 1)) {
+            APR_ARRAY_PUSH(ours, const ap_directive_t *) = d;
+        }
+        else if (is_passphrase(d, 0)) {
+            APR_ARRAY_PUSH(crypto, const ap_directive_t *) = d;
+        }
+        collect(d->first_child, ours, crypto);
+    }
+}
+
+/* 1 if section a is b or encloses it (NULL is the top level). */
+static int encloses(const ap_directive_t *a, const ap_directive_t *b)
+{
+    for (; b; b = b->parent) {
+        if (a == b) {
+            return 1;
+        }
+    }
+    return a == NULL;
+}
+
+/* Both codecs on one location would encrypt twice: refused at configtest,
+ * when one is set in a section that contains (or is) the other's. */
+int oac_codec_check_config(apr_pool_t *ptemp, int *pused)
+{
+    apr_array_header_t *ours = apr_array_make(ptemp, 2, sizeof(void *));
+    apr_array_header_t *crypto = apr_array_make(ptemp, 2, sizeof(void *));
+    int i, j;
+
+    collect(ap_conftree, ours, crypto);
+    *pused = ours->nelts > 0;
+    for (i = 0; i < ours->nelts; ++i) {
+        const ap_directive_t *o = APR_ARRAY_IDX(ours, i,
+                                                const ap_directive_t *);
+        for (j = 0; j < crypto->nelts; ++j) {
+            const ap_directive_t *c = APR_ARRAY_IDX(crypto, j,
+                                                    const ap_directive_t *);
+            if (encloses(o->parent, c->parent)
+                || encloses(c->parent, o->parent)) {
+                ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                             OAC_LOGNO(00092) "%s at %s:%d and %s at %s:%d "
+                             "would encrypt the same session twice; keep "
+                             "one of them", o->directive, o->filename,
+                             o->line_num, c->directive, c->filename,
+                             c->line_num);
+                return !OK;
+            }
+        }
+    }
+    return OK;
+}
