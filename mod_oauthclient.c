@@ -93,29 +93,45 @@ apr_int64_t oac_now(void)
 static void *create_server_conf(apr_pool_t *p, server_rec *s)
 {
     oac_server_conf *c = apr_pcalloc(p, sizeof(*c));
-    c->decls = apr_hash_make(p);
+    c->decls = apr_array_make(p, 4, sizeof(oac_app_decl_t *));
     c->http_timeout = -1;
     c->ssl_verify = -1;
     return c;
+}
+
+/* Apps are kept in declaration order, so every check and message comes
+ * out the same on every start. */
+static oac_app_decl_t **find_decl(const apr_array_header_t *decls,
+                                  const char *name)
+{
+    int i;
+    for (i = 0; i < decls->nelts; ++i) {
+        oac_app_decl_t **d = &APR_ARRAY_IDX(decls, i, oac_app_decl_t *);
+        if (!strcmp((*d)->name, name)) {
+            return d;
+        }
+    }
+    return NULL;
 }
 
 static void *merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
     const oac_server_conf *base = basev, *add = addv;
     oac_server_conf *c = apr_pcalloc(p, sizeof(*c));
-    apr_hash_index_t *hi;
+    int i;
 
     /* A virtual host sees every server-level app; declaring the same name
      * again overrides key by key. */
-    c->decls = apr_hash_copy(p, base->decls);
-    for (hi = apr_hash_first(p, add->decls); hi; hi = apr_hash_next(hi)) {
-        const char *name = apr_hash_this_key(hi);
-        const oac_app_decl_t *decl = apr_hash_this_val(hi);
-        const oac_app_decl_t *inherited = apr_hash_get(base->decls, name,
-                                                       APR_HASH_KEY_STRING);
-        apr_hash_set(c->decls, name, APR_HASH_KEY_STRING,
-                     inherited ? oac_app_decl_merge(p, inherited, decl)
-                               : decl);
+    c->decls = apr_array_copy(p, base->decls);
+    for (i = 0; i < add->decls->nelts; ++i) {
+        oac_app_decl_t *decl = APR_ARRAY_IDX(add->decls, i, oac_app_decl_t *);
+        oac_app_decl_t **inherited = find_decl(c->decls, decl->name);
+        if (inherited) {
+            *inherited = oac_app_decl_merge(p, *inherited, decl);
+        }
+        else {
+            APR_ARRAY_PUSH(c->decls, oac_app_decl_t *) = decl;
+        }
     }
     c->http_timeout = add->http_timeout >= 0 ? add->http_timeout
                                              : base->http_timeout;
@@ -173,7 +189,7 @@ static const char *cmd_remote_app(cmd_parms *cmd, void *dconf,
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
     const char *name, *why;
     apr_array_header_t *pairs;
-    oac_app_decl_t *decl;
+    oac_app_decl_t *decl, **pdecl;
     int i;
 
     if (err) {
@@ -193,10 +209,12 @@ static const char *cmd_remote_app(cmd_parms *cmd, void *dconf,
     if (oac_app_tokenize(&pairs, &why, cmd->temp_pool, args) != APR_SUCCESS) {
         return apr_psprintf(cmd->pool, "OAuthRemoteApp %s: %s", name, why);
     }
-    decl = apr_hash_get(sc->decls, name, APR_HASH_KEY_STRING);
-    if (!decl) {
+    if ((pdecl = find_decl(sc->decls, name))) {
+        decl = *pdecl;
+    }
+    else {
         decl = oac_app_decl_make(cmd->pool, name);
-        apr_hash_set(sc->decls, decl->name, APR_HASH_KEY_STRING, decl);
+        APR_ARRAY_PUSH(sc->decls, oac_app_decl_t *) = decl;
     }
     decl->where = cmd_where(cmd);
     for (i = 0; i < pairs->nelts; ++i) {
@@ -364,14 +382,15 @@ static int finalize_server_apps(apr_pool_t *pconf, apr_pool_t *ptemp,
                                 server_rec *s)
 {
     oac_server_conf *sc = oac_server_config(s);
-    apr_hash_index_t *hi;
     const char *why;
+    int i;
 
-    sc->apps = apr_array_make(pconf, apr_hash_count(sc->decls) + 1,
+    sc->apps = apr_array_make(pconf, sc->decls->nelts + 1,
                               sizeof(oac_app_t *));
     sc->apps_by_name = apr_hash_make(pconf);
-    for (hi = apr_hash_first(ptemp, sc->decls); hi; hi = apr_hash_next(hi)) {
-        const oac_app_decl_t *decl = apr_hash_this_val(hi);
+    for (i = 0; i < sc->decls->nelts; ++i) {
+        const oac_app_decl_t *decl = APR_ARRAY_IDX(sc->decls, i,
+                                                   oac_app_decl_t *);
         oac_app_t *app;
         if (oac_app_finalize(&app, &why, pconf, decl) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,

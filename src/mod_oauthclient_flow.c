@@ -346,6 +346,36 @@ static apr_status_t find_user(const char **puser, const char **perr,
     return APR_SUCCESS;
 }
 
+/* Finds the pending login that value (the callback's state or
+ * oauth_token) names and spends it: single use, whatever happens next.
+ * Otherwise answers the request (400) and returns 0 with *prc set. */
+static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
+                         void *z, const oac_app_t *app, const char *value,
+                         const char *param, const char *what)
+{
+    apr_array_header_t *list;
+
+    if (!value) {
+        *prc = login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+                            "Login failed",
+                            apr_psprintf(r->pool, "the callback carries no "
+                                         "%s parameter", param));
+        return 0;
+    }
+    list = pending_list(r, z, app);
+    if (!oac_pending_take(pending, list, value)) {
+        *prc = login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+                            "Login failed",
+                            apr_psprintf(r->pool, "unknown or expired %s: "
+                                         "this login was completed already, "
+                                         "expired, or started in another "
+                                         "browser", what));
+        return 0;
+    }
+    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    return 1;
+}
+
 static int login_completed(request_rec *r, void *z, const oac_app_t *app,
                            const oac_token_t *token, const char *user,
                            const char *next)
@@ -364,8 +394,8 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
     const char *error = oac_form_get(params, "error");
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
-    apr_array_header_t *list;
     oac_pending_t pending;
+    int rc;
     oac_token_t *token;
     const char *why, *user;
 
@@ -378,24 +408,14 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
             apr_psprintf(r->pool, "%s%s%s", error, desc ? ": " : "",
                          desc ? desc : ""));
     }
-    if (!state) {
-        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
-                               "Login failed",
-                               "the callback carries no state parameter");
+    if (!spend_pending(&rc, &pending, r, z, app, state, "state",
+                       "login state")) {
+        return rc;
     }
-    list = pending_list(r, z, app);
-    if (!oac_pending_take(&pending, list, state)) {
-        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
-            "Login failed",
-            "unknown or expired login state: this login was completed "
-            "already, expired, or started in another browser");
-    }
-    /* Single use: the state is spent whatever happens next. */
-    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
     if (!code) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
-                               HTTP_BAD_REQUEST, "Login failed",
-                               "the callback carries no code parameter");
+                            HTTP_BAD_REQUEST, "Login failed",
+                            "the callback carries no code parameter");
     }
     if (oac_oauth2_exchange_code(&token, &why, r->pool,
                                  oac_hooked_client(r, app,
@@ -423,8 +443,8 @@ static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
 {
     const char *request_token = oac_form_get(params, "oauth_token");
     const char *verifier = oac_form_get(params, "oauth_verifier");
-    apr_array_header_t *list;
     oac_oauth1_creds_t creds;
+    int rc;
     oac_pending_t pending;
     oac_token_t *token;
     const char *why, *user;
@@ -434,20 +454,10 @@ static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
                             HTTP_FORBIDDEN, "The provider refused the login",
                             "the authorization was denied");
     }
-    if (!request_token) {
-        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
-                            "Login failed",
-                            "the callback carries no oauth_token parameter");
+    if (!spend_pending(&rc, &pending, r, z, app, request_token,
+                       "oauth_token", "request token")) {
+        return rc;
     }
-    list = pending_list(r, z, app);
-    if (!oac_pending_take(&pending, list, request_token)) {
-        return login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
-            "Login failed",
-            "unknown or expired request token: this login was completed "
-            "already, expired, or started in another browser");
-    }
-    /* Single use: the request token is spent whatever happens next. */
-    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
     if (!verifier) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                             HTTP_BAD_REQUEST, "Login failed",

@@ -37,7 +37,7 @@ typedef struct {
 } oac_route_t;
 
 typedef struct {
-    apr_hash_t *decls;          /* name -> oac_app_decl_t*, as declared */
+    apr_array_header_t *decls;  /* oac_app_decl_t*, in declaration order */
     apr_array_header_t *apps;   /* oac_app_t*, filled by check_config */
     apr_hash_t *apps_by_name;   /* name -> oac_app_t* */
     apr_hash_t *routes;         /* path -> oac_route_t* */
