@@ -18,6 +18,10 @@
  *
  * Thread safety: a codec is read-only once created. Any number of threads
  * may encode and decode with one codec at once, each with its own pool.
+ * Nonces come from a small per-thread batch of RAND_bytes() output, which
+ * a fork invalidates (pthread_atfork, registered by the first create), so
+ * processes forked after oac_codec_create(), as httpd's children are,
+ * never share one.
  */
 
 #ifndef OAC_CODEC_H
