@@ -448,6 +448,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     reading_main_config = 1;
     oac_refresh_pre_config(pconf);
     oac_codec_register_hooks();
+    oac_codec_pre_config();
     return OK;
 }
 

@@ -36,22 +36,31 @@ static apr_pool_t *htaccess_pool;
 static apr_thread_mutex_t *htaccess_lock;
 static apr_hash_t *htaccess_codecs;
 
+/* Codecs of the main configuration, by passphrase list: locations that
+ * repeat one list share its keys instead of deriving them again. Reset
+ * with each configuration read. */
+static apr_hash_t *config_codecs;
+
 static apr_status_t codec_decode(request_rec *r, session_rec *z)
 {
     oac_dir_conf *dc = oac_dir_config(r);
     const char *why;
     char *plain;
     apr_size_t len;
+    apr_status_t rv;
 
     if (!dc->codec || !z->encoded || !*z->encoded) {
         return DECLINED;
     }
-    if (oac_codec_decode(&plain, &len, &why, r->pool, dc->codec, z->encoded)
-        != APR_SUCCESS) {
+    if ((rv = oac_codec_decode(&plain, &len, &why, r->pool, dc->codec,
+                               z->encoded)) != APR_SUCCESS) {
         /* Tampered, truncated, foreign or from a retired passphrase: an
-         * empty session, as if the browser had sent no cookie. */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00090)
-                      "session cookie ignored: %s", why);
+         * empty session, as if the browser had sent no cookie. Only
+         * OpenSSL itself failing is the server's problem. */
+        ap_log_rerror(APLOG_MARK, rv == APR_EGENERAL ? APLOG_ERR
+                                                     : APLOG_DEBUG,
+                      0, r, OAC_LOGNO(00090) "session cookie ignored: %s",
+                      why);
         z->encoded = NULL;
         return OK;
     }
@@ -177,18 +186,34 @@ static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
 static const char *set_codec(cmd_parms *cmd, oac_dir_conf *dc,
                              apr_array_header_t *list)
 {
-    const char *why;
+    const char *why, *key;
     oac_codec_t *codec;
 
     if (!oac_reading_main_config()) {
         return codec_for_htaccess(cmd, dc, list);
     }
-    /* Keys are derived here, once per configuration read. */
-    if (oac_codec_create(&codec, &why, cmd->pool, list) != APR_SUCCESS) {
-        return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
+    if (!config_codecs) {
+        config_codecs = apr_hash_make(cmd->pool);
+    }
+    /* Keys are derived here, once per configuration read and list. */
+    key = list_digest(cmd->pool, list);
+    codec = key ? apr_hash_get(config_codecs, key, 32) : NULL;
+    if (!codec) {
+        if (oac_codec_create(&codec, &why, cmd->pool, list) != APR_SUCCESS) {
+            return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
+        }
+        if (key) {
+            apr_hash_set(config_codecs, key, 32, codec);
+        }
     }
     dc->codec = codec;
     return NULL;
+}
+
+void oac_codec_pre_config(void)
+{
+    /* The previous read's pool is gone: start a new cache. */
+    config_codecs = NULL;
 }
 
 const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,

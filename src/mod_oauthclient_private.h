@@ -77,6 +77,7 @@ int oac_reading_main_config(void);
 
 /* Session codec (mod_oauthclient_codec.c) */
 int oac_codec_register_hooks(void);
+void oac_codec_pre_config(void);
 void oac_codec_child_init(apr_pool_t *pchild);
 int oac_codec_check_config(apr_pool_t *ptemp, int *pused);
 const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
