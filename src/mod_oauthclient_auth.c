@@ -407,8 +407,9 @@ int oac_fixups(request_rec *r)
     if (dc->proxy_api) {
         return proxy_api(r, dc);
     }
-    rs = oac_request_state(r);
-    if (dc->forward_tokens == 1 && rs->token) {
+    /* Only look: most requests never had a state made for them. */
+    rs = ap_get_module_config(r->request_config, &oauthclient_module);
+    if (dc->forward_tokens == 1 && rs && rs->token) {
         forward_tokens(r, rs);
     }
     return DECLINED;
