@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 */
 
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
@@ -13,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
@@ -293,6 +295,40 @@ static char *signing_key(apr_pool_t *p, const oac_oauth1_creds_t *c)
                        oac_util_pct_encode(p, c->token_secret), NULL);
 }
 
+/* Setting up an HMAC context (fetching the MAC and the digest) costs as
+ * much as the MAC itself, so each thread keeps one per digest and only
+ * re-keys it. httpd's threads live as long as the process. */
+static EVP_MAC *hmac_alg;
+static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static _Thread_local EVP_MAC_CTX *hmac_ctx[2];
+
+static void fetch_hmac(void)
+{
+    hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+}
+
+static EVP_MAC_CTX *thread_hmac(const char *digest)
+{
+    int slot = strcmp(digest, "SHA1") ? 1 : 0;
+    OSSL_PARAM params[2];
+
+    if (hmac_ctx[slot]) {
+        return hmac_ctx[slot];
+    }
+    pthread_once(&hmac_once, fetch_hmac);
+    if (!hmac_alg || !(hmac_ctx[slot] = EVP_MAC_CTX_new(hmac_alg))) {
+        return NULL;
+    }
+    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                 (char *)digest, 0);
+    params[1] = OSSL_PARAM_construct_end();
+    if (!EVP_MAC_CTX_set_params(hmac_ctx[slot], params)) {
+        EVP_MAC_CTX_free(hmac_ctx[slot]);
+        hmac_ctx[slot] = NULL;
+    }
+    return hmac_ctx[slot];
+}
+
 static apr_status_t hmac_signature(char **psig, const char **perr,
                                    apr_pool_t *p, const char *digest,
                                    const oac_oauth1_creds_t *c,
@@ -302,11 +338,13 @@ static apr_status_t hmac_signature(char **psig, const char **perr,
     size_t maclen = 0;
     char *key = signing_key(p, c);
     apr_size_t keylen = strlen(key);
+    EVP_MAC_CTX *ctx = thread_hmac(digest);
     int ok;
 
-    ok = EVP_Q_mac(NULL, "HMAC", NULL, digest, NULL, key, keylen,
-                   (const unsigned char *)base_string, strlen(base_string),
-                   mac, sizeof(mac), &maclen) != NULL;
+    ok = ctx && EVP_MAC_init(ctx, (const unsigned char *)key, keylen, NULL)
+         && EVP_MAC_update(ctx, (const unsigned char *)base_string,
+                           strlen(base_string))
+         && EVP_MAC_final(ctx, mac, &maclen, sizeof(mac));
     /* The pool outlives this call; the key is the secrets in clear. */
     OPENSSL_cleanse(key, keylen);
     if (!ok) {
