@@ -52,6 +52,20 @@ consumer/token/signature/timestamp/nonce/verifier), body
 "oauth_problem=...", form encoded.  A signature_invalid answer also carries
 the base string the provider computed (debug_base_string=...), for debugging.
 
+OpenID Connect (Core 1.0 + Discovery 1.0, for mod_auth_openidc in bench/)
+------------------------------------------------------------------------
+GET  /.well-known/openid-configuration   discovery metadata; the issuer is
+                         SCHEME://HOST of the request (its Host header), and
+                         every endpoint above is listed under that issuer.
+GET  /oauth2/jwks        the JWK Set: one RSA key (RS256), made at the first
+                         OIDC request with python3-cryptography (the only
+                         non-stdlib import, loaded only here), kept until exit.
+A code whose scope holds "openid" makes the token response carry an id_token
+(RS256; iss, sub, aud = client_id, exp, iat, auth_time, at_hash, nonce when
+the authorization request sent one, and preferred_username/name/email).
+The refresh response carries none.  /oauth2/userinfo serves as the OIDC
+userinfo endpoint (its "sub" is the id_token's).
+
 Test control (loopback clients only)
 ------------------------------------
 GET  /_control/stats          counters + last_token_request, last_api_request,
@@ -516,7 +530,8 @@ def validate_config(update):
 
 COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
-            "userinfo_requests", "authorize_requests", "oauth1_authorize_requests")
+            "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
+            "oidc_requests")
 
 
 class State:
@@ -587,6 +602,76 @@ def user_profile(user):
 
 
 # --------------------------------------------------------------------------
+# OpenID Connect: an RS256 signing key, its JWK, id_tokens
+# --------------------------------------------------------------------------
+
+def b64url(data):
+    """base64url without padding (RFC 7515 §2)."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _int_bytes(n):
+    return n.to_bytes((n.bit_length() + 7) // 8 or 1, "big")
+
+
+class OIDCSigner:
+    """One RSA key, made on first use; signs compact JWS with RS256.
+
+    python3-cryptography is imported here only, so the rest of the provider
+    stays standard-library only."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._key = None
+        self.kid = None
+
+    def _private_key(self):
+        with self._lock:
+            if self._key is None:
+                from cryptography.hazmat.primitives.asymmetric import rsa
+                self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+                numbers = self._key.public_key().public_numbers()
+                # RFC 7638 thumbprint as the key id
+                thumb = json.dumps({"e": b64url(_int_bytes(numbers.e)), "kty": "RSA",
+                                    "n": b64url(_int_bytes(numbers.n))},
+                                   separators=(",", ":"), sort_keys=True)
+                self.kid = b64url(hashlib.sha256(thumb.encode()).digest())
+            return self._key
+
+    def jwks(self):
+        numbers = self._private_key().public_key().public_numbers()
+        return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
+                          "n": b64url(_int_bytes(numbers.n)), "e": b64url(_int_bytes(numbers.e))}]}
+
+    def sign(self, claims):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        key = self._private_key()
+        header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
+        signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
+                         + b64url(json.dumps(claims, separators=(",", ":")).encode()))
+        signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        return signing_input + "." + b64url(signature)
+
+
+def at_hash(access_token):
+    """OIDC Core §3.1.3.6: left half of SHA-256 of the token, base64url (RS256)."""
+    digest = hashlib.sha256(access_token.encode("ascii")).digest()
+    return b64url(digest[:len(digest) // 2])
+
+
+def id_token_claims(issuer, client_id, user, nonce, access_token, lifetime, now=None):
+    now = int(now if now is not None else time.time())
+    profile = user_profile(user)
+    claims = {"iss": issuer, "sub": profile["sub"], "aud": client_id, "exp": now + max(lifetime, 60),
+              "iat": now, "auth_time": now, "at_hash": at_hash(access_token),
+              "preferred_username": user, "name": profile["name"], "email": profile["email"]}
+    if nonce is not None:
+        claims["nonce"] = nonce
+    return claims
+
+
+# --------------------------------------------------------------------------
 # HTML
 # --------------------------------------------------------------------------
 
@@ -643,6 +728,9 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive; every answer has Content-Length
     server_version = "TestOAuthProvider/1.0"
     timeout = 120                   # idle keep-alive connections are dropped after this
+    # Headers and body leave in two send()s; on connections libcurl keeps
+    # alive, Nagle plus delayed ACKs would hold each answer ~40 ms.
+    disable_nagle_algorithm = True
 
     @property
     def state(self):
@@ -749,6 +837,8 @@ class Handler(BaseHTTPRequestHandler):
         "/oauth1/authorize": ("oauth1_authorize_requests", "oauth1_authorize"),
         "/oauth1/access_token": ("access_token_requests", "oauth1_access_token"),
         "/oauth1/userinfo": ("userinfo_requests", "userinfo"),
+        "/.well-known/openid-configuration": ("oidc_requests", "oidc_discovery"),
+        "/oauth2/jwks": ("oidc_requests", "oidc_jwks"),
     }
 
     def dispatch(self):
@@ -790,7 +880,7 @@ class Handler(BaseHTTPRequestHandler):
     # ---- OAuth 2: authorization endpoint --------------------------------
 
     AUTHZ_PARAMS = ("response_type", "client_id", "redirect_uri", "scope", "state",
-                    "code_challenge", "code_challenge_method", "response_mode")
+                    "code_challenge", "code_challenge_method", "response_mode", "nonce")
 
     def oauth2_authorize(self):
         if self.command not in ("GET", "POST"):
@@ -886,6 +976,7 @@ class Handler(BaseHTTPRequestHandler):
                 "scope": request["scope"], "user": user,
                 "code_challenge": request["code_challenge"],
                 "code_challenge_method": request["code_challenge_method"],
+                "nonce": request.get("nonce"),
                 "expires_at": time.time() + self.state.config["code_lifetime"], "used": False}
         self._authz_respond(request, {"code": code})
 
@@ -1021,6 +1112,10 @@ class Handler(BaseHTTPRequestHandler):
         grant["used"] = True
         payload = self.state.issue_oauth2(grant["user"], client_id, grant["scope"], code=code,
                                           refresh=self.state.config["issue_refresh_token"])
+        if "openid" in grant["scope"].split():
+            payload["id_token"] = self.server.oidc.sign(id_token_claims(
+                self.issuer(), client_id, grant["user"], grant.get("nonce"),
+                payload["access_token"], self.state.config["access_token_lifetime"]))
         payload["_user"] = user_profile(grant["user"])
         return payload
 
@@ -1126,6 +1221,41 @@ class Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             self.state.last["last_api_request"] = echo
         self.send_json(200, echo)
+
+    # ---- OpenID Connect ---------------------------------------------------
+
+    def issuer(self):
+        """SCHEME://HOST[:PORT] as the client addressed this provider."""
+        host = (self.headers.get("Host") or "").strip() or self.server.host_port
+        return "%s://%s" % (self.server.scheme, host)
+
+    def oidc_discovery(self):
+        if self.command not in ("GET", "HEAD"):
+            return self.send_json(405, {"error": "use GET"})
+        iss = self.issuer()
+        self.send_json(200, {
+            "issuer": iss,
+            "authorization_endpoint": iss + "/oauth2/authorize",
+            "token_endpoint": iss + "/oauth2/token",
+            "userinfo_endpoint": iss + "/oauth2/userinfo",
+            "jwks_uri": iss + "/oauth2/jwks",
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query", "form_post"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "scopes_supported": ["openid", "profile", "email"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post",
+                                                      "none"],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
+                                 "preferred_username", "name", "email"],
+        })
+
+    def oidc_jwks(self):
+        if self.command not in ("GET", "HEAD"):
+            return self.send_json(405, {"error": "use GET"})
+        self.respond(200, json.dumps(self.server.oidc.jwks()).encode(), "application/jwk-set+json")
 
     # ---- OAuth 1.0a -------------------------------------------------------
 
@@ -1400,6 +1530,7 @@ class ProviderServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         super().__init__(address, Handler)
         self.state = State()
+        self.oidc = OIDCSigner()    # survives /_control/reset: clients cache the JWKS
         self.stopping = threading.Event()
         self._log_lock = threading.Lock()
         self._log_file = log_file

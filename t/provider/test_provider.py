@@ -730,6 +730,100 @@ class OAuth1(ProviderTest):
         self.assertEqual(r.json()["user"], "bob")
 
 
+def _b64url_decode(part):
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+class OpenIDConnect(ProviderTest):
+    """Discovery, JWKS and RS256 id_tokens (what mod_auth_openidc needs)."""
+
+    # OAuth2's helpers, not its tests
+    authorize, code, token, exchange = OAuth2.authorize, OAuth2.code, OAuth2.token, OAuth2.exchange
+
+    def setUp(self):
+        super().setUp()
+        try:
+            import cryptography  # noqa: F401
+        except ImportError:
+            self.skipTest("python3-cryptography not installed")
+
+    def verify(self, id_token):
+        """Checks the RS256 signature against the JWKS; -> (header, claims)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding, rsa
+        head_b64, body_b64, sig_b64 = id_token.split(".")
+        header = json.loads(_b64url_decode(head_b64))
+        jwks = call("GET", "/oauth2/jwks")
+        self.assertEqual(jwks.status, 200, jwks)
+        keys = {k["kid"]: k for k in jwks.json()["keys"]}
+        self.assertEqual(header["alg"], "RS256")
+        jwk = keys[header["kid"]]
+        self.assertEqual((jwk["kty"], jwk["alg"], jwk["use"]), ("RSA", "RS256", "sig"))
+        key = rsa.RSAPublicNumbers(int.from_bytes(_b64url_decode(jwk["e"]), "big"),
+                                   int.from_bytes(_b64url_decode(jwk["n"]), "big")).public_key()
+        key.verify(_b64url_decode(sig_b64), ("%s.%s" % (head_b64, body_b64)).encode(),
+                   padding.PKCS1v15(), hashes.SHA256())  # raises when wrong
+        return header, json.loads(_b64url_decode(body_b64))
+
+    def test_discovery(self):
+        r = call("GET", "/.well-known/openid-configuration")
+        self.assertEqual(r.status, 200, r)
+        meta = r.json()
+        self.assertEqual(meta["issuer"], BASE)
+        for name, path in (("authorization_endpoint", "/oauth2/authorize"),
+                           ("token_endpoint", "/oauth2/token"),
+                           ("userinfo_endpoint", "/oauth2/userinfo"), ("jwks_uri", "/oauth2/jwks")):
+            self.assertEqual(meta[name], BASE + path)
+        self.assertIn("RS256", meta["id_token_signing_alg_values_supported"])
+        self.assertIn("code", meta["response_types_supported"])
+        # the issuer follows the name the client used
+        other = BASE.replace("127.0.0.1", "localhost")
+        self.assertEqual(call("GET", other + "/.well-known/openid-configuration").json()["issuer"], other)
+        self.assertEqual(control("stats")["oidc_requests"], 2)
+
+    def test_id_token_in_code_exchange(self):
+        code = self.code(scope="openid profile", nonce="n-0S6_WzA2Mj")
+        r = self.exchange(code)
+        self.assertEqual(r.status, 200, r)
+        tok = r.json()
+        header, claims = self.verify(tok["id_token"])
+        now = time.time()
+        self.assertEqual(claims["iss"], BASE)
+        self.assertEqual(claims["aud"], "oauth2-client")
+        self.assertEqual(claims["sub"], "1001")
+        self.assertEqual(claims["nonce"], "n-0S6_WzA2Mj")
+        self.assertEqual(claims["preferred_username"], "alice")
+        self.assertLessEqual(abs(claims["iat"] - now), 5)
+        self.assertGreater(claims["exp"], now)
+        digest = hashlib.sha256(tok["access_token"].encode()).digest()
+        self.assertEqual(claims["at_hash"], base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode())
+        # userinfo's sub is the id_token's
+        u = call("GET", "/oauth2/userinfo", headers={"Authorization": "Bearer " + tok["access_token"]})
+        self.assertEqual(u.json()["sub"], claims["sub"])
+        # the refresh response has no id_token
+        r = self.token({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"]})
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn("id_token", r.json())
+
+    def test_no_openid_scope_no_id_token(self):
+        tok = self.exchange(self.code()).json()
+        self.assertNotIn("id_token", tok)
+
+    def test_nonce_optional_and_kept_through_the_login_form(self):
+        tok = self.exchange(self.code(scope="openid")).json()
+        self.assertNotIn("nonce", self.verify(tok["id_token"])[1])
+        q = {"response_type": "code", "client_id": "oauth2-client", "redirect_uri": CB2,
+             "scope": "openid", "state": "st-1", "nonce": "abc"}
+        page = call("GET", "/oauth2/authorize?" + urllib.parse.urlencode(q))
+        self.assertIn(b'name="nonce" value="abc"', page.body)
+        form = dict(q, username="bob", password="builder", decision="allow")
+        r = call("POST", "/oauth2/authorize", form=form)
+        self.assertEqual(r.status, 302, r)
+        tok = self.exchange(r.location_params["code"], verifier=None).json()
+        claims = self.verify(tok["id_token"])[1]
+        self.assertEqual((claims["nonce"], claims["sub"]), ("abc", "1002"))
+
+
 class Lifecycle(unittest.TestCase):
     """Separate provider processes: logging, pidfile, SIGTERM, TLS."""
 
