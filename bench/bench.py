@@ -1,0 +1,834 @@
+#!/usr/bin/python3
+"""The measuring half of the mod_oauthclient benchmark (bench/run starts the
+servers and calls this; see bench/run for the whole picture).
+
+    /usr/bin/python3 bench/bench.py --dir RUN_DIR [--quick]
+
+Reads the ports and paths from the BENCH_* environment variables bench/run
+exports. Standard library only, except matplotlib for the chart.
+
+1. Logs in to each configuration through the real flow (login path ->
+   provider's authorize with auto_approve=alice -> callback -> the page),
+   as a browser would, and checks once what the backend receives.
+2. Measures every configuration with wrk, interleaved: a b c d e a' f, then
+   again, ROUNDS times. Each wrk run gets a session made just before it by a
+   fresh login (mod_auth_openidc rewrites a client-cookie session older than
+   60 s on every request when the client does not store the new cookie, as
+   wrk does not; a fresh session per run keeps every row on its steady
+   state).
+3. Complete logins per second through the module, and the front httpd's CPU
+   per login (utime+stime of its processes from /proc; the provider's and
+   the client's CPU are not in it). The same through mod_auth_openidc, for
+   reference.
+4. The microbenchmarks: OAuth 1 signing (sign_bench) and the session codec.
+5. Full mode: instructions per request of each configuration, counted by
+   callgrind (count_instructions), which the machine's load cannot blur.
+6. Prints the report and writes bench/RESULTS.md and bench/results.png.
+"""
+
+import argparse
+import datetime
+import http.client
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from urllib.parse import urljoin, urlsplit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+UA = "oac-bench/1.0"
+PAGE_PATH = "/app/hello.txt"
+WRK_THREADS, WRK_CONNECTIONS = 2, 16
+INSTR_N, INSTR_N_C = 400, 10
+
+
+def env(name):
+    return os.environ[name]
+
+
+PROVIDER_PORT = int(env("BENCH_PROVIDER_PORT"))
+
+
+class Config:
+    def __init__(self, key, label, what, instance, port, login, app=None):
+        self.key, self.label, self.what = key, label, what
+        self.instance, self.port, self.login_kind, self.app = instance, port, login, app
+        self.runs = []      # dicts from wrk()
+
+
+CONFIGS = [
+    Config("a", "(a)", "plain ProxyPass, no auth", "front", int(env("BENCH_PORT_A")), None),
+    Config("b", "(b)", "AuthType OAuth + OAuthForwardTokens, OAuthSessionPassphrase (module codec)",
+           "front", int(env("BENCH_PORT_B")), "oac", "bench2"),
+    Config("c", "(c)", "AuthType OAuth + OAuthForwardTokens, mod_session_crypto",
+           "front", int(env("BENCH_PORT_C")), "oac", "bench2"),
+    Config("d", "(d)", "OAuthProxyAPI, OAuth 2 bearer (codec session)",
+           "front", int(env("BENCH_PORT_D")), "oac", "bench2"),
+    Config("e", "(e)", "OAuthProxyAPI, OAuth 1 HMAC-SHA1 signature (codec session)",
+           "front", int(env("BENCH_PORT_E")), "oac", "bench1"),
+    Config("a2", "(a')", "plain ProxyPass, no auth, in the mod_auth_openidc httpd",
+           "oidc", int(env("BENCH_PORT_A2")), None),
+    Config("f", "(f)", "mod_auth_openidc, client-cookie session, access token upstream",
+           "oidc", int(env("BENCH_PORT_F")), "oidc"),
+]
+BY_KEY = {c.key: c for c in CONFIGS}
+
+
+# --------------------------------------------------------------------------
+# A browser, as far as the logins need one
+# --------------------------------------------------------------------------
+
+class Jar:
+    """Cookies by name (one jar per login; only httpd sets cookies)."""
+
+    def __init__(self):
+        self.cookies = {}
+
+    def update(self, set_cookies):
+        for line in set_cookies:
+            first, _, attrs = line.partition(";")
+            name, _, value = first.strip().partition("=")
+            attrs = attrs.lower()
+            gone = (not value or "max-age=0" in attrs.replace(" ", "")
+                    or "expires=thu, 01 jan 1970" in attrs)
+            if gone:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = value
+
+    def header(self):
+        return "; ".join("%s=%s" % kv for kv in self.cookies.items())
+
+
+def http_get(port, path, jar=None, accept="text/html,application/xhtml+xml,*/*;q=0.8"):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"User-Agent": UA, "Accept": accept}
+    if jar is not None and jar.cookies:
+        headers["Cookie"] = jar.header()
+    try:
+        conn.request("GET", path, headers=headers)
+        resp = conn.getresponse()
+        body = resp.read()
+    finally:
+        conn.close()
+    if jar is not None:
+        jar.update(resp.headers.get_all("Set-Cookie") or [])
+    return resp.status, resp.headers, body
+
+
+def browse(url, jar, user="alice"):
+    """GET url and follow redirects; the provider's login page is skipped
+    with its auto_approve shortcut. -> (status, body, final url)."""
+    for _ in range(12):
+        parts = urlsplit(url)
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        at_provider = parts.port == PROVIDER_PORT
+        if at_provider and parts.path in ("/oauth2/authorize", "/oauth1/authorize"):
+            path += "&auto_approve=" + user
+        status, headers, body = http_get(parts.port, path, None if at_provider else jar)
+        if status in (301, 302, 303, 307) and headers.get("Location"):
+            url = urljoin(url, headers["Location"])
+            continue
+        return status, body, url
+    raise RuntimeError("too many redirects from %s" % url)
+
+
+PAGE = None
+
+
+def login(cfg):
+    """A fresh session for cfg -> Cookie header value ("" without auth)."""
+    if not cfg.login_kind:
+        return ""
+    jar = Jar()
+    if cfg.login_kind == "oac":
+        start = "http://127.0.0.1:%d/oauth/%s/login?next=%s" % (cfg.port, cfg.app, PAGE_PATH)
+    else:
+        start = "http://127.0.0.1:%d%s" % (cfg.port, PAGE_PATH)
+    status, body, final = browse(start, jar)
+    if status != 200 or body != PAGE or urlsplit(final).path != PAGE_PATH:
+        raise RuntimeError("login to %s ended with %s at %s: %r" % (cfg.label, status, final, body[:300]))
+    return jar.header()
+
+
+def backend_view(cfg, cookie):
+    """What the backend receives from cfg (Authorization, X-OAuth-*, OIDC_*), masked."""
+    jar = Jar()
+    if cookie:
+        for part in cookie.split("; "):
+            name, _, value = part.partition("=")
+            jar.cookies[name] = value
+    status, _, body = http_get(cfg.port, "/app/echo", jar, accept="*/*")
+    if status != 200:
+        raise RuntimeError("%s: GET /app/echo answered %s: %r" % (cfg.label, status, body[:300]))
+    seen = []
+    for line in body.decode("utf-8", "replace").splitlines():
+        name, _, value = line.partition("=")
+        if name == "BENCH_OIDC_ACCESS_TOKEN":
+            # the backend's SetEnvIf copy: CGI never sees underscored headers
+            header, name = "OIDC_access_token", "HTTP_OIDC_ACCESS_TOKEN"
+        else:
+            header = name[5:].replace("_", "-").title()
+        if name in ("HTTP_AUTHORIZATION", "HTTP_X_OAUTH_ACCESS_TOKEN", "HTTP_OIDC_ACCESS_TOKEN",
+                    "HTTP_X_OAUTH_ACCESS_TOKEN_SECRET"):
+            if value.startswith("OAuth "):
+                method = re.search(r'oauth_signature_method="([^"]+)"', value)
+                value = "OAuth ... oauth_signature_method=%s ... oauth_signature=..." % (
+                    method.group(1) if method else "?")
+            else:
+                value = value[:10] + "..."
+        elif len(value) > 40:
+            value = value[:37] + "..."
+        seen.append("%s: %s" % (header, value))
+    return seen
+
+
+# --------------------------------------------------------------------------
+# CPU of an httpd instance, from /proc
+# --------------------------------------------------------------------------
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state): ppid 4, utime 14, stime 15, cutime 16, cstime 17
+    return int(fields[1]), int(fields[11]), int(fields[12]), int(fields[13]), int(fields[14])
+
+
+def instance_cpu(name):
+    """Seconds of CPU of the httpd whose pid file is DIR/NAME.pid: the parent,
+    its live children, and the children it has reaped."""
+    with open(os.path.join(ARGS.dir, name + ".pid")) as f:
+        parent = int(f.read().strip())
+    _, ut, st, cut, cst = _stat(parent)
+    ticks = ut + st + cut + cst
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            ppid, ut, st, _, _ = _stat(int(entry))
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent:
+            ticks += ut + st
+    return ticks / TICK
+
+
+def pid_cpu(name):
+    with open(os.path.join(ARGS.dir, name + ".pid")) as f:
+        pid = int(f.read().strip())
+    _, ut, st, cut, cst = _stat(pid)
+    return (ut + st + cut + cst) / TICK
+
+
+# --------------------------------------------------------------------------
+# wrk
+# --------------------------------------------------------------------------
+
+def _ms(value, unit):
+    return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[unit]
+
+
+def wrk_command(cfg, seconds, cookie):
+    cmd = ["wrk", "-t%d" % WRK_THREADS, "-c%d" % WRK_CONNECTIONS, "-d%ds" % seconds,
+           "--latency", "--timeout", "5s"]
+    if cookie:
+        cmd += ["-H", "Cookie: " + cookie]
+    return cmd + ["http://127.0.0.1:%d%s" % (cfg.port, PAGE_PATH)]
+
+
+def wrk(cfg, seconds, cookie):
+    cpu0 = instance_cpu(cfg.instance)
+    out = subprocess.run(wrk_command(cfg, seconds, cookie), capture_output=True, text=True,
+                         timeout=seconds + 60).stdout
+    cpu1 = instance_cpu(cfg.instance)
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    n = re.search(r"(\d+) requests in", out)
+    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
+    if not (m and n and p50 and p99):
+        raise RuntimeError("cannot read wrk's output for %s:\n%s" % (cfg.label, out))
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(bad.group(1)) if bad else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    requests = int(n.group(1))
+    return {"rps": float(m.group(1)), "p50": _ms(*p50.groups()), "p99": _ms(*p99.groups()),
+            "requests": requests, "errors": errors,
+            "cpu_us": (cpu1 - cpu0) * 1e6 / max(requests, 1)}
+
+
+# --------------------------------------------------------------------------
+# logins per second
+# --------------------------------------------------------------------------
+
+def login_bench(cfg, n, concurrency):
+    todo = list(range(n))
+    lock = threading.Lock()
+    times, failures = [], []
+
+    def worker():
+        while True:
+            with lock:
+                if not todo:
+                    return
+                todo.pop()
+            t0 = time.monotonic()
+            try:
+                login(cfg)
+            except Exception as exc:  # counted, reported
+                with lock:
+                    failures.append(str(exc)[:200])
+                continue
+            with lock:
+                times.append(time.monotonic() - t0)
+
+    cpu0, prov0 = instance_cpu(cfg.instance), pid_cpu("provider")
+    start = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - start
+    cpu1, prov1 = instance_cpu(cfg.instance), pid_cpu("provider")
+    ok = len(times)
+    return {"n": n, "ok": ok, "failures": failures, "wall": wall, "concurrency": concurrency,
+            "per_s": ok / wall if wall else 0.0,
+            "httpd_cpu_ms": (cpu1 - cpu0) * 1e3 / max(ok, 1),
+            "provider_cpu_ms": (prov1 - prov0) * 1e3 / max(ok, 1),
+            "latency_ms": statistics.median(times) * 1e3 if times else float("nan")}
+
+
+# --------------------------------------------------------------------------
+# microbenchmarks
+# --------------------------------------------------------------------------
+
+def run_sign_bench(seconds):
+    out = subprocess.run([os.path.join(ARGS.dir, "sign_bench"), str(seconds)], capture_output=True,
+                         text=True, timeout=120)
+    if out.returncode != 0:
+        return {"error": out.stderr.strip() or "sign_bench exited %d" % out.returncode, "text": ""}
+    values = dict(re.findall(r"^(\w+)=([\d.]+)$", out.stdout, re.M))
+    text = "\n".join(l for l in out.stdout.splitlines() if not re.match(r"^\w+=[\d.]+$", l)).strip()
+    return {"values": {k: float(v) for k, v in values.items()}, "text": text}
+
+
+def run_codec_bench(seconds):
+    script = os.path.join(HERE, "codec_bench.sh")
+    binary = os.path.join(ARGS.dir, "codec_bench")
+    if os.path.exists(script):
+        cmd, how = ["bash", script, str(seconds)], "bash bench/codec_bench.sh %s" % seconds
+    elif os.path.exists(binary):
+        cmd, how = [binary, str(seconds)], "bench/codec_bench.c (bench/codec_bench.sh is missing)"
+    else:
+        return {"missing": True, "how": "neither bench/codec_bench.sh nor bench/codec_bench.c exists"}
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=TOP)
+    text = (out.stdout + ("\n" + out.stderr if out.stderr.strip() else "")).strip()
+    m = re.search(r"\(2\)/\(1\)\s*=\s*([\d.]+)", out.stdout)
+    return {"how": how, "text": text, "ratio": float(m.group(1)) if m else None,
+            "returncode": out.returncode}
+
+
+# --------------------------------------------------------------------------
+# instructions per request (valgrind --tool=callgrind)
+# --------------------------------------------------------------------------
+
+PORT_VARS = {"a": "BENCH_PORT_A", "b": "BENCH_PORT_B", "c": "BENCH_PORT_C", "d": "BENCH_PORT_D",
+             "e": "BENCH_PORT_E", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F"}
+MARKERS = {"a": "(a)", "b": "(b)", "c": "(c)", "d": "(d)", "e": "(e)", "a2": "(a')", "f": "(f)"}
+
+
+def reduced_conf(cfg, path):
+    """The instance's configuration with only cfg's virtual host (the others
+    would cost callgrind a PBKDF2 derivation each at startup)."""
+    with open(os.path.join(ARGS.dir, "conf", cfg.instance + ".conf")) as f:
+        text = f.read()
+    parts = re.split(r"(?m)^(?=# \([a-f]'?\) )", text)
+    keep = [parts[0]] + [p for p in parts[1:] if p.startswith("# %s " % MARKERS[cfg.key])]
+    with open(path, "w") as f:
+        f.write("".join(keep))
+    os.chmod(path, 0o644)
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def count_instructions(cfg, n):
+    """Instructions the front httpd executes per request of cfg, counted by
+    callgrind inside ap_run_process_connection (reading, processing and
+    answering requests; the event loop is left out) over n requests on one
+    keep-alive connection, in a single-process copy of the instance (httpd
+    -X, only cfg's virtual host, on a port of its own) with a session made
+    by a fresh login. The first request's one-time work (per-thread
+    OpenSSL state, mod_auth_openidc's metadata fetch) is averaged in."""
+    vdir = os.path.join(ARGS.dir, "vg-" + cfg.key)
+    os.makedirs(vdir, exist_ok=True)
+    os.chmod(vdir, 0o777)          # httpd -X as root still runs as User
+    conf = os.path.join(vdir, "httpd.conf")
+    reduced_conf(cfg, conf)
+    out = os.path.join(vdir, "callgrind.out")
+    port = free_port()
+    cookie = login(cfg)
+    run_env = dict(os.environ)
+    run_env[PORT_VARS[cfg.key]] = str(port)
+    cmd = ["valgrind", "--tool=callgrind", "--vgdb=no", "--collect-atstart=no",
+           "--toggle-collect=ap_run_process_connection", "--callgrind-out-file=" + out,
+           env("BENCH_HTTPD"), "-X", "-f", conf, "-c", "PidFile %s/httpd.pid" % vdir,
+           "-c", "ErrorLog %s/error.log" % vdir, "-c", "DefaultRuntimeDir %s" % vdir]
+    with open(os.path.join(vdir, "valgrind.log"), "w") as log:
+        proc = subprocess.Popen(cmd, env=run_env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                                start_new_session=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                http_get(port, "/", accept="*/*")   # a 404, outside the location
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("httpd under callgrind did not start for %s; see %s"
+                                       % (cfg.label, vdir))
+                time.sleep(0.5)
+        if os.path.exists(out):
+            os.chmod(out, 0o666)   # written at exit, after httpd became User
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        headers = {"User-Agent": UA}
+        if cookie:
+            headers["Cookie"] = cookie
+        for _ in range(n):
+            conn.request("GET", PAGE_PATH, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200 or body != PAGE:
+                raise RuntimeError("%s under callgrind answered %s" % (cfg.label, resp.status))
+        conn.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    with open(out) as f:
+        m = re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M)
+    if not m:
+        raise RuntimeError("no totals in %s" % out)
+    # (plus one readiness probe: a 404 outside the location, a few
+    # thousand instructions, not subtracted)
+    return int(m.group(1)) / n
+
+
+# --------------------------------------------------------------------------
+# report
+# --------------------------------------------------------------------------
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def summarize(cfg):
+    runs = cfg.runs
+    return {"rps": median([r["rps"] for r in runs]), "min": min(r["rps"] for r in runs),
+            "max": max(r["rps"] for r in runs), "p50": median([r["p50"] for r in runs]),
+            "p99": median([r["p99"] for r in runs]), "cpu_us": median([r["cpu_us"] for r in runs]),
+            "errors": sum(r["errors"] for r in runs), "n": len(runs)}
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
+    except Exception:
+        return ""
+
+
+def machine():
+    model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2-").strip() or platform.processor()
+    return {
+        "nproc": sh("nproc"), "cpu": model, "kernel": platform.release(),
+        "debian": sh("cat /etc/debian_version"),
+        "httpd": sh("apache2 -v 2>/dev/null | head -1 | sed 's/Server version: //'") or sh("httpd -v | head -1"),
+        "openidc": sh("dpkg-query -W -f='${Version}' libapache2-mod-auth-openidc"),
+        "wrk": sh("dpkg-query -W -f='${Version}' wrk"),
+        "openssl": sh("openssl version"),
+        "python": platform.python_version(),
+        "commit": sh("cd %s && git rev-parse --short HEAD" % TOP) + (
+            " (with uncommitted changes)" if sh("cd %s && git status --porcelain --untracked-files=no" % TOP) else ""),
+    }
+
+
+def fmt(x, digits=0):
+    return ("%%.%df" % digits) % x
+
+
+def chart(path, stats, info):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib is not installed (python3-matplotlib): no chart"
+    labels = ["%s\n%s" % (c.label, SHORT[c.key]) for c in CONFIGS]
+    values = [stats[c.key]["rps"] for c in CONFIGS]
+    lo = [stats[c.key]["rps"] - stats[c.key]["min"] for c in CONFIGS]
+    hi = [stats[c.key]["max"] - stats[c.key]["rps"] for c in CONFIGS]
+    colors = [COLORS[c.key] for c in CONFIGS]
+    fig, ax = plt.subplots(figsize=(11, 6), dpi=100)
+    bars = ax.bar(range(len(CONFIGS)), values, color=colors, yerr=[lo, hi], capsize=5,
+                  edgecolor="black", linewidth=0.6)
+    a = stats["a"]["rps"]
+    top = max(s["max"] for s in stats.values())
+    n_front = sum(1 for c in CONFIGS if c.instance == "front")
+    ax.hlines(0.90 * a, -0.5, n_front - 0.5, color="#1f4e99", linestyle="--", linewidth=1)
+    ax.hlines(0.85 * a, -0.5, n_front - 0.5, color="#555555", linestyle=":", linewidth=1)
+    ax.text(n_front - 0.55, 0.90 * a, "0.90 x (a): target for (b)", va="bottom", ha="right",
+            fontsize=8, color="#1f4e99")
+    ax.text(n_front - 0.55, 0.85 * a, "0.85 x (a): target for (d), (e)", va="top", ha="right",
+            fontsize=8, color="#555555")
+    ax.axvline(n_front - 0.5, color="black", linewidth=0.8)
+    ax.text(n_front - 0.45, top * 1.08, "second httpd: mod_auth_openidc,\nno mod_oauthclient",
+            va="top", ha="left", fontsize=8)
+    ax.text(-0.45, top * 1.08, "httpd with mod_oauthclient", va="top", ha="left", fontsize=8)
+    for i, (bar, c) in enumerate(zip(bars, CONFIGS)):
+        base = stats["a2" if c.instance == "oidc" else "a"]["rps"]
+        label = "%s\n%.2f x %s" % (fmt(values[i]), values[i] / base,
+                                    "(a')" if c.instance == "oidc" else "(a)")
+        if values[i] > 0.2 * top:
+            ax.text(bar.get_x() + bar.get_width() / 2, values[i] * 0.5, label,
+                    ha="center", va="center", fontsize=9, color="white", fontweight="bold")
+        else:
+            ax.text(bar.get_x() + bar.get_width() / 2, values[i] + hi[i] + top * 0.01, label,
+                    ha="center", va="bottom", fontsize=9, color="black", fontweight="bold")
+    ax.set_xticks(range(len(CONFIGS)))
+    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_ylabel("requests/s (median of %d; whiskers: min-max)" % stats["a"]["n"])
+    ax.set_title("mod_oauthclient benchmark: the same proxied 1 KiB page, wrk -t%d -c%d\n%s, %s CPUs, %s"
+                 % (WRK_THREADS, WRK_CONNECTIONS, info["cpu"], info["nproc"], info["date"]), fontsize=11)
+    ax.set_ylim(0, top * 1.12)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return None
+
+
+SHORT = {"a": "ProxyPass,\nno auth", "b": "AuthType OAuth\n+ codec", "c": "AuthType OAuth\n+ session_crypto",
+         "d": "OAuthProxyAPI\nOAuth 2 bearer", "e": "OAuthProxyAPI\nOAuth 1 HMAC-SHA1",
+         "a2": "ProxyPass, no auth\n(openidc httpd)", "f": "mod_auth_openidc\nclient cookie"}
+COLORS = {"a": "#8c8c8c", "b": "#1f77b4", "c": "#ff7f0e", "d": "#2a9d8f", "e": "#6a4c93",
+          "a2": "#b0b0b0", "f": "#d62728"}
+
+
+def report(stats, logins, sign, codec, info, views, commands, instr):
+    a, a2 = stats["a"]["rps"], stats["a2"]["rps"]
+    L = []
+    w = L.append
+    w("# mod_oauthclient benchmark results")
+    w("")
+    w("Generated by `%s` on %s (%s mode: %d rounds of %d s per configuration, interleaved)."
+      % (commands["run"], info["date"], "quick" if ARGS.quick else "full", ROUNDS, SECONDS))
+    w("")
+    w("Machine: %s CPUs, %s; Linux %s, Debian %s; %s; mod_auth_openidc %s; wrk %s; %s. "
+      "Load average before / after: %s / %s. Tree: %s."
+      % (info["nproc"], info["cpu"], info["kernel"], info["debian"], info["httpd"], info["openidc"],
+         info["wrk"], info["openssl"], info["load_before"], info["load_after"], info["commit"]))
+    w("")
+    w("## Requests through each configuration")
+    w("")
+    w("Every row fetches the same 1 KiB page `%s` from the same static backend httpd through a "
+      "front httpd (mod_proxy_http, pooled backend connections). wrk runs %d threads and %d "
+      "connections on the same 2 cores as the servers, so these are whole-machine numbers. "
+      "Ratios of (a)-(e) are to (a), measured in the same httpd; (f) runs in its own httpd "
+      "(mod_auth_openidc loaded, mod_oauthclient not) and its ratio is to (a') of that httpd "
+      "(ratio to (a) in brackets). Front CPU is the front httpd's user+system CPU per request "
+      "(from /proc, all its processes)." % (PAGE_PATH, WRK_THREADS, WRK_CONNECTIONS))
+    w("")
+    w("| config | what | req/s (median of %d) | min - max | p50 ms | p99 ms | ratio | per-round ratios: median (min - max) | front CPU us/req |"
+      % stats["a"]["n"])
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for c in CONFIGS:
+        s = stats[c.key]
+        if c.key == "f":
+            ratio = "%.3f x (a') [%.3f x (a)]" % (s["rps"] / a2, s["rps"] / a)
+        elif c.key == "a2":
+            ratio = "%.3f x (a)" % (s["rps"] / a)
+        else:
+            ratio = "%.3f" % (s["rps"] / a)
+        base = BY_KEY["a2" if c.key == "f" else "a"]
+        rounds = [r["rps"] / b["rps"] for r, b in zip(c.runs, base.runs)]
+        per_round = "-" if c.key in ("a",) else "%.3f (%.3f - %.3f)" % (median(rounds), min(rounds), max(rounds))
+        w("| %s | %s | %s | %s - %s | %.2f | %.2f | %s | %s | %.0f |"
+          % (c.label, c.what, fmt(s["rps"]), fmt(s["min"]), fmt(s["max"]), s["p50"], s["p99"],
+             ratio, per_round, s["cpu_us"]))
+    errors = sum(s["errors"] for s in stats.values())
+    w("")
+    w("Non-2xx responses or socket errors over all runs: %d. \"ratio\" is the ratio of the "
+      "medians (the targets use it); the per-round ratios pair each run with the run of its "
+      "baseline in the same round, which shows how far the machine drifted." % errors)
+    w("")
+    w("Per-round req/s (round by round, in the order measured):")
+    w("")
+    w("| round | " + " | ".join(c.label for c in CONFIGS) + " |")
+    w("|---|" + "---:|" * len(CONFIGS))
+    for i in range(ROUNDS):
+        w("| %d | " % (i + 1) + " | ".join(fmt(c.runs[i]["rps"]) for c in CONFIGS) + " |")
+    w("")
+    w("What the backend received (checked once per configuration with a CGI that prints the "
+      "request headers; tokens cut):")
+    w("")
+    for c in CONFIGS:
+        w("- %s %s" % (c.label, "; ".join("`%s`" % v for v in views[c.key]) or "no token headers"))
+    w("")
+
+    # targets
+    cost_b = (1 / stats["b"]["rps"] - 1 / a) * 1e6
+    cost_f = (1 / stats["f"]["rps"] - 1 / a2) * 1e6
+    cost_f_a = (1 / stats["f"]["rps"] - 1 / a) * 1e6
+    cpu_b = stats["b"]["cpu_us"] - stats["a"]["cpu_us"]
+    cpu_f = stats["f"]["cpu_us"] - stats["a2"]["cpu_us"]
+    targets = []
+
+    def target(name, measured, ok, note=""):
+        targets.append((name, measured, ok, note))
+
+    for key, floor in (("b", 0.90), ("d", 0.85), ("e", 0.85)):
+        r = stats[key]["rps"] / a
+        target("(%s) >= %.2f x (a)" % (key, floor), "%.3f x (a)" % r, r >= floor,
+               "" if r >= floor else "missed by %.3f (%.1f %% of (a))" % (floor - r, (floor - r) * 100))
+    ok = cost_b <= 0.25 * cost_f
+    target("module's added cost per request <= 1/4 of mod_auth_openidc's",
+           "(b): 1/rate(b) - 1/rate(a) = %.1f us; (f): 1/rate(f) - 1/rate(a') = %.1f us "
+           "[- 1/rate(a): %.1f us]; ratio %.2f" % (cost_b, cost_f, cost_f_a,
+                                                   cost_b / cost_f if cost_f > 0 else float("nan")),
+           ok, "" if ok else "ratio above 0.25")
+    if instr:
+        ib, if_ = instr["b"] - instr["a"], instr["f"] - instr["a2"]
+        ok = ib <= 0.25 * if_
+        target("the same, counted in instructions (cross-check, callgrind)",
+               "(b) adds %.0f, (f) adds %.0f instructions per request; ratio %.2f"
+               % (ib, if_, ib / if_ if if_ > 0 else float("nan")), ok, "" if ok else "ratio above 0.25")
+    if "values" in sign:
+        v = sign["values"]["sign_per_s"]
+        target("OAuth 1 signing >= 200,000 signatures/s per core",
+               "%s /s (oac_oauth1_sign_request, fresh nonce; raw HMAC-SHA1 limit %s /s)"
+               % (fmt(v), fmt(sign["values"]["raw_hmac_ctx_per_s"])), v >= 200000,
+               "" if v >= 200000 else "missed by %.1f %%" % ((200000 - v) / 2000))
+    else:
+        target("OAuth 1 signing >= 200,000 signatures/s per core", "not measured: %s" % sign.get("error"),
+               False, "sign_bench failed")
+    if codec.get("ratio") is not None:
+        r = codec["ratio"]
+        target("codec >= 50 % of raw AES-256-GCM (1 KiB session)", "%.0f %% (%s)" % (r * 100, codec["how"]),
+               r >= 0.5, "" if r >= 0.5 else "missed by %.0f points" % ((0.5 - r) * 100))
+    else:
+        target("codec >= 50 % of raw AES-256-GCM (1 KiB session)",
+               "not measured: %s" % (codec.get("how") or "no ratio in the codec benchmark's output"),
+               None, "")
+    w("## Targets")
+    w("")
+    w("| target | measured | result |")
+    w("|---|---|---|")
+    for name, measured, ok, note in targets:
+        verdict = "n/a" if ok is None else ("PASS" if ok else "FAIL")
+        w("| %s | %s | %s%s |" % (name, measured, verdict, (": " + note) if note else ""))
+    w("")
+    w("In CPU instead of wall time (the front httpd's own CPU per request, which wrk and the "
+      "backend do not share): the module adds %.1f us per request in (b), mod_session_crypto's "
+      "(c) adds %.1f us, (d) %.1f us, (e) %.1f us; mod_auth_openidc adds %.1f us in (f) (ratio "
+      "(b)/(f) %.2f)." % (cpu_b, stats["c"]["cpu_us"] - stats["a"]["cpu_us"],
+                          stats["d"]["cpu_us"] - stats["a"]["cpu_us"],
+                          stats["e"]["cpu_us"] - stats["a"]["cpu_us"], cpu_f,
+                          cpu_b / cpu_f if cpu_f > 0 else float("nan")))
+    w("")
+
+    if instr:
+        w("## Instructions per request")
+        w("")
+        w("Counted by `valgrind --tool=callgrind` in a single-process copy of the front httpd "
+          "(`httpd -X`, only that configuration's virtual host), inside `ap_run_process_connection` "
+          "(reading, processing and answering the request, including the backend round trip), "
+          "over %d requests on one keep-alive connection with a fresh session (%d for (c)). "
+          "Instruction counts do not depend on what else the machine is doing." % (INSTR_N, INSTR_N_C))
+        w("")
+        w("| config | instructions/request | added to its baseline | x baseline |")
+        w("|---|---:|---:|---:|")
+        for c in CONFIGS:
+            base = instr["a2" if c.instance == "oidc" else "a"]
+            w("| %s | %s | %s | %.2f |" % (c.label, fmt(instr[c.key]),
+                                           "-" if c.key in ("a", "a2") else "+" + fmt(instr[c.key] - base),
+                                           instr[c.key] / base))
+        w("")
+    w("## Logins")
+    w("")
+    w("Complete logins, each a new browser: the login path (state + PKCE into the session), the "
+      "provider's authorize (auto_approve), the callback (code exchange and userinfo call from "
+      "httpd to the provider, tokens into the session), then the protected page. A Python client "
+      "with %d threads drives them; the provider is the single-process Python one, so logins/s "
+      "is bounded by the provider and the client, and the CPU column is what the front httpd "
+      "itself spent (its 3 requests plus its calls to the provider), read from /proc."
+      % logins["b"]["concurrency"])
+    w("")
+    w("| through | logins | failed | wall s | logins/s | median login ms | front httpd CPU ms/login | provider CPU ms/login |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for key, name in (("b", "mod_oauthclient, (b) (OAuth 2 + PKCE + userinfo, codec session)"),
+                      ("f", "mod_auth_openidc, (f) (OIDC code flow, RS256 id_token, userinfo), for reference")):
+        lg = logins.get(key)
+        if not lg:
+            continue
+        w("| %s | %d | %d | %.2f | %.1f | %.1f | %.2f | %.2f |"
+          % (name, lg["ok"], len(lg["failures"]), lg["wall"], lg["per_s"], lg["latency_ms"],
+             lg["httpd_cpu_ms"], lg["provider_cpu_ms"]))
+    for key in ("b", "f"):
+        lg = logins.get(key)
+        if lg and lg["failures"]:
+            w("")
+            w("Failures (%s), first: `%s`" % (key, lg["failures"][0]))
+    w("")
+
+    w("## Microbenchmarks")
+    w("")
+    w("### OAuth 1 signing (bench/sign_bench.c)")
+    w("")
+    w(sign.get("text") or ("sign_bench failed: %s" % sign.get("error")))
+    w("")
+    w("### Session codec (%s)" % (codec.get("how") or "missing"))
+    w("")
+    if codec.get("missing"):
+        w("Not run: %s." % codec["how"])
+    else:
+        w(codec["text"])
+    w("")
+
+    w("## Commands")
+    w("")
+    w("```")
+    for line in commands["list"]:
+        w(line)
+    w("```")
+    w("")
+    notes = os.path.join(HERE, "notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            w(f.read().strip())
+        w("")
+    return "\n".join(L) + "\n", targets
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    global ARGS, ROUNDS, SECONDS, PAGE
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dir", required=True)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out", default=HERE, help="where RESULTS.md and results.png go")
+    ARGS = ap.parse_args()
+    ROUNDS, SECONDS = (3, 2) if ARGS.quick else (5, 5)
+    n_logins, n_logins_f = (200, 100) if ARGS.quick else (1000, 400)
+    micro_seconds = 0.3 if ARGS.quick else 1.0
+    with open(os.path.join(ARGS.dir, "htdocs", "app", "hello.txt"), "rb") as f:
+        PAGE = f.read()
+
+    info = machine()
+    info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    info["load_before"] = " ".join(open("/proc/loadavg").read().split()[:3])
+    t_start = time.monotonic()
+
+    def log(msg):
+        print("[%5.0fs] %s" % (time.monotonic() - t_start, msg), file=sys.stderr, flush=True)
+
+    # 1. log in everywhere once, check what the backend sees, warm up
+    views = {}
+    for c in CONFIGS:
+        cookie = login(c)
+        views[c.key] = backend_view(c, cookie)
+        log("%s logged in; backend sees: %s" % (c.label, "; ".join(views[c.key]) or "no token headers"))
+        warm = wrk(c, 1, cookie)
+        if warm["errors"]:
+            raise SystemExit("%s: %d bad responses while warming up; see the error logs (bench/run --keep)"
+                             % (c.label, warm["errors"]))
+
+    # 2. interleaved rounds
+    for i in range(ROUNDS):
+        for c in CONFIGS:
+            cookie = login(c)
+            r = wrk(c, SECONDS, cookie)
+            c.runs.append(r)
+            log("round %d/%d %-4s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  front CPU %.0f us/req%s"
+                % (i + 1, ROUNDS, c.label, r["rps"], r["p50"], r["p99"], r["cpu_us"],
+                   "  ERRORS %d" % r["errors"] if r["errors"] else ""))
+    stats = {c.key: summarize(c) for c in CONFIGS}
+
+    # 3. logins
+    logins = {}
+    log("%d logins through mod_oauthclient ..." % n_logins)
+    logins["b"] = login_bench(BY_KEY["b"], n_logins, 4)
+    log("  %.1f logins/s, front httpd CPU %.2f ms/login" % (logins["b"]["per_s"], logins["b"]["httpd_cpu_ms"]))
+    log("%d logins through mod_auth_openidc ..." % n_logins_f)
+    logins["f"] = login_bench(BY_KEY["f"], n_logins_f, 4)
+    log("  %.1f logins/s, front httpd CPU %.2f ms/login" % (logins["f"]["per_s"], logins["f"]["httpd_cpu_ms"]))
+
+    # 4. microbenchmarks
+    log("OAuth 1 signing microbenchmark ...")
+    sign = run_sign_bench(micro_seconds)
+    log("session codec microbenchmark ...")
+    codec = run_codec_bench(micro_seconds)
+    info["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
+
+    # 5. instructions per request (full mode; ~1.5 minutes)
+    instr = {}
+    if not ARGS.quick:
+        for c in CONFIGS:
+            log("instructions per request under callgrind: %s ..." % c.label)
+            instr[c.key] = count_instructions(c, INSTR_N_C if c.key == "c" else INSTR_N)
+            log("  %.0f" % instr[c.key])
+
+    commands = {
+        "run": "bench/run" + (" --quick" if ARGS.quick else ""),
+        "list": [
+            "sudo bash bench/run%s" % (" --quick" if ARGS.quick else ""),
+            "# per configuration and round, after a fresh login:",
+            " ".join(wrk_command(BY_KEY["b"], SECONDS, "<session cookie>")).replace(
+                "Cookie: <session cookie>", "'Cookie: <session cookie>'").replace(
+                str(BY_KEY["b"].port), "<port of the configuration>"),
+            "# microbenchmarks:",
+            "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o sign_bench "
+            "bench/sign_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
+            "./sign_bench %s" % micro_seconds,
+            codec.get("how", "").split(" (")[0] if not codec.get("missing") else "# codec benchmark: missing",
+        ],
+    }
+    if instr:
+        commands["list"] += [
+            "# instructions per request, per configuration (bench.py count_instructions):",
+            "valgrind --tool=callgrind --vgdb=no --collect-atstart=no "
+            "--toggle-collect=ap_run_process_connection --callgrind-out-file=OUT "
+            "apache2 -X -f <that configuration alone> ...",
+        ]
+    text, targets = report(stats, logins, sign, codec, info, views, commands, instr)
+    problem = chart(os.path.join(ARGS.out, "results.png"), stats, info)
+    if problem:
+        text = text.replace("## Targets", "(%s)\n\n## Targets" % problem, 1)
+    else:
+        text = text.replace("## Targets", "![req/s by configuration](results.png)\n\n## Targets", 1)
+    with open(os.path.join(ARGS.out, "RESULTS.md"), "w") as f:
+        f.write(text)
+    print(text)
+    log("wrote %s and %s" % (os.path.join(ARGS.out, "RESULTS.md"), os.path.join(ARGS.out, "results.png")))
+    failed = [t for t in targets if t[2] is False]
+    print("targets: %d passed, %d failed%s" % (sum(1 for t in targets if t[2]), len(failed),
+                                               "" if not failed else ": " + "; ".join(t[0] for t in failed)))
+
+
+if __name__ == "__main__":
+    main()
