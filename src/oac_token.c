@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 */
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -620,7 +621,361 @@ static apr_status_t token_from_stored(oac_token_t **pt, const char **perr,
     return APR_SUCCESS;
 }
 
-apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
+/* ---- fast reader for the stored form ---------------------------------- */
+
+/*
+ * The stored form is read on every request that carries a token, and
+ * jansson spends ~40,000 instructions building and freeing a tree for it.
+ * This reader takes only the exact compact form oac_token_to_string writes
+ * (no whitespace, known keys, string and integer values, an "extra" object
+ * of strings). On anything else it gives up, and jansson decides: then the
+ * result and every error message are jansson's, so the two paths can only
+ * differ in speed.
+ */
+
+typedef struct {
+    const char *at;
+    apr_pool_t *p;
+} fast_t;
+
+/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
+ * surrogates, nothing above U+10FFFF), 0 if there is none. */
+static int utf8_length(const unsigned char *s)
+{
+    unsigned char c = s[0];
+    unsigned char lo = 0x80, hi = 0xBF;
+    int n, i;
+
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    }
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) {
+            lo = 0xA0;
+        }
+        else if (c == 0xED) {
+            hi = 0x9F;
+        }
+    }
+    else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) {
+            lo = 0x90;
+        }
+        else if (c == 0xF4) {
+            hi = 0x8F;
+        }
+    }
+    else {
+        return 0;
+    }
+    if (s[1] < lo || s[1] > hi) {
+        return 0;
+    }
+    for (i = 2; i < n; ++i) {
+        if (s[i] < 0x80 || s[i] > 0xBF) {
+            return 0;
+        }
+    }
+    return n;
+}
+
+static int hex4(const char *s, unsigned *pv)
+{
+    unsigned v = 0;
+    int i;
+
+    for (i = 0; i < 4; ++i) {
+        char c = s[i];
+
+        v <<= 4;
+        if (c >= '0' && c <= '9') {
+            v |= (unsigned)(c - '0');
+        }
+        else if (c >= 'a' && c <= 'f') {
+            v |= (unsigned)(c - 'a' + 10);
+        }
+        else if (c >= 'A' && c <= 'F') {
+            v |= (unsigned)(c - 'A' + 10);
+        }
+        else {
+            return 0;
+        }
+    }
+    *pv = v;
+    return 1;
+}
+
+static char *put_utf8(char *o, unsigned cp)
+{
+    if (cp < 0x80) {
+        *o++ = (char)cp;
+    }
+    else if (cp < 0x800) {
+        *o++ = (char)(0xC0 | (cp >> 6));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else if (cp < 0x10000) {
+        *o++ = (char)(0xE0 | (cp >> 12));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    else {
+        *o++ = (char)(0xF0 | (cp >> 18));
+        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (cp & 0x3F));
+    }
+    return o;
+}
+
+/* Decodes the escapes of a string whose raw text is [s, end). Escapes never
+ * grow: \uXXXX (6 bytes) is at most 3 bytes of UTF-8, a pair (12) is 4. */
+static const char *fast_unescape(apr_pool_t *p, const char *s,
+                                 const char *end)
+{
+    char *out = apr_palloc(p, (apr_size_t)(end - s) + 1), *o = out;
+
+    while (s < end) {
+        unsigned cp, lo;
+
+        if (*s != '\\') {
+            *o++ = *s++;
+            continue;
+        }
+        switch (s[1]) {
+        case '"': case '\\': case '/':
+            *o++ = s[1];
+            s += 2;
+            continue;
+        case 'b': *o++ = '\b'; s += 2; continue;
+        case 'f': *o++ = '\f'; s += 2; continue;
+        case 'n': *o++ = '\n'; s += 2; continue;
+        case 'r': *o++ = '\r'; s += 2; continue;
+        case 't': *o++ = '\t'; s += 2; continue;
+        case 'u':
+            break;
+        default:
+            return NULL;
+        }
+        if (!hex4(s + 2, &cp) || cp == 0) {
+            return NULL;
+        }
+        s += 6;
+        if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return NULL;
+        }
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (s[0] != '\\' || s[1] != 'u' || !hex4(s + 2, &lo)
+                || lo < 0xDC00 || lo > 0xDFFF) {
+                return NULL;
+            }
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+            s += 6;
+        }
+        o = put_utf8(o, cp);
+    }
+    *o = '\0';
+    return out;
+}
+
+/* A JSON string at f->at; NULL when it is not one this reader takes. */
+static const char *fast_string(fast_t *f)
+{
+    const unsigned char *s = (const unsigned char *)f->at;
+    const char *start;
+    int escaped = 0;
+
+    if (*s != '"') {
+        return NULL;
+    }
+    start = (const char *)++s;
+    for (;;) {
+        unsigned char c = *s;
+
+        if (c == '"') {
+            break;
+        }
+        if (c < 0x20) {          /* also the terminating NUL */
+            return NULL;
+        }
+        if (c == '\\') {
+            escaped = 1;
+            if (!s[1]) {
+                return NULL;
+            }
+            s += 2;
+            continue;
+        }
+        if (c >= 0x80) {
+            int n = utf8_length(s);
+
+            if (!n) {
+                return NULL;
+            }
+            s += n;
+            continue;
+        }
+        ++s;
+    }
+    f->at = (const char *)s + 1;
+    if (!escaped) {
+        return apr_pstrmemdup(f->p, start, (apr_size_t)((const char *)s
+                                                         - start));
+    }
+    return fast_unescape(f->p, start, (const char *)s);
+}
+
+/* A JSON integer that fits 18 digits, followed by ',' or '}'. */
+static int fast_integer(fast_t *f, apr_int64_t *pv)
+{
+    const char *s = f->at;
+    apr_int64_t v = 0;
+    int neg = 0, digits = 0;
+
+    if (*s == '-') {
+        neg = 1;
+        ++s;
+    }
+    if (*s == '0') {
+        ++s;
+        digits = 1;
+    }
+    else {
+        while (*s >= '0' && *s <= '9') {
+            if (++digits > 18) {
+                return 0;
+            }
+            v = v * 10 + (*s++ - '0');
+        }
+    }
+    if (!digits || (*s != ',' && *s != '}')) {
+        return 0;
+    }
+    f->at = s;
+    *pv = neg ? -v : v;
+    return 1;
+}
+
+static int fast_extra(fast_t *f, apr_array_header_t *extra)
+{
+    if (*f->at++ != '{') {
+        return 0;
+    }
+    if (*f->at == '}') {
+        ++f->at;
+        return 1;
+    }
+    for (;;) {
+        const oac_param_t *seen = (const oac_param_t *)extra->elts;
+        const char *key = fast_string(f), *value;
+        int i;
+
+        if (!key || *f->at++ != ':' || !(value = fast_string(f))) {
+            return 0;
+        }
+        for (i = 0; i < extra->nelts; ++i) {
+            if (!strcmp(seen[i].name, key)) {
+                return 0;        /* jansson rejects the duplicate */
+            }
+        }
+        oac_form_add(extra, key, value);
+        if (*f->at == '}') {
+            ++f->at;
+            return 1;
+        }
+        if (*f->at++ != ',') {
+            return 0;
+        }
+    }
+}
+
+enum {
+    FAST_ACCESS = 1, FAST_SECRET = 2, FAST_TYPE = 4, FAST_REFRESH = 8,
+    FAST_SCOPE = 16, FAST_IN = 32, FAST_AT = 64, FAST_EXTRA = 128
+};
+
+static int fast_member(fast_t *f, oac_token_t *t, unsigned *pseen)
+{
+    static const struct {
+        const char *name;
+        unsigned bit;
+        size_t offset;
+    } strings[] = {
+        { "access_token", FAST_ACCESS, offsetof(oac_token_t, access_token) },
+        { "token_secret", FAST_SECRET, offsetof(oac_token_t, token_secret) },
+        { "token_type", FAST_TYPE, offsetof(oac_token_t, token_type) },
+        { "refresh_token", FAST_REFRESH,
+          offsetof(oac_token_t, refresh_token) },
+        { "scope", FAST_SCOPE, offsetof(oac_token_t, scope) },
+    };
+    const char *key = fast_string(f);
+    unsigned bit;
+    size_t i;
+
+    if (!key || *f->at++ != ':') {
+        return 0;
+    }
+    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); ++i) {
+        if (!strcmp(key, strings[i].name)) {
+            const char *v;
+
+            if ((*pseen & strings[i].bit) || !(v = fast_string(f))) {
+                return 0;
+            }
+            *pseen |= strings[i].bit;
+            *(const char **)((char *)t + strings[i].offset) = v;
+            return 1;
+        }
+    }
+    if (!strcmp(key, "expires_in") || !strcmp(key, "expires_at")) {
+        int at = key[8] == 'a';
+        apr_int64_t v;
+
+        bit = at ? FAST_AT : FAST_IN;
+        if ((*pseen & bit) || !fast_integer(f, &v) || v < (at ? 0 : -1)) {
+            return 0;
+        }
+        *pseen |= bit;
+        *(at ? &t->expires_at : &t->expires_in) = v;
+        return 1;
+    }
+    if (!strcmp(key, "extra") && !(*pseen & FAST_EXTRA)) {
+        *pseen |= FAST_EXTRA;
+        return fast_extra(f, t->extra);
+    }
+    return 0;                    /* unknown or repeated: jansson's call */
+}
+
+int oac_token_from_compact(oac_token_t **pt, apr_pool_t *p, const char *s)
+{
+    fast_t f = { s, p };
+    oac_token_t *t = token_make(p);
+    unsigned seen = 0;
+
+    if (*f.at++ != '{' || *f.at == '}') {
+        return 0;
+    }
+    for (;;) {
+        if (!fast_member(&f, t, &seen)) {
+            return 0;
+        }
+        if (*f.at == '}') {
+            break;
+        }
+        if (*f.at++ != ',') {
+            return 0;
+        }
+    }
+    if (f.at[1] != '\0' || !t->access_token || !*t->access_token) {
+        return 0;
+    }
+    *pt = t;
+    return 1;
+}
+
+apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s)
 {
     json_error_t err;
@@ -646,4 +1001,13 @@ apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
     }
     json_decref(obj);
     return rv;
+}
+
+apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
+                                   apr_pool_t *p, const char *s)
+{
+    if (s && *s && oac_token_from_compact(pt, p, s)) {
+        return APR_SUCCESS;
+    }
+    return oac_token_from_string_json(pt, perr, p, s);
 }

@@ -57,4 +57,17 @@ char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t);
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s);
 
+/*
+ * The fast reader alone: 1 and *pt set when s is exactly in the compact
+ * form oac_token_to_string writes, 0 (nothing set) for anything else.
+ */
+int oac_token_from_compact(oac_token_t **pt, apr_pool_t *p, const char *s);
+
+/*
+ * The same through jansson alone, without the fast reader that
+ * oac_token_from_string tries first; for tests that compare the two.
+ */
+apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
+                                        apr_pool_t *p, const char *s);
+
 #endif /* OAC_TOKEN_H */

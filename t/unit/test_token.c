@@ -729,6 +729,175 @@ static void session_from_garbage(void **state)
     }
 }
 
+/* Every string the module writes is taken by the fast reader, with the
+ * result jansson gives. */
+static void session_fast_reader_takes_own_output(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bodies[] = {
+        "{\"access_token\":\"a\\\"b\\\\c/\\u0001\\t\",\"token_type\":\"Bearer\","
+        "\"expires_in\":3600,\"refresh_token\":\"r\",\"scope\":[\"x\",\"y\"],"
+        "\"id_token\":\"eyJ\",\"n\":1,\"o\":{\"k\":\"\\u00e9\"},\"e\":\"\"}",
+        "oauth_token=t&oauth_token_secret=s&user_id=1&screen_name=b%C3%B6b",
+        "{\"access_token\":\"a\",\"expires_in\":0,\"name\":\"\\u20ac "
+        "\\ud83d\\ude00 \xE2\x82\xAC \xF0\x9F\x98\x80\"}",
+        "{\"access_token\":\"a\",\"expires_in\":999999999}",
+        "{\"access_token\":\"a\"}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); ++i) {
+        oac_token_t *t = parse_ok(p, NULL, bodies[i]), *fast = NULL,
+                    *slow = NULL;
+        const char *err = NULL;
+        char *s = oac_token_to_string(p, t);
+
+        assert_non_null(s);
+        assert_int_equal(oac_token_from_compact(&fast, p, s), 1);
+        assert_int_equal(oac_token_from_string_json(&slow, &err, p, s),
+                         APR_SUCCESS);
+        assert_same_token(t, fast);
+        assert_same_token(slow, fast);
+    }
+}
+
+/* Escapes and UTF-8 the module never writes but jansson accepts: either
+ * the fast reader declines or it agrees with jansson. */
+static void session_fast_reader_escapes(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const taken[] = {
+        "{\"access_token\":\"\\/\\b\\f\\n\\r\\t\\\"\\\\\"}",
+        "{\"access_token\":\"\\u00E9\\u20AC\\uD83D\\uDE00\"}",
+        "{\"access_token\":\"\xC2\x80\xDF\xBF\xE0\xA0\x80\xED\x9F\xBF"
+        "\xEE\x80\x80\xF0\x90\x80\x80\xF4\x8F\xBF\xBF\"}",
+        "{\"extra\":{\"a\":\"1\",\"b\":\"\"},\"access_token\":\"x\","
+        "\"expires_at\":0,\"expires_in\":-1}",
+    };
+    static const char *const declined[] = {
+        "{\"access_token\":\"\\u0000\"}",           /* jansson: NUL */
+        "{\"access_token\":\"\\ud800\"}",           /* lone surrogate */
+        "{\"access_token\":\"\\udc00\\ud800\"}",
+        "{\"access_token\":\"\\x\"}",
+        "{\"access_token\":\"\xC0\xAF\"}",          /* overlong */
+        "{\"access_token\":\"\xED\xA0\x80\"}",      /* UTF-8 surrogate */
+        "{\"access_token\":\"\xF4\x90\x80\x80\"}",  /* > U+10FFFF */
+        "{\"access_token\":\"\xE2\x82\"}",          /* truncated */
+        "{\"access_token\":\"a\", \"scope\":\"s\"}",  /* whitespace */
+        "{\"access_token\":\"a\",\"expires_in\":01}",
+        "{\"access_token\":\"a\",\"expires_in\":1.5}",
+        "{\"access_token\":\"a\",\"expires_in\":1e3}",
+        "{\"access_token\":\"a\",\"expires_in\":-}",
+        "{\"access_token\":\"a\",\"expires_at\":1234567890123456789}",
+        "{\"access_token\":\"a\",\"extra\":{\"k\":\"1\",\"k\":\"2\"}}",
+        "{\"access_token\":\"a\",\"token_type\":\"x\",\"token_type\":\"y\"}",
+        "{\"access_token\":\"a\",\"future\":\"x\"}",
+        "{\"access_token\":\"a\"} ",
+        "{\"access_token\":\"a\"}}",
+        "{\"access_token\":\"a\",}",
+        "{\"access_token\":\"\"}",
+        "{}",
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(taken) / sizeof(taken[0]); ++i) {
+        oac_token_t *fast = NULL, *slow = NULL;
+        const char *err = NULL;
+
+        assert_int_equal(oac_token_from_compact(&fast, p, taken[i]), 1);
+        assert_int_equal(oac_token_from_string_json(&slow, &err, p,
+                                                    taken[i]),
+                         APR_SUCCESS);
+        assert_same_token(slow, fast);
+    }
+    for (i = 0; i < sizeof(declined) / sizeof(declined[0]); ++i) {
+        oac_token_t sentinel, *t = &sentinel;
+
+        if (oac_token_from_compact(&t, p, declined[i])) {
+            fail_msg("fast reader took case %u", (unsigned)i);
+        }
+        assert_ptr_equal(t, &sentinel);
+    }
+}
+
+/* Random damage to stored strings: whenever the fast reader takes one,
+ * jansson takes it too, with the same fields. */
+static void session_fast_reader_agrees_under_mutation(void **state)
+{
+    apr_pool_t *p = *state, *sub;
+    static const char *const seeds[] = {
+        "{\"access_token\":\"at\",\"token_secret\":\"s\",\"token_type\":"
+        "\"Bearer\",\"refresh_token\":\"r\",\"scope\":\"a b\","
+        "\"expires_in\":3600,\"expires_at\":1700003600,\"extra\":{\"user\":"
+        "\"b\\u00f6b\",\"id\":\"\\ud83d\\ude00\xC3\xA9\"}}",
+        "{\"access_token\":\"a\\\"\\\\\",\"expires_in\":-1,\"expires_at\":0,"
+        "\"extra\":{}}",
+    };
+    static const char alphabet[] = "\"\\{}:,-0123456789uUdDabcef/ \x80\xBF"
+                                   "\xC3\xA9\xED\xA0\xF0\xF4\x8F\x01";
+    uint32_t x = 2463534242u;
+    unsigned taken = 0, agreed = 0;
+    int n;
+
+    apr_pool_create(&sub, p);
+    for (n = 0; n < 200000; ++n) {
+        const char *seed = seeds[n % 2];
+        size_t len = strlen(seed), pos;
+        char *s = apr_palloc(sub, len + 2);
+        oac_token_t *fast = NULL, *slow = NULL;
+        const char *err = NULL;
+        int edits = 1 + n % 3;
+
+        memcpy(s, seed, len + 1);
+        while (edits--) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            pos = x % (len + 1);
+            switch ((x >> 16) % 4) {
+            case 0:              /* replace */
+                if (!len) {
+                    break;
+                }
+                s[pos < len ? pos : len - 1] =
+                    alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+                break;
+            case 1:              /* delete */
+                memmove(s + pos, s + pos + (pos < len), len - pos);
+                len -= pos < len;
+                break;
+            case 2:              /* cut */
+                s[pos] = '\0';
+                len = pos;
+                break;
+            default:             /* insert */
+                memmove(s + pos + 1, s + pos, len - pos + 1);
+                s[pos] = alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+                ++len;
+                if (len > strlen(seed)) {
+                    s[len - 1] = s[len];   /* stay within len + 2 bytes */
+                    --len;
+                }
+                break;
+            }
+        }
+        if (oac_token_from_compact(&fast, sub, s)) {
+            ++taken;
+            if (oac_token_from_string_json(&slow, &err, sub, s)
+                != APR_SUCCESS) {
+                fail_msg("fast reader took what jansson refuses (%s): %s",
+                         err, s);
+            }
+            assert_same_token(slow, fast);
+            ++agreed;
+        }
+        apr_pool_clear(sub);
+    }
+    /* the mutations must leave some inputs the fast reader still takes */
+    assert_true(taken > 1000);
+    assert_int_equal(taken, agreed);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -759,6 +928,9 @@ int main(void)
         T(session_from_minimal_and_unknown_keys),
         T(session_to_string_keeps_first_duplicate_extra),
         T(session_from_garbage),
+        T(session_fast_reader_takes_own_output),
+        T(session_fast_reader_escapes),
+        T(session_fast_reader_agrees_under_mutation),
     };
 
     return cmocka_run_group_tests_name("oac_token", tests, group_setup,
