@@ -17,6 +17,7 @@
 #include "mod_oauthclient.h"
 #include "oac_form.h"
 #include "oac_http_curl.h"
+#include "oac_util.h"
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
  * flow, 00030-00035 auth and refresh, 00040 status, 00050-00055 here,
@@ -519,6 +520,13 @@ static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (oac_http_curl_global_init(&why) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, OAC_LOGNO(00053)
                      "libcurl cannot start: %s", why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    /* Before the children are forked, so they never repeat a nonce. */
+    if (oac_util_nonce_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, OAC_LOGNO(00093)
+                     "cannot register the fork handler that keeps nonces "
+                     "unique");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     oac_counters_init(pconf, main_s);

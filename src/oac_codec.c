@@ -1,7 +1,5 @@
 /* Licensed under the Apache License, Version 2.0 */
 
-#include <pthread.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -13,6 +11,7 @@
 #include <openssl/rand.h>
 
 #include "oac_codec.h"
+#include "oac_util.h"
 
 /*
  * x86 with GCC or Clang: base64url 16 characters at a time with SSSE3,
@@ -86,67 +85,6 @@ struct oac_codec_t {
                                          * four; B64_BAD if not base64url */
     int ssse3;                          /* the CPU has SSSE3 */
 };
-
-/*
- * Nonces are handed out from a per-thread batch of CSPRNG output: one
- * RAND_bytes() call costs about as much as encrypting a 1 KiB session, so
- * one per cookie would make the nonce the largest cost of an encode. Each
- * nonce is still 96 fresh random bits, used once. Per thread, so it needs
- * no lock.
- *
- * The one way a batch could be used twice is a fork copying it (httpd
- * forks its children after startup), and a repeated nonce under one key
- * gives away the GCM authentication key. A fork handler therefore bumps
- * a generation that every batch remembers; getpid() would do the same,
- * but it is a system call on every encode. The counter is written only
- * in a freshly forked child, before it has a second thread. glibc drops
- * the handler when this code is unloaded (it is registered against the
- * DSO), so an httpd restart that unloads the module leaves nothing
- * dangling.
- */
-#define NONCE_BATCH 32
-
-typedef struct {
-    unsigned int generation;
-    unsigned int left;                  /* unused nonces at the start */
-    unsigned char buf[NONCE_BATCH * NONCE_LEN];
-} nonce_batch_t;
-
-static _Thread_local nonce_batch_t nonces;
-
-/* Starts at 1 so that a thread's zeroed batch never matches. */
-static atomic_uint fork_generation = 1;
-static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
-static int fork_handler_rv;
-
-static void after_fork_in_child(void)
-{
-    atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
-}
-
-static void register_fork_handler(void)
-{
-    fork_handler_rv = pthread_atfork(NULL, NULL, after_fork_in_child);
-}
-
-static apr_status_t next_nonce(unsigned char *nonce)
-{
-    nonce_batch_t *b = &nonces;
-    unsigned int generation = atomic_load_explicit(&fork_generation,
-                                                   memory_order_relaxed);
-
-    if (b->left == 0 || b->generation != generation) {
-        b->left = 0;
-        if (RAND_bytes(b->buf, (int)sizeof(b->buf)) != 1) {
-            return APR_EGENERAL;
-        }
-        b->generation = generation;
-        b->left = NONCE_BATCH;
-    }
-    --b->left;
-    memcpy(nonce, b->buf + (apr_size_t)b->left * NONCE_LEN, NONCE_LEN);
-    return APR_SUCCESS;
-}
 
 /* One line of OpenSSL's reason, and an empty error queue for the next
  * caller on this thread. */
@@ -517,8 +455,7 @@ apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
     }
 
     /* Before any nonce exists, hence before httpd forks its children. */
-    if (pthread_once(&fork_handler_once, register_fork_handler) != 0
-        || fork_handler_rv != 0) {
+    if (oac_util_nonce_init() != APR_SUCCESS) {
         *perr = "cannot register the fork handler that keeps nonces unique";
         return APR_EGENERAL;
     }
@@ -580,7 +517,7 @@ apr_status_t oac_codec_encode(char **pout, const char **perr, apr_pool_t *p,
     memcpy(buf + 1, k->kid, KID_LEN);
     nonce = buf + HEADER_LEN;
     ct = nonce + NONCE_LEN;
-    if (next_nonce(nonce) != APR_SUCCESS) {
+    if (oac_util_nonce(nonce, NONCE_LEN) != APR_SUCCESS) {
         *perr = openssl_error(p, "no random nonce for the session");
         return APR_EGENERAL;
     }

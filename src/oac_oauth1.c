@@ -537,7 +537,7 @@ apr_status_t oac_oauth1_sign_request(char **pauth_header, const char **perr,
                                      apr_int64_t timestamp)
 {
     apr_array_header_t *oauth = oac_form_make(p);
-    char *fresh_nonce, *base, *sig;
+    char *base, *sig;
     apr_status_t rv;
 
     if ((rv = check_creds(perr, p, c)) != APR_SUCCESS) {
@@ -548,12 +548,14 @@ apr_status_t oac_oauth1_sign_request(char **pauth_header, const char **perr,
         return APR_EINVAL;
     }
     if (!nonce) {
-        if ((rv = oac_util_random_token(&fresh_nonce, perr, p,
-                                        OAC_OAUTH1_NONCE_BYTES))
-            != APR_SUCCESS) {
-            return rv;
+        unsigned char raw[OAC_OAUTH1_NONCE_BYTES];
+
+        /* Unique, not secret: the batched source is enough. */
+        if (oac_util_nonce(raw, sizeof(raw)) != APR_SUCCESS) {
+            *perr = "cannot sign request: random number generator failed";
+            return APR_EGENERAL;
         }
-        nonce = fresh_nonce;
+        nonce = oac_util_b64url_encode(p, raw, sizeof(raw));
     }
     else if (!*nonce) {
         *perr = "cannot sign request: empty nonce";

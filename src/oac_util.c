@@ -1,5 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 */
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <apr_strings.h>
@@ -344,4 +346,82 @@ int oac_util_is_vschar(const char *s)
         }
     }
     return 1;
+}
+
+/*
+ * Nonces (the codec's GCM nonces, OAuth 1 oauth_nonce) are handed out from
+ * a per-thread batch of CSPRNG output: one RAND_bytes() call costs about as
+ * much as encrypting a 1 KiB session or signing an OAuth 1 request, so one
+ * per nonce would be the largest cost of either. Every nonce is still fresh
+ * random bytes, used once. Per thread, so no lock. Secrets (state, PKCE
+ * verifiers) do not come from here: a batch sits in memory until used.
+ *
+ * The one way a batch could be used twice is a fork copying it (httpd
+ * forks its children after startup), and a repeated GCM nonce under one
+ * key gives away the authentication key. A fork handler therefore bumps a
+ * generation that every batch remembers; getpid() would do the same, but
+ * it is a system call per nonce. The counter is written only in a freshly
+ * forked child, before it has a second thread. glibc drops the handler
+ * when this code is unloaded (it is registered against the DSO).
+ */
+#define NONCE_BATCH_BYTES 512
+
+typedef struct {
+    unsigned int generation;
+    unsigned int left;                  /* unused bytes at the start */
+    unsigned char buf[NONCE_BATCH_BYTES];
+} nonce_batch_t;
+
+static _Thread_local nonce_batch_t nonces;
+
+/* Starts at 1 so that a thread's zeroed batch never matches. */
+static atomic_uint fork_generation = 1;
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+static int fork_handler_rv;
+
+static void after_fork_in_child(void)
+{
+    atomic_fetch_add_explicit(&fork_generation, 1, memory_order_relaxed);
+}
+
+static void register_fork_handler(void)
+{
+    fork_handler_rv = pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+apr_status_t oac_util_nonce_init(void)
+{
+    if (pthread_once(&fork_handler_once, register_fork_handler) != 0
+        || fork_handler_rv != 0) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_util_nonce(unsigned char *out, apr_size_t n)
+{
+    nonce_batch_t *b = &nonces;
+    unsigned int generation;
+
+    if (n == 0 || n > OAC_NONCE_MAX_BYTES) {
+        return APR_EINVAL;
+    }
+    /* Cheap after the first call; a first call in a forked child has no
+     * batch of the parent's to repeat. */
+    if (oac_util_nonce_init() != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    generation = atomic_load_explicit(&fork_generation, memory_order_relaxed);
+    if (b->left < n || b->generation != generation) {
+        b->left = 0;
+        if (RAND_bytes(b->buf, (int)sizeof(b->buf)) != 1) {
+            ERR_clear_error();
+            return APR_EGENERAL;
+        }
+        b->generation = generation;
+        b->left = sizeof(b->buf);
+    }
+    b->left -= (unsigned int)n;
+    memcpy(out, b->buf + b->left, n);
+    return APR_SUCCESS;
 }

@@ -49,6 +49,24 @@ apr_status_t oac_util_b64url_decode(unsigned char **pout, apr_size_t *plen,
 apr_status_t oac_util_random_token(char **pout, const char **perr,
                                    apr_pool_t *p, apr_size_t nbytes);
 
+/* Largest single nonce oac_util_nonce hands out. */
+#define OAC_NONCE_MAX_BYTES 64
+
+/*
+ * n (1 .. OAC_NONCE_MAX_BYTES) fresh bytes from OpenSSL's CSPRNG, drawn
+ * from a per-thread batch: for values that must be unique and
+ * unpredictable but are not secrets (nonces). Safe across fork(): a child
+ * never repeats its parent's bytes. APR_EGENERAL when the CSPRNG fails.
+ */
+apr_status_t oac_util_nonce(unsigned char *out, apr_size_t n);
+
+/*
+ * Registers the fork handler oac_util_nonce relies on; called once at
+ * startup, before any fork, so that a failure is reported there.
+ * oac_util_nonce calls it too.
+ */
+apr_status_t oac_util_nonce_init(void);
+
 /*
  * 1 if a and b are equal C strings, else 0. The time taken does not depend
  * on where the strings differ (it may depend on their lengths). NULL never

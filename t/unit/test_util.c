@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <apr_general.h>
@@ -416,6 +418,57 @@ static void ct_streq_cases(void **state)
     assert_int_equal(oac_util_ct_streq(NULL, ""), 0);
 }
 
+/* Nonces across several batches never repeat; sizes out of range fail. */
+static void nonce_unique_across_batches(void **state)
+{
+    enum { N = 300, LEN = 16 };     /* ~10 batches of 512 bytes */
+    static unsigned char seen[N][LEN];
+    unsigned char big[OAC_NONCE_MAX_BYTES + 1];
+    int i, j;
+
+    (void)state;
+    for (i = 0; i < N; ++i) {
+        assert_int_equal(oac_util_nonce(seen[i], LEN), APR_SUCCESS);
+        for (j = 0; j < i; ++j) {
+            assert_memory_not_equal(seen[i], seen[j], LEN);
+        }
+    }
+    assert_int_equal(oac_util_nonce(big, OAC_NONCE_MAX_BYTES), APR_SUCCESS);
+    assert_int_equal(oac_util_nonce(big, 0), APR_EINVAL);
+    assert_int_equal(oac_util_nonce(big, OAC_NONCE_MAX_BYTES + 1),
+                     APR_EINVAL);
+}
+
+/* A forked child must not hand out what its parent had lined up. */
+static void nonce_fork_does_not_repeat(void **state)
+{
+    unsigned char parent_next[16], child_first[16];
+    int fds[2], status;
+    pid_t pid;
+
+    (void)state;
+    assert_int_equal(oac_util_nonce_init(), APR_SUCCESS);
+    assert_int_equal(oac_util_nonce(parent_next, 16), APR_SUCCESS);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned char b[16];
+
+        close(fds[0]);
+        _exit(oac_util_nonce(b, 16) == APR_SUCCESS
+              && write(fds[1], b, 16) == 16 ? 0 : 1);
+    }
+    close(fds[1]);
+    assert_int_equal(read(fds[0], child_first, 16), 16);
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    /* the parent's next nonce is what the child would have taken */
+    assert_int_equal(oac_util_nonce(parent_next, 16), APR_SUCCESS);
+    assert_memory_not_equal(parent_next, child_first, 16);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -437,6 +490,8 @@ int main(void)
         T(random_token_shape_and_uniqueness),
         T(random_token_bad_size),
         T(ct_streq_cases),
+        T(nonce_unique_across_batches),
+        T(nonce_fork_does_not_repeat),
     };
 
     return cmocka_run_group_tests_name("oac_util", tests, group_setup,
