@@ -512,7 +512,7 @@ static json_t *token_to_json(const oac_token_t *t)
     return obj;
 }
 
-char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
+char *oac_token_to_json_string(apr_pool_t *p, const oac_token_t *t)
 {
     json_t *obj = token_to_json(t);
     char *s, *copy;
@@ -528,6 +528,241 @@ char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
     copy = apr_pstrdup(p, s);
     free(s);
     return copy;
+}
+
+/* ---- the stored form, version 2 --------------------------------------- */
+
+/*
+ * mod_session URL-encodes every value it stores, and a cookie session then
+ * carries every byte of it on every request, where httpd and mod_session
+ * scan it twice. JSON is the worst case for that ('"', ':', ',', '{' each
+ * become three bytes) and repeats every field name. Version 2 is
+ * "2.F1.F2...": fixed field order, '.' between fields, and only bytes that
+ * URL-encoding leaves alone: [A-Za-z0-9_-] as they are, any other byte as
+ * "*XX" (uppercase hex). An empty field is NULL; "*" alone is "".
+ */
+#define V2_PREFIX "2."
+
+static int v2_plain(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+static char *v2_put(char *o, const char *v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)v;
+
+    *o++ = '.';
+    if (!v) {
+        return o;
+    }
+    if (!*s) {
+        *o++ = '*';
+        return o;
+    }
+    for (; *s; ++s) {
+        if (v2_plain(*s)) {
+            *o++ = (char)*s;
+        }
+        else {
+            *o++ = '*';
+            *o++ = hex[*s >> 4];
+            *o++ = hex[*s & 0x0F];
+        }
+    }
+    return o;
+}
+
+static apr_size_t v2_room(const char *v)
+{
+    return 2 + (v ? 3 * strlen(v) : 0);
+}
+
+char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
+{
+    const oac_param_t *extra = t->extra
+        ? (const oac_param_t *)t->extra->elts : NULL;
+    int nextra = t->extra ? t->extra->nelts : 0, i, j;
+    char num[2][32];
+    const char *fields[7];
+    apr_size_t room = sizeof(V2_PREFIX);
+    char *out, *o;
+
+    fields[0] = t->access_token;
+    fields[1] = t->token_secret;
+    fields[2] = t->token_type;
+    fields[3] = t->refresh_token;
+    fields[4] = t->scope;
+    apr_snprintf(num[0], sizeof(num[0]), "%" APR_INT64_T_FMT, t->expires_in);
+    apr_snprintf(num[1], sizeof(num[1]), "%" APR_INT64_T_FMT, t->expires_at);
+    fields[5] = num[0];
+    fields[6] = num[1];
+    for (i = 0; i < 7; ++i) {
+        room += v2_room(fields[i]);
+    }
+    for (i = 0; i < nextra; ++i) {
+        room += v2_room(extra[i].name) + v2_room(extra[i].value);
+    }
+    out = o = apr_palloc(p, room);
+    memcpy(o, V2_PREFIX, 1);
+    ++o;
+    for (i = 0; i < 7; ++i) {
+        o = v2_put(o, fields[i]);
+    }
+    for (i = 0; i < nextra; ++i) {
+        if (!extra[i].name) {
+            continue;
+        }
+        for (j = 0; j < i; ++j) {        /* the first of a repeated name */
+            if (extra[j].name && !strcmp(extra[j].name, extra[i].name)) {
+                break;
+            }
+        }
+        if (j < i) {
+            continue;
+        }
+        o = v2_put(o, extra[i].name);
+        o = v2_put(o, extra[i].value ? extra[i].value : "");
+    }
+    *o = '\0';
+    return out;
+}
+
+static int v2_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* One field of len bytes at s; APR_EINVAL for a byte outside the
+ * alphabet, a bad escape or an escaped NUL. */
+static apr_status_t v2_field(const char **pv, apr_pool_t *p, const char *s,
+                             apr_size_t len)
+{
+    const char *end = s + len;
+    char *out, *o;
+
+    if (len == 0) {
+        *pv = NULL;
+        return APR_SUCCESS;
+    }
+    if (len == 1 && *s == '*') {
+        *pv = "";
+        return APR_SUCCESS;
+    }
+    out = o = apr_palloc(p, len + 1);
+    while (s < end) {
+        int hi, lo;
+
+        if (v2_plain((unsigned char)*s)) {
+            *o++ = *s++;
+            continue;
+        }
+        if (*s != '*' || end - s < 3 || (hi = v2_hex(s[1])) < 0
+            || (lo = v2_hex(s[2])) < 0 || (hi == 0 && lo == 0)) {
+            return APR_EINVAL;
+        }
+        *o++ = (char)(hi << 4 | lo);
+        s += 3;
+    }
+    *o = '\0';
+    *pv = out;
+    return APR_SUCCESS;
+}
+
+static int v2_integer(apr_int64_t *pv, const char *s, apr_int64_t min)
+{
+    apr_int64_t v = 0;
+    int neg = 0, digits = 0;
+
+    if (!s) {
+        return 0;
+    }
+    if (*s == '-') {
+        neg = 1;
+        ++s;
+    }
+    for (; *s >= '0' && *s <= '9'; ++s) {
+        if (++digits > 18) {
+            return 0;
+        }
+        v = v * 10 + (*s - '0');
+    }
+    if (!digits || *s) {
+        return 0;
+    }
+    *pv = neg ? -v : v;
+    return *pv >= min;
+}
+
+static apr_status_t token_from_v2(oac_token_t **pt, const char **perr,
+                                  apr_pool_t *p, const char *s)
+{
+    static const char *const names[] = {
+        "access_token", "token_secret", "token_type", "refresh_token",
+        "scope", "expires_in", "expires_at"
+    };
+    enum { FIXED = sizeof(names) / sizeof(names[0]) };
+    oac_token_t *t = token_make(p);
+    apr_array_header_t *fields = apr_array_make(p, 12, sizeof(const char *));
+    const char *in = s + sizeof(V2_PREFIX) - 1, **f;
+    int i;
+
+    for (;;) {
+        const char *dot = strchr(in, '.');
+        apr_size_t len = dot ? (apr_size_t)(dot - in) : strlen(in);
+        const char **slot = apr_array_push(fields);
+
+        if (v2_field(slot, p, in, len) != APR_SUCCESS) {
+            i = fields->nelts - 1;
+            *perr = apr_psprintf(p, "stored token field '%s' is not valid",
+                                 i < FIXED ? names[i] : "extra");
+            return APR_EINVAL;
+        }
+        if (!dot) {
+            break;
+        }
+        in = dot + 1;
+    }
+    if (fields->nelts < FIXED || (fields->nelts - FIXED) % 2) {
+        *perr = apr_psprintf(p, "stored token has %d fields, not 7 and "
+                             "pairs", fields->nelts);
+        return APR_EINVAL;
+    }
+    f = (const char **)fields->elts;
+    t->access_token = f[0];
+    t->token_secret = f[1];
+    t->token_type = f[2];
+    t->refresh_token = f[3];
+    t->scope = f[4];
+    if (!v2_integer(&t->expires_in, f[5], -1)) {
+        *perr = "stored token field 'expires_in' is not valid";
+        return APR_EINVAL;
+    }
+    if (!v2_integer(&t->expires_at, f[6], 0)) {
+        *perr = "stored token field 'expires_at' is not valid";
+        return APR_EINVAL;
+    }
+    for (i = FIXED; i < fields->nelts; i += 2) {
+        if (!f[i] || !f[i + 1]) {
+            *perr = "stored token field 'extra' is not valid";
+            return APR_EINVAL;
+        }
+        oac_form_add(t->extra, f[i], f[i + 1]);
+    }
+    if (!t->access_token || !*t->access_token) {
+        *perr = "stored token has no access_token";
+        return APR_EINVAL;
+    }
+    *pt = t;
+    return APR_SUCCESS;
 }
 
 static apr_status_t stored_integer(apr_int64_t *pv, const char **perr,
@@ -1006,6 +1241,10 @@ apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s)
 {
+    if (s && !strncmp(s, V2_PREFIX, sizeof(V2_PREFIX) - 1)) {
+        return token_from_v2(pt, perr, p, s);
+    }
+    /* Sessions written before version 2. */
     if (s && *s && oac_token_from_compact(pt, p, s)) {
         return APR_SUCCESS;
     }

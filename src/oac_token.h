@@ -43,16 +43,24 @@ apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
                              apr_int64_t now);
 
 /*
- * Compact JSON text of every field of t, for the session. Returns NULL
- * only when a string of t is not valid UTF-8 (never the case for a token
- * from oac_token_parse). When t->extra repeats a name, the first is kept.
+ * Every field of t as one string for the session (version 2:
+ * "2.access.secret.type.refresh.scope.expires_in.expires_at[.name.value]*",
+ * bytes outside [A-Za-z0-9_-] as "*XX", an empty field for NULL and "*"
+ * for ""), made of characters that URL-encoding leaves alone. Never NULL.
+ * When t->extra repeats a name, the first is kept.
  */
 char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t);
 
 /*
- * Inverse of oac_token_to_string. Fails on anything that is not such a
- * JSON object (wrong types, no access_token); unknown keys are ignored so
- * a session written by a later version still loads.
+ * The version 1 form, written before version 2 and still read: compact
+ * JSON. Returns NULL when a string of t is not valid UTF-8.
+ */
+char *oac_token_to_json_string(apr_pool_t *p, const oac_token_t *t);
+
+/*
+ * Inverse of oac_token_to_string, for both versions. Fails on anything
+ * that is neither (wrong types, missing fields, no access_token); in the
+ * JSON form, unknown keys are ignored.
  */
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s);

@@ -639,17 +639,142 @@ static void session_exact_form(void **state)
         "oauth_token=t&oauth_token_secret=s&user_id=1");
 
     assert_string_equal(oac_token_to_string(p, t),
+                        "2.t.s....-1.0.user_id.1");
+    assert_string_equal(oac_token_to_json_string(p, t),
                         "{\"access_token\":\"t\",\"token_secret\":\"s\","
                         "\"expires_in\":-1,\"expires_at\":0,"
                         "\"extra\":{\"user_id\":\"1\"}}");
-    t = parse_ok(p, NULL, "{\"access_token\":\"a\",\"token_type\":\"bearer\","
-                          "\"expires_in\":10,\"scope\":\"s\","
-                          "\"refresh_token\":\"r\"}");
+    t = parse_ok(p, NULL, "{\"access_token\":\"a.b~c\",\"token_type\":"
+                          "\"bearer\",\"expires_in\":10,\"scope\":\"s t\","
+                          "\"refresh_token\":\"r\",\"e\":\"\"}");
     assert_string_equal(oac_token_to_string(p, t),
-                        "{\"access_token\":\"a\",\"token_type\":\"bearer\","
-                        "\"refresh_token\":\"r\",\"scope\":\"s\","
+                        "2.a*2Eb*7Ec..bearer.r.s*20t.10.1700000010.e.*");
+    assert_string_equal(oac_token_to_json_string(p, t),
+                        "{\"access_token\":\"a.b~c\",\"token_type\":\"bearer\","
+                        "\"refresh_token\":\"r\",\"scope\":\"s t\","
                         "\"expires_in\":10,\"expires_at\":1700000010,"
-                        "\"extra\":{}}");
+                        "\"extra\":{\"e\":\"\"}}");
+}
+
+/* Version 2 keeps NULL and "" apart, and any byte but NUL. */
+static void session_v2_every_byte_and_empty(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_token_t t, *back = NULL;
+    char all[256];
+    const char *err = NULL, *s;
+    int i;
+
+    for (i = 1; i < 256; ++i) {
+        all[i - 1] = (char)i;
+    }
+    all[255] = '\0';
+    memset(&t, 0, sizeof(t));
+    t.access_token = all;
+    t.token_secret = "";
+    t.token_type = NULL;
+    t.refresh_token = "-";
+    t.scope = "*";
+    t.expires_in = 999999999;
+    t.expires_at = 0;
+    t.extra = oac_form_make(p);
+    oac_form_add(t.extra, "", "");
+    oac_form_add(t.extra, "k.", "\xFF");
+    s = oac_token_to_string(p, &t);
+    for (i = 0; s[i]; ++i) {
+        assert_non_null(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                               "QRSTUVWXYZ0123456789_-.*", s[i]));
+    }
+    assert_int_equal(oac_token_from_string(&back, &err, p, s), APR_SUCCESS);
+    assert_same_token(&t, back);
+    assert_string_equal(back->token_secret, "");
+    assert_null(back->token_type);
+    assert_string_equal(back->scope, "*");
+}
+
+static void session_v2_garbage(void **state)
+{
+    apr_pool_t *p = *state;
+    static const struct { const char *in, *err; } cases[] = {
+        { "2.", "stored token has 1 fields, not 7 and pairs" },
+        { "2.a.....-1", "stored token has 6 fields, not 7 and pairs" },
+        { "2.a.....-1.0.k", "stored token has 8 fields, not 7 and pairs" },
+        { "2.a b.....-1.0", "stored token field 'access_token' is not valid" },
+        { "2.a*2.....-1.0", "stored token field 'access_token' is not valid" },
+        { "2.a*2e.....-1.0",
+          "stored token field 'access_token' is not valid" },
+        { "2.a*00.....-1.0",
+          "stored token field 'access_token' is not valid" },
+        { "2.a....s%20.-1.0", "stored token field 'scope' is not valid" },
+        { "2.a.....-2.0", "stored token field 'expires_in' is not valid" },
+        { "2.a......0", "stored token field 'expires_in' is not valid" },
+        { "2.a.....1x.0", "stored token field 'expires_in' is not valid" },
+        { "2.a.....-1.-1", "stored token field 'expires_at' is not valid" },
+        { "2.a.....-1.1234567890123456789",
+          "stored token field 'expires_at' is not valid" },
+        { "2.a.....-1.0..v", "stored token field 'extra' is not valid" },
+        { "2.a.....-1.0.k.", "stored token field 'extra' is not valid" },
+        { "2.a.....-1.0.k.v+", "stored token field 'extra' is not valid" },
+        { "2......-1.0", "stored token has no access_token" },
+        { "2.*.....-1.0", "stored token has no access_token" },
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        oac_token_t sentinel, *t = &sentinel;
+        const char *err = NULL;
+
+        assert_int_equal(oac_token_from_string(&t, &err, p, cases[i].in),
+                         APR_EINVAL);
+        assert_ptr_equal(t, &sentinel);
+        assert_string_equal(err, cases[i].err);
+    }
+}
+
+/* Damaged version 2 strings never crash the reader; what it accepts it
+ * writes back in a form it reads the same. */
+static void session_v2_mutations(void **state)
+{
+    apr_pool_t *p = *state, *sub;
+    static const char seed[] =
+        "2.at-1*2E2.sec.Bearer.rt.a*20b.3600.1700003600.user.b*C3*B6b.e.*";
+    static const char alphabet[] = ".*-_09AFaf+% \x80\xFF";
+    uint32_t x = 88172645u;
+    unsigned taken = 0;
+    int n;
+
+    apr_pool_create(&sub, p);
+    for (n = 0; n < 100000; ++n) {
+        size_t len = sizeof(seed) - 1, pos;
+        char *s = apr_palloc(sub, len + 1);
+        oac_token_t *t = NULL, *again = NULL;
+        const char *err = NULL;
+
+        memcpy(s, seed, len + 1);
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        pos = 2 + x % (len - 2);
+        if ((x >> 20) & 1) {
+            s[pos] = alphabet[(x >> 8) % (sizeof(alphabet) - 1)];
+        }
+        else {
+            memmove(s + pos, s + pos + 1, len - pos);
+        }
+        if (oac_token_from_string(&t, &err, sub, s) == APR_SUCCESS) {
+            ++taken;
+            assert_int_equal(oac_token_from_string(&again, &err, sub,
+                                                   oac_token_to_string(sub,
+                                                                       t)),
+                             APR_SUCCESS);
+            assert_same_token(t, again);
+        }
+        else {
+            assert_non_null(err);
+        }
+        apr_pool_clear(sub);
+    }
+    assert_true(taken > 1000);
 }
 
 static void session_from_minimal_and_unknown_keys(void **state)
@@ -681,10 +806,12 @@ static void session_to_string_keeps_first_duplicate_extra(void **state)
     oac_form_add(t.extra, "k", "1");
     oac_form_add(t.extra, "k", "2");
     assert_string_equal(oac_token_to_string(p, &t),
+                        "2.a.....-1.0.k.1");
+    assert_string_equal(oac_token_to_json_string(p, &t),
                         "{\"access_token\":\"a\",\"expires_in\":-1,"
                         "\"expires_at\":0,\"extra\":{\"k\":\"1\"}}");
     t.token_type = "\xFF";
-    assert_null(oac_token_to_string(p, &t));
+    assert_null(oac_token_to_json_string(p, &t));
 }
 
 static void session_from_garbage(void **state)
@@ -729,7 +856,8 @@ static void session_from_garbage(void **state)
     }
 }
 
-/* Every string the module writes is taken by the fast reader, with the
+/* Every JSON string the module wrote (before version 2) is taken by the
+ * fast reader, with the
  * result jansson gives. */
 static void session_fast_reader_takes_own_output(void **state)
 {
@@ -750,7 +878,7 @@ static void session_fast_reader_takes_own_output(void **state)
         oac_token_t *t = parse_ok(p, NULL, bodies[i]), *fast = NULL,
                     *slow = NULL;
         const char *err = NULL;
-        char *s = oac_token_to_string(p, t);
+        char *s = oac_token_to_json_string(p, t);
 
         assert_non_null(s);
         assert_int_equal(oac_token_from_compact(&fast, p, s), 1);
@@ -925,6 +1053,9 @@ int main(void)
         T(errors_never_quote_tokens),
         T(session_round_trip),
         T(session_exact_form),
+        T(session_v2_every_byte_and_empty),
+        T(session_v2_garbage),
+        T(session_v2_mutations),
         T(session_from_minimal_and_unknown_keys),
         T(session_to_string_keeps_first_duplicate_extra),
         T(session_from_garbage),
