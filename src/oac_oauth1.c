@@ -1,11 +1,13 @@
 /* Licensed under the Apache License, Version 2.0 */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
 #include <strings.h>
 
 #include <apr_base64.h>
+#include <apr_lib.h>
 #include <apr_file_io.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -179,7 +181,25 @@ apr_status_t oac_oauth1_base_string_uri(char **pout, const char **perr,
 typedef struct {
     const char *name;    /* percent-encoded */
     const char *value;   /* percent-encoded */
+    apr_size_t name_len, value_len;
 } enc_param_t;
+
+/* An already percent-encoded string encoded once more: only '%' changes. */
+static char *encode_again(char *o, const char *s, apr_size_t len)
+{
+    const char *end = s + len;
+
+    for (; s < end; ++s) {
+        if (*s == '%') {
+            memcpy(o, "%25", 3);
+            o += 3;
+        }
+        else {
+            *o++ = *s;
+        }
+    }
+    return o;
+}
 
 /* Section 3.4.1.3.2: by encoded name, then encoded value, byte order
  * (strcmp compares as unsigned char). */
@@ -213,6 +233,8 @@ static void add_encoded(apr_array_header_t *out, apr_pool_t *p,
         e = apr_array_push(out);
         e->name = oac_util_pct_encode(p, in[i].name);
         e->value = oac_util_pct_encode(p, in[i].value);
+        e->name_len = strlen(e->name);
+        e->value_len = strlen(e->value);
     }
 }
 
@@ -229,8 +251,8 @@ static apr_status_t build_base_string(char **pout, const char **perr,
     apr_array_header_t *enc = apr_array_make(p, 16, sizeof(enc_param_t));
     apr_array_header_t *query_params;
     const char *bsuri, *query, *why;
-    struct iovec *parts;
-    apr_size_t n = 0;
+    apr_size_t room;
+    char *out, *o;
     apr_status_t rv;
     int i;
 
@@ -252,28 +274,37 @@ static apr_status_t build_base_string(char **pout, const char **perr,
     add_encoded(enc, p, body_params, 0);
     qsort(enc->elts, (size_t)enc->nelts, sizeof(enc_param_t), enc_param_cmp);
 
-    /* name '=' value, joined with '&' */
-    parts = apr_palloc(p, sizeof(*parts) * ((apr_size_t)enc->nelts * 4 + 1));
+    /* METHOD & pct(bsuri) & pct(name=value&...): the joined parameters
+     * are already encoded, so encoding them again only turns '%' into
+     * "%25" and the separators into "%3D" and "%26". One buffer, sized
+     * for the worst case (every encoded byte a '%'). */
+    room = strlen(method) + 3 * strlen(bsuri) + 3;
+    for (i = 0; i < enc->nelts; ++i) {
+        const enc_param_t *e = &APR_ARRAY_IDX(enc, i, enc_param_t);
+
+        room += 3 * (e->name_len + e->value_len) + 6;
+    }
+    out = o = apr_palloc(p, room);
+    for (i = 0; method[i]; ++i) {
+        *o++ = apr_toupper(method[i]);
+    }
+    *o++ = '&';
+    o = oac_util_pct_encode_into(o, bsuri);
+    *o++ = '&';
     for (i = 0; i < enc->nelts; ++i) {
         const enc_param_t *e = &APR_ARRAY_IDX(enc, i, enc_param_t);
 
         if (i > 0) {
-            parts[n].iov_base = "&";
-            parts[n++].iov_len = 1;
+            memcpy(o, "%26", 3);
+            o += 3;
         }
-        parts[n].iov_base = (char *)e->name;
-        parts[n++].iov_len = strlen(e->name);
-        parts[n].iov_base = "=";
-        parts[n++].iov_len = 1;
-        parts[n].iov_base = (char *)e->value;
-        parts[n++].iov_len = strlen(e->value);
+        o = encode_again(o, e->name, e->name_len);
+        memcpy(o, "%3D", 3);
+        o += 3;
+        o = encode_again(o, e->value, e->value_len);
     }
-    *pout = apr_pstrcat(p, ascii_case(p, method, 1), "&",
-                        oac_util_pct_encode(p, bsuri), "&",
-                        oac_util_pct_encode(p, n ? apr_pstrcatv(p, parts, n,
-                                                                NULL)
-                                                 : ""),
-                        NULL);
+    *o = '\0';
+    *pout = out;
     return APR_SUCCESS;
 }
 
@@ -505,25 +536,36 @@ static apr_status_t check_creds(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* OAuth realm="...", name="pct(value)", ... */
+/* OAuth realm="...", name="pct(value)", ... in one buffer. */
 static char *header_value(apr_pool_t *p, const char *realm,
                           const apr_array_header_t *oauth)
 {
     const oac_param_t *o = (const oac_param_t *)oauth->elts;
-    char *out = "OAuth ";
-    const char *sep = "";
+    apr_size_t room = sizeof("OAuth realm=\"\"") + (realm ? strlen(realm) : 0);
+    char *out, *w;
     int i;
 
+    for (i = 0; i < oauth->nelts; ++i) {
+        room += 3 * (strlen(o[i].name) + strlen(o[i].value)) + 5;
+    }
+    out = w = apr_palloc(p, room);
+    memcpy(w, "OAuth ", 6);
+    w += 6;
     if (realm) {
-        out = apr_pstrcat(p, out, "realm=\"", realm, "\"", NULL);
-        sep = ", ";
+        w += sprintf(w, "realm=\"%s\"", realm);
     }
     for (i = 0; i < oauth->nelts; ++i) {
-        out = apr_pstrcat(p, out, sep, oac_util_pct_encode(p, o[i].name),
-                          "=\"", oac_util_pct_encode(p, o[i].value), "\"",
-                          NULL);
-        sep = ", ";
+        if (i > 0 || realm) {
+            *w++ = ',';
+            *w++ = ' ';
+        }
+        w = oac_util_pct_encode_into(w, o[i].name);
+        *w++ = '=';
+        *w++ = '"';
+        w = oac_util_pct_encode_into(w, o[i].value);
+        *w++ = '"';
     }
+    *w = '\0';
     return out;
 }
 

@@ -43,24 +43,30 @@ static int hex_value(unsigned char c)
     return -1;
 }
 
-char *oac_util_pct_encode(apr_pool_t *p, const char *s)
+char *oac_util_pct_encode_into(char *out, const char *s)
 {
     const unsigned char *in = (const unsigned char *)(s ? s : "");
-    char *out, *o;
 
-    /* Worst case: every byte becomes three. */
-    out = o = apr_palloc(p, strlen((const char *)in) * 3 + 1);
     for (; *in; ++in) {
         if (is_unreserved(*in)) {
-            *o++ = (char)*in;
+            *out++ = (char)*in;
         }
         else {
-            *o++ = '%';
-            *o++ = hex_upper[*in >> 4];
-            *o++ = hex_upper[*in & 0x0F];
+            *out++ = '%';
+            *out++ = hex_upper[*in >> 4];
+            *out++ = hex_upper[*in & 0x0F];
         }
     }
-    *o = '\0';
+    *out = '\0';
+    return out;
+}
+
+char *oac_util_pct_encode(apr_pool_t *p, const char *s)
+{
+    /* Worst case: every byte becomes three. */
+    char *out = apr_palloc(p, strlen(s ? s : "") * 3 + 1);
+
+    oac_util_pct_encode_into(out, s);
     return out;
 }
 

@@ -18,6 +18,10 @@
  */
 char *oac_util_pct_encode(apr_pool_t *p, const char *s);
 
+/* The same written to out, which has room for 3 * strlen(s) + 1 bytes;
+ * returns the end (the NUL written there). */
+char *oac_util_pct_encode_into(char *out, const char *s);
+
 /*
  * Decode %XX (either case). If plus_as_space, '+' becomes ' '.
  * Errors: a '%' not followed by two hex digits, a decoded NUL byte.
