@@ -52,7 +52,10 @@ static apr_status_t codec_decode(request_rec *r, session_rec *z)
     if (!dc->codec || !z->encoded || !*z->encoded) {
         return DECLINED;
     }
-    if ((rv = oac_codec_decode(&plain, &len, &why, r->pool, dc->codec,
+    /* From the session's pool (the main request's, in a subrequest): the
+     * table may keep pointers into the result. */
+    if ((rv = oac_codec_decode(&plain, &len, &why,
+                               z->pool ? z->pool : r->pool, dc->codec,
                                z->encoded)) != APR_SUCCESS) {
         /* Tampered, truncated, foreign or from a retired passphrase: an
          * empty session, as if the browser had sent no cookie. Only
@@ -63,6 +66,16 @@ static apr_status_t codec_decode(request_rec *r, session_rec *z)
                       why);
         z->encoded = NULL;
         return OK;
+    }
+    if (z->pool && z->entries) {
+        apr_int64_t expiry = z->expiry;
+        if (oac_codec_split_session(z->entries, &expiry, plain)) {
+            /* Taken whole: mod_session's identity decoder, which runs
+             * after this hook, sees nothing left to decode. */
+            z->expiry = (apr_time_t)expiry;
+            z->encoded = NULL;
+            return OK;
+        }
     }
     z->encoded = plain;
     return OK;

@@ -657,3 +657,61 @@ apr_status_t oac_codec_decode(char **pout, apr_size_t *plen,
     }
     return rv;
 }
+
+/* Bytes that URL unescaping (ap_unescape_all, ap_unescape_urlencoded)
+ * returns unchanged and that are not separators. */
+static int session_plain_byte(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
+           || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+           || ch == '~' || ch == '*' || ch == '-';
+}
+
+int oac_codec_split_session(apr_table_t *entries, apr_int64_t *expiry,
+                            char *text)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    apr_size_t i, pair_start = 0;
+    int eq = 0;
+    char *pair, *end;
+
+    if (!text || !*text) {
+        return 0;
+    }
+    /* Check everything first: a string not taken is left as it was. */
+    for (i = 0;; ++i) {
+        unsigned char ch = s[i];
+        if (ch == '&' || ch == '\0') {
+            /* one '=', neither first nor last in the pair */
+            if (eq != 1 || s[pair_start] == '=' || s[i - 1] == '=') {
+                return 0;
+            }
+            if (ch == '\0') {
+                break;
+            }
+            pair_start = i + 1;
+            eq = 0;
+        }
+        else if (ch == '=') {
+            ++eq;
+        }
+        else if (!session_plain_byte(ch)) {
+            return 0;
+        }
+    }
+    for (pair = text; pair; pair = end) {
+        char *val = strchr(pair, '=');
+        end = strchr(val, '&');
+        *val++ = '\0';
+        if (end) {
+            *end++ = '\0';
+        }
+        if (strcmp(pair, "expiry") == 0) {
+            *expiry = apr_atoi64(val);
+        }
+        else {
+            apr_table_setn(entries, pair, val);
+        }
+    }
+    return 1;
+}

@@ -93,6 +93,24 @@ apr_status_t oac_codec_decode(char **pout, apr_size_t *plen,
                               const char **perr, apr_pool_t *p,
                               const oac_codec_t *c, const char *encoded);
 
+/*
+ * Fills a mod_session table from a decrypted session string in the one
+ * shape where doing so cannot differ from mod_session's own decoder, on
+ * any httpd 2.4 release: "k=v&k=v..." with every key and value non-empty,
+ * exactly one '=' per pair, no empty pair, and only bytes that URL
+ * unescaping leaves alone ([A-Za-z0-9._~*-]). The module's own entries
+ * always have that shape; mod_session's identity decoder (an apr_strtok
+ * scan, a copy and an unescape per pair) then has nothing left to do.
+ *
+ * Returns 1 when it took the string: text is cut in place (its '=' and
+ * '&' become NULs) and its pieces go into entries with apr_table_setn, so
+ * text must live as long as entries; the pair "expiry=N" sets *expiry
+ * instead, as mod_session does. Later pairs replace earlier ones.
+ * Returns 0, touching nothing, for anything else: mod_session decodes it.
+ */
+int oac_codec_split_session(apr_table_t *entries, apr_int64_t *expiry,
+                            char *text);
+
 /* Number of keys (= passphrases given to oac_codec_create()). */
 int oac_codec_key_count(const oac_codec_t *c);
 
