@@ -96,6 +96,9 @@ sub start_server {
     die "$script did not start; see $log\n"
         unless defined $ready && $ready =~ /listening/;
     push @children, $pid;
+    # Apache::TestRun may re-exec the test driver (to raise ulimit -c), and
+    # exec skips END blocks: the new process learns the servers from here.
+    $ENV{OAC_SERVER_PIDS} = join ',', grep { length } $ENV{OAC_SERVER_PIDS} // '', $pid;
     $ENV{$env} = $port;
     return $port;
 }
@@ -111,9 +114,22 @@ sub start_provider {
 }
 
 END {
+    local $?;    # the driver's exit status is not the servers'
     if ($$ == $owner_pid) {
-        kill 'TERM', @children;
+        my %seen;
+        my @pids = grep { /^\d+$/ && !$seen{$_}++ }
+                   @children, split /,/, $ENV{OAC_SERVER_PIDS} // '';
+        kill 'TERM', @pids;
         waitpid $_, 0 for @children;
+        # servers started by the process this one replaced are not our
+        # children: wait for them to go
+        for my $pid (grep { my $p = $_; !grep { $_ == $p } @children } @pids) {
+            for (1 .. 50) {
+                # reaped if it is our child after all (same pid across exec)
+                last if waitpid($pid, POSIX::WNOHANG()) == $pid || !kill 0, $pid;
+                select undef, undef, undef, 0.1;
+            }
+        }
     }
 }
 
