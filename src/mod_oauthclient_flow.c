@@ -193,6 +193,7 @@ void oac_oauth1_creds(oac_oauth1_creds_t *c, const oac_app_t *app,
     c->consumer_key = app->client_id;
     c->consumer_secret = app->client_secret;
     c->rsa_key = app->rsa_key;
+    c->realm = app->realm;
     c->token = token;
     c->token_secret = secret;
 }

@@ -55,6 +55,7 @@ static const key_spec_t key_specs[] = {
     { "token_placement",            K_ENUM,        placements },
     { "signature_method",           K_ENUM,        sig_methods },
     { "rsa_key_file",               K_FILE,        NULL },
+    { "realm",                      K_STRING,      NULL },
     { "compliance_fix",             K_FIX_LIST,    oac_fix_names },
     { "token_field_map",            K_FIELD_MAP,   NULL },
     { "redirect_uri",               K_PATH_OR_URL, NULL },
@@ -449,7 +450,8 @@ static apr_status_t reject_other_version_keys(const char **perr,
         "code_challenge_method", "refresh_token_url",
         "token_endpoint_auth_method", "token_placement", NULL };
     static const char *const oauth1_only[] = {
-        "signature_method", "rsa_key_file", "request_token_params", NULL };
+        "signature_method", "rsa_key_file", "request_token_params", "realm",
+        NULL };
     const char *const *k;
 
     if (app->version == OAC_OAUTH1) {
@@ -469,6 +471,22 @@ static apr_status_t reject_other_version_keys(const char **perr,
                                      "(apps with request_token_url)", *k);
                 return APR_EINVAL;
             }
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* The realm goes into the Authorization header as a quoted string, as
+ * is: refused here rather than on every signed request. */
+static apr_status_t check_realm(const char **perr, const oac_app_t *app)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)app->realm; c && *c; ++c) {
+        if (*c < 0x20 || *c == 0x7f || *c == '"' || *c == '\\') {
+            *perr = "realm must not contain '\"', '\\' or control "
+                    "characters (it is sent as a quoted string)";
+            return APR_EINVAL;
         }
     }
     return APR_SUCCESS;
@@ -596,6 +614,7 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
         app->signature_method = enum_index(sig_methods, v);
     }
     app->rsa_key_file = apr_table_get(keys, "rsa_key_file");
+    app->realm = apr_table_get(keys, "realm");
     app->compliance_fixes = apr_array_make(p, 2, sizeof(const char *));
     if ((v = apr_table_get(keys, "compliance_fix"))) {
         char *list = apr_pstrdup(p, v), *last, *name;
@@ -610,6 +629,7 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
     if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_rsa_key(perr, p, app))
+        || APR_SUCCESS != (rv = check_realm(perr, app))
         || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {
         return rv;
     }

@@ -65,6 +65,7 @@ typedef struct {
     oac_sig_method_e signature_method;
     const char *rsa_key_file;         /* or NULL */
     EVP_PKEY *rsa_key;                /* loaded from rsa_key_file */
+    const char *realm;                /* OAuth 1 Authorization realm, or NULL */
     apr_array_header_t *compliance_fixes;       /* const char * */
     const char *token_field_map;      /* "from:to,..." or NULL */
     const char *redirect_uri;         /* as configured: a path or an absolute URL */

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login query_of json_of);
 
-plan tests => 22;
+plan tests => 26;
 
 provider_config();
 my $ua = browser();
@@ -50,6 +50,25 @@ for my $app (qw(o1sha256 o1rsa o1plain)) {
     my $echo = json_of($b->get(site("/api/$app/me?q=1")));
     ok t_cmp(($echo->{auth} || '') . ' ' . ($echo->{user} || ''), 'oauth1 alice',
              "$app: signed API call accepted");
+}
+
+# realm: in the Authorization header of every request the module signs,
+# not in the signature (the provider verifies it without)
+{
+    my $b = browser();
+    $res = login_redirect($b, 'o1realm', '/done');
+    my $rt = provider_get('/_control/stats')->{last_oauth1_request};
+    my %rh = map { lc($_) => $rt->{headers}{$_} } keys %{ $rt->{headers} };
+    ok t_cmp($rh{authorization}, qr/^OAuth realm="Photos Example", oauth_/,
+             'o1realm: request token request carries the realm first');
+    $res = $b->get(approve($res->header('Location'), 'alice'));
+    ok t_cmp($res->header('Location'), site('/done'), 'o1realm: login completes');
+    my $echo = json_of($b->get(site('/api/o1realm/me?q=1')));
+    ok t_cmp(($echo->{auth} || '') . ' ' . ($echo->{user} || ''), 'oauth1 alice',
+             'o1realm: signed API call accepted');
+    my %eh = map { lc($_) => $echo->{headers}{$_} } keys %{ $echo->{headers} || {} };
+    ok t_cmp($eh{authorization}, qr/^OAuth realm="Photos Example", /,
+             'o1realm: API call carries the realm');
 }
 
 # logout

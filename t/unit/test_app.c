@@ -227,6 +227,19 @@ static void test_oauth1(void **state)
     assert_string_equal(oac_form_get(app->request_token_params,
                                      "x_auth_access_type"), "read");
     assert_string_equal(app->user_claim, "screen_name");
+    assert_null(app->realm);
+}
+
+static void test_realm(void **state)
+{
+    assert_string_equal(finalize(declare("tw", TW
+        "realm=\"Photos Example\""))->realm, "Photos Example");
+    assert_string_equal(finalize_error(declare("gh", GH "realm=x")),
+        "realm applies only to OAuth 1.0a apps (apps with "
+        "request_token_url)");
+    assert_string_equal(finalize_error(declare("tw", TW "realm=a\\b")),
+        "realm must not contain '\"', '\\' or control characters (it is "
+        "sent as a quoted string)");
 }
 
 static void test_required_keys(void **state)
@@ -327,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_explicit_key_beats_kwargs),
         cmocka_unit_test(test_later_value_wins_and_merge),
         cmocka_unit_test(test_oauth1),
+        cmocka_unit_test(test_realm),
         cmocka_unit_test(test_required_keys),
         cmocka_unit_test(test_version_specific_keys),
         cmocka_unit_test(test_redirect_and_userinfo),
