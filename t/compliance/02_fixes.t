@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config login json_of);
 
-plan tests => 17;
+plan tests => 27;
 
 sub login_status {
     my ($app, %cfg) = @_;
@@ -48,18 +48,34 @@ ok t_cmp($code, 302, 'camelcase fix: login works');
 ($code) = login_status('camelmap', token_response_quirks => ['camel_case']);
 ok t_cmp($code, 302, 'token_field_map (no C): login works');
 
-# LinkedIn: the token as ?oauth2_access_token= on API calls
-($code, $ua) = login_status('linkedin');
-my $echo = json_of($ua->get(site('/api/linkedin/me')));
-ok t_cmp($echo->{auth}, 'linkedin-query', 'linkedin fix: token sent as oauth2_access_token');
-login($ua, 'local');
-$echo = json_of($ua->get(site('/api/local/me')));
-ok t_cmp($echo->{auth}, 'bearer-header', 'without the fix: the Authorization header');
+# LinkedIn and Weibo: an API that reads the token from one query parameter
+# only (the provider in api_token_param mode refuses any other placement)
+my $echo;
+for my $case (['linkedin', 'oauth2_access_token', 'linkedin-query'],
+              ['weibo', 'access_token', 'bearer-query']) {
+    my ($fix, $param, $placement) = @$case;
+    ($code, $ua) = login_status($fix, api_token_param => $param);
+    $res = $ua->get(site("/api/$fix/me"));
+    $echo = json_of($res);
+    ok t_cmp($res->code . ' ' . ($echo->{auth} || ''), "200 $placement",
+             "$fix fix: token sent as ?$param=, the API answers");
+    ($code, $ua) = login_status('local', api_token_param => $param);
+    $res = $ua->get(site('/api/local/me'));
+    ok t_cmp($res->code, 400, "$fix quirk, no fix: the Authorization header is refused");
+}
 
 # harmless quirks need no fix
+my %expiry = (expires_in_string => 'known', expires_in_zero => 'unknown',
+              token_type_lowercase => 'known', no_token_type => 'known');
 for my $quirk (qw(expires_in_string expires_in_zero token_type_lowercase no_token_type)) {
-    ($code) = login_status('fbnofix', token_response_quirks => [$quirk]);
+    ($code, $ua) = login_status('fbnofix', token_response_quirks => [$quirk]);
     ok t_cmp($code, 302, "$quirk: accepted without a fix");
+    $env = json_of($ua->get(site('/fb/nofix/echo')));
+    ok t_cmp(($env->{HTTP_X_OAUTH_EXPIRES_AT} || 0) > time ? 'known' : 'unknown',
+             $expiry{$quirk}, "$quirk: expiry $expiry{$quirk}");
+    $echo = json_of($ua->get(site('/api/fbnofix/me')));
+    my %h = map { lc($_) => $echo->{headers}{$_} } keys %{ $echo->{headers} || {} };
+    ok t_cmp($h{authorization} || '', qr/^Bearer \S/, "$quirk: API calls say Bearer");
 }
 # an error with status 200 is an error, fix or not
 ($code, undef, $res) = login_status('fbnofix', token_endpoint_mode => 'error_200');

@@ -148,6 +148,8 @@ DEFAULT_CONFIG = {
     "timestamp_window": 300,            # OAuth 1 oauth_timestamp tolerance, seconds
     "timeout_seconds": 30,              # how long the "timeout" mode hangs
     "nasty_tokens": False,              # tokens/secrets contain + / = (encoding tests)
+    "api_token_param": None,            # e.g. "oauth2_access_token": /api/ takes the bearer
+                                        # token only as this query parameter (LinkedIn, Weibo)
 }
 
 # --------------------------------------------------------------------------
@@ -509,6 +511,8 @@ def validate_config(update):
             ok = isinstance(value, bool)
         elif key == "oauth1_callback_confirmed":
             ok = isinstance(value, str)
+        elif key == "api_token_param":
+            ok = value is None or value in ("access_token", "oauth2_access_token")
         elif key == "token_endpoint_mode":
             ok = _valid_mode(value, {**GENERIC_PRE_MODES, **TOKEN_FORMATS})
         elif key == "endpoint_modes":
@@ -1181,6 +1185,13 @@ class Handler(BaseHTTPRequestHandler):
             return {"user": info["record"]["user"], "auth": "oauth1",
                     "client_id": info["consumer"]}, None
         token, placement, error = self._bearer()
+        with self.state.lock:
+            only = self.state.config.get("api_token_param")
+        wanted = {"access_token": "bearer-query", "oauth2_access_token": "linkedin-query"}
+        if (only and not error and token and placement != wanted[only]
+                and self.req_path.startswith("/api/")):
+            # a provider that reads the token from one query parameter only
+            error = "this API takes the access token only as the query parameter %s" % only
         if error:
             return None, (400, {"error": "invalid_request", "error_description": error},
                           {"WWW-Authenticate": 'Bearer realm="provider", error="invalid_request"'})

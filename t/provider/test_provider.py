@@ -510,6 +510,24 @@ class OAuth2(ProviderTest):
         self.assertEqual(r.headers["Content-Type"], "application/json")
         self.assertEqual(r.json()["error"], "invalid_token")
 
+    def test_api_token_param_mode(self):
+        at = control("issue_token?user=bob&lifetime=100")["access_token"]
+        control("config", {"api_token_param": "oauth2_access_token"})
+        r = call("GET", "/api/x?oauth2_access_token=" + at)
+        self.assertEqual((r.status, r.json()["auth"]), (200, "linkedin-query"))
+        r = call("GET", "/api/x", headers={"Authorization": "Bearer " + at})
+        self.assertEqual(r.status, 400)
+        self.assertIn("only as the query parameter oauth2_access_token",
+                      r.json()["error_description"])
+        r = call("GET", "/api/x?access_token=" + at)
+        self.assertEqual(r.status, 400)
+        # userinfo is not the API: it still takes the header
+        r = call("GET", "/oauth2/userinfo", headers={"Authorization": "Bearer " + at})
+        self.assertEqual(r.status, 200)
+        r = call("POST", "/_control/config", body=json.dumps({"api_token_param": "token"}).encode(),
+                 headers={"Content-Type": "application/json"})
+        self.assertEqual(r.status, 400)
+
     def test_issue_token_lifetime_and_config(self):
         tok = control("issue_token?user=alice&client_id=public-client&lifetime=7")
         self.assertEqual(tok["expires_in"], 7)
