@@ -9,7 +9,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve query_of json_of);
 
-plan tests => 34;
+plan tests => 36;
 
 provider_config();
 my $ua = browser();
@@ -31,6 +31,17 @@ ok t_cmp($q->{code_challenge}, qr/^[A-Za-z0-9_-]{43}$/, 'PKCE challenge');
 ok t_cmp($q->{prompt} . '/' . $q->{access_type}, 'consent/offline', 'authorize_params added');
 ok t_cmp(scalar(grep { /oac_session=/ } $res->header('Set-Cookie')), 1,
          'pending login kept in the session cookie');
+
+# the redirect_uri never comes from client-supplied X-Forwarded-* headers
+{
+    my $r = browser()->get(site('/oauth/local/login'),
+                           'X-Forwarded-Host' => 'evil.example',
+                           'X-Forwarded-Proto' => 'https',
+                           'X-Forwarded-Port' => '8443',
+                           'Forwarded' => 'host=evil.example;proto=https');
+    ok t_cmp(query_of($r->header('Location'))->{redirect_uri}, site('/oauth/local/callback'),
+             'X-Forwarded-* and Forwarded ignored for redirect_uri');
+}
 
 # a second login in another tab gets another state
 my $res2 = login_redirect($ua, 'local', '/protected/echo?tab=2');
@@ -68,6 +79,10 @@ ok t_cmp($env->{HTTP_X_OAUTH_TOKEN_TYPE}, qr/^bearer$/i, 'X-OAuth-Token-Type');
 ok t_cmp($env->{HTTP_X_OAUTH_EXPIRES_AT} - time() > 3000 ? 'future' : 'wrong', 'future', 'X-OAuth-Expires-At');
 ok t_cmp($env->{HTTP_X_OAUTH_SCOPE}, 'profile email', 'X-OAuth-Scope');
 ok t_cmp($env->{HTTP_X_OAUTH_USER}, 'alice', 'X-OAuth-User replaced, not the forged one');
+# the same values as environment variables, one per header
+my @missing = grep { !defined $env->{"OAUTH_$_"} || $env->{"OAUTH_$_"} ne $env->{"HTTP_X_OAUTH_$_"} }
+              qw(APP ACCESS_TOKEN TOKEN_TYPE EXPIRES_AT SCOPE USER);
+ok t_cmp("@missing", '', 'OAUTH_APP, _ACCESS_TOKEN, _TOKEN_TYPE, _EXPIRES_AT, _SCOPE, _USER variables');
 
 # the second tab's state is still pending and still works
 $res = $ua->get(approve($res2->header('Location'), 'alice'));

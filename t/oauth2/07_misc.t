@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login json_of);
 
-plan tests => 9;
+plan tests => 10;
 
 provider_config();
 
@@ -18,12 +18,17 @@ login($ua, 'local', undef, 'alice');
 ok t_cmp($ua->get(site('/only-bob/echo'))->code, 403, 'Require user bob: alice is refused');
 my $bob = browser();
 login($bob, 'local', undef, 'bob');
-ok t_cmp($bob->get(site('/only-bob/echo'))->code, 200, 'Require user bob: bob is served');
+my $res = $bob->get(site('/only-bob/echo'), 'X-OAuth-Access-Token' => 'forged',
+                   'X-OAuth-User' => 'mallory');
+ok t_cmp($res->code, 200, 'Require user bob: bob is served');
+my $env = json_of($res);
+ok t_cmp(join(',', grep { /^HTTP_X_OAUTH_/ } sort keys %$env), '',
+         'no forwarding here, and client-sent X-OAuth-* headers stripped all the same');
 
 # at most 5 logins in flight per app: the oldest is dropped
 $ua = browser();
 my @authorize = map { login_redirect($ua, 'local', "/tab$_")->header('Location') } 1 .. 6;
-my $res = $ua->get(approve($authorize[0]));
+$res = $ua->get(approve($authorize[0]));
 ok t_cmp($res->code, 400, 'the 6th pending login pushes out the 1st');
 $res = $ua->get(approve($authorize[1]));
 ok t_cmp($res->header('Location'), site('/tab2'), 'the 2nd still completes');
