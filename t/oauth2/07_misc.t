@@ -5,10 +5,11 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
+use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login json_of);
 
-plan tests => 10;
+plan tests => 13;
 
 provider_config();
 
@@ -33,6 +34,23 @@ ok t_cmp($res->code, 400, 'the 6th pending login pushes out the 1st');
 $res = $ua->get(approve($authorize[1]));
 ok t_cmp($res->header('Location'), site('/tab2'), 'the 2nd still completes');
 
+# response_mode=form_post: the provider's auto-submitting form POSTs the
+# code and state to the callback
+{
+    my $b = browser();
+    my $res = login_redirect($b, 'formpost', '/fp/done');
+    my $page = LWP::UserAgent->new(max_redirect => 0)
+        ->get($res->header('Location') . '&auto_approve=alice');
+    ok t_cmp($page->code . ' ' . ($page->content =~ /<form method="post" action="([^"]+)"/ ? $1 : '-'),
+             '200 ' . site('/oauth/formpost/callback'), 'form_post: the provider answers with a form');
+    my %field = $page->content =~ /<input type="hidden" name="([^"]+)" value="([^"]*)">/g;
+    $res = $b->post(site('/oauth/formpost/callback'), \%field);
+    ok t_cmp($res->code . ' ' . ($res->header('Location') || ''), '302 ' . site('/fp/done'),
+             'form_post: the POSTed callback completes the login');
+    $res = $b->post(site('/oauth/formpost/callback'), \%field);
+    ok t_cmp($res->code, 400, 'form_post: the same POST replayed is refused');
+}
+
 # status page, text form
 my $text = browser()->get(site('/oauthclient-status'))->content;
 ok t_cmp($text, qr/^\[local\]$/m, 'status lists the app');
@@ -43,6 +61,8 @@ open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
 my @lines = grep { /\[[a-z_]+:(emerg|alert|crit|error|warn|notice|info)\]/ } <$fh>;
 close $fh;
 my $log = join '', @lines;
-ok t_cmp($log =~ /oauth2-secret/ ? 'secret logged' : 'clean', 'clean', 'client secret never logged');
-ok t_cmp($log =~ /\b(at|rt)-[A-Za-z0-9_-]{10,}/ ? 'token logged' : 'clean', 'clean', 'tokens never logged');
+ok t_cmp($log =~ /oauth2-secret|oauth1-secret|interop-secret|interop-consumer-secret/
+         ? 'secret logged' : 'clean', 'clean', 'client secrets never logged');
+ok t_cmp($log =~ /\b(at|rt|o1at)-[A-Za-z0-9_-]{10,}/ ? 'token logged' : 'clean', 'clean',
+         'tokens (OAuth 2 and OAuth 1) never logged');
 ok t_cmp($log =~ /code-[A-Za-z0-9_-]{10,}/ ? 'code logged' : 'clean', 'clean', 'codes never logged');
