@@ -7,7 +7,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login_redirect approve login query_of json_of);
 
-plan tests => 20;
+plan tests => 22;
 
 sub logged_in {
     my $ua = shift;
@@ -32,6 +32,14 @@ ok t_cmp($ua->get($callback)->code, 302, 'the genuine callback works');
 ok t_cmp(logged_in($ua), 'logged in', 'logged in');
 $res = $ua->get($callback);
 ok t_cmp($res->code, 400, 'replayed callback: 400 (request token single use)');
+
+# two logins in flight in one browser (two tabs): each request token is
+# kept, and each callback completes in either order
+$ua = browser();
+my $first = approve(login_redirect($ua, 'o1', '/tab1')->header('Location'));
+my $second = approve(login_redirect($ua, 'o1', '/tab2')->header('Location'));
+ok t_cmp($ua->get($second)->header('Location'), site('/tab2'), 'second tab completes first');
+ok t_cmp($ua->get($first)->header('Location'), site('/tab1'), 'first tab still completes');
 
 # missing verifier
 $ua = browser();

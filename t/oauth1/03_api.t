@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of);
 use Encode qw(encode_utf8);
 
-plan tests => 12;
+plan tests => 14;
 
 provider_config();
 my $ua = browser();
@@ -47,3 +47,14 @@ ok t_cmp($echo->{body}, '{"a":[1,2]}', 'non-form body passed unchanged');
 $res = $ua->delete(site('/api/o1/statuses/destroy/1.json'));
 ok t_cmp(json_of($res)->{method}, 'DELETE', 'DELETE signed and accepted');
 ok t_cmp(json_of($res)->{auth}, 'oauth1', 'DELETE verified');
+$res = $ua->put(site('/api/o1/statuses/1.json?v=1'),
+                Content_Type => 'application/x-www-form-urlencoded', Content => 'status=edited');
+$echo = json_of($res);
+ok t_cmp(join(' ', $res->code, $echo->{method} // '-', $echo->{auth} // '-', $echo->{body} // '-'),
+         '200 PUT oauth1 status=edited', 'PUT with a form body signed (body included) and accepted');
+
+# the form body is read to be signed: over 1 MiB it is refused, unsent
+$res = $ua->post(site('/api/o1/statuses/update.json'),
+                 Content_Type => 'application/x-www-form-urlencoded',
+                 Content => 'status=' . ('x' x (1024 * 1024 + 1)));
+ok t_cmp($res->code, 413, 'a form body over 1 MiB is refused with 413');
