@@ -11,7 +11,7 @@ use JSON::PP ();
 use LWP::UserAgent ();
 use OAC::Flow qw(browser site login json_of);
 
-plan tests => 17;
+plan tests => 23;
 
 sub stats {
     my $res = LWP::UserAgent->new->get("$ENV{OAC_INTEROP}/_control/stats");
@@ -54,6 +54,21 @@ $echo = json_of($ua->get(site('/api/interop1/statuses?count=2&q=caf%C3%A9')));
 ok t_cmp($echo->{auth}, 'oauthlib-oauth1', 'signed GET accepted by oauthlib');
 $res = $ua->post(site('/api/interop1/statuses/update'), [ status => 'hello world' ]);
 ok t_cmp(json_of($res)->{auth}, 'oauthlib-oauth1', 'signed form POST accepted by oauthlib');
+
+# HMAC-SHA256 (with a realm, which oauthlib reads as the requested realms
+# and leaves out of the signature) and PLAINTEXT: login, a GET with a
+# reserved-character query, a form POST
+for my $case (['interop1sha256', 'HMAC-SHA256'], ['interop1plain', 'PLAINTEXT']) {
+    my ($app, $method) = @$case;
+    my $b = browser();
+    $res = login($b, $app, '/done', 'alice', 'user');
+    ok t_cmp($res->header('Location'), site('/done'), "$method: oauthlib login completes");
+    $echo = json_of($b->get(site("/api/$app/search?q=a%26b%3Dc%2B%2F&x=%E2%9C%93")));
+    ok t_cmp(($echo->{auth} // '') . ' ' . ($echo->{signature_method} // ''),
+             "oauthlib-oauth1 $method", "$method: signed GET with reserved characters accepted");
+    $res = $b->post(site("/api/$app/statuses/update"), [ status => 'a&b=c' ]);
+    ok t_cmp(json_of($res)->{auth}, 'oauthlib-oauth1', "$method: signed form POST accepted");
+}
 
 login($ua, 'interop1rsa', undef, 'alice', 'user');
 $echo = json_of($ua->get(site('/api/interop1rsa/me')));
