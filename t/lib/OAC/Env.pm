@@ -13,6 +13,9 @@ my $t_dir = abs_path(dirname(__FILE__) . '/../..');
 my $top_dir = dirname($t_dir);
 my @children;
 my $owner_pid = $$;
+# Set by t/TEST.PL: only the test driver stops the servers (the tests, run
+# as processes of their own, load this module too and inherit the list).
+our $driver = 0;
 
 # Modules every test httpd loads; mod_oauthclient comes from the build.
 my @modules = qw(
@@ -115,7 +118,7 @@ sub start_provider {
 
 END {
     local $?;    # the driver's exit status is not the servers'
-    if ($$ == $owner_pid) {
+    if ($driver && $$ == $owner_pid) {
         my %seen;
         my @pids = grep { /^\d+$/ && !$seen{$_}++ }
                    @children, split /,/, $ENV{OAC_SERVER_PIDS} // '';
