@@ -602,10 +602,14 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(oac_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(oac_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     static const char *const before_proxy[] = { "mod_proxy.c", NULL };
+    static const char *const after_rewrite[] = { "mod_rewrite.c", NULL };
 
     oac_body_register();
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */
+    ap_hook_translate_name(oac_translate_name, after_rewrite, before_proxy,
+                           APR_HOOK_FIRST);
     ap_hook_header_parser(oac_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(oac_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);

@@ -111,6 +111,7 @@ int oac_error_page(request_rec *r, int status, const oac_app_t *app,
 /* Authentication, forwarding, API proxy (mod_oauthclient_auth.c) */
 int oac_check_user_id(request_rec *r);
 int oac_header_parser(request_rec *r);
+int oac_translate_name(request_rec *r);
 int oac_fixups(request_rec *r);
 
 /* Refresh (mod_oauthclient_refresh.c) */

@@ -7,7 +7,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of);
 
-plan tests => 27;
+plan tests => 29;
 
 provider_config();
 my $ua = browser();
@@ -41,6 +41,15 @@ ok t_cmp($echo->{method} . ' ' . $echo->{body}, 'POST {"name":"x"}', 'POST body 
 
 $res = $ua->get(site('/api/local/../../oauth2/token'));
 ok t_cmp($res->code =~ /^(400|404)$/ ? 'refused' : $res->code, 'refused', 'cannot climb above api_base_url');
+
+# Mapped like ProxyPass, before core looks at the file system: the
+# <Proxy> section of an upstream path applies; the DocumentRoot's
+# <Directory "htdocs/api"> (Require all denied, over the existing file
+# htdocs/api/local/user) does not.
+$res = $ua->get(site('/api/local/admin/users'));
+ok t_cmp($res->code, 403, '<Proxy> section for the upstream URL applies');
+$res = $ua->get(site('/api/local/user'));
+ok t_cmp($res->code, 200, '<Directory> of the DocumentRoot does not');
 
 # token_placement=uri (the public client)
 login($ua, 'pub');
