@@ -902,6 +902,8 @@ def main(argv=None):
     ap.add_argument("--pidfile")
     ap.add_argument("--token-lifetime", type=int, default=3600,
                     help="OAuth 2 access token lifetime in seconds (expires_in)")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="stop when the process that started this one is gone")
     args = ap.parse_args(argv)
 
     log_file = open(args.log, "a", buffering=1) if args.log else None
@@ -923,6 +925,16 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        # A test driver killed outright (SIGPIPE from "| head", SIGKILL)
+        # runs no END block to stop its servers: notice being orphaned.
+        parent = os.getppid()
+
+        def orphaned():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            stop(None, None)
+        threading.Thread(target=orphaned, daemon=True).start()
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())

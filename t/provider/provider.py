@@ -1581,6 +1581,8 @@ def main(argv=None):
     ap.add_argument("--log", help="request log file (default: stderr)")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
+    ap.add_argument("--exit-with-parent", action="store_true",
+                    help="stop when the process that started this one is gone")
     args = ap.parse_args(argv)
     if bool(args.tls_cert) != bool(args.tls_key):
         ap.error("--tls-cert and --tls-key go together")
@@ -1597,6 +1599,16 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    if args.exit_with_parent:
+        # A test driver killed outright (SIGPIPE from "| head", SIGKILL)
+        # runs no END block to stop its servers: notice being orphaned.
+        parent = os.getppid()
+
+        def orphaned():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            stop(None, None)
+        threading.Thread(target=orphaned, daemon=True).start()
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())

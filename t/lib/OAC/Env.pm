@@ -88,7 +88,8 @@ sub start_server {
         open STDOUT, '>&', $w or die;
         open STDERR, '>>', $log or die;
         exec '/usr/bin/python3', "$t_dir/provider/$script",
-            '--host', '127.0.0.1', '--port', $port, '--log', $log, @args;
+            '--host', '127.0.0.1', '--port', $port, '--log', $log,
+            '--exit-with-parent', @args;
         die "cannot run $script: $!";
     }
     close $w;
