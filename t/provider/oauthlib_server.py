@@ -102,6 +102,8 @@ from oauthlib import oauth1, oauth2
 from oauthlib.oauth1.rfc5849 import errors as oauth1_errors
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 
+import lifeline
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 OAUTH2_CLIENTS = {"interop-client": "interop-secret"}
@@ -926,15 +928,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if args.exit_with_parent:
-        # A test driver killed outright (SIGPIPE from "| head", SIGKILL)
-        # runs no END block to stop its servers: notice being orphaned.
-        parent = os.getppid()
-
-        def orphaned():
-            while os.getppid() == parent:
-                time.sleep(0.5)
-            stop(None, None)
-        threading.Thread(target=orphaned, daemon=True).start()
+        lifeline.exit_with_parent(lambda: stop(None, None))
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())

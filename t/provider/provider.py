@@ -109,6 +109,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit, urlunsplit
 
+import lifeline
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 # --------------------------------------------------------------------------
@@ -1600,15 +1602,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if args.exit_with_parent:
-        # A test driver killed outright (SIGPIPE from "| head", SIGKILL)
-        # runs no END block to stop its servers: notice being orphaned.
-        parent = os.getppid()
-
-        def orphaned():
-            while os.getppid() == parent:
-                time.sleep(0.5)
-            stop(None, None)
-        threading.Thread(target=orphaned, daemon=True).start()
+        lifeline.exit_with_parent(lambda: stop(None, None))
     if args.pidfile:
         with open(args.pidfile, "w") as f:
             f.write("%d\n" % os.getpid())
