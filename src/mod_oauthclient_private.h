@@ -65,6 +65,10 @@ typedef struct {
     int status;                 /* a prepared response, or 0 */
     const char *content_type;
     const char *body;
+    /* OAuthProxyAPI: the upstream URL (before the token), for this app,
+     * as joined when the request was claimed at translate time */
+    const oac_app_t *api_app;
+    const char *api_url;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);
