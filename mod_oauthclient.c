@@ -617,7 +617,9 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(oac_handler, NULL, before_proxy, APR_HOOK_FIRST);
 }
 
-AP_DECLARE_MODULE(oauthclient) = {
+/* Not AP_DECLARE_MODULE: mod_oauthclient_private.h already says
+ * APLOG_USE_MODULE(oauthclient) for every glue file, this one included. */
+module AP_MODULE_DECLARE_DATA oauthclient_module = {
     STANDARD20_MODULE_STUFF,
     create_dir_conf,
     merge_dir_conf,

@@ -23,6 +23,9 @@
 #define OAC_LOGNO(n) "OAC" #n ": "
 
 extern module AP_MODULE_DECLARE_DATA oauthclient_module;
+/* Every glue file logs as [oauthclient:...] and obeys LogLevel
+ * oauthclient:...; without this, httpd files its lines under no module. */
+APLOG_USE_MODULE(oauthclient);
 
 typedef enum {
     OAC_ROUTE_LOGIN,
