@@ -284,7 +284,8 @@ static apr_status_t find_user(const char **puser, const char **perr,
     *puser = NULL;
     if (!app->userinfo_endpoint) {
         if (app->user_claim
-            && !(*puser = oac_form_get(token->extra, app->user_claim))) {
+            && (!(*puser = oac_form_get(token->extra, app->user_claim))
+                || !**puser)) {
             *perr = apr_psprintf(r->pool, "the token response has no field "
                                  "'%s' (user_claim)", app->user_claim);
             return APR_EGENERAL;
@@ -337,9 +338,14 @@ static apr_status_t find_user(const char **puser, const char **perr,
                                   (apr_int64_t)json_integer_value(v));
         }
         if (!*puser || !**puser) {
+            /* Never a made-up name: a missing, empty or structured claim
+             * is no user. */
+            *perr = apr_psprintf(r->pool, "userinfo field '%s' (user_claim) "
+                                 "is %s", app->user_claim,
+                                 !v ? "missing"
+                                 : json_is_string(v) ? "empty"
+                                 : "not a string or an integer");
             json_decref(doc);
-            *perr = apr_psprintf(r->pool, "userinfo has no field '%s' "
-                                 "(user_claim)", app->user_claim);
             return APR_EGENERAL;
         }
     }
@@ -381,7 +387,14 @@ static int login_completed(request_rec *r, void *z, const oac_app_t *app,
                            const oac_token_t *token, const char *user,
                            const char *next)
 {
-    oac_session_store_token(r, z, app, token, user);
+    const char *why;
+
+    if (oac_session_store_token(r, z, app, token, user, &why)
+        != APR_SUCCESS) {
+        return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+                            HTTP_BAD_GATEWAY,
+                            "The provider's answer cannot be used", why);
+    }
     oac_count(app, OAC_CTR_LOGIN_COMPLETED);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
                   "app %s: login completed%s%s", app->name,

@@ -101,8 +101,10 @@ void oac_session_set(request_rec *r, void *z, const oac_app_t *app,
                      const char *what, const char *value);
 int oac_session_token(request_rec *r, void *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser);
-void oac_session_store_token(request_rec *r, void *z, const oac_app_t *app,
-                             const oac_token_t *token, const char *user);
+apr_status_t oac_session_store_token(request_rec *r, void *z,
+                                     const oac_app_t *app,
+                                     const oac_token_t *token,
+                                     const char *user, const char **perr);
 void oac_session_forget(request_rec *r, void *z, const oac_app_t *app);
 
 /* Flows (mod_oauthclient_flow.c) */

@@ -88,7 +88,9 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
 
     if (oac_oauth2_refresh(&fresh, &why, r->pool,
                            oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
-                           old, oac_now()) != APR_SUCCESS) {
+                           old, oac_now()) != APR_SUCCESS
+        || oac_token_check_sendable(&why, r->pool, fresh, NULL)
+           != APR_SUCCESS) {
         oac_count(app, OAC_CTR_REFRESH_FAILED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00030)
                       "app %s: token refresh failed, the user must log in "
@@ -96,6 +98,8 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
         return NULL;
     }
     oac_count(app, OAC_CTR_REFRESH);
+    /* Parallel requests only need what the session keeps. */
+    fresh->extra = NULL;
     return oac_token_to_string(r->pool, fresh);
 }
 
@@ -170,8 +174,15 @@ int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
     }
-    oac_session_store_token(r, z, app, fresh,
-                            oac_session_get(r, z, app, "user"));
+    if (oac_session_store_token(r, z, app, fresh,
+                                oac_session_get(r, z, app, "user"), &why)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00065)
+                      "app %s: the refreshed token cannot be used, the user "
+                      "must log in again: %s", app->name, why);
+        oac_session_set(r, z, app, "token", NULL);
+        return HTTP_UNAUTHORIZED;
+    }
     *ptoken = fresh;
     return OK;
 }

@@ -88,30 +88,49 @@ int oac_session_token(request_rec *r, void *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser)
 {
     const char *s = oac_session_get(r, z, app, "token");
-    const char *why;
+    const char *user, *why;
     oac_token_t *token;
 
     if (!s) {
         return 0;
     }
-    if (oac_token_from_string(&token, &why, r->pool, s) != APR_SUCCESS) {
-        /* A session written by something else, or damaged: treat it as
-         * logged out rather than failing every request. */
+    user = oac_session_get(r, z, app, "user");
+    if (oac_token_from_string(&token, &why, r->pool, s) != APR_SUCCESS
+        || oac_token_check_sendable(&why, r->pool, token, user)
+           != APR_SUCCESS) {
+        /* A session written by something else, damaged, or (a plain
+         * cookie) edited by its owner: treat it as logged out rather than
+         * failing every request or forwarding what it says. */
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00013)
                       "app %s: ignoring an unreadable token in the session: "
                       "%s", app->name, why);
         return 0;
     }
     *ptoken = token;
-    *puser = oac_session_get(r, z, app, "user");
+    *puser = user;
     return 1;
 }
 
-void oac_session_store_token(request_rec *r, void *z, const oac_app_t *app,
-                             const oac_token_t *token, const char *user)
+apr_status_t oac_session_store_token(request_rec *r, void *z,
+                                     const oac_app_t *app,
+                                     const oac_token_t *token,
+                                     const char *user, const char **perr)
 {
-    oac_session_set(r, z, app, "token", oac_token_to_string(r->pool, token));
+    oac_token_t kept = *token;
+    apr_status_t rv;
+
+    /* Every value stored here is later sent as a header, a variable or
+     * REMOTE_USER: what could not be sent safely is never stored. */
+    if ((rv = oac_token_check_sendable(perr, r->pool, token, user))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    /* Only what is read back: the rest of the token response (an
+     * id_token, whatever a provider adds) would only grow the cookie. */
+    kept.extra = NULL;
+    oac_session_set(r, z, app, "token", oac_token_to_string(r->pool, &kept));
     oac_session_set(r, z, app, "user", user);
+    return APR_SUCCESS;
 }
 
 void oac_session_forget(request_rec *r, void *z, const oac_app_t *app)

@@ -441,6 +441,61 @@ static apr_status_t token_from_json(oac_token_t **ptoken, const char **perr,
     return APR_SUCCESS;
 }
 
+/* What is wrong with value as a header value of at most max bytes, or
+ * NULL when nothing is. */
+static const char *unsendable(const char *value, apr_size_t max)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)value; *c; ++c) {
+        if (*c < 0x20 || *c == 0x7F) {
+            return "contains a control character";
+        }
+    }
+    if ((apr_size_t)(c - (const unsigned char *)value) > max) {
+        return "is too long";
+    }
+    return NULL;
+}
+
+apr_status_t oac_token_check_sendable(const char **perr, apr_pool_t *p,
+                                      const oac_token_t *t, const char *user)
+{
+    const struct {
+        const char *name;
+        const char *value;
+        apr_size_t max;
+    } fields[] = {
+        { "access_token", t ? t->access_token : NULL, OAC_TOKEN_VALUE_MAX },
+        { "token secret", t ? t->token_secret : NULL, OAC_TOKEN_VALUE_MAX },
+        { "token_type", t ? t->token_type : NULL, OAC_TOKEN_TYPE_MAX },
+        { "refresh_token", t ? t->refresh_token : NULL, OAC_TOKEN_VALUE_MAX },
+        { "scope", t ? t->scope : NULL, OAC_TOKEN_SCOPE_MAX },
+        { "user name", user, OAC_TOKEN_USER_MAX },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(fields) / sizeof(fields[0]); ++i) {
+        const char *why;
+
+        if (!fields[i].value) {
+            continue;
+        }
+        if (!(why = unsendable(fields[i].value, fields[i].max))) {
+            continue;
+        }
+        *perr = apr_psprintf(p, "the %s %s (at most %" APR_SIZE_T_FMT
+                             " bytes, no control characters)",
+                             fields[i].name, why, fields[i].max);
+        return APR_EINVAL;
+    }
+    if (user && !*user) {
+        *perr = "the user name is empty";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
                              apr_pool_t *p, const char *content_type,
                              const char *body, apr_size_t len,

@@ -78,4 +78,26 @@ int oac_token_from_compact(oac_token_t **pt, apr_pool_t *p, const char *s);
 apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
                                         apr_pool_t *p, const char *s);
 
+/*
+ * Bounds on what a stored token and user name may carry: every one of
+ * these values leaves the module as a request header, an environment
+ * variable or REMOTE_USER, where a control character would start a new
+ * header or a whole second request (mod_proxy writes values verbatim).
+ */
+#define OAC_TOKEN_VALUE_MAX 8192    /* access_token, refresh_token, secret */
+#define OAC_TOKEN_TYPE_MAX 64
+#define OAC_TOKEN_SCOPE_MAX 4096
+#define OAC_TOKEN_USER_MAX 1024
+
+/*
+ * APR_SUCCESS when every string of t and user (either may be NULL) can be
+ * sent as a header value: no byte below 0x20 nor 0x7F, within the bounds
+ * above, and user, when not NULL, not empty. Otherwise APR_EINVAL and
+ * *perr names the field and the rule broken, never its value (it may be a
+ * secret, or crafted to mislead whoever reads the log).
+ */
+apr_status_t oac_token_check_sendable(const char **perr, apr_pool_t *p,
+                                      const oac_token_t *t,
+                                      const char *user);
+
 #endif /* OAC_TOKEN_H */
