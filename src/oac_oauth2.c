@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 */
 
 #include <string.h>
+#include <strings.h>
 
 #include <apr_base64.h>
 #include <apr_strings.h>
@@ -338,6 +339,20 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
     if (t->refresh_token && !oac_util_is_vschar(t->refresh_token)) {
         *perr = "token response has a refresh_token with characters "
                 "outside RFC 6749 VSCHAR";
+        return APR_EINVAL;
+    }
+    if (t->token_type && !*t->token_type) {
+        t->token_type = NULL;
+    }
+    /* RFC 6749 7.1: a client must not use a token whose type it does not
+     * understand; sending it as Bearer would hand it to whoever it was
+     * not meant for. */
+    if (t->token_type && strcasecmp(t->token_type, "Bearer")) {
+        *perr = apr_psprintf(p, "token response has token_type '%s', which "
+                             "this client does not support (only Bearer); "
+                             "an access_token_response compliance hook may "
+                             "map it",
+                             oac_util_sanitize(p, t->token_type, 64));
         return APR_EINVAL;
     }
     *ptoken = t;
