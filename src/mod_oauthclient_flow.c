@@ -402,9 +402,31 @@ static int login_completed(request_rec *r, void *z, const oac_app_t *app,
     return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
 }
 
+/* RFC 6749 3.1: a parameter sent twice is an error. A callback that
+ * repeats one the module reads may carry a value an attacker chose beside
+ * the genuine one; nothing is spent or stored for it. */
+static int repeats_param(int *prc, request_rec *r, const oac_app_t *app,
+                         const apr_array_header_t *params,
+                         const char *const *names)
+{
+    for (; *names; ++names) {
+        if (oac_form_count(params, *names) > 1) {
+            *prc = login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
+                                "Login failed",
+                                apr_psprintf(r->pool, "the callback repeats "
+                                             "the parameter '%s'", *names));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
+    static const char *const once[] = {
+        "error", "error_description", "state", "code", "iss", NULL
+    };
     const char *error = oac_form_get(params, "error");
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
@@ -413,6 +435,9 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
     oac_token_t *token;
     const char *why, *user;
 
+    if (repeats_param(&rc, r, app, params, once)) {
+        return rc;
+    }
     if (error) {
         const char *desc = oac_form_get(params, "error_description");
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
@@ -455,6 +480,9 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
 static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
+    static const char *const once[] = {
+        "denied", "oauth_token", "oauth_verifier", NULL
+    };
     const char *request_token = oac_form_get(params, "oauth_token");
     const char *verifier = oac_form_get(params, "oauth_verifier");
     oac_oauth1_creds_t creds;
@@ -463,6 +491,9 @@ static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
     oac_token_t *token;
     const char *why, *user;
 
+    if (repeats_param(&rc, r, app, params, once)) {
+        return rc;
+    }
     if (oac_form_get(params, "denied")) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                             HTTP_FORBIDDEN, "The provider refused the login",

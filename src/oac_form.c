@@ -59,6 +59,21 @@ const char *oac_form_get(const apr_array_header_t *form, const char *name)
     return NULL;
 }
 
+int oac_form_count(const apr_array_header_t *form, const char *name)
+{
+    const oac_param_t *params;
+    int i, n = 0;
+
+    if (!form) {
+        return 0;
+    }
+    params = (const oac_param_t *)form->elts;
+    for (i = 0; i < form->nelts; ++i) {
+        n += strcmp(params[i].name, name) == 0;
+    }
+    return n;
+}
+
 char *oac_form_encode(apr_pool_t *p, const apr_array_header_t *form)
 {
     const oac_param_t *params;

@@ -33,6 +33,9 @@ void oac_form_set(apr_array_header_t *form, const char *name,
 /* Value of the first parameter called name, or NULL. */
 const char *oac_form_get(const apr_array_header_t *form, const char *name);
 
+/* How many parameters are called name (form NULL: 0). */
+int oac_form_count(const apr_array_header_t *form, const char *name);
+
 /*
  * "a=1&b=2", names and values through oac_util_pct_encode (space is %20).
  * A NULL value is written as an empty one ("a="). form == NULL gives "".
