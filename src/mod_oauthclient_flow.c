@@ -23,6 +23,10 @@
  * in one browser (tabs): enough for people, small enough for a cookie. */
 #define PENDING_LIFETIME 600
 #define PENDING_MAX 5
+/* All apps' logins in flight together, as stored: a page that makes the
+ * browser start login after login must not push the session cookie past
+ * the 4,096 bytes browsers keep (nor the request past httpd's 8,190). */
+#define PENDING_BUDGET 2048
 #define CALLBACK_BODY_MAX (64 * 1024)
 
 const oac_route_t *oac_route_find(request_rec *r)
@@ -145,6 +149,41 @@ static apr_array_header_t *pending_list(request_rec *r, void *z,
     return list;
 }
 
+/* Adds e to app's logins in flight, within PENDING_BUDGET for the logins
+ * of every app of the virtual host together, the oldest dropped first. */
+static void store_pending(request_rec *r, void *z, const oac_app_t *app,
+                          const oac_pending_t *e)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    int n = sc->apps->nelts, i, self = -1;
+    apr_array_header_t **lists = apr_palloc(r->pool, (n + 1) * sizeof(*lists));
+    const oac_app_t **apps = apr_palloc(r->pool, (n + 1) * sizeof(*apps));
+    int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
+
+    for (i = 0; i < n; ++i) {
+        apps[i] = APR_ARRAY_IDX(sc->apps, i, const oac_app_t *);
+        if (apps[i] == app) {
+            self = i;
+        }
+    }
+    if (self < 0) {
+        apps[n] = app;
+        self = n++;
+    }
+    for (i = 0; i < n; ++i) {
+        lists[i] = pending_list(r, z, apps[i]);
+    }
+    oac_pending_add(lists[self], e, PENDING_MAX);
+    changed[self] = 1;
+    oac_pending_fit(r->pool, lists, n, self, PENDING_BUDGET, changed);
+    for (i = 0; i < n; ++i) {
+        if (changed[i]) {
+            oac_session_set(r, z, apps[i], "pending",
+                            oac_pending_encode(r->pool, lists[i]));
+        }
+    }
+}
+
 /* ------------------------------------------------------------------------
  * login
  */
@@ -153,7 +192,6 @@ static int login_oauth2(request_rec *r, void *z, const oac_app_t *app,
                         const char *next)
 {
     oac_pending_t pending = { 0 };
-    apr_array_header_t *list;
     const char *why, *challenge = NULL;
     char *state, *verifier = NULL;
 
@@ -177,9 +215,7 @@ static int login_oauth2(request_rec *r, void *z, const oac_app_t *app,
     pending.verifier = verifier;
     pending.next = next;
     pending.expires_at = oac_now() + PENDING_LIFETIME;
-    list = pending_list(r, z, app);
-    oac_pending_add(list, &pending, PENDING_MAX);
-    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    store_pending(r, z, app, &pending);
     oac_count(app, OAC_CTR_LOGIN_STARTED);
     return redirect(r, oac_oauth2_authorize_url(
         r->pool, app, absolute_redirect_uri(r, app), state, challenge));
@@ -211,7 +247,6 @@ static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
     oac_server_conf *sc = oac_server_config(r->server);
     oac_oauth1_creds_t creds;
     oac_pending_t pending = { 0 };
-    apr_array_header_t *list;
     oac_token_t *rt;
     const char *why;
 
@@ -229,9 +264,7 @@ static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
     pending.secret = rt->token_secret;
     pending.next = next;
     pending.expires_at = oac_now() + PENDING_LIFETIME;
-    list = pending_list(r, z, app);
-    oac_pending_add(list, &pending, PENDING_MAX);
-    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    store_pending(r, z, app, &pending);
     return redirect(r, oac_oauth1_authorize_url(r->pool, app,
                                                 rt->access_token));
 }

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include <jansson.h>
@@ -247,4 +248,66 @@ int oac_pending_take(oac_pending_t *out, apr_array_header_t *list,
     *out = entries[found];
     remove_at(list, found);
     return 1;
+}
+
+apr_size_t oac_pending_stored_size(apr_pool_t *p,
+                                   const apr_array_header_t *list)
+{
+    const unsigned char *c;
+    apr_size_t size = 0;
+
+    for (c = (const unsigned char *)oac_pending_encode(p, list); *c; ++c) {
+        size += (apr_isalnum(*c) || strchr(".*_-", *c)) ? 1 : 3;
+    }
+    return size;
+}
+
+static apr_size_t total_size(apr_pool_t *p, apr_array_header_t **lists,
+                             int n)
+{
+    apr_size_t total = 0;
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        total += oac_pending_stored_size(p, lists[i]);
+    }
+    return total;
+}
+
+void oac_pending_fit(apr_pool_t *p, apr_array_header_t **lists, int n,
+                     int newest, apr_size_t budget, int *changed)
+{
+    while (total_size(p, lists, n) > budget) {
+        int i, j, oldest_list = -1, oldest_at = -1;
+
+        for (i = 0; i < n; ++i) {
+            const oac_pending_t *e = (const oac_pending_t *)lists[i]->elts;
+            int count = lists[i]->nelts - (i == newest);
+
+            for (j = 0; j < count; ++j) {
+                if (oldest_list < 0 || e[j].expires_at
+                    < ((const oac_pending_t *)lists[oldest_list]->elts)
+                          [oldest_at].expires_at) {
+                    oldest_list = i;
+                    oldest_at = j;
+                }
+            }
+        }
+        if (oldest_list >= 0) {
+            remove_at(lists[oldest_list], oldest_at);
+            changed[oldest_list] = 1;
+            continue;
+        }
+        if (lists[newest]->nelts > 0) {
+            oac_pending_t *last = &APR_ARRAY_IDX(lists[newest],
+                                                 lists[newest]->nelts - 1,
+                                                 oac_pending_t);
+            if (last->next) {
+                last->next = NULL;
+                changed[newest] = 1;
+                continue;
+            }
+        }
+        return;
+    }
 }

@@ -54,4 +54,24 @@ void oac_pending_add(apr_array_header_t *list, const oac_pending_t *e,
 int oac_pending_take(oac_pending_t *out, apr_array_header_t *list,
                      const char *state);
 
+/*
+ * The bytes list takes in a session, as oac_pending_encode writes it and
+ * mod_session then URL-encodes it (every byte but [A-Za-z0-9.*_-] as %XX).
+ */
+apr_size_t oac_pending_stored_size(apr_pool_t *p,
+                                   const apr_array_header_t *list);
+
+/*
+ * Keeps the pending logins of every app of a session (lists[0 .. n-1]) to
+ * at most budget bytes in all (oac_pending_stored_size), so that a page
+ * which makes a browser start login after login cannot grow the session
+ * cookie past what browsers keep. Drops entries oldest first (smallest
+ * expires_at, across all lists), but never the last entry of
+ * lists[newest], the login being started; when that one alone is over
+ * budget it loses its next (the user lands on "/"). changed[i] is set to 1
+ * for every list that was changed.
+ */
+void oac_pending_fit(apr_pool_t *p, apr_array_header_t **lists, int n,
+                     int newest, apr_size_t budget, int *changed);
+
 #endif /* OAC_PENDING_H */

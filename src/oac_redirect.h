@@ -9,8 +9,9 @@
 #ifndef OAC_REDIRECT_H
 #define OAC_REDIRECT_H
 
-/* Longest `next` accepted, in bytes. */
-#define OAC_REDIRECT_MAX_LEN 2048
+/* Longest `next` accepted, in bytes: it is kept in the session (in the
+ * cookie, for cookie sessions) while the login is at the provider. */
+#define OAC_REDIRECT_MAX_LEN 1024
 
 /*
  * 1 when next is a local path, else 0 (also for NULL and "").

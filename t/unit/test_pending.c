@@ -304,6 +304,106 @@ static void encode_skips_unusable(void **state)
                         "[{\"s\":\"s2\",\"e\":1700000010}]");
 }
 
+/* mod_session URL-encodes what it stores: the size counts that. */
+static void stored_size_counts_url_encoding(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *list = apr_array_make(p, 1, sizeof(oac_pending_t));
+    oac_pending_t e = { "s", NULL, NULL, NULL, NOW + 10 };
+
+    assert_int_equal(oac_pending_stored_size(p, list), 0);
+    oac_pending_add(list, &e, 8);
+    /* [{"s":"s","e":1700000010}]: 13 bytes that need %XX, 13 that do not */
+    assert_string_equal(oac_pending_encode(p, list),
+                        "[{\"s\":\"s\",\"e\":1700000010}]");
+    assert_int_equal(oac_pending_stored_size(p, list), 13 * 3 + 13);
+}
+
+static apr_array_header_t *list_of(apr_pool_t *p, int n, apr_int64_t first,
+                                   const char *next)
+{
+    apr_array_header_t *list = apr_array_make(p, n, sizeof(oac_pending_t));
+    int i;
+
+    for (i = 0; i < n; ++i) {
+        oac_pending_t e = { NULL, NULL, next, NULL, first + i };
+        e.state = apr_psprintf(p, "state-%" APR_INT64_T_FMT, first + i);
+        oac_pending_add(list, &e, 100);
+    }
+    return list;
+}
+
+/* The oldest entries go first, from whichever app they belong to, and
+ * the login being started stays. */
+static void fit_drops_the_oldest_across_apps(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *lists[3];
+    int changed[3] = { 0, 0, 0 };
+    apr_size_t budget;
+    const oac_pending_t *e;
+
+    lists[0] = list_of(p, 3, NOW + 100, "/a");     /* oldest three */
+    lists[1] = list_of(p, 3, NOW + 200, "/b");
+    lists[2] = list_of(p, 1, NOW + 300, "/c");     /* the new login */
+    /* room for exactly four of the seven (all entries have one size) */
+    budget = 4 * oac_pending_stored_size(p, list_of(p, 1, NOW + 100, "/a"))
+             + 20;
+    oac_pending_fit(p, lists, 3, 2, budget, changed);
+    assert_int_equal(lists[0]->nelts, 0);
+    assert_int_equal(lists[1]->nelts, 3);
+    assert_int_equal(lists[2]->nelts, 1);
+    assert_int_equal(changed[0], 1);
+    assert_int_equal(changed[1], 0);
+    assert_int_equal(changed[2], 0);
+    e = (const oac_pending_t *)lists[2]->elts;
+    assert_string_equal(e[0].next, "/c");
+    assert_true(oac_pending_stored_size(p, lists[0])
+                + oac_pending_stored_size(p, lists[1])
+                + oac_pending_stored_size(p, lists[2]) <= budget);
+}
+
+/* A new login too large on its own keeps its state but not its next. */
+static void fit_forgets_next_of_an_oversized_login(void **state)
+{
+    apr_pool_t *p = *state;
+    char next[1025];
+    apr_array_header_t *lists[2];
+    int changed[2] = { 0, 0 };
+    const oac_pending_t *e;
+
+    memset(next, '/', sizeof(next) - 1);   /* "//..." is not local, but
+                                              the budget does not care */
+    next[0] = '/';
+    next[sizeof(next) - 1] = '\0';
+    lists[0] = list_of(p, 5, NOW + 100, "/x");
+    lists[1] = list_of(p, 1, NOW + 200, next);
+    oac_pending_fit(p, lists, 2, 1, 1000, changed);
+    assert_int_equal(lists[0]->nelts, 0);
+    assert_int_equal(lists[1]->nelts, 1);
+    e = (const oac_pending_t *)lists[1]->elts;
+    assert_string_equal(e[0].state, "state-1700000200");
+    assert_null(e[0].next);
+    assert_int_equal(changed[0], 1);
+    assert_int_equal(changed[1], 1);
+    assert_true(oac_pending_stored_size(p, lists[1]) <= 1000);
+}
+
+/* Within budget nothing changes. */
+static void fit_leaves_what_fits(void **state)
+{
+    apr_pool_t *p = *state;
+    apr_array_header_t *lists[2];
+    int changed[2] = { 0, 0 };
+
+    lists[0] = list_of(p, 2, NOW + 100, "/x");
+    lists[1] = list_of(p, 1, NOW + 200, "/y");
+    oac_pending_fit(p, lists, 2, 1, 2048, changed);
+    assert_int_equal(lists[0]->nelts, 2);
+    assert_int_equal(lists[1]->nelts, 1);
+    assert_int_equal(changed[0] + changed[1], 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -319,6 +419,10 @@ int main(void)
         T(take_is_single_use),
         T(take_misses),
         T(encode_skips_unusable),
+        T(stored_size_counts_url_encoding),
+        T(fit_drops_the_oldest_across_apps),
+        T(fit_forgets_next_of_an_oversized_login),
+        T(fit_leaves_what_fits),
     };
 
     return cmocka_run_group_tests_name("oac_pending", tests, group_setup,
