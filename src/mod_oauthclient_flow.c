@@ -10,6 +10,7 @@
 #include "util_script.h"
 
 #include <apr_strings.h>
+#include <apr_uri.h>
 #include <jansson.h>
 
 #include "oac_form.h"
@@ -590,6 +591,56 @@ static int handle_callback(request_rec *r, const oac_app_t *app)
  * logout
  */
 
+/* Whether the browser says another site's page sent this request (an
+ * <img>, an auto-submitted form). Sec-Fetch-Site when the browser sends
+ * it, else an Origin for another host; without either (older browsers,
+ * scripts) the request counts as same-site. */
+static int is_cross_site(request_rec *r)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *host = apr_table_get(r->headers_in, "Host");
+    apr_uri_t uri;
+
+    if (site) {
+        return !strcasecmp(site, "cross-site");
+    }
+    if (!origin) {
+        return 0;
+    }
+    if (apr_uri_parse(r->pool, origin, &uri) != APR_SUCCESS
+        || !uri.hostinfo || !host) {
+        return 1;   /* "null" (sandboxed or privacy-sensitive contexts) too */
+    }
+    return strcasecmp(uri.hostinfo, host) != 0;
+}
+
+/* Logging out is harmless alone, but another site must not be able to do
+ * it to the user (logout CSRF): it asks first, with a form that only this
+ * page can submit as a same-origin POST. */
+static int confirm_logout(request_rec *r, const oac_app_t *app,
+                          const char *next)
+{
+    const char *hidden = next
+        ? apr_psprintf(r->pool, "<input type=\"hidden\" name=\"next\" "
+                       "value=\"%s\">", ap_escape_html(r->pool, next))
+        : "";
+    const char *body = apr_psprintf(r->pool,
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+        "<title>Log out?</title></head>\n<body>\n<h1>Log out?</h1>\n"
+        "<p>Another site asked to log you out of %s.</p>\n"
+        "<form method=\"post\" action=\"%s\">%s"
+        "<button type=\"submit\">Log out</button></form>\n"
+        "</body></html>\n",
+        ap_escape_html(r->pool, app->name),
+        ap_escape_html(r->pool, app->logout_path), hidden);
+    /* Nor may that site frame this page and steer the click. */
+    apr_table_setn(r->err_headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   "frame-ancestors 'none'");
+    return oac_respond(r, HTTP_OK, "text/html; charset=utf-8", body);
+}
+
 static int handle_logout(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params = query_params(r);
@@ -606,12 +657,15 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
     else if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    next = local_next(r, params);
+    if (is_cross_site(r)) {
+        return confirm_logout(r, app, next);
+    }
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }
     oac_session_forget(r, z, app);
     oac_count(app, OAC_CTR_LOGOUT);
-    next = local_next(r, params);
     return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
 }
 
