@@ -20,9 +20,9 @@
 #include "oac_util.h"
 
 /* Log tags used: OAC00001-00003 here, 00010-00013 session, 00020-00023
- * flow, 00030-00035 auth and refresh, 00040 status, 00050-00055 here,
- * 00060-00064 refresh, 00070 body, 00080 hooks, 00090-00092 codec.
- * Next free: 00093. */
+ * flow, 00030-00036 auth and refresh, 00040 status, 00050-00055 here,
+ * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
+ * here. Next free: 00094. */
 
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500
@@ -610,6 +610,7 @@ static void register_hooks(apr_pool_t *p)
     /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */
     ap_hook_translate_name(oac_translate_name, after_rewrite, before_proxy,
                            APR_HOOK_FIRST);
+    ap_hook_map_to_storage(oac_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_header_parser(oac_header_parser, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_check_authn(oac_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);

@@ -162,16 +162,75 @@ static void scrub_oauth_headers(request_rec *r)
     }
 }
 
+static int module_acts_here(request_rec *r, const oac_dir_conf *dc)
+{
+    return dc->app || dc->proxy_api || dc->forward_tokens == 1
+        || is_oauth_auth_type(r);
+}
+
 int oac_header_parser(request_rec *r)
 {
-    oac_dir_conf *dc = oac_dir_config(r);
     /* Wherever the module acts, X-OAuth-* can only come from the module:
      * a client can never spoof one. */
-    if (dc->app || dc->proxy_api || dc->forward_tokens == 1
-        || is_oauth_auth_type(r)) {
+    if (module_acts_here(r, oac_dir_config(r))) {
         scrub_oauth_headers(r);
     }
     return DECLINED;
+}
+
+/* OAUTH_*, also as REDIRECT_OAUTH_* (what httpd makes of a variable on an
+ * internal redirect), any number of times over. */
+static int is_oauth_env(const char *name)
+{
+    while (!strncmp(name, "REDIRECT_", 9)) {
+        name += 9;
+    }
+    return !strncmp(name, "OAUTH_", 6);
+}
+
+static int collect_oauth_env(void *rec, const char *key, const char *val)
+{
+    if (is_oauth_env(key)) {
+        *(const char **)apr_array_push(rec) = key;
+    }
+    return 1;
+}
+
+/* A subrequest (SSI, mod_include, mod_dir) copies the headers of the
+ * request that made it, client's X-OAuth-* included, and httpd runs no
+ * header_parser for it; an internal redirect (ErrorDocument, mod_rewrite)
+ * carries the headers and variables the module set for the first target.
+ * Neither may reach a backend that the module has not prepared for
+ * itself. */
+static void scrub_derived_request(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 2,
+                                               sizeof(const char *));
+    int i;
+
+    scrub_oauth_headers(r);
+    apr_table_do(collect_oauth_env, names, r->subprocess_env, NULL);
+    for (i = 0; i < names->nelts; ++i) {
+        apr_table_unset(r->subprocess_env,
+                        APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+/* The module's state for the user this request runs as: its own, or that
+ * of the request it was derived from when httpd let it inherit the user
+ * without authenticating again (same configuration). */
+static const oac_request_t *auth_state(request_rec *r)
+{
+    request_rec *q;
+
+    for (q = r; q; q = q->prev ? q->prev : q->main) {
+        const oac_request_t *rs = ap_get_module_config(q->request_config,
+                                                       &oauthclient_module);
+        if (rs && rs->token) {
+            return r->user && !strcmp(r->user, rs->user) ? rs : NULL;
+        }
+    }
+    return NULL;
 }
 
 static void forward(request_rec *r, const char *header, const char *env,
@@ -269,6 +328,75 @@ static int sign_oauth1(request_rec *r, const oac_app_t *app,
         return HTTP_BAD_REQUEST;
     }
     apr_table_setn(r->headers_in, "Authorization", auth);
+    return OK;
+}
+
+/* Headers that tell about the user and the site, not about the API call:
+ * the provider learns the call, never the browser's credentials for this
+ * site, the page the user was on, the user's address as the client or an
+ * earlier proxy gave it, or the browser's fingerprint. */
+static const char *const browser_headers[] = {
+    "Cookie", "Cookie2", "Authorization", "Proxy-Authorization", "Referer",
+    "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
+    "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Server",
+    "X-Real-IP", "Client-IP", "True-Client-IP", NULL
+};
+
+static int collect_browser_header(void *rec, const char *key, const char *val)
+{
+    if (!strncasecmp(key, "Sec-Fetch-", 10) || !strncasecmp(key, "Sec-CH-", 7)
+        || is_oauth_header(key)) {
+        *(const char **)apr_array_push(rec) = key;
+    }
+    return 1;
+}
+
+static void strip_browser_headers(request_rec *r)
+{
+    apr_array_header_t *names = apr_array_make(r->pool, 4,
+                                               sizeof(const char *));
+    int i;
+
+    for (i = 0; browser_headers[i]; ++i) {
+        apr_table_unset(r->headers_in, browser_headers[i]);
+    }
+    apr_table_do(collect_browser_header, names, r->headers_in, NULL);
+    for (i = 0; i < names->nelts; ++i) {
+        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+static int has_oauth_param(request_rec *r, const char *form)
+{
+    apr_array_header_t *params;
+    const char *why;
+    int i;
+
+    if (!form || oac_form_decode(&params, &why, r->pool, form)
+                     != APR_SUCCESS) {
+        return 0;   /* what does not decode is refused when signing */
+    }
+    for (i = 0; i < params->nelts; ++i) {
+        if (!strncmp(APR_ARRAY_IDX(params, i, oac_param_t).name, "oauth_",
+                     6)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* OAuth 1: the oauth_* parameters are the module's to set (RFC 5849 3.1).
+ * Passed through from the client, they would be signed into the request
+ * beside the module's own: an oauth_token, a signature method of the
+ * client's choosing. */
+static int reserved_oauth1_param(request_rec *r, const char *body)
+{
+    if (has_oauth_param(r, r->args) || has_oauth_param(r, body)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00036)
+                      "OAuthProxyAPI: refusing %s: the client sent oauth_* "
+                      "parameters, which only the module may set", r->uri);
+        return HTTP_BAD_REQUEST;
+    }
     return OK;
 }
 
@@ -376,10 +504,11 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
         body = buf;
     }
 
-    /* The browser's credentials are for this site, never the provider. */
-    apr_table_unset(r->headers_in, "Cookie");
-    apr_table_unset(r->headers_in, "Authorization");
-    scrub_oauth_headers(r);
+    if (app->version == OAC_OAUTH1
+        && (rc = reserved_oauth1_param(r, body)) != OK) {
+        return api_error(r, rs, rc, "reserved_parameter", NULL);
+    }
+    strip_browser_headers(r);
 
     /* Compliance hooks see the request before the token is applied, so an
      * OAuth 1 signature covers what they changed. */
@@ -423,12 +552,24 @@ int oac_translate_name(request_rec *r)
     oac_dir_conf *dc;
     oac_server_conf *sc;
     oac_request_t *rs;
+    const oac_route_t *route;
     const oac_app_t *app;
     const char *rest, *why;
     char *url;
 
     if (r->main || r->proxyreq) {
         return DECLINED;
+    }
+    if ((route = oac_route_find(r))) {
+        /* The login, callback and logout paths are the module's, not
+         * files: like an OAuthProxyAPI location, they are claimed before
+         * the file system is looked at, so a <Directory> denial over the
+         * DocumentRoot (Require all denied on /) does not lock users out
+         * of logging in. <Location> sections still apply. */
+        rs = oac_request_state(r);
+        rs->route = route;
+        r->filename = apr_pstrcat(r->pool, "oauthclient:", r->uri, NULL);
+        return OK;
     }
     dc = oac_dir_config(r);
     if (!dc->proxy_api) {
@@ -449,20 +590,27 @@ int oac_translate_name(request_rec *r)
     return OK;
 }
 
+/* A path claimed at translate time has no file behind it: no
+ * <Directory>, <Files> or .htaccess applies (as for ProxyPass). */
+int oac_map_to_storage(request_rec *r)
+{
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    return rs && rs->route ? OK : DECLINED;
+}
+
 int oac_fixups(request_rec *r)
 {
     oac_dir_conf *dc = oac_dir_config(r);
-    oac_request_t *rs;
+    const oac_request_t *rs;
 
-    if (r->main) {
-        return DECLINED;
+    if (r->main || r->prev) {
+        scrub_derived_request(r);
     }
-    if (dc->proxy_api) {
+    if (dc->proxy_api && !r->main) {
         return proxy_api(r, dc);
     }
-    /* Only look: most requests never had a state made for them. */
-    rs = ap_get_module_config(r->request_config, &oauthclient_module);
-    if (dc->forward_tokens == 1 && rs && rs->token) {
+    if (dc->forward_tokens == 1 && (rs = auth_state(r))) {
         forward_tokens(r, rs);
     }
     return DECLINED;

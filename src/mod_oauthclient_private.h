@@ -72,6 +72,9 @@ typedef struct {
      * as joined when the request was claimed at translate time */
     const oac_app_t *api_app;
     const char *api_url;
+    /* The module's own path this request is for, claimed at translate
+     * time, or NULL */
+    const oac_route_t *route;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);
@@ -121,6 +124,7 @@ int oac_error_page(request_rec *r, int status, const oac_app_t *app,
 int oac_check_user_id(request_rec *r);
 int oac_header_parser(request_rec *r);
 int oac_translate_name(request_rec *r);
+int oac_map_to_storage(request_rec *r);
 int oac_fixups(request_rec *r);
 
 /* Refresh (mod_oauthclient_refresh.c) */
