@@ -339,8 +339,21 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
         }
         eq = strchr(buf, '=');
         if (!eq || eq == buf) {
-            *perr = apr_psprintf(p, "'%.*s' is not of the form key=value",
-                                 (int)(eq ? 0 : strlen(buf)), buf);
+            /* Quoted only when it is a key name: otherwise it may be the
+             * rest of an unquoted value with a space, a secret as often as
+             * not. */
+            const oac_param_t *prev = pairs->nelts
+                ? &APR_ARRAY_IDX(pairs, pairs->nelts - 1, oac_param_t)
+                : NULL;
+            *perr = find_spec(buf)
+                ? apr_psprintf(p, "'%s' has no value: write %s=...", buf, buf)
+                : prev
+                ? apr_psprintf(p, "a word after %s=... is not of the form "
+                               "key=value (not shown: it may be part of a "
+                               "secret); a value with spaces must be "
+                               "quoted: %s=\"...\"", prev->name, prev->name)
+                : "the first word after the name is not of the form "
+                  "key=value (not shown: it may be part of a secret)";
             return APR_EINVAL;
         }
         *eq = '\0';

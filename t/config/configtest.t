@@ -83,7 +83,7 @@ my @bad = (
       qr/OAuthRemoteApp gh: unterminated " quote in 'scope'/ ],
     [ 'pair without =',
       "OAuthRemoteApp gh $gh scope",
-      qr/OAuthRemoteApp gh: 'scope' is not of the form key=value/ ],
+      qr/OAuthRemoteApp gh: 'scope' has no value: write scope=\.\.\./ ],
     [ 'empty value',
       "OAuthRemoteApp gh $gh client_id=",
       qr/OAuthRemoteApp gh: client_id has an empty value/ ],

@@ -111,7 +111,22 @@ static void test_tokenize_errors(void **state)
     assert_string_equal(err, "unterminated \" quote in 'scope'");
     assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "a=1 lonely"),
                          APR_SUCCESS);
-    assert_string_equal(err, "'lonely' is not of the form key=value");
+    assert_string_equal(err, "a word after a=... is not of the form "
+                        "key=value (not shown: it may be part of a secret); "
+                        "a value with spaces must be quoted: a=\"...\"");
+    /* the rest of a secret with a space is never quoted */
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool,
+                                          "client_secret=abc defSECRET"),
+                         APR_SUCCESS);
+    assert_null(strstr(err, "defSECRET"));
+    assert_non_null(strstr(err, "client_secret=\"...\""));
+    /* a key name alone is shown: it cannot be a secret */
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "a=1 scope"),
+                         APR_SUCCESS);
+    assert_string_equal(err, "'scope' has no value: write scope=...");
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "lonely"),
+                         APR_SUCCESS);
+    assert_null(strstr(err, "lonely"));
     assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "=v"),
                          APR_SUCCESS);
     assert_int_equal(oac_app_tokenize(&pairs, &err, pool, "   "),
