@@ -82,6 +82,10 @@ static void make_add_get(void **state)
     assert_string_equal(oac_form_get(form, "b"), "");
     assert_null(oac_form_get(form, "A"));
     assert_param(form, 2, "a", "2");
+    assert_int_equal(oac_form_count(form, "a"), 2);
+    assert_int_equal(oac_form_count(form, "b"), 1);
+    assert_int_equal(oac_form_count(form, "A"), 0);
+    assert_int_equal(oac_form_count(NULL, "a"), 0);
 }
 
 static void set_replaces_first_and_drops_duplicates(void **state)

@@ -568,6 +568,36 @@ static const char *response_fails(apr_pool_t *p, int status, const char *ct,
     return err;
 }
 
+/* RFC 6749 7.1: a token of a type the client does not understand must
+ * not be used; Bearer in any case, and no type at all, are fine. */
+static void response_token_type(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const refused[] = { "mac", "N_A", "DPoP", "Bearer ",
+                                           "bearer\r\nX: y" };
+    apr_size_t i;
+
+    assert_string_equal(response_ok(p, 200, "application/json",
+                                    "{\"access_token\":\"a\","
+                                    "\"token_type\":\"bEaReR\"}")
+                            ->token_type, "bEaReR");
+    assert_null(response_ok(p, 200, "application/json",
+                            "{\"access_token\":\"a\"}")->token_type);
+    assert_null(response_ok(p, 200, "application/json",
+                            "{\"access_token\":\"a\",\"token_type\":\"\"}")
+                    ->token_type);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+        const char *body = apr_psprintf(p, "{\"access_token\":\"a\","
+                                        "\"token_type\":\"%s\"}",
+                                        refused[i][6] == '\r'
+                                        ? "bearer\\r\\nX: y" : refused[i]);
+        const char *err = response_fails(p, 200, "application/json", body,
+                                         APR_EINVAL);
+        assert_non_null(strstr(err, "token_type"));
+        assert_null(strchr(err, '\n'));
+    }
+}
+
 static void response_200_json(void **state)
 {
     apr_pool_t *p = *state;
@@ -1076,6 +1106,7 @@ int main(void)
         T(refresh_request_none),
         T(refresh_request_errors),
         T(response_200_json),
+        T(response_token_type),
         T(response_200_form),
         T(response_empty_refresh_token),
         T(response_400_json_error),

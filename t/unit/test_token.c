@@ -1026,6 +1026,90 @@ static void session_fast_reader_agrees_under_mutation(void **state)
     assert_int_equal(taken, agreed);
 }
 
+/* Every value that leaves as a header, a variable or REMOTE_USER: a
+ * control character would end the header there (mod_proxy writes values
+ * verbatim), so the check refuses it and never quotes the value. */
+static void check_sendable_refuses_control_characters(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const poison[] = {
+        "a\r\nX-OAuth-User: admin", "a\nb", "a\rb", "a\tb", "a\x01b",
+        "a\x7f" "b", "\x1b[31m",
+    };
+    oac_token_t t;
+    const char *err;
+    apr_size_t i;
+    int field;
+
+    for (i = 0; i < sizeof(poison) / sizeof(poison[0]); ++i) {
+        for (field = 0; field < 6; ++field) {
+            const char *user = "alice";
+            memset(&t, 0, sizeof(t));
+            t.access_token = "at";
+            t.token_type = "Bearer";
+            switch (field) {
+            case 0: t.access_token = poison[i]; break;
+            case 1: t.token_secret = poison[i]; break;
+            case 2: t.token_type = poison[i]; break;
+            case 3: t.refresh_token = poison[i]; break;
+            case 4: t.scope = poison[i]; break;
+            case 5: user = poison[i]; break;
+            }
+            err = NULL;
+            assert_int_equal(oac_token_check_sendable(&err, p, &t, user),
+                             APR_EINVAL);
+            assert_non_null(strstr(err, "control character"));
+            assert_null(strstr(err, "admin"));
+            assert_null(strchr(err, '\n'));
+        }
+    }
+}
+
+static void check_sendable_bounds(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_token_t t;
+    const char *err;
+    char *big = apr_palloc(p, OAC_TOKEN_VALUE_MAX + 2);
+
+    memset(&t, 0, sizeof(t));
+    memset(big, 'a', OAC_TOKEN_VALUE_MAX + 1);
+    big[OAC_TOKEN_VALUE_MAX + 1] = '\0';
+    /* at each bound: fine; one byte over: refused */
+    t.access_token = big + 1;
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, NULL),
+                     APR_SUCCESS);
+    t.access_token = big;
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, NULL), APR_EINVAL);
+    assert_non_null(strstr(err, "access_token is too long"));
+    t.access_token = "at";
+    t.token_type = big + OAC_TOKEN_VALUE_MAX + 1 - OAC_TOKEN_TYPE_MAX;
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, NULL),
+                     APR_SUCCESS);
+    t.token_type = big + OAC_TOKEN_VALUE_MAX - OAC_TOKEN_TYPE_MAX;
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, NULL), APR_EINVAL);
+    t.token_type = NULL;
+    t.scope = big + OAC_TOKEN_VALUE_MAX - OAC_TOKEN_SCOPE_MAX;
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, NULL), APR_EINVAL);
+    assert_non_null(strstr(err, "scope is too long"));
+    t.scope = NULL;
+    assert_int_equal(oac_token_check_sendable(
+                         &err, p, &t,
+                         big + OAC_TOKEN_VALUE_MAX + 1 - OAC_TOKEN_USER_MAX),
+                     APR_SUCCESS);
+    assert_int_equal(oac_token_check_sendable(
+                         &err, p, &t,
+                         big + OAC_TOKEN_VALUE_MAX - OAC_TOKEN_USER_MAX),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "user name is too long"));
+    /* an empty user is no user; UTF-8 is fine */
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, ""), APR_EINVAL);
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, "Jos\xC3\xA9"),
+                     APR_SUCCESS);
+    assert_int_equal(oac_token_check_sendable(&err, p, NULL, "bob"),
+                     APR_SUCCESS);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1062,6 +1146,8 @@ int main(void)
         T(session_fast_reader_takes_own_output),
         T(session_fast_reader_escapes),
         T(session_fast_reader_agrees_under_mutation),
+        T(check_sendable_refuses_control_characters),
+        T(check_sendable_bounds),
     };
 
     return cmocka_run_group_tests_name("oac_token", tests, group_setup,
