@@ -32,7 +32,10 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
-    char *buf = apr_palloc(r->pool, max + 1);
+    /* What was read so far, set aside: memory grows with the body sent,
+     * not with the most that could be. */
+    apr_bucket_brigade *kept = apr_brigade_create(r->pool,
+                                                  r->connection->bucket_alloc);
     apr_size_t len = 0;
     int seen_eos = 0;
 
@@ -44,15 +47,15 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
         if (rv != APR_SUCCESS) {
             return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         }
-        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
-             b = APR_BUCKET_NEXT(b)) {
+        while ((b = APR_BRIGADE_FIRST(bb)) != APR_BRIGADE_SENTINEL(bb)) {
             const char *data;
             apr_size_t n;
             if (APR_BUCKET_IS_EOS(b)) {
                 seen_eos = 1;
                 break;
             }
-            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS
+                || apr_bucket_setaside(b, r->pool) != APR_SUCCESS) {
                 return HTTP_BAD_REQUEST;
             }
             if (n > max - len) {
@@ -62,13 +65,18 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
                               r->uri, max);
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
-            memcpy(buf + len, data, n);
             len += n;
+            APR_BUCKET_REMOVE(b);
+            APR_BRIGADE_INSERT_TAIL(kept, b);
         }
         apr_brigade_cleanup(bb);
     }
-    buf[len] = '\0';
-    *pbuf = buf;
+    APR_BRIGADE_INSERT_TAIL(kept, apr_bucket_immortal_create(
+        "", 1, r->connection->bucket_alloc));
+    if (apr_brigade_pflatten(kept, pbuf, plen, r->pool) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_brigade_destroy(kept);
     *plen = len;
     return OK;
 }
