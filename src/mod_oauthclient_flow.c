@@ -29,6 +29,8 @@
  * the 4,096 bytes browsers keep (nor the request past httpd's 8,190). */
 #define PENDING_BUDGET 2048
 #define CALLBACK_BODY_MAX (64 * 1024)
+/* Provider text on error pages and in the log: short, one line. */
+#define ERROR_TEXT_MAX 200
 
 const oac_route_t *oac_route_find(request_rec *r)
 {
@@ -104,33 +106,17 @@ static apr_array_header_t *query_params(request_rec *r)
 
 static int read_form_body(request_rec *r, apr_array_header_t **pparams)
 {
-    const char *ct = apr_table_get(r->headers_in, "Content-Type");
     char *buf;
-    apr_size_t len = 0;
-    long n;
+    apr_size_t len;
     const char *why;
     int rc;
 
-    if (!ct || strncasecmp(ct, "application/x-www-form-urlencoded", 33)) {
+    if (!oac_body_is_form(r)) {
         return HTTP_UNSUPPORTED_MEDIA_TYPE;
     }
-    if ((rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK)) != OK) {
+    if ((rc = oac_body_read(r, CALLBACK_BODY_MAX, &buf, &len)) != OK) {
         return rc;
     }
-    buf = apr_palloc(r->pool, CALLBACK_BODY_MAX + 1);
-    if (ap_should_client_block(r)) {
-        while ((n = ap_get_client_block(r, buf + len,
-                                        CALLBACK_BODY_MAX - len)) > 0) {
-            len += n;
-            if (len >= CALLBACK_BODY_MAX) {
-                return HTTP_REQUEST_ENTITY_TOO_LARGE;
-            }
-        }
-        if (n < 0) {
-            return HTTP_BAD_REQUEST;
-        }
-    }
-    buf[len] = '\0';
     if (oac_form_decode(pparams, &why, r->pool, buf) != APR_SUCCESS) {
         return HTTP_BAD_REQUEST;
     }
@@ -472,18 +458,23 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
     if (repeats_param(&rc, r, app, params, once)) {
         return rc;
     }
+    /* The state first: only the provider this browser was sent to may
+     * put its error text on this site's page. */
+    if (!spend_pending(&rc, &pending, r, z, app, state, "state",
+                       "login state")) {
+        return rc;
+    }
     if (error) {
         const char *desc = oac_form_get(params, "error_description");
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
             strcmp(error, "access_denied") ? HTTP_BAD_REQUEST
                                            : HTTP_FORBIDDEN,
             "The provider refused the login",
-            apr_psprintf(r->pool, "%s%s%s", error, desc ? ": " : "",
-                         desc ? desc : ""));
-    }
-    if (!spend_pending(&rc, &pending, r, z, app, state, "state",
-                       "login state")) {
-        return rc;
+            apr_psprintf(r->pool, "%s%s%s",
+                         oac_util_sanitize(r->pool, error, ERROR_TEXT_MAX),
+                         desc ? ": " : "",
+                         desc ? oac_util_sanitize(r->pool, desc,
+                                                  ERROR_TEXT_MAX) : ""));
     }
     if (!code) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
@@ -595,7 +586,7 @@ static int handle_callback(request_rec *r, const oac_app_t *app)
  * <img>, an auto-submitted form). Sec-Fetch-Site when the browser sends
  * it, else an Origin for another host; without either (older browsers,
  * scripts) the request counts as same-site. */
-static int is_cross_site(request_rec *r)
+int oac_is_cross_site(request_rec *r)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
     const char *origin = apr_table_get(r->headers_in, "Origin");
@@ -658,7 +649,7 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     next = local_next(r, params);
-    if (is_cross_site(r)) {
+    if (oac_is_cross_site(r)) {
         return confirm_logout(r, app, next);
     }
     if ((rc = oac_session_open(r, &z)) != OK) {
