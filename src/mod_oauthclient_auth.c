@@ -17,6 +17,8 @@
 #include "oac_url.h"
 #include "oac_util.h"
 
+#define API_RESPONSE_FILTER "OAUTHCLIENT_API_RESPONSE"
+
 static int is_oauth_auth_type(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -334,18 +336,43 @@ static int sign_oauth1(request_rec *r, const oac_app_t *app,
 /* Headers that tell about the user and the site, not about the API call:
  * the provider learns the call, never the browser's credentials for this
  * site, the page the user was on, the user's address as the client or an
- * earlier proxy gave it, or the browser's fingerprint. */
+ * earlier proxy gave it, or the browser's fingerprint. Names compare
+ * lower-cased with '_' as '-', as many servers read them. */
 static const char *const browser_headers[] = {
-    "Cookie", "Cookie2", "Authorization", "Proxy-Authorization", "Referer",
-    "Origin", "Forwarded", "X-Forwarded-For", "X-Forwarded-Host",
-    "X-Forwarded-Proto", "X-Forwarded-Port", "X-Forwarded-Server",
-    "X-Real-IP", "Client-IP", "True-Client-IP", NULL
+    "cookie", "cookie2", "authorization", "proxy-authorization", "referer",
+    "origin", "forwarded", "x-real-ip", "client-ip", "true-client-ip",
+    "x-client-ip", "x-cluster-client-ip", "via", NULL
 };
+static const char *const browser_header_prefixes[] = {
+    "x-forwarded-", "sec-fetch-", "sec-ch-", "x-oauth-", NULL
+};
+
+static int is_browser_header(const char *name)
+{
+    char norm[64];
+    apr_size_t i;
+
+    for (i = 0; name[i] && i < sizeof(norm) - 1; ++i) {
+        norm[i] = name[i] == '_' ? '-' : apr_tolower(name[i]);
+    }
+    norm[i] = '\0';
+    for (i = 0; browser_headers[i]; ++i) {
+        if (!strcmp(norm, browser_headers[i])) {
+            return 1;
+        }
+    }
+    for (i = 0; browser_header_prefixes[i]; ++i) {
+        if (!strncmp(norm, browser_header_prefixes[i],
+                     strlen(browser_header_prefixes[i]))) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static int collect_browser_header(void *rec, const char *key, const char *val)
 {
-    if (!strncasecmp(key, "Sec-Fetch-", 10) || !strncasecmp(key, "Sec-CH-", 7)
-        || is_oauth_header(key)) {
+    if (is_browser_header(key)) {
         *(const char **)apr_array_push(rec) = key;
     }
     return 1;
@@ -357,9 +384,6 @@ static void strip_browser_headers(request_rec *r)
                                                sizeof(const char *));
     int i;
 
-    for (i = 0; browser_headers[i]; ++i) {
-        apr_table_unset(r->headers_in, browser_headers[i]);
-    }
     apr_table_do(collect_browser_header, names, r->headers_in, NULL);
     for (i = 0; i < names->nelts; ++i) {
         apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
@@ -465,6 +489,15 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
                       app->name, dc->location);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* The user's token works for this site's pages, not another site's:
+     * whatever the SameSite attribute of the session cookie, a request
+     * the browser says another site sent is not carried out. */
+    if (oac_is_cross_site(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00037)
+                      "OAuthProxyAPI %s: refusing %s: a cross-site request",
+                      app->name, r->uri);
+        return api_error(r, rs, HTTP_FORBIDDEN, "cross_site_request", NULL);
+    }
     if (!rs->token || rs->app != app) {
         rc = load_token(r, app, &z, rs);
         if (rc == HTTP_UNAUTHORIZED) {
@@ -527,6 +560,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
         oac_body_replace(r, body, len);
     }
     oac_count(app, OAC_CTR_API_PROXIED);
+    ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
 
     /* Hand the request to mod_proxy the way mod_rewrite's [P] does. */
     r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
@@ -536,6 +570,30 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
      * not encode it again. */
     apr_table_setn(r->notes, "proxy-nocanon", "1");
     return OK;
+}
+
+/* The provider's answer is served from this site's origin: it may not set
+ * cookies here (a session cookie of its choosing), nor run script here if
+ * it is HTML (content the provider's users control). */
+static apr_status_t api_response_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
+    apr_table_unset(r->headers_out, "Set-Cookie");
+    apr_table_unset(r->headers_out, "Set-Cookie2");
+    apr_table_unset(r->err_headers_out, "Set-Cookie");
+    apr_table_unset(r->err_headers_out, "Set-Cookie2");
+    apr_table_addn(r->headers_out, "Content-Security-Policy", "sandbox");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+void oac_api_register(void)
+{
+    ap_register_output_filter(API_RESPONSE_FILTER, api_response_filter, NULL,
+                              AP_FTYPE_CONTENT_SET);
 }
 
 /* OAuthProxyAPI maps a <Location> onto a URL, as ProxyPass does, so it

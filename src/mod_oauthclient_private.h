@@ -119,12 +119,14 @@ int oac_respond(request_rec *r, int status, const char *content_type,
                 const char *body);
 int oac_error_page(request_rec *r, int status, const oac_app_t *app,
                    const char *title, const char *detail);
+int oac_is_cross_site(request_rec *r);
 
 /* Authentication, forwarding, API proxy (mod_oauthclient_auth.c) */
 int oac_check_user_id(request_rec *r);
 int oac_header_parser(request_rec *r);
 int oac_translate_name(request_rec *r);
 int oac_map_to_storage(request_rec *r);
+void oac_api_register(void);
 int oac_fixups(request_rec *r);
 
 /* Refresh (mod_oauthclient_refresh.c) */
