@@ -82,10 +82,37 @@ GET  /_control/issue_token?user=alice&client_id=oauth2-client&lifetime=N&scope=S
 Endpoint modes (token_endpoint_mode for /oauth2/token, endpoint_modes
 {"/path-prefix": MODE} for any non-control path): normal, error500, timeout
 (hangs timeout_seconds then closes the connection without an answer),
-not_json, error_200, invalid_grant, slow:SECONDS; on the token endpoint also
-no_access_token, form_encoded, form_unless_accept_json.  token_response_quirks
-is a list of payload tweaks (see TOKEN_QUIRKS).  New modes and quirks are one
-small function plus one dict entry each.
+not_json, error_200, invalid_grant, slow:SECONDS, huge (a 2 MiB JSON body with
+its Content-Length), stream (200, chunked, a JSON string that never ends: it
+is written until the client hangs up, timeout_seconds pass or 1 GiB went
+out), redirect (302 to redirect_location, default this provider's
+/_evil/token, which answers any request with a well-formed token response and
+counts redirect_target_requests); on the token endpoint also no_access_token,
+form_encoded, form_unless_accept_json.  token_response_quirks is a list of
+payload tweaks (see TOKEN_QUIRKS).  New modes and quirks are one small
+function plus one dict entry each.
+
+Hostile mode (the security tests, t/security/): a provider that answers with
+whatever a test wants, within well-formed HTTP.
+    token_override     {field: any JSON value}: set in every token response of
+                       the authorization_code grant, after the quirks (a new
+                       field is added; e.g. {"login": "x\r\ny"}, {"scope": ["a"]},
+                       {"token_type": "mac"}, {"id_token": "<3 KB>"}).
+    refresh_override   the same for the responses of the refresh_token grant.
+    token_remove       [field, ...] removed from both (after the overrides).
+    userinfo_override  {field: any JSON value}: set in the userinfo JSON
+                       (OAuth 2 and OAuth 1 userinfo).
+    oauth1_access_override  {field: string or [strings]}: set in the OAuth 1
+                       access-token response (form encoded; a list repeats the
+                       field), e.g. {"screen_name": "x\r\ny"}.
+    callback_extra_params   [[name, value], ...]: appended, in this order, to
+                       every authorization response sent to the client's
+                       callback (OAuth 2 query or form_post fields; OAuth 1
+                       callback query).  In a value, "{state}", "{code}",
+                       "{oauth_token}" and "{oauth_verifier}" stand for the
+                       genuine values of this response (to repeat them).
+    redirect_location  where the redirect mode points (absolute URL or a path
+                       on this provider); null: /_evil/token.
 """
 
 import argparse
@@ -152,6 +179,14 @@ DEFAULT_CONFIG = {
     "nasty_tokens": False,              # tokens/secrets contain + / = (encoding tests)
     "api_token_param": None,            # e.g. "oauth2_access_token": /api/ takes the bearer
                                         # token only as this query parameter (LinkedIn, Weibo)
+    # hostile mode (see the module docstring)
+    "token_override": {},               # {field: JSON value} in code-exchange token responses
+    "refresh_override": {},             # {field: JSON value} in refresh responses
+    "token_remove": [],                 # fields removed from both
+    "userinfo_override": {},            # {field: JSON value} in the userinfo JSON
+    "oauth1_access_override": {},       # {field: str or [str]} in the OAuth 1 access-token answer
+    "callback_extra_params": [],        # [[name, value], ...] added to authorization responses
+    "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
 }
 
 # --------------------------------------------------------------------------
@@ -395,9 +430,46 @@ def _mode_huge(h):
     return True
 
 
+def _mode_stream(h):
+    # An answer that never ends: chunked, a JSON string growing until the
+    # client hangs up (or timeout_seconds pass, or 1 GiB went out).
+    h._status = 200
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Transfer-Encoding", "chunked")
+    h.end_headers()
+    h.close_connection = True
+    deadline = time.monotonic() + float(h.state.config["timeout_seconds"])
+    chunk = b"x" * 65536
+    sent = 0
+    try:
+        head = b'{"access_token": "at-'
+        h.wfile.write(b"%x\r\n%s\r\n" % (len(head), head))
+        while (time.monotonic() < deadline and not h.server.stopping.is_set()
+               and sent < 1024 ** 3):
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            sent += len(chunk)
+    except OSError:
+        pass  # the client gave up: what a careful client does
+    h.log_line(200)
+    return True
+
+
+def _mode_redirect(h):
+    with h.state.lock:
+        target = h.state.config["redirect_location"] or "/_evil/token"
+    if target.startswith("/"):
+        target = "%s://%s%s" % (h.server.scheme, h.server.host_port, target)
+    # 307 would make a client repeat the POST; 302 is what the tests ask for
+    h.respond(302, b"Moved\n", "text/plain", {"Location": target})
+    return True
+
+
 GENERIC_PRE_MODES = {
     "normal": None,
     "huge": _mode_huge,
+    "stream": _mode_stream,
+    "redirect": _mode_redirect,
     "error500": _mode_error500,
     "timeout": _mode_timeout,
     "not_json": _mode_not_json,
@@ -523,6 +595,21 @@ def validate_config(update):
                 for k, v in value.items())
         elif key == "token_response_quirks":
             ok = isinstance(value, list) and all(q in TOKEN_QUIRKS for q in value)
+        elif key in ("token_override", "refresh_override", "userinfo_override"):
+            ok = isinstance(value, dict)
+        elif key == "token_remove":
+            ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        elif key == "oauth1_access_override":
+            ok = isinstance(value, dict) and all(
+                isinstance(v, str) or (isinstance(v, list) and all(isinstance(x, str) for x in v))
+                for v in value.values())
+        elif key == "callback_extra_params":
+            ok = isinstance(value, list) and all(
+                isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+                for p in value)
+        elif key == "redirect_location":
+            ok = value is None or (isinstance(value, str)
+                                   and (value.startswith("/") or is_absolute_http_url(value)))
         else:
             ok = True
         if not ok:
@@ -537,7 +624,7 @@ def validate_config(update):
 COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
-            "oidc_requests")
+            "oidc_requests", "redirect_target_requests")
 
 
 class State:
@@ -717,8 +804,9 @@ def consent_page(action, client, scope, hidden, error=None):
 
 def form_post_page(action, params):
     """OAuth 2.0 Form Post Response Mode: an auto-submitting form."""
+    pairs = params.items() if isinstance(params, dict) else params
     fields = "\n".join('<input type="hidden" name="%s" value="%s">' % (html.escape(k), html.escape(v))
-                       for k, v in params.items())
+                       for k, v in pairs)
     return ('<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Submit This Form</title></head>\n'
             '<body onload="document.forms[0].submit()">\n'
             '<form method="post" action="%s">\n%s\n'
@@ -845,6 +933,7 @@ class Handler(BaseHTTPRequestHandler):
         "/oauth1/userinfo": ("userinfo_requests", "userinfo"),
         "/.well-known/openid-configuration": ("oidc_requests", "oidc_discovery"),
         "/oauth2/jwks": ("oidc_requests", "oidc_jwks"),
+        "/_evil/token": ("redirect_target_requests", "evil_token"),
     }
 
     def dispatch(self):
@@ -963,9 +1052,21 @@ class Handler(BaseHTTPRequestHandler):
             request["code_challenge_method"] = method
         return request
 
+    def _with_extra_params(self, params):
+        """params (dict) -> list of pairs, plus callback_extra_params (hostile mode)."""
+        pairs = list(params.items())
+        with self.state.lock:
+            extra = copy.deepcopy(self.state.config["callback_extra_params"])
+        for name, value in extra:
+            for key in ("state", "code", "oauth_token", "oauth_verifier"):
+                value = value.replace("{%s}" % key, str(params.get(key, "")))
+            pairs.append((name, value))
+        return pairs
+
     def _authz_respond(self, request, params):
         if request.get("state") is not None:
             params["state"] = request["state"]
+        params = self._with_extra_params(params)
         if request["response_mode"] == "form_post":
             return self.send_html(200, form_post_page(request["redirect_uri"], params), NO_STORE)
         return self.redirect(add_query(request["redirect_uri"], params))
@@ -1040,12 +1141,18 @@ class Handler(BaseHTTPRequestHandler):
                 result = ("unsupported_grant_type", "grant_type %s is not supported" % grant)
             mode = self.state.config["token_endpoint_mode"]
             quirks = list(self.state.config["token_response_quirks"])
+            override = copy.deepcopy(self.state.config[
+                "refresh_override" if grant == "refresh_token" else "token_override"])
+            remove = list(self.state.config["token_remove"])
         if isinstance(result, tuple):
             return self.oauth2_error(400, *result)
         payload = result
         for quirk in quirks:
             TOKEN_QUIRKS[quirk](payload)
         payload.pop("_user", None)
+        payload.update(override)    # hostile mode: any field, any JSON value
+        for name in remove:
+            payload.pop(name, None)
         TOKEN_FORMATS.get(mode, _format_json)(self, payload)
 
     def _authenticate_client(self, form):
@@ -1148,6 +1255,13 @@ class Handler(BaseHTTPRequestHandler):
         payload["_user"] = user_profile(record["user"])
         return payload
 
+    def evil_token(self):
+        # Where the "redirect" mode sends a token request: a client that
+        # follows it gets a well-formed token nobody issued.
+        self.send_json(200, {"access_token": "at-from-redirect-target", "token_type": "Bearer",
+                             "expires_in": 3600, "scope": "profile email",
+                             "login": "redirected"}, NO_STORE)
+
     # ---- protected resources --------------------------------------------
 
     def _bearer(self):
@@ -1214,7 +1328,10 @@ class Handler(BaseHTTPRequestHandler):
         who, failure = self._authenticate_resource_request()
         if failure:
             return self.send_json(*failure)
-        self.send_json(200, user_profile(who["user"]))
+        profile = user_profile(who["user"])
+        with self.state.lock:
+            profile.update(copy.deepcopy(self.state.config["userinfo_override"]))
+        self.send_json(200, profile)
 
     def api(self):
         who, failure = self._authenticate_resource_request()
@@ -1436,7 +1553,8 @@ class Handler(BaseHTTPRequestHandler):
         if record["callback"] == "oob":
             return self.send_html(200, page("Authorized", 'Your verifier: <code id="verifier">%s</code>'
                                             % html.escape(verifier)))
-        self.redirect(add_query(record["callback"], {"oauth_token": token, "oauth_verifier": verifier}))
+        self.redirect(add_query(record["callback"], self._with_extra_params(
+            {"oauth_token": token, "oauth_verifier": verifier})))
 
     def oauth1_access_token(self):
         if self.command != "POST":
@@ -1459,9 +1577,12 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 del self.state.o1_request_tokens[token]   # single use
                 answer = self.state.issue_oauth1(record["user"], info["consumer"])
+                override = copy.deepcopy(self.state.config["oauth1_access_override"])
         if isinstance(answer, tuple):
             return self.oauth1_problem(*answer)
-        self.respond(200, urlencode(answer).encode("ascii"), "application/x-www-form-urlencoded", NO_STORE)
+        answer.update(override)     # hostile mode; a list value repeats the field
+        self.respond(200, urlencode(answer, doseq=True).encode("ascii"),
+                     "application/x-www-form-urlencoded", NO_STORE)
 
     # ---- test control -----------------------------------------------------
 

@@ -842,6 +842,189 @@ class OpenIDConnect(ProviderTest):
         self.assertEqual((claims["nonce"], claims["sub"]), ("abc", "1002"))
 
 
+class Hostile(ProviderTest):
+    """The hostile mode of the security tests: overrides, extra callback
+    parameters, streaming and redirecting token endpoints."""
+
+    authorize, code, token, exchange = OAuth2.authorize, OAuth2.code, OAuth2.token, OAuth2.exchange
+
+    POISON = "mallory\r\nContent-Length: 0\r\n\r\nGET /admin HTTP/1.1\r\nX-OAuth-User: admin\r\n\r\n"
+
+    def test_token_and_refresh_override(self):
+        control("config", {"token_override": {"login": self.POISON, "scope": ["a", "b"],
+                                              "token_type": "mac", "id_token": "x" * 3000,
+                                              "nested": {"k": [1, None, True]}},
+                           "refresh_override": {"token_type": "Bearer\r\nX: y"},
+                           "token_remove": ["expires_in"]})
+        tok = self.exchange(self.code()).json()
+        self.assertEqual((tok["login"], tok["scope"], tok["token_type"], len(tok["id_token"])),
+                         (self.POISON, ["a", "b"], "mac", 3000))
+        self.assertEqual(tok["nested"], {"k": [1, None, True]})
+        self.assertNotIn("expires_in", tok)
+        self.assertTrue(tok["access_token"].startswith("at-"))  # the rest is genuine
+        r = self.token({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"]})
+        new = r.json()
+        self.assertEqual(new["token_type"], "Bearer\r\nX: y")
+        self.assertNotIn("login", new)          # token_override is for the code exchange only
+        self.assertNotIn("expires_in", new)
+        # the overridden access token is what the provider checks afterwards
+        control("config", {"token_override": {"access_token": "at-\x00evil"}})
+        self.assertEqual(self.exchange(self.code()).json()["access_token"], "at-\x00evil")
+        # form-encoded answers carry the override too
+        control("config", {"token_endpoint_mode": "form_encoded",
+                           "token_override": {"login": "a\r\nb"}})
+        self.assertEqual(self.exchange(self.code()).form()["login"], "a\r\nb")
+
+    def test_userinfo_override(self):
+        control("config", {"userinfo_override": {"login": None, "extra": {"a": 1}}})
+        at = self.exchange(self.code()).json()["access_token"]
+        info = call("GET", "/oauth2/userinfo", headers={"Authorization": "Bearer " + at}).json()
+        self.assertEqual((info["login"], info["extra"], info["sub"]), (None, {"a": 1}, "1001"))
+
+    def test_callback_extra_params(self):
+        control("config", {"callback_extra_params": [["state", "{state}"], ["code", "other"],
+                                                     ["iss", "x y"]]})
+        r = self.authorize()
+        query = urllib.parse.urlsplit(r.headers["Location"]).query
+        pairs = urllib.parse.parse_qsl(query)
+        self.assertEqual([v for n, v in pairs if n == "state"], ["st-1", "st-1"])
+        codes = [v for n, v in pairs if n == "code"]
+        self.assertEqual((len(codes), codes[1]), (2, "other"))
+        self.assertTrue(codes[0].startswith("code-"))
+        self.assertEqual(pairs[-1], ("iss", "x y"))
+        page = self.authorize(response_mode="form_post").body.decode()
+        self.assertEqual(page.count('name="state" value="st-1"'), 2)
+        self.assertIn('name="code" value="other"', page)
+        r = self.authorize(user=None, auto_deny="1")
+        pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query)
+        self.assertEqual([n for n, v in pairs].count("state"), 2)
+
+    def test_stream_mode(self):
+        control("config", {"token_endpoint_mode": "stream", "timeout_seconds": 5})
+        host, port = urllib.parse.urlsplit(BASE).netloc.split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=5)
+        try:
+            conn.request("POST", "/oauth2/token", body="grant_type=x",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            r = conn.getresponse()
+            self.assertEqual((r.status, r.getheader("Transfer-Encoding")), (200, "chunked"))
+            self.assertIsNone(r.getheader("Content-Length"))
+            got = r.read(3 * 1024 * 1024)      # far beyond any sane token response...
+            self.assertEqual(len(got), 3 * 1024 * 1024)
+            self.assertTrue(got.startswith(b'{"access_token": "at-xxx'))
+        finally:
+            conn.close()                        # ...and the client hangs up
+        control("config", {"token_endpoint_mode": "normal",
+                           "endpoint_modes": {"/oauth2/userinfo": "stream"}})
+        self.assertEqual(self.exchange(self.code()).status, 200)
+
+    def test_redirect_mode(self):
+        control("config", {"token_endpoint_mode": "redirect"})
+        r = self.exchange(self.code())
+        self.assertEqual(r.status, 302)
+        self.assertEqual(r.headers["Location"], BASE + "/_evil/token")
+        self.assertEqual(control("stats")["redirect_target_requests"], 0)
+        r = call("POST", "/_evil/token", form={"grant_type": "authorization_code"})
+        self.assertEqual(r.json()["access_token"], "at-from-redirect-target")
+        self.assertEqual(control("stats")["redirect_target_requests"], 1)
+        control("config", {"redirect_location": "http://elsewhere.example/token"})
+        self.assertEqual(self.exchange(self.code()).headers["Location"], "http://elsewhere.example/token")
+
+    def test_hostile_config_validation(self):
+        for bad in ({"token_override": []}, {"refresh_override": "x"}, {"userinfo_override": 1},
+                    {"token_remove": "token_type"}, {"oauth1_access_override": {"a": 1}},
+                    {"callback_extra_params": [["state"]]}, {"callback_extra_params": {"a": "b"}},
+                    {"redirect_location": "ftp://x/"}, {"token_endpoint_mode": "streamed"}):
+            r = call("POST", "/_control/config", body=json.dumps(bad).encode(),
+                     headers={"Content-Type": "application/json"})
+            self.assertEqual(r.status, 400, bad)
+        control("reset", {})
+        cfg = control("config")
+        self.assertEqual((cfg["token_override"], cfg["callback_extra_params"]), ({}, []))
+
+
+class HostileOAuth1(ProviderTest):
+    request_token = OAuth1.request_token
+    def test_access_override_and_extra_params(self):
+        control("config", {"oauth1_access_override": {"screen_name": "x\r\nX-OAuth-User: admin",
+                                                      "oauth_token_secret": ["s1", "s2"]},
+                           "callback_extra_params": [["oauth_verifier", "{oauth_verifier}"],
+                                                     ["oauth_token", "evil"]]})
+        rt = self.request_token().form()
+        r = call("GET", "/oauth1/authorize?auto_approve=alice&oauth_token=" + urllib.parse.quote(rt["oauth_token"]))
+        pairs = urllib.parse.parse_qsl(urllib.parse.urlsplit(r.headers["Location"]).query)
+        verifiers = [v for n, v in pairs if n == "oauth_verifier"]
+        self.assertEqual((len(verifiers), verifiers[0] == verifiers[1]), (2, True))
+        self.assertEqual([v for n, v in pairs if n == "oauth_token"], [rt["oauth_token"], "evil"])
+        r = o1_call("POST", "/oauth1/access_token", token=rt["oauth_token"],
+                    token_secret=rt["oauth_token_secret"], extra={"oauth_verifier": verifiers[0]})
+        self.assertEqual(r.status, 200, r)
+        pairs = urllib.parse.parse_qsl(r.body.decode())
+        self.assertIn(("screen_name", "x\r\nX-OAuth-User: admin"), pairs)
+        self.assertEqual([v for n, v in pairs if n == "oauth_token_secret"], ["s1", "s2"])
+
+
+class RecordingBackend(unittest.TestCase):
+    """t/provider/backend.py: records every request as it arrived."""
+
+    def setUp(self):
+        self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "backend.py"), "--port", "0"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        line = self.proc.stdout.readline().strip()
+        self.assertTrue(line.startswith("backend listening on http://"), line)
+        self.host, port = line.rsplit("/", 1)[1].split(":")
+        self.port = int(port)
+
+    def tearDown(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(self.proc.wait(timeout=5), 0)
+        self.proc.stdout.close()
+
+    def raw(self, data):
+        import socket
+        with socket.create_connection((self.host, self.port), timeout=5) as s:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            out = b""
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return out
+                out += chunk
+
+    def requests(self):
+        return call("GET", "http://%s:%d/_control/requests" % (self.host, self.port)).json()["requests"]
+
+    def test_records_pipelined_and_smuggled_requests(self):
+        smuggled = (b"GET /b/page HTTP/1.1\r\nHost: b\r\nX-OAuth-User: mallory\r\nContent-Length: 0\r\n\r\n"
+                    b"GET /admin HTTP/1.1\r\nHost: x\r\nX-OAuth-User: admin\r\n\r\n"
+                    b"X-Forwarded-For: 127.0.0.1\r\n\r\n")
+        out = self.raw(smuggled)
+        self.assertEqual(out.count(b"HTTP/1.1 200 OK"), 2)
+        self.assertEqual(out.count(b"HTTP/1.1 400 Bad Request"), 1)
+        reqs = self.requests()
+        self.assertEqual([(r["method"], r["target"], r["index"], r["malformed"]) for r in reqs],
+                         [("GET", "/b/page", 1, False), ("GET", "/admin", 2, False),
+                          ("X-Forwarded-For: 127.0.0.1", "", 3, True)])
+        self.assertEqual(reqs[1]["headers"], [["Host", "x"], ["X-OAuth-User", "admin"]])
+        self.assertEqual(reqs[0]["raw"], smuggled[:smuggled.index(b"\r\n\r\n") + 4].decode())
+        self.assertEqual(len({r["connection"] for r in reqs}), 1)
+        call("POST", "http://%s:%d/_control/reset" % (self.host, self.port), body=b"")
+        self.assertEqual(self.requests(), [])
+
+    def test_bodies_and_echo(self):
+        r = call("POST", "http://%s:%d/x/y?q=1" % (self.host, self.port), form={"a": "b"},
+                 headers={"X-Test": "1"})
+        self.assertEqual(r.status, 200)
+        echo = r.json()
+        self.assertEqual((echo["method"], echo["target"], echo["body"]), ("POST", "/x/y?q=1", "a=b"))
+        self.assertIn(["X-Test", "1"], echo["headers"])
+        out = self.raw(b"POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                       b"3\r\nabc\r\n0\r\n\r\n")
+        self.assertIn(b"Connection: close", out)
+        self.assertEqual(self.requests()[-1]["body"], "abc")
+
+
 class Lifecycle(unittest.TestCase):
     """Separate provider processes: logging, pidfile, SIGTERM, TLS."""
 

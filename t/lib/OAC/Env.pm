@@ -21,7 +21,7 @@ our $driver = 0;
 my @modules = qw(
     mpm_event authn_core authz_core authz_host authz_user auth_basic
     mime dir alias env setenvif headers
-    session session_cookie proxy proxy_http cgid
+    session session_cookie proxy proxy_http cgid include rewrite
 );
 
 sub t_dir { $t_dir }
@@ -107,14 +107,18 @@ sub start_server {
     return $port;
 }
 
-# The project's own provider, and an oauthlib-based one nobody on the
-# project wrote (python3-oauthlib's server classes).
+# The project's own provider, an oauthlib-based one nobody on the
+# project wrote (python3-oauthlib's server classes), and the recording
+# backend of the security tests.
 sub start_provider {
     my $port = start_server('OAC_PROVIDER_PORT', 'provider.py');
     $ENV{OAC_PROVIDER} = "http://127.0.0.1:$ENV{OAC_PROVIDER_PORT}";
     start_server('OAC_INTEROP_PORT', 'oauthlib_server.py',
                  '--token-lifetime', 30);
     $ENV{OAC_INTEROP} = "http://127.0.0.1:$ENV{OAC_INTEROP_PORT}";
+    # a backend that records every request byte for byte (t/security/)
+    start_server('OAC_BACKEND_PORT', 'backend.py');
+    $ENV{OAC_BACKEND} = "http://127.0.0.1:$ENV{OAC_BACKEND_PORT}";
 }
 
 END {
