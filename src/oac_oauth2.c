@@ -348,11 +348,18 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
      * understand; sending it as Bearer would hand it to whoever it was
      * not meant for. */
     if (t->token_type && strcasecmp(t->token_type, "Bearer")) {
-        *perr = apr_psprintf(p, "token response has token_type '%s', which "
-                             "this client does not support (only Bearer); "
-                             "an access_token_response compliance hook may "
-                             "map it",
-                             oac_util_sanitize(p, t->token_type, 64));
+        /* Named when it looks like a type name; anything else may be
+         * crafted for whoever reads the page or the log. */
+        int plain = strlen(t->token_type) <= 32
+            && strspn(t->token_type, "abcdefghijklmnopqrstuvwxyz"
+                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+               == strlen(t->token_type);
+        *perr = apr_psprintf(p, "token response has token_type %s%s%s, "
+                             "which this client does not support (only "
+                             "Bearer); an access_token_response compliance "
+                             "hook may map it", plain ? "'" : "",
+                             plain ? t->token_type : "(not shown)",
+                             plain ? "'" : "");
         return APR_EINVAL;
     }
     *ptoken = t;

@@ -401,7 +401,11 @@ static void collect_extra(oac_token_t *t, apr_pool_t *p, json_t *json,
     json_t *v;
 
     json_object_foreach(json, key, v) {
-        if (json_is_null(v) || is_known_field(key, token_key)) {
+        /* Only what can be read back as a value (a user_claim): a string
+         * or a number. An object or an array as a user name would be its
+         * JSON text. */
+        if (!(json_is_string(v) || json_is_number(v))
+            || is_known_field(key, token_key)) {
             continue;
         }
         oac_form_add(t->extra, apr_pstrdup(p, key), value_text(p, v));

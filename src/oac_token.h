@@ -19,7 +19,9 @@ typedef struct {
     const char *scope;          /* or NULL; a JSON array is joined with ' ' */
     apr_int64_t expires_in;     /* seconds, -1 when unknown */
     apr_int64_t expires_at;     /* Unix seconds, 0 when unknown */
-    apr_array_header_t *extra;  /* oac_param_t of every other field, in order */
+    apr_array_header_t *extra;  /* oac_param_t of every other string or
+                                   number field, in order (numbers as their
+                                   JSON text) */
 } oac_token_t;
 
 /*
