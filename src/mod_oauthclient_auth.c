@@ -121,6 +121,8 @@ int oac_check_user_id(request_rec *r)
     rs = oac_request_state(r);
     rc = load_token(r, app, &z, rs);
     if (rc == HTTP_UNAUTHORIZED) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: no usable "
+                      "token in the session for %s", app->name, r->uri);
         return deny(r, app);
     }
     if (rc != OK) {
@@ -560,6 +562,9 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
         oac_body_replace(r, body, len);
     }
     oac_count(app, OAC_CTR_API_PROXIED);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
+                  app->name, r->method, r->uri,
+                  oac_util_url_for_message(r->pool, url));
     ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
 
     /* Hand the request to mod_proxy the way mod_rewrite's [P] does. */
@@ -624,6 +629,11 @@ int oac_translate_name(request_rec *r)
          * the file system is looked at, so a <Directory> denial over the
          * DocumentRoot (Require all denied on /) does not lock users out
          * of logging in. <Location> sections still apply. */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s is the "
+                      "app's %s path", route->app->name, r->uri,
+                      route->role == OAC_ROUTE_LOGIN ? "login"
+                      : route->role == OAC_ROUTE_CALLBACK ? "callback"
+                      : "logout");
         rs = oac_request_state(r);
         rs->route = route;
         r->filename = apr_pstrcat(r->pool, "oauthclient:", r->uri, NULL);

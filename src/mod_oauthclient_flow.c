@@ -231,7 +231,6 @@ static int login_failed(request_rec *r, const oac_app_t *app,
 static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
                         const char *next)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
     oac_oauth1_creds_t creds;
     oac_pending_t pending = { 0 };
     oac_token_t *rt;
@@ -239,7 +238,9 @@ static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
 
     oac_count(app, OAC_CTR_LOGIN_STARTED);
     oac_oauth1_creds(&creds, app, NULL, NULL);
-    if (oac_oauth1_request_token(&rt, &why, r->pool, sc->http, app, &creds,
+    if (oac_oauth1_request_token(&rt, &why, r->pool,
+                                 oac_hooked_client(r, app, OAC_CALL_OTHER),
+                                 app, &creds,
                                  absolute_redirect_uri(r, app), oac_now())
         != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
@@ -294,7 +295,6 @@ static apr_status_t find_user(const char **puser, const char **perr,
                               request_rec *r, const oac_app_t *app,
                               const oac_token_t *token)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
     oac_http_response_t *resp;
     apr_table_t *headers;
     json_t *doc, *v;
@@ -331,8 +331,9 @@ static apr_status_t find_user(const char **puser, const char **perr,
                        oac_oauth2_bearer_header(r->pool, token));
     }
     apr_table_setn(headers, "Accept", "application/json");
-    if (oac_http_get(&resp, &why, sc->http, r->pool, app->userinfo_endpoint,
-                     headers) != APR_SUCCESS) {
+    if (oac_http_get(&resp, &why, oac_hooked_client(r, app, OAC_CALL_OTHER),
+                     r->pool, app->userinfo_endpoint, headers)
+        != APR_SUCCESS) {
         *perr = apr_psprintf(r->pool, "userinfo endpoint: %s", why);
         return APR_EGENERAL;
     }

@@ -108,20 +108,22 @@ oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
                                      oac_hook_call_e call)
 {
     oac_server_conf *sc = oac_server_config(r->server);
+    oac_http_client_t *inner = oac_traced_client(r, app, sc->http);
     hooked_client *hc;
     oac_http_client_t *c;
 
-    if (!apr_optional_hook_get(call == OAC_CALL_REFRESH
-                                   ? "refresh_token_response"
-                                   : "access_token_response")
-        && (call != OAC_CALL_REFRESH
-            || !apr_optional_hook_get("refresh_token_request"))) {
-        return sc->http;
+    if (call == OAC_CALL_OTHER
+        || (!apr_optional_hook_get(call == OAC_CALL_REFRESH
+                                       ? "refresh_token_response"
+                                       : "access_token_response")
+            && (call != OAC_CALL_REFRESH
+                || !apr_optional_hook_get("refresh_token_request")))) {
+        return inner;
     }
     hc = apr_palloc(r->pool, sizeof(*hc));
     hc->r = r;
     hc->app = app;
-    hc->inner = sc->http;
+    hc->inner = inner;
     hc->call = call;
     c = apr_palloc(r->pool, sizeof(*c));
     c->perform = hooked_perform;

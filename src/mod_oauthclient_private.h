@@ -147,11 +147,18 @@ void oac_body_register(void);
 /* Compliance hooks (mod_oauthclient_hooks.c) */
 typedef enum {
     OAC_CALL_ACCESS_TOKEN,
-    OAC_CALL_REFRESH
+    OAC_CALL_REFRESH,
+    OAC_CALL_OTHER      /* request token, userinfo: no hooks */
 } oac_hook_call_e;
+/* The client for a call to app's provider: traced at trace1, wrapped in
+ * the compliance hooks that apply to call. */
 oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
                                      oac_hook_call_e call);
 int oac_protected_request_hooked(void);
+
+/* Tracing (mod_oauthclient_trace.c): inner itself when trace1 is off. */
+oac_http_client_t *oac_traced_client(request_rec *r, const oac_app_t *app,
+                                     oac_http_client_t *inner);
 int oac_run_protected_request(request_rec *r, const oac_app_t *app,
                               const char **purl, const char **pbody,
                               apr_size_t *plen);

@@ -166,6 +166,10 @@ int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
         return OK;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: the token "
+                  "expires at %" APR_INT64_T_FMT ", %s", app->name,
+                  (*ptoken)->expires_at, (*ptoken)->refresh_token
+                  ? "refreshing it" : "and there is no refresh token");
     if (!(*ptoken)->refresh_token
         || !(result = coordinated_refresh(r, app, *ptoken))
         || oac_token_from_string(&fresh, &why, r->pool, result)

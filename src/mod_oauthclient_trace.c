@@ -1,0 +1,70 @@
+/* Licensed under the Apache License, Version 2.0 */
+
+/*
+ * Every exchange with a provider endpoint, logged at trace1 (as mod_md's
+ * md_curl.c does): method, URL without its query, status or failure, time
+ * and size. Never a header value, a body or a query: they carry codes,
+ * tokens and secrets. Costs one level check when trace1 is off.
+ */
+#include "mod_oauthclient_private.h"
+
+#include <apr_strings.h>
+
+#include "oac_util.h"
+
+typedef struct {
+    request_rec *r;
+    const oac_app_t *app;
+    oac_http_client_t *inner;
+} traced_client;
+
+static apr_status_t traced_perform(oac_http_response_t **presp,
+                                   const char **perr, void *baton,
+                                   apr_pool_t *p,
+                                   const oac_http_request_t *req)
+{
+    traced_client *tc = baton;
+    apr_time_t start = apr_time_now();
+    const char *why = NULL;
+    apr_status_t rv = oac_http_perform(presp, &why, tc->inner, p, req);
+    double ms = (double)(apr_time_now() - start) / 1000.0;
+
+    if (rv == APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, tc->r,
+                      "app %s: %s %s -> HTTP %d, %" APR_SIZE_T_FMT
+                      " bytes, %.1f ms", tc->app->name, req->method,
+                      oac_util_url_for_message(p, req->url),
+                      (*presp)->status, (*presp)->body_len, ms);
+    }
+    else {
+        /* why names the target without its query, per oac_http.h */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, tc->r,
+                      "app %s: %s %s failed after %.1f ms: %s",
+                      tc->app->name, req->method,
+                      oac_util_url_for_message(p, req->url), ms,
+                      why ? why : "no reason given");
+    }
+    if (perr) {
+        *perr = why;
+    }
+    return rv;
+}
+
+oac_http_client_t *oac_traced_client(request_rec *r, const oac_app_t *app,
+                                     oac_http_client_t *inner)
+{
+    traced_client *tc;
+    oac_http_client_t *c;
+
+    if (!APLOG_R_IS_LEVEL(r, APLOG_TRACE1) || !inner) {
+        return inner;
+    }
+    tc = apr_palloc(r->pool, sizeof(*tc));
+    tc->r = r;
+    tc->app = app;
+    tc->inner = inner;
+    c = apr_palloc(r->pool, sizeof(*c));
+    c->perform = traced_perform;
+    c->baton = tc;
+    return c;
+}
