@@ -55,8 +55,10 @@ typedef struct {
 } oauthclient_token_response_t;
 
 /* A request about to be sent: a refresh call to the token endpoint, or an
- * API call through OAuthProxyAPI (before the token is applied and, for
- * OAuth 1, before it is signed, so the signature covers the changes). */
+ * API call through OAuthProxyAPI. For OAuth 2 the token is already
+ * applied (as in Authlib: the hook may move it, e.g. into a query
+ * parameter); for OAuth 1 the request is signed after the hook, so the
+ * signature covers the changes. */
 typedef struct {
     const char *app;            /* the app's name */
     const char *method;

@@ -545,18 +545,19 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     }
     strip_browser_headers(r);
 
-    /* Compliance hooks see the request before the token is applied, so an
-     * OAuth 1 signature covers what they changed. */
+    /* As in Authlib: an OAuth 2 token is applied before the compliance
+     * hooks run, so a fix can move it (into a query parameter of the
+     * provider's choosing); an OAuth 1 request is signed after them, so
+     * the signature covers what they changed. */
+    if (app->version == OAC_OAUTH2) {
+        place_oauth2_token(r, app, rs->token, &url, &body, &len);
+    }
     if ((rc = oac_run_protected_request(r, app, &url, &body, &len)) != OK) {
         return rc;
     }
-    if (app->version == OAC_OAUTH1) {
-        if ((rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
-            return rc;
-        }
-    }
-    else {
-        place_oauth2_token(r, app, rs->token, &url, &body, &len);
+    if (app->version == OAC_OAUTH1
+        && (rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
+        return rc;
     }
     if (read_body) {
         oac_body_replace(r, body, len);

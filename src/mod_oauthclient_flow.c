@@ -282,6 +282,11 @@ static int login_failed(request_rec *r, const oac_app_t *app,
                         oac_counter_e counter, int status,
                         const char *title, const char *detail)
 {
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    if (rs && rs->hook_status) {
+        status = rs->hook_status;
+    }
     oac_count(app, counter);
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_WARNING : APLOG_INFO, 0,
                   r, OAC_LOGNO(00021) "app %s: login failed: %s: %s",

@@ -34,11 +34,16 @@ typedef struct {
     oac_hook_call_e call;
 } hooked_client;
 
+/* The hook's status is what the browser or client gets (the header
+ * promises it), not the 502 of a failed provider call. */
 static int hook_failed(const char **perr, request_rec *r, int rc,
                        const char *hook)
 {
     *perr = apr_psprintf(r->pool, "the %s hook of another module failed "
                          "the call (%d)", hook, rc);
+    if (ap_is_HTTP_VALID_RESPONSE(rc) && rc >= 400) {
+        oac_request_state(r)->hook_status = rc;
+    }
     return APR_EGENERAL;
 }
 

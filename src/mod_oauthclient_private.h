@@ -75,6 +75,8 @@ typedef struct {
     /* The module's own path this request is for, claimed at translate
      * time, or NULL */
     const oac_route_t *route;
+    /* The status a compliance hook failed a provider call with, or 0 */
+    int hook_status;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);

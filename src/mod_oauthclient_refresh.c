@@ -160,7 +160,7 @@ int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
     oac_token_t *fresh;
-    const char *result, *why;
+    const char *result = NULL, *why;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -170,8 +170,18 @@ int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
                   "expires at %" APR_INT64_T_FMT ", %s", app->name,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
+    if ((*ptoken)->refresh_token
+        && !(result = coordinated_refresh(r, app, *ptoken))) {
+        const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                       &oauthclient_module);
+        if (rs && rs->hook_status) {
+            /* A compliance hook failed the refresh and chose the answer:
+             * not the provider's verdict on the token, which is kept. */
+            return rs->hook_status;
+        }
+    }
     if (!(*ptoken)->refresh_token
-        || !(result = coordinated_refresh(r, app, *ptoken))
+        || !result
         || oac_token_from_string(&fresh, &why, r->pool, result)
            != APR_SUCCESS) {
         /* Expired and not renewable: the user is logged out. */

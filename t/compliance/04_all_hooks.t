@@ -9,7 +9,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of);
 
-plan tests => 6;
+plan tests => 10;
 
 # camelCase token responses: only the hook makes them readable
 provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
@@ -28,4 +28,16 @@ ok t_cmp($echo->{auth}, 'bearer-header', 'API call made with the refreshed token
 my %api = map { lc($_) => $echo->{headers}{$_} } keys %{ $echo->{headers} };
 ok t_cmp($api{'x-hooktest-order'}, 'first,second',
          'protected_request hooks ran in hook order; the declining one changed nothing');
+
+# protected_request sees the OAuth 2 token applied, so it can move it
+$echo = json_of($ua->get(site('/api/hooktest/me?x=1'), 'X-Hooktest-Move' => 'yes'));
+ok t_cmp($echo->{auth}, 'bearer-query', 'protected_request moved the applied token into the query');
+ok t_cmp(exists $echo->{headers}{Authorization} ? 'header sent' : 'no header', 'no header',
+         'and the Authorization header it removed is not sent');
+ok t_cmp($echo->{query}{x}, '1', 'the client\'s own query is kept');
+
+# a hook that fails a login chooses the status the browser gets
+provider_config();
+ok t_cmp(login(browser(), 'hookdeny')->code, 403,
+         'access_token_response failing with 403: the browser gets 403, not 502');
 provider_config();

@@ -88,8 +88,37 @@ static int declines(request_rec *r, oauthclient_request_t *req)
     return DECLINED;
 }
 
+/* A LinkedIn-style fix: the API takes the token only in the query, so the
+ * hook moves the Authorization header the module applied (Authlib's hook
+ * sees the token applied too). Only when asked, so the order test above
+ * still sees the header. */
+static int move_token(request_rec *r, oauthclient_request_t *req)
+{
+    const char *auth = apr_table_get(req->headers, "Authorization");
+    if (!mine(req->app) || !apr_table_get(req->headers, "X-Hooktest-Move")
+        || !auth || strncmp(auth, "Bearer ", 7)) {
+        return DECLINED;
+    }
+    req->url = apr_pstrcat(r->pool, req->url,
+                           strchr(req->url, '?') ? "&" : "?",
+                           "access_token=", auth + 7, NULL);
+    apr_table_unset(req->headers, "Authorization");
+    return OK;
+}
+
+/* A fix that refuses every login of app hookdeny with 403: the browser
+ * must get that status, not a 502. */
+static int deny_login(request_rec *r, oauthclient_token_response_t *t)
+{
+    return strcmp(t->app, "hookdeny") ? DECLINED : HTTP_FORBIDDEN;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, move_token,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(oauthclient, access_token_response, deny_login,
+                      NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, access_token_response, token_response,
                       NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, refresh_token_response, token_response,
