@@ -113,6 +113,12 @@ whatever a test wants, within well-formed HTTP.
                        genuine values of this response (to repeat them).
     redirect_location  where the redirect mode points (absolute URL or a path
                        on this provider); null: /_evil/token.
+    api_response_headers  {name: string or [strings]}: added to every answer
+                       of /api/... (also those of endpoint_modes; a list
+                       repeats the header), e.g. {"Set-Cookie":
+                       "oac_session=evil; path=/"}.
+    api_response_html  true: /api/... answers 200 text/html, a page with a
+                       <script> (the echo as escaped text in a <pre>), not JSON.
 """
 
 import argparse
@@ -187,6 +193,8 @@ DEFAULT_CONFIG = {
     "oauth1_access_override": {},       # {field: str or [str]} in the OAuth 1 access-token answer
     "callback_extra_params": [],        # [[name, value], ...] added to authorization responses
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
+    "api_response_headers": {},         # {name: str or [str]} added to every /api/ answer
+    "api_response_html": False,         # /api/ answers an HTML page with a <script>
 }
 
 # --------------------------------------------------------------------------
@@ -570,6 +578,15 @@ def _valid_mode(value, table):
     return value in table
 
 
+def _header_token(name):
+    return isinstance(name, str) and re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) is not None
+
+
+def _header_value(value):
+    # what the provider sends stays well-formed HTTP: no CR, LF or NUL
+    return isinstance(value, str) and not any(c in value for c in "\r\n\x00")
+
+
 def validate_config(update):
     """Check a /_control/config body; returns an error string or None."""
     if not isinstance(update, dict):
@@ -581,7 +598,8 @@ def validate_config(update):
             ok = isinstance(value, int) and not isinstance(value, bool)
         elif key == "timeout_seconds":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-        elif key in ("rotate_refresh_tokens", "issue_refresh_token", "nasty_tokens"):
+        elif key in ("rotate_refresh_tokens", "issue_refresh_token", "nasty_tokens",
+                     "api_response_html"):
             ok = isinstance(value, bool)
         elif key == "oauth1_callback_confirmed":
             ok = isinstance(value, str)
@@ -607,6 +625,11 @@ def validate_config(update):
             ok = isinstance(value, list) and all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
                 for p in value)
+        elif key == "api_response_headers":
+            ok = isinstance(value, dict) and all(
+                _header_token(k) and (_header_value(v) or (
+                    isinstance(v, list) and all(_header_value(x) for x in v)))
+                for k, v in value.items())
         elif key == "redirect_location":
             ok = value is None or (isinstance(value, str)
                                    and (value.startswith("/") or is_absolute_http_url(value)))
@@ -835,6 +858,7 @@ class Handler(BaseHTTPRequestHandler):
     def handle_one_request(self):
         self._started = time.monotonic()
         self._status = None
+        self._extra_headers = {}    # api_response_headers, for /api/ answers
         super().handle_one_request()
 
     def do_any(self):
@@ -882,6 +906,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
+        for name, value in self._extra_headers.items():
+            for one in value if isinstance(value, list) else [value]:
+                self.send_header(name, one)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -948,6 +975,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.error_page(404, "no such endpoint: %s" % path)
         with self.state.lock:
             self.state.counters[counter] += 1
+            if counter == "api_requests":
+                self._extra_headers = copy.deepcopy(self.state.config["api_response_headers"])
             if path == "/oauth2/token":
                 self._record_token_request()
             mode = self._mode_for(path)
@@ -1350,6 +1379,11 @@ class Handler(BaseHTTPRequestHandler):
                 "client_id": who["client_id"]}
         with self.state.lock:
             self.state.last["last_api_request"] = echo
+            as_html = self.state.config["api_response_html"]
+        if as_html:     # hostile mode: an HTML page served from the client's origin
+            return self.send_html(200, page("API", '<script>document.title = "api-script-ran";'
+                                            '</script>\n<pre id="echo">%s</pre>'
+                                            % html.escape(json.dumps(echo, indent=1))))
         self.send_json(200, echo)
 
     # ---- OpenID Connect ---------------------------------------------------

@@ -930,17 +930,49 @@ class Hostile(ProviderTest):
         control("config", {"redirect_location": "http://elsewhere.example/token"})
         self.assertEqual(self.exchange(self.code()).headers["Location"], "http://elsewhere.example/token")
 
+    def test_api_response_headers_and_html(self):
+        at = control("issue_token?user=bob&lifetime=100")["access_token"]
+        auth = {"Authorization": "Bearer " + at}
+        control("config", {"api_response_headers": {
+            "Set-Cookie": ["oac_session=evil; path=/", "other=1"], "X-Api-Extra": "yes"}})
+        r = call("GET", "/api/things", headers=auth)
+        self.assertEqual((r.status, r.headers["Content-Type"]), (200, "application/json"))
+        self.assertEqual(r.headers.get_all("Set-Cookie"), ["oac_session=evil; path=/", "other=1"])
+        self.assertEqual(r.headers["X-Api-Extra"], "yes")
+        self.assertEqual(r.json()["user"], "bob")
+        r = call("GET", "/api/things")                      # the 401 answer carries them too
+        self.assertEqual((r.status, r.headers["X-Api-Extra"]), (401, "yes"))
+        control("config", {"endpoint_modes": {"/api/": "error500"}})
+        r = call("GET", "/api/things", headers=auth)        # and the endpoint modes' answers
+        self.assertEqual((r.status, r.headers["X-Api-Extra"]), (500, "yes"))
+        r = call("GET", "/oauth2/userinfo", headers=auth)   # only /api/
+        self.assertIsNone(r.headers.get("X-Api-Extra"))
+        control("config", {"endpoint_modes": {}, "api_response_html": True})
+        r = call("GET", "/api/things?x=<b>", headers=auth)
+        self.assertEqual((r.status, r.headers["Content-Type"]), (200, "text/html; charset=utf-8"))
+        body = r.body.decode()
+        self.assertIn("<script>document.title", body)
+        self.assertIn("&lt;b&gt;", body)                    # the echo is escaped text
+        self.assertEqual(control("stats")["last_api_request"]["query"], {"x": "<b>"})
+        control("reset", {})
+        r = call("GET", "/api/things", headers=auth)
+        self.assertIsNone(r.headers.get("Set-Cookie"))
+
     def test_hostile_config_validation(self):
         for bad in ({"token_override": []}, {"refresh_override": "x"}, {"userinfo_override": 1},
                     {"token_remove": "token_type"}, {"oauth1_access_override": {"a": 1}},
                     {"callback_extra_params": [["state"]]}, {"callback_extra_params": {"a": "b"}},
-                    {"redirect_location": "ftp://x/"}, {"token_endpoint_mode": "streamed"}):
+                    {"redirect_location": "ftp://x/"}, {"token_endpoint_mode": "streamed"},
+                    {"api_response_headers": {"X": "a\r\nB: c"}}, {"api_response_headers": {"X Y": "a"}},
+                    {"api_response_headers": {"X": 1}}, {"api_response_headers": ["X", "a"]},
+                    {"api_response_html": "yes"}):
             r = call("POST", "/_control/config", body=json.dumps(bad).encode(),
                      headers={"Content-Type": "application/json"})
             self.assertEqual(r.status, 400, bad)
         control("reset", {})
         cfg = control("config")
         self.assertEqual((cfg["token_override"], cfg["callback_extra_params"]), ({}, []))
+        self.assertEqual((cfg["api_response_headers"], cfg["api_response_html"]), ({}, False))
 
 
 class HostileOAuth1(ProviderTest):
