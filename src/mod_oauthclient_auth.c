@@ -147,23 +147,40 @@ static int is_oauth_header(const char *name)
     return 1;
 }
 
-static int collect_oauth_header(void *rec, const char *key, const char *val)
+typedef int name_match_fn(const char *name);
+
+typedef struct {
+    name_match_fn *match;
+    apr_array_header_t *names;
+} matching_names;
+
+static int collect_matching(void *rec, const char *key, const char *val)
 {
-    if (is_oauth_header(key)) {
-        *(const char **)apr_array_push(rec) = key;
+    matching_names *m = rec;
+    if (m->match(key)) {
+        *(const char **)apr_array_push(m->names) = key;
     }
     return 1;
 }
 
+/* Removes every entry of t whose name matches; collected first, since a
+ * table may not change while apr_table_do walks it. */
+static void unset_matching(apr_pool_t *p, apr_table_t *t, name_match_fn *match)
+{
+    matching_names m;
+    int i;
+
+    m.match = match;
+    m.names = apr_array_make(p, 2, sizeof(const char *));
+    apr_table_do(collect_matching, &m, t, NULL);
+    for (i = 0; i < m.names->nelts; ++i) {
+        apr_table_unset(t, APR_ARRAY_IDX(m.names, i, const char *));
+    }
+}
+
 static void scrub_oauth_headers(request_rec *r)
 {
-    apr_array_header_t *names = apr_array_make(r->pool, 2,
-                                               sizeof(const char *));
-    int i;
-    apr_table_do(collect_oauth_header, names, r->headers_in, NULL);
-    for (i = 0; i < names->nelts; ++i) {
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
-    }
+    unset_matching(r->pool, r->headers_in, is_oauth_header);
 }
 
 static int module_acts_here(request_rec *r, const oac_dir_conf *dc)
@@ -192,14 +209,6 @@ static int is_oauth_env(const char *name)
     return !strncmp(name, "OAUTH_", 6);
 }
 
-static int collect_oauth_env(void *rec, const char *key, const char *val)
-{
-    if (is_oauth_env(key)) {
-        *(const char **)apr_array_push(rec) = key;
-    }
-    return 1;
-}
-
 /* A subrequest (SSI, mod_include, mod_dir) copies the headers of the
  * request that made it, client's X-OAuth-* included, and httpd runs no
  * header_parser for it; an internal redirect (ErrorDocument, mod_rewrite)
@@ -208,16 +217,8 @@ static int collect_oauth_env(void *rec, const char *key, const char *val)
  * itself. */
 static void scrub_derived_request(request_rec *r)
 {
-    apr_array_header_t *names = apr_array_make(r->pool, 2,
-                                               sizeof(const char *));
-    int i;
-
     scrub_oauth_headers(r);
-    apr_table_do(collect_oauth_env, names, r->subprocess_env, NULL);
-    for (i = 0; i < names->nelts; ++i) {
-        apr_table_unset(r->subprocess_env,
-                        APR_ARRAY_IDX(names, i, const char *));
-    }
+    unset_matching(r->pool, r->subprocess_env, is_oauth_env);
 }
 
 /* The module's state for the user this request runs as: its own, or that
@@ -372,24 +373,9 @@ static int is_browser_header(const char *name)
     return 0;
 }
 
-static int collect_browser_header(void *rec, const char *key, const char *val)
-{
-    if (is_browser_header(key)) {
-        *(const char **)apr_array_push(rec) = key;
-    }
-    return 1;
-}
-
 static void strip_browser_headers(request_rec *r)
 {
-    apr_array_header_t *names = apr_array_make(r->pool, 4,
-                                               sizeof(const char *));
-    int i;
-
-    apr_table_do(collect_browser_header, names, r->headers_in, NULL);
-    for (i = 0; i < names->nelts; ++i) {
-        apr_table_unset(r->headers_in, APR_ARRAY_IDX(names, i, const char *));
-    }
+    unset_matching(r->pool, r->headers_in, is_browser_header);
 }
 
 static int has_oauth_param(request_rec *r, const char *form)
