@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <string.h>
@@ -15,18 +17,17 @@
 
 static apr_pool_t *pool;
 
+/* One pool for the whole group: these tests only ever add to it. */
 static int setup(void **state)
 {
-    apr_initialize();
-    apr_pool_create(&pool, NULL);
-    return 0;
+    return oac_test_group_setup(state)
+        || apr_pool_create(&pool, NULL) != APR_SUCCESS ? -1 : 0;
 }
 
 static int teardown(void **state)
 {
     apr_pool_destroy(pool);
-    apr_terminate();
-    return 0;
+    return oac_test_group_teardown(state);
 }
 
 /* Declares an app from one OAuthRemoteApp argument line; fails the test on

@@ -9,41 +9,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 
 #include "oac_form.h"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static void assert_param(const apr_array_header_t *form, int i,
                          const char *name, const char *value)
@@ -246,8 +218,6 @@ static void round_trip(void **state)
     }
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -260,6 +230,5 @@ int main(void)
         T(round_trip),
     };
 
-    return cmocka_run_group_tests_name("oac_form", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_form", tests);
 }

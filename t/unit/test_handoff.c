@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -34,19 +36,6 @@ typedef struct {
     void *mem;
     apr_size_t size;
 } fixture_t;
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
 
 static fixture_t *make_fixture(int slots)
 {
@@ -598,36 +587,36 @@ static void parallel_requests_refresh_once(void **state)
     pthread_mutex_destroy(&lock);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+/* The hand-off table fixture instead of a plain pool (oac_test.h's T). */
+#define TH(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T3(f) cmocka_unit_test_setup_teardown(f, setup_small, teardown)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(size_grows_per_slot),
-        T(uninitialised_memory_is_uncoordinated),
-        T(null_or_empty_token_is_uncoordinated),
-        T(first_mine_then_wait),
-        T(result_goes_to_every_waiter),
-        T(empty_and_max_size_results),
-        T(failure_goes_to_every_waiter),
-        T(tokens_are_independent),
-        T(stale_claim_is_taken_over),
-        T(patience_is_per_call),
-        T(outcomes_expire),
-        T(clock_stepping_back_pins_nothing),
-        T(failure_never_replaces_result),
-        T(finish_without_claim_is_kept),
-        T(too_large_result_is_a_failure),
+        TH(size_grows_per_slot),
+        TH(uninitialised_memory_is_uncoordinated),
+        TH(null_or_empty_token_is_uncoordinated),
+        TH(first_mine_then_wait),
+        TH(result_goes_to_every_waiter),
+        TH(empty_and_max_size_results),
+        TH(failure_goes_to_every_waiter),
+        TH(tokens_are_independent),
+        TH(stale_claim_is_taken_over),
+        TH(patience_is_per_call),
+        TH(outcomes_expire),
+        TH(clock_stepping_back_pins_nothing),
+        TH(failure_never_replaces_result),
+        TH(finish_without_claim_is_kept),
+        TH(too_large_result_is_a_failure),
         T3(full_table_evicts_oldest_finished),
         T3(full_table_of_claims_evicts_oldest),
         T3(full_table_prefers_dead_slots),
-        T(memory_holds_no_secret),
-        T(same_result_encrypts_differently),
-        T(tampering_never_yields_garbage),
-        T(parallel_requests_refresh_once),
+        TH(memory_holds_no_secret),
+        TH(same_result_encrypts_differently),
+        TH(tampering_never_yields_garbage),
+        TH(parallel_requests_refresh_once),
     };
 
-    return cmocka_run_group_tests_name("oac_handoff", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_handoff", tests);
 }

@@ -29,6 +29,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_file_io.h>
 #include <apr_pools.h>
@@ -43,36 +45,6 @@
 #define NOW APR_INT64_C(1700000000)
 
 /* ---- fixtures ------------------------------------------------------------ */
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* The wiki.oauth.net TestCases RSA-SHA1 key (PKCS#8), as published. */
 static const char rsa_test_key_pkcs8[] =
@@ -1460,7 +1432,6 @@ static void test_authorize_url(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_base_string_uri_rfc),
         T(test_base_string_uri_more),
@@ -1502,6 +1473,5 @@ int main(void)
     };
 #undef T
 
-    return cmocka_run_group_tests_name("oac_oauth1", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_oauth1", tests);
 }

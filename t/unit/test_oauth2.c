@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -38,36 +40,6 @@
 /* RFC 7636 appendix B */
 #define RFC_VERIFIER  "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
 #define RFC_CHALLENGE "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* ---- fixtures ------------------------------------------------------------ */
 
@@ -1084,8 +1056,6 @@ static void token_in_form(void **state)
     assert_string_equal(out, "a=1&access_token=" ODD_TOKEN_ENC);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1127,6 +1097,5 @@ int main(void)
         T(token_in_form),
     };
 
-    return cmocka_run_group_tests_name("oac_oauth2", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_oauth2", tests);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -17,36 +19,6 @@
 #include "oac_pending.h"
 
 #define NOW APR_INT64_C(1700000000)
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static apr_array_header_t *decode_ok(apr_pool_t *p, const char *s,
                                      apr_int64_t now)
@@ -404,8 +376,6 @@ static void fit_leaves_what_fits(void **state)
     assert_int_equal(changed[0] + changed[1], 0);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -425,6 +395,5 @@ int main(void)
         T(fit_leaves_what_fits),
     };
 
-    return cmocka_run_group_tests_name("oac_pending", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_pending", tests);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -19,36 +21,6 @@
 
 /* A fixed clock so expires_at is exact. */
 #define NOW APR_INT64_C(1700000000)
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 static oac_token_t *parse_ok(apr_pool_t *p, const char *ct, const char *body)
 {
@@ -1108,8 +1080,6 @@ static void check_sendable_bounds(void **state)
                      APR_SUCCESS);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1148,6 +1118,5 @@ int main(void)
         T(check_sendable_bounds),
     };
 
-    return cmocka_run_group_tests_name("oac_token", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_token", tests);
 }

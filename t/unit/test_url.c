@@ -9,42 +9,14 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 
 #include "oac_form.h"
 #include "oac_url.h"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* ---- oac_url_check ---------------------------------------------------- */
 
@@ -359,8 +331,6 @@ static void add_query_cases(void **state)
                         "https://a?state=s%201&scope=a%2Bb");
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -375,6 +345,5 @@ int main(void)
         T(add_query_cases),
     };
 
-    return cmocka_run_group_tests_name("oac_url", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_url", tests);
 }

@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "oac_test.h"
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -20,36 +22,6 @@
 #include <openssl/rand.h>
 
 #include "oac_util.h"
-
-static int group_setup(void **state)
-{
-    (void)state;
-    return apr_initialize() == APR_SUCCESS ? 0 : -1;
-}
-
-static int group_teardown(void **state)
-{
-    (void)state;
-    apr_terminate();
-    return 0;
-}
-
-static int setup(void **state)
-{
-    apr_pool_t *p;
-
-    if (apr_pool_create(&p, NULL) != APR_SUCCESS) {
-        return -1;
-    }
-    *state = p;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    apr_pool_destroy(*state);
-    return 0;
-}
 
 /* ---- percent-encoding ------------------------------------------------- */
 
@@ -469,8 +441,6 @@ static void nonce_fork_does_not_repeat(void **state)
     assert_memory_not_equal(parent_next, child_first, 16);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -494,6 +464,5 @@ int main(void)
         T(nonce_fork_does_not_repeat),
     };
 
-    return cmocka_run_group_tests_name("oac_util", tests, group_setup,
-                                       group_teardown);
+    return OAC_RUN_TESTS("oac_util", tests);
 }
