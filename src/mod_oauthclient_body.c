@@ -32,8 +32,8 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
-    /* What was read so far, set aside: memory grows with the body sent,
-     * not with the most that could be. */
+    /* The bytes read so far, copied: a bucket kept as it came would pin
+     * its whole socket buffer (8 KB for a body sent a byte per packet). */
     apr_bucket_brigade *kept = apr_brigade_create(r->pool,
                                                   r->connection->bucket_alloc);
     apr_size_t len = 0;
@@ -47,15 +47,15 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
         if (rv != APR_SUCCESS) {
             return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
         }
-        while ((b = APR_BRIGADE_FIRST(bb)) != APR_BRIGADE_SENTINEL(bb)) {
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
             const char *data;
             apr_size_t n;
             if (APR_BUCKET_IS_EOS(b)) {
                 seen_eos = 1;
                 break;
             }
-            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS
-                || apr_bucket_setaside(b, r->pool) != APR_SUCCESS) {
+            if (apr_bucket_read(b, &data, &n, APR_BLOCK_READ) != APR_SUCCESS) {
                 return HTTP_BAD_REQUEST;
             }
             if (n > max - len) {
@@ -65,15 +65,21 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
                               r->uri, max);
                 return HTTP_REQUEST_ENTITY_TOO_LARGE;
             }
+            /* Form bodies are text: a NUL would end what the checks and
+             * the signature see before what is sent. */
+            if (n && memchr(data, '\0', n)) {
+                return HTTP_BAD_REQUEST;
+            }
+            if (n && apr_brigade_write(kept, NULL, NULL, data, n)
+                         != APR_SUCCESS) {
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
             len += n;
-            APR_BUCKET_REMOVE(b);
-            APR_BRIGADE_INSERT_TAIL(kept, b);
         }
         apr_brigade_cleanup(bb);
     }
-    APR_BRIGADE_INSERT_TAIL(kept, apr_bucket_immortal_create(
-        "", 1, r->connection->bucket_alloc));
-    if (apr_brigade_pflatten(kept, pbuf, plen, r->pool) != APR_SUCCESS) {
+    if (apr_brigade_write(kept, NULL, NULL, "", 1) != APR_SUCCESS
+        || apr_brigade_pflatten(kept, pbuf, plen, r->pool) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_brigade_destroy(kept);
