@@ -612,7 +612,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_translate_name(oac_translate_name, after_rewrite, before_proxy,
                            APR_HOOK_FIRST);
     ap_hook_map_to_storage(oac_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_header_parser(oac_header_parser, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_post_read_request(oac_post_read_request, NULL, NULL,
+                              APR_HOOK_REALLY_FIRST);
     ap_hook_check_authn(oac_check_user_id, NULL, NULL, APR_HOOK_MIDDLE,
                         AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(oac_fixups, NULL, before_proxy, APR_HOOK_FIRST);

@@ -183,17 +183,16 @@ static void scrub_oauth_headers(request_rec *r)
     unset_matching(r->pool, r->headers_in, is_oauth_header);
 }
 
-static int module_acts_here(request_rec *r, const oac_dir_conf *dc)
+/* X-OAuth-* can only come from the module: a client can never spoof one.
+ * Removed from every request to a virtual host with apps, as soon as it is
+ * read, rather than where the module acts: a subrequest copies the headers
+ * of its main request, and mod_dir or mod_negotiation may hand the main
+ * request another location's configuration after the fact (a fast
+ * redirect), with no hook of the module running in between. */
+int oac_post_read_request(request_rec *r)
 {
-    return dc->app || dc->proxy_api || dc->forward_tokens == 1
-        || is_oauth_auth_type(r);
-}
-
-int oac_header_parser(request_rec *r)
-{
-    /* Wherever the module acts, X-OAuth-* can only come from the module:
-     * a client can never spoof one. */
-    if (module_acts_here(r, oac_dir_config(r))) {
+    oac_server_conf *sc = oac_server_config(r->server);
+    if (sc->apps && sc->apps->nelts) {
         scrub_oauth_headers(r);
     }
     return DECLINED;
@@ -224,16 +223,24 @@ static void scrub_derived_request(request_rec *r)
 /* The module's state for the user this request runs as: its own, or that
  * of the request it was derived from when httpd let it inherit the user
  * without authenticating again (same configuration). */
-static const oac_request_t *auth_state(request_rec *r)
+static const oac_request_t *auth_state(request_rec *r,
+                                       const oac_dir_conf *dc)
 {
     request_rec *q;
 
     for (q = r; q; q = q->prev ? q->prev : q->main) {
         const oac_request_t *rs = ap_get_module_config(q->request_config,
                                                        &oauthclient_module);
-        if (rs && rs->token) {
-            return r->user && !strcmp(r->user, rs->user) ? rs : NULL;
+        if (!rs || !rs->token) {
+            /* httpd's own rule for inheriting the user */
+            if (q->per_dir_config != r->per_dir_config) {
+                return NULL;
+            }
+            continue;
         }
+        return r->user && !strcmp(r->user, rs->user)
+            && (q == r || q->per_dir_config == r->per_dir_config)
+            && (!dc->app || !strcmp(dc->app, rs->app->name)) ? rs : NULL;
     }
     return NULL;
 }
@@ -529,6 +536,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
         && (rc = reserved_oauth1_param(r, body)) != OK) {
         return api_error(r, rs, rc, "reserved_parameter", NULL);
     }
+    rs->client_headers_in = apr_table_copy(r->pool, r->headers_in);
     strip_browser_headers(r);
 
     /* As in Authlib: an OAuth 2 token is applied before the compliance
@@ -597,6 +605,24 @@ void oac_api_register(void)
  * ProxyPass. Anything that is not right yet (no such app, no api_base_url,
  * a path that does not join) is left to the fixup, which answers it; the
  * fixup applies the token to the URL joined here. */
+/* An internal redirect of an API request (ErrorDocument, ProxyErrorOverride)
+ * shares that request's header table, token included: its target gets the
+ * client's headers back instead. */
+static void restore_client_headers(request_rec *r)
+{
+    request_rec *q;
+
+    for (q = r->prev; q; q = q->prev) {
+        const oac_request_t *rs = ap_get_module_config(q->request_config,
+                                                       &oauthclient_module);
+        if (rs && rs->client_headers_in) {
+            r->headers_in = apr_table_copy(r->pool, rs->client_headers_in);
+            scrub_oauth_headers(r);
+            return;
+        }
+    }
+}
+
 int oac_translate_name(request_rec *r)
 {
     oac_dir_conf *dc;
@@ -607,6 +633,9 @@ int oac_translate_name(request_rec *r)
     const char *rest, *why;
     char *url;
 
+    if (r->prev) {
+        restore_client_headers(r);
+    }
     if (r->main || r->proxyreq) {
         return DECLINED;
     }
@@ -665,7 +694,7 @@ int oac_fixups(request_rec *r)
     if (dc->proxy_api && !r->main) {
         return proxy_api(r, dc);
     }
-    if (dc->forward_tokens == 1 && (rs = auth_state(r))) {
+    if (dc->forward_tokens == 1 && (rs = auth_state(r, dc))) {
         forward_tokens(r, rs);
     }
     return DECLINED;

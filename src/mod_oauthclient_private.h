@@ -77,6 +77,10 @@ typedef struct {
     const oac_route_t *route;
     /* The status a compliance hook failed a provider call with, or 0 */
     int hook_status;
+    /* OAuthProxyAPI: the client's headers before the token went in, for
+     * an internal redirect (ErrorDocument) that shares the request's
+     * header table and must not carry the token to its target */
+    apr_table_t *client_headers_in;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);
@@ -125,7 +129,7 @@ int oac_is_cross_site(request_rec *r);
 
 /* Authentication, forwarding, API proxy (mod_oauthclient_auth.c) */
 int oac_check_user_id(request_rec *r);
-int oac_header_parser(request_rec *r);
+int oac_post_read_request(request_rec *r);
 int oac_translate_name(request_rec *r);
 int oac_map_to_storage(request_rec *r);
 void oac_api_register(void);
