@@ -161,12 +161,15 @@ static void store_pending(request_rec *r, void *z, const oac_app_t *app,
         lists[i] = pending_list(r, z, apps[i]);
     }
     oac_pending_add(lists[self], e, PENDING_MAX);
-    changed[self] = 1;
     oac_pending_fit(r->pool, lists, n, self, PENDING_BUDGET, changed);
+    /* Every list that differs from what is stored is written back: those
+     * the budget changed, and those whose expired entries (left out of the
+     * count) must not stay in the cookie either. */
     for (i = 0; i < n; ++i) {
-        if (changed[i]) {
-            oac_session_set(r, z, apps[i], "pending",
-                            oac_pending_encode(r->pool, lists[i]));
+        const char *stored = oac_session_get(r, z, apps[i], "pending");
+        const char *now = oac_pending_encode(r->pool, lists[i]);
+        if (changed[i] || strcmp(stored ? stored : "", now)) {
+            oac_session_set(r, z, apps[i], "pending", now);
         }
     }
 }
@@ -247,6 +250,11 @@ static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
                             HTTP_BAD_GATEWAY,
                             "The provider's request token endpoint failed",
                             why);
+    }
+    if (oac_token_check_sendable(&why, r->pool, rt, NULL) != APR_SUCCESS) {
+        return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
+                            HTTP_BAD_GATEWAY,
+                            "The provider's answer cannot be used", why);
     }
     pending.state = rt->access_token;
     pending.secret = rt->token_secret;
@@ -425,6 +433,10 @@ static int login_completed(request_rec *r, void *z, const oac_app_t *app,
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
                   "app %s: login completed%s%s", app->name,
                   user ? " for " : "", user ? user : "");
+    /* Checked again: a plain cookie session is its owner's to edit. */
+    if (next && !oac_redirect_is_local(next)) {
+        next = NULL;
+    }
     return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
 }
 
@@ -588,10 +600,13 @@ static int handle_callback(request_rec *r, const oac_app_t *app)
  * logout
  */
 
-/* Whether the browser says another site's page sent this request (an
- * <img>, an auto-submitted form). Sec-Fetch-Site when the browser sends
- * it, else an Origin for another host; without either (older browsers,
- * scripts) the request counts as same-site. */
+/* Whether the browser says this request did not come from this site's
+ * own pages: Sec-Fetch-Site when the browser sends it (anything but
+ * same-origin or none, the user's own navigation: a sibling subdomain,
+ * same-site to the browser, gets the session cookie even with
+ * SameSite=Lax, and may be anyone's), else an Origin for another host;
+ * without either (older browsers, scripts, plain-http sites where browsers
+ * send no Sec-Fetch-*) the request counts as this site's. */
 int oac_is_cross_site(request_rec *r)
 {
     const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
@@ -600,7 +615,7 @@ int oac_is_cross_site(request_rec *r)
     apr_uri_t uri;
 
     if (site) {
-        return !strcasecmp(site, "cross-site");
+        return strcasecmp(site, "same-origin") && strcasecmp(site, "none");
     }
     if (!origin) {
         return 0;

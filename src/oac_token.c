@@ -497,6 +497,12 @@ apr_status_t oac_token_check_sendable(const char **perr, apr_pool_t *p,
         *perr = "the user name is empty";
         return APR_EINVAL;
     }
+    /* A backend trims a header value: "admin " would be admin to it and
+     * something else to httpd (REMOTE_USER, Require user). */
+    if (user && (*user == ' ' || user[strlen(user) - 1] == ' ')) {
+        *perr = "the user name begins or ends with a space";
+        return APR_EINVAL;
+    }
     return APR_SUCCESS;
 }
 

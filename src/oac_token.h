@@ -86,7 +86,9 @@ apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
  * variable or REMOTE_USER, where a control character would start a new
  * header or a whole second request (mod_proxy writes values verbatim).
  */
-#define OAC_TOKEN_VALUE_MAX 8192    /* access_token, refresh_token, secret */
+/* access_token, refresh_token, secret: with "X-OAuth-Access-Token: " a
+ * header line still within httpd's default LimitRequestFieldSize (8190) */
+#define OAC_TOKEN_VALUE_MAX 8000
 #define OAC_TOKEN_TYPE_MAX 64
 #define OAC_TOKEN_SCOPE_MAX 4096
 #define OAC_TOKEN_USER_MAX 1024
@@ -94,7 +96,8 @@ apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
 /*
  * APR_SUCCESS when every string of t and user (either may be NULL) can be
  * sent as a header value: no byte below 0x20 nor 0x7F, within the bounds
- * above, and user, when not NULL, not empty. Otherwise APR_EINVAL and
+ * above, and user, when not NULL, neither empty nor beginning or ending
+ * with a space. Otherwise APR_EINVAL and
  * *perr names the field and the rule broken, never its value (it may be a
  * secret, or crafted to mislead whoever reads the log).
  */

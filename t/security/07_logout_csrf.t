@@ -1,5 +1,6 @@
-# Logout CSRF: a logout the browser marks as cross-site (Sec-Fetch-Site:
-# cross-site, or an Origin of another site, or Origin: null) is not carried
+# Logout CSRF: a logout the browser marks as coming from another site
+# (Sec-Fetch-Site cross-site or same-site, or an Origin of another site, or
+# Origin: null) is not carried
 # out; the user gets a confirmation page whose button POSTs to the logout
 # path. Same-origin requests, and requests without those headers, log out.
 use strict;
@@ -11,7 +12,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config login);
 use OAC::Hostile qw(logged_in);
 
-plan tests => 3 + 5 * 2 + 3 * 2;
+plan tests => 3 + 6 * 2 + 3 * 2;
 
 provider_config();
 my $ua = browser();
@@ -34,7 +35,9 @@ for my $case ([ 'POST with Sec-Fetch-Site: cross-site', 'POST', 'Sec-Fetch-Site'
               [ 'GET with an Origin of another site', 'GET', Origin => 'https://evil.example' ],
               [ 'POST with an Origin of another site', 'POST', Origin => 'https://evil.example' ],
               [ 'POST with Origin: null', 'POST', Origin => 'null' ],
-              [ 'POST with an Origin of another port', 'POST', Origin => $other_port ]) {
+              [ 'POST with an Origin of another port', 'POST', Origin => $other_port ],
+              [ 'GET with Sec-Fetch-Site: same-site (a sibling subdomain)', 'GET',
+                'Sec-Fetch-Site' => 'same-site' ]) {
     my ($what, $method, @headers) = @$case;
     login($ua, 'local') unless logged_in($ua) eq 'logged in';
     $res = $method eq 'POST' ? $ua->post($logout, @headers) : $ua->get($logout, @headers);

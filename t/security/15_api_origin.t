@@ -1,11 +1,12 @@
 # OAuthProxyAPI and requests other sites make the browser send: the user's
 # token works for this site's pages only. A request the browser marks as
-# cross-site (Sec-Fetch-Site: cross-site), or, without Sec-Fetch-Site, an
-# Origin naming another origin (or "null"), is refused with 403
-# {"error": "cross_site_request"} before the provider hears of it.
-# Same-origin, same-site, user-initiated (none) requests, those with this
-# site's own Origin, and those that say nothing (older browsers, scripts)
-# are proxied.
+# coming from another site (Sec-Fetch-Site cross-site, or same-site: a
+# sibling subdomain gets the session cookie too), or, without
+# Sec-Fetch-Site, an Origin naming another origin (or "null"), is refused
+# with 403 {"error": "cross_site_request"} before the provider hears of it.
+# Same-origin and user-initiated (none) requests, those with this site's
+# own Origin, and those that say nothing (older browsers, scripts) are
+# proxied.
 use strict;
 use warnings FATAL => 'all';
 
@@ -28,10 +29,10 @@ my @refused = (
       [ Origin => 'http://evil.example' ] ],
     [ 'no Sec-Fetch-Site, Origin: this host on another port', GET => [ Origin => $other_port ] ],
     [ 'no Sec-Fetch-Site, Origin: null', GET => [ Origin => 'null' ] ],
+    [ 'Sec-Fetch-Site: same-site (a sibling subdomain)', GET => [ 'Sec-Fetch-Site' => 'same-site' ] ],
 );
 my @proxied = (
     [ 'Sec-Fetch-Site: same-origin', [ 'Sec-Fetch-Site' => 'same-origin' ] ],
-    [ 'Sec-Fetch-Site: same-site', [ 'Sec-Fetch-Site' => 'same-site' ] ],
     [ 'Sec-Fetch-Site: none (typed into the address bar)', [ 'Sec-Fetch-Site' => 'none' ] ],
     [ 'no Sec-Fetch-Site, no Origin', [] ],
     [ "no Sec-Fetch-Site, Origin: this site's own ($own)", [ Origin => $own ] ],

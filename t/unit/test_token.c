@@ -1074,6 +1074,13 @@ static void check_sendable_bounds(void **state)
     assert_non_null(strstr(err, "user name is too long"));
     /* an empty user is no user; UTF-8 is fine */
     assert_int_equal(oac_token_check_sendable(&err, p, &t, ""), APR_EINVAL);
+    /* a backend trims header values: "admin " must not become admin */
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, "admin "),
+                     APR_EINVAL);
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, " admin"),
+                     APR_EINVAL);
+    assert_int_equal(oac_token_check_sendable(&err, p, &t, "Ada Lovelace"),
+                     APR_SUCCESS);
     assert_int_equal(oac_token_check_sendable(&err, p, &t, "Jos\xC3\xA9"),
                      APR_SUCCESS);
     assert_int_equal(oac_token_check_sendable(&err, p, NULL, "bob"),
