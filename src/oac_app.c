@@ -303,6 +303,13 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
     for (;;) {
         char *buf, *out, *eq;
         char quote = 0;
+        const oac_param_t *prev = pairs->nelts
+            ? &APR_ARRAY_IDX(pairs, pairs->nelts - 1, oac_param_t)
+            : NULL;
+        const key_spec_t *prev_spec = prev ? find_spec(prev->name) : NULL;
+        /* A word after an unquoted secret may be the rest of it: such a
+         * word is never quoted in a message. */
+        int after_secret = prev_spec && prev_spec->kind == K_SECRET;
         const char *start;
 
         while (*s && apr_isspace(*s)) {
@@ -333,8 +340,13 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
         }
         *out = '\0';
         if (quote) {
-            *perr = apr_psprintf(p, "unterminated %c quote in '%.*s'", quote,
-                                 (int)strcspn(start, "="), start);
+            *perr = after_secret
+                    || strcspn(start, "=") > strcspn(start, "\"'")
+                ? apr_psprintf(p, "unterminated %c quote in a word after "
+                               "%s (not shown: it may be part of a secret)",
+                               quote, prev ? prev->name : "the name")
+                : apr_psprintf(p, "unterminated %c quote in '%.*s'", quote,
+                               (int)strcspn(start, "="), start);
             return APR_EINVAL;
         }
         eq = strchr(buf, '=');
@@ -342,9 +354,6 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
             /* Quoted only when it is a key name: otherwise it may be the
              * rest of an unquoted value with a space, a secret as often as
              * not. */
-            const oac_param_t *prev = pairs->nelts
-                ? &APR_ARRAY_IDX(pairs, pairs->nelts - 1, oac_param_t)
-                : NULL;
             *perr = find_spec(buf)
                 ? apr_psprintf(p, "'%s' has no value: write %s=...", buf, buf)
                 : prev
@@ -357,6 +366,14 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
             return APR_EINVAL;
         }
         *eq = '\0';
+        if (after_secret && !find_spec(buf)) {
+            *perr = apr_psprintf(p, "a word after %s=... is not a known key "
+                                 "(not shown: it may be the rest of the "
+                                 "secret); a value with spaces must be "
+                                 "quoted: %s=\"...\"", prev->name,
+                                 prev->name);
+            return APR_EINVAL;
+        }
         oac_form_add(pairs, buf, eq + 1);
     }
     *ppairs = pairs;

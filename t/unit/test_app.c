@@ -128,6 +128,29 @@ static void test_tokenize_errors(void **state)
     assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "lonely"),
                          APR_SUCCESS);
     assert_null(strstr(err, "lonely"));
+    /* after an unquoted secret, an unknown key or a broken quote may be
+     * the rest of it: named by the key before it, never quoted */
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool,
+                                          "client_secret=abcHEAD defPART=x"),
+                         APR_SUCCESS);
+    assert_null(strstr(err, "PART"));
+    assert_non_null(strstr(err, "after client_secret=..."));
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool,
+                                          "client_secret=abcHEAD de\"fPART"),
+                         APR_SUCCESS);
+    assert_null(strstr(err, "PART"));
+    /* elsewhere a key is still named, so a typo can be found */
+    assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool,
+                                          "scope=a \"authorize_params=x"),
+                         APR_SUCCESS);
+    assert_string_equal(err, "unterminated \" quote in a word after scope "
+                        "(not shown: it may be part of a secret)");
+    assert_int_equal(oac_app_tokenize(&pairs, &err, pool,
+                                      "client_secret=s colour=red"),
+                     APR_EINVAL);
+    assert_int_equal(oac_app_tokenize(&pairs, &err, pool,
+                                      "client_id=s colour=red"),
+                     APR_SUCCESS);
     assert_int_not_equal(oac_app_tokenize(&pairs, &err, pool, "=v"),
                          APR_SUCCESS);
     assert_int_equal(oac_app_tokenize(&pairs, &err, pool, "   "),
