@@ -98,8 +98,6 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
         return NULL;
     }
     oac_count(app, OAC_CTR_REFRESH);
-    /* Parallel requests only need what the session keeps. */
-    fresh->extra = NULL;
     return oac_token_to_string(r->pool, fresh);
 }
 

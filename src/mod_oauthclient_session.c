@@ -3,7 +3,7 @@
  * that the module neither links against mod_session nor loads when it is
  * absent without saying why.
  *
- * Keys: oauthclient.NAME.token (the token, JSON), oauthclient.NAME.user,
+ * Keys: oauthclient.NAME.token (oac_token_to_string), oauthclient.NAME.user,
  * oauthclient.NAME.pending (logins in flight).
  */
 #include "mod_oauthclient_private.h"
@@ -116,7 +116,6 @@ apr_status_t oac_session_store_token(request_rec *r, void *z,
                                      const oac_token_t *token,
                                      const char *user, const char **perr)
 {
-    oac_token_t kept = *token;
     apr_status_t rv;
 
     /* Every value stored here is later sent as a header, a variable or
@@ -125,10 +124,7 @@ apr_status_t oac_session_store_token(request_rec *r, void *z,
         != APR_SUCCESS) {
         return rv;
     }
-    /* Only what is read back: the rest of the token response (an
-     * id_token, whatever a provider adds) would only grow the cookie. */
-    kept.extra = NULL;
-    oac_session_set(r, z, app, "token", oac_token_to_string(r->pool, &kept));
+    oac_session_set(r, z, app, "token", oac_token_to_string(r->pool, token));
     oac_session_set(r, z, app, "user", user);
     return APR_SUCCESS;
 }

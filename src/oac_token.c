@@ -523,98 +523,29 @@ apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
     return rv;
 }
 
-/* ---- session form ----------------------------------------------------- */
-
-/* 0 on success; a NULL value is simply left out. */
-static int put_string(json_t *obj, const char *key, const char *value)
-{
-    if (!value) {
-        return 0;
-    }
-    return json_object_set_new(obj, key, json_string(value));
-}
-
-static json_t *extra_to_json(const apr_array_header_t *extra)
-{
-    const oac_param_t *params;
-    json_t *obj = json_object();
-    int i;
-
-    if (!extra) {
-        return obj;
-    }
-    params = (const oac_param_t *)extra->elts;
-    for (i = 0; i < extra->nelts; ++i) {
-        if (!params[i].name || json_object_get(obj, params[i].name)) {
-            continue;
-        }
-        if (put_string(obj, params[i].name, params[i].value ? params[i].value
-                                                            : "")) {
-            json_decref(obj);
-            return NULL;
-        }
-    }
-    return obj;
-}
-
-static json_t *token_to_json(const oac_token_t *t)
-{
-    json_t *obj = json_object();
-
-    if (put_string(obj, "access_token", t->access_token)
-        || put_string(obj, "token_secret", t->token_secret)
-        || put_string(obj, "token_type", t->token_type)
-        || put_string(obj, "refresh_token", t->refresh_token)
-        || put_string(obj, "scope", t->scope)
-        || json_object_set_new(obj, "expires_in",
-                               json_integer((json_int_t)t->expires_in))
-        || json_object_set_new(obj, "expires_at",
-                               json_integer((json_int_t)t->expires_at))
-        || json_object_set_new(obj, "extra", extra_to_json(t->extra))) {
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
-}
-
-char *oac_token_to_json_string(apr_pool_t *p, const oac_token_t *t)
-{
-    json_t *obj = token_to_json(t);
-    char *s, *copy;
-
-    if (!obj) {
-        return NULL;
-    }
-    s = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
-    if (!s) {
-        return NULL;
-    }
-    copy = apr_pstrdup(p, s);
-    free(s);
-    return copy;
-}
-
-/* ---- the stored form, version 2 --------------------------------------- */
+/* ---- the stored form ------------------------------------------------- */
 
 /*
  * mod_session URL-encodes every value it stores, and a cookie session then
  * carries every byte of it on every request, where httpd and mod_session
  * scan it twice. JSON is the worst case for that ('"', ':', ',', '{' each
- * become three bytes) and repeats every field name. Version 2 is
- * "2.F1.F2...": fixed field order, '.' between fields, and only bytes that
- * URL-encoding leaves alone: [A-Za-z0-9_-] as they are, any other byte as
- * "*XX" (uppercase hex). An empty field is NULL; "*" alone is "".
+ * become three bytes) and repeats every field name. The stored form is
+ * "3.ACCESS.SECRET.TYPE.REFRESH.SCOPE.EXPIRES_AT": fixed field order, '.'
+ * between fields, and only bytes that URL-encoding leaves alone:
+ * [A-Za-z0-9_-] as they are, any other byte as "*XX" (uppercase hex). An
+ * empty field is NULL; "*" alone is "". Only what is read back is kept:
+ * no expires_in (expires_at says it), no other field of the response.
  */
-#define V2_PREFIX "2."
+#define STORED_PREFIX "3."
+#define STORED_FIELDS 6
 
-static int v2_plain(unsigned char c)
+static int stored_plain(unsigned char c)
 {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
         || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
-static char *v2_put(char *o, const char *v)
+static char *stored_put(char *o, const char *v)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *s = (const unsigned char *)v;
@@ -628,7 +559,7 @@ static char *v2_put(char *o, const char *v)
         return o;
     }
     for (; *s; ++s) {
-        if (v2_plain(*s)) {
+        if (stored_plain(*s)) {
             *o++ = (char)*s;
         }
         else {
@@ -640,62 +571,34 @@ static char *v2_put(char *o, const char *v)
     return o;
 }
 
-static apr_size_t v2_room(const char *v)
-{
-    return 2 + (v ? 3 * strlen(v) : 0);
-}
-
 char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
 {
-    const oac_param_t *extra = t->extra
-        ? (const oac_param_t *)t->extra->elts : NULL;
-    int nextra = t->extra ? t->extra->nelts : 0, i, j;
-    char num[2][32];
-    const char *fields[7];
-    apr_size_t room = sizeof(V2_PREFIX);
+    char at[32];
+    const char *fields[STORED_FIELDS];
+    apr_size_t room = sizeof(STORED_PREFIX);
     char *out, *o;
+    int i;
 
+    apr_snprintf(at, sizeof(at), "%" APR_INT64_T_FMT, t->expires_at);
     fields[0] = t->access_token;
     fields[1] = t->token_secret;
     fields[2] = t->token_type;
     fields[3] = t->refresh_token;
     fields[4] = t->scope;
-    apr_snprintf(num[0], sizeof(num[0]), "%" APR_INT64_T_FMT, t->expires_in);
-    apr_snprintf(num[1], sizeof(num[1]), "%" APR_INT64_T_FMT, t->expires_at);
-    fields[5] = num[0];
-    fields[6] = num[1];
-    for (i = 0; i < 7; ++i) {
-        room += v2_room(fields[i]);
-    }
-    for (i = 0; i < nextra; ++i) {
-        room += v2_room(extra[i].name) + v2_room(extra[i].value);
+    fields[5] = at;
+    for (i = 0; i < STORED_FIELDS; ++i) {
+        room += 2 + (fields[i] ? 3 * strlen(fields[i]) : 0);
     }
     out = o = apr_palloc(p, room);
-    memcpy(o, V2_PREFIX, 1);
-    ++o;
-    for (i = 0; i < 7; ++i) {
-        o = v2_put(o, fields[i]);
-    }
-    for (i = 0; i < nextra; ++i) {
-        if (!extra[i].name) {
-            continue;
-        }
-        for (j = 0; j < i; ++j) {        /* the first of a repeated name */
-            if (extra[j].name && !strcmp(extra[j].name, extra[i].name)) {
-                break;
-            }
-        }
-        if (j < i) {
-            continue;
-        }
-        o = v2_put(o, extra[i].name);
-        o = v2_put(o, extra[i].value ? extra[i].value : "");
+    *o++ = STORED_PREFIX[0];
+    for (i = 0; i < STORED_FIELDS; ++i) {
+        o = stored_put(o, fields[i]);
     }
     *o = '\0';
     return out;
 }
 
-static int v2_hex(char c)
+static int stored_hex(char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -708,8 +611,8 @@ static int v2_hex(char c)
 
 /* One field of len bytes at s; APR_EINVAL for a byte outside the
  * alphabet, a bad escape or an escaped NUL. */
-static apr_status_t v2_field(const char **pv, apr_pool_t *p, const char *s,
-                             apr_size_t len)
+static apr_status_t stored_field(const char **pv, apr_pool_t *p,
+                                 const char *s, apr_size_t len)
 {
     const char *end = s + len;
     char *out, *o;
@@ -726,12 +629,12 @@ static apr_status_t v2_field(const char **pv, apr_pool_t *p, const char *s,
     while (s < end) {
         int hi, lo;
 
-        if (v2_plain((unsigned char)*s)) {
+        if (stored_plain((unsigned char)*s)) {
             *o++ = *s++;
             continue;
         }
-        if (*s != '*' || end - s < 3 || (hi = v2_hex(s[1])) < 0
-            || (lo = v2_hex(s[2])) < 0 || (hi == 0 && lo == 0)) {
+        if (*s != '*' || end - s < 3 || (hi = stored_hex(s[1])) < 0
+            || (lo = stored_hex(s[2])) < 0 || (hi == 0 && lo == 0)) {
             return APR_EINVAL;
         }
         *o++ = (char)(hi << 4 | lo);
@@ -742,17 +645,14 @@ static apr_status_t v2_field(const char **pv, apr_pool_t *p, const char *s,
     return APR_SUCCESS;
 }
 
-static int v2_integer(apr_int64_t *pv, const char *s, apr_int64_t min)
+/* Unix seconds: digits only, at most 18 of them. */
+static int stored_seconds(apr_int64_t *pv, const char *s)
 {
     apr_int64_t v = 0;
-    int neg = 0, digits = 0;
+    int digits = 0;
 
     if (!s) {
         return 0;
-    }
-    if (*s == '-') {
-        neg = 1;
-        ++s;
     }
     for (; *s >= '0' && *s <= '9'; ++s) {
         if (++digits > 18) {
@@ -763,555 +663,55 @@ static int v2_integer(apr_int64_t *pv, const char *s, apr_int64_t min)
     if (!digits || *s) {
         return 0;
     }
-    *pv = neg ? -v : v;
-    return *pv >= min;
-}
-
-static apr_status_t token_from_v2(oac_token_t **pt, const char **perr,
-                                  apr_pool_t *p, const char *s)
-{
-    static const char *const names[] = {
-        "access_token", "token_secret", "token_type", "refresh_token",
-        "scope", "expires_in", "expires_at"
-    };
-    enum { FIXED = sizeof(names) / sizeof(names[0]) };
-    oac_token_t *t = token_make(p);
-    apr_array_header_t *fields = apr_array_make(p, 12, sizeof(const char *));
-    const char *in = s + sizeof(V2_PREFIX) - 1, **f;
-    int i;
-
-    for (;;) {
-        const char *dot = strchr(in, '.');
-        apr_size_t len = dot ? (apr_size_t)(dot - in) : strlen(in);
-        const char **slot = apr_array_push(fields);
-
-        if (v2_field(slot, p, in, len) != APR_SUCCESS) {
-            i = fields->nelts - 1;
-            *perr = apr_psprintf(p, "stored token field '%s' is not valid",
-                                 i < FIXED ? names[i] : "extra");
-            return APR_EINVAL;
-        }
-        if (!dot) {
-            break;
-        }
-        in = dot + 1;
-    }
-    if (fields->nelts < FIXED || (fields->nelts - FIXED) % 2) {
-        *perr = apr_psprintf(p, "stored token has %d fields, not 7 and "
-                             "pairs", fields->nelts);
-        return APR_EINVAL;
-    }
-    f = (const char **)fields->elts;
-    t->access_token = f[0];
-    t->token_secret = f[1];
-    t->token_type = f[2];
-    t->refresh_token = f[3];
-    t->scope = f[4];
-    if (!v2_integer(&t->expires_in, f[5], -1)) {
-        *perr = "stored token field 'expires_in' is not valid";
-        return APR_EINVAL;
-    }
-    if (!v2_integer(&t->expires_at, f[6], 0)) {
-        *perr = "stored token field 'expires_at' is not valid";
-        return APR_EINVAL;
-    }
-    for (i = FIXED; i < fields->nelts; i += 2) {
-        if (!f[i] || !f[i + 1]) {
-            *perr = "stored token field 'extra' is not valid";
-            return APR_EINVAL;
-        }
-        oac_form_add(t->extra, f[i], f[i + 1]);
-    }
-    if (!t->access_token || !*t->access_token) {
-        *perr = "stored token has no access_token";
-        return APR_EINVAL;
-    }
-    *pt = t;
-    return APR_SUCCESS;
-}
-
-static apr_status_t stored_integer(apr_int64_t *pv, const char **perr,
-                                   apr_pool_t *p, const json_t *obj,
-                                   const char *key, apr_int64_t min)
-{
-    const json_t *v = json_object_get(obj, key);
-
-    if (!v) {
-        return APR_SUCCESS;
-    }
-    if (!json_is_integer(v) || json_integer_value(v) < min) {
-        *perr = apr_psprintf(p, "stored token field '%s' is not valid", key);
-        return APR_EINVAL;
-    }
-    *pv = (apr_int64_t)json_integer_value(v);
-    return APR_SUCCESS;
-}
-
-static apr_status_t stored_string(const char **pv, const char **perr,
-                                  apr_pool_t *p, const json_t *obj,
-                                  const char *key)
-{
-    const json_t *v = json_object_get(obj, key);
-
-    if (!v) {
-        return APR_SUCCESS;
-    }
-    if (!json_is_string(v)) {
-        *perr = apr_psprintf(p, "stored token field '%s' is not a string",
-                             key);
-        return APR_EINVAL;
-    }
-    *pv = apr_pstrdup(p, json_string_value(v));
-    return APR_SUCCESS;
-}
-
-static apr_status_t stored_extra(oac_token_t *t, const char **perr,
-                                 apr_pool_t *p, const json_t *obj)
-{
-    const json_t *extra = json_object_get(obj, "extra");
-    const char *key;
-    json_t *v;
-
-    if (!extra) {
-        return APR_SUCCESS;
-    }
-    if (!json_is_object(extra)) {
-        *perr = "stored token field 'extra' is not an object";
-        return APR_EINVAL;
-    }
-    json_object_foreach((json_t *)extra, key, v) {
-        if (!json_is_string(v)) {
-            *perr = "stored token field 'extra' has a non-string value";
-            return APR_EINVAL;
-        }
-        oac_form_add(t->extra, apr_pstrdup(p, key),
-                     apr_pstrdup(p, json_string_value(v)));
-    }
-    return APR_SUCCESS;
-}
-
-static apr_status_t token_from_stored(oac_token_t **pt, const char **perr,
-                                      apr_pool_t *p, const json_t *obj)
-{
-    oac_token_t *t = token_make(p);
-    apr_status_t rv;
-
-    if ((rv = stored_string(&t->access_token, perr, p, obj, "access_token"))
-        != APR_SUCCESS
-        || (rv = stored_string(&t->token_secret, perr, p, obj,
-                               "token_secret")) != APR_SUCCESS
-        || (rv = stored_string(&t->token_type, perr, p, obj, "token_type"))
-        != APR_SUCCESS
-        || (rv = stored_string(&t->refresh_token, perr, p, obj,
-                               "refresh_token")) != APR_SUCCESS
-        || (rv = stored_string(&t->scope, perr, p, obj, "scope"))
-        != APR_SUCCESS
-        || (rv = stored_integer(&t->expires_in, perr, p, obj, "expires_in",
-                                -1)) != APR_SUCCESS
-        || (rv = stored_integer(&t->expires_at, perr, p, obj, "expires_at",
-                                0)) != APR_SUCCESS
-        || (rv = stored_extra(t, perr, p, obj)) != APR_SUCCESS) {
-        return rv;
-    }
-    if (!t->access_token || !*t->access_token) {
-        *perr = "stored token has no access_token";
-        return APR_EINVAL;
-    }
-    *pt = t;
-    return APR_SUCCESS;
-}
-
-/* ---- fast reader for the stored form ---------------------------------- */
-
-/*
- * The stored form is read on every request that carries a token, and
- * jansson spends ~40,000 instructions building and freeing a tree for it.
- * This reader takes only the exact compact form oac_token_to_string writes
- * (no whitespace, known keys, string and integer values, an "extra" object
- * of strings). On anything else it gives up, and jansson decides: then the
- * result and every error message are jansson's, so the two paths can only
- * differ in speed.
- */
-
-typedef struct {
-    const char *at;
-    apr_pool_t *p;
-} fast_t;
-
-/* Length of a valid UTF-8 sequence at s (RFC 3629: no overlongs, no
- * surrogates, nothing above U+10FFFF), 0 if there is none. */
-static int utf8_length(const unsigned char *s)
-{
-    unsigned char c = s[0];
-    unsigned char lo = 0x80, hi = 0xBF;
-    int n, i;
-
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    }
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) {
-            lo = 0xA0;
-        }
-        else if (c == 0xED) {
-            hi = 0x9F;
-        }
-    }
-    else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) {
-            lo = 0x90;
-        }
-        else if (c == 0xF4) {
-            hi = 0x8F;
-        }
-    }
-    else {
-        return 0;
-    }
-    if (s[1] < lo || s[1] > hi) {
-        return 0;
-    }
-    for (i = 2; i < n; ++i) {
-        if (s[i] < 0x80 || s[i] > 0xBF) {
-            return 0;
-        }
-    }
-    return n;
-}
-
-static int hex4(const char *s, unsigned *pv)
-{
-    unsigned v = 0;
-    int i;
-
-    for (i = 0; i < 4; ++i) {
-        char c = s[i];
-
-        v <<= 4;
-        if (c >= '0' && c <= '9') {
-            v |= (unsigned)(c - '0');
-        }
-        else if (c >= 'a' && c <= 'f') {
-            v |= (unsigned)(c - 'a' + 10);
-        }
-        else if (c >= 'A' && c <= 'F') {
-            v |= (unsigned)(c - 'A' + 10);
-        }
-        else {
-            return 0;
-        }
-    }
     *pv = v;
     return 1;
-}
-
-static char *put_utf8(char *o, unsigned cp)
-{
-    if (cp < 0x80) {
-        *o++ = (char)cp;
-    }
-    else if (cp < 0x800) {
-        *o++ = (char)(0xC0 | (cp >> 6));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    else if (cp < 0x10000) {
-        *o++ = (char)(0xE0 | (cp >> 12));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    else {
-        *o++ = (char)(0xF0 | (cp >> 18));
-        *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
-        *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
-        *o++ = (char)(0x80 | (cp & 0x3F));
-    }
-    return o;
-}
-
-/* Decodes the escapes of a string whose raw text is [s, end). Escapes never
- * grow: \uXXXX (6 bytes) is at most 3 bytes of UTF-8, a pair (12) is 4. */
-static const char *fast_unescape(apr_pool_t *p, const char *s,
-                                 const char *end)
-{
-    char *out = apr_palloc(p, (apr_size_t)(end - s) + 1), *o = out;
-
-    while (s < end) {
-        unsigned cp, lo;
-
-        if (*s != '\\') {
-            *o++ = *s++;
-            continue;
-        }
-        switch (s[1]) {
-        case '"': case '\\': case '/':
-            *o++ = s[1];
-            s += 2;
-            continue;
-        case 'b': *o++ = '\b'; s += 2; continue;
-        case 'f': *o++ = '\f'; s += 2; continue;
-        case 'n': *o++ = '\n'; s += 2; continue;
-        case 'r': *o++ = '\r'; s += 2; continue;
-        case 't': *o++ = '\t'; s += 2; continue;
-        case 'u':
-            break;
-        default:
-            return NULL;
-        }
-        if (!hex4(s + 2, &cp) || cp == 0) {
-            return NULL;
-        }
-        s += 6;
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return NULL;
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-            if (s[0] != '\\' || s[1] != 'u' || !hex4(s + 2, &lo)
-                || lo < 0xDC00 || lo > 0xDFFF) {
-                return NULL;
-            }
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-            s += 6;
-        }
-        o = put_utf8(o, cp);
-    }
-    *o = '\0';
-    return out;
-}
-
-/* A JSON string at f->at; NULL when it is not one this reader takes. */
-static const char *fast_string(fast_t *f)
-{
-    const unsigned char *s = (const unsigned char *)f->at;
-    const char *start;
-    int escaped = 0;
-
-    if (*s != '"') {
-        return NULL;
-    }
-    start = (const char *)++s;
-    for (;;) {
-        unsigned char c = *s;
-
-        if (c == '"') {
-            break;
-        }
-        if (c < 0x20) {          /* also the terminating NUL */
-            return NULL;
-        }
-        if (c == '\\') {
-            escaped = 1;
-            if (!s[1]) {
-                return NULL;
-            }
-            s += 2;
-            continue;
-        }
-        if (c >= 0x80) {
-            int n = utf8_length(s);
-
-            if (!n) {
-                return NULL;
-            }
-            s += n;
-            continue;
-        }
-        ++s;
-    }
-    f->at = (const char *)s + 1;
-    if (!escaped) {
-        return apr_pstrmemdup(f->p, start, (apr_size_t)((const char *)s
-                                                         - start));
-    }
-    return fast_unescape(f->p, start, (const char *)s);
-}
-
-/* A JSON integer that fits 18 digits, followed by ',' or '}'. */
-static int fast_integer(fast_t *f, apr_int64_t *pv)
-{
-    const char *s = f->at;
-    apr_int64_t v = 0;
-    int neg = 0, digits = 0;
-
-    if (*s == '-') {
-        neg = 1;
-        ++s;
-    }
-    if (*s == '0') {
-        ++s;
-        digits = 1;
-    }
-    else {
-        while (*s >= '0' && *s <= '9') {
-            if (++digits > 18) {
-                return 0;
-            }
-            v = v * 10 + (*s++ - '0');
-        }
-    }
-    if (!digits || (*s != ',' && *s != '}')) {
-        return 0;
-    }
-    f->at = s;
-    *pv = neg ? -v : v;
-    return 1;
-}
-
-static int fast_extra(fast_t *f, apr_array_header_t *extra)
-{
-    if (*f->at++ != '{') {
-        return 0;
-    }
-    if (*f->at == '}') {
-        ++f->at;
-        return 1;
-    }
-    for (;;) {
-        const oac_param_t *seen = (const oac_param_t *)extra->elts;
-        const char *key = fast_string(f), *value;
-        int i;
-
-        if (!key || *f->at++ != ':' || !(value = fast_string(f))) {
-            return 0;
-        }
-        for (i = 0; i < extra->nelts; ++i) {
-            if (!strcmp(seen[i].name, key)) {
-                return 0;        /* jansson rejects the duplicate */
-            }
-        }
-        oac_form_add(extra, key, value);
-        if (*f->at == '}') {
-            ++f->at;
-            return 1;
-        }
-        if (*f->at++ != ',') {
-            return 0;
-        }
-    }
-}
-
-enum {
-    FAST_ACCESS = 1, FAST_SECRET = 2, FAST_TYPE = 4, FAST_REFRESH = 8,
-    FAST_SCOPE = 16, FAST_IN = 32, FAST_AT = 64, FAST_EXTRA = 128
-};
-
-static int fast_member(fast_t *f, oac_token_t *t, unsigned *pseen)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-        size_t offset;
-    } strings[] = {
-        { "access_token", FAST_ACCESS, offsetof(oac_token_t, access_token) },
-        { "token_secret", FAST_SECRET, offsetof(oac_token_t, token_secret) },
-        { "token_type", FAST_TYPE, offsetof(oac_token_t, token_type) },
-        { "refresh_token", FAST_REFRESH,
-          offsetof(oac_token_t, refresh_token) },
-        { "scope", FAST_SCOPE, offsetof(oac_token_t, scope) },
-    };
-    const char *key = fast_string(f);
-    unsigned bit;
-    size_t i;
-
-    if (!key || *f->at++ != ':') {
-        return 0;
-    }
-    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); ++i) {
-        if (!strcmp(key, strings[i].name)) {
-            const char *v;
-
-            if ((*pseen & strings[i].bit) || !(v = fast_string(f))) {
-                return 0;
-            }
-            *pseen |= strings[i].bit;
-            *(const char **)((char *)t + strings[i].offset) = v;
-            return 1;
-        }
-    }
-    if (!strcmp(key, "expires_in") || !strcmp(key, "expires_at")) {
-        int at = key[8] == 'a';
-        apr_int64_t v;
-
-        bit = at ? FAST_AT : FAST_IN;
-        if ((*pseen & bit) || !fast_integer(f, &v) || v < (at ? 0 : -1)) {
-            return 0;
-        }
-        *pseen |= bit;
-        *(at ? &t->expires_at : &t->expires_in) = v;
-        return 1;
-    }
-    if (!strcmp(key, "extra") && !(*pseen & FAST_EXTRA)) {
-        *pseen |= FAST_EXTRA;
-        return fast_extra(f, t->extra);
-    }
-    return 0;                    /* unknown or repeated: jansson's call */
-}
-
-int oac_token_from_compact(oac_token_t **pt, apr_pool_t *p, const char *s)
-{
-    fast_t f = { s, p };
-    oac_token_t *t = token_make(p);
-    unsigned seen = 0;
-
-    if (*f.at++ != '{' || *f.at == '}') {
-        return 0;
-    }
-    for (;;) {
-        if (!fast_member(&f, t, &seen)) {
-            return 0;
-        }
-        if (*f.at == '}') {
-            break;
-        }
-        if (*f.at++ != ',') {
-            return 0;
-        }
-    }
-    if (f.at[1] != '\0' || !t->access_token || !*t->access_token) {
-        return 0;
-    }
-    *pt = t;
-    return 1;
-}
-
-apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
-                                   apr_pool_t *p, const char *s)
-{
-    json_error_t err;
-    json_t *obj;
-    apr_status_t rv;
-
-    if (!s || !*s) {
-        *perr = "stored token is empty";
-        return APR_EINVAL;
-    }
-    obj = json_loads(s, JSON_REJECT_DUPLICATES, &err);
-    if (!obj) {
-        *perr = apr_psprintf(p, "stored token is not valid JSON (line %d "
-                             "column %d)", err.line, err.column);
-        return APR_EINVAL;
-    }
-    if (!json_is_object(obj)) {
-        *perr = "stored token is not a JSON object";
-        rv = APR_EINVAL;
-    }
-    else {
-        rv = token_from_stored(pt, perr, p, obj);
-    }
-    json_decref(obj);
-    return rv;
 }
 
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s)
 {
-    if (s && !strncmp(s, V2_PREFIX, sizeof(V2_PREFIX) - 1)) {
-        return token_from_v2(pt, perr, p, s);
+    static const char *const names[STORED_FIELDS] = {
+        "access_token", "token_secret", "token_type", "refresh_token",
+        "scope", "expires_at"
+    };
+    const char *f[STORED_FIELDS];
+    oac_token_t *t;
+    int i;
+
+    if (!s || strncmp(s, STORED_PREFIX, sizeof(STORED_PREFIX) - 1)) {
+        *perr = "stored token is not in the module's form";
+        return APR_EINVAL;
     }
-    /* Sessions written before version 2. */
-    if (s && *s && oac_token_from_compact(pt, p, s)) {
-        return APR_SUCCESS;
+    s += sizeof(STORED_PREFIX) - 1;
+    for (i = 0; i < STORED_FIELDS; ++i) {
+        const char *dot = strchr(s, '.');
+        apr_size_t len = dot ? (apr_size_t)(dot - s) : strlen(s);
+
+        if ((dot != NULL) != (i < STORED_FIELDS - 1)) {
+            *perr = "stored token does not have 6 fields";
+            return APR_EINVAL;
+        }
+        if (stored_field(&f[i], p, s, len) != APR_SUCCESS) {
+            *perr = apr_psprintf(p, "stored token field '%s' is not valid",
+                                 names[i]);
+            return APR_EINVAL;
+        }
+        s = dot ? dot + 1 : s + len;
     }
-    return oac_token_from_string_json(pt, perr, p, s);
+    if (!f[0] || !*f[0]) {
+        *perr = "stored token has no access_token";
+        return APR_EINVAL;
+    }
+    t = token_make(p);
+    if (!stored_seconds(&t->expires_at, f[5])) {
+        *perr = "stored token field 'expires_at' is not valid";
+        return APR_EINVAL;
+    }
+    t->access_token = f[0];
+    t->token_secret = f[1];
+    t->token_type = f[2];
+    t->refresh_token = f[3];
+    t->scope = f[4];
+    *pt = t;
+    return APR_SUCCESS;
 }

@@ -45,40 +45,20 @@ apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
                              apr_int64_t now);
 
 /*
- * Every field of t as one string for the session (version 2:
- * "2.access.secret.type.refresh.scope.expires_in.expires_at[.name.value]*",
- * bytes outside [A-Za-z0-9_-] as "*XX", an empty field for NULL and "*"
- * for ""), made of characters that URL-encoding leaves alone. Never NULL.
- * When t->extra repeats a name, the first is kept.
+ * t as one string for the session: "3.ACCESS.SECRET.TYPE.REFRESH.SCOPE.
+ * EXPIRES_AT", bytes outside [A-Za-z0-9_-] as "*XX", an empty field for
+ * NULL and "*" for "", made of characters that URL-encoding leaves alone.
+ * Only what is read back: not expires_in, not t->extra. Never NULL.
  */
 char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t);
 
 /*
- * The version 1 form, written before version 2 and still read: compact
- * JSON. Returns NULL when a string of t is not valid UTF-8.
- */
-char *oac_token_to_json_string(apr_pool_t *p, const oac_token_t *t);
-
-/*
- * Inverse of oac_token_to_string, for both versions. Fails on anything
- * that is neither (wrong types, missing fields, no access_token); in the
- * JSON form, unknown keys are ignored.
+ * Inverse of oac_token_to_string (expires_in comes back as -1, extra
+ * empty). Fails on anything else: another form, a field count other than
+ * six, a bad escape, an escaped NUL, no access_token.
  */
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
                                    apr_pool_t *p, const char *s);
-
-/*
- * The fast reader alone: 1 and *pt set when s is exactly in the compact
- * form oac_token_to_string writes, 0 (nothing set) for anything else.
- */
-int oac_token_from_compact(oac_token_t **pt, apr_pool_t *p, const char *s);
-
-/*
- * The same through jansson alone, without the fast reader that
- * oac_token_from_string tries first; for tests that compare the two.
- */
-apr_status_t oac_token_from_string_json(oac_token_t **pt, const char **perr,
-                                        apr_pool_t *p, const char *s);
 
 /*
  * Bounds on what a stored token and user name may carry: every one of

@@ -101,10 +101,10 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   // The token reached the backend, and the page shows it masked.
   const cookie = await sessionCookie(context, stack);
   assert.ok(cookie, `no ${COOKIE} cookie`);
-  // Stored form (README): "2.ACCESS.SECRET...", other bytes as *XX.
+  // Stored form (README): "3.ACCESS.SECRET...", other bytes as *XX.
   const stored = sessionEntries(cookie)[`oauthclient.${app.name}.token`] || '';
   const fields = stored.split('.');
-  assert.equal(fields[0], '2', `unexpected stored token form: ${stored.slice(0, 2)}...`);
+  assert.equal(fields[0], '3', `unexpected stored token form: ${stored.slice(0, 2)}...`);
   const accessToken = decodeURIComponent(fields[1].replace(/\*/g, '%'));
   assert.ok(accessToken, 'no access token in the session');
   for (const h of app.secretHeaders) {

@@ -17,7 +17,7 @@ login($ua, 'local');
 my $cookie = cookie_of($ua);
 die "unexpected session cookie: $cookie"
     unless $cookie =~ /oauthclient\.local\.user=alice(&|$)/
-        && $cookie =~ /oauthclient\.local\.token=2\.([^&.]*)\.\.Bearer\.[^&.]*\.profile\*20email\./;
+        && $cookie =~ /oauthclient\.local\.token=3\.([^&.]*)\.\.Bearer\.[^&.]*\.profile\*20email\./;
 my $at = $1;
 
 # each: what, a substitution on the cookie
@@ -34,7 +34,7 @@ my @cases = (
     [ 'token_type with CR LF', $field->('..Bearer.', '..Bearer*0D*0AX-OAuth-User*3A*20admin.') ],
     [ 'scope with CR LF', $field->('.profile*20email.', '.profile*0D*0AX-OAuth-User*3A*20admin.') ],
     [ 'scope with TAB', $field->('.profile*20email.', '.profile*09email.') ],
-    [ 'access token with CR LF', $field->("2.$at.", "2.$at*0D*0AX-OAuth-User*3A*20admin.") ],
+    [ 'access token with CR LF', $field->("3.$at.", "3.$at*0D*0AX-OAuth-User*3A*20admin.") ],
     [ 'token in the pre-2 JSON form, token_type with CR LF',
       sub { $_[0] =~ s/(oauthclient\.local\.token=)[^&]*/$1$json/ } ],
 );
