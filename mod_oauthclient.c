@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * mod_oauthclient: OAuth 1.0a and OAuth 2.0 client for Apache httpd.
  *

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * An example compliance fix, built outside mod_oauthclient with only its
  * public header and apxs:

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * mod_oauthclient public interface: compliance hooks for other modules.
  *

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * AuthType OAuth, token forwarding to backends, and OAuthProxyAPI.
  */

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * Reading a request body before the handler, and handing the handler
  * (mod_proxy) another one: needed where the token goes into a form body

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * OAuthSessionPassphrase: a mod_session encoder/decoder with AES-256-GCM
  * (src/oac_codec.c) whose keys are derived once, when the configuration is

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * The paths the module answers itself: login (Authlib's
  * authorize_redirect), callback (authorize_access_token) and logout.

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * The compliance hooks of include/mod_oauthclient.h: running them, and an
  * HTTP client wrapper that runs them around token-endpoint calls, so the

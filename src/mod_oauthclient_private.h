@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * What the httpd glue files share. Glue only: this header includes httpd's,
  * so no src/oac_*.c file may include it.

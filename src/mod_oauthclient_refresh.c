@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * Refreshing OAuth 2 tokens before use, once per token even when a browser
  * sends many requests in parallel. Refresh tokens rotate: the first refresh

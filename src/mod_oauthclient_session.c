@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * Token storage in mod_session's session, through its optional functions so
  * that the module neither links against mod_session nor loads when it is

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * oauthclient-status: per-app counters shared by every child process, and
  * the apps a virtual host sees with every setting but the secret, so an

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 #include "oac_app.h"
 #include "oac_fix.h"
 #include "oac_form.h"

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * The remote-application model: what an administrator declares with
  * OAuthRemoteApp, checked and turned into a typed oac_app_t.

@@ -1,4 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
  * oac_codec: the authenticated encryption behind OAuthSessionPassphrase.

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * Built-in compliance fixes (compliance_fix=NAME,...) and the declarative
  * token_field_map, for providers that bend the spec. What is harmless to

@@ -1,4 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
  * oac_form: ordered name/value lists, as OAuth needs them (repeated names

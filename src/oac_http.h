@@ -1,9 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- *     http://www.apache.org/licenses/LICENSE-2.0
- */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /* HTTP as an interface: the OAuth core only ever sees oac_http_client_t, so
  * the flows can be tested against a fake and the transport (libcurl, see

@@ -1,9 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 (the "License");
- * you may not use this file except in compliance with the License.
- * You may obtain a copy of the License at
- *
- *     http://www.apache.org/licenses/LICENSE-2.0
- */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /* The one implementation of oac_http.h, over libcurl.
  *

@@ -1,4 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
  * oac_oauth2: the OAuth 2 client protocol (RFC 6749 authorization code and

@@ -1,4 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
  * oac_token: token endpoint responses (OAuth 2 RFC 6749 section 5, OAuth 1

@@ -1,4 +1,4 @@
-/* Licensed under the Apache License, Version 2.0 */
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
  * oac_util: encodings and small security primitives shared by the protocol

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /*
  * A test module for the compliance hooks (not installed): for the app
  * named "hooktest" it rewrites camelCase token responses before they are

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /* Unit tests of the OAuthRemoteApp model: tokenizing, per-key checks,
  * merging, finalizing. */
 #include <stdarg.h>

@@ -1,3 +1,5 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
 /* Unit tests of the built-in compliance fixes and token_field_map. */
 #include <stdarg.h>
 #include <stddef.h>
