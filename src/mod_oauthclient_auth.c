@@ -3,7 +3,13 @@
 /*
  * AuthType OAuth, token forwarding to backends, and OAuthProxyAPI.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_auth.h"
+#include "mod_oauthclient_body.h"
+#include "mod_oauthclient_flow.h"
+#include "mod_oauthclient_hooks.h"
+#include "mod_oauthclient_refresh.h"
+#include "mod_oauthclient_session.h"
+#include "mod_oauthclient_status.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
@@ -71,7 +77,7 @@ static int deny(request_rec *r, const oac_app_t *app)
 
 /* Loads the session's token for app into the request state; OK, or the
  * status to answer. */
-static int load_token(request_rec *r, const oac_app_t *app, void **pz,
+static int load_token(request_rec *r, const oac_app_t *app, session_rec **pz,
                       oac_request_t *rs)
 {
     oac_token_t *token;
@@ -98,7 +104,7 @@ int oac_check_user_id(request_rec *r)
     oac_dir_conf *dc;
     oac_request_t *rs;
     const oac_app_t *app;
-    void *z;
+    session_rec *z;
     int rc;
 
     if (!is_oauth_auth_type(r)) {
@@ -467,15 +473,29 @@ static apr_status_t api_url(char **url, const char **why, request_rec *r,
                                      : rest);
 }
 
-static int proxy_api(request_rec *r, oac_dir_conf *dc)
+/* Hands r to mod_proxy for url, the way mod_rewrite's [P] does. */
+static void hand_to_proxy(request_rec *r, const char *url)
 {
-    oac_request_t *rs = oac_request_state(r);
+    r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
+    r->handler = "proxy-server";
+    r->proxyreq = PROXYREQ_REVERSE;
+    /* The URL is already encoded as the client sent it: mod_proxy must
+     * not encode it again. */
+    apr_table_setn(r->notes, "proxy-nocanon", "1");
+}
+
+/* Who may call which upstream URL: the app of the location, a request
+ * from this site's own pages, a token in the session, a path that stays
+ * below api_base_url. OK with *papp and *purl, or the status to answer
+ * (a prepared JSON error is OK with rs->status set). */
+static int api_target(const oac_app_t **papp, const char **purl,
+                      request_rec *r, oac_dir_conf *dc, oac_request_t *rs)
+{
     const oac_app_t *app;
-    const char *rest, *why, *url, *body = NULL;
-    apr_size_t len = 0;
+    const char *rest, *why;
     char *joined;
-    void *z;
-    int rc, read_body;
+    session_rec *z;
+    int rc;
 
     if (!(app = oac_find_app(r, dc->proxy_api, "OAuthProxyAPI"))) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -504,20 +524,35 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
             return rc;
         }
     }
+    *papp = app;
     if (rs->api_app == app) {
-        url = rs->api_url;
+        *purl = rs->api_url;
+        return OK;
     }
-    else if (!(rest = path_below(r, dc->location))) {
+    if (!(rest = path_below(r, dc->location))) {
         return HTTP_NOT_FOUND;
     }
-    else if (api_url(&joined, &why, r, app, rest) != APR_SUCCESS) {
+    if (api_url(&joined, &why, r, app, rest) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00033)
                       "OAuthProxyAPI %s: refusing %s: %s", app->name,
                       r->uri, why);
+        *papp = NULL;
         return api_error(r, rs, HTTP_BAD_REQUEST, "bad_path", NULL);
     }
-    else {
-        url = joined;
+    *purl = joined;
+    return OK;
+}
+
+static int proxy_api(request_rec *r, oac_dir_conf *dc)
+{
+    oac_request_t *rs = oac_request_state(r);
+    const oac_app_t *app = NULL;
+    const char *url, *body = NULL;
+    apr_size_t len = 0;
+    int rc, read_body;
+
+    if ((rc = api_target(&app, &url, r, dc, rs)) != OK || !app) {
+        return rc;
     }
 
     /* A form body is read (1 MiB at most) only when something needs it:
@@ -563,14 +598,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
                   app->name, r->method, r->uri,
                   oac_util_url_for_message(r->pool, url));
     ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
-
-    /* Hand the request to mod_proxy the way mod_rewrite's [P] does. */
-    r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
-    r->handler = "proxy-server";
-    r->proxyreq = PROXYREQ_REVERSE;
-    /* The URL is already encoded as the client sent it: mod_proxy must
-     * not encode it again. */
-    apr_table_setn(r->notes, "proxy-nocanon", "1");
+    hand_to_proxy(r, url);
     return OK;
 }
 
@@ -670,9 +698,7 @@ int oac_translate_name(request_rec *r)
     rs = oac_request_state(r);
     rs->api_app = app;
     rs->api_url = url;
-    r->filename = apr_pstrcat(r->pool, "proxy:", url, NULL);
-    r->handler = "proxy-server";
-    r->proxyreq = PROXYREQ_REVERSE;
+    hand_to_proxy(r, url);
     return OK;
 }
 

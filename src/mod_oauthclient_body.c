@@ -5,7 +5,7 @@
  * (mod_proxy) another one: needed where the token goes into a form body
  * (token_placement=body) and where OAuth 1 signs the form parameters.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_body.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

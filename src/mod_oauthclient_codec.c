@@ -9,7 +9,8 @@
  * linked: Debian loads modules in alphabetical order, and "oauthclient"
  * comes before "session", so a link-time reference would not resolve.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_codec.h"
+#include "mod_oauthclient_config.h"
 
 #include "http_request.h"
 #include "mod_session.h"

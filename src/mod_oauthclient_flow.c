@@ -4,7 +4,11 @@
  * The paths the module answers itself: login (Authlib's
  * authorize_redirect), callback (authorize_access_token) and logout.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_flow.h"
+#include "mod_oauthclient_body.h"
+#include "mod_oauthclient_hooks.h"
+#include "mod_oauthclient_session.h"
+#include "mod_oauthclient_status.h"
 
 #include "http_core.h"
 #include "http_protocol.h"
@@ -125,7 +129,7 @@ static int read_form_body(request_rec *r, apr_array_header_t **pparams)
     return OK;
 }
 
-static apr_array_header_t *pending_list(request_rec *r, void *z,
+static apr_array_header_t *pending_list(request_rec *r, session_rec *z,
                                         const oac_app_t *app)
 {
     apr_array_header_t *list;
@@ -140,7 +144,7 @@ static apr_array_header_t *pending_list(request_rec *r, void *z,
 
 /* Adds e to app's logins in flight, within PENDING_BUDGET for the logins
  * of every app of the virtual host together, the oldest dropped first. */
-static void store_pending(request_rec *r, void *z, const oac_app_t *app,
+static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
                           const oac_pending_t *e)
 {
     oac_server_conf *sc = oac_server_config(r->server);
@@ -180,7 +184,7 @@ static void store_pending(request_rec *r, void *z, const oac_app_t *app,
  * login
  */
 
-static int login_oauth2(request_rec *r, void *z, const oac_app_t *app,
+static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                         const char *next)
 {
     oac_pending_t pending = { 0 };
@@ -233,7 +237,7 @@ static int login_failed(request_rec *r, const oac_app_t *app,
 /* OAuth 1.0a: temporary credentials first, kept in the session (the
  * secret never leaves the server side of the session), then the browser
  * goes to authorize them. */
-static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
+static int login_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
                         const char *next)
 {
     oac_oauth1_creds_t creds;
@@ -269,7 +273,7 @@ static int login_oauth1(request_rec *r, void *z, const oac_app_t *app,
 
 static int handle_login(request_rec *r, const oac_app_t *app)
 {
-    void *z;
+    session_rec *z;
     int rc;
 
     if (r->method_number != M_GET) {
@@ -393,7 +397,7 @@ static apr_status_t find_user(const char **puser, const char **perr,
  * oauth_token) names and spends it: single use, whatever happens next.
  * Otherwise answers the request (400) and returns 0 with *prc set. */
 static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
-                         void *z, const oac_app_t *app, const char *value,
+                         session_rec *z, const oac_app_t *app, const char *value,
                          const char *param, const char *what)
 {
     apr_array_header_t *list;
@@ -419,7 +423,7 @@ static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
     return 1;
 }
 
-static int login_completed(request_rec *r, void *z, const oac_app_t *app,
+static int login_completed(request_rec *r, session_rec *z, const oac_app_t *app,
                            const oac_token_t *token, const char *user,
                            const char *next)
 {
@@ -461,7 +465,7 @@ static int repeats_param(int *prc, request_rec *r, const oac_app_t *app,
     return 0;
 }
 
-static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
+static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
     static const char *const once[] = {
@@ -522,7 +526,7 @@ static int callback_oauth2(request_rec *r, void *z, const oac_app_t *app,
 
 /* Twitter and others send the user back with ?denied=TOKEN when they
  * decline. */
-static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
+static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
                            apr_array_header_t *params)
 {
     static const char *const once[] = {
@@ -574,7 +578,7 @@ static int callback_oauth1(request_rec *r, void *z, const oac_app_t *app,
 static int handle_callback(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params;
-    void *z;
+    session_rec *z;
     int rc;
 
     if (r->method_number == M_POST) {
@@ -659,7 +663,7 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params = query_params(r);
     const char *next;
-    void *z;
+    session_rec *z;
     int rc;
 
     if (r->method_number == M_POST) {

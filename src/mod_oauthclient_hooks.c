@@ -5,7 +5,8 @@
  * HTTP client wrapper that runs them around token-endpoint calls, so the
  * protocol core stays unaware of them.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_hooks.h"
+#include "mod_oauthclient_trace.h"
 
 #include "http_protocol.h"
 

@@ -9,7 +9,9 @@
  * under a key only holders of the old refresh token can derive, and kept
  * for a minute at most).
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_refresh.h"
+#include "mod_oauthclient_hooks.h"
+#include "mod_oauthclient_status.h"
 
 #include "util_mutex.h"
 
@@ -156,7 +158,7 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
     }
 }
 
-int oac_ensure_fresh_token(request_rec *r, void *z, const oac_app_t *app,
+int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
     oac_token_t *fresh;

@@ -8,10 +8,9 @@
  * Keys: oauthclient.NAME.token (oac_token_to_string), oauthclient.NAME.user,
  * oauthclient.NAME.pending (logins in flight).
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_session.h"
 
 #include "http_request.h"
-#include "mod_session.h"
 
 #include <apr_optional.h>
 #include <apr_strings.h>
@@ -28,7 +27,7 @@ int oac_session_available(void)
     return session_load && session_get && session_set;
 }
 
-int oac_session_open(request_rec *r, void **psession)
+int oac_session_open(request_rec *r, session_rec **pz)
 {
     session_rec *z = NULL;
     apr_status_t rv;
@@ -57,7 +56,7 @@ int oac_session_open(request_rec *r, void **psession)
                       "for this location", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    *psession = z;
+    *pz = z;
     return OK;
 }
 
@@ -67,7 +66,7 @@ static const char *session_key(request_rec *r, const oac_app_t *app,
     return apr_pstrcat(r->pool, "oauthclient.", app->name, ".", what, NULL);
 }
 
-const char *oac_session_get(request_rec *r, void *z, const oac_app_t *app,
+const char *oac_session_get(request_rec *r, session_rec *z, const oac_app_t *app,
                             const char *what)
 {
     const char *value = NULL;
@@ -78,7 +77,7 @@ const char *oac_session_get(request_rec *r, void *z, const oac_app_t *app,
     return value;
 }
 
-void oac_session_set(request_rec *r, void *z, const oac_app_t *app,
+void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
                      const char *what, const char *value)
 {
     /* mod_session removes a key set to NULL */
@@ -86,7 +85,7 @@ void oac_session_set(request_rec *r, void *z, const oac_app_t *app,
                 value && *value ? value : NULL);
 }
 
-int oac_session_token(request_rec *r, void *z, const oac_app_t *app,
+int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser)
 {
     const char *s = oac_session_get(r, z, app, "token");
@@ -113,7 +112,7 @@ int oac_session_token(request_rec *r, void *z, const oac_app_t *app,
     return 1;
 }
 
-apr_status_t oac_session_store_token(request_rec *r, void *z,
+apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
                                      const oac_app_t *app,
                                      const oac_token_t *token,
                                      const char *user, const char **perr)
@@ -131,7 +130,7 @@ apr_status_t oac_session_store_token(request_rec *r, void *z,
     return APR_SUCCESS;
 }
 
-void oac_session_forget(request_rec *r, void *z, const oac_app_t *app)
+void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app)
 {
     oac_session_set(r, z, app, "token", NULL);
     oac_session_set(r, z, app, "user", NULL);

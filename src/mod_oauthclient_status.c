@@ -5,7 +5,7 @@
  * the apps a virtual host sees with every setting but the secret, so an
  * administrator can check what inheritance and overrides produced.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_status.h"
 
 #include "http_protocol.h"
 #include "http_request.h"

@@ -6,7 +6,7 @@
  * and size. Never a header value, a body or a query: they carry codes,
  * tokens and secrets. Costs one level check when trace1 is off.
  */
-#include "mod_oauthclient_private.h"
+#include "mod_oauthclient_trace.h"
 
 #include <apr_strings.h>
 

@@ -1,0 +1,23 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * OAuthSessionPassphrase: the session codec's hooks and directives
+ * (mod_oauthclient_codec.c).
+ */
+#ifndef MOD_OAUTHCLIENT_CODEC_H
+#define MOD_OAUTHCLIENT_CODEC_H
+
+#include "mod_oauthclient_private.h"
+
+int oac_codec_register_hooks(void);
+void oac_codec_pre_config(void);
+void oac_codec_child_init(apr_pool_t *pchild);
+/* !OK (logged) for a codec configuration that cannot work; *pused says
+ * whether any location encrypts. */
+int oac_codec_check_config(apr_pool_t *ptemp, int *pused);
+const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
+                                       int argc, char *const argv[]);
+const char *oac_cmd_session_passphrase_file(cmd_parms *cmd, void *dconf,
+                                            const char *arg);
+
+#endif

@@ -1,0 +1,112 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * The configuration records (mod_oauthclient_config.c) and the state the
+ * module keeps for a request.
+ */
+#ifndef MOD_OAUTHCLIENT_CONFIG_H
+#define MOD_OAUTHCLIENT_CONFIG_H
+
+#include "mod_oauthclient_private.h"
+
+#include <apr_hash.h>
+
+#include "oac_app.h"
+#include "oac_codec.h"
+#include "oac_http.h"
+#include "oac_token.h"
+
+typedef enum {
+    OAC_ROUTE_LOGIN,
+    OAC_ROUTE_CALLBACK,
+    OAC_ROUTE_LOGOUT
+} oac_route_e;
+
+/* One of the paths the module answers itself. */
+typedef struct {
+    const oac_app_t *app;
+    oac_route_e role;
+} oac_route_t;
+
+typedef struct {
+    apr_array_header_t *decls;  /* oac_app_decl_t*, in declaration order */
+    apr_array_header_t *apps;   /* oac_app_t*, filled by check_config */
+    apr_hash_t *apps_by_name;   /* name -> oac_app_t* */
+    apr_hash_t *routes;         /* path -> oac_route_t* */
+    apr_interval_time_t http_timeout;   /* -1 unset */
+    const char *ca_file;
+    int ssl_verify;             /* -1 unset */
+    oac_http_client_t *http;    /* per child, made in child_init */
+} oac_server_conf;
+
+typedef struct {
+    const char *app;            /* OAuthApp */
+    int forward_tokens;         /* OAuthForwardTokens, -1 unset */
+    const char *proxy_api;      /* OAuthProxyAPI */
+    const char *location;       /* the section OAuthProxyAPI was set in */
+    oac_codec_t *codec;         /* OAuthSessionPassphrase(File) */
+} oac_dir_conf;
+
+/* What the early hooks decided for this request; the handler, ordered
+ * before mod_proxy, emits a prepared response so that upstream never serves
+ * a request the module answered. */
+typedef struct {
+    const oac_app_t *app;
+    const oac_token_t *token;   /* the session's token, when authenticated */
+    const char *user;
+    int status;                 /* a prepared response, or 0 */
+    const char *content_type;
+    const char *body;
+    /* OAuthProxyAPI: the upstream URL (before the token), for this app,
+     * as joined when the request was claimed at translate time */
+    const oac_app_t *api_app;
+    const char *api_url;
+    /* The module's own path this request is for, claimed at translate
+     * time, or NULL */
+    const oac_route_t *route;
+    /* The status a compliance hook failed a provider call with, or 0 */
+    int hook_status;
+    /* OAuthProxyAPI: the client's headers before the token went in, for
+     * an internal redirect (ErrorDocument) that shares the request's
+     * header table and must not carry the token to its target */
+    apr_table_t *client_headers_in;
+} oac_request_t;
+
+oac_server_conf *oac_server_config(const server_rec *s);
+oac_dir_conf *oac_dir_config(const request_rec *r);
+/* The request's state, made on first use. */
+oac_request_t *oac_request_state(request_rec *r);
+/* The app called name in r's virtual host; logged and NULL when there is
+ * none (a name from an .htaccess file, which startup could not check). */
+const oac_app_t *oac_find_app(request_rec *r, const char *name,
+                              const char *directive);
+apr_int64_t oac_now(void);
+/* 1 while httpd reads its main configuration, 0 for .htaccess files. */
+int oac_reading_main_config(void);
+
+/* The directives of this file (the command table is mod_oauthclient.c's) */
+const char *oac_cmd_remote_app(cmd_parms *cmd, void *dconf,
+                               const char *args);
+const char *oac_cmd_http_timeout(cmd_parms *cmd, void *dconf,
+                                 const char *arg);
+const char *oac_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg);
+const char *oac_cmd_ssl_verify(cmd_parms *cmd, void *dconf, int on);
+const char *oac_cmd_app(cmd_parms *cmd, void *dconf, const char *arg);
+const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg);
+
+/* The module record's parts */
+void *oac_config_create_server_conf(apr_pool_t *p, server_rec *s);
+void *oac_config_merge_server_conf(apr_pool_t *p, void *basev, void *addv);
+void *oac_config_create_dir_conf(apr_pool_t *p, char *dir);
+void *oac_config_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* Before the configuration is read (each time it is). */
+void oac_config_pre_config(apr_pool_t *pconf);
+/* After: every declaration becomes an app of its virtual host, and every
+ * OAuthApp / OAuthProxyAPI name must be one; !OK (logged) otherwise. */
+int oac_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
+                     server_rec *main_s);
+/* Where an OAuthProxyAPI was set in the main configuration, or NULL. */
+const char *oac_config_proxy_api_ref(void);
+
+#endif

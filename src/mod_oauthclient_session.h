@@ -1,0 +1,32 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * Token storage in mod_session's session (mod_oauthclient_session.c).
+ */
+#ifndef MOD_OAUTHCLIENT_SESSION_H
+#define MOD_OAUTHCLIENT_SESSION_H
+
+#include "mod_oauthclient_config.h"
+#include "mod_session.h"
+
+/* 1 when mod_session is loaded (its optional functions are there). */
+int oac_session_available(void);
+/* The request's session; OK, or the status to answer (logged). */
+int oac_session_open(request_rec *r, session_rec **pz);
+const char *oac_session_get(request_rec *r, session_rec *z,
+                            const oac_app_t *app, const char *what);
+void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
+                     const char *what, const char *value);
+/* 1 and the app's token and user (NULL when none was stored) when the
+ * session holds a usable one; 0 otherwise, also for a damaged one. */
+int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
+                      oac_token_t **ptoken, const char **puser);
+/* Stores the token and user; APR_EINVAL with *perr, storing nothing,
+ * when a value could not be sent on safely (oac_token_check_sendable). */
+apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
+                                     const oac_app_t *app,
+                                     const oac_token_t *token,
+                                     const char *user, const char **perr);
+void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app);
+
+#endif
