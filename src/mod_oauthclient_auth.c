@@ -20,6 +20,7 @@
 
 #include "oac_fix.h"
 #include "oac_form.h"
+#include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_redirect.h"
 #include "oac_url.h"
@@ -339,7 +340,7 @@ static int sign_oauth1(request_rec *r, const oac_app_t *app,
                       app->name, why);
         return HTTP_BAD_REQUEST;
     }
-    oac_oauth1_creds(&creds, app, token->access_token, token->token_secret);
+    oac_oauth1_creds_for_app(&creds, app, token->access_token, token->token_secret);
     if (oac_oauth1_sign_request(&auth, &why, r->pool, &creds, r->method, url,
                                 body_params, NULL, NULL, 0) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00035)

@@ -17,13 +17,13 @@
 
 #include <apr_strings.h>
 #include <apr_uri.h>
-#include <jansson.h>
 
 #include "oac_form.h"
 #include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_pending.h"
 #include "oac_redirect.h"
+#include "oac_userinfo.h"
 #include "oac_util.h"
 
 /* How long a login may stay at the provider, and how many may be in flight
@@ -217,19 +217,6 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
         r->pool, app, absolute_redirect_uri(r, app), state, challenge));
 }
 
-void oac_oauth1_creds(oac_oauth1_creds_t *c, const oac_app_t *app,
-                      const char *token, const char *secret)
-{
-    memset(c, 0, sizeof(*c));
-    c->method = app->signature_method;
-    c->consumer_key = app->client_id;
-    c->consumer_secret = app->client_secret;
-    c->rsa_key = app->rsa_key;
-    c->realm = app->realm;
-    c->token = token;
-    c->token_secret = secret;
-}
-
 static int login_failed(request_rec *r, const oac_app_t *app,
                         oac_counter_e counter, int status,
                         const char *title, const char *detail);
@@ -246,7 +233,7 @@ static int login_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     const char *why;
 
     oac_count(app, OAC_CTR_LOGIN_STARTED);
-    oac_oauth1_creds(&creds, app, NULL, NULL);
+    oac_oauth1_creds_for_app(&creds, app, NULL, NULL);
     if (oac_oauth1_request_token(&rt, &why, r->pool,
                                  oac_hooked_client(r, app, OAC_CALL_OTHER),
                                  app, &creds,
@@ -306,91 +293,6 @@ static int login_failed(request_rec *r, const oac_app_t *app,
                   r, OAC_LOGNO(00021) "app %s: login failed: %s: %s",
                   app->name, title, detail);
     return oac_error_page(r, status, app, title, detail);
-}
-
-/* The user name: user_claim from the userinfo endpoint when one is set,
- * else from the token response's own fields (Twitter's screen_name). */
-static apr_status_t find_user(const char **puser, const char **perr,
-                              request_rec *r, const oac_app_t *app,
-                              const oac_token_t *token)
-{
-    oac_http_response_t *resp;
-    apr_table_t *headers;
-    json_t *doc, *v;
-    json_error_t jerr;
-    const char *why;
-
-    *puser = NULL;
-    if (!app->userinfo_endpoint) {
-        if (app->user_claim
-            && (!(*puser = oac_form_get(token->extra, app->user_claim))
-                || !**puser)) {
-            *perr = apr_psprintf(r->pool, "the token response has no field "
-                                 "'%s' (user_claim)", app->user_claim);
-            return APR_EGENERAL;
-        }
-        return APR_SUCCESS;
-    }
-    headers = apr_table_make(r->pool, 2);
-    if (app->version == OAC_OAUTH1) {
-        oac_oauth1_creds_t creds;
-        char *auth;
-        oac_oauth1_creds(&creds, app, token->access_token,
-                         token->token_secret);
-        if (oac_oauth1_sign_request(&auth, &why, r->pool, &creds, "GET",
-                                    app->userinfo_endpoint, NULL, NULL, NULL,
-                                    0) != APR_SUCCESS) {
-            *perr = apr_psprintf(r->pool, "userinfo endpoint: %s", why);
-            return APR_EGENERAL;
-        }
-        apr_table_setn(headers, "Authorization", auth);
-    }
-    else {
-        apr_table_setn(headers, "Authorization",
-                       oac_oauth2_bearer_header(r->pool, token));
-    }
-    apr_table_setn(headers, "Accept", "application/json");
-    if (oac_http_get(&resp, &why, oac_hooked_client(r, app, OAC_CALL_OTHER),
-                     r->pool, app->userinfo_endpoint, headers)
-        != APR_SUCCESS) {
-        *perr = apr_psprintf(r->pool, "userinfo endpoint: %s", why);
-        return APR_EGENERAL;
-    }
-    if (resp->status < 200 || resp->status > 299) {
-        *perr = apr_psprintf(r->pool, "userinfo endpoint answered HTTP %d",
-                             resp->status);
-        return APR_EGENERAL;
-    }
-    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
-    if (!json_is_object(doc)) {
-        json_decref(doc);
-        *perr = "userinfo endpoint did not answer a JSON object";
-        return APR_EGENERAL;
-    }
-    if (app->user_claim) {
-        v = json_object_get(doc, app->user_claim);
-        if (json_is_string(v)) {
-            *puser = apr_pstrdup(r->pool, json_string_value(v));
-        }
-        else if (json_is_integer(v)) {
-            /* apr's formatter knows no %lld: print through apr_int64_t */
-            *puser = apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                  (apr_int64_t)json_integer_value(v));
-        }
-        if (!*puser || !**puser) {
-            /* Never a made-up name: a missing, empty or structured claim
-             * is no user. */
-            *perr = apr_psprintf(r->pool, "userinfo field '%s' (user_claim) "
-                                 "is %s", app->user_claim,
-                                 !v ? "missing"
-                                 : json_is_string(v) ? "empty"
-                                 : "not a string or an integer");
-            json_decref(doc);
-            return APR_EGENERAL;
-        }
-    }
-    json_decref(doc);
-    return APR_SUCCESS;
 }
 
 /* Finds the pending login that value (the callback's state or
@@ -516,7 +418,9 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                                HTTP_BAD_GATEWAY,
                                "The provider's token endpoint failed", why);
     }
-    if (find_user(&user, &why, r, app, token) != APR_SUCCESS) {
+    if (oac_userinfo_user(&user, &why, r->pool,
+                          oac_hooked_client(r, app, OAC_CALL_OTHER), app,
+                          token) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO,
                                HTTP_BAD_GATEWAY,
                                "Could not learn who logged in", why);
@@ -557,7 +461,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
                             HTTP_BAD_REQUEST, "Login failed",
                             "the callback carries no oauth_verifier parameter");
     }
-    oac_oauth1_creds(&creds, app, pending.state, pending.secret);
+    oac_oauth1_creds_for_app(&creds, app, pending.state, pending.secret);
     if (oac_oauth1_access_token(&token, &why, r->pool,
                                 oac_hooked_client(r, app,
                                                   OAC_CALL_ACCESS_TOKEN),
@@ -568,7 +472,9 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
                             "The provider's access token endpoint failed",
                             why);
     }
-    if (find_user(&user, &why, r, app, token) != APR_SUCCESS) {
+    if (oac_userinfo_user(&user, &why, r->pool,
+                          oac_hooked_client(r, app, OAC_CALL_OTHER), app,
+                          token) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO, HTTP_BAD_GATEWAY,
                             "Could not learn who logged in", why);
     }

@@ -9,10 +9,6 @@
 
 #include "mod_oauthclient_config.h"
 
-#include "oac_oauth1.h"
-
-void oac_oauth1_creds(oac_oauth1_creds_t *c, const oac_app_t *app,
-                      const char *token, const char *secret);
 /* The module's own path r is for, or NULL. */
 const oac_route_t *oac_route_find(request_rec *r);
 int oac_flow_handle(request_rec *r, const oac_route_t *route);

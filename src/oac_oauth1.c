@@ -1042,3 +1042,16 @@ char *oac_oauth1_authorize_url(apr_pool_t *p, const oac_app_t *app,
     }
     return oac_url_add_query(p, app->authorize_url, params);
 }
+
+void oac_oauth1_creds_for_app(oac_oauth1_creds_t *c, const oac_app_t *app,
+                              const char *token, const char *secret)
+{
+    memset(c, 0, sizeof(*c));
+    c->method = app->signature_method;
+    c->consumer_key = app->client_id;
+    c->consumer_secret = app->client_secret;
+    c->rsa_key = app->rsa_key;
+    c->realm = app->realm;
+    c->token = token;
+    c->token_secret = secret;
+}

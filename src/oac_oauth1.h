@@ -171,4 +171,8 @@ apr_status_t oac_oauth1_access_token(oac_token_t **ptoken,
 char *oac_oauth1_authorize_url(apr_pool_t *p, const oac_app_t *app,
                                const char *request_token);
 
+/* The credentials of app, with token and secret (either may be NULL). */
+void oac_oauth1_creds_for_app(oac_oauth1_creds_t *c, const oac_app_t *app,
+                              const char *token, const char *secret);
+
 #endif /* OAC_OAUTH1_H */

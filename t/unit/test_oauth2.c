@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "oac_test.h"
+#include "fake_http.h"
 
 #include <apr_general.h>
 #include <apr_pools.h>
@@ -90,66 +91,6 @@ static oac_token_t *make_token(apr_pool_t *p, const char *access,
     t->expires_at = expires_at;
     t->extra = oac_form_make(p);
     return t;
-}
-
-static oac_http_response_t *make_resp(apr_pool_t *p, int status,
-                                      const char *ct, const char *body)
-{
-    oac_http_response_t *r = apr_pcalloc(p, sizeof(*r));
-
-    r->status = status;
-    r->headers = apr_table_make(p, 1);
-    r->content_type = ct;
-    r->body = apr_pstrdup(p, body);
-    r->body_len = strlen(body);
-    return r;
-}
-
-/* ---- the fake HTTP client ------------------------------------------------ */
-
-typedef struct {
-    int calls;
-    const oac_http_request_t *req;     /* the last one sent */
-    apr_status_t rv;                   /* what perform returns */
-    const char *err;                   /* its error when rv != 0 */
-    int status;                        /* the canned response */
-    const char *content_type;
-    const char *body;
-} fake_t;
-
-static apr_status_t fake_perform(oac_http_response_t **presp,
-                                 const char **perr, void *baton,
-                                 apr_pool_t *p,
-                                 const oac_http_request_t *req)
-{
-    fake_t *f = baton;
-
-    ++f->calls;
-    f->req = req;
-    if (f->rv != APR_SUCCESS) {
-        *perr = f->err;
-        return f->rv;
-    }
-    *presp = make_resp(p, f->status, f->content_type, f->body);
-    return APR_SUCCESS;
-}
-
-static oac_http_client_t *fake_client(apr_pool_t *p, fake_t *f)
-{
-    oac_http_client_t *c = apr_pcalloc(p, sizeof(*c));
-
-    c->perform = fake_perform;
-    c->baton = f;
-    return c;
-}
-
-static void fake_answer(fake_t *f, int status, const char *ct,
-                        const char *body)
-{
-    memset(f, 0, sizeof(*f));
-    f->status = status;
-    f->content_type = ct;
-    f->body = body;
 }
 
 /* Request headers: the table must hold exactly these (NULL-terminated

@@ -1,0 +1,31 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * oac_userinfo: who logged in. From the userinfo endpoint when the app
+ * names one (fetched with the new token: Bearer for OAuth 2, a signed
+ * request for OAuth 1), else from the token response's own fields
+ * (Twitter's screen_name).
+ */
+#ifndef OAC_USERINFO_H
+#define OAC_USERINFO_H
+
+#include <apr_pools.h>
+
+#include "oac_app.h"
+#include "oac_http.h"
+#include "oac_token.h"
+
+/*
+ * *puser: the app's user_claim, a string or an integer (as its decimal
+ * text); NULL when the app has no user_claim (the caller names the user
+ * after the app). A claim that is missing, empty, or of another JSON type
+ * is an error, never a made-up name. Errors (APR_EGENERAL) say what failed
+ * in *perr: the endpoint's URL without its query, its HTTP status, never
+ * a token or a value from the answer.
+ */
+apr_status_t oac_userinfo_user(const char **puser, const char **perr,
+                               apr_pool_t *p, oac_http_client_t *http,
+                               const oac_app_t *app,
+                               const oac_token_t *token);
+
+#endif /* OAC_USERINFO_H */
