@@ -664,6 +664,69 @@ static apr_status_t transfer_error(const char **perr, apr_pool_t *p,
         }                                                             \
     } while (0)
 
+/* Every option of one transfer; CURLE_OK or the first option that failed
+ * (SETOPT leaves through setopt_failed). */
+static CURLcode set_options(CURL *h, const curl_client_t *cc,
+                            const oac_http_request_t *req, transfer_t *t,
+                            struct curl_slist *headers, char *errbuf)
+{
+    CURLcode cr = CURLE_OK;
+
+    SETOPT(h, CURLOPT_URL, req->url);
+    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    SETOPT(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    SETOPT(h, CURLOPT_REDIR_PROTOCOLS,
+           (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
+    SETOPT(h, CURLOPT_TIMEOUT_MS, cc->timeout_ms);
+    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, cc->connect_timeout_ms);
+    SETOPT(h, CURLOPT_SSL_VERIFYPEER, cc->verify_tls ? 1L : 0L);
+    SETOPT(h, CURLOPT_SSL_VERIFYHOST, cc->verify_tls ? 2L : 0L);
+    if (cc->ca_file) {
+        SETOPT(h, CURLOPT_CAINFO, cc->ca_file);
+    }
+    SETOPT(h, CURLOPT_USERAGENT, cc->user_agent);
+    SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
+    SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cc->max_response);
+    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
+    SETOPT(h, CURLOPT_WRITEDATA, t);
+    SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
+    SETOPT(h, CURLOPT_HEADERDATA, t);
+    if (headers) {
+        SETOPT(h, CURLOPT_HTTPHEADER, headers);
+    }
+
+    if (!strcmp(req->method, "HEAD")) {
+        SETOPT(h, CURLOPT_NOBODY, 1L);
+    }
+    else if (req->body) {
+        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+        SETOPT(h, CURLOPT_POSTFIELDS, req->body);
+        if (strcmp(req->method, "POST")) {
+            SETOPT(h, CURLOPT_CUSTOMREQUEST, req->method);
+        }
+    }
+    else if (!strcmp(req->method, "POST")) {
+        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+        SETOPT(h, CURLOPT_POSTFIELDS, "");
+    }
+    else {
+        SETOPT(h, CURLOPT_HTTPGET, 1L);
+        if (strcmp(req->method, "GET")) {
+            SETOPT(h, CURLOPT_CUSTOMREQUEST, req->method);
+        }
+    }
+    return CURLE_OK;
+
+setopt_failed:
+    return cr;
+}
+
 static apr_status_t curl_perform(oac_http_response_t **presp,
                                  const char **perr, void *baton,
                                  apr_pool_t *p, const oac_http_request_t *req)
@@ -719,54 +782,11 @@ static apr_status_t curl_perform(oac_http_response_t **presp,
     t.max = cc->max_response;
     t.headers = apr_table_make(p, 16);
 
-    SETOPT(h, CURLOPT_URL, req->url);
-    SETOPT(h, CURLOPT_NOSIGNAL, 1L);
-#if LIBCURL_VERSION_NUM >= 0x075500
-    SETOPT(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    SETOPT(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-#else
-    SETOPT(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-    SETOPT(h, CURLOPT_REDIR_PROTOCOLS,
-           (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-    SETOPT(h, CURLOPT_FOLLOWLOCATION, 0L);
-    SETOPT(h, CURLOPT_TIMEOUT_MS, cc->timeout_ms);
-    SETOPT(h, CURLOPT_CONNECTTIMEOUT_MS, cc->connect_timeout_ms);
-    SETOPT(h, CURLOPT_SSL_VERIFYPEER, cc->verify_tls ? 1L : 0L);
-    SETOPT(h, CURLOPT_SSL_VERIFYHOST, cc->verify_tls ? 2L : 0L);
-    if (cc->ca_file) {
-        SETOPT(h, CURLOPT_CAINFO, cc->ca_file);
-    }
-    SETOPT(h, CURLOPT_USERAGENT, cc->user_agent);
-    SETOPT(h, CURLOPT_ERRORBUFFER, errbuf);
-    SETOPT(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cc->max_response);
-    SETOPT(h, CURLOPT_WRITEFUNCTION, on_body);
-    SETOPT(h, CURLOPT_WRITEDATA, &t);
-    SETOPT(h, CURLOPT_HEADERFUNCTION, on_header);
-    SETOPT(h, CURLOPT_HEADERDATA, &t);
-    if (headers) {
-        SETOPT(h, CURLOPT_HTTPHEADER, headers);
-    }
-
-    if (!strcmp(req->method, "HEAD")) {
-        SETOPT(h, CURLOPT_NOBODY, 1L);
-    }
-    else if (req->body) {
-        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
-        SETOPT(h, CURLOPT_POSTFIELDS, req->body);
-        if (strcmp(req->method, "POST")) {
-            SETOPT(h, CURLOPT_CUSTOMREQUEST, req->method);
-        }
-    }
-    else if (!strcmp(req->method, "POST")) {
-        SETOPT(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
-        SETOPT(h, CURLOPT_POSTFIELDS, "");
-    }
-    else {
-        SETOPT(h, CURLOPT_HTTPGET, 1L);
-        if (strcmp(req->method, "GET")) {
-            SETOPT(h, CURLOPT_CUSTOMREQUEST, req->method);
-        }
+    if (CURLE_OK != (cr = set_options(h, cc, req, &t, headers, errbuf))) {
+        err = apr_psprintf(p, "cannot configure the request to %s: %s",
+                           parts.target, curl_easy_strerror(cr));
+        rv = APR_EGENERAL;
+        goto leave;
     }
 
     cr = curl_easy_perform(h);
@@ -787,12 +807,6 @@ static apr_status_t curl_perform(oac_http_response_t **presp,
     resp->body[t.len] = '\0';
     resp->body_len = t.len;
     *presp = resp;
-    goto leave;
-
-setopt_failed:
-    err = apr_psprintf(p, "cannot configure the request to %s: %s",
-                       parts.target, curl_easy_strerror(cr));
-    rv = APR_EGENERAL;
 
 leave:
     if (h) {
@@ -806,6 +820,41 @@ leave:
     return rv;
 }
 
+/* The handle that shares DNS answers and TLS sessions between this
+ * client's transfers, under the client's locks. */
+static apr_status_t share_init(const char **perr, apr_pool_t *p,
+                               curl_client_t *cc)
+{
+    CURLSHcode sc;
+
+    if (!(cc->share = curl_share_init())) {
+        *perr = "cannot create a libcurl share handle";
+        return APR_ENOMEM;
+    }
+    /* Registered after the mutexes so it runs before their cleanups. */
+    apr_pool_cleanup_register(p, cc, client_cleanup, apr_pool_cleanup_null);
+    sc = curl_share_setopt(cc->share, CURLSHOPT_LOCKFUNC, share_lock);
+    if (CURLSHE_OK == sc) {
+        sc = curl_share_setopt(cc->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    }
+    if (CURLSHE_OK == sc) {
+        sc = curl_share_setopt(cc->share, CURLSHOPT_USERDATA, cc);
+    }
+    if (CURLSHE_OK == sc) {
+        sc = curl_share_setopt(cc->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    }
+    if (CURLSHE_OK == sc) {
+        sc = curl_share_setopt(cc->share, CURLSHOPT_SHARE,
+                               CURL_LOCK_DATA_SSL_SESSION);
+    }
+    if (CURLSHE_OK != sc) {
+        *perr = apr_psprintf(p, "cannot set up the libcurl share handle: %s",
+                             curl_share_strerror(sc));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t oac_http_curl_create(oac_http_client_t **pclient,
                                   const char **perr, apr_pool_t *p,
                                   const oac_http_options_t *opts)
@@ -814,7 +863,6 @@ apr_status_t oac_http_curl_create(oac_http_client_t **pclient,
     curl_client_t *cc;
     const char *err = NULL;
     apr_status_t rv;
-    CURLSHcode sc;
 
     if (!opts) {
         oac_http_options_init(&defaults);
@@ -883,31 +931,7 @@ apr_status_t oac_http_curl_create(oac_http_client_t **pclient,
     }
 #endif
 
-    if (!(cc->share = curl_share_init())) {
-        err = "cannot create a libcurl share handle";
-        rv = APR_ENOMEM;
-        goto leave;
-    }
-    /* Registered after the mutexes so it runs before their cleanups. */
-    apr_pool_cleanup_register(p, cc, client_cleanup, apr_pool_cleanup_null);
-    sc = curl_share_setopt(cc->share, CURLSHOPT_LOCKFUNC, share_lock);
-    if (CURLSHE_OK == sc) {
-        sc = curl_share_setopt(cc->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-    }
-    if (CURLSHE_OK == sc) {
-        sc = curl_share_setopt(cc->share, CURLSHOPT_USERDATA, cc);
-    }
-    if (CURLSHE_OK == sc) {
-        sc = curl_share_setopt(cc->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    }
-    if (CURLSHE_OK == sc) {
-        sc = curl_share_setopt(cc->share, CURLSHOPT_SHARE,
-                               CURL_LOCK_DATA_SSL_SESSION);
-    }
-    if (CURLSHE_OK != sc) {
-        err = apr_psprintf(p, "cannot set up the libcurl share handle: %s",
-                           curl_share_strerror(sc));
-        rv = APR_EGENERAL;
+    if (APR_SUCCESS != (rv = share_init(&err, p, cc))) {
         goto leave;
     }
 
