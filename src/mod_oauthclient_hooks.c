@@ -118,7 +118,6 @@ oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
     oac_server_conf *sc = oac_server_config(r->server);
     oac_http_client_t *inner = oac_traced_client(r, app, sc->http);
     hooked_client *hc;
-    oac_http_client_t *c;
 
     if (call == OAC_CALL_OTHER
         || (!apr_optional_hook_get(call == OAC_CALL_REFRESH
@@ -133,10 +132,7 @@ oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
     hc->app = app;
     hc->inner = inner;
     hc->call = call;
-    c = apr_palloc(r->pool, sizeof(*c));
-    c->perform = hooked_perform;
-    c->baton = hc;
-    return c;
+    return oac_http_client_make(r->pool, hooked_perform, hc);
 }
 
 int oac_protected_request_hooked(void)

@@ -54,7 +54,6 @@ oac_http_client_t *oac_traced_client(request_rec *r, const oac_app_t *app,
                                      oac_http_client_t *inner)
 {
     traced_client *tc;
-    oac_http_client_t *c;
 
     if (!APLOG_R_IS_LEVEL(r, APLOG_TRACE1) || !inner) {
         return inner;
@@ -63,8 +62,5 @@ oac_http_client_t *oac_traced_client(request_rec *r, const oac_app_t *app,
     tc->r = r;
     tc->app = app;
     tc->inner = inner;
-    c = apr_palloc(r->pool, sizeof(*c));
-    c->perform = traced_perform;
-    c->baton = tc;
-    return c;
+    return oac_http_client_make(r->pool, traced_perform, tc);
 }

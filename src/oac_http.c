@@ -80,3 +80,14 @@ apr_status_t oac_http_post_form(oac_http_response_t **presp,
     req.content_type = "application/x-www-form-urlencoded";
     return oac_http_perform(presp, perr, client, p, &req);
 }
+
+oac_http_client_t *oac_http_client_make(apr_pool_t *p,
+                                        oac_http_perform_fn *perform,
+                                        void *baton)
+{
+    oac_http_client_t *c = apr_palloc(p, sizeof(*c));
+
+    c->perform = perform;
+    c->baton = baton;
+    return c;
+}

@@ -76,6 +76,12 @@ struct oac_http_client_t {
     void *baton;
 };
 
+/* A client of perform and its baton, allocated from p: what a wrapper
+ * (tracing, hooks) or a test's fake hands out. */
+oac_http_client_t *oac_http_client_make(apr_pool_t *p,
+                                        oac_http_perform_fn *perform,
+                                        void *baton);
+
 /* Calls client->perform after checking that the request is complete
  * (method and url set). */
 apr_status_t oac_http_perform(oac_http_response_t **presp, const char **perr,

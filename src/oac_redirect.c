@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "oac_redirect.h"
+#include "oac_util.h"
 
 /*
  * Decoding rounds checked: one is what the browser sees; more catch a
@@ -16,20 +17,6 @@ typedef enum {
     DECODED_MALFORMED   /* a '%' not followed by two hex digits */
 } decode_e;
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decodes in into out (at least strlen(in) + 1 bytes). '+' stays
  * '+': it is not a space in a path. */
 static decode_e pct_decode(char *out, const char *in)
@@ -41,9 +28,9 @@ static decode_e pct_decode(char *out, const char *in)
             *out++ = *in++;
             continue;
         }
-        /* in[1] may be the NUL, which hex_value rejects before in[2]. */
-        if ((hi = hex_value((unsigned char)in[1])) < 0
-            || (lo = hex_value((unsigned char)in[2])) < 0) {
+        /* in[1] may be the NUL, which oac_util_hex_value rejects before in[2]. */
+        if ((hi = oac_util_hex_value((unsigned char)in[1])) < 0
+            || (lo = oac_util_hex_value((unsigned char)in[2])) < 0) {
             return DECODED_MALFORMED;
         }
         if (hi == 0 && lo == 0) {

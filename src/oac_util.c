@@ -29,7 +29,7 @@ static int is_unreserved(unsigned char c)
            || c == '-' || c == '.' || c == '_' || c == '~';
 }
 
-static int hex_value(unsigned char c)
+int oac_util_hex_value(unsigned char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -92,8 +92,8 @@ apr_status_t oac_util_pct_decode(char **pout, const char **perr,
         }
         /* in[i + 1] may be the terminating NUL, which hex_value rejects
          * before in[i + 2] is read. */
-        if ((hi = hex_value((unsigned char)in[i + 1])) < 0
-            || (lo = hex_value((unsigned char)in[i + 2])) < 0) {
+        if ((hi = oac_util_hex_value((unsigned char)in[i + 1])) < 0
+            || (lo = oac_util_hex_value((unsigned char)in[i + 2])) < 0) {
             *perr = apr_psprintf(p, "malformed percent-encoding at offset %"
                                  APR_SIZE_T_FMT, i);
             return APR_EINVAL;

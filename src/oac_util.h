@@ -22,6 +22,9 @@ char *oac_util_pct_encode(apr_pool_t *p, const char *s);
  * returns the end (the NUL written there). */
 char *oac_util_pct_encode_into(char *out, const char *s);
 
+/* The value of a hex digit of either case, or -1 (also for NUL). */
+int oac_util_hex_value(unsigned char c);
+
 /*
  * Decode %XX (either case). If plus_as_space, '+' becomes ' '.
  * Errors: a '%' not followed by two hex digits, a decoded NUL byte.

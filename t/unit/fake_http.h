@@ -59,11 +59,7 @@ static inline apr_status_t fake_perform(oac_http_response_t **presp,
 
 static inline oac_http_client_t *fake_client(apr_pool_t *p, fake_t *f)
 {
-    oac_http_client_t *c = apr_pcalloc(p, sizeof(*c));
-
-    c->perform = fake_perform;
-    c->baton = f;
-    return c;
+    return oac_http_client_make(p, fake_perform, f);
 }
 
 static inline void fake_answer(fake_t *f, int status, const char *ct,
