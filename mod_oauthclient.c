@@ -28,7 +28,7 @@
 #include "oac_http_curl.h"
 #include "oac_util.h"
 
-/* Log tags used: OAC00001-00003 and 00050 config, 00010-00013 session, 00020-00023
+/* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
  * here. Next free: 00094. */
@@ -216,6 +216,7 @@ static void register_hooks(apr_pool_t *p)
 
     oac_body_register();
     oac_api_register();
+    oac_session_register();
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */

@@ -70,6 +70,8 @@ typedef struct {
      * an internal redirect (ErrorDocument) that shares the request's
      * header table and must not carry the token to its target */
     apr_table_t *client_headers_in;
+    /* The session was written: the cookie size filter is in place */
+    int cookie_watched;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);

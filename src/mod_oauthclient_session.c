@@ -10,6 +10,10 @@
  */
 #include "mod_oauthclient_session.h"
 
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
 #include "http_request.h"
 
 #include <apr_optional.h>
@@ -60,6 +64,159 @@ int oac_session_open(request_rec *r, session_rec **pz)
     return OK;
 }
 
+/* A response whose session cookie browsers would drop: no cookie, an
+ * error page instead of the response, and a log line that says why. */
+#define COOKIE_FILTER "OAUTHCLIENT_COOKIE_SIZE"
+/* Name and value, what browsers keep at most and drop silently beyond
+ * (RFC 6265 6.1 asks for at least this much; none keeps more). */
+#define COOKIE_MAX 4096
+
+typedef struct {
+    apr_size_t largest;         /* the largest name=value over COOKIE_MAX */
+    const char *name;           /* its name */
+    apr_array_header_t *kept;   /* the Set-Cookie values that fit */
+} cookie_scan;
+
+static int scan_cookie(void *rec, const char *key, const char *val)
+{
+    cookie_scan *cs = rec;
+    apr_size_t len = strcspn(val, ";");
+
+    if (len > COOKIE_MAX) {
+        if (len > cs->largest) {
+            cs->largest = len;
+            cs->name = apr_pstrmemdup(cs->kept->pool, val, strcspn(val, "="));
+        }
+    }
+    else {
+        APR_ARRAY_PUSH(cs->kept, const char *) = val;
+    }
+    return 1;
+}
+
+/* Drops every Set-Cookie of t over COOKIE_MAX; 1 when there was one. */
+static int drop_oversized(request_rec *r, apr_table_t *t, cookie_scan *cs)
+{
+    apr_size_t before = cs->largest;
+    int i;
+
+    cs->kept = apr_array_make(r->pool, 2, sizeof(const char *));
+    apr_table_do(scan_cookie, cs, t, "Set-Cookie", NULL);
+    if (cs->largest == before) {
+        return 0;
+    }
+    apr_table_unset(t, "Set-Cookie");
+    for (i = 0; i < cs->kept->nelts; ++i) {
+        apr_table_addn(t, "Set-Cookie",
+                       APR_ARRAY_IDX(cs->kept, i, const char *));
+    }
+    return 1;
+}
+
+static int collect_token_app(void *rec, const char *key, const char *val)
+{
+    apr_size_t n = strlen(key);
+
+    if (!strncmp(key, "oauthclient.", 12) && n > 18
+        && !strcmp(key + n - 6, ".token")) {
+        APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) =
+            apr_psprintf(((apr_array_header_t *)rec)->pool, "%.*s (%"
+                         APR_SIZE_T_FMT " bytes of token)", (int)(n - 18),
+                         key + 12, strlen(val));
+    }
+    return 1;
+}
+
+static const char *apps_in_session(request_rec *r)
+{
+    apr_array_header_t *apps = apr_array_make(r->pool, 2,
+                                              sizeof(const char *));
+    session_rec *z = NULL;
+
+    if (session_load && session_load(r, &z) == APR_SUCCESS && z
+        && z->entries) {
+        apr_table_do(collect_token_app, apps, z->entries, NULL);
+    }
+    return apps->nelts ? apr_array_pstrcat(r->pool, apps, ',') : "none";
+}
+
+static apr_status_t cookie_size_filter(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    apr_bucket_brigade *out = f->ctx;
+    cookie_scan cs = { 0, NULL, NULL };
+    apr_bucket *b;
+
+    if (!out) {
+        /* mod_session has written its Set-Cookie by now: its filter
+         * comes first. */
+        int dropped = drop_oversized(r, r->err_headers_out, &cs);
+
+        dropped |= drop_oversized(r, r->headers_out, &cs);
+        if (!dropped) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00014)
+                      "the session cookie %s would be %" APR_SIZE_T_FMT
+                      " bytes, over the %d that browsers keep (they drop "
+                      "a larger one without a word): it was not sent and "
+                      "the request failed. Apps in the session: %s. Keep "
+                      "sessions on the server once tokens are this large: "
+                      "mod_session_dbd (the README says how)",
+                      cs.name ? cs.name : "?", cs.largest, COOKIE_MAX,
+                      apps_in_session(r));
+        r->status = HTTP_INTERNAL_SERVER_ERROR;
+        apr_table_unset(r->headers_out, "Location");
+        apr_table_unset(r->headers_out, "Content-Length");
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        ap_set_content_type(r, "text/html; charset=utf-8");
+        out = f->ctx = apr_brigade_create(r->pool, f->c->bucket_alloc);
+        apr_brigade_puts(out, NULL, NULL,
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<title>The session is too large</title></head>\n<body>\n"
+            "<h1>The session is too large</h1>\n<p>This site's session "
+            "would be larger than a browser keeps, so it was not changed. "
+            "The site's administrator can find the details in the error "
+            "log.</p>\n</body></html>\n");
+    }
+    /* What the handler wrote goes nowhere; the page goes out at the end. */
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        if (APR_BUCKET_IS_EOS(b)) {
+            APR_BRIGADE_INSERT_TAIL(out, apr_bucket_eos_create(
+                f->c->bucket_alloc));
+            apr_brigade_cleanup(bb);
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, out);
+        }
+    }
+    apr_brigade_cleanup(bb);
+    return APR_SUCCESS;
+}
+
+/* An error response or a redirect the handler returned as a status
+ * starts from a fresh filter chain: mod_session saves there too, and so
+ * the size is checked there too. */
+static void insert_error_filter(request_rec *r)
+{
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    if (rs && rs->cookie_watched) {
+        ap_add_output_filter(COOKIE_FILTER, NULL, r, r->connection);
+    }
+}
+
+void oac_session_register(void)
+{
+    /* After mod_session's own output filter (AP_FTYPE_CONTENT_SET), which
+     * writes the cookie, and before the headers go out. */
+    ap_register_output_filter(COOKIE_FILTER, cookie_size_filter, NULL,
+                              AP_FTYPE_CONTENT_SET + 5);
+    ap_hook_insert_error_filter(insert_error_filter, NULL, NULL,
+                                APR_HOOK_MIDDLE);
+}
+
 static const char *session_key(request_rec *r, const oac_app_t *app,
                                const char *what)
 {
@@ -80,9 +237,15 @@ const char *oac_session_get(request_rec *r, session_rec *z, const oac_app_t *app
 void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
                      const char *what, const char *value)
 {
+    oac_request_t *rs = oac_request_state(r);
+
     /* mod_session removes a key set to NULL */
     session_set(r, z, session_key(r, app, what),
                 value && *value ? value : NULL);
+    if (!rs->cookie_watched) {
+        rs->cookie_watched = 1;
+        ap_add_output_filter(COOKIE_FILTER, NULL, r, r->connection);
+    }
 }
 
 int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,

@@ -9,6 +9,9 @@
 #include "mod_oauthclient_config.h"
 #include "mod_session.h"
 
+/* The output filter that keeps a session cookie browsers would drop from
+ * being sent (registered once, at startup). */
+void oac_session_register(void);
 /* 1 when mod_session is loaded (its optional functions are there). */
 int oac_session_available(void);
 /* The request's session; OK, or the status to answer (logged). */
