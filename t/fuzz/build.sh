@@ -50,7 +50,7 @@ for src in "$here"/fuzz_*.c; do
     name=$(basename "$src" .c)
     bin="$out/$name"
     if [ -e "$bin" ] && [ ! "$src" -nt "$bin" ] \
-       && [ ! "$here/fuzz_common.h" -nt "$bin" ] \
+       && [ -z "$(find "$here" -maxdepth 1 -name '*.h' -newer "$bin")" ] \
        && [ -z "$(find "$out/obj" -name 'oac_*.o' -newer "$bin")" ]; then
         continue
     fi

@@ -97,6 +97,18 @@ static inline int fuzz_form_equal(const apr_array_header_t *a,
     return 1;
 }
 
+/* Error messages go to logs and error pages: no control character may
+ * reach them from the input (log injection, header splitting). */
+static inline int fuzz_printable(const char *s)
+{
+    for (; *s; ++s) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* RFC 3986 unreserved: what every encoder here leaves as is. */
 static inline int fuzz_unreserved(unsigned char c)
 {
@@ -124,7 +136,9 @@ static inline char *fuzz_pct_encode(apr_pool_t *p, const char *s)
             *o++ = (char)c;
         }
         else {
-            o += sprintf(o, "%%%02X", c);
+            *o++ = '%';
+            *o++ = "0123456789ABCDEF"[c >> 4];
+            *o++ = "0123456789ABCDEF"[c & 15];
         }
     }
     *o = '\0';

@@ -342,6 +342,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                  TIMESTAMP);
     CHECK((rv == APR_SUCCESS) == expect_ok);
     if (rv != APR_SUCCESS) {
+        CHECK(err && fuzz_printable(err));
         apr_pool_destroy(p);
         return 0;
     }

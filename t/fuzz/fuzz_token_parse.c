@@ -6,13 +6,16 @@
  * survive the session string and the legacy JSON form unchanged.
  *
  * Input: one mode byte, then the body. Mode bits 0-1 pick the content
- * type; bit 3 applies the fixes, and the body is then "FIELD_MAP\0BODY".
+ * type; bit 3 applies the fixes, and the body is then "FIELD_MAP\0BODY";
+ * bit 4 makes the HTTP status 400 for oac_oauth2_token_response.
  */
 
 #include "token_checks.h"
 #include "oac_app.h"
 #include "oac_fix.h"
 #include "oac_http.h"
+#include "oac_oauth2.h"
+#include "oac_util.h"
 
 #define NOW APR_INT64_C(1700000000)
 
@@ -20,6 +23,49 @@ static const char *const content_types[] = {
     NULL, "application/json", "application/x-www-form-urlencoded",
     "application/vnd.example+json; charset=utf-8"
 };
+
+/*
+ * oac_oauth2_token_response on the same body: a non-2xx status is the
+ * provider's error whatever the body; a 2xx one is oac_token_parse's
+ * answer, but tokens must also be VSCHAR, since they go into headers and
+ * URLs as they are.
+ */
+static void check_oauth2_response(apr_pool_t *p, unsigned mode,
+                                  const char *ct, const char *body,
+                                  size_t len, apr_status_t parsed,
+                                  const oac_token_t *pt)
+{
+    oac_http_response_t resp;
+    oac_token_t *t = NULL;
+    const char *err = NULL;
+    apr_status_t rv;
+    int ok;
+
+    memset(&resp, 0, sizeof(resp));
+    resp.status = mode & 16 ? 400 : 200;
+    resp.content_type = ct;
+    resp.body = (char *)body;
+    resp.body_len = len;
+    rv = oac_oauth2_token_response(&t, &err, p, &resp, NOW);
+    if (rv != APR_SUCCESS) {
+        CHECK(err && fuzz_printable(err));
+    }
+    if (resp.status == 400) {
+        CHECK(rv == APR_EGENERAL
+              && !strncmp(err, "token endpoint answered HTTP 400", 32));
+        return;
+    }
+    ok = parsed == APR_SUCCESS && oac_util_is_vschar(pt->access_token)
+         && (!pt->refresh_token || !*pt->refresh_token
+             || oac_util_is_vschar(pt->refresh_token));
+    CHECK((rv == APR_SUCCESS) == ok);
+    if (ok) {
+        CHECK(!strcmp(t->access_token, pt->access_token));
+        CHECK(fuzz_streq(t->refresh_token,
+                         pt->refresh_token && *pt->refresh_token
+                         ? pt->refresh_token : NULL));
+    }
+}
 
 static void response_mode(apr_pool_t *p, unsigned mode, const char *body,
                           size_t len)
@@ -61,9 +107,10 @@ static void response_mode(apr_pool_t *p, unsigned mode, const char *body,
         len = resp.body_len;
     }
     rv = oac_token_parse(&t, &err, p, ct, body, len, NOW);
+    check_oauth2_response(p, mode, ct, body, len, rv, t);
     if (rv != APR_SUCCESS) {
         CHECK(rv == APR_EINVAL || rv == APR_EGENERAL);
-        CHECK(err != NULL);
+        CHECK(err != NULL && fuzz_printable(err));
         return;
     }
     check_sane(t);

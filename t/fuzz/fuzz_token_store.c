@@ -27,7 +27,7 @@ static void session_mode(apr_pool_t *p, const char *s)
 
     check_readers_agree(p, s);
     if (oac_token_from_string(&t, &err, p, s) != APR_SUCCESS) {
-        CHECK(err != NULL);
+        CHECK(err != NULL && fuzz_printable(err));
         return;
     }
     check_sane(t);
