@@ -7,6 +7,7 @@
 #include "oac_url.h"
 
 #include <apr_lib.h>
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <string.h>
@@ -672,7 +673,8 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
 apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
                                const apr_array_header_t *apps)
 {
-    apr_table_t *seen = apr_table_make(p, apps->nelts * 3 + 1);
+    /* Exact, as the routes are matched: /In and /in are two paths. */
+    apr_hash_t *seen = apr_hash_make(p);
     int i, j;
     for (i = 0; i < apps->nelts; ++i) {
         const oac_app_t *app = APR_ARRAY_IDX(apps, i, const oac_app_t *);
@@ -682,7 +684,8 @@ apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
         paths[1] = app->logout_path;
         paths[2] = app->redirect_path;
         for (j = 0; j < 3; ++j) {
-            const char *owner = apr_table_get(seen, paths[j]);
+            const char *owner = apr_hash_get(seen, paths[j],
+                                             APR_HASH_KEY_STRING);
             if (owner) {
                 *perr = apr_psprintf(p, "OAuthRemoteApp %s: %s path '%s' is "
                                      "already used by %s; give each app and "
@@ -690,9 +693,9 @@ apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
                                      what[j], paths[j], owner);
                 return APR_EINVAL;
             }
-            apr_table_set(seen, paths[j],
-                          apr_psprintf(p, "the %s of app %s", what[j],
-                                       app->name));
+            apr_hash_set(seen, paths[j], APR_HASH_KEY_STRING,
+                         apr_psprintf(p, "the %s of app %s", what[j],
+                                      app->name));
         }
     }
     return APR_SUCCESS;

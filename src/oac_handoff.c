@@ -98,6 +98,11 @@ static handoff_table_t *table_of(void *mem)
  */
 static apr_int64_t age_of(const handoff_slot_t *s, apr_int64_t now)
 {
+    /* A stamp no clock wrote (damaged memory) is as old as can be; two
+     * non-negative values cannot overflow a difference. */
+    if (s->stamp < 0 || now < 0) {
+        return APR_INT64_MAX;
+    }
     return now >= s->stamp ? now - s->stamp : s->stamp - now;
 }
 

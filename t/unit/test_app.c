@@ -369,6 +369,12 @@ static void test_check_set(void **state)
     APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("d", GH
         "login_path=/same logout_path=/same"));
     assert_int_not_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
+
+    /* paths compare exactly, as the routes match them (found by fuzzing) */
+    apps->nelts = 0;
+    APR_ARRAY_PUSH(apps, oac_app_t *) = finalize(declare("e", GH
+        "login_path=/In logout_path=/in"));
+    assert_int_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
 }
 
 int main(void)
