@@ -28,6 +28,8 @@
 #include "oac_http_curl.h"
 #include "oac_util.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 /* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
@@ -231,8 +233,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_handler(oac_handler, NULL, before_proxy, APR_HOOK_FIRST);
 }
 
-/* Not AP_DECLARE_MODULE: mod_oauthclient_private.h already says
- * APLOG_USE_MODULE(oauthclient) for every glue file, this one included. */
+/* Not AP_DECLARE_MODULE, which says APLOG_USE_MODULE again: this file,
+ * like every glue file, says it after its includes. */
 module AP_MODULE_DECLARE_DATA oauthclient_module = {
     STANDARD20_MODULE_STUFF,
     oac_config_create_dir_conf,

@@ -26,6 +26,8 @@
 #include "oac_url.h"
 #include "oac_util.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 #define API_RESPONSE_FILTER "OAUTHCLIENT_API_RESPONSE"
 
 static int is_oauth_auth_type(request_rec *r)

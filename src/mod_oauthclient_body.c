@@ -14,6 +14,8 @@
 #include <apr_buckets.h>
 #include <apr_strings.h>
 
+APLOG_USE_MODULE(oauthclient);
+
 #define BODY_REPLAY_FILTER "OAUTHCLIENT_BODY"
 
 typedef struct {

@@ -22,6 +22,8 @@
 
 #include "oac_codec.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 typedef void session_hook_register_fn(
     apr_status_t (*fn)(request_rec *r, session_rec *z),
     const char *const *pre, const char *const *succ, int order);

@@ -15,6 +15,8 @@
 
 #include "oac_form.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 /* Every OAuthApp / OAuthProxyAPI seen in the main config, so check_config
  * can tell the administrator about a name no app carries, instead of a 500
  * at the first request. Reset by pre_config: the config is read twice at

@@ -26,6 +26,8 @@
 #include "oac_userinfo.h"
 #include "oac_util.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 /* How long a login may stay at the provider, and how many may be in flight
  * in one browser (tabs): enough for people, small enough for a cookie. */
 #define PENDING_LIFETIME 600

@@ -15,6 +15,8 @@
 
 #include "mod_oauthclient.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
     access_token_response,
     (request_rec *r, oauthclient_token_response_t *resp), (r, resp),

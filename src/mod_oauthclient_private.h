@@ -16,9 +16,11 @@
  * mod_oauthclient.c. */
 #define OAC_LOGNO(n) "OAC" #n ": "
 
+/* Every glue file says APLOG_USE_MODULE(oauthclient) itself, after its
+ * includes: its lines then log as [oauthclient:...] and obey LogLevel
+ * oauthclient:...; without it, httpd files them under no module. One
+ * grep checks it: grep -L APLOG_USE_MODULE mod_oauthclient.c
+ * src/mod_oauthclient_*.c finds nothing. */
 extern module AP_MODULE_DECLARE_DATA oauthclient_module;
-/* Every glue file logs as [oauthclient:...] and obeys LogLevel
- * oauthclient:...; without this, httpd files its lines under no module. */
-APLOG_USE_MODULE(oauthclient);
 
 #endif

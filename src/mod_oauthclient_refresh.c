@@ -22,6 +22,8 @@
 #include "oac_handoff.h"
 #include "oac_oauth2.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 #define OAC_REFRESH_MUTEX "oauthclient-refresh"
 #define HANDOFF_SLOTS 256
 /* A token this close to its expiry is refreshed before use: the request

@@ -19,6 +19,8 @@
 #include <apr_optional.h>
 #include <apr_strings.h>
 
+APLOG_USE_MODULE(oauthclient);
+
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get;
 static APR_OPTIONAL_FN_TYPE(ap_session_set) *session_set;

@@ -17,6 +17,8 @@
 
 #include "mod_oauthclient.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 #define OAC_STATUS_HANDLER "oauthclient-status"
 
 static const char *const counter_names[OAC_CTR_COUNT] = {

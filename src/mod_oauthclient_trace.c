@@ -12,6 +12,8 @@
 
 #include "oac_util.h"
 
+APLOG_USE_MODULE(oauthclient);
+
 typedef struct {
     request_rec *r;
     const oac_app_t *app;
