@@ -59,7 +59,10 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
         ++i;
     }
     if (i < resp->body_len && resp->body[i] == '{') {
-        o = json_loadb(resp->body, resp->body_len, 0, NULL);
+        /* A repeated field is left for the parser to refuse: keeping one
+         * of them here would let a fix pick what the parser will not. */
+        o = json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES,
+                       NULL);
         if (!json_is_object(o)) {
             json_decref(o);
             return NULL;
@@ -79,6 +82,9 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
     json_cleanup_register(p, o);
     for (k = 0; k < form->nelts; ++k) {
         const oac_param_t *kv = &APR_ARRAY_IDX(form, k, oac_param_t);
+        if (json_object_get(o, kv->name)) {
+            return NULL;
+        }
         json_object_set_new(o, kv->name, json_string(kv->value));
     }
     return o;

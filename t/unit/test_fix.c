@@ -168,6 +168,25 @@ static void test_garbage_left_to_parser(void **state)
     assert_string_equal(resp.body, "<html>down</html>");
 }
 
+/* A repeated field stays for the parser to refuse, with a fix or without:
+ * a fix must not pick one of two access tokens (found by reading, while
+ * fuzzing). */
+static void test_repeated_fields_still_refused(void **state)
+{
+    const oac_app_t *apps[] = { app_with(NULL, NULL),
+                                app_with("camelcase", NULL),
+                                app_with(NULL, "tok:access_token") };
+    size_t i;
+
+    for (i = 0; i < sizeof(apps) / sizeof(apps[0]); ++i) {
+        assert_null(fixed_token(apps[i], "application/json",
+                                "{\"access_token\":\"a\","
+                                "\"access_token\":\"b\"}"));
+        assert_null(fixed_token(apps[i], "application/x-www-form-urlencoded",
+                                "access_token=a&access_token=b"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -178,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_field_map),
         cmocka_unit_test(test_api_param),
         cmocka_unit_test(test_garbage_left_to_parser),
+        cmocka_unit_test(test_repeated_fields_still_refused),
     };
     return cmocka_run_group_tests_name("oac_fix", tests, setup, teardown);
 }
