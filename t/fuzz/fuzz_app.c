@@ -174,13 +174,7 @@ static int may_load_file(apr_pool_t *p, const oac_app_decl_t *d)
            && oac_form_get(form, "rsa_key_file");
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
+FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -44,6 +44,16 @@ static inline void fuzz_apr_init(void)
     }
 }
 
+/* The LLVMFuzzerInitialize of a target that needs APR and nothing else. */
+#define FUZZ_APR_INITIALIZE                              \
+    int LLVMFuzzerInitialize(int *argc, char ***argv)    \
+    {                                                    \
+        (void)argc;                                      \
+        (void)argv;                                      \
+        fuzz_apr_init();                                 \
+        return 0;                                        \
+    }
+
 /*
  * Input cut into C strings at its NUL bytes, as the module receives them
  * (a NUL ends any string httpd hands over). Missing pieces are "".

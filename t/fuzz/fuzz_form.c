@@ -110,13 +110,7 @@ static void check_form(apr_pool_t *p, const char *s, unsigned pick)
     CHECK(fuzz_streq(oac_form_get(copy, name), "\x01set"));
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
+FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

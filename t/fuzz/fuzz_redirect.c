@@ -121,13 +121,7 @@ static int plainly_local(const char *s)
                         "0123456789/._-~") == n;
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
+FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

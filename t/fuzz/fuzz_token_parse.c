@@ -126,13 +126,7 @@ static void response_mode(apr_pool_t *p, unsigned mode, const char *body,
     check_sendable(p, t);
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
+FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

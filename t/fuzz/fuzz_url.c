@@ -145,13 +145,7 @@ static void check_add_query(apr_pool_t *p, const char *url, const char *rel)
     }
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc;
-    (void)argv;
-    fuzz_apr_init();
-    return 0;
-}
+FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
