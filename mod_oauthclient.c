@@ -21,6 +21,7 @@
 #include "mod_oauthclient_auth.h"
 #include "mod_oauthclient_body.h"
 #include "mod_oauthclient_codec.h"
+#include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_refresh.h"
 #include "mod_oauthclient_session.h"
@@ -33,7 +34,7 @@ APLOG_USE_MODULE(oauthclient);
 /* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
- * here. Next free: 00094. */
+ * here, 00094 cookie. Next free: 00095. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -62,6 +63,18 @@ static const command_rec oac_cmds[] = {
     AP_INIT_TAKE1("OAuthSessionPassphraseFile",
         oac_cmd_session_passphrase_file, NULL, RSRC_CONF | ACCESS_CONF,
         "File of passphrases for OAuthSessionPassphrase, one per line"),
+    /* mod_session_cookie's own directives, also read here: httpd passes
+     * them to both modules (mod_oauthclient_cookie.c says why) */
+    AP_INIT_RAW_ARGS("SessionCookieName", oac_cmd_session_cookie_name, NULL,
+        RSRC_CONF | OR_AUTHCFG,
+        "The name of the RFC2109 cookie carrying the session"),
+    AP_INIT_RAW_ARGS("SessionCookieName2", oac_cmd_session_cookie_name,
+        NULL, RSRC_CONF | OR_AUTHCFG,
+        "The name of the RFC2965 cookie carrying the session"),
+    AP_INIT_FLAG("SessionCookieRemove", oac_cmd_session_cookie_remove, NULL,
+        RSRC_CONF | OR_AUTHCFG,
+        "Set to 'On' to remove the session cookie from the headers "
+        "and hide the cookie from a backend server or process"),
     { NULL }
 };
 
@@ -71,6 +84,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     oac_config_pre_config(pconf);
     oac_refresh_pre_config(pconf);
     oac_codec_register_hooks();
+    oac_cookie_register_hook();
     oac_codec_pre_config();
     return OK;
 }

@@ -105,7 +105,7 @@ static apr_status_t codec_encode(request_rec *r, session_rec *z)
     return OK;
 }
 
-static int already_registered(const char *getter, void (*fn)(void))
+int oac_session_hook_present(const char *getter, void (*fn)(void))
 {
     session_hook_get_fn *get = (session_hook_get_fn *)dlsym(RTLD_DEFAULT,
                                                             getter);
@@ -134,11 +134,11 @@ int oac_codec_register_hooks(void)
     if (!enc || !dec) {
         return 0;
     }
-    if (!already_registered("ap_hook_get_session_encode",
+    if (!oac_session_hook_present("ap_hook_get_session_encode",
                             (void (*)(void))codec_encode)) {
         enc(codec_encode, NULL, NULL, APR_HOOK_LAST);
     }
-    if (!already_registered("ap_hook_get_session_decode",
+    if (!oac_session_hook_present("ap_hook_get_session_decode",
                             (void (*)(void))codec_decode)) {
         dec(codec_decode, NULL, NULL, APR_HOOK_FIRST);
     }

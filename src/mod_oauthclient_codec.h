@@ -10,6 +10,9 @@
 #include "mod_oauthclient_private.h"
 
 int oac_codec_register_hooks(void);
+/* 1 if fn is among the functions registered on the mod_session hook whose
+ * ap_hook_get_* function is called getter (looked up at run time). */
+int oac_session_hook_present(const char *getter, void (*fn)(void));
 void oac_codec_pre_config(void);
 void oac_codec_child_init(apr_pool_t *pchild);
 /* !OK (logged) for a codec configuration that cannot work; *pused says

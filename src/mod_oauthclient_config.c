@@ -152,6 +152,17 @@ void *oac_config_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->proxy_api = add->proxy_api ? add->proxy_api : base->proxy_api;
     c->location = add->location ? add->location : base->location;
     c->codec = add->codec ? add->codec : base->codec;
+    /* mod_session_cookie's merge, so both see the same cookie */
+    c->cookie.name = add->cookie.name_set ? add->cookie.name
+                                          : base->cookie.name;
+    c->cookie.name_set = add->cookie.name_set || base->cookie.name_set;
+    c->cookie.name2 = add->cookie.name2_set ? add->cookie.name2
+                                            : base->cookie.name2;
+    c->cookie.name2_set = add->cookie.name2_set || base->cookie.name2_set;
+    c->cookie.remove = add->cookie.remove_set ? add->cookie.remove
+                                              : base->cookie.remove;
+    c->cookie.remove_set = add->cookie.remove_set
+                           || base->cookie.remove_set;
     return c;
 }
 

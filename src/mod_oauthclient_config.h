@@ -45,6 +45,12 @@ typedef struct {
     const char *proxy_api;      /* OAuthProxyAPI */
     const char *location;       /* the section OAuthProxyAPI was set in */
     oac_codec_t *codec;         /* OAuthSessionPassphrase(File) */
+    struct {                    /* mod_session_cookie's, read alongside it */
+        const char *name;       /* SessionCookieName */
+        const char *name2;      /* SessionCookieName2 */
+        int name_set, name2_set;
+        int remove, remove_set; /* SessionCookieRemove */
+    } cookie;
 } oac_dir_conf;
 
 /* What the early hooks decided for this request; the handler, ordered

@@ -18,7 +18,9 @@ sub slurp {
 }
 
 my $code = slurp('mod_oauthclient.c');
-my @table = $code =~ /AP_INIT_[A-Z0-9_]+\("(\w+)"/g;
+# The module's own directives; it also reads mod_session_cookie's three
+# (SessionCookie*), which httpd's manual documents.
+my @table = grep { /^OAuth/ } $code =~ /AP_INIT_[A-Z0-9_]+\("(\w+)"/g;
 my $conf = slurp('conf/oauthclient.conf');
 my $readme = slurp('README.md');
 my %in_table = map { $_ => 1 } @table;

@@ -1,0 +1,20 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * The session cookie read without ap_cookie_read's cost, for the locations
+ * the module serves (mod_oauthclient_cookie.c).
+ */
+#ifndef MOD_OAUTHCLIENT_COOKIE_H
+#define MOD_OAUTHCLIENT_COOKIE_H
+
+#include "mod_oauthclient_private.h"
+
+/* mod_session_cookie's directives, read alongside it */
+const char *oac_cmd_session_cookie_name(cmd_parms *cmd, void *dconf,
+                                        const char *args);
+const char *oac_cmd_session_cookie_remove(cmd_parms *cmd, void *dconf,
+                                          int on);
+/* Called from pre_config, once every LoadModule has been read. */
+void oac_cookie_register_hook(void);
+
+#endif
