@@ -555,6 +555,47 @@ static void test_hmac_sha1_wiki_cases(void **state)
                         "VZVjXceV7JgPq/dOTnNmEfO0Fv8=");
 }
 
+/* Each thread keeps its HMAC context keyed with the last key: keys that
+ * alternate, share a prefix or differ in length must each give their own
+ * signature, and a base string signed again gives the same one. */
+static void test_hmac_key_reuse(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_oauth1_creds_t c;
+    char longer[300];
+    int round;
+
+    memset(&c, 0, sizeof(c));
+    c.method = OAC_SIG_HMAC_SHA1;
+    c.consumer_key = "k";
+    c.consumer_secret = "cs";
+    for (round = 0; round < 2; ++round) {
+        c.token_secret = "ts";
+        assert_string_equal(signature_ok(p, &c, "bs"),
+                            "VZVjXceV7JgPq/dOTnNmEfO0Fv8=");
+        assert_string_equal(signature_ok(p, &c, "bs"),
+                            "VZVjXceV7JgPq/dOTnNmEfO0Fv8=");
+        c.token_secret = NULL;
+        assert_string_equal(signature_ok(p, &c, "bs"),
+                            "egQqG5AJep5sJ7anhXju1unge2I=");
+        /* "cs&ts" again after "cs&": one more byte than the cached key */
+        c.token_secret = "ts";
+        assert_string_equal(signature_ok(p, &c, "bs"),
+                            "VZVjXceV7JgPq/dOTnNmEfO0Fv8=");
+    }
+    /* a key longer than the cache keeps: keyed every time, still right
+     * (printf bs | openssl dgst -sha1 -hmac "cs&$(printf 't%.0s' {1..299})"
+     * -binary | base64) */
+    memset(longer, 't', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    c.token_secret = longer;
+    assert_string_equal(signature_ok(p, &c, "bs"), "IdWNh+BiNG12/Y9p9XkatF3VMS4=");
+    assert_string_equal(signature_ok(p, &c, "bs"), "IdWNh+BiNG12/Y9p9XkatF3VMS4=");
+    c.token_secret = "ts";
+    assert_string_equal(signature_ok(p, &c, "bs"),
+                        "VZVjXceV7JgPq/dOTnNmEfO0Fv8=");
+}
+
 static void test_hmac_sha256(void **state)
 {
     apr_pool_t *p = *state;
@@ -1445,6 +1486,7 @@ int main(void)
         T(test_normalize_query_and_params_merge),
         T(test_photos_example),
         T(test_hmac_sha1_wiki_cases),
+        T(test_hmac_key_reuse),
         T(test_hmac_sha256),
         T(test_plaintext),
         T(test_rsa_sha1_vector),
