@@ -34,7 +34,7 @@ APLOG_USE_MODULE(oauthclient);
 /* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
- * here, 00094 cookie. Next free: 00095. */
+ * here, 00094 cookie, 00095-00096 here. Next free: 00097. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -83,8 +83,6 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     oac_config_pre_config(pconf);
     oac_refresh_pre_config(pconf);
-    oac_codec_register_hooks();
-    oac_cookie_register_hook();
     oac_codec_pre_config();
     return OK;
 }
@@ -99,6 +97,14 @@ static int check_dependencies(server_rec *main_s)
 
     for (s = main_s; s; s = s->next) {
         any_app |= oac_server_config(s)->apps->nelts > 0;
+    }
+    if (any_app && oac_session_available() && !oac_codec_registered()) {
+        /* Works, but mod_session_cookie reads the session cookie instead
+         * of the module's faster reader (mod_oauthclient_cookie.c). */
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00096) "mod_oauthclient was loaded before "
+                     "mod_session, so it cannot hook into it: load it after "
+                     "'LoadModule session_module'");
     }
     if (any_app && !oac_session_available()) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
@@ -134,6 +140,16 @@ static int oac_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                      OAC_LOGNO(00055) "OAuthSessionPassphrase encrypts "
                      "mod_session's session, and mod_session is not loaded: "
                      "a2enmod session session_cookie");
+        return !OK;
+    }
+    if (codec_used && !oac_codec_registered()) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00095) "OAuthSessionPassphrase needs "
+                     "mod_session loaded before mod_oauthclient: put 'LoadModule "
+                     "oauthclient_module' after 'LoadModule session_module' "
+                     "(Debian: the module's LoadModule line belongs in "
+                     "mods-available/oauthclient.conf, which is read after "
+                     "every .load file)");
         return !OK;
     }
     return check_dependencies(main_s);
@@ -233,6 +249,8 @@ static void register_hooks(apr_pool_t *p)
     oac_body_register();
     oac_api_register();
     oac_session_register();
+    oac_codec_register();
+    oac_cookie_register();
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */

@@ -5,9 +5,14 @@
  * (src/oac_codec.c) whose keys are derived once, when the configuration is
  * read, instead of on every request as mod_session_crypto does.
  *
- * mod_session's hook functions are found at run time (dlsym) rather than
- * linked: Debian loads modules in alphabetical order, and "oauthclient"
- * comes before "session", so a link-time reference would not resolve.
+ * mod_session's hooks are registered the way mod_session_crypto registers
+ * them, from this module's register_hooks, which httpd runs when it loads
+ * the module: mod_session must be loaded first, so that its hook
+ * functions resolve. The references are weak, so that a wrong order gives
+ * the administrator a sentence at configtest (oac_codec_registered)
+ * instead of a dlopen error. Debian reads the *.load files in
+ * alphabetical order, "oauthclient" before "session": the module's
+ * LoadModule line is in oauthclient.conf, read after every *.load file.
  */
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_config.h"
@@ -17,23 +22,16 @@
 
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
-#include <dlfcn.h>
 #include <openssl/evp.h>
 
 #include "oac_codec.h"
 
 APLOG_USE_MODULE(oauthclient);
 
-typedef void session_hook_register_fn(
-    apr_status_t (*fn)(request_rec *r, session_rec *z),
-    const char *const *pre, const char *const *succ, int order);
-typedef apr_array_header_t *session_hook_get_fn(void);
+#pragma weak ap_hook_session_encode
+#pragma weak ap_hook_session_decode
 
-/* The first elements of APR's hook link records: enough to recognise our
- * own function among those registered. */
-typedef struct {
-    void (*fn)(void);
-} hook_link;
+static int registered;
 
 /* Codecs made for .htaccess files, which are read per request: the key
  * derivation is paid once per child and passphrase list, not per request. */
@@ -105,44 +103,20 @@ static apr_status_t codec_encode(request_rec *r, session_rec *z)
     return OK;
 }
 
-int oac_session_hook_present(const char *getter, void (*fn)(void))
+/* Encrypts last (after mod_session has form-encoded the pairs) and
+ * decrypts first, the places mod_session_crypto takes. */
+void oac_codec_register(void)
 {
-    session_hook_get_fn *get = (session_hook_get_fn *)dlsym(RTLD_DEFAULT,
-                                                            getter);
-    apr_array_header_t *links = get ? get() : NULL;
-    int i;
-    for (i = 0; links && i < links->nelts; ++i) {
-        const hook_link *l = (const hook_link *)(links->elts
-                                                 + i * links->elt_size);
-        if (l->fn == fn) {
-            return 1;
-        }
+    if (ap_hook_session_encode && ap_hook_session_decode) {
+        ap_hook_session_encode(codec_encode, NULL, NULL, APR_HOOK_LAST);
+        ap_hook_session_decode(codec_decode, NULL, NULL, APR_HOOK_FIRST);
+        registered = 1;
     }
-    return 0;
 }
 
-/* Called from pre_config, when every LoadModule has been read. Encrypts
- * last (after mod_session has form-encoded the pairs) and decrypts first,
- * the places mod_session_crypto takes. */
-int oac_codec_register_hooks(void)
+int oac_codec_registered(void)
 {
-    session_hook_register_fn *enc = (session_hook_register_fn *)dlsym(
-        RTLD_DEFAULT, "ap_hook_session_encode");
-    session_hook_register_fn *dec = (session_hook_register_fn *)dlsym(
-        RTLD_DEFAULT, "ap_hook_session_decode");
-
-    if (!enc || !dec) {
-        return 0;
-    }
-    if (!oac_session_hook_present("ap_hook_get_session_encode",
-                            (void (*)(void))codec_encode)) {
-        enc(codec_encode, NULL, NULL, APR_HOOK_LAST);
-    }
-    if (!oac_session_hook_present("ap_hook_get_session_decode",
-                            (void (*)(void))codec_decode)) {
-        dec(codec_decode, NULL, NULL, APR_HOOK_FIRST);
-    }
-    return 1;
+    return registered;
 }
 
 void oac_codec_child_init(apr_pool_t *pchild)

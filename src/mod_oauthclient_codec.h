@@ -9,10 +9,10 @@
 
 #include "mod_oauthclient_private.h"
 
-int oac_codec_register_hooks(void);
-/* 1 if fn is among the functions registered on the mod_session hook whose
- * ap_hook_get_* function is called getter (looked up at run time). */
-int oac_session_hook_present(const char *getter, void (*fn)(void));
+/* From register_hooks: the codec's mod_session hooks, when mod_session
+ * was loaded before this module (oac_codec_registered says whether). */
+void oac_codec_register(void);
+int oac_codec_registered(void);
 void oac_codec_pre_config(void);
 void oac_codec_child_init(apr_pool_t *pchild);
 /* !OK (logged) for a codec configuration that cannot work; *pused says

@@ -22,18 +22,18 @@
  * as httpd would refuse them.
  */
 #include "mod_oauthclient_cookie.h"
-#include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_config.h"
 
 #include "http_request.h"
 #include "mod_session.h"
 
 #include <apr_strings.h>
-#include <dlfcn.h>
 
 #include "oac_cookie.h"
 
 APLOG_USE_MODULE(oauthclient);
+
+#pragma weak ap_hook_session_load
 
 /* mod_session_cookie's key for the session it loaded (MOD_SESSION_COOKIE
  * in mod_session_cookie.c, which no header exports) */
@@ -187,19 +187,12 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
     return OK;
 }
 
-typedef void session_load_register_fn(
-    apr_status_t (*fn)(request_rec *r, session_rec **z),
-    const char *const *pre, const char *const *succ, int order);
-
-void oac_cookie_register_hook(void)
+void oac_cookie_register(void)
 {
-    session_load_register_fn *reg = (session_load_register_fn *)dlsym(
-        RTLD_DEFAULT, "ap_hook_session_load");
-
     /* Before mod_session_cookie and mod_session_dbd (APR_HOOK_MIDDLE),
-     * which decline when their own directives are not set. */
-    if (reg && !oac_session_hook_present("ap_hook_get_session_load",
-                                         (void (*)(void))cookie_load)) {
-        reg(cookie_load, NULL, NULL, APR_HOOK_FIRST);
+     * which decline when their own directives are not set. Weak, as the
+     * codec's (mod_oauthclient_codec.c says why). */
+    if (ap_hook_session_load) {
+        ap_hook_session_load(cookie_load, NULL, NULL, APR_HOOK_FIRST);
     }
 }

@@ -14,7 +14,7 @@ const char *oac_cmd_session_cookie_name(cmd_parms *cmd, void *dconf,
                                         const char *args);
 const char *oac_cmd_session_cookie_remove(cmd_parms *cmd, void *dconf,
                                           int on);
-/* Called from pre_config, once every LoadModule has been read. */
-void oac_cookie_register_hook(void);
+/* From register_hooks, when mod_session was loaded before this module. */
+void oac_cookie_register(void);
 
 #endif
