@@ -4,22 +4,26 @@
  * mod_session_cookie loads the session with ap_cookie_read, which costs a
  * third of what the module adds to a proxied request (src/oac_cookie.h).
  * For the virtual hosts and locations the module serves (apps declared,
- * or OAuthSessionPassphrase set) this file loads it instead, with the
- * result mod_session_cookie gives:
+ * or OAuthSessionPassphrase set) this file loads it instead in the common
+ * case, with the result mod_session_cookie gives: the same cookie
+ * (SessionCookieName2 before SessionCookieName), the same session record,
+ * cached in the main request's notes under mod_session_cookie's own key,
+ * the same "Cache-Control: no-cache, private".
  *
- * - the same cookie (SessionCookieName2 before SessionCookieName), the
- *   same duplicate rule (the last one wins, logged), the same rewrite of
- *   the Cookie header under SessionCookieRemove On;
- * - the same session record, cached in the main request's notes under
- *   mod_session_cookie's own key, so either module finds what the other
- *   loaded; the same "Cache-Control: no-cache, private".
+ * Every other case is left to mod_session_cookie, decided before anything
+ * is cached: SessionCookieRemove On (httpd's rewrite of the Cookie header,
+ * and its handling of a session cached before an internal redirect, vary
+ * between 2.4 releases), and a cookie sent twice with different values
+ * (ap_cookie_read then logs AH00011 and gives an empty session: a second
+ * cookie planted from a sibling domain must not choose the session).
+ * Saving is mod_session_cookie's in all cases.
  *
- * Saving is still mod_session_cookie's. The cookie's name and the remove
- * flag are mod_session_cookie's directives: httpd hands a directive to
- * every module that declares it (server/config.c, ap_walk_config_sub), so
- * this module declares them too and keeps a copy, merged by
- * mod_session_cookie's rules. Without mod_session_cookie they are refused
- * as httpd would refuse them.
+ * The cookie's name and the remove flag are mod_session_cookie's
+ * directives: httpd hands a directive to every module that declares it
+ * (server/config.c, ap_walk_config_sub), so this module declares them too
+ * and keeps a copy, merged by mod_session_cookie's rules. Without
+ * mod_session_cookie they are refused (or, under AllowOverride
+ * Nonfatal=Unknown, skipped with a warning) as httpd would.
  */
 #include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_config.h"
@@ -39,15 +43,27 @@ APLOG_USE_MODULE(oauthclient);
  * in mod_session_cookie.c, which no header exports) */
 #define SESSION_COOKIE_NOTE "mod_session_cookie"
 
-static const char *need_session_cookie(cmd_parms *cmd)
+/* 1 when mod_session_cookie is not loaded; *err is then what httpd says
+ * of a directive no loaded module declares: an error, or NULL after a
+ * warning under AllowOverride Nonfatal=Unknown. */
+static int session_cookie_missing(cmd_parms *cmd, const char **err)
 {
-    if (!ap_find_linked_module("mod_session_cookie.c")) {
-        return apr_pstrcat(cmd->pool, "Invalid command '",
-                           cmd->cmd->name, "': it belongs to "
-                           "mod_session_cookie, which is not loaded "
-                           "(a2enmod session_cookie)", NULL);
+    *err = NULL;
+    if (ap_find_linked_module("mod_session_cookie.c")) {
+        return 0;
     }
-    return NULL;
+    if (cmd->override & NONFATAL_UNKNOWN) {
+        ap_log_perror(APLOG_MARK, APLOG_WARNING, 0, cmd->temp_pool,
+                      OAC_LOGNO(00094) "Unknown directive %s: it belongs to "
+                      "mod_session_cookie, which is not loaded",
+                      cmd->cmd->name);
+    }
+    else {
+        *err = apr_pstrcat(cmd->pool, "Invalid command '", cmd->cmd->name,
+                           "': it belongs to mod_session_cookie, which is "
+                           "not loaded (a2enmod session_cookie)", NULL);
+    }
+    return 1;
 }
 
 /* The name as mod_session_cookie reads it: the first word; the cookie
@@ -56,10 +72,10 @@ const char *oac_cmd_session_cookie_name(cmd_parms *cmd, void *dconf,
                                         const char *args)
 {
     oac_dir_conf *dc = dconf;
-    const char *err = need_session_cookie(cmd);
+    const char *err;
     char *last, *name;
 
-    if (err) {
+    if (session_cookie_missing(cmd, &err)) {
         return err;
     }
     name = apr_strtok(apr_pstrdup(cmd->pool, args), " \t", &last);
@@ -79,9 +95,9 @@ const char *oac_cmd_session_cookie_remove(cmd_parms *cmd, void *dconf,
                                           int on)
 {
     oac_dir_conf *dc = dconf;
-    const char *err = need_session_cookie(cmd);
+    const char *err;
 
-    if (err) {
+    if (session_cookie_missing(cmd, &err)) {
         return err;
     }
     dc->cookie.remove = on;
@@ -92,49 +108,15 @@ const char *oac_cmd_session_cookie_remove(cmd_parms *cmd, void *dconf,
 typedef struct {
     apr_pool_t *pool;
     const char *name;
-    int remove;
     oac_cookie_found_t found;
-    apr_table_t *kept;          /* the rewritten headers, when removing */
 } cookie_read_t;
 
 static int read_line(void *data, const char *key, const char *value)
 {
     cookie_read_t *cr = data;
-    const char *rest = NULL;
 
-    oac_cookie_scan(cr->pool, value, cr->name, &cr->found,
-                    cr->remove ? &rest : NULL);
-    if (rest) {
-        apr_table_addn(cr->kept, key, rest);
-    }
+    oac_cookie_scan(cr->pool, value, cr->name, &cr->found);
     return 1;
-}
-
-/* Into pool, the main request's: the session record that keeps the value
- * outlives a subrequest. */
-static const char *read_cookie(request_rec *r, apr_pool_t *pool,
-                               const char *name, int remove)
-{
-    cookie_read_t cr;
-
-    cr.pool = pool;
-    cr.name = name;
-    cr.remove = remove;
-    cr.found.value = NULL;
-    cr.found.duplicated = 0;
-    cr.kept = remove ? apr_table_make(r->pool, 2) : NULL;
-    apr_table_do(read_line, &cr, r->headers_in, "Cookie", "Cookie2", NULL);
-    if (cr.found.duplicated) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00094)
-                      "client submitted cookie '%s' more than once: %s",
-                      name, r->uri);
-    }
-    if (remove) {
-        apr_table_unset(r->headers_in, "Cookie");
-        apr_table_unset(r->headers_in, "Cookie2");
-        r->headers_in = apr_table_overlay(r->pool, r->headers_in, cr.kept);
-    }
-    return cr.found.value;
 }
 
 static int module_serves(request_rec *r, const oac_dir_conf *dc)
@@ -153,6 +135,7 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
     const char *name, *note;
     request_rec *m = r;
     session_rec *zz;
+    cookie_read_t cr;
 
     if (dc->cookie.name2_set) {
         name = dc->cookie.name2;
@@ -163,7 +146,7 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
     else {
         return DECLINED;
     }
-    if (!name || !module_serves(r, dc)) {
+    if (!name || dc->cookie.remove || !module_serves(r, dc)) {
         return DECLINED;
     }
     while (m->prev) {
@@ -177,10 +160,20 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
         *z = zz;
         return OK;
     }
+    /* Into the main request's pool: the session record that keeps the
+     * value outlives a subrequest. */
+    cr.pool = m->pool;
+    cr.name = name;
+    cr.found.value = NULL;
+    cr.found.duplicated = 0;
+    apr_table_do(read_line, &cr, r->headers_in, "Cookie", "Cookie2", NULL);
+    if (cr.found.duplicated) {
+        return DECLINED;
+    }
     zz = apr_pcalloc(m->pool, sizeof(*zz));
     zz->pool = m->pool;
     zz->entries = apr_table_make(m->pool, 10);
-    zz->encoded = read_cookie(r, m->pool, name, dc->cookie.remove);
+    zz->encoded = cr.found.value;
     *z = zz;
     apr_table_setn(m->notes, note, (char *)zz);
     apr_table_addn(r->headers_out, "Cache-Control", "no-cache, private");

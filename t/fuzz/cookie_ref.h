@@ -1,9 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
- * The reference oac_cookie_scan is held to: httpd's algorithm as it reads
- * in server/util_cookies.c (extract_cookie_line), strtok for strtok, slow
- * as it is. Shared by t/fuzz/fuzz_cookie.c and t/unit/test_cookie.c.
+ * The reference oac_cookie_scan is held to: the part of httpd's algorithm
+ * that finds the cookie, as it reads in server/util_cookies.c
+ * (extract_cookie_line), strtok for strtok, slow as it is. Shared by t/fuzz/fuzz_cookie.c and t/unit/test_cookie.c.
  */
 #ifndef COOKIE_REF_H
 #define COOKIE_REF_H
@@ -15,15 +15,12 @@
 
 static inline void cookie_ref_scan(apr_pool_t *p, const char *header,
                                    const char *cookie_name,
-                                   const char **value, int *duplicated,
-                                   const char **rest)
+                                   const char **value, int *duplicated)
 {
     char *last1, *last2, *next1, *next2;
     char *copy = apr_pstrdup(p, header);
     const char *name = apr_pstrcat(p, cookie_name, "=", NULL);
     apr_size_t len = strlen(name);
-    const char *out = "", *sep = "";
-    int cookies = 0, eat = 0;
 
     for (next1 = apr_strtok(copy, ",", &last1); next1;
          next1 = apr_strtok(NULL, ",", &last1)) {
@@ -38,22 +35,9 @@ static inline void cookie_ref_scan(apr_pool_t *p, const char *header,
                     *duplicated = 1;
                 }
                 *value = apr_pstrdup(p, trim + len);
-                eat = 1;
             }
-            else {
-                if (*trim != '$') {
-                    cookies++;
-                    eat = 0;
-                }
-                if (!eat) {
-                    out = apr_pstrcat(p, out, sep, next2, NULL);
-                }
-            }
-            sep = ";";
         }
-        sep = ",";
     }
-    *rest = cookies ? out : NULL;
 }
 
 #endif
