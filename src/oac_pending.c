@@ -1,202 +1,123 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
-#include <stdlib.h>
 #include <string.h>
 
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include <jansson.h>
-
 #include "oac_pending.h"
 #include "oac_util.h"
 
 /*
- * One-letter keys: the list lives in the session, often a cookie, where
- * every byte counts against the 4 KiB limit.
+ * "P", then five fields per entry in the module's stored form
+ * (oac_util_stored_put): state, verifier, next, secret, expires_at. The
+ * token is stored the same way: nothing to URL-encode, no JSON parser on
+ * the callback's path.
  */
-#define K_STATE    "s"
-#define K_VERIFIER "v"
-#define K_NEXT     "n"
-#define K_SECRET   "k"
-#define K_EXPIRES  "e"
+#define PENDING_PREFIX 'P'
+#define ENTRY_FIELDS 5
 
 /* ---- decode -------------------------------------------------------------- */
 
-/* An optional string member; absent or null gives NULL. */
-static apr_status_t get_string(const char **pv, const char **perr,
-                               apr_pool_t *p, const json_t *obj,
-                               const char *key, int required)
-{
-    const json_t *v = json_object_get(obj, key);
-
-    if (!v || json_is_null(v)) {
-        if (required) {
-            *perr = apr_psprintf(p, "pending login entry has no '%s'", key);
-            return APR_EINVAL;
-        }
-        *pv = NULL;
-        return APR_SUCCESS;
-    }
-    if (!json_is_string(v)) {
-        *perr = apr_psprintf(p, "pending login entry field '%s' is not a "
-                             "string", key);
-        return APR_EINVAL;
-    }
-    *pv = apr_pstrdup(p, json_string_value(v));
-    return APR_SUCCESS;
-}
-
-static apr_status_t entry_from_json(oac_pending_t *e, const char **perr,
-                                    apr_pool_t *p, const json_t *obj)
-{
-    const json_t *exp;
-    apr_status_t rv;
-
-    if (!json_is_object(obj)) {
-        *perr = "pending login entry is not a JSON object";
-        return APR_EINVAL;
-    }
-    if ((rv = get_string(&e->state, perr, p, obj, K_STATE, 1))
-        != APR_SUCCESS
-        || (rv = get_string(&e->verifier, perr, p, obj, K_VERIFIER, 0))
-        != APR_SUCCESS
-        || (rv = get_string(&e->next, perr, p, obj, K_NEXT, 0))
-        != APR_SUCCESS
-        || (rv = get_string(&e->secret, perr, p, obj, K_SECRET, 0))
-        != APR_SUCCESS) {
-        return rv;
-    }
-    if (!*e->state) {
-        *perr = "pending login entry has an empty state";
-        return APR_EINVAL;
-    }
-    exp = json_object_get(obj, K_EXPIRES);
-    if (!json_is_integer(exp) || json_integer_value(exp) <= 0) {
-        *perr = "pending login entry has no valid expiry";
-        return APR_EINVAL;
-    }
-    e->expires_at = (apr_int64_t)json_integer_value(exp);
-    return APR_SUCCESS;
-}
+static const char *const field_names[ENTRY_FIELDS] = {
+    "state", "verifier", "next", "secret", "expires_at"
+};
 
 apr_status_t oac_pending_decode(apr_array_header_t **plist, const char **perr,
                                 apr_pool_t *p, const char *s,
                                 apr_int64_t now)
 {
-    apr_array_header_t *list;
-    json_error_t jerr;
-    json_t *json;
-    apr_status_t rv = APR_SUCCESS;
-    size_t i;
+    apr_array_header_t *list, *fields;
+    const char **f;
+    int bad, i;
 
     if (!s || !*s) {
         *plist = apr_array_make(p, 1, sizeof(oac_pending_t));
         return APR_SUCCESS;
     }
-    json = json_loads(s, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json) {
-        /* jerr.text may quote the input, which holds verifiers. */
-        *perr = apr_psprintf(p, "pending logins are not valid JSON (line %d "
-                             "column %d)", jerr.line, jerr.column);
+    if (*s != PENDING_PREFIX) {
+        *perr = "pending logins are not in the module's form";
         return APR_EINVAL;
     }
-    if (!json_is_array(json)) {
-        *perr = "pending logins are not a JSON array";
-        json_decref(json);
+    if (oac_util_stored_split(&fields, &bad, p, s + 1) != APR_SUCCESS) {
+        /* Names the field, never quotes it: it may hold a verifier. */
+        *perr = bad < 0 ? "pending logins are not in the module's form"
+                        : apr_psprintf(p, "pending login field '%s' is not "
+                                       "valid", field_names[bad
+                                                            % ENTRY_FIELDS]);
         return APR_EINVAL;
     }
-    list = apr_array_make(p, (int)json_array_size(json) + 1,
+    if (fields->nelts % ENTRY_FIELDS) {
+        *perr = "pending logins do not have 5 fields per entry";
+        return APR_EINVAL;
+    }
+    f = (const char **)fields->elts;
+    list = apr_array_make(p, fields->nelts / ENTRY_FIELDS + 1,
                           sizeof(oac_pending_t));
-    for (i = 0; i < json_array_size(json); ++i) {
+    for (i = 0; i < fields->nelts; i += ENTRY_FIELDS) {
         oac_pending_t e;
 
-        memset(&e, 0, sizeof(e));
-        if ((rv = entry_from_json(&e, perr, p, json_array_get(json, i)))
-            != APR_SUCCESS) {
-            break;
+        if (!f[i] || !*f[i]) {
+            *perr = "pending login entry has an empty state";
+            return APR_EINVAL;
         }
+        if (!oac_util_stored_seconds(&e.expires_at, f[i + 4])
+            || e.expires_at <= 0) {
+            *perr = "pending login entry has no valid expiry";
+            return APR_EINVAL;
+        }
+        e.state = f[i];
+        e.verifier = f[i + 1];
+        e.next = f[i + 2];
+        e.secret = f[i + 3];
         if (e.expires_at > now) {
             *(oac_pending_t *)apr_array_push(list) = e;
         }
     }
-    json_decref(json);
-    if (rv == APR_SUCCESS) {
-        *plist = list;
-    }
-    return rv;
+    *plist = list;
+    return APR_SUCCESS;
 }
 
 /* ---- encode -------------------------------------------------------------- */
 
-/* 0 on success; a NULL value is left out. json_string() refuses invalid
- * UTF-8, which is what makes an entry unencodable. */
-static int put_string(json_t *obj, const char *key, const char *value)
-{
-    json_t *v;
-
-    if (!value) {
-        return 0;
-    }
-    if (!(v = json_string(value))) {
-        return -1;
-    }
-    return json_object_set_new(obj, key, v);
-}
-
-static json_t *entry_to_json(const oac_pending_t *e)
-{
-    json_t *obj;
-
-    if (!e->state || !*e->state) {
-        return NULL;
-    }
-    obj = json_object();
-    if (!obj
-        || put_string(obj, K_STATE, e->state)
-        || put_string(obj, K_VERIFIER, e->verifier)
-        || put_string(obj, K_NEXT, e->next)
-        || put_string(obj, K_SECRET, e->secret)
-        || json_object_set_new(obj, K_EXPIRES,
-                               json_integer((json_int_t)e->expires_at))) {
-        json_decref(obj);
-        return NULL;
-    }
-    return obj;
-}
-
 char *oac_pending_encode(apr_pool_t *p, const apr_array_header_t *list)
 {
     const oac_pending_t *entries;
-    json_t *arr;
-    char *text, *copy;
+    apr_size_t room = 2;
+    char at[32], *out, *o;
     int i;
 
     if (!list || list->nelts == 0) {
         return apr_pstrdup(p, "");
     }
     entries = (const oac_pending_t *)list->elts;
-    arr = json_array();
     for (i = 0; i < list->nelts; ++i) {
-        json_t *obj = entry_to_json(&entries[i]);
+        room += oac_util_stored_room(entries[i].state)
+                + oac_util_stored_room(entries[i].verifier)
+                + oac_util_stored_room(entries[i].next)
+                + oac_util_stored_room(entries[i].secret) + 2 + sizeof(at);
+    }
+    out = o = apr_palloc(p, room);
+    *o++ = PENDING_PREFIX;
+    for (i = 0; i < list->nelts; ++i) {
+        const oac_pending_t *e = &entries[i];
 
-        if (obj) {
-            json_array_append_new(arr, obj);
+        /* An entry without a state could never be taken back. */
+        if (!e->state || !*e->state) {
+            continue;
         }
+        apr_snprintf(at, sizeof(at), "%" APR_INT64_T_FMT, e->expires_at);
+        o = oac_util_stored_put(o, e->state);
+        o = oac_util_stored_put(o, e->verifier);
+        o = oac_util_stored_put(o, e->next);
+        o = oac_util_stored_put(o, e->secret);
+        o = oac_util_stored_put(o, at);
     }
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
+    if (o == out + 1) {
         return apr_pstrdup(p, "");
     }
-    /* Keys in insertion order, so the text is stable for a given list. */
-    text = json_dumps(arr, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(arr);
-    if (!text) {
-        return apr_pstrdup(p, "");
-    }
-    copy = apr_pstrdup(p, text);
-    free(text);
-    return copy;
+    *o = '\0';
+    return out;
 }
 
 /* ---- add / take ---------------------------------------------------------- */

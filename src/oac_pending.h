@@ -32,9 +32,10 @@ apr_status_t oac_pending_decode(apr_array_header_t **plist, const char **perr,
                                 apr_int64_t now);
 
 /*
- * Compact JSON text of list, "" for an empty (or NULL) list. An entry
- * without a state, or with a string that is not valid UTF-8, is left out:
- * it could never be taken back.
+ * list in the module's stored form (oac_util_stored_put): "P", then
+ * state, verifier, next, secret and expires_at of each entry; "" for an
+ * empty (or NULL) list. An entry without a state is left out: it could
+ * never be taken back.
  */
 char *oac_pending_encode(apr_pool_t *p, const apr_array_header_t *list);
 
@@ -56,7 +57,8 @@ int oac_pending_take(oac_pending_t *out, apr_array_header_t *list,
 
 /*
  * The bytes list takes in a session, as oac_pending_encode writes it and
- * mod_session then URL-encodes it (every byte but [A-Za-z0-9.*_-] as %XX).
+ * mod_session then URL-encodes it (every byte but [A-Za-z0-9.*_-] as %XX,
+ * which the stored form never holds).
  */
 apr_size_t oac_pending_stored_size(apr_pool_t *p,
                                    const apr_array_header_t *list);

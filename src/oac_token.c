@@ -539,38 +539,6 @@ apr_status_t oac_token_parse(oac_token_t **ptoken, const char **perr,
 #define STORED_PREFIX "3."
 #define STORED_FIELDS 6
 
-static int stored_plain(unsigned char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
-
-static char *stored_put(char *o, const char *v)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *s = (const unsigned char *)v;
-
-    *o++ = '.';
-    if (!v) {
-        return o;
-    }
-    if (!*s) {
-        *o++ = '*';
-        return o;
-    }
-    for (; *s; ++s) {
-        if (stored_plain(*s)) {
-            *o++ = (char)*s;
-        }
-        else {
-            *o++ = '*';
-            *o++ = hex[*s >> 4];
-            *o++ = hex[*s & 0x0F];
-        }
-    }
-    return o;
-}
-
 char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
 {
     char at[32];
@@ -587,84 +555,15 @@ char *oac_token_to_string(apr_pool_t *p, const oac_token_t *t)
     fields[4] = t->scope;
     fields[5] = at;
     for (i = 0; i < STORED_FIELDS; ++i) {
-        room += 2 + (fields[i] ? 3 * strlen(fields[i]) : 0);
+        room += oac_util_stored_room(fields[i]);
     }
     out = o = apr_palloc(p, room);
     *o++ = STORED_PREFIX[0];
     for (i = 0; i < STORED_FIELDS; ++i) {
-        o = stored_put(o, fields[i]);
+        o = oac_util_stored_put(o, fields[i]);
     }
     *o = '\0';
     return out;
-}
-
-static int stored_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
-/* One field of len bytes at s; APR_EINVAL for a byte outside the
- * alphabet, a bad escape or an escaped NUL. */
-static apr_status_t stored_field(const char **pv, apr_pool_t *p,
-                                 const char *s, apr_size_t len)
-{
-    const char *end = s + len;
-    char *out, *o;
-
-    if (len == 0) {
-        *pv = NULL;
-        return APR_SUCCESS;
-    }
-    if (len == 1 && *s == '*') {
-        *pv = "";
-        return APR_SUCCESS;
-    }
-    out = o = apr_palloc(p, len + 1);
-    while (s < end) {
-        int hi, lo;
-
-        if (stored_plain((unsigned char)*s)) {
-            *o++ = *s++;
-            continue;
-        }
-        if (*s != '*' || end - s < 3 || (hi = stored_hex(s[1])) < 0
-            || (lo = stored_hex(s[2])) < 0 || (hi == 0 && lo == 0)) {
-            return APR_EINVAL;
-        }
-        *o++ = (char)(hi << 4 | lo);
-        s += 3;
-    }
-    *o = '\0';
-    *pv = out;
-    return APR_SUCCESS;
-}
-
-/* Unix seconds: digits only, at most 18 of them. */
-static int stored_seconds(apr_int64_t *pv, const char *s)
-{
-    apr_int64_t v = 0;
-    int digits = 0;
-
-    if (!s) {
-        return 0;
-    }
-    for (; *s >= '0' && *s <= '9'; ++s) {
-        if (++digits > 18) {
-            return 0;
-        }
-        v = v * 10 + (*s - '0');
-    }
-    if (!digits || *s) {
-        return 0;
-    }
-    *pv = v;
-    return 1;
 }
 
 apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
@@ -674,36 +573,35 @@ apr_status_t oac_token_from_string(oac_token_t **pt, const char **perr,
         "access_token", "token_secret", "token_type", "refresh_token",
         "scope", "expires_at"
     };
-    const char *f[STORED_FIELDS];
+    apr_array_header_t *fields;
+    const char **f;
     oac_token_t *t;
-    int i;
+    int bad;
 
-    if (!s || strncmp(s, STORED_PREFIX, sizeof(STORED_PREFIX) - 1)) {
+    /* The prefix without its '.', which starts the first field */
+    if (!s || strncmp(s, STORED_PREFIX, sizeof(STORED_PREFIX) - 2)) {
         *perr = "stored token is not in the module's form";
         return APR_EINVAL;
     }
-    s += sizeof(STORED_PREFIX) - 1;
-    for (i = 0; i < STORED_FIELDS; ++i) {
-        const char *dot = strchr(s, '.');
-        apr_size_t len = dot ? (apr_size_t)(dot - s) : strlen(s);
-
-        if ((dot != NULL) != (i < STORED_FIELDS - 1)) {
-            *perr = "stored token does not have 6 fields";
-            return APR_EINVAL;
-        }
-        if (stored_field(&f[i], p, s, len) != APR_SUCCESS) {
-            *perr = apr_psprintf(p, "stored token field '%s' is not valid",
-                                 names[i]);
-            return APR_EINVAL;
-        }
-        s = dot ? dot + 1 : s + len;
+    if (oac_util_stored_split(&fields, &bad, p,
+                              s + sizeof(STORED_PREFIX) - 2) != APR_SUCCESS) {
+        *perr = bad >= 0 && bad < STORED_FIELDS
+                    ? apr_psprintf(p, "stored token field '%s' is not valid",
+                                   names[bad])
+                    : "stored token does not have 6 fields";
+        return APR_EINVAL;
     }
+    if (fields->nelts != STORED_FIELDS) {
+        *perr = "stored token does not have 6 fields";
+        return APR_EINVAL;
+    }
+    f = (const char **)fields->elts;
     if (!f[0] || !*f[0]) {
         *perr = "stored token has no access_token";
         return APR_EINVAL;
     }
     t = token_make(p);
-    if (!stored_seconds(&t->expires_at, f[5])) {
+    if (!oac_util_stored_seconds(&t->expires_at, f[5])) {
         *perr = "stored token field 'expires_at' is not valid";
         return APR_EINVAL;
     }

@@ -431,3 +431,133 @@ apr_status_t oac_util_nonce(unsigned char *out, apr_size_t n)
     memcpy(out, b->buf + b->left, n);
     return APR_SUCCESS;
 }
+
+/* ---- the stored form ----------------------------------------------------- */
+
+static int stored_plain(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+apr_size_t oac_util_stored_room(const char *v)
+{
+    return 2 + (v ? 3 * strlen(v) : 0);
+}
+
+char *oac_util_stored_put(char *o, const char *v)
+{
+    const unsigned char *s = (const unsigned char *)v;
+
+    *o++ = '.';
+    if (!v) {
+        return o;
+    }
+    if (!*s) {
+        *o++ = '*';
+        return o;
+    }
+    for (; *s; ++s) {
+        if (stored_plain(*s)) {
+            *o++ = (char)*s;
+        }
+        else {
+            *o++ = '*';
+            *o++ = hex_upper[*s >> 4];
+            *o++ = hex_upper[*s & 0x0F];
+        }
+    }
+    return o;
+}
+
+static int stored_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
+    return -1;
+}
+
+/* One field of len bytes at s. */
+static apr_status_t stored_field(const char **pv, apr_pool_t *p,
+                                 const char *s, apr_size_t len)
+{
+    const char *end = s + len;
+    char *out, *o;
+
+    if (len == 0) {
+        *pv = NULL;
+        return APR_SUCCESS;
+    }
+    if (len == 1 && *s == '*') {
+        *pv = "";
+        return APR_SUCCESS;
+    }
+    out = o = apr_palloc(p, len + 1);
+    while (s < end) {
+        int hi, lo;
+
+        if (stored_plain((unsigned char)*s)) {
+            *o++ = *s++;
+            continue;
+        }
+        if (*s != '*' || end - s < 3 || (hi = stored_hex(s[1])) < 0
+            || (lo = stored_hex(s[2])) < 0 || (hi == 0 && lo == 0)) {
+            return APR_EINVAL;
+        }
+        *o++ = (char)(hi << 4 | lo);
+        s += 3;
+    }
+    *o = '\0';
+    *pv = out;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_util_stored_split(apr_array_header_t **pfields,
+                                   int *pindex, apr_pool_t *p,
+                                   const char *s)
+{
+    apr_array_header_t *fields = apr_array_make(p, 8, sizeof(const char *));
+
+    if (!s || *s != '.') {
+        *pindex = -1;
+        return APR_EINVAL;
+    }
+    while (*s == '.') {
+        const char *start = s + 1;
+        apr_size_t len = strcspn(start, ".");
+
+        if (stored_field((const char **)apr_array_push(fields), p, start,
+                         len) != APR_SUCCESS) {
+            *pindex = fields->nelts - 1;
+            return APR_EINVAL;
+        }
+        s = start + len;
+    }
+    *pfields = fields;
+    return APR_SUCCESS;
+}
+
+int oac_util_stored_seconds(apr_int64_t *pv, const char *s)
+{
+    apr_int64_t v = 0;
+    int digits = 0;
+
+    if (!s) {
+        return 0;
+    }
+    for (; *s >= '0' && *s <= '9'; ++s) {
+        if (++digits > 18) {
+            return 0;
+        }
+        v = v * 10 + (*s - '0');
+    }
+    if (!digits || *s) {
+        return 0;
+    }
+    *pv = v;
+    return 1;
+}

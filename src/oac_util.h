@@ -10,6 +10,7 @@
 
 #include <apr_pools.h>
 #include <apr_errno.h>
+#include <apr_tables.h>
 
 /*
  * Percent-encode every byte outside ALPHA / DIGIT / "-" / "." / "_" / "~"
@@ -98,5 +99,30 @@ const char *oac_util_url_for_message(apr_pool_t *p, const char *url);
 /* 1 if every byte is printable ASCII (%x20-7E, RFC 6749's VSCHAR): tokens
  * end up in headers and URLs. */
 int oac_util_is_vschar(const char *s);
+
+/*
+ * The module's stored form for what it keeps in a session (the token,
+ * the logins in flight): a prefix, then fields each written as '.'
+ * followed by its bytes, those outside [A-Za-z0-9_-] as "*XX" (uppercase
+ * hex); NULL as an empty field, "" as "*". mod_session stores it as it is
+ * (nothing in it needs URL-encoding), and reading it back is a few scans.
+ */
+
+/* The most bytes oac_util_stored_put writes for v, its '.' included. */
+apr_size_t oac_util_stored_room(const char *v);
+/* Writes '.' and v at o; returns where it stopped (no NUL written). */
+char *oac_util_stored_put(char *o, const char *v);
+/*
+ * The fields of s, a sequence of fields as oac_util_stored_put writes
+ * them: an array of const char * (NULL for an empty field) in *pfields.
+ * APR_EINVAL for s not starting with '.', or a field with a byte outside
+ * the alphabet, a bad escape or an escaped NUL (*pindex: that field,
+ * counted from 0; -1 for the start).
+ */
+apr_status_t oac_util_stored_split(apr_array_header_t **pfields,
+                                   int *pindex, apr_pool_t *p,
+                                   const char *s);
+/* Unix seconds as stored: digits only, at most 18; 0 for anything else. */
+int oac_util_stored_seconds(apr_int64_t *pv, const char *s);
 
 #endif /* OAC_UTIL_H */
