@@ -333,7 +333,7 @@ static int login_completed(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     const char *why;
 
-    if (oac_session_store_token(r, z, app, token, user, &why)
+    if (oac_session_store_token(r, z, app, token, NULL, user, &why)
         != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_TOKEN_ENDPOINT,
                             HTTP_BAD_GATEWAY,

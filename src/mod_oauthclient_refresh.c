@@ -192,7 +192,9 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
     }
-    if (oac_session_store_token(r, z, app, fresh,
+    /* Stored as the string it was shared as: serialised once, when the
+     * provider answered. */
+    if (oac_session_store_token(r, z, app, fresh, result,
                                 oac_session_get(r, z, app, "user"), &why)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00065)

@@ -280,7 +280,8 @@ int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
 apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
                                      const oac_app_t *app,
                                      const oac_token_t *token,
-                                     const char *user, const char **perr)
+                                     const char *stored, const char *user,
+                                     const char **perr)
 {
     apr_status_t rv;
 
@@ -290,7 +291,8 @@ apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
         != APR_SUCCESS) {
         return rv;
     }
-    oac_session_set(r, z, app, "token", oac_token_to_string(r->pool, token));
+    oac_session_set(r, z, app, "token",
+                    stored ? stored : oac_token_to_string(r->pool, token));
     oac_session_set(r, z, app, "user", user);
     return APR_SUCCESS;
 }

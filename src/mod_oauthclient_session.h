@@ -25,11 +25,14 @@ void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
 int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser);
 /* Stores the token and user; APR_EINVAL with *perr, storing nothing,
- * when a value could not be sent on safely (oac_token_check_sendable). */
+ * when a value could not be sent on safely (oac_token_check_sendable).
+ * stored is token's oac_token_to_string when the caller has it already
+ * (a refresh, whose result is shared as that string), else NULL. */
 apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
                                      const oac_app_t *app,
                                      const oac_token_t *token,
-                                     const char *user, const char **perr);
+                                     const char *stored, const char *user,
+                                     const char **perr);
 void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app);
 
 #endif
