@@ -56,8 +56,8 @@ typedef struct {
     apr_table_t *headers;       /* response headers */
 } oauthclient_token_response_t;
 
-/* A request about to be sent: a refresh call to the token endpoint, or an
- * API call through OAuthProxyAPI. For OAuth 2 the token is already
+/* A request about to be sent: a refresh call to the token endpoint, a
+ * revocation call, or an API call through OAuthProxyAPI. For OAuth 2 the token is already
  * applied (as in Authlib: the hook may move it, e.g. into a query
  * parameter); for OAuth 1 the request is signed after the hook, so the
  * signature covers the changes. */
@@ -82,6 +82,12 @@ APR_DECLARE_EXTERNAL_HOOK(oauthclient, OAUTHCLIENT, int, refresh_token_request,
 /* A refresh call's answer (Authlib: refresh_token_response). */
 APR_DECLARE_EXTERNAL_HOOK(oauthclient, OAUTHCLIENT, int, refresh_token_response,
                           (request_rec *r, oauthclient_token_response_t *resp))
+/* A revocation call (RFC 7009) at logout before it is sent, one per token
+ * revoked (Authlib: revoke_token_request). A failure stops that call and
+ * its status is the logout's answer; the user is logged out all the
+ * same. */
+APR_DECLARE_EXTERNAL_HOOK(oauthclient, OAUTHCLIENT, int, revoke_token_request,
+                          (request_rec *r, oauthclient_request_t *req))
 /* An API call through OAuthProxyAPI (Authlib: protected_request). */
 APR_DECLARE_EXTERNAL_HOOK(oauthclient, OAUTHCLIENT, int, protected_request,
                           (request_rec *r, oauthclient_request_t *req))

@@ -567,6 +567,33 @@ static int confirm_logout(request_rec *r, const oac_app_t *app,
     return oac_respond(r, HTTP_OK, "text/html; charset=utf-8", body);
 }
 
+/* RFC 7009 at the provider, best effort: a provider that is down or
+ * refuses must not keep the user logged in here. */
+static void revoke_tokens(request_rec *r, session_rec *z,
+                          const oac_app_t *app)
+{
+    oac_token_t *token;
+    const char *user, *why;
+    apr_status_t rv;
+
+    if (!app->revocation_endpoint
+        || !oac_session_token(r, z, app, &token, &user)) {
+        return;
+    }
+    rv = oac_oauth2_revoke(&why, r->pool,
+                           oac_hooked_client(r, app, OAC_CALL_REVOKE), app,
+                           token);
+    if (rv != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00097)
+                      "app %s: revoking the tokens at logout failed (the "
+                      "user is logged out here all the same): %s",
+                      app->name, why);
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00098)
+                  "app %s: tokens revoked at logout", app->name);
+}
+
 static int handle_logout(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params = query_params(r);
@@ -590,8 +617,14 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }
+    revoke_tokens(r, z, app);
     oac_session_forget(r, z, app);
     oac_count(app, OAC_CTR_LOGOUT);
+    if ((rc = oac_request_state(r)->hook_status)) {
+        /* A revoke_token_request hook failed a call and chose the answer
+         * (contract section 8); the user is logged out all the same. */
+        return rc;
+    }
     return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
 }
 

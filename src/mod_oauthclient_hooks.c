@@ -29,6 +29,9 @@ APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
     (request_rec *r, oauthclient_token_response_t *resp), (r, resp),
     OK, DECLINED)
 APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
+    revoke_token_request,
+    (request_rec *r, oauthclient_request_t *req), (r, req), OK, DECLINED)
+APR_IMPLEMENT_OPTIONAL_HOOK_RUN_ALL(oauthclient, OAUTHCLIENT, int,
     protected_request,
     (request_rec *r, oauthclient_request_t *req), (r, req), OK, DECLINED)
 
@@ -52,6 +55,39 @@ static int hook_failed(const char **perr, request_rec *r, int rc,
     return APR_EGENERAL;
 }
 
+/* The request hook of a call (refresh_token_request, revoke_token_request)
+ * on what is about to be sent; OK, or the failure's status. */
+static int run_request_hook(const char **perr, hooked_client *hc,
+                            apr_pool_t *p, oac_http_request_t *sent)
+{
+    oauthclient_request_t hr;
+    int rc;
+
+    hr.app = hc->app->name;
+    hr.method = sent->method;
+    hr.url = sent->url;
+    hr.headers = sent->headers ? apr_table_copy(p, sent->headers)
+                               : apr_table_make(p, 4);
+    hr.content_type = sent->content_type;
+    hr.body = sent->body;
+    hr.body_len = sent->body_len;
+    rc = hc->call == OAC_CALL_REFRESH
+        ? oauthclient_run_refresh_token_request(hc->r, &hr)
+        : oauthclient_run_revoke_token_request(hc->r, &hr);
+    if (rc != OK && rc != DECLINED) {
+        return hook_failed(perr, hc->r, rc, hc->call == OAC_CALL_REFRESH
+                           ? "refresh_token_request"
+                           : "revoke_token_request");
+    }
+    sent->method = hr.method;
+    sent->url = hr.url;
+    sent->headers = hr.headers;
+    sent->content_type = hr.content_type;
+    sent->body = hr.body;
+    sent->body_len = hr.body_len;
+    return OK;
+}
+
 static apr_status_t hooked_perform(oac_http_response_t **presp,
                                    const char **perr, void *baton,
                                    apr_pool_t *p,
@@ -65,30 +101,18 @@ static apr_status_t hooked_perform(oac_http_response_t **presp,
     apr_status_t rv;
     int rc;
 
-    if (hc->call == OAC_CALL_REFRESH) {
-        oauthclient_request_t hr;
-        hr.app = hc->app->name;
-        hr.method = req->method;
-        hr.url = req->url;
-        hr.headers = req->headers ? apr_table_copy(p, req->headers)
-                                  : apr_table_make(p, 4);
-        hr.content_type = req->content_type;
-        hr.body = req->body;
-        hr.body_len = req->body_len;
-        rc = oauthclient_run_refresh_token_request(r, &hr);
-        if (rc != OK && rc != DECLINED) {
-            return hook_failed(perr, r, rc, "refresh_token_request");
-        }
-        sent.method = hr.method;
-        sent.url = hr.url;
-        sent.headers = hr.headers;
-        sent.content_type = hr.content_type;
-        sent.body = hr.body;
-        sent.body_len = hr.body_len;
+    if ((hc->call == OAC_CALL_REFRESH || hc->call == OAC_CALL_REVOKE)
+        && run_request_hook(perr, hc, p, &sent) != OK) {
+        return APR_EGENERAL;
     }
     if ((rv = oac_http_perform(&resp, perr, hc->inner, p, &sent))
         != APR_SUCCESS) {
         return rv;
+    }
+    if (hc->call == OAC_CALL_REVOKE) {
+        /* Authlib has no hook on a revocation's answer. */
+        *presp = resp;
+        return APR_SUCCESS;
     }
     tr.app = hc->app->name;
     tr.status = resp->status;
@@ -114,6 +138,22 @@ static apr_status_t hooked_perform(oac_http_response_t **presp,
     return APR_SUCCESS;
 }
 
+/* Whether any hook would run for call: if not, the plain client is used. */
+static int call_hooked(oac_hook_call_e call)
+{
+    switch (call) {
+    case OAC_CALL_ACCESS_TOKEN:
+        return apr_optional_hook_get("access_token_response") != NULL;
+    case OAC_CALL_REFRESH:
+        return apr_optional_hook_get("refresh_token_request") != NULL
+               || apr_optional_hook_get("refresh_token_response") != NULL;
+    case OAC_CALL_REVOKE:
+        return apr_optional_hook_get("revoke_token_request") != NULL;
+    default:
+        return 0;
+    }
+}
+
 oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
                                      oac_hook_call_e call)
 {
@@ -121,12 +161,7 @@ oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
     oac_http_client_t *inner = oac_traced_client(r, app, sc->http);
     hooked_client *hc;
 
-    if (call == OAC_CALL_OTHER
-        || (!apr_optional_hook_get(call == OAC_CALL_REFRESH
-                                       ? "refresh_token_response"
-                                       : "access_token_response")
-            && (call != OAC_CALL_REFRESH
-                || !apr_optional_hook_get("refresh_token_request")))) {
+    if (!call_hooked(call)) {
         return inner;
     }
     hc = apr_palloc(r->pool, sizeof(*hc));

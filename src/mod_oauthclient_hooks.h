@@ -12,6 +12,7 @@
 typedef enum {
     OAC_CALL_ACCESS_TOKEN,
     OAC_CALL_REFRESH,
+    OAC_CALL_REVOKE,
     OAC_CALL_OTHER      /* request token, userinfo: no hooks */
 } oac_hook_call_e;
 

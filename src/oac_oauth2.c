@@ -270,6 +270,28 @@ apr_status_t oac_oauth2_refresh_request(oac_http_request_t **preq,
                          form, NULL);
 }
 
+apr_status_t oac_oauth2_revoke_request(oac_http_request_t **preq,
+                                       const char **perr, apr_pool_t *p,
+                                       const oac_app_t *app,
+                                       const char *token, const char *hint)
+{
+    apr_array_header_t *form = oac_form_make(p);
+
+    if (!app->revocation_endpoint) {
+        *perr = apr_psprintf(p, "app %s has no revocation_endpoint",
+                             app_name(app));
+        return APR_EINVAL;
+    }
+    if (!token || !*token) {
+        *perr = "no token to revoke";
+        return APR_EINVAL;
+    }
+    oac_form_add(form, "token", token);
+    oac_form_add(form, "token_type_hint", hint);
+    return token_request(preq, perr, p, app, app->revocation_endpoint, form,
+                         NULL);
+}
+
 /* ---- token response ------------------------------------------------------ */
 
 /* ": error (description)" of an RFC 6749 section 5.2 JSON body, or "". */
@@ -531,4 +553,67 @@ char *oac_oauth2_add_token_to_form(apr_pool_t *p, const char *form_body,
                          form_body ? len : 0,
                          param_name ? param_name : "access_token",
                          t->access_token, pnewlen);
+}
+
+/* ---- revocation (RFC 7009) ----------------------------------------------- */
+
+static apr_status_t revoke_one(const char **perr, apr_pool_t *p,
+                               oac_http_client_t *http, const oac_app_t *app,
+                               const char *token, const char *hint,
+                               const char *const *secrets, int nsecrets)
+{
+    oac_http_request_t *req;
+    oac_http_response_t *resp;
+    const char *why = NULL;
+    apr_status_t rv;
+
+    if ((rv = oac_oauth2_revoke_request(&req, &why, p, app, token, hint))
+        == APR_SUCCESS
+        && (rv = oac_http_perform(&resp, &why, http, p, req))
+           != APR_SUCCESS) {
+        why = apr_psprintf(p, "revocation endpoint %s: %s",
+                           oac_util_url_for_message(p, req->url),
+                           why ? why : "request failed");
+    }
+    else if (rv == APR_SUCCESS && resp->status != 200) {
+        why = apr_psprintf(p, "revocation endpoint answered HTTP %d%s",
+                           resp->status,
+                           json_error_detail(p, resp));
+        rv = APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS) {
+        *perr = oac_util_redact(p, why, secrets, nsecrets);
+    }
+    return rv;
+}
+
+apr_status_t oac_oauth2_revoke(const char **perr, apr_pool_t *p,
+                               oac_http_client_t *http,
+                               const oac_app_t *app, const oac_token_t *t)
+{
+    const char *secrets[3];
+    const char *why_refresh = NULL, *why_access = NULL;
+    apr_status_t rv_refresh = APR_SUCCESS, rv_access;
+
+    if (!t) {
+        *perr = "no token to revoke";
+        return APR_EINVAL;
+    }
+    secrets[0] = t->refresh_token;
+    secrets[1] = t->access_token;
+    secrets[2] = app->client_secret;
+    if (t->refresh_token && *t->refresh_token) {
+        rv_refresh = revoke_one(&why_refresh, p, http, app, t->refresh_token,
+                                "refresh_token", secrets, 3);
+    }
+    rv_access = revoke_one(&why_access, p, http, app, t->access_token,
+                           "access_token", secrets, 3);
+    if (rv_refresh != APR_SUCCESS) {
+        *perr = why_refresh;
+        return rv_refresh;
+    }
+    if (rv_access != APR_SUCCESS) {
+        *perr = why_access;
+    }
+    return rv_access;
 }

@@ -133,6 +133,30 @@ apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
                                 const oac_app_t *app, const oac_token_t *old,
                                 apr_int64_t now);
 
+/*
+ * RFC 7009 revocation of token (token_type_hint: hint, "refresh_token" or
+ * "access_token"): POST app->revocation_endpoint, form body token and
+ * token_type_hint, then client authentication as for the token endpoint.
+ */
+apr_status_t oac_oauth2_revoke_request(oac_http_request_t **preq,
+                                       const char **perr, apr_pool_t *p,
+                                       const oac_app_t *app,
+                                       const char *token, const char *hint);
+
+/*
+ * Revokes t's refresh token (when it has one), then its access token, in
+ * that order (RFC 7009 section 2.1: revoking a refresh token may take its
+ * access tokens with it; the access token is revoked anyway, for servers
+ * that do not). Both are tried; APR_SUCCESS when every call was answered
+ * 200 (section 2.2: also for a token the server no longer knows), else
+ * the status of the first failure with *perr ("revocation endpoint
+ * answered HTTP <status>" or the transport error; tokens and the client
+ * secret redacted).
+ */
+apr_status_t oac_oauth2_revoke(const char **perr, apr_pool_t *p,
+                               oac_http_client_t *http,
+                               const oac_app_t *app, const oac_token_t *t);
+
 /* 1 when t has a known expiry (expires_at != 0) and expires_at - margin
  * <= now; else 0 (also for t == NULL). */
 int oac_oauth2_token_expiring(const oac_token_t *t, apr_int64_t now,

@@ -108,6 +108,23 @@ static int move_token(request_rec *r, oauthclient_request_t *req)
     return OK;
 }
 
+/* Adds a parameter to the revocation call, as a fix for a provider that
+ * wants one would; when the logout request asks, it fails the call. */
+static int revoke_request(request_rec *r, oauthclient_request_t *req)
+{
+    if (!mine(req->app)) {
+        return DECLINED;
+    }
+    if (apr_table_get(r->headers_in, "X-Hooktest-Deny-Revoke")) {
+        return HTTP_FORBIDDEN;
+    }
+    req->body = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, req->body,
+                                                    req->body_len),
+                            "&hooktest=1", NULL);
+    req->body_len = strlen(req->body);
+    return OK;
+}
+
 /* A fix that refuses every login of app hookdeny with 403: the browser
  * must get that status, not a 502. */
 static int deny_login(request_rec *r, oauthclient_token_response_t *t)
@@ -126,6 +143,8 @@ static void register_hooks(apr_pool_t *p)
     APR_OPTIONAL_HOOK(oauthclient, refresh_token_response, token_response,
                       NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, refresh_token_request, refresh_request,
+                      NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(oauthclient, revoke_token_request, revoke_request,
                       NULL, NULL, APR_HOOK_MIDDLE);
     /* registered out of order on purpose: APR_HOOK_* decides */
     APR_OPTIONAL_HOOK(oauthclient, protected_request, second,

@@ -33,6 +33,9 @@ GET  /oauth2/authorize   login + consent page (#username #password #allow #deny)
                          response_mode=query (default) or form_post.
 POST /oauth2/authorize   the page's form.
 POST /oauth2/token       grant_type authorization_code | refresh_token.
+POST /oauth2/revoke      RFC 7009: token (+ token_type_hint), client
+                         authentication as for /oauth2/token; the token stops
+                         working; every call is listed in stats "revocations".
 GET|POST /oauth2/userinfo  bearer token (header, query or form body) or OAuth 1.
 ANY  /api/...            echo of the request as JSON; bearer token or OAuth 1.
 Codes are single use (a replayed code also revokes the tokens issued from it,
@@ -647,7 +650,7 @@ def validate_config(update):
 COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
-            "oidc_requests", "redirect_target_requests")
+            "oidc_requests", "redirect_target_requests", "revocation_requests")
 
 
 class State:
@@ -661,7 +664,7 @@ class State:
         self.config = copy.deepcopy(DEFAULT_CONFIG)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.last = {"last_token_request": None, "last_api_request": None,
-                     "last_oauth1_request": None}
+                     "last_oauth1_request": None, "revocations": []}
         self.codes = {}            # code -> grant (kept after use to detect replays)
         self.access_tokens = {}    # OAuth 2 access token -> record
         self.refresh_tokens = {}   # OAuth 2 refresh token -> record
@@ -953,6 +956,7 @@ class Handler(BaseHTTPRequestHandler):
     ROUTES = {
         "/oauth2/authorize": ("authorize_requests", "oauth2_authorize"),
         "/oauth2/token": ("token_requests", "oauth2_token"),
+        "/oauth2/revoke": ("revocation_requests", "oauth2_revoke"),
         "/oauth2/userinfo": ("userinfo_requests", "userinfo"),
         "/oauth1/request_token": ("request_token_requests", "oauth1_request_token"),
         "/oauth1/authorize": ("oauth1_authorize_requests", "oauth1_authorize"),
@@ -1184,6 +1188,37 @@ class Handler(BaseHTTPRequestHandler):
             payload.pop(name, None)
         TOKEN_FORMATS.get(mode, _format_json)(self, payload)
 
+    def oauth2_revoke(self):
+        """RFC 7009 §2.1: revokes the token if it was issued to this client;
+        200 also for a token it does not know (§2.2)."""
+        if self.command != "POST":
+            return self.oauth2_error(405, "invalid_request", "the revocation endpoint takes POST")
+        if not is_form(self.headers.get("Content-Type")):
+            return self.oauth2_error(400, "invalid_request",
+                                     "body must be application/x-www-form-urlencoded")
+        pairs = self.form()
+        form = dict(pairs)
+        if len(form) != len(pairs):
+            return self.oauth2_error(400, "invalid_request", "a parameter is repeated")
+        client_id = self._authenticate_client(form)
+        if client_id is None:
+            return
+        token = form.get("token")
+        if not token:
+            return self.oauth2_error(400, "invalid_request", "missing token")
+        with self.state.lock:
+            kind = "unknown"
+            for name, table in (("access_token", self.state.access_tokens),
+                                ("refresh_token", self.state.refresh_tokens)):
+                record = table.get(token)
+                if record is not None and record["client_id"] == client_id:
+                    del table[token]
+                    kind = name
+            self.state.last["revocations"].append({
+                "client_id": client_id, "token_type_hint": form.get("token_type_hint"),
+                "revoked": kind, "params": sorted(form)})
+        self.send_json(200, {})
+
     def _authenticate_client(self, form):
         """RFC 6749 §2.3; answers and returns None on failure."""
         auth = self.headers.get("Authorization") or ""
@@ -1401,6 +1436,7 @@ class Handler(BaseHTTPRequestHandler):
             "issuer": iss,
             "authorization_endpoint": iss + "/oauth2/authorize",
             "token_endpoint": iss + "/oauth2/token",
+            "revocation_endpoint": iss + "/oauth2/revoke",
             "userinfo_endpoint": iss + "/oauth2/userinfo",
             "jwks_uri": iss + "/oauth2/jwks",
             "response_types_supported": ["code"],

@@ -314,6 +314,15 @@ static void test_version_specific_keys(void **state)
         "code_challenge_method=S256")),
         "code_challenge_method applies only to OAuth 2 apps, and this app "
         "is OAuth 1.0a because it has request_token_url");
+    assert_string_equal(finalize_error(declare("tw", TW
+        "revocation_endpoint=https://p/revoke")),
+        "revocation_endpoint applies only to OAuth 2 apps, and this app "
+        "is OAuth 1.0a because it has request_token_url");
+    assert_string_equal(finalize(declare("gh", GH
+        "revocation_endpoint=https://p/revoke"))->revocation_endpoint,
+        "https://p/revoke");
+    assert_non_null(strstr(set_error("revocation_endpoint", "/revoke"),
+                           "not a valid URL"));
     assert_string_equal(finalize_error(declare("gh", GH
         "signature_method=HMAC-SHA1")),
         "signature_method applies only to OAuth 1.0a apps (apps with "

@@ -997,6 +997,154 @@ static void token_in_form(void **state)
     assert_string_equal(out, "a=1&access_token=" ODD_TOKEN_ENC);
 }
 
+/* ---- revocation (RFC 7009) ----------------------------------------------- */
+
+static void revoke_request_basic_and_post(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_AUTH_CLIENT_SECRET_BASIC);
+    oac_http_request_t *req = NULL;
+    const char *err = NULL;
+
+    app->revocation_endpoint = "https://idp.example.com/revoke";
+    /* access_token_params are for the code request only */
+    app->access_token_params = form(p, "audience=api");
+    assert_int_equal(oac_oauth2_revoke_request(&req, &err, p, app, "rt/+= 1",
+                                               "refresh_token"),
+                     APR_SUCCESS);
+    assert_form_post(req, "https://idp.example.com/revoke",
+                     "token=rt%2F%2B%3D%201&token_type_hint=refresh_token");
+    assert_headers(req->headers, "Accept", "application/json",
+                   "Authorization", ODD_BASIC, NULL);
+
+    app = make_app(p, OAC_AUTH_CLIENT_SECRET_POST);
+    app->revocation_endpoint = "https://idp.example.com/revoke";
+    assert_int_equal(oac_oauth2_revoke_request(&req, &err, p, app, "at",
+                                               "access_token"),
+                     APR_SUCCESS);
+    assert_form_post(req, "https://idp.example.com/revoke",
+                     "token=at&token_type_hint=access_token"
+                     "&client_id=" ODD_ID_ENC
+                     "&client_secret=" ODD_SECRET_ENC);
+}
+
+static void revoke_request_errors(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_AUTH_NONE);
+    oac_http_request_t *req = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(oac_oauth2_revoke_request(&req, &err, p, app, "at",
+                                               "access_token"), APR_EINVAL);
+    assert_string_equal(err, "app demo has no revocation_endpoint");
+    app->revocation_endpoint = "https://idp.example.com/revoke";
+    assert_int_equal(oac_oauth2_revoke_request(&req, &err, p, app, "",
+                                               "access_token"), APR_EINVAL);
+    assert_string_equal(err, "no token to revoke");
+}
+
+/* Every request sent, and an answer per call. */
+typedef struct {
+    int calls;
+    const oac_http_request_t *sent[4];
+    int status[4];
+    apr_status_t rv[4];
+} recorder_t;
+
+static apr_status_t record_perform(oac_http_response_t **presp,
+                                   const char **perr, void *baton,
+                                   apr_pool_t *p,
+                                   const oac_http_request_t *req)
+{
+    recorder_t *rec = baton;
+    int i = rec->calls++;
+
+    assert_true(i < 4);
+    rec->sent[i] = apr_pmemdup(p, req, sizeof(*req));
+    if (rec->rv[i] != APR_SUCCESS) {
+        *perr = "connection refused";
+        return rec->rv[i];
+    }
+    *presp = make_resp(p, rec->status[i], "application/json",
+                       rec->status[i] == 200
+                           ? "{}"
+                           : "{\"error\":\"invalid_client\",\"error_description\":"
+                             "\"bad secret for rt-SECRET\"}");
+    return APR_SUCCESS;
+}
+
+/* oac_oauth2_revoke of t through a fresh recorder answering status0 and
+ * status1 (0: connection refused); the recorder is left in *rec. */
+static apr_status_t revoke_with(recorder_t *rec, const char **perr,
+                                apr_pool_t *p, const oac_app_t *app,
+                                const oac_token_t *t, int status0,
+                                int status1)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->status[0] = status0;
+    rec->status[1] = status1;
+    rec->rv[0] = status0 ? APR_SUCCESS : APR_ECONNREFUSED;
+    rec->rv[1] = status1 ? APR_SUCCESS : APR_ECONNREFUSED;
+    return oac_oauth2_revoke(perr, p, oac_http_client_make(p, record_perform,
+                                                           rec),
+                             app, t);
+}
+
+/* The refresh token first (it may take its access tokens with it), then
+ * the access token; both tried even when the first fails. */
+static void revoke_refresh_then_access(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_AUTH_CLIENT_SECRET_BASIC);
+    oac_token_t *t = make_token(p, "at-SECRET", "rt-SECRET", NULL, 0);
+    recorder_t rec;
+    const char *err = NULL;
+
+    app->revocation_endpoint = "https://idp.example.com/revoke";
+    assert_int_equal(revoke_with(&rec, &err, p, app, t, 200, 200),
+                     APR_SUCCESS);
+    assert_int_equal(rec.calls, 2);
+    assert_string_equal(rec.sent[0]->body,
+                        "token=rt-SECRET&token_type_hint=refresh_token");
+    assert_string_equal(rec.sent[1]->body,
+                        "token=at-SECRET&token_type_hint=access_token");
+
+    /* without a refresh token, only the access token */
+    t->refresh_token = NULL;
+    assert_int_equal(revoke_with(&rec, &err, p, app, t, 200, 0),
+                     APR_SUCCESS);
+    assert_int_equal(rec.calls, 1);
+    assert_string_equal(rec.sent[0]->body,
+                        "token=at-SECRET&token_type_hint=access_token");
+}
+
+static void revoke_failures(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_AUTH_CLIENT_SECRET_BASIC);
+    oac_token_t *t = make_token(p, "at-SECRET", "rt-SECRET", NULL, 0);
+    recorder_t rec;
+    const char *err = NULL;
+
+    app->revocation_endpoint = "https://idp.example.com/revoke?k=v";
+    /* the refresh token's revocation fails: the access token's is still
+     * tried, and the first failure is reported, secrets redacted */
+    assert_int_equal(revoke_with(&rec, &err, p, app, t, 401, 200),
+                     APR_EGENERAL);
+    assert_int_equal(rec.calls, 2);
+    assert_string_equal(err, "revocation endpoint answered HTTP 401: "
+                             "invalid_client (bad secret for [redacted])");
+
+    assert_int_not_equal(revoke_with(&rec, &err, p, app, t, 0, 0),
+                         APR_SUCCESS);
+    assert_int_equal(rec.calls, 2);
+    /* the endpoint named without its query */
+    assert_string_equal(err, "revocation endpoint "
+                             "https://idp.example.com/revoke: connection "
+                             "refused");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1180,10 @@ int main(void)
         T(refresh_rotates),
         T(refresh_without_rotation_keeps_old),
         T(refresh_errors),
+        T(revoke_request_basic_and_post),
+        T(revoke_request_errors),
+        T(revoke_refresh_then_access),
+        T(revoke_failures),
         T(token_expiring),
         T(bearer_header),
         T(token_in_query),
