@@ -470,15 +470,10 @@ char *oac_util_stored_put(char *o, const char *v)
     return o;
 }
 
+/* Uppercase only: one spelling per byte, so a stored value has one form. */
 static int stored_hex(char c)
 {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
+    return (c >= 'a' && c <= 'f') ? -1 : oac_util_hex_value((unsigned char)c);
 }
 
 /* One field of len bytes at s. */
