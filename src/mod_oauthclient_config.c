@@ -353,21 +353,59 @@ static void add_routes(apr_pool_t *p, oac_server_conf *sc)
     }
 }
 
+/* The app of decl: the main server's when a virtual host inherits the
+ * declaration unchanged (the merge copies its pointer), so that 60 virtual
+ * hosts under 200 server-level apps hold 200 apps, not 12,000. */
+static const oac_app_t *inherited_app(const oac_server_conf *main_sc, int i,
+                                      const oac_app_decl_t *decl)
+{
+    if (main_sc && i < main_sc->decls->nelts
+        && APR_ARRAY_IDX(main_sc->decls, i, oac_app_decl_t *) == decl) {
+        return APR_ARRAY_IDX(main_sc->apps, i, const oac_app_t *);
+    }
+    return NULL;
+}
+
+/* A virtual host that declares nothing of its own shares the main
+ * server's apps and routes outright. */
+static int inherits_all(const oac_server_conf *sc,
+                        const oac_server_conf *main_sc)
+{
+    int i;
+    if (!main_sc || sc->decls->nelts != main_sc->decls->nelts) {
+        return 0;
+    }
+    for (i = 0; i < sc->decls->nelts; ++i) {
+        if (APR_ARRAY_IDX(sc->decls, i, oac_app_decl_t *)
+            != APR_ARRAY_IDX(main_sc->decls, i, oac_app_decl_t *)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int finalize_server_apps(apr_pool_t *pconf, apr_pool_t *ptemp,
-                                server_rec *s)
+                                server_rec *s, const oac_server_conf *main_sc)
 {
     oac_server_conf *sc = oac_server_config(s);
     const char *why;
     int i;
 
+    if (inherits_all(sc, main_sc)) {
+        sc->apps = main_sc->apps;
+        sc->apps_by_name = main_sc->apps_by_name;
+        sc->routes = main_sc->routes;
+        return OK;
+    }
     sc->apps = apr_array_make(pconf, sc->decls->nelts + 1,
                               sizeof(oac_app_t *));
     sc->apps_by_name = apr_hash_make(pconf);
     for (i = 0; i < sc->decls->nelts; ++i) {
         const oac_app_decl_t *decl = APR_ARRAY_IDX(sc->decls, i,
                                                    oac_app_decl_t *);
-        oac_app_t *app;
-        if (oac_app_finalize(&app, &why, pconf, decl) != APR_SUCCESS) {
+        oac_app_t *app = (oac_app_t *)inherited_app(main_sc, i, decl);
+        if (!app && oac_app_finalize(&app, &why, pconf, decl)
+                    != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                          OAC_LOGNO(00001) "OAuthRemoteApp %s: %s "
                          "(declared at %s, as seen by %s)", decl->name, why,
@@ -429,7 +467,11 @@ int oac_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
 
     reading_main_config = 0;
     for (s = main_s; s; s = s->next) {
-        if (finalize_server_apps(pconf, ptemp, s) != OK) {
+        /* main_s first: the virtual hosts reuse what it finalized */
+        if (finalize_server_apps(pconf, ptemp, s,
+                                 s == main_s ? NULL
+                                             : oac_server_config(main_s))
+            != OK) {
             return !OK;
         }
     }
