@@ -33,7 +33,7 @@ APLOG_USE_MODULE(oauthclient);
 
 /* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
- * 00060-00065 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
+ * 00060-00068 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation). Next
  * free: 00099. */
 

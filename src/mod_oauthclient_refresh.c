@@ -25,7 +25,15 @@
 APLOG_USE_MODULE(oauthclient);
 
 #define OAC_REFRESH_MUTEX "oauthclient-refresh"
-#define HANDOFF_SLOTS 256
+/* The promise: parallel requests within OAC_HANDOFF_TTL (60 s) of a
+ * refresh reuse it, for up to HANDOFF_SLOTS refreshes a minute on one
+ * machine (34/s: ~120,000 active users with one-hour tokens). 4.2 KiB a
+ * slot, 8.6 MiB of shared memory; beyond that rate the oldest results are
+ * reused and OAC00066 says so. */
+#define HANDOFF_SLOTS 2048
+/* Hand-off results that come back expired (tokens shorter than the time
+ * a waiter took) are refreshed again, this many times at most. */
+#define MAX_CHAINED_REFRESHES 3
 /* A token this close to its expiry is refreshed before use: the request
  * may take a while to reach the provider. */
 #define REFRESH_MARGIN 60
@@ -107,11 +115,40 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     return oac_token_to_string(r->pool, fresh);
 }
 
+/* The coordination key: the refresh token and the access token it
+ * replaces. A provider that does not rotate refresh tokens gives the next
+ * refresh the same refresh token, which alone would hand back the previous
+ * (by then expired) result for a minute. */
+static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
+{
+    return apr_pstrcat(p, old->refresh_token, "\n", old->access_token, NULL);
+}
+
+/* Slots reused while still needed mean the table is too small for this
+ * site's refresh rate: said once a minute per child at most. */
+static void report_evictions(request_rec *r)
+{
+    static apr_uint32_t seen;
+    static apr_int64_t said_at;
+    apr_uint32_t now_count = oac_handoff_live_evictions(handoff);
+
+    if (now_count != seen && oac_now() - said_at >= 60) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00066)
+                      "more than %d token refreshes a minute on this "
+                      "machine: %u refresh results were dropped while "
+                      "parallel requests could still need them (those may "
+                      "refresh again)", HANDOFF_SLOTS, now_count - seen);
+        seen = now_count;
+        said_at = oac_now();
+    }
+}
+
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                                        const oac_token_t *old)
 {
+    const char *key = handoff_key(r->pool, old);
     oac_server_conf *sc = oac_server_config(r->server);
     apr_int64_t patience = apr_time_sec(sc->http_timeout > 0
                                         ? sc->http_timeout
@@ -128,15 +165,15 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
         if (apr_global_mutex_lock(refresh_mutex) != APR_SUCCESS) {
             return do_refresh(r, app, old);
         }
-        state = oac_handoff_begin(&shared, r->pool, handoff,
-                                  old->refresh_token, oac_now(), patience);
+        state = oac_handoff_begin(&shared, r->pool, handoff, key, oac_now(),
+                                  patience);
+        report_evictions(r);
         apr_global_mutex_unlock(refresh_mutex);
         switch (state) {
         case OAC_HANDOFF_MINE:
             result = do_refresh(r, app, old);
             if (apr_global_mutex_lock(refresh_mutex) == APR_SUCCESS) {
-                oac_handoff_finish(handoff, old->refresh_token, result,
-                                   oac_now());
+                oac_handoff_finish(handoff, key, result, oac_now());
                 apr_global_mutex_unlock(refresh_mutex);
             }
             return result;
@@ -160,11 +197,50 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
     }
 }
 
+/* The refreshed token for old, or NULL (logged). A result another
+ * request obtained may have expired by the time this one takes it (tokens
+ * that live less than the wait): its refresh token is then used in turn. */
+static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
+                              const oac_token_t *old, const char **pstored)
+{
+    int round;
+
+    for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
+        const char *result = coordinated_refresh(r, app, old), *why;
+        oac_token_t *fresh;
+
+        if (!result) {
+            return NULL;
+        }
+        if (oac_token_from_string(&fresh, &why, r->pool, result)
+            != APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00067)
+                          "app %s: a refreshed token cannot be read: %s",
+                          app->name, why);
+            return NULL;
+        }
+        if (!fresh->expires_at || fresh->expires_at > oac_now()
+            || !fresh->refresh_token) {
+            *pstored = result;
+            return fresh;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: the token a "
+                      "parallel request refreshed has expired already; "
+                      "refreshing it in turn", app->name);
+        old = fresh;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00068)
+                  "app %s: %d refreshes in a row gave tokens that had "
+                  "expired by the time they were used", app->name,
+                  MAX_CHAINED_REFRESHES);
+    return NULL;
+}
+
 int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
-    oac_token_t *fresh;
-    const char *result = NULL, *why;
+    oac_token_t *fresh = NULL;
+    const char *stored = NULL, *why;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -175,7 +251,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
     if ((*ptoken)->refresh_token
-        && !(result = coordinated_refresh(r, app, *ptoken))) {
+        && !(fresh = refreshed(r, app, *ptoken, &stored))) {
         const oac_request_t *rs = ap_get_module_config(r->request_config,
                                                        &oauthclient_module);
         if (rs && rs->hook_status) {
@@ -184,17 +260,14 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
             return rs->hook_status;
         }
     }
-    if (!(*ptoken)->refresh_token
-        || !result
-        || oac_token_from_string(&fresh, &why, r->pool, result)
-           != APR_SUCCESS) {
+    if (!fresh) {
         /* Expired and not renewable: the user is logged out. */
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
     }
     /* Stored as the string it was shared as: serialised once, when the
      * provider answered. */
-    if (oac_session_store_token(r, z, app, fresh, result,
+    if (oac_session_store_token(r, z, app, fresh, stored,
                                 oac_session_get(r, z, app, "user"), &why)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00065)

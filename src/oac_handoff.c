@@ -53,6 +53,9 @@ typedef struct {
      * not send a lookup beyond the end of the memory. */
     apr_uint32_t nslots;
     apr_uint32_t nslots_check;
+    /* Slots taken from a claim or result still in use: each is a promise
+     * broken (a waiter may refresh again), so the caller reports them. */
+    apr_uint32_t live_evictions;
     handoff_slot_t slot[];
 } handoff_table_t;
 
@@ -282,7 +285,14 @@ static handoff_slot_t *pick_victim(handoff_table_t *t, apr_int64_t now,
             done = s;
         }
     }
+    ++t->live_evictions;
     return done ? done : busy;
+}
+
+apr_uint32_t oac_handoff_live_evictions(void *mem)
+{
+    handoff_table_t *t = table_of(mem);
+    return t ? t->live_evictions : 0;
 }
 
 /* Wipes s (an older ciphertext included) and gives it to id. */

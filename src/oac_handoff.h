@@ -9,8 +9,13 @@
  * new token it obtained from this table, a fixed-size array of slots in
  * memory shared by every httpd child.
  *
- * A slot is found by a SHA-256 hash of the old refresh token, never by the
- * token. Its result is kept AES-256-GCM encrypted under a key derived (by
+ * What the functions below call refresh_token is the coordination key: a
+ * secret that every request needing the same refresh holds. The module
+ * passes the old refresh token and the access token it replaces (so that
+ * with a provider that does not rotate refresh tokens, the next refresh is
+ * a new key, not the previous result again).
+ *
+ * A slot is found by a SHA-256 hash of that key, never by the key. Its result is kept AES-256-GCM encrypted under a key derived (by
  * HKDF-SHA256, a different derivation) from that same old token, so the
  * shared memory holds nothing usable by anyone who does not already have
  * it, and a result is kept for OAC_HANDOFF_TTL seconds at most.
@@ -91,5 +96,13 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
  */
 void oac_handoff_finish(void *mem, const char *refresh_token,
                         const char *result, apr_int64_t now);
+
+/*
+ * How many times a slot still in use (a claim younger than patience, a
+ * result younger than OAC_HANDOFF_TTL) had to be reused because every slot
+ * was: the table is too small for the refresh rate, and a waiter may have
+ * refreshed again. Read under the same mutex.
+ */
+apr_uint32_t oac_handoff_live_evictions(void *mem);
 
 #endif /* OAC_HANDOFF_H */

@@ -371,6 +371,8 @@ static void full_table_evicts_oldest_finished(void **state)
     assert_begin(f, rts[3], NOW + 5, OAC_HANDOFF_WAIT);
     /* rts[1]'s result was evicted: it is claimable again. */
     assert_begin(f, rts[1], NOW + 5, OAC_HANDOFF_MINE);
+    /* both evictions took a slot still in use, and are counted */
+    assert_int_equal(oac_handoff_live_evictions(f->mem), 2);
 }
 
 static void full_table_of_claims_evicts_oldest(void **state)
@@ -404,6 +406,8 @@ static void full_table_prefers_dead_slots(void **state)
     assert_done(f, rts[1], NOW + 90, "one");
     assert_begin(f, rts[3], NOW + 90, OAC_HANDOFF_WAIT);
     assert_begin(f, "rt-4", NOW + 90, OAC_HANDOFF_WAIT);
+    /* only dead slots were reused: no promise broken */
+    assert_int_equal(oac_handoff_live_evictions(f->mem), 0);
 }
 
 /* ---- what the memory holds -------------------------------------------- */
