@@ -1,6 +1,7 @@
 # N requests of one browser in parallel, all carrying the same expiring
 # token and rotating refresh token: exactly one refresh reaches the
-# provider, and all N succeed.
+# provider, which would revoke the grant if a refresh token came twice,
+# and all N succeed.
 use strict;
 use warnings FATAL => 'all';
 
@@ -12,7 +13,7 @@ use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of);
 
 my $n = 8;
-plan tests => 4;
+plan tests => 5;
 
 sub counters {
     my $status = json_of(browser()->get(site('/oauthclient-status?json')));
@@ -50,3 +51,6 @@ ok t_cmp($stats->{refresh_requests}, 1, 'exactly one refresh call at the provide
 ok t_cmp($stats->{api_requests}, $n, "the provider's API saw all $n");
 
 ok t_cmp(counters()->{refresh_failed} - $failed_before, 0, 'no refresh failed');
+# the provider revokes the whole grant when a rotated refresh token comes
+# back (RFC 9700 4.14.2): not once
+ok t_cmp($stats->{refresh_token_reuse}, 0, 'no refresh token was used twice');

@@ -181,6 +181,8 @@ DEFAULT_CONFIG = {
     "endpoint_modes": {},               # {"/path-prefix": generic mode} for other endpoints
     "token_response_quirks": [],        # names from TOKEN_QUIRKS
     "rotate_refresh_tokens": True,      # refresh issues a new refresh token, old one dies
+    "revoke_grant_on_reuse": True,      # a rotated-away refresh token used again revokes
+                                        # every token of its grant (stats: refresh_token_reuse)
     "issue_refresh_token": True,        # code exchange returns a refresh token
     "oauth1_callback_confirmed": "true",  # value sent; "absent" omits the parameter
     "timestamp_window": 300,            # OAuth 1 oauth_timestamp tolerance, seconds
@@ -602,7 +604,7 @@ def validate_config(update):
         elif key == "timeout_seconds":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
         elif key in ("rotate_refresh_tokens", "issue_refresh_token", "nasty_tokens",
-                     "api_response_html"):
+                     "api_response_html", "revoke_grant_on_reuse"):
             ok = isinstance(value, bool)
         elif key == "oauth1_callback_confirmed":
             ok = isinstance(value, str)
@@ -650,7 +652,8 @@ def validate_config(update):
 COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
-            "oidc_requests", "redirect_target_requests", "revocation_requests")
+            "oidc_requests", "redirect_target_requests", "revocation_requests",
+            "refresh_token_reuse")
 
 
 class State:
@@ -668,6 +671,7 @@ class State:
         self.codes = {}            # code -> grant (kept after use to detect replays)
         self.access_tokens = {}    # OAuth 2 access token -> record
         self.refresh_tokens = {}   # OAuth 2 refresh token -> record
+        self.spent_refresh_tokens = {}  # rotated-away refresh token -> its grant's code
         self.o1_request_tokens = {}
         self.o1_access_tokens = {}
         self.nonces = {}           # (consumer, token, timestamp, nonce) -> time seen
@@ -1299,6 +1303,14 @@ class Handler(BaseHTTPRequestHandler):
     def _grant_refresh(self, form, client_id):  # caller holds the lock
         token = form.get("refresh_token")
         record = self.state.refresh_tokens.get(token) if token else None
+        if record is None and token in self.state.spent_refresh_tokens:
+            # RFC 9700 §4.14.2, as node oidc-provider and Keycloak do: a
+            # rotated-away refresh token used again means it leaked (or a
+            # client refreshed twice); the whole grant is revoked.
+            self.state.counters["refresh_token_reuse"] += 1
+            if self.state.config["revoke_grant_on_reuse"]:
+                self._revoke_grant(self.state.spent_refresh_tokens[token])
+            return ("invalid_grant", "refresh token reused; the grant is revoked")
         if record is None:
             return ("invalid_grant", "unknown, rotated or revoked refresh token")
         if record["client_id"] != client_id:
@@ -1312,12 +1324,18 @@ class Handler(BaseHTTPRequestHandler):
         rotate = self.state.config["rotate_refresh_tokens"]
         if rotate:
             del self.state.refresh_tokens[token]
+            self.state.spent_refresh_tokens[token] = record.get("code")
         payload = self.state.issue_oauth2(record["user"], client_id, scope, code=record.get("code"),
                                           refresh=rotate)
         if rotate:  # the new refresh token keeps the original grant's scope
             self.state.refresh_tokens[payload["refresh_token"]]["scope"] = record["scope"]
         payload["_user"] = user_profile(record["user"])
         return payload
+
+    def _revoke_grant(self, code):  # caller holds the lock
+        for table in (self.state.access_tokens, self.state.refresh_tokens):
+            for tok in [t for t, rec in table.items() if rec.get("code") == code]:
+                del table[tok]
 
     def evil_token(self):
         # Where the "redirect" mode sends a token request: a client that

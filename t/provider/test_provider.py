@@ -446,6 +446,7 @@ class OAuth2(ProviderTest):
         self.assertIn("submit()", page)
 
     def test_refresh_rotation(self):
+        control("config", {"revoke_grant_on_reuse": False})
         tok = self.exchange(self.code()).json()
         r = self.token({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"]})
         self.assertEqual(r.status, 200, r)
@@ -462,6 +463,20 @@ class OAuth2(ProviderTest):
                         "scope": "admin"})
         self.assertEqual(r.json()["error"], "invalid_scope")
         self.assertEqual(control("stats")["refresh_requests"], 4)
+
+    def test_refresh_reuse_revokes_the_grant(self):
+        tok = self.exchange(self.code()).json()
+        new = self.token({"grant_type": "refresh_token",
+                          "refresh_token": tok["refresh_token"]}).json()
+        r = self.token({"grant_type": "refresh_token", "refresh_token": tok["refresh_token"]})
+        self.assertEqual((r.status, r.json()["error"]), (400, "invalid_grant"))
+        self.assertEqual(control("stats")["refresh_token_reuse"], 1)
+        # every token of the grant is gone, the newest included
+        r = self.token({"grant_type": "refresh_token", "refresh_token": new["refresh_token"]})
+        self.assertEqual((r.status, r.json()["error"]), (400, "invalid_grant"))
+        r = call("GET", "/oauth2/userinfo",
+                 headers={"Authorization": "Bearer " + new["access_token"]})
+        self.assertEqual(r.status, 401)
 
     def test_refresh_without_rotation(self):
         control("config", {"rotate_refresh_tokens": False})
