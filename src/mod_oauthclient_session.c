@@ -47,10 +47,16 @@ int oac_session_open(request_rec *r, session_rec **pz)
     }
     rv = session_load(r, &z);
     if (rv != APR_SUCCESS) {
+        /* mod_session has just said which of the two it was (AH01815: no
+         * store here; AH01816: the store failed), and a database that is
+         * down is no configuration mistake: point at that line. */
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, OAC_LOGNO(00011)
-                      "the session for %s could not be loaded: is a session "
-                      "store configured here (SessionCookieName with "
-                      "mod_session_cookie, or SessionDBDCookieName)?",
+                      "the session for %s could not be loaded; mod_session's "
+                      "line just before says why: AH01815, no session store "
+                      "is configured here (SessionCookieName with "
+                      "mod_session_cookie, or SessionDBDCookieName with "
+                      "mod_session_dbd); AH01816, the store failed (with "
+                      "mod_session_dbd: its database, see mod_dbd's lines)",
                       r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
