@@ -20,6 +20,7 @@
 #include "mod_oauthclient.h"
 #include "mod_oauthclient_auth.h"
 #include "mod_oauthclient_body.h"
+#include "mod_oauthclient_checks.h"
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_flow.h"
@@ -34,8 +35,8 @@ APLOG_USE_MODULE(oauthclient);
 /* Log tags used: OAC00001-00003 and 00050 config, 00010-00014 session, 00020-00023
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00068 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
- * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation). Next
- * free: 00099. */
+ * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
+ * 00099-00101 checks. Next free: 00102. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -153,7 +154,10 @@ static int oac_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "every .load file)");
         return !OK;
     }
-    return check_dependencies(main_s);
+    if (check_dependencies(main_s) != OK) {
+        return !OK;
+    }
+    return oac_checks_run(ptemp, main_s);
 }
 
 static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,

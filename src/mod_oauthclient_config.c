@@ -224,6 +224,17 @@ const char *oac_cmd_remote_app(cmd_parms *cmd, void *dconf,
     decl->where = cmd_where(cmd);
     for (i = 0; i < pairs->nelts; ++i) {
         const oac_param_t *kv = &APR_ARRAY_IDX(pairs, i, oac_param_t);
+        const char *var = strstr(kv->value, "${");
+        if (var) {
+            /* httpd leaves an undefined ${VAR} as written (and only warns,
+             * AH00111): the provider would get the text "${GH_ID}". The
+             * variable's name is said, never the value around it. */
+            return apr_psprintf(cmd->pool, "OAuthRemoteApp %s: %s holds "
+                                "%.*s, which is not defined: define it "
+                                "(Define, or the environment httpd starts "
+                                "with, e.g. /etc/apache2/envvars)", name,
+                                kv->name, (int)(strcspn(var, "}") + 1), var);
+        }
         if (oac_app_decl_set(&why, cmd->pool, decl,
                              apr_pstrdup(cmd->pool, kv->name),
                              apr_pstrdup(cmd->pool, kv->value))

@@ -150,6 +150,8 @@ for my $case (@bad) {
 my ($status, $out) = configtest(<<"CONF");
 OAuthRemoteApp gh $gh client_kwargs="scope=a%20b&token_placement=uri"
 OAuthRemoteApp tw $tw
+Session On
+SessionCookieName s path=/
 Listen 127.0.0.1:2
 <VirtualHost 127.0.0.1:2>
     OAuthRemoteApp gh scope=override

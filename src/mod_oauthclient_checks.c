@@ -1,0 +1,274 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * configtest catches the usual mistakes (issue #18, contract section 12),
+ * each with the fix in its message:
+ *
+ * - AuthType OAuth where no OAuthApp applies (OAC00099);
+ * - AuthType OAuth or OAuthProxyAPI where no 'Session On' or no session
+ *   store applies (OAC00100);
+ * - OAuthProxyAPI to an https:// api_base_url without SSLProxyEngine On
+ *   in that virtual host (OAC00101).
+ *
+ * What applies where is httpd's per-directory merge, which runs only for
+ * a request; here it is approximated from the tree of sections, leniently
+ * (never a false alarm on a working configuration): a setting counts for
+ * a <Location> or <Directory> when it is in that section, at the top of
+ * its virtual host or of the main server, or in a section of the same kind
+ * whose literal path is a prefix of its path. Regex sections, <Files> and
+ * <If> are not judged; AuthType OAuth without OAuthApp is not judged when
+ * some AllowOverride lets .htaccess files set it.
+ */
+#include "mod_oauthclient_checks.h"
+#include "mod_oauthclient_config.h"
+
+#include "http_core.h"
+
+#include <apr_strings.h>
+
+APLOG_USE_MODULE(oauthclient);
+
+typedef enum {
+    HAS_AUTH_OAUTH = 1 << 0,
+    HAS_APP = 1 << 1,
+    HAS_SESSION_ON = 1 << 2,
+    HAS_STORE = 1 << 3,
+    HAS_SSL_PROXY = 1 << 4
+} scope_flags_e;
+
+typedef struct scope_t {
+    const ap_directive_t *section;  /* the section, or NULL for a top level */
+    const ap_directive_t *vhost;    /* enclosing <VirtualHost>, NULL: main */
+    const char *kind;               /* "<location", "<directory", or NULL */
+    const char *path;               /* a literal path, or NULL */
+    const char *proxy_api;          /* OAuthProxyAPI's app, or NULL */
+    const ap_directive_t *auth_at;  /* where AuthType OAuth was set */
+    const ap_directive_t *api_at;   /* where OAuthProxyAPI was set */
+    int flags;
+} scope_t;
+
+typedef struct {
+    apr_pool_t *p;
+    apr_array_header_t *scopes;     /* scope_t */
+    int overrides;                  /* some AllowOverride other than None */
+} walk_t;
+
+static int is(const ap_directive_t *d, const char *name)
+{
+    return !strcasecmp(d->directive, name);
+}
+
+/* The first word of a directive's arguments, unquoted. */
+static const char *first_arg(apr_pool_t *p, const ap_directive_t *d)
+{
+    const char *args = d->args ? d->args : "";
+    return ap_getword_conf(p, &args);
+}
+
+static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
+{
+    const char *arg = first_arg(w->p, d);
+
+    if (is(d, "AuthType") && !strcasecmp(arg, "OAuth")) {
+        sc->flags |= HAS_AUTH_OAUTH;
+        sc->auth_at = d;
+    }
+    else if (is(d, "OAuthApp")) {
+        sc->flags |= HAS_APP;
+    }
+    else if (is(d, "OAuthProxyAPI")) {
+        sc->proxy_api = arg;
+        sc->api_at = d;
+    }
+    else if (is(d, "Session")) {
+        if (!strcasecmp(arg, "On")) {
+            sc->flags |= HAS_SESSION_ON;
+        }
+    }
+    else if (is(d, "SessionCookieName") || is(d, "SessionCookieName2")
+             || is(d, "SessionDBDCookieName")
+             || is(d, "SessionDBDCookieName2")) {
+        sc->flags |= HAS_STORE;
+    }
+    else if (is(d, "SSLProxyEngine") && !strcasecmp(arg, "On")) {
+        sc->flags |= HAS_SSL_PROXY;
+    }
+    else if (is(d, "AllowOverride") && strcasecmp(arg, "None")) {
+        w->overrides = 1;
+    }
+}
+
+static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
+                          const ap_directive_t *vhost)
+{
+    scope_t *sc = apr_array_push(w->scopes);
+
+    memset(sc, 0, sizeof(*sc));
+    sc->section = section;
+    sc->vhost = vhost;
+    if (section && (is(section, "<Location") || is(section, "<Directory"))) {
+        const char *path = first_arg(w->p, section);
+        char *end;
+        sc->kind = apr_pstrdup(w->p, section->directive);
+        ap_str_tolower((char *)sc->kind);
+        /* "<Location ~ re>" and the like are not judged */
+        if (*path && *path != '~') {
+            sc->path = apr_pstrdup(w->p, path);
+            if ((end = strrchr(sc->path, '>')) && !end[1]) {
+                *end = '\0';
+            }
+        }
+    }
+    return sc;
+}
+
+/* Directives of d's list into scope sc; sections open scopes of their
+ * own, other containers (<If>, <RequireAll>, <Limit>) count for sc. */
+static void walk(walk_t *w, const ap_directive_t *d, int sc_index,
+                 const ap_directive_t *vhost)
+{
+    for (; d; d = d->next) {
+        if (is(d, "<VirtualHost")) {
+            int i = (int)(new_scope(w, NULL, d) - (scope_t *)w->scopes->elts);
+            walk(w, d->first_child, i, d);
+        }
+        else if (is(d, "<Location") || is(d, "<Directory")
+                 || is(d, "<LocationMatch") || is(d, "<DirectoryMatch")
+                 || is(d, "<Files") || is(d, "<FilesMatch")
+                 || is(d, "<Proxy") || is(d, "<ProxyMatch")) {
+            int i = (int)(new_scope(w, d, vhost) - (scope_t *)w->scopes->elts);
+            walk(w, d->first_child, i, vhost);
+            if (is(d, "<Proxy") || is(d, "<ProxyMatch")) {
+                /* SSLProxyEngine in a <Proxy> section serves its host */
+                scope_t *px = &APR_ARRAY_IDX(w->scopes, i, scope_t);
+                APR_ARRAY_IDX(w->scopes, sc_index, scope_t).flags
+                    |= px->flags & HAS_SSL_PROXY;
+            }
+        }
+        else {
+            note(w, &APR_ARRAY_IDX(w->scopes, sc_index, scope_t), d);
+            if (d->first_child) {
+                walk(w, d->first_child, sc_index, vhost);
+            }
+        }
+    }
+}
+
+static int path_prefix(const char *prefix, const char *path)
+{
+    return prefix && path && !strncmp(prefix, path, strlen(prefix));
+}
+
+/* Whether flag applies to scope s, as the header comment says. A section
+ * of the main server may be completed by any virtual host's top level. */
+static int applies(const walk_t *w, const scope_t *s, int flag)
+{
+    const scope_t *all = (const scope_t *)w->scopes->elts;
+    int i;
+
+    if (s->flags & flag) {
+        return 1;
+    }
+    for (i = 0; i < w->scopes->nelts; ++i) {
+        const scope_t *o = &all[i];
+        if (!(o->flags & flag)) {
+            continue;
+        }
+        if (!o->section && (!o->vhost || !s->vhost || o->vhost == s->vhost)) {
+            return 1;       /* a top level that is s's or covers it */
+        }
+        if (o->section && s->kind && o->kind && !strcmp(o->kind, s->kind)
+            && (!o->vhost || o->vhost == s->vhost)
+            && path_prefix(o->path, s->path)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static const char *where(apr_pool_t *p, const ap_directive_t *d)
+{
+    return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
+}
+
+/* The api_base_url of app name as the virtual host of s sees it. */
+static const char *api_base_of(const scope_t *s, server_rec *main_s,
+                               const char *name)
+{
+    server_rec *srv;
+    for (srv = main_s; srv; srv = srv->next) {
+        if ((s->vhost && srv->defn_line_number == (unsigned)s->vhost->line_num
+             && srv->defn_name && !strcmp(srv->defn_name,
+                                          s->vhost->filename))
+            || (!s->vhost && srv == main_s)) {
+            oac_server_conf *sc = oac_server_config(srv);
+            const oac_app_t *app = sc->apps_by_name
+                ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING)
+                : NULL;
+            return app ? app->api_base_url : NULL;
+        }
+    }
+    return NULL;
+}
+
+static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
+{
+    const ap_directive_t *at = s->auth_at ? s->auth_at : s->api_at;
+    const char *base;
+
+    if (!s->section || !s->kind || !s->path || !at) {
+        return OK;
+    }
+    if (s->auth_at && !w->overrides && !applies(w, s, HAS_APP)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00099) "AuthType OAuth at %s: no OAuthApp "
+                     "applies there; add 'OAuthApp NAME' to that section "
+                     "(NAME an app declared with OAuthRemoteApp)",
+                     where(w->p, s->auth_at));
+        return !OK;
+    }
+    if (!applies(w, s, HAS_SESSION_ON) || !applies(w, s, HAS_STORE)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00100) "%s at %s keeps tokens in mod_session's "
+                     "session, and no %s applies there: add 'Session On' and "
+                     "a store, e.g. 'SessionCookieName oauth_session "
+                     "path=/;HttpOnly;Secure' with OAuthSessionPassphrase, "
+                     "or mod_session_dbd's SessionDBDCookieName",
+                     s->auth_at ? "AuthType OAuth" : "OAuthProxyAPI",
+                     where(w->p, at),
+                     applies(w, s, HAS_SESSION_ON) ? "session store"
+                                                   : "'Session On'");
+        return !OK;
+    }
+    if (s->proxy_api && (base = api_base_of(s, main_s, s->proxy_api))
+        && !strncasecmp(base, "https://", 8)
+        && !applies(w, s, HAS_SSL_PROXY)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00101) "OAuthProxyAPI %s at %s proxies to "
+                     "%s, and mod_proxy needs 'SSLProxyEngine On' (mod_ssl) "
+                     "in that virtual host to speak https: add it, with "
+                     "'SSLProxyVerify require' and 'SSLProxyCheckPeerName "
+                     "On'", s->proxy_api, where(w->p, s->api_at), base);
+        return !OK;
+    }
+    return OK;
+}
+
+int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
+{
+    walk_t w;
+    int i;
+
+    w.p = ptemp;
+    w.scopes = apr_array_make(ptemp, 32, sizeof(scope_t));
+    w.overrides = 0;
+    new_scope(&w, NULL, NULL);
+    walk(&w, ap_conftree, 0, NULL);
+    for (i = 0; i < w.scopes->nelts; ++i) {
+        if (check_scope(&w, &APR_ARRAY_IDX(w.scopes, i, scope_t), main_s)
+            != OK) {
+            return !OK;
+        }
+    }
+    return OK;
+}

@@ -1,0 +1,93 @@
+# configtest catches the usual mistakes (issue #18, contract section 12),
+# each with a message that names the fix: an undefined ${VAR} in an
+# OAuthRemoteApp line, AuthType OAuth where no OAuthApp applies, where no
+# session applies, OAuthProxyAPI to https:// without SSLProxyEngine On.
+# Working configurations, nested sections included, still pass.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use OAC::ConfigTest qw(configtest);
+use OAC::Env ();
+
+plan tests => 15;
+
+my $app = <<'CONF';
+OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
+    authorize_url=https://github.com/login/oauth/authorize \
+    access_token_url=https://github.com/login/oauth/access_token \
+    api_base_url=https://api.github.com/
+CONF
+my $session = "Session On\nSessionCookieName oauth_session path=/;HttpOnly\n";
+my $protect = "<Location /app>\n AuthType OAuth\n OAuthApp gh\n Require valid-user\n</Location>\n";
+
+sub refused {
+    my ($snippet, $pattern, $name) = @_;
+    my ($status, $out) = configtest($snippet);
+    ok t_cmp($status != 0 && $out =~ $pattern ? 'refused, saying so' : "status $status: $out",
+             'refused, saying so', $name);
+    return $out;
+}
+
+sub accepted {
+    my ($snippet, $name) = @_;
+    my ($status, $out) = configtest($snippet);
+    ok t_cmp($status == 0 ? 'accepted' : "status $status: $out", 'accepted', $name);
+}
+
+accepted($app . $session . $protect, 'a working configuration passes');
+
+# ${VAR} left undefined: httpd only warns and passes the text on
+my $out = refused("OAuthRemoteApp gh client_id=\${GH_ID} client_secret=s3cret-value \\\n"
+                  . " authorize_url=https://p.example/a access_token_url=https://p.example/t\n",
+                  qr/OAuthRemoteApp gh: client_id holds \$\{GH_ID\}, which is not defined: define it/,
+                  'an undefined ${VAR} stops configtest, naming it and the key');
+ok t_cmp(index($out, 's3cret-value') < 0 ? 'no secret' : 'secret shown', 'no secret',
+         'without showing the rest of the line');
+
+# AuthType OAuth with no OAuthApp
+refused($app . $session . "<Location /app>\n AuthType OAuth\n Require valid-user\n</Location>\n",
+        qr/OAC00099: AuthType OAuth at \S+:\d+: no OAuthApp applies there; add 'OAuthApp NAME'/,
+        'AuthType OAuth without OAuthApp');
+accepted($app . $session . "<Location /app>\n OAuthApp gh\n</Location>\n"
+         . "<Location /app/deeper>\n AuthType OAuth\n Require valid-user\n</Location>\n",
+         'OAuthApp from an enclosing <Location> path counts');
+accepted($app . $session . "<Directory /srv/app>\n AllowOverride AuthConfig\n</Directory>\n"
+         . "<Location /app>\n AuthType OAuth\n Require valid-user\n</Location>\n",
+         'not judged when .htaccess files may set OAuthApp');
+
+# no session
+refused($app . $protect, qr/OAC00100: AuthType OAuth at \S+ keeps tokens in mod_session's session, and no 'Session On' applies there/,
+        "AuthType OAuth without 'Session On'");
+refused($app . "Session On\n" . $protect,
+        qr/OAC00100: .*no session store applies there: add 'Session On' and a store/,
+        'AuthType OAuth without a session store');
+refused($app . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
+        qr/OAC00100: OAuthProxyAPI at \S+ keeps tokens/, 'OAuthProxyAPI without a session');
+accepted($app . "<VirtualHost 127.0.0.1:1>\n ServerName v.example\n Session On\n"
+         . " SessionCookieName s path=/\n <Location /app>\n  AuthType OAuth\n  OAuthApp gh\n"
+         . "  Require valid-user\n </Location>\n</VirtualHost>\n",
+         'a session set at the top of the virtual host counts');
+
+# OAuthProxyAPI to https without SSLProxyEngine
+refused($app . $session . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
+        qr/OAC00101: OAuthProxyAPI gh at \S+ proxies to https:\/\/api.github.com\/, and mod_proxy needs 'SSLProxyEngine On'/,
+        'OAuthProxyAPI to https:// without SSLProxyEngine On');
+my $ssl = OAC::Env::apxs_query('LIBEXECDIR') . '/mod_ssl.so';
+SKIP: {
+    skip "no mod_ssl at $ssl", 2 unless -e $ssl;
+    accepted("LoadModule ssl_module $ssl\n" . $app . $session . "SSLProxyEngine On\n"
+             . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
+             'with SSLProxyEngine On it passes');
+    accepted("LoadModule ssl_module $ssl\n" . $app . $session
+             . "<Proxy https://api.github.com/*>\n SSLProxyEngine On\n</Proxy>\n"
+             . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
+             'as it does with SSLProxyEngine On in a <Proxy> section');
+}
+accepted("OAuthRemoteApp loc client_id=id client_secret=s authorize_url=http://127.0.0.1:9/a "
+         . "access_token_url=http://127.0.0.1:9/t api_base_url=http://127.0.0.1:9/api/\n"
+         . $session . "<Location /api/loc/>\n OAuthProxyAPI loc\n</Location>\n",
+         'an http:// api_base_url needs no SSLProxyEngine');
+accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require valid-user\n</LocationMatch>\n",
+         'regex sections are not judged');
