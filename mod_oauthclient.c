@@ -36,7 +36,7 @@ APLOG_USE_MODULE(oauthclient);
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00068 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
- * 00099-00101 checks. Next free: 00102. */
+ * 00099-00101 and 00103 checks, 00102 flow. Next free: 00104. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,

@@ -8,7 +8,11 @@
  * - AuthType OAuth or OAuthProxyAPI where no 'Session On' or no session
  *   store applies (OAC00100);
  * - OAuthProxyAPI to an https:// api_base_url without SSLProxyEngine On
- *   in that virtual host (OAC00101).
+ *   in that virtual host (OAC00101);
+ * - a Secure session cookie in a virtual host whose callbacks will be
+ *   http:// (no https:// ServerName, no SSLEngine On): behind a proxy that
+ *   terminates TLS the cookie never comes back to the callback. Only a
+ *   warning (OAC00103): http://localhost keeps Secure cookies in browsers.
  *
  * What applies where is httpd's per-directory merge, which runs only for
  * a request; here it is approximated from the tree of sections, leniently
@@ -23,6 +27,7 @@
 #include "mod_oauthclient_config.h"
 
 #include "http_core.h"
+#include "httpd.h"
 
 #include <apr_strings.h>
 
@@ -33,7 +38,9 @@ typedef enum {
     HAS_APP = 1 << 1,
     HAS_SESSION_ON = 1 << 2,
     HAS_STORE = 1 << 3,
-    HAS_SSL_PROXY = 1 << 4
+    HAS_SSL_PROXY = 1 << 4,
+    HAS_SECURE_COOKIE = 1 << 5,
+    HAS_SSL_ENGINE = 1 << 6
 } scope_flags_e;
 
 typedef struct scope_t {
@@ -89,6 +96,12 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
              || is(d, "SessionDBDCookieName")
              || is(d, "SessionDBDCookieName2")) {
         sc->flags |= HAS_STORE;
+        if (ap_strcasestr(d->args ? d->args : "", "secure")) {
+            sc->flags |= HAS_SECURE_COOKIE;
+        }
+    }
+    else if (is(d, "SSLEngine") && !strcasecmp(arg, "On")) {
+        sc->flags |= HAS_SSL_ENGINE;
     }
     else if (is(d, "SSLProxyEngine") && !strcasecmp(arg, "On")) {
         sc->flags |= HAS_SSL_PROXY;
@@ -191,24 +204,31 @@ static const char *where(apr_pool_t *p, const ap_directive_t *d)
     return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
 }
 
+/* The server_rec of a top-level scope. */
+static server_rec *server_of(const scope_t *s, server_rec *main_s)
+{
+    server_rec *srv;
+    if (!s->vhost) {
+        return main_s;
+    }
+    for (srv = main_s->next; srv; srv = srv->next) {
+        if (srv->defn_line_number == (unsigned)s->vhost->line_num
+            && srv->defn_name && !strcmp(srv->defn_name, s->vhost->filename)) {
+            return srv;
+        }
+    }
+    return NULL;
+}
+
 /* The api_base_url of app name as the virtual host of s sees it. */
 static const char *api_base_of(const scope_t *s, server_rec *main_s,
                                const char *name)
 {
-    server_rec *srv;
-    for (srv = main_s; srv; srv = srv->next) {
-        if ((s->vhost && srv->defn_line_number == (unsigned)s->vhost->line_num
-             && srv->defn_name && !strcmp(srv->defn_name,
-                                          s->vhost->filename))
-            || (!s->vhost && srv == main_s)) {
-            oac_server_conf *sc = oac_server_config(srv);
-            const oac_app_t *app = sc->apps_by_name
-                ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING)
-                : NULL;
-            return app ? app->api_base_url : NULL;
-        }
-    }
-    return NULL;
+    server_rec *srv = server_of(s, main_s);
+    const oac_server_conf *sc = srv ? oac_server_config(srv) : NULL;
+    const oac_app_t *app = sc && sc->apps_by_name
+        ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING) : NULL;
+    return app ? app->api_base_url : NULL;
 }
 
 static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
@@ -254,6 +274,46 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
     return OK;
 }
 
+static const oac_app_t *app_with_relative_callback(server_rec *srv)
+{
+    const oac_server_conf *sc = oac_server_config(srv);
+    int i;
+    for (i = 0; sc->apps && i < sc->apps->nelts; ++i) {
+        const oac_app_t *app = APR_ARRAY_IDX(sc->apps, i, const oac_app_t *);
+        if (app->redirect_uri && app->redirect_uri[0] == '/') {
+            return app;
+        }
+    }
+    return NULL;
+}
+
+static void warn_secure_cookie(const walk_t *w, const scope_t *s,
+                               server_rec *main_s)
+{
+    server_rec *srv;
+    const oac_app_t *app;
+
+    if (s->section || !applies(w, s, HAS_SECURE_COOKIE)
+        || (s->flags & HAS_SSL_ENGINE) || !(srv = server_of(s, main_s))
+        || (srv->server_scheme && !strcasecmp(srv->server_scheme, "https"))
+        || !(app = app_with_relative_callback(srv))) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                 OAC_LOGNO(00103) "%s: the session cookie is Secure, but "
+                 "the callbacks (app %s: %s) will be http://%s...: behind a "
+                 "proxy that terminates TLS the cookie does not come back "
+                 "to them and every login fails; set 'ServerName https://%s' "
+                 "or an absolute redirect_uri=https://...",
+                 s->vhost ? apr_psprintf(w->p, "the virtual host at %s:%d",
+                                         s->vhost->filename,
+                                         s->vhost->line_num)
+                          : "the main server",
+                 app->name, app->redirect_uri,
+                 srv->server_hostname ? srv->server_hostname : "HOST",
+                 srv->server_hostname ? srv->server_hostname : "HOST");
+}
+
 int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
 {
     walk_t w;
@@ -265,10 +325,11 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
     new_scope(&w, NULL, NULL);
     walk(&w, ap_conftree, 0, NULL);
     for (i = 0; i < w.scopes->nelts; ++i) {
-        if (check_scope(&w, &APR_ARRAY_IDX(w.scopes, i, scope_t), main_s)
-            != OK) {
+        const scope_t *s = &APR_ARRAY_IDX(w.scopes, i, scope_t);
+        if (check_scope(&w, s, main_s) != OK) {
             return !OK;
         }
+        warn_secure_cookie(&w, s, main_s);
     }
     return OK;
 }

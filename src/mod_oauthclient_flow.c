@@ -90,7 +90,24 @@ static int redirect(request_rec *r, const char *location)
 static const char *absolute_redirect_uri(request_rec *r, const oac_app_t *app)
 {
     if (app->redirect_uri[0] == '/') {
-        return ap_construct_url(r->pool, app->redirect_uri, r);
+        const char *uri = ap_construct_url(r->pool, app->redirect_uri, r);
+        const char *proto = apr_table_get(r->headers_in,
+                                          "X-Forwarded-Proto");
+        /* The commonest failure behind a proxy that terminates TLS: httpd
+         * sees http, the provider sends the browser back to http://, and
+         * a Secure session cookie does not come with it. */
+        if (!strncmp(uri, "http://", 7) && proto
+            && !strcasecmp(proto, "https")) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00102)
+                          "app %s: the callback is %s, but this request came "
+                          "through a proxy that terminated TLS "
+                          "(X-Forwarded-Proto: https): set 'ServerName "
+                          "https://%s' for this virtual host, or an absolute "
+                          "redirect_uri=https://...", app->name, uri,
+                          r->server->server_hostname
+                              ? r->server->server_hostname : "HOST");
+        }
+        return uri;
     }
     return app->redirect_uri;
 }

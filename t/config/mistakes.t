@@ -10,8 +10,9 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
+use OAC::Flow qw(browser site);
 
-plan tests => 15;
+plan tests => 19;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -91,3 +92,27 @@ accepted("OAuthRemoteApp loc client_id=id client_secret=s authorize_url=http://1
          'an http:// api_base_url needs no SSLProxyEngine');
 accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require valid-user\n</LocationMatch>\n",
          'regex sections are not judged');
+
+# a Secure cookie with callbacks that will be http:// (a proxy in front
+# terminates TLS): a warning, since http://localhost keeps Secure cookies
+my $secure = "Session On\nSessionCookieName s path=/;HttpOnly;Secure\n";
+my ($status, $warn) = configtest($app . $secure . $protect);
+ok t_cmp($status == 0 && $warn =~ /OAC00103: the main server: the session cookie is Secure, but the callbacks \(app gh: \/oauth\/gh\/callback\) will be http:\/\/localhost\.\.\.: .*set 'ServerName https:\/\/localhost'/
+         ? 'warned' : "status $status: $warn", 'warned',
+         'a Secure cookie with http:// callbacks: configtest passes with a warning naming the fix');
+($status, $warn) = configtest($app . $secure . $protect . "ServerName https://www.example.com\n");
+ok t_cmp($status == 0 && $warn !~ /OAC00103/ ? 'quiet' : "status $status: $warn", 'quiet',
+         'with ServerName https://... it is quiet');
+
+# at run time, a login that arrives through a TLS-terminating proxy while
+# its callback is http://
+my $log_file = Apache::Test::vars('t_logs') . '/error_log';
+my $start = -s $log_file;
+my $res = browser()->get(site('/oauth/local/login'), 'X-Forwarded-Proto' => 'https');
+ok t_cmp($res->code, 302, 'a login through a proxy that terminated TLS');
+open my $fh, '<', $log_file or die "$log_file: $!";
+seek $fh, $start, 0;
+my @lines = grep { /OAC00102/ } <$fh>;
+close $fh;
+ok t_cmp($lines[0] // 'no warning', qr/app local: the callback is http:\/\/\S+\/oauth\/local\/callback, but this request came through a proxy that terminated TLS .*set 'ServerName https:\/\//,
+         'logs a warning naming the fix');
