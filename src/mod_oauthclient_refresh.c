@@ -73,7 +73,9 @@ apr_status_t oac_refresh_post_config(apr_pool_t *pconf, server_rec *s)
         return rv;
     }
     handoff = apr_shm_baseaddr_get(shm);
-    oac_handoff_init(handoff, HANDOFF_SLOTS);
+    /* apr_shm_create without a file name maps fresh anonymous memory,
+     * which starts zeroed: the 8.6 MiB are not made resident here. */
+    oac_handoff_init_zeroed(handoff, HANDOFF_SLOTS);
     return APR_SUCCESS;
 }
 
@@ -105,13 +107,13 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
                            old, oac_now()) != APR_SUCCESS
         || oac_token_check_sendable(&why, r->pool, fresh, NULL)
            != APR_SUCCESS) {
-        oac_count(app, OAC_CTR_REFRESH_FAILED);
+        oac_count(r, app, OAC_CTR_REFRESH_FAILED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00030)
                       "app %s: token refresh failed, the user must log in "
                       "again: %s", app->name, why);
         return NULL;
     }
-    oac_count(app, OAC_CTR_REFRESH);
+    oac_count(r, app, OAC_CTR_REFRESH);
     return oac_token_to_string(r->pool, fresh);
 }
 
@@ -241,6 +243,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
+    apr_time_t start;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -250,8 +253,12 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                   "expires at %" APR_INT64_T_FMT ", %s", app->name,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
-    if ((*ptoken)->refresh_token
-        && !(fresh = refreshed(r, app, *ptoken, &stored))) {
+    start = apr_time_now();
+    if ((*ptoken)->refresh_token) {
+        fresh = refreshed(r, app, *ptoken, &stored);
+        oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
+    }
+    if ((*ptoken)->refresh_token && !fresh) {
         const oac_request_t *rs = ap_get_module_config(r->request_config,
                                                        &oauthclient_module);
         if (rs && rs->hook_status) {

@@ -70,15 +70,24 @@ apr_size_t oac_handoff_size(int slots)
            + (apr_size_t)clamp_slots(slots) * sizeof(handoff_slot_t);
 }
 
-void oac_handoff_init(void *mem, int slots)
+static void init_header(handoff_table_t *t, int slots)
 {
-    handoff_table_t *t = mem;
-
-    slots = clamp_slots(slots);
-    memset(mem, 0, oac_handoff_size(slots));
     t->magic = TABLE_MAGIC;
     t->nslots = (apr_uint32_t)slots;
     t->nslots_check = ~(apr_uint32_t)slots;
+    t->live_evictions = 0;
+}
+
+void oac_handoff_init(void *mem, int slots)
+{
+    slots = clamp_slots(slots);
+    memset(mem, 0, oac_handoff_size(slots));
+    init_header(mem, slots);
+}
+
+void oac_handoff_init_zeroed(void *mem, int slots)
+{
+    init_header(mem, clamp_slots(slots));
 }
 
 /* NULL for memory oac_handoff_init() did not prepare: the callers then

@@ -60,6 +60,13 @@ apr_size_t oac_handoff_size(int slots);
 void oac_handoff_init(void *mem, int slots);
 
 /*
+ * The same for memory known to hold only zero bytes (a fresh anonymous
+ * shared mapping): only the header is written, so the slots stay out of
+ * memory until a refresh uses them.
+ */
+void oac_handoff_init_zeroed(void *mem, int slots);
+
+/*
  * What the caller holding refresh_token should do, at time now (Unix
  * seconds):
  *  - nobody refreshed it lately: the caller's slot is claimed (in progress

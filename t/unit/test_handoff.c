@@ -65,6 +65,32 @@ static int setup(void **state)
     return *state ? 0 : -1;
 }
 
+/* The same table over memory that starts zeroed, initialised without
+ * writing the slots (how the module does it on fresh shared memory). */
+static void zeroed_init_is_an_empty_table(void **state)
+{
+    apr_size_t size = oac_handoff_size(4);
+    void *mem = calloc(1, size);
+    apr_pool_t *p;
+    char *result = NULL;
+
+    (void)state;
+    assert_non_null(mem);
+    apr_pool_create(&p, NULL);
+    oac_handoff_init_zeroed(mem, 4);
+    assert_int_equal(oac_handoff_begin(&result, p, mem, RT_A, NOW, PATIENCE),
+                     OAC_HANDOFF_MINE);
+    oac_handoff_finish(mem, RT_A, RESULT_A, NOW + 1);
+    assert_int_equal(oac_handoff_begin(&result, p, mem, RT_A, NOW + 2,
+                                       PATIENCE), OAC_HANDOFF_DONE);
+    assert_string_equal(result, RESULT_A);
+    assert_int_equal(oac_handoff_begin(&result, p, mem, RT_B, NOW + 2,
+                                       PATIENCE), OAC_HANDOFF_MINE);
+    assert_int_equal(oac_handoff_live_evictions(mem), 0);
+    apr_pool_destroy(p);
+    free(mem);
+}
+
 static int setup_small(void **state)
 {
     *state = make_fixture(3);
@@ -599,6 +625,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH(size_grows_per_slot),
+        TH(zeroed_init_is_an_empty_table),
         TH(uninitialised_memory_is_uncoordinated),
         TH(null_or_empty_token_is_uncoordinated),
         TH(first_mine_then_wait),
