@@ -596,7 +596,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     if (read_body) {
         oac_body_replace(r, body, len);
     }
-    oac_count(app, OAC_CTR_API_PROXIED);
+    oac_count(r, app, OAC_CTR_API_PROXIED);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
                   app->name, r->method, r->uri,
                   oac_util_url_for_message(r->pool, url));

@@ -231,7 +231,7 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     pending.next = next;
     pending.expires_at = oac_now() + PENDING_LIFETIME;
     store_pending(r, z, app, &pending);
-    oac_count(app, OAC_CTR_LOGIN_STARTED);
+    oac_count(r, app, OAC_CTR_LOGIN_STARTED);
     return redirect(r, oac_oauth2_authorize_url(
         r->pool, app, absolute_redirect_uri(r, app), state, challenge));
 }
@@ -251,7 +251,7 @@ static int login_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     oac_token_t *rt;
     const char *why;
 
-    oac_count(app, OAC_CTR_LOGIN_STARTED);
+    oac_count(r, app, OAC_CTR_LOGIN_STARTED);
     oac_oauth1_creds_for_app(&creds, app, NULL, NULL);
     if (oac_oauth1_request_token(&rt, &why, r->pool,
                                  oac_hooked_client(r, app, OAC_CALL_OTHER),
@@ -307,7 +307,7 @@ static int login_failed(request_rec *r, const oac_app_t *app,
     if (rs && rs->hook_status) {
         status = rs->hook_status;
     }
-    oac_count(app, counter);
+    oac_count(r, app, counter);
     ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_WARNING : APLOG_INFO, 0,
                   r, OAC_LOGNO(00021) "app %s: login failed: %s: %s",
                   app->name, title, detail);
@@ -356,7 +356,7 @@ static int login_completed(request_rec *r, session_rec *z, const oac_app_t *app,
                             HTTP_BAD_GATEWAY,
                             "The provider's answer cannot be used", why);
     }
-    oac_count(app, OAC_CTR_LOGIN_COMPLETED);
+    oac_count(r, app, OAC_CTR_LOGIN_COMPLETED);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
                   "app %s: login completed%s%s", app->name,
                   user ? " for " : "", user ? user : "");
@@ -636,7 +636,7 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
     }
     revoke_tokens(r, z, app);
     oac_session_forget(r, z, app);
-    oac_count(app, OAC_CTR_LOGOUT);
+    oac_count(r, app, OAC_CTR_LOGOUT);
     if ((rc = oac_request_state(r)->hook_status)) {
         /* A revoke_token_request hook failed a call and chose the answer
          * (contract section 8); the user is logged out all the same. */

@@ -24,8 +24,20 @@ typedef enum {
     OAC_CTR_COUNT
 } oac_counter_e;
 
+/* Durations kept as Prometheus histograms */
+typedef enum {
+    OAC_HIST_TOKEN_ENDPOINT = 0,    /* each call to the token endpoint */
+    OAC_HIST_REFRESH,               /* a refresh as the request waits for it */
+    OAC_HIST_COUNT
+} oac_hist_e;
+
 apr_status_t oac_counters_init(apr_pool_t *pconf, server_rec *s);
-void oac_count(const oac_app_t *app, oac_counter_e which);
+/* Counts for r's virtual host and app. */
+void oac_count(request_rec *r, const oac_app_t *app, oac_counter_e which);
+/* Adds a duration (microseconds) to r's virtual host's and app's
+ * histogram which. */
+void oac_observe(request_rec *r, const oac_app_t *app, oac_hist_e which,
+                 apr_interval_time_t usec);
 int oac_status_handler(request_rec *r);
 
 #endif
