@@ -13,6 +13,8 @@
 #include "http_core.h"
 #include "http_protocol.h"
 #include "http_request.h"
+/* ap_response_code_string: the ErrorDocument for a status, or NULL */
+#include "mod_core.h"
 #include "util_script.h"
 
 #include <apr_strings.h>
@@ -64,6 +66,16 @@ int oac_respond(request_rec *r, int status, const char *content_type,
 int oac_error_page(request_rec *r, int status, const oac_app_t *app,
                    const char *title, const char *detail)
 {
+    /* A site that brands its error pages (ErrorDocument for this status
+     * here) gets its own page; the reason goes along as httpd's
+     * error-notes (REDIRECT_ERROR_NOTES to an ErrorDocument script). */
+    if (ap_response_code_string(r, ap_index_of_response(status))) {
+        apr_table_setn(r->notes, "error-notes",
+                       ap_escape_html(r->pool, apr_pstrcat(
+                           r->pool, title, ": ", detail, NULL)));
+        apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
+        return status;
+    }
     const char *retry = app
         ? apr_psprintf(r->pool, "<p><a href=\"%s\">Log in again</a></p>\n",
                        ap_escape_html(r->pool, app->login_path))
