@@ -10,6 +10,11 @@ import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const TOP = path.resolve(here, '../..');
+// The demo (demo/stack, scripts/demo, conf/demo.conf) is read from the
+// source tree: TOP, or OAC_SRCDIR when t/ is make check's copy in a build
+// tree outside the sources (make distcheck); run.sh then names the built
+// module in OAC_DEMO_MODULE.
+export const SRC = process.env.OAC_SRCDIR || TOP;
 export const ARTIFACTS = path.join(here, 'artifacts');
 
 export const CHROMIUM = process.env.OAC_CHROMIUM || '/usr/bin/chromium';
@@ -26,11 +31,11 @@ const stacks = new Set();
 
 export function startStack({ https = false } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'oac-browser-'));
-  const args = [path.join(TOP, 'demo/stack'), 'start', dir];
+  const args = [path.join(SRC, 'demo/stack'), 'start', dir];
   if (https) args.push('--https');
   const r = spawnSync('bash', args, { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) {
-    spawnSync('bash', [path.join(TOP, 'demo/stack'), 'stop', dir]);
+    spawnSync('bash', [path.join(SRC, 'demo/stack'), 'stop', dir]);
     throw new Error(`demo/stack start failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
   const info = {};
@@ -54,7 +59,7 @@ export function startStack({ https = false } = {}) {
 export function stopStack(stack) {
   if (!stack || !stacks.has(stack)) return;
   stacks.delete(stack);
-  spawnSync('bash', [path.join(TOP, 'demo/stack'), 'stop', stack.dir], { stdio: 'inherit', timeout: 30_000 });
+  spawnSync('bash', [path.join(SRC, 'demo/stack'), 'stop', stack.dir], { stdio: 'inherit', timeout: 30_000 });
   rmSync(stack.dir, { recursive: true, force: true });
 }
 

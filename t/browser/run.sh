@@ -39,6 +39,14 @@ if [ ! -f .libs/mod_oauthclient.so ]; then
     make -j"$(nproc)" || { echo "t/browser: building the module failed" >&2; exit 1; }
 fi
 
+# make check of a build outside the source tree (make distcheck) runs this
+# from its copy of t/, with OAC_SRCDIR naming the sources: the demo scripts
+# run from there, and must load this build's module, not look for one
+# beside them.
+if [ -n "${OAC_SRCDIR:-}" ] && [ "$OAC_SRCDIR" != "$top" ]; then
+    export OAC_DEMO_MODULE=${OAC_DEMO_MODULE:-$top/.libs/mod_oauthclient.so}
+fi
+
 rm -rf t/browser/artifacts
 mkdir -p t/browser/artifacts
 # The outer timeout only guards against a wedged runner; each test has its

@@ -10,7 +10,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-const TOP = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+// The source tree's scripts/demo (OAC_SRCDIR: see SRC in lib.mjs).
+const TOP = process.env.OAC_SRCDIR
+  || path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function alive(pid) {
   try { process.kill(pid, 0); return true; } catch { return false; }

@@ -20,7 +20,7 @@ my $a2enmod = '/usr/sbin/a2enmod';
 my $debian = '/etc/apache2/mods-available';
 plan tests => 9, need { "Debian's a2enmod and $debian" => -x $a2enmod && -d $debian };
 
-my $top = OAC::Env::top_dir();
+my $top = OAC::Env::src_dir();
 my $so = OAC::Env::module_so();
 my $httpd = OAC::Env::httpd_bin();
 

@@ -9,7 +9,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Env ();
 
-my $top = OAC::Env::top_dir();
+my $top = OAC::Env::src_dir();
 sub slurp {
     my $file = shift;
     open my $fh, '<', "$top/$file" or die "$top/$file: $!";

@@ -25,7 +25,7 @@ close $keyfile;
 my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
 
 for my $name (sort keys %examples) {
-    my $path = OAC::Env::top_dir() . "/conf/examples/$name.conf";
+    my $path = OAC::Env::src_dir() . "/conf/examples/$name.conf";
     open my $fh, '<', $path or die "cannot read $path: $!";
     my $conf = do { local $/; <$fh> };
     close $fh;

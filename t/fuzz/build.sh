@@ -7,7 +7,9 @@
 # the network, so the fuzzers need no libcurl.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-top=$(cd "$here/../.." && pwd)
+# The core's sources: the tree above t/, or OAC_SRCDIR when t/ is make
+# check's copy in a build tree outside the sources (make distcheck).
+top=${OAC_SRCDIR:-$(cd "$here/../.." && pwd)}
 out=${1:-$here/build}
 mkdir -p "$out/obj"
 out=$(cd "$out" && pwd)

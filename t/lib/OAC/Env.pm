@@ -25,7 +25,17 @@ my @modules = qw(
 );
 
 sub t_dir { $t_dir }
+# The tree that holds t/ and the built module (.libs/): the build tree.
 sub top_dir { $top_dir }
+# Where the distributed files are (README.md, conf/, examples/*.c,
+# mod_oauthclient.c). The same as top_dir, except when make check runs a
+# build made outside the source tree (make distcheck): then t/ is a copy in
+# the build tree and the source tree, maybe read-only, is named here.
+sub src_dir { $ENV{OAC_SRCDIR} || $top_dir }
+# The tree to run make in. top_dir may be a copy of it (t/run-all copies
+# the tree where httpd's user cannot read it), where make cannot run when
+# the build was configured with a relative path to its sources.
+sub build_dir { $ENV{OAC_BUILD_DIR} || $top_dir }
 sub modules_conf { "$t_dir/conf/oac_modules.conf" }
 sub module_so { "$top_dir/.libs/mod_oauthclient.so" }
 
