@@ -22,6 +22,7 @@ my @modules = qw(
     mpm_event authn_core authz_core authz_host authz_user auth_basic
     mime dir alias env setenvif headers
     session session_cookie proxy proxy_http cgid include rewrite
+    dbd session_dbd
 );
 
 sub t_dir { $t_dir }
@@ -115,6 +116,32 @@ sub start_server {
     $ENV{OAC_SERVER_PIDS} = join ',', grep { length } $ENV{OAC_SERVER_PIDS} // '', $pid;
     $ENV{$env} = $port;
     return $port;
+}
+
+# Where the main server keeps sessions: OAC_SESSION_STORE=cookie (the
+# default) or dbd (mod_session_dbd on SQLite, in a fresh database that the
+# test httpd's user can write). t/conf/extra.conf.in includes
+# session-$OAC_SESSION_STORE.conf; t/run-all runs the flow tests once more
+# with dbd.
+sub session_store {
+    my $store = $ENV{OAC_SESSION_STORE} ||= 'cookie';
+    die "OAC_SESSION_STORE must be cookie or dbd, not '$store'\n"
+        unless $store =~ /^(cookie|dbd)$/;
+    return $store if $store eq 'cookie' || $ENV{OAC_SESSION_DB};
+    require File::Temp;
+    my $dir = File::Temp::tempdir('oac-sessions-XXXXXX', TMPDIR => 1, CLEANUP => 1);
+    chmod 0777, $dir;   # httpd's user (nobody, under root) writes journals here
+    my $db = "$dir/sessions.db";
+    # mod_session_dbd's table, as its manual gives it for SQLite
+    system('/usr/bin/python3', '-c', <<'PY', $db) == 0 or die "cannot create $db\n";
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("create table session (key varchar(256) primary key, value text, expiry integer)")
+db.commit()
+PY
+    chmod 0666, $db;
+    $ENV{OAC_SESSION_DB} = $db;
+    return $store;
 }
 
 # The project's own provider, an oauthlib-based one nobody on the
