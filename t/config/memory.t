@@ -65,8 +65,15 @@ sub rss_of {
     if ($up && open my $st, '<', "/proc/$pid/status") {
         ($rss) = map { /^VmRSS:\s+(\d+)/ ? $1 : () } <$st>;
     }
+    # A TERM that arrives while httpd is still setting up its signal
+    # handlers can be lost (seen once: the test hung): KILL after 10 s.
     kill 'TERM', $pid;
-    waitpid $pid, 0;
+    for (1 .. 100) {
+        last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+        sleep 0.1;
+        kill 'KILL', $pid if $_ == 100;
+    }
+    waitpid $pid, 0 if kill 0, $pid;
     die "httpd with $apps apps did not start: " . `cat $dir/error_log` unless $rss;
     return $rss;
 }
