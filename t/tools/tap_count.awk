@@ -4,8 +4,8 @@
 #   awk -v rc=EXIT_STATUS -f t/tools/tap_count.awk OUTPUT
 #
 # Prints what a person needs to see (each failing test with the comment and
-# YAML lines around it, and any problem with the stream as a whole), then,
-# as the last line, "PASSED FAILED SKIPPED".
+# YAML lines around it, in the stream's order, and any problem with the
+# stream as a whole), then, as the last line, "PASSED FAILED SKIPPED".
 #
 # What counts:
 #  - "ok" is a pass, "not ok" a failure; "# SKIP" (on either: cmocka 1.1.5
@@ -30,12 +30,12 @@ function push(ind) {
     fname[d] = sub_name; sub_name = ""
 }
 
-# A failure to show: its header line and where it is (set later, when the
-# subtests it is in close).
+# A failure to show: the comments before it, its header line, where it is
+# (set later, when the subtests it is in close), and what follows it.
 function detail(header) {
     nd++
-    dh[nd] = header; db[nd] = ""; dn[nd] = 0; dd[nd] = d; dc[nd] = ""
-    di[nd] = 0
+    dp[nd] = ""; dh[nd] = header; db[nd] = ""; dn[nd] = 0; dd[nd] = d
+    dc[nd] = ""; di[nd] = 0
     return nd
 }
 
@@ -84,7 +84,7 @@ function close_deeper(ind, name,   f) {
     return f
 }
 
-function test_point(ind, text,   name, lt, notok, skip, todo, child_f, closed, k, n, lines) {
+function test_point(ind, text,   name, lt, notok, skip, todo, child_f, closed) {
     name = text
     sub(/^(not )?ok[ \t]*[0-9]*[ \t]*(-[ \t]*)?/, "", name)
     closed = d
@@ -114,8 +114,7 @@ function test_point(ind, text,   name, lt, notok, skip, todo, child_f, closed, k
     else if (notok) {
         failed++; ff[d]++
         cur = detail(text)
-        n = split(pre, lines, "\n")
-        for (k = 1; k < n; k++) body(cur, lines[k])
+        dp[cur] = pre
     } else passed++
     pre = ""; pre_keep = 0
 }
@@ -138,11 +137,12 @@ BEGIN {
 
     if (in_yaml) {
         if (text ~ /^\.\.\.[ \t]*$/) in_yaml = 0
-        else if (cur && !di[cur]) body(cur, text)
+        # YAML keeps its indentation (node's multi-line error messages).
+        else if (cur && !di[cur]) body(cur, substr(line, yaml_ind + 1))
         next
     }
     if (after_point && text ~ /^---[ \t]*$/) {
-        in_yaml = 1; after_point = 0
+        in_yaml = 1; after_point = 0; yaml_ind = ind
         next
     }
     after_point = 0
@@ -166,7 +166,7 @@ BEGIN {
         # print them there); else perhaps the next test's (Test.pm prints
         # its expected and received values before "ok").
         if (cur) body(cur, text)
-        else if (pre_keep < 20) { pre = pre text "\n"; pre_keep++ }
+        else if (pre_keep < 20) { pre = pre "    " text "\n"; pre_keep++ }
     }
 }
 
@@ -181,14 +181,16 @@ END {
         root_f = 1
         detail("# exit status " rc ", and no test failed")
     }
+    # In the order of the stream: comments before a failing test belong to
+    # it with some producers, those after it with others.
     for (k = 1; k <= nd; k++) {
         if (di[k] && db[k] == "") continue
-        printf "%s%s\n", dh[k], dc[k] == "" ? "" : "   (in " dc[k] ")"
+        printf "%s%s%s\n", dp[k], dh[k], dc[k] == "" ? "" : "   (in " dc[k] ")"
         printf "%s", db[k]
     }
     # A stream that broke off: its last lines, as they were, say why.
     if (root_f) {
-        print "# the last lines of the output:"
+        print "# the last lines of the output" (rc != 0 ? ", exit status " rc : "") ":"
         for (k = (nt > 30 ? nt - 30 : 0); k < nt; k++) print tail[k % 30]
     }
     print passed, failed, skipped
