@@ -1,7 +1,7 @@
 package OAC::TAPStream;
-# A Test::Harness formatter that prints the whole Apache::Test run as one
-# TAP stream, so that t/run-all counts it with the same parser as every
-# other suite instead of scraping the harness's report:
+# A Test::Harness harness and formatter that print the whole Apache::Test
+# run as one TAP stream, so that t/run-all counts it with the same parser
+# as every other suite instead of scraping the harness's report:
 #
 #   1..44                                 one test per .t file
 #   # Subtest: t/compliance/01_hooks.t
@@ -12,8 +12,23 @@ package OAC::TAPStream;
 #   ok 1 - t/compliance/01_hooks.t        or "not ok", with the reason
 #
 # The indented subtest form is the one node's TAP reporter uses too.
-# Selected by t/run-all with HARNESS_OPTIONS=fOAC-TAPStream; a person
+# Selected by t/run-all with HARNESS_SUBCLASS=OAC::TAPStream; a person
 # running perl t/TEST.PL keeps the usual console report.
+use strict;
+use warnings;
+
+use parent 'TAP::Harness';
+
+sub new {
+    my ($class, $args) = @_;
+    # merge: a test's stderr joins its stdout, so that Test.pm's "# Failed
+    # test 3 in t/x.t at line 42" stays inside its file's subtest, right
+    # after the failure, instead of landing anywhere in the stream.
+    return $class->SUPER::new({ %{ $args || {} }, merge => 1,
+                                formatter_class => 'OAC::TAPStream::Formatter' });
+}
+
+package OAC::TAPStream::Formatter;
 use strict;
 use warnings;
 
