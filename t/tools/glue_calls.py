@@ -3,8 +3,8 @@
 circle between glue files'). Reads the built objects with nm: an edge
 A -> B when A uses a function or variable B defines, the module record
 (oauthclient_module, which every file names to log and find its
-configuration) left out. Prints the graph, then 'N passed, M failed' with
-one test: no cycle.
+configuration) left out. Reports in TAP, one test (no cycle), the graph
+as comments (t/run-all counts it).
 
     t/tools/glue_calls.py [BUILD_DIR]
 """
@@ -16,9 +16,10 @@ import sys
 build = sys.argv[1] if len(sys.argv) > 1 else "."
 objs = glob.glob(os.path.join(build, ".libs", "mod_oauthclient.o")) + sorted(
     glob.glob(os.path.join(build, "src", ".libs", "mod_oauthclient_*.o")))
+print("1..1")
 if len(objs) < 2:
-    print("glue objects not found under %s (build first)" % build)
-    print("0 passed, 1 failed")
+    print("not ok 1 - no call cycle between glue files")
+    print("# glue objects not found under %s (build first)" % build)
     sys.exit(1)
 
 defined, used = {}, {}
@@ -34,7 +35,7 @@ edges = {a: sorted(b for b in defined if b != a
                    and (used[a] & defined[b]) - {"oauthclient_module"})
          for a in defined}
 for a in sorted(edges):
-    print("%s -> %s" % (a, " ".join(edges[a]) or "(nothing)"))
+    print("# %s -> %s" % (a, " ".join(edges[a]) or "(nothing)"))
 
 state, cycles = {}, []
 def visit(node, path):
@@ -48,7 +49,7 @@ def visit(node, path):
 for n in edges:
     if n not in state:
         visit(n, [n])
+print("%s 1 - no call cycle between glue files" % ("not ok" if cycles else "ok"))
 for c in cycles:
-    print("cycle: " + " -> ".join(c))
-print("1 passed, 0 failed" if not cycles else "0 passed, 1 failed")
+    print("# cycle: " + " -> ".join(c))
 sys.exit(1 if cycles else 0)
