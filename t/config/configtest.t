@@ -124,7 +124,7 @@ plan tests => 3 * @bad + 6;
 # Modules the apps depend on.
 {
     my ($status, $out) = configtest("OAuthRemoteApp gh $gh",
-                                    without => [qw(session session_cookie)]);
+                                    without => [qw(session session_cookie session_dbd)]);
     ok t_cmp($status != 0 ? 'fails' : 'passes', 'fails', 'without mod_session: configtest fails');
     ok t_cmp($out, qr/mod_session is not loaded: a2enmod session session_cookie/,
              'without mod_session: says what to enable');
