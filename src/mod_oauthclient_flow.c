@@ -102,26 +102,32 @@ static int redirect(request_rec *r, const char *location)
 static const char *absolute_redirect_uri(request_rec *r, const oac_app_t *app)
 {
     if (app->redirect_uri[0] == '/') {
-        const char *uri = ap_construct_url(r->pool, app->redirect_uri, r);
-        const char *proto = apr_table_get(r->headers_in,
-                                          "X-Forwarded-Proto");
-        /* The commonest failure behind a proxy that terminates TLS: httpd
-         * sees http, the provider sends the browser back to http://, and
-         * a Secure session cookie does not come with it. */
-        if (!strncmp(uri, "http://", 7) && proto
-            && !strcasecmp(proto, "https")) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00102)
-                          "app %s: the callback is %s, but this request came "
-                          "through a proxy that terminated TLS "
-                          "(X-Forwarded-Proto: https): set 'ServerName "
-                          "https://%s' for this virtual host, or an absolute "
-                          "redirect_uri=https://...", app->name, uri,
-                          r->server->server_hostname
-                              ? r->server->server_hostname : "HOST");
-        }
-        return uri;
+        return ap_construct_url(r->pool, app->redirect_uri, r);
     }
     return app->redirect_uri;
+}
+
+/* The commonest failure behind a proxy that terminates TLS: httpd sees
+ * http, the provider sends the browser back to http://, and a Secure
+ * session cookie does not come with it. Said once per login, at its
+ * start. */
+static void warn_tls_terminated(request_rec *r, const oac_app_t *app)
+{
+    const char *proto = apr_table_get(r->headers_in, "X-Forwarded-Proto");
+    const char *uri;
+
+    if (!proto || strcasecmp(proto, "https")
+        || strncmp(uri = absolute_redirect_uri(r, app), "http://", 7)) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00102)
+                  "app %s: the callback is %s, but this request came "
+                  "through a proxy that terminated TLS "
+                  "(X-Forwarded-Proto: https): set 'ServerName "
+                  "https://%s' for this virtual host, or an absolute "
+                  "redirect_uri=https://...", app->name, uri,
+                  r->server->server_hostname
+                      ? r->server->server_hostname : "HOST");
 }
 
 static const char *local_next(request_rec *r, apr_array_header_t *params)
@@ -300,6 +306,7 @@ static int handle_login(request_rec *r, const oac_app_t *app)
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }
+    warn_tls_terminated(r, app);
     if (app->version == OAC_OAUTH1) {
         return login_oauth1(r, z, app, local_next(r, query_params(r)));
     }
