@@ -243,7 +243,6 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
-    apr_time_t start;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -253,18 +252,14 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                   "expires at %" APR_INT64_T_FMT ", %s", app->name,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
-    start = apr_time_now();
     if ((*ptoken)->refresh_token) {
+        apr_time_t start = apr_time_now();
         fresh = refreshed(r, app, *ptoken, &stored);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
-    }
-    if ((*ptoken)->refresh_token && !fresh) {
-        const oac_request_t *rs = ap_get_module_config(r->request_config,
-                                                       &oauthclient_module);
-        if (rs && rs->hook_status) {
+        if (!fresh && oac_request_state(r)->hook_status) {
             /* A compliance hook failed the refresh and chose the answer:
              * not the provider's verdict on the token, which is kept. */
-            return rs->hook_status;
+            return oac_request_state(r)->hook_status;
         }
     }
     if (!fresh) {

@@ -88,12 +88,14 @@ apr_status_t oac_counters_init(apr_pool_t *pconf, server_rec *main_s)
     rows_by_server = apr_hash_make(pconf);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
-        server_rows_t *sr = apr_palloc(pconf, sizeof(*sr));
-        server_rec **key = apr_palloc(pconf, sizeof(*key));
+        server_rows_t *sr;
+        server_rec **key;
 
         if (!sc->apps) {
             continue;
         }
+        sr = apr_palloc(pconf, sizeof(*sr));
+        key = apr_palloc(pconf, sizeof(*key));
         sr->index_of = apr_hash_get(index_by_apps, &sc->apps,
                                     sizeof(sc->apps));
         if (!sr->index_of) {

@@ -51,20 +51,14 @@ static apr_status_t traced_perform(oac_http_response_t **presp,
     if (is_token_endpoint(tc->app, req->url)) {
         oac_observe(tc->r, tc->app, OAC_HIST_TOKEN_ENDPOINT, took);
     }
-    if (!APLOG_R_IS_LEVEL(tc->r, APLOG_TRACE1)) {
-        if (perr) {
-            *perr = why;
-        }
-        return rv;
-    }
-    if (rv == APR_SUCCESS) {
+    if (APLOG_R_IS_LEVEL(tc->r, APLOG_TRACE1) && rv == APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, tc->r,
                       "app %s: %s %s -> HTTP %d, %" APR_SIZE_T_FMT
                       " bytes, %.1f ms", tc->app->name, req->method,
                       oac_util_url_for_message(p, req->url),
                       (*presp)->status, (*presp)->body_len, ms);
     }
-    else {
+    else if (APLOG_R_IS_LEVEL(tc->r, APLOG_TRACE1)) {
         /* why names the target without its query, per oac_http.h */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE1, rv, tc->r,
                       "app %s: %s %s failed after %.1f ms: %s",

@@ -568,14 +568,16 @@ static apr_status_t revoke_one(const char **perr, apr_pool_t *p,
     apr_status_t rv;
 
     if ((rv = oac_oauth2_revoke_request(&req, &why, p, app, token, hint))
-        == APR_SUCCESS
-        && (rv = oac_http_perform(&resp, &why, http, p, req))
-           != APR_SUCCESS) {
+        != APR_SUCCESS) {
+        /* why says what is missing */
+    }
+    else if ((rv = oac_http_perform(&resp, &why, http, p, req))
+             != APR_SUCCESS) {
         why = apr_psprintf(p, "revocation endpoint %s: %s",
                            oac_util_url_for_message(p, req->url),
                            why ? why : "request failed");
     }
-    else if (rv == APR_SUCCESS && resp->status != 200) {
+    else if (resp->status != 200) {
         why = apr_psprintf(p, "revocation endpoint answered HTTP %d%s",
                            resp->status,
                            json_error_detail(p, resp));
