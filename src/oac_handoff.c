@@ -11,7 +11,10 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include <apr_strings.h>
+
 #include "oac_handoff.h"
+#include "oac_util.h"
 
 #define ID_LEN    32    /* SHA-256 */
 #define KEY_LEN   32    /* AES-256 */
@@ -255,6 +258,43 @@ static apr_status_t unseal(char **pout, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+/* The result s holds, for a holder of refresh_token: DONE, or FAILED when
+ * it does not open. Refreshing again is no remedy for a result we cannot
+ * read: the token it was refreshed with is spent. */
+static oac_handoff_e open_result(char **presult, apr_pool_t *p,
+                                 const handoff_slot_t *s,
+                                 const char *refresh_token)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv;
+    char *result;
+
+    rv = derive_key(key, refresh_token);
+    if (rv == APR_SUCCESS) {
+        rv = unseal(&result, p, s, key);
+        OPENSSL_cleanse(key, KEY_LEN);
+    }
+    if (rv != APR_SUCCESS) {
+        return OAC_HANDOFF_FAILED;
+    }
+    *presult = result;
+    return OAC_HANDOFF_DONE;
+}
+
+/* Seals result into s (whose id is set) for holders of refresh_token. */
+static apr_status_t seal_for(handoff_slot_t *s, const char *refresh_token,
+                             const char *result, apr_size_t len)
+{
+    unsigned char key[KEY_LEN];
+    apr_status_t rv = derive_key(key, refresh_token);
+
+    if (rv == APR_SUCCESS) {
+        rv = seal(s, key, result, len);
+        OPENSSL_cleanse(key, KEY_LEN);
+    }
+    return rv;
+}
+
 /* The slot holding id, or NULL. */
 static handoff_slot_t *find(handoff_table_t *t, const unsigned char *id)
 {
@@ -320,9 +360,7 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
 {
     handoff_table_t *t = table_of(mem);
     handoff_slot_t *s;
-    unsigned char id[ID_LEN], key[KEY_LEN];
-    apr_status_t rv;
-    char *result;
+    unsigned char id[ID_LEN];
 
     /* Without a table or a token there is nothing to coordinate on; a
      * refresh without coordination still beats none. */
@@ -338,18 +376,7 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
         if (s->state != SLOT_RESULT) {
             return OAC_HANDOFF_FAILED;
         }
-        rv = derive_key(key, refresh_token);
-        if (rv == APR_SUCCESS) {
-            rv = unseal(&result, p, s, key);
-            OPENSSL_cleanse(key, KEY_LEN);
-        }
-        /* Refreshing again is no remedy for a result we cannot read: the
-         * token it was refreshed with is spent. */
-        if (rv != APR_SUCCESS) {
-            return OAC_HANDOFF_FAILED;
-        }
-        *presult = result;
-        return OAC_HANDOFF_DONE;
+        return open_result(presult, p, s, refresh_token);
     }
     if (!s) {
         s = pick_victim(t, now, patience);
@@ -363,7 +390,7 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
 {
     handoff_table_t *t = table_of(mem);
     handoff_slot_t *s;
-    unsigned char id[ID_LEN], key[KEY_LEN];
+    unsigned char id[ID_LEN];
     apr_size_t len;
 
     if (!t || !refresh_token || !*refresh_token
@@ -390,7 +417,8 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
      * second time, which the provider refuses, and which a provider that
      * detects refresh token reuse (RFC 9700 section 4.14.2) answers by
      * revoking the new token too. The caller who refreshed keeps its
-     * result; 4096 bytes is above any token we have seen serialized.
+     * result; OAC_HANDOFF_MAX_RESULT is above any token we have seen
+     * serialized.
      */
     len = strlen(result);
     if (len > OAC_HANDOFF_MAX_RESULT) {
@@ -401,14 +429,152 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
      * for the waiters it is a failure like too large, for the same
      * reason. */
     reset(s, id, SLOT_FAILED, now);
-    if (derive_key(key, refresh_token) != APR_SUCCESS) {
-        return;
-    }
-    if (seal(s, key, result, len) == APR_SUCCESS) {
+    if (seal_for(s, refresh_token, result, len) == APR_SUCCESS) {
         s->state = SLOT_RESULT;
     }
     else {
         reset(s, id, SLOT_FAILED, now);
     }
-    OPENSSL_cleanse(key, KEY_LEN);
+}
+
+/* ---- the same protocol on a shared key-value store ---------------------- */
+
+static const char kv_lock_prefix[] = "oauthclient:l:";
+static const char kv_result_prefix[] = "oauthclient:r:";
+
+static char *kv_name(apr_pool_t *p, const char *prefix,
+                     const unsigned char *id)
+{
+    static const char hex[] = "0123456789abcdef";
+    apr_size_t plen = strlen(prefix), i;
+    char *name = apr_palloc(p, plen + 2 * ID_LEN + 1);
+
+    memcpy(name, prefix, plen);
+    for (i = 0; i < ID_LEN; ++i) {
+        name[plen + 2 * i] = hex[id[i] >> 4];
+        name[plen + 2 * i + 1] = hex[id[i] & 15];
+    }
+    name[plen + 2 * ID_LEN] = '\0';
+    return name;
+}
+
+/* The name of refresh_token's outcome (its id into id), or NULL. */
+static char *kv_result_name(apr_pool_t *p, unsigned char *id,
+                            const char *refresh_token)
+{
+    return slot_id(id, refresh_token) == APR_SUCCESS
+           ? kv_name(p, kv_result_prefix, id) : NULL;
+}
+
+/* An outcome as stored: "F" for a failure, "R" and the base64url of
+ * nonce, tag and ciphertext for a result. */
+static oac_handoff_e kv_outcome(char **presult, apr_pool_t *p,
+                                const unsigned char *id,
+                                const char *refresh_token, const char *value)
+{
+    handoff_slot_t *s;
+    unsigned char *raw;
+    apr_size_t len;
+    const char *why;
+
+    if (value[0] != 'R'
+        || oac_util_b64url_decode(&raw, &len, &why, p, value + 1)
+           != APR_SUCCESS
+        || len < NONCE_LEN + TAG_LEN
+        || len - NONCE_LEN - TAG_LEN > OAC_HANDOFF_MAX_RESULT) {
+        return OAC_HANDOFF_FAILED;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    memcpy(s->id, id, ID_LEN);
+    memcpy(s->nonce, raw, NONCE_LEN);
+    memcpy(s->tag, raw + NONCE_LEN, TAG_LEN);
+    s->len = (apr_uint32_t)(len - NONCE_LEN - TAG_LEN);
+    memcpy(s->data, raw + NONCE_LEN + TAG_LEN, s->len);
+    return open_result(presult, p, s, refresh_token);
+}
+
+apr_status_t oac_handoff_kv_begin(oac_handoff_e *pstate, char **presult,
+                                  apr_pool_t *p, const oac_kv_t *kv,
+                                  const char *refresh_token,
+                                  apr_int64_t lock_seconds)
+{
+    unsigned char id[ID_LEN];
+    char *rname, *value = NULL;
+    oac_kv_e rc;
+
+    if (!refresh_token || !*refresh_token) {
+        *pstate = OAC_HANDOFF_MINE;
+        return APR_SUCCESS;
+    }
+    if (!(rname = kv_result_name(p, id, refresh_token))) {
+        return APR_EGENERAL;
+    }
+    rc = kv->get(kv->baton, p, rname, &value);
+    if (rc == OAC_KV_NOTFOUND) {
+        rc = kv->add(kv->baton, p, kv_name(p, kv_lock_prefix, id), "L",
+                     lock_seconds < 1 ? 1 : lock_seconds);
+        if (rc == OAC_KV_EXISTS) {
+            *pstate = OAC_HANDOFF_WAIT;
+            return APR_SUCCESS;
+        }
+        if (rc != OAC_KV_OK) {
+            return APR_EGENERAL;
+        }
+        /* The claim is ours; the outcome may have come in between a
+         * lapsed claim's refresher finishing and this add. */
+        rc = kv->get(kv->baton, p, rname, &value);
+        if (rc != OAC_KV_OK) {
+            *pstate = OAC_HANDOFF_MINE;
+            return APR_SUCCESS;
+        }
+    }
+    if (rc != OAC_KV_OK) {
+        return APR_EGENERAL;
+    }
+    *pstate = kv_outcome(presult, p, id, refresh_token, value);
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
+                                   const char *refresh_token,
+                                   const char *result)
+{
+    unsigned char id[ID_LEN];
+    handoff_slot_t *s;
+    apr_size_t len;
+    char *rname, *raw;
+    oac_kv_e rc;
+
+    if (!refresh_token || !*refresh_token) {
+        return APR_SUCCESS;
+    }
+    if (!(rname = kv_result_name(p, id, refresh_token))) {
+        return APR_EGENERAL;
+    }
+    len = result ? strlen(result) : 0;
+    s = NULL;
+    if (result && len <= OAC_HANDOFF_MAX_RESULT) {
+        s = apr_pcalloc(p, sizeof(*s));
+        memcpy(s->id, id, ID_LEN);
+        if (seal_for(s, refresh_token, result, len) != APR_SUCCESS) {
+            s = NULL;
+        }
+    }
+    if (!s) {
+        /* A failure (or a result that cannot be kept, a failure for the
+         * waiters as in the table) never replaces a result. */
+        rc = kv->add(kv->baton, p, rname, "F", OAC_HANDOFF_TTL);
+        return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
+                                                      : APR_EGENERAL;
+    }
+    raw = apr_palloc(p, NONCE_LEN + TAG_LEN + s->len);
+    memcpy(raw, s->nonce, NONCE_LEN);
+    memcpy(raw + NONCE_LEN, s->tag, TAG_LEN);
+    memcpy(raw + NONCE_LEN + TAG_LEN, s->data, s->len);
+    rc = kv->set(kv->baton, p, rname,
+                 apr_pstrcat(p, "R", oac_util_b64url_encode(p,
+                             (unsigned char *)raw,
+                             NONCE_LEN + TAG_LEN + s->len), NULL),
+                 OAC_HANDOFF_TTL);
+    return rc == OAC_KV_OK ? APR_SUCCESS : APR_EGENERAL;
 }

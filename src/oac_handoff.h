@@ -35,7 +35,10 @@
 #include <apr_pools.h>
 
 /* The longest result (a serialized token) a slot can hold, in bytes. */
-#define OAC_HANDOFF_MAX_RESULT 4096
+/* Large enough for JWT access and refresh tokens of a few KB each (Entra,
+ * Keycloak): a result that does not fit is a failure for the waiters. The
+ * shared table only touches the pages of a slot a result fills. */
+#define OAC_HANDOFF_MAX_RESULT 16384
 
 /* Seconds a finished refresh (result or failure) is handed out. */
 #define OAC_HANDOFF_TTL 60
@@ -111,5 +114,53 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
  * refreshed again. Read under the same mutex.
  */
 apr_uint32_t oac_handoff_live_evictions(void *mem);
+
+/*
+ * The same protocol on a key-value store shared by several machines
+ * (OAuthCache memcache and dbd), through three calls the caller provides.
+ * Entry names are derived from the key by a hash ("oauthclient:l:" or
+ * "oauthclient:r:" and 64 hex digits, 78 characters), values are
+ * printable ASCII; results are sealed as in the table, under a key derived
+ * from the coordination key, so the store sees no token.
+ */
+typedef enum {
+    OAC_KV_OK,
+    OAC_KV_NOTFOUND,    /* get: no live entry of that name */
+    OAC_KV_EXISTS,      /* add: the name is taken by a live entry */
+    OAC_KV_ERROR        /* the store cannot be used now */
+} oac_kv_e;
+
+typedef struct {
+    void *baton;
+    /* The live value of name, into p */
+    oac_kv_e (*get)(void *baton, apr_pool_t *p, const char *name,
+                    char **pvalue);
+    /* Stores value under name for ttl seconds only if no live entry has
+     * that name, atomically across every user of the store (a lock) */
+    oac_kv_e (*add)(void *baton, apr_pool_t *p, const char *name,
+                    const char *value, apr_int64_t ttl);
+    /* Stores value under name for ttl seconds, replacing any entry */
+    oac_kv_e (*set)(void *baton, apr_pool_t *p, const char *name,
+                    const char *value, apr_int64_t ttl);
+} oac_kv_t;
+
+/*
+ * oac_handoff_begin on kv: the claim is an entry added for lock_seconds,
+ * after which the claim of a refresher that died or hung lapses by
+ * itself. APR_EGENERAL (and *pstate untouched) when the store failed:
+ * the caller coordinates some other way.
+ */
+apr_status_t oac_handoff_kv_begin(oac_handoff_e *pstate, char **presult,
+                                  apr_pool_t *p, const oac_kv_t *kv,
+                                  const char *refresh_token,
+                                  apr_int64_t lock_seconds);
+
+/*
+ * oac_handoff_finish on kv: the outcome is kept OAC_HANDOFF_TTL seconds; a
+ * failure never replaces a result. APR_EGENERAL when the store failed.
+ */
+apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
+                                   const char *refresh_token,
+                                   const char *result);
 
 #endif /* OAC_HANDOFF_H */

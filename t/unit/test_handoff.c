@@ -617,6 +617,257 @@ static void parallel_requests_refresh_once(void **state)
     pthread_mutex_destroy(&lock);
 }
 
+/* ---- the same protocol on a shared key-value store (OAuthCache memcache
+ * and dbd), against a fake store with its own clock ---------------------- */
+
+#define KV_MAX 16
+
+typedef struct {
+    char *name[KV_MAX];
+    char *value[KV_MAX];
+    apr_int64_t expires[KV_MAX];
+    apr_int64_t clock;
+    int fail;           /* every call answers OAC_KV_ERROR */
+    int adds, sets;
+} fake_kv_t;
+
+static int kv_find(fake_kv_t *f, const char *name)
+{
+    int i;
+    for (i = 0; i < KV_MAX; ++i) {
+        if (f->name[i] && !strcmp(f->name[i], name)
+            && f->expires[i] > f->clock) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void kv_put(fake_kv_t *f, const char *name, const char *value,
+                   apr_int64_t ttl)
+{
+    int i = kv_find(f, name);
+    if (i < 0) {
+        for (i = 0; i < KV_MAX; ++i) {
+            if (!f->name[i] || f->expires[i] <= f->clock) {
+                break;
+            }
+        }
+        assert_true(i < KV_MAX);
+    }
+    free(f->name[i]);
+    free(f->value[i]);
+    f->name[i] = strdup(name);
+    f->value[i] = strdup(value);
+    f->expires[i] = f->clock + ttl;
+}
+
+static oac_kv_e fake_get(void *baton, apr_pool_t *p, const char *name,
+                         char **pvalue)
+{
+    fake_kv_t *f = baton;
+    int i;
+    if (f->fail) {
+        return OAC_KV_ERROR;
+    }
+    if ((i = kv_find(f, name)) < 0) {
+        return OAC_KV_NOTFOUND;
+    }
+    *pvalue = apr_pstrdup(p, f->value[i]);
+    return OAC_KV_OK;
+}
+
+static oac_kv_e fake_add(void *baton, apr_pool_t *p, const char *name,
+                         const char *value, apr_int64_t ttl)
+{
+    fake_kv_t *f = baton;
+    (void)p;
+    if (f->fail) {
+        return OAC_KV_ERROR;
+    }
+    f->adds++;
+    if (kv_find(f, name) >= 0) {
+        return OAC_KV_EXISTS;
+    }
+    kv_put(f, name, value, ttl);
+    return OAC_KV_OK;
+}
+
+static oac_kv_e fake_set(void *baton, apr_pool_t *p, const char *name,
+                         const char *value, apr_int64_t ttl)
+{
+    fake_kv_t *f = baton;
+    (void)p;
+    if (f->fail) {
+        return OAC_KV_ERROR;
+    }
+    f->sets++;
+    kv_put(f, name, value, ttl);
+    return OAC_KV_OK;
+}
+
+static void fake_free(fake_kv_t *f)
+{
+    int i;
+    for (i = 0; i < KV_MAX; ++i) {
+        free(f->name[i]);
+        free(f->value[i]);
+    }
+}
+
+static oac_handoff_e kv_begin(apr_pool_t *p, const oac_kv_t *kv,
+                              const char *key, char **result)
+{
+    oac_handoff_e state = (oac_handoff_e)-1;
+    *result = NULL;
+    assert_int_equal(oac_handoff_kv_begin(&state, result, p, kv, key,
+                                          PATIENCE), APR_SUCCESS);
+    return state;
+}
+
+static void kv_claim_wait_result(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *result;
+
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    /* another node, same token: waits; another token: its own claim */
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_WAIT);
+    assert_int_equal(kv_begin(f->p, &kv, RT_B, &result), OAC_HANDOFF_MINE);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, RESULT_A),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_DONE);
+    assert_string_equal(result, RESULT_A);
+    /* kept OAC_HANDOFF_TTL seconds, then gone: a new refresh */
+    store.clock += OAC_HANDOFF_TTL - 1;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_DONE);
+    store.clock += 1 + PATIENCE;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    fake_free(&store);
+}
+
+static void kv_lapsed_claim_is_taken_again(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *result;
+
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    store.clock += PATIENCE - 1;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_WAIT);
+    /* the holder died: its claim lapses after the patience given */
+    store.clock += 1;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    fake_free(&store);
+}
+
+static void kv_failure_never_replaces_result(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *result;
+
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_B, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_B, &result), OAC_HANDOFF_FAILED);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, RESULT_A),
+                     APR_SUCCESS);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, NULL),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_DONE);
+    assert_string_equal(result, RESULT_A);
+    fake_free(&store);
+}
+
+static void kv_store_holds_no_secret(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *result;
+    int i;
+
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, RESULT_A),
+                     APR_SUCCESS);
+    for (i = 0; i < KV_MAX; ++i) {
+        if (!store.name[i]) {
+            continue;
+        }
+        /* names a memcached key or a VARCHAR(80) takes */
+        assert_true(strlen(store.name[i]) <= 80);
+        assert_null(strstr(store.name[i], "refresh-token"));
+        assert_null(strstr(store.value[i], "refresh-token"));
+        assert_null(strstr(store.value[i], "2YotnFZFEjr1zCsicMWpAA"));
+        assert_null(strstr(store.value[i], "NEWrefreshTOKEN"));
+    }
+    fake_free(&store);
+}
+
+static void kv_tampering_is_a_failure(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *result;
+    int i, tampered = 0;
+
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, RESULT_A),
+                     APR_SUCCESS);
+    for (i = 0; i < KV_MAX; ++i) {
+        if (store.value[i] && store.value[i][0] == 'R') {
+            size_t n = strlen(store.value[i]);
+            store.value[i][n - 3] = store.value[i][n - 3] == 'A' ? 'B' : 'A';
+            tampered = 1;
+        }
+    }
+    assert_true(tampered);
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_FAILED);
+    assert_null(result);
+    fake_free(&store);
+}
+
+static void kv_large_result_round_trips(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *big = apr_palloc(f->p, 10001), *result;
+
+    /* a JWT access token and refresh token of 5 KB each */
+    memset(big, 'j', 10000);
+    big[10000] = '\0';
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, big),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_DONE);
+    assert_string_equal(result, big);
+    fake_free(&store);
+}
+
+static void kv_store_failure_is_reported(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW, .fail = 1 };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    oac_handoff_e st = OAC_HANDOFF_WAIT;
+    char *result = NULL;
+
+    assert_int_equal(oac_handoff_kv_begin(&st, &result, f->p, &kv, RT_A,
+                                          PATIENCE), APR_EGENERAL);
+    assert_int_equal(st, OAC_HANDOFF_WAIT);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, RESULT_A),
+                     APR_EGENERAL);
+    /* no token: nothing to coordinate, and nothing asked of the store */
+    assert_int_equal(oac_handoff_kv_begin(&st, &result, f->p, &kv, "",
+                                          PATIENCE), APR_SUCCESS);
+    assert_int_equal(st, OAC_HANDOFF_MINE);
+    fake_free(&store);
+}
+
 /* The hand-off table fixture instead of a plain pool (oac_test.h's T). */
 #define TH(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 #define T3(f) cmocka_unit_test_setup_teardown(f, setup_small, teardown)
@@ -647,6 +898,13 @@ int main(void)
         TH(same_result_encrypts_differently),
         TH(tampering_never_yields_garbage),
         TH(parallel_requests_refresh_once),
+        TH(kv_claim_wait_result),
+        TH(kv_lapsed_claim_is_taken_again),
+        TH(kv_failure_never_replaces_result),
+        TH(kv_store_holds_no_secret),
+        TH(kv_tampering_is_a_failure),
+        TH(kv_large_result_round_trips),
+        TH(kv_store_failure_is_reported),
     };
 
     return OAC_RUN_TESTS("oac_handoff", tests);
