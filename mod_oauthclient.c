@@ -20,6 +20,7 @@
 #include "mod_oauthclient.h"
 #include "mod_oauthclient_auth.h"
 #include "mod_oauthclient_body.h"
+#include "mod_oauthclient_cache.h"
 #include "mod_oauthclient_checks.h"
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_cookie.h"
@@ -36,7 +37,8 @@ APLOG_USE_MODULE(oauthclient);
  * flow, 00030-00037 auth and refresh, 00040 status, 00051-00055 here,
  * 00060-00068 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
- * 00099-00101 and 00103 checks, 00102 flow. Next free: 00104. */
+ * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
+ * (and 00060-00062, 00066), 00108-00109 session. Next free: 00111. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -44,6 +46,12 @@ static const command_rec oac_cmds[] = {
         "Authlib's oauth.register)"),
     AP_INIT_TAKE1("OAuthHTTPTimeout", oac_cmd_http_timeout, NULL, RSRC_CONF,
         "Seconds allowed for each call to a provider endpoint (default 10)"),
+    AP_INIT_RAW_ARGS("OAuthCache", oac_cmd_cache, NULL, RSRC_CONF,
+                  "where processes and machines coordinate refreshes: shm "
+                  "(default), memcache:HOST:PORT[,HOST:PORT ...] or dbd"),
+    AP_INIT_TAKE2("DBDPrepareSQL", oac_cmd_dbd_prepare_sql, NULL, RSRC_CONF,
+                  "read alongside mod_dbd, to prepare its statements again "
+                  "after the database restarted"),
     AP_INIT_TAKE1("OAuthCAFile", oac_cmd_ca_file, NULL, RSRC_CONF,
         "PEM bundle of CA certificates for calls to provider endpoints"),
     AP_INIT_FLAG("OAuthSSLVerify", oac_cmd_ssl_verify, NULL, RSRC_CONF,
@@ -84,7 +92,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp)
 {
     oac_config_pre_config(pconf);
-    oac_refresh_pre_config(pconf);
+    oac_cache_pre_config(pconf);
     oac_codec_pre_config();
     return OK;
 }
@@ -154,7 +162,8 @@ static int oac_check_config(apr_pool_t *pconf, apr_pool_t *plog,
                      "every .load file)");
         return !OK;
     }
-    if (check_dependencies(main_s) != OK) {
+    if (check_dependencies(main_s) != OK
+        || oac_cache_check_config(main_s) != OK) {
         return !OK;
     }
     return oac_checks_run(ptemp, main_s);
@@ -177,7 +186,7 @@ static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     oac_counters_init(pconf, main_s);
-    oac_refresh_post_config(pconf, main_s);
+    oac_cache_post_config(pconf, main_s);
     return OK;
 }
 
@@ -196,7 +205,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
     oac_server_conf *main_sc = oac_server_config(main_s);
     server_rec *s;
 
-    oac_refresh_child_init(pchild, main_s);
+    oac_cache_child_init(pchild, main_s);
     oac_codec_child_init(pchild);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
@@ -256,6 +265,7 @@ static void register_hooks(apr_pool_t *p)
     oac_session_register();
     oac_codec_register();
     oac_cookie_register();
+    oac_dbd_register();
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */

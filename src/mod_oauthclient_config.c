@@ -110,7 +110,7 @@ static oac_app_decl_t **find_decl(const apr_array_header_t *decls,
 
 void *oac_config_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
 {
-    const oac_server_conf *base = basev, *add = addv;
+    const oac_server_conf *base = basev, *add = addv, *cache_from;
     oac_server_conf *c = apr_pcalloc(p, sizeof(*c));
     int i;
 
@@ -131,6 +131,16 @@ void *oac_config_merge_server_conf(apr_pool_t *p, void *basev, void *addv)
                                              : base->http_timeout;
     c->ca_file = add->ca_file ? add->ca_file : base->ca_file;
     c->ssl_verify = add->ssl_verify >= 0 ? add->ssl_verify : base->ssl_verify;
+    /* OAuthCache (mod_oauthclient_cache.c) */
+    cache_from = add->cache_kind ? add : base;
+    c->cache_kind = cache_from->cache_kind;
+    c->cache_spec = cache_from->cache_spec;
+    c->cache_where = cache_from->cache_where;
+    /* As mod_dbd merges them: the main server's, then the host's own. */
+    c->dbd_statements = !add->dbd_statements ? base->dbd_statements
+                        : !base->dbd_statements ? add->dbd_statements
+                        : apr_array_append(p, base->dbd_statements,
+                                           add->dbd_statements);
     return c;
 }
 

@@ -28,6 +28,14 @@ typedef struct {
     oac_route_e role;
 } oac_route_t;
 
+/* OAuthCache */
+typedef enum {
+    OAC_CACHE_UNSET = 0,        /* shm */
+    OAC_CACHE_SHM,
+    OAC_CACHE_MEMCACHE,
+    OAC_CACHE_DBD
+} oac_cache_kind_e;
+
 typedef struct {
     apr_array_header_t *decls;  /* oac_app_decl_t*, in declaration order */
     apr_array_header_t *apps;   /* oac_app_t*, filled by check_config */
@@ -37,6 +45,13 @@ typedef struct {
     const char *ca_file;
     int ssl_verify;             /* -1 unset */
     oac_http_client_t *http;    /* per child, made in child_init */
+    oac_cache_kind_e cache_kind;
+    const char *cache_spec;     /* as configured, for the log */
+    const char *cache_where;    /* FILE:LINE of OAuthCache */
+    void *cache_client;         /* memcache: per child, made in child_init */
+    apr_int64_t cache_said_at;  /* per child: its failure was last logged */
+    int cache_down;             /* per child: it failed last time */
+    apr_array_header_t *dbd_statements; /* DBDPrepareSQL, as mod_dbd has */
 } oac_server_conf;
 
 typedef struct {
@@ -78,6 +93,9 @@ typedef struct {
     apr_table_t *client_headers_in;
     /* The session was written: the cookie size filter is in place */
     int cookie_watched;
+    /* Session values set, and how many of those by a token refresh */
+    int session_sets;
+    int refresh_sets;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);

@@ -4,33 +4,21 @@
  * Refreshing OAuth 2 tokens before use, once per token even when a browser
  * sends many requests in parallel. Refresh tokens rotate: the first refresh
  * spends the token every parallel request carries, so one request refreshes
- * and the others, in any child process, wait for it and take its result
- * from a small shared table (src/oac_handoff.c; the result is encrypted
- * under a key only holders of the old refresh token can derive, and kept
- * for a minute at most).
+ * and the others, in any child process or, with a shared OAuthCache, on any
+ * machine, wait for it and take its result (mod_oauthclient_cache.c).
  */
 #include "mod_oauthclient_refresh.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_status.h"
 
-#include "util_mutex.h"
+#include "mod_oauthclient_cache.h"
 
-#include <apr_global_mutex.h>
-#include <apr_shm.h>
 #include <apr_strings.h>
 
-#include "oac_handoff.h"
 #include "oac_oauth2.h"
 
 APLOG_USE_MODULE(oauthclient);
 
-#define OAC_REFRESH_MUTEX "oauthclient-refresh"
-/* The promise: parallel requests within OAC_HANDOFF_TTL (60 s) of a
- * refresh reuse it, for up to HANDOFF_SLOTS refreshes a minute on one
- * machine (34/s: ~120,000 active users with one-hour tokens). 4.2 KiB a
- * slot, 8.6 MiB of shared memory; beyond that rate the oldest results are
- * reused and OAC00066 says so. */
-#define HANDOFF_SLOTS 2048
 /* Hand-off results that come back expired (tokens shorter than the time
  * a waiter took) are refreshed again, this many times at most. */
 #define MAX_CHAINED_REFRESHES 3
@@ -38,62 +26,6 @@ APLOG_USE_MODULE(oauthclient);
  * may take a while to reach the provider. */
 #define REFRESH_MARGIN 60
 #define WAIT_STEP apr_time_from_msec(50)
-
-static apr_global_mutex_t *refresh_mutex;
-static const char *refresh_mutex_file;
-static void *handoff;
-
-apr_status_t oac_refresh_pre_config(apr_pool_t *pconf)
-{
-    return ap_mutex_register(pconf, OAC_REFRESH_MUTEX, NULL, APR_LOCK_DEFAULT,
-                             0);
-}
-
-apr_status_t oac_refresh_post_config(apr_pool_t *pconf, server_rec *s)
-{
-    apr_shm_t *shm;
-    apr_status_t rv;
-    apr_size_t size = oac_handoff_size(HANDOFF_SLOTS);
-
-    handoff = NULL;
-    refresh_mutex = NULL;
-    if ((rv = apr_shm_create(&shm, size, NULL, pconf)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00060)
-                     "no shared memory for refresh coordination; parallel "
-                     "requests may each refresh a token");
-        return rv;
-    }
-    rv = ap_global_mutex_create(&refresh_mutex, &refresh_mutex_file,
-                                OAC_REFRESH_MUTEX, NULL, s, pconf, 0);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00061)
-                     "no '%s' mutex; parallel requests may each refresh a "
-                     "token", OAC_REFRESH_MUTEX);
-        refresh_mutex = NULL;
-        return rv;
-    }
-    handoff = apr_shm_baseaddr_get(shm);
-    /* apr_shm_create without a file name maps fresh anonymous memory,
-     * which starts zeroed: the 8.6 MiB are not made resident here. */
-    oac_handoff_init_zeroed(handoff, HANDOFF_SLOTS);
-    return APR_SUCCESS;
-}
-
-void oac_refresh_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    apr_status_t rv;
-    if (!refresh_mutex) {
-        return;
-    }
-    rv = apr_global_mutex_child_init(&refresh_mutex, refresh_mutex_file,
-                                     pchild);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00062)
-                     "cannot reopen the '%s' mutex in this child",
-                     OAC_REFRESH_MUTEX);
-        refresh_mutex = NULL;
-    }
-}
 
 /* Calls the provider; the token string on success, NULL on failure. */
 static const char *do_refresh(request_rec *r, const oac_app_t *app,
@@ -126,25 +58,6 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
     return apr_pstrcat(p, old->refresh_token, "\n", old->access_token, NULL);
 }
 
-/* Slots reused while still needed mean the table is too small for this
- * site's refresh rate: said once a minute per child at most. */
-static void report_evictions(request_rec *r)
-{
-    static apr_uint32_t seen;
-    static apr_int64_t said_at;
-    apr_uint32_t now_count = oac_handoff_live_evictions(handoff);
-
-    if (now_count != seen && oac_now() - said_at >= 60) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00066)
-                      "more than %d token refreshes a minute on this "
-                      "machine: %u refresh results were dropped while "
-                      "parallel requests could still need them (those may "
-                      "refresh again)", HANDOFF_SLOTS, now_count - seen);
-        seen = now_count;
-        said_at = oac_now();
-    }
-}
-
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
@@ -159,25 +72,12 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
     const char *result;
     char *shared;
 
-    if (!handoff || !refresh_mutex) {
-        return do_refresh(r, app, old);
-    }
     for (;;) {
-        oac_handoff_e state;
-        if (apr_global_mutex_lock(refresh_mutex) != APR_SUCCESS) {
-            return do_refresh(r, app, old);
-        }
-        state = oac_handoff_begin(&shared, r->pool, handoff, key, oac_now(),
-                                  patience);
-        report_evictions(r);
-        apr_global_mutex_unlock(refresh_mutex);
-        switch (state) {
+        oac_cache_claim_t claim;
+        switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
         case OAC_HANDOFF_MINE:
             result = do_refresh(r, app, old);
-            if (apr_global_mutex_lock(refresh_mutex) == APR_SUCCESS) {
-                oac_handoff_finish(handoff, key, result, oac_now());
-                apr_global_mutex_unlock(refresh_mutex);
-            }
+            oac_cache_finish(r, key, result, &claim);
             return result;
         case OAC_HANDOFF_DONE:
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00063)
@@ -243,6 +143,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
+    int sets_before;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -269,6 +170,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     /* Stored as the string it was shared as: serialised once, when the
      * provider answered. */
+    sets_before = oac_session_sets(r);
     if (oac_session_store_token(r, z, app, fresh, stored,
                                 oac_session_get(r, z, app, "user"), &why)
         != APR_SUCCESS) {
@@ -278,6 +180,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
     }
+    oac_session_count_refresh(r, sets_before);
     *ptoken = fresh;
     return OK;
 }

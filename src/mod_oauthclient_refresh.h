@@ -9,9 +9,6 @@
 
 #include "mod_oauthclient_session.h"
 
-apr_status_t oac_refresh_pre_config(apr_pool_t *pconf);
-apr_status_t oac_refresh_post_config(apr_pool_t *pconf, server_rec *s);
-void oac_refresh_child_init(apr_pool_t *pchild, server_rec *s);
 /* Refreshes *ptoken when it is about to expire; OK, or the status to
  * answer (HTTP_UNAUTHORIZED when the user must log in again). */
 int oac_ensure_fresh_token(request_rec *r, session_rec *z,

@@ -9,6 +9,7 @@
  * oauthclient.NAME.pending (logins in flight).
  */
 #include "mod_oauthclient_session.h"
+#include "mod_oauthclient_cache.h"
 
 #include "http_protocol.h"
 #include "http_request.h"
@@ -20,6 +21,8 @@
 #include <apr_strings.h>
 
 APLOG_USE_MODULE(oauthclient);
+
+#pragma weak ap_hook_session_save
 
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get;
@@ -37,6 +40,8 @@ int oac_session_open(request_rec *r, session_rec **pz)
 {
     session_rec *z = NULL;
     apr_status_t rv;
+    const char *db_why = NULL;
+    int retry = 0;
 
     if (!session_load) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00010)
@@ -45,7 +50,26 @@ int oac_session_open(request_rec *r, session_rec **pz)
                       "session_cookie_module (a2enmod session_cookie)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    oac_dbd_before_session(r);
     rv = session_load(r, &z);
+    if (rv != APR_SUCCESS
+        && (db_why = oac_dbd_session_failed(r, &retry)) && retry) {
+        /* mod_session keeps no failed load: this is a second try. */
+        if ((rv = session_load(r, &z)) == APR_SUCCESS) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00108)
+                          "%s: prepared them again, and the session "
+                          "loaded", db_why);
+        }
+    }
+    if (rv == APR_SUCCESS && z && !z->uuid && (db_why = oac_dbd_broken(r))) {
+        rv = APR_EGENERAL;
+    }
+    if (rv != APR_SUCCESS && db_why) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, OAC_LOGNO(00109)
+                      "the session for %s could not be loaded from the "
+                      "database: %s", r->uri, db_why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (rv != APR_SUCCESS) {
         /* mod_session has just said which of the two it was (AH01815: no
          * store here; AH01816: the store failed), and a database that is
@@ -215,8 +239,60 @@ static void insert_error_filter(request_rec *r)
     }
 }
 
+/*
+ * mod_session_dbd gives the session a new id at every save that changed
+ * it. After a refresh that strands a browser's other requests, sent with
+ * the old id's cookie before the new one came back: they find no session
+ * and the user is sent to log in. A refresh changes nobody's rights, so a
+ * save whose only change was a refresh keeps the id (mod_session_dbd
+ * keeps it for a session it thinks unchanged); a login, a logout or any
+ * other change still gets a new one. Harmless for the cookie stores,
+ * which do not read the flag.
+ */
+static int only_refreshed(request_rec *r)
+{
+    int refreshed = 0;
+
+    for (; r; r = r->prev ? r->prev : r->main) {
+        const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                       &oauthclient_module);
+        if (rs && rs->session_sets != rs->refresh_sets) {
+            return 0;
+        }
+        refreshed |= rs && rs->refresh_sets > 0;
+    }
+    return refreshed;
+}
+
+static int keep_session_id(request_rec *r, session_rec *z)
+{
+    if (z && z->uuid && z->dirty && only_refreshed(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "the session changed "
+                      "only by a token refresh: it keeps its id");
+        z->dirty = 0;
+    }
+    return DECLINED;
+}
+
+void oac_session_count_refresh(request_rec *r, int sets_before)
+{
+    oac_request_t *rs = oac_request_state(r);
+    rs->refresh_sets += rs->session_sets - sets_before;
+}
+
+int oac_session_sets(request_rec *r)
+{
+    return oac_request_state(r)->session_sets;
+}
+
 void oac_session_register(void)
 {
+    /* Before every store's own save hook (APR_HOOK_MIDDLE). Weak, as the
+     * codec's (mod_oauthclient_codec.c says why). */
+    if (ap_hook_session_save) {
+        ap_hook_session_save(keep_session_id, NULL, NULL,
+                             APR_HOOK_REALLY_FIRST);
+    }
     /* After mod_session's own output filter (AP_FTYPE_CONTENT_SET), which
      * writes the cookie, and before the headers go out. */
     ap_register_output_filter(COOKIE_FILTER, cookie_size_filter, NULL,
@@ -247,6 +323,7 @@ void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_request_t *rs = oac_request_state(r);
 
+    ++rs->session_sets;
     /* mod_session removes a key set to NULL */
     session_set(r, z, session_key(r, app, what),
                 value && *value ? value : NULL);

@@ -35,4 +35,11 @@ apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
                                      const char **perr);
 void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app);
 
+/* How many session values this request set so far; after a refresh
+ * stored its token, oac_session_count_refresh(r, what that said before)
+ * marks those as the refresh's (a save with no other change keeps
+ * mod_session_dbd's session id). */
+int oac_session_sets(request_rec *r);
+void oac_session_count_refresh(request_rec *r, int sets_before);
+
 #endif

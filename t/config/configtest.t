@@ -111,6 +111,12 @@ my @bad = (
     [ 'OAuthHTTPTimeout not a number',
       "OAuthHTTPTimeout soon",
       qr/OAuthHTTPTimeout 'soon': give a whole number of seconds/ ],
+    [ 'OAuthCache of an unknown kind',
+      "OAuthCache redis:127.0.0.1:6379",
+      qr/OAuthCache 'redis:127\.0\.0\.1:6379': give shm, dbd or memcache:HOST:PORT\[,HOST:PORT \.\.\.\]/ ],
+    [ 'OAuthCache memcache without a port',
+      "OAuthCache memcache:127.0.0.1:11211,cache2",
+      qr/OAuthCache: 'cache2' is not HOST:PORT \(memcached's address, e\.g\. 127\.0\.0\.1:11211\)/ ],
     [ 'OAuthCAFile missing',
       "OAuthCAFile /nonexistent/ca.pem",
       qr/OAuthCAFile '\/nonexistent\/ca\.pem' is not a readable file/ ],
@@ -119,7 +125,7 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 6;
+plan tests => 3 * @bad + 10;
 
 # Modules the apps depend on.
 {
@@ -134,6 +140,15 @@ plan tests => 3 * @bad + 6;
     ok t_cmp($status != 0 ? 'fails' : 'passes', 'fails', 'OAuthProxyAPI without mod_proxy_http: configtest fails');
     ok t_cmp($out, qr/OAuthProxyAPI at .* hands requests to mod_proxy, which is not loaded: a2enmod proxy proxy_http/,
              'without mod_proxy_http: says what to enable');
+    ($status, $out) = configtest("OAuthRemoteApp gh $gh\nOAuthCache dbd",
+                                 without => [qw(dbd session_dbd)]);
+    ok t_cmp($status != 0 ? 'fails' : 'passes', 'fails', 'OAuthCache dbd without mod_dbd: configtest fails');
+    ok t_cmp($out, qr/OAC00104: OAuthCache dbd \(.*httpd\.conf:\d+\) uses mod_dbd's connections, and mod_dbd is not loaded: a2enmod dbd/,
+             'OAuthCache dbd without mod_dbd: says what to enable');
+    ($status, $out) = configtest("OAuthRemoteApp gh $gh\nOAuthCache memcache:127.0.0.1:11211, 127.0.0.2:11211\n"
+                                 . "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthCache dbd\n</VirtualHost>");
+    ok t_cmp($status, 0, 'OAuthCache memcache (two servers) and dbd (a vhost): configtest passes');
+    ok t_cmp($out, qr/Syntax OK/, 'Syntax OK');
 }
 
 for my $case (@bad) {

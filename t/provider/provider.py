@@ -85,7 +85,8 @@ GET  /_control/issue_token?user=alice&client_id=oauth2-client&lifetime=N&scope=S
 Endpoint modes (token_endpoint_mode for /oauth2/token, endpoint_modes
 {"/path-prefix": MODE} for any non-control path): normal, error500, timeout
 (hangs timeout_seconds then closes the connection without an answer),
-not_json, error_200, invalid_grant, slow:SECONDS, huge (a 2 MiB JSON body with
+not_json, error_200, invalid_grant, slow:SECONDS, hold:SECONDS (as slow, but
+a request whose client hangs up meanwhile is dropped unprocessed), huge (a 2 MiB JSON body with
 its Content-Length), stream (200, chunked, a JSON string that never ends: it
 is written until the client hangs up, timeout_seconds pass or 1 GiB went
 out), redirect (302 to redirect_location, default this provider's
@@ -135,6 +136,7 @@ import json
 import os
 import re
 import secrets
+import select
 import signal
 import socket
 import socketserver
@@ -188,6 +190,8 @@ DEFAULT_CONFIG = {
     "timestamp_window": 300,            # OAuth 1 oauth_timestamp tolerance, seconds
     "timeout_seconds": 30,              # how long the "timeout" mode hangs
     "nasty_tokens": False,              # tokens/secrets contain + / = (encoding tests)
+    "token_length": 0,                  # > 0: OAuth 2 access and refresh tokens this many
+                                        # characters long (JWTs of Entra, Keycloak: 1-3 KB)
     "api_token_param": None,            # e.g. "oauth2_access_token": /api/ takes the bearer
                                         # token only as this query parameter (LinkedIn, Weibo)
     # hostile mode (see the module docstring)
@@ -575,7 +579,7 @@ TOKEN_QUIRKS = {
 def _valid_mode(value, table):
     if not isinstance(value, str):
         return False
-    if value.startswith("slow:"):
+    if value.startswith("slow:") or value.startswith("hold:"):
         try:
             return float(value[5:]) >= 0
         except ValueError:
@@ -653,7 +657,7 @@ COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
             "oidc_requests", "redirect_target_requests", "revocation_requests",
-            "refresh_token_reuse")
+            "refresh_token_reuse", "abandoned_requests")
 
 
 class State:
@@ -680,6 +684,10 @@ class State:
         if self.config["nasty_tokens"]:
             # standard base64 plus a fixed tail: always contains + / =
             return prefix + base64.b64encode(secrets.token_bytes(18)).decode() + "+/="
+        length = self.config["token_length"]
+        if length > len(prefix) + 32:
+            tail = secrets.token_urlsafe(length)  # > length characters
+            return (prefix + tail)[:length]
         return prefix + secrets.token_urlsafe(24)
 
     def issue_oauth2(self, user, client_id, scope, lifetime=None, code=None, refresh=True):
@@ -992,6 +1000,26 @@ class Handler(BaseHTTPRequestHandler):
             return
         getattr(self, handler)()
 
+    def _hold(self, seconds):
+        """Waits like slow:, but a request whose client hung up meanwhile
+        is dropped unprocessed (counted as abandoned_requests): what a
+        client killed before its request was handled leaves behind."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([self.connection], [], [], 0.05)
+            if readable:
+                try:
+                    gone = self.connection.recv(1, socket.MSG_PEEK) == b""
+                except OSError:
+                    gone = True
+                if gone:
+                    with self.state.lock:
+                        self.state.counters["abandoned_requests"] += 1
+                    self.close_connection = True
+                    return True
+                time.sleep(0.05)
+        return False
+
     def _mode_for(self, path):
         config = self.state.config
         if path == "/oauth2/token" and config["token_endpoint_mode"] != "normal":
@@ -1006,6 +1034,8 @@ class Handler(BaseHTTPRequestHandler):
         if mode.startswith("slow:"):
             time.sleep(float(mode[5:]))
             return False
+        if mode.startswith("hold:"):
+            return self._hold(float(mode[5:]))
         handler = GENERIC_PRE_MODES.get(mode)
         return bool(handler and handler(self))
 

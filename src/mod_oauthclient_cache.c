@@ -1,0 +1,792 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * OAuthCache shm | memcache:HOST:PORT[,HOST:PORT ...] | dbd
+ *
+ * One refresh per refresh token: the first request to need it claims it,
+ * the others wait and take its result (src/oac_handoff.c has the protocol
+ * and keeps results sealed under a key only holders of the old token can
+ * derive). shm is a table in this machine's shared memory under a global
+ * mutex. memcache uses memcached's "add", which stores only when the name
+ * is free, as the claim; dbd does the same with an INSERT that does
+ * nothing on a conflict, in a table oauthclient_cache reached through the
+ * virtual host's mod_dbd pool. A claim on a shared cache lapses after the
+ * HTTP timeout, so a node that dies holding one delays the others by no
+ * more than that.
+ */
+#include "mod_oauthclient_cache.h"
+
+#include "ap_mpm.h"
+#include "util_mutex.h"
+
+#include <apr_dbd.h>
+#include <apr_global_mutex.h>
+#include <apr_memcache.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+
+#include <dlfcn.h>
+
+/* After apr_dbd.h, which it needs and does not include. */
+#include "mod_dbd.h"
+
+APLOG_USE_MODULE(oauthclient);
+
+#define OAC_REFRESH_MUTEX "oauthclient-refresh"
+/* The promise on one machine: parallel requests within OAC_HANDOFF_TTL
+ * (60 s) of a refresh reuse it, for up to HANDOFF_SLOTS refreshes a minute
+ * (34/s: ~120,000 active users with one-hour tokens). Beyond that rate
+ * the oldest results are reused and OAC00066 says so; a shared cache has
+ * no such bound. The slots are reserved, not resident: a slot's pages are
+ * touched only as far as a result fills them. */
+#define HANDOFF_SLOTS 2048
+/* How often an unreachable shared cache is mentioned again. */
+#define SAY_AGAIN_SECONDS 60
+
+static apr_global_mutex_t *mutex;
+static const char *mutex_file;
+static void *table;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire;
+
+/* --- the directive ------------------------------------------------------- */
+
+const char *oac_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    oac_server_conf *sc = oac_server_config(cmd->server);
+    const char *list;
+
+    (void)dconf;
+    /* memcache:A:1, B:2 reads as memcache:A:1,B:2 */
+    sc->cache_where = apr_psprintf(cmd->pool, "%s:%d",
+                                   cmd->directive->filename,
+                                   cmd->directive->line_num);
+    arg = apr_pstrdup(cmd->pool, arg);
+    apr_collapse_spaces((char *)arg, arg);
+    if (!*arg) {
+        return "OAuthCache takes one of shm, dbd or "
+               "memcache:HOST:PORT[,HOST:PORT ...]";
+    }
+    if (!strcasecmp(arg, "shm")) {
+        sc->cache_kind = OAC_CACHE_SHM;
+        sc->cache_spec = "shm";
+        return NULL;
+    }
+    if (!strcasecmp(arg, "dbd")) {
+        sc->cache_kind = OAC_CACHE_DBD;
+        sc->cache_spec = "dbd";
+        return NULL;
+    }
+    if (strncasecmp(arg, "memcache:", 9) || !arg[9]) {
+        return apr_psprintf(cmd->pool, "OAuthCache '%s': give shm, dbd or "
+                            "memcache:HOST:PORT[,HOST:PORT ...]", arg);
+    }
+    /* Every server is checked now, so a typo fails the configtest rather
+     * than the first refresh. */
+    for (list = arg + 9; *list;) {
+        apr_size_t n = strcspn(list, ", \t");
+        char *one = apr_pstrmemdup(cmd->temp_pool, list, n);
+        char *host, *scope;
+        apr_port_t port;
+
+        if (n && (apr_parse_addr_port(&host, &scope, &port, one,
+                                      cmd->temp_pool) != APR_SUCCESS
+                  || !host || !port || scope)) {
+            return apr_psprintf(cmd->pool, "OAuthCache: '%s' is not "
+                                "HOST:PORT (memcached's address, e.g. "
+                                "127.0.0.1:11211)", one);
+        }
+        list += n;
+        list += strspn(list, ", \t");
+    }
+    sc->cache_kind = OAC_CACHE_MEMCACHE;
+    sc->cache_spec = apr_pstrdup(cmd->pool, arg);
+    return NULL;
+}
+
+/* --- startup ------------------------------------------------------------- */
+
+apr_status_t oac_cache_pre_config(apr_pool_t *pconf)
+{
+    return ap_mutex_register(pconf, OAC_REFRESH_MUTEX, NULL, APR_LOCK_DEFAULT,
+                             0);
+}
+
+int oac_cache_check_config(server_rec *main_s)
+{
+    server_rec *s;
+
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    for (s = main_s; s; s = s->next) {
+        if (oac_server_config(s)->cache_kind == OAC_CACHE_DBD
+            && !dbd_acquire) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                         OAC_LOGNO(00104) "OAuthCache dbd (%s) uses "
+                         "mod_dbd's connections, and mod_dbd is not loaded: "
+                         "a2enmod dbd, and give the virtual host DBDriver "
+                         "and DBDParams", oac_server_config(s)->cache_where);
+            return !OK;
+        }
+    }
+    return OK;
+}
+
+/* The machine's table, also the fallback of a shared cache that cannot be
+ * reached: made whatever the configuration says. */
+apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_shm_t *shm;
+    apr_status_t rv;
+
+    table = NULL;
+    mutex = NULL;
+    dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    rv = apr_shm_create(&shm, oac_handoff_size(HANDOFF_SLOTS), NULL, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00060)
+                     "no shared memory for refresh coordination; parallel "
+                     "requests may each refresh a token");
+        return rv;
+    }
+    rv = ap_global_mutex_create(&mutex, &mutex_file, OAC_REFRESH_MUTEX, NULL,
+                                s, pconf, 0);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00061)
+                     "no '%s' mutex; parallel requests may each refresh a "
+                     "token", OAC_REFRESH_MUTEX);
+        mutex = NULL;
+        return rv;
+    }
+    table = apr_shm_baseaddr_get(shm);
+    /* apr_shm_create without a file name maps fresh anonymous memory,
+     * which starts zeroed: the slots are not made resident here. */
+    oac_handoff_init_zeroed(table, HANDOFF_SLOTS);
+    return APR_SUCCESS;
+}
+
+/* One memcache client per child and per distinct server list, with a
+ * connection per thread at most. */
+static apr_memcache_t *memcache_client(apr_pool_t *pchild, server_rec *s,
+                                       const char *spec)
+{
+    apr_memcache_t *mc;
+    const char *list = spec + 9;
+    int threads = 1;
+    apr_uint16_t n = 0;
+    const char *l;
+
+    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
+    threads = threads < 1 ? 1 : threads;
+    for (l = list; *l; ++l) {
+        n += *l == ',';
+    }
+    if (apr_memcache_create(pchild, (apr_uint16_t)(n + 1), 0, &mc)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    while (*list) {
+        apr_size_t len = strcspn(list, ", \t");
+        char *host, *scope;
+        apr_port_t port;
+        apr_memcache_server_t *ms;
+
+        if (len
+            && apr_parse_addr_port(&host, &scope, &port,
+                                   apr_pstrmemdup(pchild, list, len), pchild)
+               == APR_SUCCESS
+            && apr_memcache_server_create(pchild, host, port, 0,
+                                          (apr_uint32_t)threads,
+                                          (apr_uint32_t)threads,
+                                          apr_time_from_sec(60), &ms)
+               == APR_SUCCESS) {
+            apr_memcache_add_server(mc, ms);
+        }
+        else if (len) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, OAC_LOGNO(00105)
+                         "OAuthCache %s: no client for one of its servers",
+                         spec);
+        }
+        list += len;
+        list += strspn(list, ", \t");
+    }
+    return mc;
+}
+
+void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s)
+{
+    apr_hash_t *clients = apr_hash_make(pchild);
+    server_rec *s;
+
+    if (mutex && apr_global_mutex_child_init(&mutex, mutex_file, pchild)
+                 != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, main_s, OAC_LOGNO(00062)
+                     "cannot reopen the '%s' mutex in this child",
+                     OAC_REFRESH_MUTEX);
+        mutex = NULL;
+    }
+    for (s = main_s; s; s = s->next) {
+        oac_server_conf *sc = oac_server_config(s);
+        if (sc->cache_kind != OAC_CACHE_MEMCACHE) {
+            continue;
+        }
+        sc->cache_client = apr_hash_get(clients, sc->cache_spec,
+                                        APR_HASH_KEY_STRING);
+        if (!sc->cache_client) {
+            sc->cache_client = memcache_client(pchild, s, sc->cache_spec);
+            apr_hash_set(clients, sc->cache_spec, APR_HASH_KEY_STRING,
+                         sc->cache_client);
+        }
+    }
+}
+
+/* --- memcached ----------------------------------------------------------- */
+
+typedef struct {
+    apr_memcache_t *mc;
+    apr_status_t rv;    /* the last failure, for the log */
+} memcache_kv_t;
+
+static oac_kv_e mc_get(void *baton, apr_pool_t *p, const char *name,
+                       char **pvalue)
+{
+    memcache_kv_t *m = baton;
+    char *value;
+    apr_size_t len;
+
+    m->rv = apr_memcache_getp(m->mc, p, name, &value, &len, NULL);
+    if (m->rv == APR_NOTFOUND) {
+        return OAC_KV_NOTFOUND;
+    }
+    if (m->rv != APR_SUCCESS) {
+        return OAC_KV_ERROR;
+    }
+    *pvalue = apr_pstrmemdup(p, value, len);
+    return OAC_KV_OK;
+}
+
+static oac_kv_e mc_store(memcache_kv_t *m, int add, const char *name,
+                         const char *value, apr_int64_t ttl)
+{
+    apr_size_t len = strlen(value);
+
+    /* Relative expiry: memcached reads 1 .. 2,592,000 as seconds. */
+    m->rv = add ? apr_memcache_add(m->mc, name, (char *)value, len,
+                                   (apr_uint32_t)ttl, 0)
+                : apr_memcache_set(m->mc, name, (char *)value, len,
+                                   (apr_uint32_t)ttl, 0);
+    if (m->rv == APR_EEXIST) {
+        return OAC_KV_EXISTS;
+    }
+    return m->rv == APR_SUCCESS ? OAC_KV_OK : OAC_KV_ERROR;
+}
+
+static oac_kv_e mc_add(void *baton, apr_pool_t *p, const char *name,
+                       const char *value, apr_int64_t ttl)
+{
+    (void)p;
+    return mc_store(baton, 1, name, value, ttl);
+}
+
+static oac_kv_e mc_set(void *baton, apr_pool_t *p, const char *name,
+                       const char *value, apr_int64_t ttl)
+{
+    (void)p;
+    return mc_store(baton, 0, name, value, ttl);
+}
+
+/* --- mod_dbd ------------------------------------------------------------- */
+
+/* Standard SQL with the upsert both PostgreSQL (9.5+) and SQLite (3.24+)
+ * understand. The README gives the table for an administrator who
+ * creates it himself. */
+#define DBD_TABLE "oauthclient_cache"
+static const char dbd_create[] =
+    "CREATE TABLE IF NOT EXISTS " DBD_TABLE " (name VARCHAR(80) PRIMARY "
+    "KEY, value TEXT NOT NULL, expires BIGINT NOT NULL)";
+
+typedef struct {
+    request_rec *r;
+    ap_dbd_t *dbd;
+    const char *why;    /* the last failure, for the log */
+} dbd_kv_t;
+
+static int dbd_failed(dbd_kv_t *d, int rv)
+{
+    d->why = apr_pstrdup(d->r->pool,
+                         apr_dbd_error(d->dbd->driver, d->dbd->handle, rv));
+    return 1;
+}
+
+static int dbd_run(dbd_kv_t *d, const char *sql, int *pnrows)
+{
+    int nrows = 0, rv;
+
+    rv = apr_dbd_query(d->dbd->driver, d->dbd->handle, &nrows, sql);
+    if (rv) {
+        return dbd_failed(d, rv);
+    }
+    if (pnrows) {
+        *pnrows = nrows;
+    }
+    return 0;
+}
+
+static const char *dbd_quote(dbd_kv_t *d, const char *s)
+{
+    return apr_dbd_escape(d->dbd->driver, d->r->pool, s, d->dbd->handle);
+}
+
+static oac_kv_e dbd_get(void *baton, apr_pool_t *p, const char *name,
+                        char **pvalue)
+{
+    dbd_kv_t *d = baton;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    const char *value = NULL;
+    int rv;
+
+    rv = apr_dbd_select(d->dbd->driver, p, d->dbd->handle, &res,
+                        apr_psprintf(p, "SELECT value FROM " DBD_TABLE
+                                     " WHERE name = '%s' AND expires > %"
+                                     APR_INT64_T_FMT, dbd_quote(d, name),
+                                     oac_now()), 0);
+    if (rv) {
+        dbd_failed(d, rv);
+        return OAC_KV_ERROR;
+    }
+    /* Read to the end: the driver frees the results there. */
+    while (apr_dbd_get_row(d->dbd->driver, p, res, &row, -1) == 0) {
+        const char *v = apr_dbd_get_entry(d->dbd->driver, row, 0);
+        if (!value && v) {
+            value = apr_pstrdup(p, v);
+        }
+    }
+    if (!value) {
+        return OAC_KV_NOTFOUND;
+    }
+    *pvalue = (char *)value;
+    return OAC_KV_OK;
+}
+
+static oac_kv_e dbd_add(void *baton, apr_pool_t *p, const char *name,
+                        const char *value, apr_int64_t ttl)
+{
+    dbd_kv_t *d = baton;
+    const char *qname = dbd_quote(d, name);
+    apr_int64_t now = oac_now();
+    int nrows = 0;
+
+    /* An entry that lapsed is not a claim; then the insert is the lock:
+     * of two nodes, the database lets one row in. */
+    if (dbd_run(d, apr_psprintf(p, "DELETE FROM " DBD_TABLE " WHERE name = "
+                                "'%s' AND expires <= %" APR_INT64_T_FMT,
+                                qname, now), NULL)
+        || dbd_run(d, apr_psprintf(p, "INSERT INTO " DBD_TABLE " (name, "
+                                   "value, expires) VALUES ('%s', '%s', %"
+                                   APR_INT64_T_FMT ") ON CONFLICT (name) DO "
+                                   "NOTHING", qname, dbd_quote(d, value),
+                                   now + ttl), &nrows)) {
+        return OAC_KV_ERROR;
+    }
+    return nrows == 1 ? OAC_KV_OK : OAC_KV_EXISTS;
+}
+
+static oac_kv_e dbd_set(void *baton, apr_pool_t *p, const char *name,
+                        const char *value, apr_int64_t ttl)
+{
+    dbd_kv_t *d = baton;
+    apr_int64_t now = oac_now();
+
+    if (dbd_run(d, apr_psprintf(p, "INSERT INTO " DBD_TABLE " (name, value, "
+                                "expires) VALUES ('%s', '%s', %"
+                                APR_INT64_T_FMT ") ON CONFLICT (name) DO "
+                                "UPDATE SET value = excluded.value, expires "
+                                "= excluded.expires", dbd_quote(d, name),
+                                dbd_quote(d, value), now + ttl), NULL)) {
+        return OAC_KV_ERROR;
+    }
+    /* Entries live a minute: sweeping at each refresh keeps the table
+     * at about one minute's refreshes. */
+    if (dbd_run(d, apr_psprintf(p, "DELETE FROM " DBD_TABLE " WHERE expires "
+                                "< %" APR_INT64_T_FMT, now), NULL)) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, d->r, "OAuthCache dbd: "
+                      "expired entries not removed: %s", d->why);
+    }
+    return OAC_KV_OK;
+}
+
+/* The request's connection from mod_dbd's pool, with the table made on
+ * its first use by this process. */
+static int dbd_open(dbd_kv_t *d, request_rec *r)
+{
+    static volatile int table_made;
+
+    d->r = r;
+    d->why = NULL;
+    d->dbd = dbd_acquire ? dbd_acquire(r) : NULL;
+    if (!d->dbd) {
+        d->why = "mod_dbd gave no connection (is the database up, and are "
+                 "DBDriver and DBDParams set for this virtual host?)";
+        return 0;
+    }
+    if (!table_made) {
+        if (dbd_run(d, dbd_create, NULL)) {
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "OAuthCache dbd: "
+                          "could not create " DBD_TABLE ": %s", d->why);
+        }
+        else {
+            table_made = 1;
+        }
+    }
+    return 1;
+}
+
+/* --- mod_session_dbd's statements after the database restarted -------- */
+
+typedef struct {
+    const char *label;
+    const char *sql;
+} dbd_statement_t;
+
+/* DBDPrepareSQL, read alongside mod_dbd: after PostgreSQL restarts, the
+ * driver reconnects a pooled connection by itself but the statements
+ * prepared on the old one are gone, and mod_dbd never prepares them again
+ * ("prepared statement ... does not exist" until httpd restarts). Knowing
+ * the SQL, the module prepares them again on that connection. */
+const char *oac_cmd_dbd_prepare_sql(cmd_parms *cmd, void *dconf,
+                                    const char *sql, const char *label)
+{
+    oac_server_conf *sc = oac_server_config(cmd->server);
+    dbd_statement_t *st;
+
+    (void)dconf;
+    if (!ap_find_linked_module("mod_dbd.c")) {
+        return apr_pstrcat(cmd->pool, "Invalid command '", cmd->cmd->name,
+                           "': it belongs to mod_dbd, which is not loaded "
+                           "(a2enmod dbd)", NULL);
+    }
+    if (!sc->dbd_statements) {
+        sc->dbd_statements = apr_array_make(cmd->pool, 4, sizeof(*st));
+    }
+    st = apr_array_push(sc->dbd_statements);
+    st->label = label;
+    st->sql = sql;
+    return NULL;
+}
+
+/* Prepares every DBDPrepareSQL statement again on dbd; how many were. */
+static int prepare_again(request_rec *r, ap_dbd_t *dbd)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    int i, prepared = 0;
+
+    for (i = 0; i < sc->dbd_statements->nelts; ++i) {
+        const dbd_statement_t *st = &APR_ARRAY_IDX(sc->dbd_statements, i,
+                                                   dbd_statement_t);
+        apr_dbd_prepared_t *stmt = NULL;
+
+        /* Fails harmlessly ("already exists") where it was not lost. */
+        if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
+                            st->label, &stmt) == 0 && stmt) {
+            apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING,
+                         stmt);
+            ++prepared;
+        }
+    }
+    return prepared;
+}
+
+/*
+ * Which PostgreSQL server process a connection talks to. libpq's driver
+ * reconnects a broken connection by itself (PQreset, in mod_dbd's check
+ * when the connection is taken from the pool), silently, with no
+ * statement prepared: the server process then differs from the one the
+ * connection was made with. Read from the connection, no query; -1 for
+ * other drivers. libpq is in the process once apr_dbd_pgsql is.
+ */
+typedef int (*pq_backend_pid_fn)(const void *conn);
+
+static int backend_of(ap_dbd_t *dbd)
+{
+    static pq_backend_pid_fn backend_pid;
+    void *conn;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
+        return -1;
+    }
+    if (!backend_pid) {
+        *(void **)&backend_pid = dlsym(RTLD_DEFAULT, "PQbackendPID");
+        if (!backend_pid) {
+            return -1;
+        }
+    }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    return conn ? backend_pid(conn) : -1;
+}
+
+/* Kept among the connection's statements (a key no label can be), so it
+ * lives and dies with the connection. */
+#define BACKEND_KEY "\001oauthclient backend"
+
+static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
+                                 ap_dbd_t *dbd)
+{
+    int *seen;
+
+    (void)cfg;
+    if (backend_of(dbd) < 0 || !dbd->prepared) {
+        return APR_SUCCESS;
+    }
+    seen = apr_palloc(pool, sizeof(*seen));
+    *seen = backend_of(dbd);
+    apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
+    return APR_SUCCESS;
+}
+
+const char *oac_dbd_broken(request_rec *r)
+{
+    static int (*conn_status)(const void *conn);
+    oac_server_conf *sc = oac_server_config(r->server);
+    ap_dbd_t *dbd;
+    void *conn;
+
+    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
+        || backend_of(dbd) == -1) {
+        return NULL;
+    }
+    if (!conn_status) {
+        *(void **)&conn_status = dlsym(RTLD_DEFAULT, "PQstatus");
+    }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    /* libpq's CONNECTION_BAD */
+    if (!conn_status || !conn || conn_status(conn) != 1) {
+        return NULL;
+    }
+    return apr_psprintf(r->pool, "the connection to the database broke "
+                        "during the query: %s",
+                        apr_dbd_error(dbd->driver, dbd->handle, 1));
+}
+
+void oac_dbd_before_session(request_rec *r)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    ap_dbd_t *dbd;
+    int *seen, now;
+
+    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
+        || (now = backend_of(dbd)) < 0) {
+        return;
+    }
+    seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);
+    if (seen && *seen == now) {
+        return;
+    }
+    if (seen) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00110)
+                      "a database connection was made again (the database "
+                      "restarted?), without its statements: %d of %d "
+                      "prepared again", prepare_again(r, dbd),
+                      sc->dbd_statements->nelts);
+    }
+    else {
+        seen = apr_palloc(dbd->pool, sizeof(*seen));
+        apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
+    }
+    *seen = now;
+}
+
+const char *oac_dbd_session_failed(request_rec *r, int *pretry)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    ap_dbd_t *dbd;
+    const char *why;
+    int prepared;
+
+    *pretry = 0;
+    if (!dbd_acquire || !sc->dbd_statements) {
+        return NULL;
+    }
+    if (!(dbd = dbd_acquire(r))) {
+        return "mod_dbd has no connection to the database: it is down, "
+               "unreachable or refuses this login (mod_dbd's own lines "
+               "say which)";
+    }
+    /* Reconnects a broken connection, as mod_dbd's next check would. */
+    if (apr_dbd_check_conn(dbd->driver, r->pool, dbd->handle)
+        != APR_SUCCESS) {
+        why = apr_dbd_error(dbd->driver, dbd->handle, 1);
+        return apr_psprintf(r->pool, "the database connection is lost: %s",
+                            why ? why : "no reason given");
+    }
+    prepared = prepare_again(r, dbd);
+    note_backend(dbd->pool, NULL, dbd);
+    *pretry = prepared > 0;
+    return prepared ? "the database connection had lost its prepared "
+                      "statements (the database restarted)"
+                    : "a query failed (mod_session_dbd's or mod_dbd's "
+                      "lines before say which)";
+}
+
+void oac_dbd_register(void)
+{
+    APR_OPTIONAL_HOOK(dbd, post_connect, note_backend, NULL, NULL,
+                      APR_HOOK_MIDDLE);
+}
+
+/* --- coordination -------------------------------------------------------- */
+
+/* A shared cache that failed: said once a minute per child and cache, and
+ * again when it works. */
+static void say_unreachable(request_rec *r, oac_server_conf *sc,
+                            const char *why)
+{
+    apr_int64_t now = oac_now();
+    if (now - sc->cache_said_at >= SAY_AGAIN_SECONDS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00106)
+                      "OAuthCache %s cannot be used (%s): until it can, "
+                      "this machine coordinates its own refreshes, and a "
+                      "browser's requests spread over other machines may "
+                      "refresh the same token again", sc->cache_spec, why);
+        sc->cache_said_at = now;
+    }
+    sc->cache_down = 1;
+}
+
+static void say_back(request_rec *r, oac_server_conf *sc)
+{
+    if (sc->cache_down) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, OAC_LOGNO(00107)
+                      "OAuthCache %s works again", sc->cache_spec);
+        sc->cache_down = 0;
+        sc->cache_said_at = 0;
+    }
+}
+
+/* Runs fn on the virtual host's shared cache; APR_SUCCESS, or the failure
+ * logged and APR_EGENERAL (the caller falls back to the machine's table).
+ * APR_ENOTIMPL without a shared cache. */
+typedef apr_status_t (*kv_fn)(const oac_kv_t *kv, void *arg);
+
+static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    memcache_kv_t m;
+    dbd_kv_t d;
+    oac_kv_t kv;
+    apr_status_t rv;
+    char buf[120];
+
+    if (sc->cache_kind == OAC_CACHE_MEMCACHE) {
+        if (!sc->cache_client) {
+            say_unreachable(r, sc, "no memcache client in this process");
+            return APR_EGENERAL;
+        }
+        m.mc = sc->cache_client;
+        m.rv = APR_SUCCESS;
+        kv = (oac_kv_t){ &m, mc_get, mc_add, mc_set };
+        if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
+            say_unreachable(r, sc, m.rv == APR_SUCCESS
+                            ? "unexpected answer"
+                            : apr_strerror(m.rv, buf, sizeof(buf)));
+        }
+    }
+    else if (sc->cache_kind == OAC_CACHE_DBD) {
+        if (!dbd_open(&d, r)) {
+            say_unreachable(r, sc, d.why);
+            return APR_EGENERAL;
+        }
+        kv = (oac_kv_t){ &d, dbd_get, dbd_add, dbd_set };
+        if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
+            say_unreachable(r, sc, d.why ? d.why : "unexpected answer");
+        }
+    }
+    else {
+        return APR_ENOTIMPL;
+    }
+    if (rv == APR_SUCCESS) {
+        say_back(r, sc);
+    }
+    return rv;
+}
+
+typedef struct {
+    request_rec *r;
+    const char *key;
+    apr_int64_t patience;
+    char **presult;
+    const char *result;
+    oac_handoff_e state;
+} handoff_call_t;
+
+static apr_status_t kv_begin(const oac_kv_t *kv, void *arg)
+{
+    handoff_call_t *c = arg;
+    return oac_handoff_kv_begin(&c->state, c->presult, c->r->pool, kv,
+                                c->key, c->patience);
+}
+
+static apr_status_t kv_finish(const oac_kv_t *kv, void *arg)
+{
+    handoff_call_t *c = arg;
+    return oac_handoff_kv_finish(c->r->pool, kv, c->key, c->result);
+}
+
+/* Slots reused while still needed mean the table is too small for this
+ * site's refresh rate: said once a minute per child at most. Called
+ * holding the mutex. */
+static void report_evictions(request_rec *r)
+{
+    static apr_uint32_t seen;
+    static apr_int64_t said_at;
+    apr_uint32_t now_count = oac_handoff_live_evictions(table);
+
+    if (now_count != seen && oac_now() - said_at >= 60) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00066)
+                      "more than %d token refreshes a minute on this "
+                      "machine: %u refresh results were dropped while "
+                      "parallel requests could still need them (those may "
+                      "refresh again); OAuthCache memcache or dbd has no "
+                      "such limit", HANDOFF_SLOTS, now_count - seen);
+        seen = now_count;
+        said_at = oac_now();
+    }
+}
+
+oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
+                              apr_int64_t patience, char **presult,
+                              oac_cache_claim_t *claim)
+{
+    handoff_call_t c = { r, key, patience, presult, NULL, OAC_HANDOFF_MINE };
+    oac_handoff_e state;
+
+    claim->shared = 0;
+    if (on_shared(r, kv_begin, &c) == APR_SUCCESS) {
+        claim->shared = 1;
+        return c.state;
+    }
+    /* Without a table or a mutex: a refresh without coordination still
+     * beats none. */
+    if (!table || !mutex || apr_global_mutex_lock(mutex) != APR_SUCCESS) {
+        return OAC_HANDOFF_MINE;
+    }
+    state = oac_handoff_begin(presult, r->pool, table, key, oac_now(),
+                              patience);
+    report_evictions(r);
+    apr_global_mutex_unlock(mutex);
+    return state;
+}
+
+void oac_cache_finish(request_rec *r, const char *key, const char *result,
+                      const oac_cache_claim_t *claim)
+{
+    handoff_call_t c = { r, key, 0, NULL, result, OAC_HANDOFF_MINE };
+
+    if (claim->shared && on_shared(r, kv_finish, &c) == APR_SUCCESS) {
+        return;
+    }
+    /* Also when the shared cache failed between claim and outcome: this
+     * machine's waiters then find it here. */
+    if (table && mutex && apr_global_mutex_lock(mutex) == APR_SUCCESS) {
+        oac_handoff_finish(table, key, result, oac_now());
+        apr_global_mutex_unlock(mutex);
+    }
+}

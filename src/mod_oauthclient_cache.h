@@ -1,0 +1,62 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * OAuthCache (contract section 10): where the processes, and the machines,
+ * that serve the same users coordinate their refreshes
+ * (mod_oauthclient_cache.c). shm is this machine's shared memory; memcache
+ * and dbd are shared by every node that names the same servers or
+ * database. When a shared cache cannot be reached the module says so and
+ * coordinates on this machine until it can.
+ */
+#ifndef MOD_OAUTHCLIENT_CACHE_H
+#define MOD_OAUTHCLIENT_CACHE_H
+
+#include "mod_oauthclient_config.h"
+
+#include "oac_handoff.h"
+
+const char *oac_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg);
+
+/* DBDPrepareSQL, also read by mod_dbd */
+const char *oac_cmd_dbd_prepare_sql(cmd_parms *cmd, void *dconf,
+                                    const char *sql, const char *label);
+/*
+ * After r's session failed to load, where the session store may be
+ * mod_session_dbd: what the database says, for the log, or NULL when no
+ * DBDPrepareSQL is known here. Statements the connection lost (the
+ * database restarted) are prepared again, and *pretry is then 1: loading
+ * again may work.
+ */
+const char *oac_dbd_session_failed(request_rec *r, int *pretry);
+/* Before r's session is loaded: if the database connection mod_dbd hands
+ * this request was silently made again (PostgreSQL restarted), its
+ * statements are prepared again first, so that the load does not find
+ * them gone (which mod_session_dbd reads as "no session"). */
+void oac_dbd_before_session(request_rec *r);
+/* After a load that found no session: why, if that is because the
+ * database connection broke (mod_session_dbd cannot tell a failed query
+ * from no row), else NULL. */
+const char *oac_dbd_broken(request_rec *r);
+void oac_dbd_register(void);
+
+apr_status_t oac_cache_pre_config(apr_pool_t *pconf);
+/* The modules the configured caches need; !OK (logged) when missing. */
+int oac_cache_check_config(server_rec *main_s);
+apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s);
+void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s);
+
+/* Where a claim was made: oac_cache_finish must record its outcome in
+ * the same place. */
+typedef struct {
+    int shared;         /* in the virtual host's memcache or dbd cache */
+} oac_cache_claim_t;
+
+/* oac_handoff_begin for r's virtual host, under the cache's own locking;
+ * patience is also how long a claim holds on a shared cache. */
+oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
+                              apr_int64_t patience, char **presult,
+                              oac_cache_claim_t *claim);
+void oac_cache_finish(request_rec *r, const char *key, const char *result,
+                      const oac_cache_claim_t *claim);
+
+#endif

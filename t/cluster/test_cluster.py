@@ -1,0 +1,246 @@
+"""Sessions and refresh on several machines (contract section 10, issue
+#15): two httpd nodes behind a third with mod_proxy_balancer and no
+stickiness, sharing PostgreSQL (sessions in mod_session_dbd, OAuthCache
+dbd) or memcached (OAuthCache memcache, sessions in the module's cookie
+codec), against the test provider, which rotates refresh tokens and
+revokes the whole grant when one comes back (RFC 9700 4.14.2).
+
+Run by t/run-all; alone: /usr/bin/python3 t/tools/tap_unittest.py
+t/cluster/test_cluster.py (as root or not). OAC_CLUSTER_USERS sets the
+number of users of the large runs (default 1000).
+"""
+import os
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster  # noqa: E402
+
+USERS = int(os.environ.get("OAC_CLUSTER_USERS", "1000"))
+PARALLEL = 4
+
+
+class Site:
+    """Provider, shared store, nodes A and B and the front, for one
+    configuration."""
+
+    def __init__(self, cache, session, pg=None, memcached=None, apps=("local",)):
+        self.logdir = cluster.private_dir("oac-cluster-logs-")
+        self.provider = cluster.Provider(self.logdir)
+        self.pg = pg
+        self.memcached = memcached
+        front_port = cluster.free_port()
+        body = cluster.app_conf(self.provider, front_port, cache, session, apps)
+        self.nodes = [cluster.Httpd(n, body, cluster.MODULES) for n in ("A", "B")]
+        for n in self.nodes:
+            n.start()
+        # the callback URL the nodes send names the front's port
+        self.front = cluster.Httpd("front", cluster.balancer_conf(
+            [n.port for n in self.nodes]), cluster.BALANCER_MODULES, oauthclient=False,
+            port=front_port)
+        self.front.start()
+
+    def logs(self):
+        return "".join(n.log_text() for n in self.nodes)
+
+    def close(self):
+        for h in [self.front] + self.nodes:
+            h.close()
+        self.provider.close()
+
+    # --- the large run ----------------------------------------------------
+
+    def login_users(self, n, lifetime=62, prefix="u"):
+        """n users logged in through the front with tokens that enter the
+        refresh window (60 s before expiry) lifetime - 60 s later."""
+        self.provider.config(reset=True, access_token_lifetime=lifetime)
+        browsers = [cluster.Browser(self.front.port) for _ in range(n)]
+        nodes = cluster.run_users(browsers,
+                                  lambda i, b: b.login("%s%d" % (prefix, i)))
+        # new tokens from the refreshes live an hour: one refresh per user
+        self.provider.config(access_token_lifetime=3600)
+        if lifetime < 120:
+            time.sleep(max(0, lifetime - 60) + 0.5)
+        return browsers, nodes
+
+    def bursts(self, browsers, port=None, during=None):
+        """Every user's PARALLEL calls at once; the provider's counters
+        over the run. during(k) is called after the k-th user's burst."""
+        before = self.provider.stats()
+
+        def one(i, b):
+            out = b.api_burst(PARALLEL, port=port)
+            if during:
+                during(i)
+            return out
+        results = cluster.run_users(browsers, one)
+        after = self.provider.stats()
+        return results, {k: after[k] - before.get(k, 0) for k in after
+                         if isinstance(after[k], int)}
+
+
+class Checks:
+    """What every large run must show."""
+
+    def errors(self, n=15):
+        lines = [l for l in self.site.logs().splitlines()
+                 if ":error]" in l or ":warn]" in l or ":crit]" in l]
+        return "\n".join(l[:400] for l in lines[-n:])
+
+    def check_run(self, results, delta, n, users=None):
+        calls = [c for burst in results for c in burst]
+        bad = [c for c in calls if c[0] != 200]
+        self.assertEqual(bad[:5], [], "every call answered 200 (%d of %d did not); "
+                         "the nodes' last errors:\n%s" % (len(bad), len(calls),
+                                                           self.errors()))
+        wrong = [(i, c) for i, burst in enumerate(results) for c in burst
+                 if users and c[2] != users[i]]
+        self.assertEqual(wrong[:5], [], "every call carried its own user's token")
+        self.assertEqual(delta.get("refresh_token_reuse"), 0, "no refresh token was used twice")
+        refreshes = delta.get("refresh_requests", 0) - delta.get("abandoned_requests", 0)
+        self.assertEqual(refreshes, n, "exactly one refresh per user")
+
+
+@unittest.skipUnless(os.path.exists(cluster.PG_BIN + "/postgres"),
+                     "PostgreSQL 15 is not installed (apt-get install postgresql)")
+class PostgresSessionsDbdCache(unittest.TestCase, Checks):
+    """Sessions in mod_session_dbd on PostgreSQL, OAuthCache dbd."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = cluster.Postgres()
+        cls.site = Site("dbd", "pg:" + cls.pg.params(), pg=cls.pg)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.close()
+        cls.pg.close()
+
+    def test_1_login_on_one_node_callback_on_the_other(self):
+        browsers, nodes = self.site.login_users(20, lifetime=3600, prefix="split")
+        crossed = [n for n in nodes if n[0] and n[1] and n[0] != n[1]]
+        self.assertGreater(len(crossed), 0, "some logins crossed nodes: %r" % nodes[:4])
+        results, _ = self.site.bursts(browsers)
+        self.assertEqual({c[0] for b in results for c in b}, {200})
+        self.assertEqual({c[1] for b in results for c in b}, {"A", "B"},
+                         "the calls were spread over both nodes")
+
+    def test_2_many_users_two_nodes(self):
+        browsers, _ = self.site.login_users(USERS)
+        results, delta = self.site.bursts(browsers)
+        self.check_run(results, delta, USERS, ["u%d" % i for i in range(USERS)])
+        self.assertEqual({c[1] for b in results for c in b}, {"A", "B"})
+
+    def test_3_many_users_one_node(self):
+        browsers, _ = self.site.login_users(USERS)
+        results, delta = self.site.bursts(browsers, port=self.site.nodes[0].port)
+        self.check_run(results, delta, USERS, ["u%d" % i for i in range(USERS)])
+
+    def test_4_graceful_restart_mid_run(self):
+        browsers, _ = self.site.login_users(USERS)
+        done = []
+
+        def during(i):
+            if i == USERS // 3 and not done:
+                done.append(1)
+                self.site.nodes[0].graceful()
+        results, delta = self.site.bursts(browsers, during=during)
+        self.assertTrue(done)
+        self.check_run(results, delta, USERS, ["u%d" % i for i in range(USERS)])
+
+    def test_5_node_killed_holding_the_lock(self):
+        site = self.site
+        browsers, _ = site.login_users(1)
+        b = browsers[0]
+        a, other = site.nodes
+        # node A's refresh is held at the provider; A dies meanwhile
+        site.provider.config(token_endpoint_mode="hold:30")
+        import threading
+        t = threading.Thread(target=lambda: b.api_burst(1, port=a.port))
+        t.start()
+        deadline = time.monotonic() + 10
+        while site.provider.stats()["refresh_requests"] == 0:
+            self.assertLess(time.monotonic(), deadline, "node A never called the provider")
+            time.sleep(0.05)
+        a.kill()
+        t.join()
+        site.provider.config(token_endpoint_mode="normal")
+        start = time.monotonic()
+        out = b.api_burst(PARALLEL, port=other.port)
+        waited = time.monotonic() - start
+        self.assertEqual([c[0] for c in out], [200] * PARALLEL,
+                         "node B's calls succeed: the user is not logged out")
+        self.assertLess(waited, 3 + 3, "and waited no longer than about one OAuthHTTPTimeout")
+        stats = site.provider.stats()
+        self.assertEqual(stats["abandoned_requests"], 1)
+        self.assertEqual(stats["refresh_requests"] - stats["abandoned_requests"], 1)
+        self.assertEqual(stats["refresh_token_reuse"], 0)
+        a.start()
+
+    def test_6_postgres_restart(self):
+        site = self.site
+        browsers, _ = site.login_users(10, lifetime=3600, prefix="pgr")
+        ok = [b.api_burst(1)[0][0] for b in browsers]
+        self.assertEqual(set(ok), {200})
+        self.pg.stop()
+        down = [b.api_burst(1)[0][0] for b in browsers]
+        self.assertTrue(all(s in (500, 502, 503, 302, 401) for s in down),
+                        "clean errors while the database is down: %r" % down)
+        self.assertIn(500, down)
+        self.pg.start()
+        deadline = time.monotonic() + 20
+        while True:
+            back = [b.api_burst(1)[0][0] for b in browsers]
+            if set(back) == {200}:
+                break
+            self.assertLess(time.monotonic(), deadline,
+                            "service resumes by itself: %r" % back)
+            time.sleep(0.5)
+        logs = site.logs()
+        self.assertIn("OAC00109", logs, "the log says the database failed")
+        self.assertRegex(logs, r"OAC00109[^\n]*database", "naming the database")
+        self.assertEqual(self.pg.psql("SELECT count(*) FROM session WHERE value IS NULL"), "0")
+
+
+class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
+    """Sessions in the module's encrypted cookie, OAuthCache memcache."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.mc = cluster.Memcached()
+        cls.site = Site("memcache:127.0.0.1:%d" % cls.mc.port, "cookie", memcached=cls.mc)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.site.close()
+        cls.mc.close()
+
+    def test_1_many_users_two_nodes(self):
+        browsers, _ = self.site.login_users(USERS)
+        results, delta = self.site.bursts(browsers)
+        self.check_run(results, delta, USERS, ["u%d" % i for i in range(USERS)])
+        self.assertEqual({c[1] for b in results for c in b}, {"A", "B"})
+
+    def test_2_many_users_one_node(self):
+        browsers, _ = self.site.login_users(USERS)
+        results, delta = self.site.bursts(browsers, port=self.site.nodes[1].port)
+        self.check_run(results, delta, USERS, ["u%d" % i for i in range(USERS)])
+
+    def test_3_memcached_down(self):
+        site = self.site
+        browsers, _ = site.login_users(5, prefix="mcdown")
+        self.mc.stop()
+        try:
+            # each node on its own: one refresh per user, all calls answered
+            results, delta = site.bursts(browsers, port=site.nodes[0].port)
+            self.check_run(results, delta, 5)
+            logs = site.logs()
+            self.assertRegex(logs, r"OAC00106[^\n]*OAuthCache memcache:127\.0\.0\.1:%d "
+                             r"cannot be used" % self.mc.port)
+        finally:
+            self.mc.start()
+
+
+if __name__ == "__main__":
+    unittest.main()
