@@ -1,7 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 /*
- * OAuthCache shm | memcache:HOST:PORT[,HOST:PORT ...] | dbd
+ * OAuthCache shm[:SLOTS] | memcache:HOST:PORT[,HOST:PORT ...] | dbd
  *
  * One refresh per refresh token: the first request to need it claims it,
  * the others wait and take its result (src/oac_handoff.c has the protocol
@@ -26,6 +26,7 @@
 #include <apr_strings.h>
 
 #include <dlfcn.h>
+#include <stdlib.h>
 
 /* After apr_dbd.h, which it needs and does not include. */
 #include "mod_dbd.h"
@@ -43,6 +44,9 @@ APLOG_USE_MODULE(oauthclient);
 /* How often an unreachable shared cache is mentioned again. */
 #define SAY_AGAIN_SECONDS 60
 
+/* OAuthCache shm:SLOTS, 0 for HANDOFF_SLOTS; reset before each reading of
+ * the configuration. */
+static int shm_slots;
 static apr_global_mutex_t *mutex;
 static const char *mutex_file;
 static void *table;
@@ -71,13 +75,29 @@ const char *oac_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
         sc->cache_spec = "shm";
         return NULL;
     }
+    if (!strncasecmp(arg, "shm:", 4)) {
+        char *end;
+        long n = strtol(arg + 4, &end, 10);
+        if (*end || end == arg + 4 || n < 64 || n > 65536) {
+            return apr_psprintf(cmd->pool, "OAuthCache '%s': shm:SLOTS "
+                                "takes the refreshes a minute the table "
+                                "must hold, 64 to 65536 (default %d)", arg,
+                                HANDOFF_SLOTS);
+        }
+        sc->cache_kind = OAC_CACHE_SHM;
+        sc->cache_spec = apr_pstrdup(cmd->pool, arg);
+        /* One table per machine: the largest size asked for anywhere. */
+        shm_slots = (int)n > shm_slots ? (int)n : shm_slots;
+        return NULL;
+    }
     if (!strcasecmp(arg, "dbd")) {
         sc->cache_kind = OAC_CACHE_DBD;
         sc->cache_spec = "dbd";
         return NULL;
     }
     if (strncasecmp(arg, "memcache:", 9) || !arg[9]) {
-        return apr_psprintf(cmd->pool, "OAuthCache '%s': give shm, dbd or "
+        return apr_psprintf(cmd->pool, "OAuthCache '%s': give shm, "
+                            "shm:SLOTS, dbd or "
                             "memcache:HOST:PORT[,HOST:PORT ...]", arg);
     }
     /* Every server is checked now, so a typo fails the configtest rather
@@ -107,6 +127,7 @@ const char *oac_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
 
 apr_status_t oac_cache_pre_config(apr_pool_t *pconf)
 {
+    shm_slots = 0;
     return ap_mutex_register(pconf, OAC_REFRESH_MUTEX, NULL, APR_LOCK_DEFAULT,
                              0);
 }
@@ -136,11 +157,13 @@ apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
 {
     apr_shm_t *shm;
     apr_status_t rv;
+    int slots;
 
     table = NULL;
     mutex = NULL;
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-    rv = apr_shm_create(&shm, oac_handoff_size(HANDOFF_SLOTS), NULL, pconf);
+    slots = shm_slots ? shm_slots : HANDOFF_SLOTS;
+    rv = apr_shm_create(&shm, oac_handoff_size(slots), NULL, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00060)
                      "no shared memory for refresh coordination; parallel "
@@ -159,7 +182,7 @@ apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
     table = apr_shm_baseaddr_get(shm);
     /* apr_shm_create without a file name maps fresh anonymous memory,
      * which starts zeroed: the slots are not made resident here. */
-    oac_handoff_init_zeroed(table, HANDOFF_SLOTS);
+    oac_handoff_init_zeroed(table, slots);
     return APR_SUCCESS;
 }
 
@@ -744,8 +767,10 @@ static void report_evictions(request_rec *r)
                       "more than %d token refreshes a minute on this "
                       "machine: %u refresh results were dropped while "
                       "parallel requests could still need them (those may "
-                      "refresh again); OAuthCache memcache or dbd has no "
-                      "such limit", HANDOFF_SLOTS, now_count - seen);
+                      "refresh again): raise OAuthCache shm:SLOTS, or use "
+                      "memcache or dbd, which have no such limit",
+                      shm_slots ? shm_slots : HANDOFF_SLOTS,
+                      now_count - seen);
         seen = now_count;
         said_at = oac_now();
     }

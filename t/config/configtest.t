@@ -113,7 +113,10 @@ my @bad = (
       qr/OAuthHTTPTimeout 'soon': give a whole number of seconds/ ],
     [ 'OAuthCache of an unknown kind',
       "OAuthCache redis:127.0.0.1:6379",
-      qr/OAuthCache 'redis:127\.0\.0\.1:6379': give shm, dbd or memcache:HOST:PORT\[,HOST:PORT \.\.\.\]/ ],
+      qr/OAuthCache 'redis:127\.0\.0\.1:6379': give shm, shm:SLOTS, dbd or memcache:HOST:PORT\[,HOST:PORT \.\.\.\]/ ],
+    [ 'OAuthCache shm with too few slots',
+      "OAuthCache shm:10",
+      qr/OAuthCache 'shm:10': shm:SLOTS takes the refreshes a minute the table must hold, 64 to 65536 \(default 2048\)/ ],
     [ 'OAuthCache memcache without a port',
       "OAuthCache memcache:127.0.0.1:11211,cache2",
       qr/OAuthCache: 'cache2' is not HOST:PORT \(memcached's address, e\.g\. 127\.0\.0\.1:11211\)/ ],
@@ -146,8 +149,9 @@ plan tests => 3 * @bad + 10;
     ok t_cmp($out, qr/OAC00104: OAuthCache dbd \(.*httpd\.conf:\d+\) uses mod_dbd's connections, and mod_dbd is not loaded: a2enmod dbd/,
              'OAuthCache dbd without mod_dbd: says what to enable');
     ($status, $out) = configtest("OAuthRemoteApp gh $gh\nOAuthCache memcache:127.0.0.1:11211, 127.0.0.2:11211\n"
+                                 . "Listen 127.0.0.1:3\n<VirtualHost 127.0.0.1:3>\nOAuthCache shm:8192\n</VirtualHost>\n"
                                  . "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthCache dbd\n</VirtualHost>");
-    ok t_cmp($status, 0, 'OAuthCache memcache (two servers) and dbd (a vhost): configtest passes');
+    ok t_cmp($status, 0, 'OAuthCache memcache (two servers), dbd and shm:8192 (vhosts): configtest passes');
     ok t_cmp($out, qr/Syntax OK/, 'Syntax OK');
 }
 
