@@ -414,6 +414,7 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     const char *error = oac_form_get(params, "error");
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
+    const char *iss;
     oac_pending_t pending;
     int rc;
     oac_token_t *token;
@@ -427,6 +428,21 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     if (!spend_pending(&rc, &pending, r, z, app, state, "state",
                        "login state")) {
         return rc;
+    }
+    /* RFC 9207: a response that names another issuer comes from another
+     * provider (a mix-up attack), error responses too; nothing of it is
+     * used, its code least of all. */
+    if (app->issuer && (iss = oac_form_get(params, "iss"))
+        && strcmp(iss, app->issuer)) {
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                            HTTP_BAD_REQUEST, "Login failed",
+                            apr_psprintf(r->pool, "the authorization "
+                                         "response names the issuer '%s', "
+                                         "not this app's issuer '%s' "
+                                         "(RFC 9207)",
+                                         oac_util_sanitize(r->pool, iss,
+                                                           ERROR_TEXT_MAX),
+                                         app->issuer));
     }
     if (error) {
         const char *desc = oac_form_get(params, "error_description");

@@ -49,6 +49,7 @@ static const key_spec_t key_specs[] = {
     { "access_token_params",        K_FORM,        NULL },
     { "refresh_token_url",          K_URL,         NULL },
     { "revocation_endpoint",        K_URL,         NULL },
+    { "issuer",                     K_URL,         NULL },
     { "authorize_url",              K_URL,         NULL },
     { "authorize_params",           K_FORM,        NULL },
     { "api_base_url",               K_URL,         NULL },
@@ -483,7 +484,7 @@ static apr_status_t reject_other_version_keys(const char **perr,
     static const char *const oauth2_only[] = {
         "code_challenge_method", "refresh_token_url",
         "token_endpoint_auth_method", "token_placement",
-        "revocation_endpoint", NULL };
+        "revocation_endpoint", "issuer", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
@@ -634,6 +635,7 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
     app->refresh_token_url = (v = apr_table_get(keys, "refresh_token_url"))
         ? v : app->access_token_url;
     app->revocation_endpoint = apr_table_get(keys, "revocation_endpoint");
+    app->issuer = apr_table_get(keys, "issuer");
     app->authorize_url = apr_table_get(keys, "authorize_url");
     app->authorize_params =
         form_or_empty(p, apr_table_get(keys, "authorize_params"));

@@ -58,6 +58,7 @@ typedef struct {
     apr_array_header_t *access_token_params;    /* oac_param_t */
     const char *refresh_token_url;    /* defaults to access_token_url */
     const char *revocation_endpoint;  /* RFC 7009, called on logout, or NULL */
+    const char *issuer;               /* the provider's issuer identifier, or NULL */
     const char *authorize_url;
     apr_array_header_t *authorize_params;       /* oac_param_t */
     const char *api_base_url;         /* or NULL */
