@@ -23,6 +23,7 @@
 #include "mod_oauthclient_cache.h"
 #include "mod_oauthclient_checks.h"
 #include "mod_oauthclient_codec.h"
+#include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_refresh.h"
@@ -38,7 +39,8 @@ APLOG_USE_MODULE(oauthclient);
  * 00060-00068 refresh, 00070 body, 00080 hooks, 00090-00092 codec, 00093
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
- * (and 00060-00062, 00066), 00108-00109 session. Next free: 00111. */
+ * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
+ * discovery. Next free: 00114. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -207,6 +209,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
 
     oac_cache_child_init(pchild, main_s);
     oac_codec_child_init(pchild);
+    oac_discovery_child_init(pchild, main_s);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
         oac_http_options_t opts;

@@ -5,6 +5,7 @@
  * authorize_redirect), callback (authorize_access_token) and logout.
  */
 #include "mod_oauthclient_flow.h"
+#include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_body.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_session.h"
@@ -432,8 +433,15 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     /* RFC 9207: a response that names another issuer comes from another
      * provider (a mix-up attack), error responses too; nothing of it is
      * used, its code least of all. */
-    if (app->issuer && (iss = oac_form_get(params, "iss"))
-        && strcmp(iss, app->issuer)) {
+    iss = oac_form_get(params, "iss");
+    if (app->iss_required && !iss) {
+        return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                            HTTP_BAD_REQUEST, "Login failed",
+                            "the authorization response has no iss "
+                            "parameter, which the provider's metadata "
+                            "promises (RFC 9207)");
+    }
+    if (app->issuer && iss && strcmp(iss, app->issuer)) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                             HTTP_BAD_REQUEST, "Login failed",
                             apr_psprintf(r->pool, "the authorization "
@@ -682,13 +690,26 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
 
 int oac_flow_handle(request_rec *r, const oac_route_t *route)
 {
+    const char *why = NULL;
+    const oac_app_t *app = oac_discovered(r, route->app, &why);
+
+    if (!app && route->role == OAC_ROUTE_LOGOUT) {
+        /* Logging out here needs no provider: only revoking does. */
+        app = route->app;
+    }
+    if (!app) {
+        return oac_error_page(r, HTTP_BAD_GATEWAY, route->app,
+                              "The provider cannot be reached",
+                              "its metadata (server_metadata_url) could "
+                              "not be fetched; try again later");
+    }
     switch (route->role) {
     case OAC_ROUTE_LOGIN:
-        return handle_login(r, route->app);
+        return handle_login(r, app);
     case OAC_ROUTE_CALLBACK:
-        return handle_callback(r, route->app);
+        return handle_callback(r, app);
     case OAC_ROUTE_LOGOUT:
-        return handle_logout(r, route->app);
+        return handle_logout(r, app);
     }
     return DECLINED;
 }

@@ -12,6 +12,7 @@
 #include "mod_oauthclient_status.h"
 
 #include "mod_oauthclient_cache.h"
+#include "mod_oauthclient_discovery.h"
 
 #include <apr_strings.h>
 
@@ -143,6 +144,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
+    const oac_app_t *provider;
     int sets_before;
 
     if (app->version != OAC_OAUTH2
@@ -153,9 +155,14 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                   "expires at %" APR_INT64_T_FMT ", %s", app->name,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
+    if ((*ptoken)->refresh_token
+        && (provider = oac_discovered(r, app, &why)) == NULL) {
+        /* The token stays: the provider's metadata may be back soon. */
+        return HTTP_BAD_GATEWAY;
+    }
     if ((*ptoken)->refresh_token) {
         apr_time_t start = apr_time_now();
-        fresh = refreshed(r, app, *ptoken, &stored);
+        fresh = refreshed(r, provider, *ptoken, &stored);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
         if (!fresh && oac_request_state(r)->hook_status) {
             /* A compliance hook failed the refresh and chose the answer:

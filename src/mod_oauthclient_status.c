@@ -201,6 +201,7 @@ static json_t *app_to_json(request_rec *r, const oac_app_t *app)
     json_object_set_new(o, "client_secret",
                         json_string(app->client_secret ? "(set)" : "(none)"));
     PUT_STR("request_token_url", app->request_token_url);
+    PUT_STR("server_metadata_url", app->server_metadata_url);
     PUT_STR("authorize_url", app->authorize_url);
     PUT_STR("access_token_url", app->access_token_url);
     PUT_STR("refresh_token_url",

@@ -50,6 +50,7 @@ static const key_spec_t key_specs[] = {
     { "refresh_token_url",          K_URL,         NULL },
     { "revocation_endpoint",        K_URL,         NULL },
     { "issuer",                     K_URL,         NULL },
+    { "server_metadata_url",        K_URL,         NULL },
     { "authorize_url",              K_URL,         NULL },
     { "authorize_params",           K_FORM,        NULL },
     { "api_base_url",               K_URL,         NULL },
@@ -453,11 +454,16 @@ static apr_status_t require_keys(const char **perr, apr_pool_t *p,
         ? "an OAuth 1.0a app needs client_id, client_secret, "
           "request_token_url, authorize_url and access_token_url"
         : "an OAuth 2 app needs client_id, client_secret (unless "
-          "token_endpoint_auth_method=none), authorize_url and "
-          "access_token_url";
+          "token_endpoint_auth_method=none), and authorize_url and "
+          "access_token_url or server_metadata_url";
 
     for (k = common; *k; ++k) {
-        if (!apr_table_get(keys, *k)) {
+        /* The endpoints come from the provider's metadata when they are
+         * not set (oac_metadata.c) */
+        if (!apr_table_get(keys, *k)
+            && !(app->version == OAC_OAUTH2
+                 && apr_table_get(keys, "server_metadata_url")
+                 && strcmp(*k, "client_id"))) {
             *perr = apr_psprintf(p, "missing required key %s (%s)", *k, needs);
             return APR_EINVAL;
         }
@@ -484,7 +490,7 @@ static apr_status_t reject_other_version_keys(const char **perr,
     static const char *const oauth2_only[] = {
         "code_challenge_method", "refresh_token_url",
         "token_endpoint_auth_method", "token_placement",
-        "revocation_endpoint", "issuer", NULL };
+        "revocation_endpoint", "issuer", "server_metadata_url", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
@@ -636,6 +642,7 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
         ? v : app->access_token_url;
     app->revocation_endpoint = apr_table_get(keys, "revocation_endpoint");
     app->issuer = apr_table_get(keys, "issuer");
+    app->server_metadata_url = apr_table_get(keys, "server_metadata_url");
     app->authorize_url = apr_table_get(keys, "authorize_url");
     app->authorize_params =
         form_or_empty(p, apr_table_get(keys, "authorize_params"));

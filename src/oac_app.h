@@ -59,6 +59,10 @@ typedef struct {
     const char *refresh_token_url;    /* defaults to access_token_url */
     const char *revocation_endpoint;  /* RFC 7009, called on logout, or NULL */
     const char *issuer;               /* the provider's issuer identifier, or NULL */
+    const char *server_metadata_url;  /* discovery (oac_metadata.c), or NULL */
+    const char *jwks_uri;             /* from the metadata, or NULL */
+    const char *end_session_endpoint; /* from the metadata, or NULL */
+    int iss_required;                 /* the metadata says responses carry iss */
     const char *authorize_url;
     apr_array_header_t *authorize_params;       /* oac_param_t */
     const char *api_base_url;         /* or NULL */

@@ -14,6 +14,7 @@ use OAC::Env ();
 my %examples = (
     github  => [qw(GITHUB_CLIENT_ID GITHUB_CLIENT_SECRET)],
     google  => [qw(GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET)],
+    keycloak => [qw(KEYCLOAK_CLIENT_ID KEYCLOAK_CLIENT_SECRET)],
     twitter => [qw(TWITTER_CONSUMER_KEY TWITTER_CONSUMER_SECRET)],
 );
 

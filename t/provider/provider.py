@@ -201,6 +201,9 @@ DEFAULT_CONFIG = {
     "userinfo_override": {},            # {field: JSON value} in the userinfo JSON
     "oauth1_access_override": {},       # {field: str or [str]} in the OAuth 1 access-token answer
     "callback_extra_params": [],        # [[name, value], ...] added to authorization responses
+    "authorization_response_iss": False,  # RFC 9207: iss in every authorization response, and
+                                        # the discovery document says so
+    "metadata_override": {},            # {field: JSON value} in the discovery document
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
     "api_response_headers": {},         # {name: str or [str]} added to every /api/ answer
     "api_response_html": False,         # /api/ answers an HTML page with a <script>
@@ -622,7 +625,8 @@ def validate_config(update):
                 for k, v in value.items())
         elif key == "token_response_quirks":
             ok = isinstance(value, list) and all(q in TOKEN_QUIRKS for q in value)
-        elif key in ("token_override", "refresh_override", "userinfo_override"):
+        elif key in ("token_override", "refresh_override", "userinfo_override",
+                     "metadata_override"):
             ok = isinstance(value, dict)
         elif key == "token_remove":
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -1133,6 +1137,9 @@ class Handler(BaseHTTPRequestHandler):
     def _authz_respond(self, request, params):
         if request.get("state") is not None:
             params["state"] = request["state"]
+        with self.state.lock:
+            if self.state.config["authorization_response_iss"]:
+                params["iss"] = self.issuer()
         params = self._with_extra_params(params)
         if request["response_mode"] == "form_post":
             return self.send_html(200, form_post_page(request["redirect_uri"], params), NO_STORE)
@@ -1480,7 +1487,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.command not in ("GET", "HEAD"):
             return self.send_json(405, {"error": "use GET"})
         iss = self.issuer()
-        self.send_json(200, {
+        with self.state.lock:
+            extra = copy.deepcopy(self.state.config["metadata_override"])
+            if self.state.config["authorization_response_iss"]:
+                extra.setdefault("authorization_response_iss_parameter_supported", True)
+        self.send_json(200, dict({
             "issuer": iss,
             "authorization_endpoint": iss + "/oauth2/authorize",
             "token_endpoint": iss + "/oauth2/token",
@@ -1498,7 +1509,7 @@ class Handler(BaseHTTPRequestHandler):
             "code_challenge_methods_supported": ["S256", "plain"],
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
                                  "preferred_username", "name", "email"],
-        })
+        }, **extra))
 
     def oidc_jwks(self):
         if self.command not in ("GET", "HEAD"):

@@ -1,0 +1,160 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+#include <string.h>
+
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <jansson.h>
+
+#include "oac_metadata.h"
+#include "oac_url.h"
+#include "oac_util.h"
+
+#define OIDC_SUFFIX "/.well-known/openid-configuration"
+#define RFC8414_INFIX "/.well-known/oauth-authorization-server"
+
+const char *oac_metadata_expected_issuer(apr_pool_t *p, const char *url)
+{
+    apr_size_t len = strlen(url), slen = strlen(OIDC_SUFFIX);
+    const char *infix, *host_end;
+
+    if (len > slen && !strcmp(url + len - slen, OIDC_SUFFIX)) {
+        return apr_pstrmemdup(p, url, len - slen);
+    }
+    /* RFC 8414: the well-known part goes between the host and the
+     * issuer's path. */
+    infix = strstr(url, RFC8414_INFIX);
+    host_end = strstr(url, "://");
+    if (!infix || !host_end
+        || infix != strchr(host_end + 3, '/')
+        || (infix[strlen(RFC8414_INFIX)] != '\0'
+            && infix[strlen(RFC8414_INFIX)] != '/')) {
+        return NULL;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, url, (apr_size_t)(infix - url)),
+                       infix + strlen(RFC8414_INFIX), NULL);
+}
+
+/* The string member name of doc, checked as an endpoint URL; NULL when
+ * absent. */
+static apr_status_t endpoint(const char **pout, const char **perr,
+                             apr_pool_t *p, json_t *doc, const char *name)
+{
+    json_t *v = json_object_get(doc, name);
+    apr_uri_t uri;
+    const char *why;
+
+    *pout = NULL;
+    if (!v) {
+        return APR_SUCCESS;
+    }
+    if (!json_is_string(v)
+        || oac_url_check(&uri, &why, p, json_string_value(v))
+           != APR_SUCCESS) {
+        *perr = apr_psprintf(p, "the provider's metadata has a %s that is "
+                             "not an absolute http(s) URL", name);
+        return APR_EINVAL;
+    }
+    *pout = apr_pstrdup(p, json_string_value(v));
+    return APR_SUCCESS;
+}
+
+/* Sets *field from the metadata member name unless the app set it. */
+static apr_status_t fill(const char **field, const char **perr,
+                         apr_pool_t *p, json_t *doc, const char *name)
+{
+    const char *v;
+    apr_status_t rv = endpoint(&v, perr, p, doc, name);
+
+    if (rv == APR_SUCCESS && !*field) {
+        *field = v;
+    }
+    return rv;
+}
+
+static int lists(json_t *doc, const char *name, const char *value)
+{
+    json_t *a = json_object_get(doc, name), *v;
+    size_t i;
+
+    json_array_foreach(a, i, v) {
+        if (json_is_string(v) && !strcmp(json_string_value(v), value)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
+                                apr_pool_t *p, const oac_app_t *app,
+                                const char *json, apr_size_t len)
+{
+    oac_app_t *out = apr_pmemdup(p, app, sizeof(*app));
+    json_error_t jerr;
+    json_t *doc = json_loadb(json, len, 0, &jerr), *iss;
+    const char *expected;
+    apr_status_t rv = APR_EINVAL;
+
+    if (!json_is_object(doc)) {
+        *perr = "the provider's metadata is not a JSON object";
+        goto done;
+    }
+    iss = json_object_get(doc, "issuer");
+    if (!json_is_string(iss) || !*json_string_value(iss)) {
+        *perr = "the provider's metadata has no issuer";
+        goto done;
+    }
+    expected = app->issuer ? app->issuer
+               : oac_metadata_expected_issuer(p, app->server_metadata_url);
+    if (!expected) {
+        *perr = "server_metadata_url ends neither in "
+                "/.well-known/openid-configuration nor has "
+                "/.well-known/oauth-authorization-server after its host, so "
+                "the issuer it promises is unknown: set issuer=";
+        goto done;
+    }
+    if (strcmp(json_string_value(iss), expected)) {
+        *perr = apr_psprintf(p, "the provider's metadata names the issuer "
+                             "'%s', not '%s' (%s): refused, as a document "
+                             "that speaks for another provider",
+                             oac_util_sanitize(p, json_string_value(iss),
+                                               200), expected,
+                             app->issuer ? "the issuer key"
+                                         : "what server_metadata_url "
+                                           "promises");
+        goto done;
+    }
+    out->issuer = expected;
+    if (fill(&out->authorize_url, perr, p, doc, "authorization_endpoint")
+        || fill(&out->access_token_url, perr, p, doc, "token_endpoint")
+        || fill(&out->userinfo_endpoint, perr, p, doc, "userinfo_endpoint")
+        || fill(&out->revocation_endpoint, perr, p, doc,
+                "revocation_endpoint")
+        || fill(&out->jwks_uri, perr, p, doc, "jwks_uri")
+        || fill(&out->end_session_endpoint, perr, p, doc,
+                "end_session_endpoint")) {
+        goto done;
+    }
+    if (!out->refresh_token_url) {
+        out->refresh_token_url = out->access_token_url;
+    }
+    if (!out->authorize_url || !out->access_token_url) {
+        *perr = apr_psprintf(p, "the provider's metadata has no %s, and the "
+                             "app does not set %s",
+                             out->authorize_url ? "token_endpoint"
+                                                : "authorization_endpoint",
+                             out->authorize_url ? "access_token_url"
+                                                : "authorize_url");
+        goto done;
+    }
+    if (lists(doc, "code_challenge_methods_supported", "S256")) {
+        out->pkce_s256 = 1;
+    }
+    out->iss_required = json_is_true(json_object_get(
+        doc, "authorization_response_iss_parameter_supported"));
+    *pout = out;
+    rv = APR_SUCCESS;
+done:
+    json_decref(doc);
+    return rv;
+}

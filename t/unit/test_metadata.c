@@ -1,0 +1,202 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/* Unit tests for src/oac_metadata.c: discovery documents applied to an
+ * app. */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "oac_test.h"
+
+#include <apr_strings.h>
+
+#include "oac_metadata.h"
+
+#define ISS "https://idp.example.com/realms/acme"
+#define URL ISS "/.well-known/openid-configuration"
+
+/* Keycloak's, shortened. */
+static const char keycloak[] =
+    "{\"issuer\":\"" ISS "\","
+    "\"authorization_endpoint\":\"" ISS "/protocol/openid-connect/auth\","
+    "\"token_endpoint\":\"" ISS "/protocol/openid-connect/token\","
+    "\"userinfo_endpoint\":\"" ISS "/protocol/openid-connect/userinfo\","
+    "\"end_session_endpoint\":\"" ISS "/protocol/openid-connect/logout\","
+    "\"jwks_uri\":\"" ISS "/protocol/openid-connect/certs\","
+    "\"revocation_endpoint\":\"" ISS "/protocol/openid-connect/revoke\","
+    "\"code_challenge_methods_supported\":[\"plain\",\"S256\"],"
+    "\"authorization_response_iss_parameter_supported\":true}";
+
+static oac_app_t *make_app(apr_pool_t *p)
+{
+    oac_app_t *app = apr_pcalloc(p, sizeof(*app));
+    app->name = "kc";
+    app->version = OAC_OAUTH2;
+    app->client_id = "client";
+    app->server_metadata_url = URL;
+    return app;
+}
+
+static oac_app_t *applied(apr_pool_t *p, const oac_app_t *app,
+                          const char *doc)
+{
+    oac_app_t *out = NULL;
+    const char *why = NULL;
+    if (oac_metadata_apply(&out, &why, p, app, doc, strlen(doc))
+        != APR_SUCCESS) {
+        fail_msg("refused: %s", why);
+    }
+    return out;
+}
+
+static const char *refused(apr_pool_t *p, const oac_app_t *app,
+                           const char *doc)
+{
+    oac_app_t *out = NULL;
+    const char *why = NULL;
+    assert_int_not_equal(oac_metadata_apply(&out, &why, p, app, doc,
+                                            strlen(doc)), APR_SUCCESS);
+    assert_null(out);
+    assert_non_null(why);
+    return why;
+}
+
+static void expected_issuer(void **state)
+{
+    apr_pool_t *p = *state;
+    assert_string_equal(oac_metadata_expected_issuer(p, URL), ISS);
+    assert_string_equal(oac_metadata_expected_issuer(p,
+        "https://accounts.google.com/.well-known/openid-configuration"),
+        "https://accounts.google.com");
+    /* RFC 8414 section 3.1: the well-known part between host and path */
+    assert_string_equal(oac_metadata_expected_issuer(p,
+        "https://as.example.com/.well-known/oauth-authorization-server/t1"),
+        "https://as.example.com/t1");
+    assert_string_equal(oac_metadata_expected_issuer(p,
+        "https://as.example.com/.well-known/oauth-authorization-server"),
+        "https://as.example.com");
+    assert_null(oac_metadata_expected_issuer(p,
+        "https://as.example.com/x/.well-known/oauth-authorization-server"));
+    assert_null(oac_metadata_expected_issuer(p,
+        "https://as.example.com/.well-known/oauth-authorization-serverX"));
+    assert_null(oac_metadata_expected_issuer(p, "https://as.example.com/meta"));
+}
+
+static void endpoints_come_from_the_document(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = applied(p, make_app(p), keycloak);
+
+    assert_string_equal(app->issuer, ISS);
+    assert_string_equal(app->authorize_url, ISS "/protocol/openid-connect/auth");
+    assert_string_equal(app->access_token_url,
+                        ISS "/protocol/openid-connect/token");
+    assert_string_equal(app->refresh_token_url, app->access_token_url);
+    assert_string_equal(app->userinfo_endpoint,
+                        ISS "/protocol/openid-connect/userinfo");
+    assert_string_equal(app->revocation_endpoint,
+                        ISS "/protocol/openid-connect/revoke");
+    assert_string_equal(app->jwks_uri, ISS "/protocol/openid-connect/certs");
+    assert_string_equal(app->end_session_endpoint,
+                        ISS "/protocol/openid-connect/logout");
+    assert_true(app->pkce_s256);
+    assert_true(app->iss_required);
+}
+
+static void explicit_keys_win(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p), *out;
+
+    app->access_token_url = "https://proxy.example.com/token";
+    app->refresh_token_url = "https://proxy.example.com/refresh";
+    app->userinfo_endpoint = "https://api.example.com/me";
+    out = applied(p, app, keycloak);
+    assert_string_equal(out->access_token_url, "https://proxy.example.com/token");
+    assert_string_equal(out->refresh_token_url,
+                        "https://proxy.example.com/refresh");
+    assert_string_equal(out->userinfo_endpoint, "https://api.example.com/me");
+    /* the app itself is not changed: it is shared configuration */
+    assert_null(app->authorize_url);
+    assert_null(app->issuer);
+}
+
+static void no_pkce_or_iss_unless_listed(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *out = applied(p, make_app(p),
+        "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\","
+        "\"code_challenge_methods_supported\":[\"plain\"]}");
+    assert_false(out->pkce_s256);
+    assert_false(out->iss_required);
+    assert_null(out->userinfo_endpoint);
+}
+
+static void another_issuer_is_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+    const char *doc = "{\"issuer\":\"https://evil.example.com\","
+        "\"authorization_endpoint\":\"https://evil.example.com/a\","
+        "\"token_endpoint\":\"https://evil.example.com/t\"}";
+
+    assert_non_null(strstr(refused(p, app, doc),
+                           "names the issuer 'https://evil.example.com', not "
+                           "'" ISS "'"));
+    /* a trailing slash is another identifier (OIDC Discovery 4.3) */
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "/\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\"}"), "not '" ISS "'"));
+    /* an issuer key set by hand is what the document must name */
+    app->issuer = "https://idp.example.com/realms/other";
+    assert_non_null(strstr(refused(p, app, keycloak), "the issuer key"));
+}
+
+static void unusable_documents_are_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+
+    assert_non_null(strstr(refused(p, app, "<html>"), "not a JSON object"));
+    assert_non_null(strstr(refused(p, app, "[1]"), "not a JSON object"));
+    assert_non_null(strstr(refused(p, app, "{\"token_endpoint\":\"" ISS "/t\"}"),
+                           "no issuer"));
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "\",\"token_endpoint\":\"" ISS "/t\"}"),
+        "no authorization_endpoint"));
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\"}"),
+        "no token_endpoint"));
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"javascript:x\","
+        "\"token_endpoint\":\"" ISS "/t\"}"),
+        "authorization_endpoint that is not an absolute http(s) URL"));
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\",\"jwks_uri\":42}"),
+        "jwks_uri that is not"));
+    /* a URL of no well-known form promises no issuer */
+    app->server_metadata_url = "https://idp.example.com/meta.json";
+    assert_non_null(strstr(refused(p, app, keycloak), "set issuer="));
+    app->issuer = ISS;
+    assert_non_null(applied(p, app, keycloak));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        T(expected_issuer),
+        T(endpoints_come_from_the_document),
+        T(explicit_keys_win),
+        T(no_pkce_or_iss_unless_listed),
+        T(another_issuer_is_refused),
+        T(unusable_documents_are_refused),
+    };
+
+    return OAC_RUN_TESTS("oac_metadata", tests);
+}
