@@ -266,7 +266,31 @@ void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s)
 typedef struct {
     apr_memcache_t *mc;
     apr_status_t rv;    /* the last failure, for the log */
+    const char *op;     /* the command that failed */
 } memcache_kv_t;
+
+/* apr_memcache's statuses say little: APR_NOTFOUND from a store is "no
+ * server up" (a server is skipped for 5 s after an error), APR_EGENERAL
+ * a connection closed or an unexpected answer. */
+static const char *mc_why(apr_pool_t *p, const memcache_kv_t *m)
+{
+    char buf[120];
+
+    if (m->rv == APR_SUCCESS) {
+        return "unexpected answer";
+    }
+    if (m->rv == APR_NOTFOUND) {
+        return apr_psprintf(p, "%s: no memcached server of the list is up "
+                            "(one that failed is tried again after 5 s)",
+                            m->op);
+    }
+    if (m->rv == APR_EGENERAL) {
+        return apr_psprintf(p, "%s: the connection closed, or memcached "
+                            "answered something unexpected", m->op);
+    }
+    return apr_psprintf(p, "%s: %s", m->op,
+                        apr_strerror(m->rv, buf, sizeof(buf)));
+}
 
 static oac_kv_e mc_get(void *baton, apr_pool_t *p, const char *name,
                        char **pvalue)
@@ -275,6 +299,7 @@ static oac_kv_e mc_get(void *baton, apr_pool_t *p, const char *name,
     char *value;
     apr_size_t len;
 
+    m->op = "get";
     m->rv = apr_memcache_getp(m->mc, p, name, &value, &len, NULL);
     if (m->rv == APR_NOTFOUND) {
         return OAC_KV_NOTFOUND;
@@ -292,6 +317,7 @@ static oac_kv_e mc_store(memcache_kv_t *m, int add, const char *name,
     apr_size_t len = strlen(value);
 
     /* Relative expiry: memcached reads 1 .. 2,592,000 as seconds. */
+    m->op = add ? "add" : "set";
     m->rv = add ? apr_memcache_add(m->mc, name, (char *)value, len,
                                    (apr_uint32_t)ttl, 0)
                 : apr_memcache_set(m->mc, name, (char *)value, len,
@@ -371,12 +397,15 @@ static oac_kv_e dbd_get(void *baton, apr_pool_t *p, const char *name,
                         apr_psprintf(p, "SELECT value FROM " DBD_TABLE
                                      " WHERE name = '%s' AND expires > %"
                                      APR_INT64_T_FMT, dbd_quote(d, name),
-                                     oac_now()), 0);
+                                     oac_now()), 1);
     if (rv) {
         dbd_failed(d, rv);
         return OAC_KV_ERROR;
     }
-    /* Read to the end: the driver frees the results there. */
+    /* Random access (PQexec), not sequential: pgsql's sequential reads
+     * turn a failed query into "no rows" and sleep 100 ms on an empty
+     * result (every lookup that finds nothing). Read to the end: the
+     * driver frees the results there. */
     while (apr_dbd_get_row(d->dbd->driver, p, res, &row, -1) == 0) {
         const char *v = apr_dbd_get_entry(d->dbd->driver, row, 0);
         if (!value && v) {
@@ -696,7 +725,6 @@ static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
     dbd_kv_t d;
     oac_kv_t kv;
     apr_status_t rv;
-    char buf[120];
 
     if (sc->cache_kind == OAC_CACHE_MEMCACHE) {
         if (!sc->cache_client) {
@@ -705,11 +733,10 @@ static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
         }
         m.mc = sc->cache_client;
         m.rv = APR_SUCCESS;
+        m.op = "";
         kv = (oac_kv_t){ &m, mc_get, mc_add, mc_set };
         if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
-            say_unreachable(r, sc, m.rv == APR_SUCCESS
-                            ? "unexpected answer"
-                            : apr_strerror(m.rv, buf, sizeof(buf)));
+            say_unreachable(r, sc, mc_why(r->pool, &m));
         }
     }
     else if (sc->cache_kind == OAC_CACHE_DBD) {
@@ -776,20 +803,12 @@ static void report_evictions(request_rec *r)
     }
 }
 
-oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
-                              apr_int64_t patience, char **presult,
-                              oac_cache_claim_t *claim)
+/* oac_handoff_begin on the machine's table; MINE without one. */
+static oac_handoff_e local_begin(request_rec *r, const char *key,
+                                 apr_int64_t patience, char **presult)
 {
-    handoff_call_t c = { r, key, patience, presult, NULL, OAC_HANDOFF_MINE };
     oac_handoff_e state;
 
-    claim->shared = 0;
-    if (on_shared(r, kv_begin, &c) == APR_SUCCESS) {
-        claim->shared = 1;
-        return c.state;
-    }
-    /* Without a table or a mutex: a refresh without coordination still
-     * beats none. */
     if (!table || !mutex || apr_global_mutex_lock(mutex) != APR_SUCCESS) {
         return OAC_HANDOFF_MINE;
     }
@@ -800,16 +819,62 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
     return state;
 }
 
+oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
+                              apr_int64_t patience, char **presult,
+                              oac_cache_claim_t *claim)
+{
+    handoff_call_t c = { r, key, patience, presult, NULL, OAC_HANDOFF_MINE };
+    oac_handoff_e state;
+    apr_status_t rv;
+
+    claim->shared = 0;
+    rv = on_shared(r, kv_begin, &c);
+    if (rv == APR_SUCCESS) {
+        claim->shared = 1;
+        if (c.state == OAC_HANDOFF_WAIT) {
+            claim->saw_shared_wait = 1;
+        }
+        if (c.state != OAC_HANDOFF_MINE) {
+            return c.state;
+        }
+        /* Claimed on the shared cache: on this machine's table too, so
+         * that a parallel request here for which the shared cache fails
+         * meanwhile waits for this refresh instead of spending the same
+         * refresh token again. A refresh this machine made while the
+         * shared cache was failing is taken, or waited for, as well. */
+        state = local_begin(r, key, patience, presult);
+        if (state == OAC_HANDOFF_DONE || state == OAC_HANDOFF_FAILED) {
+            /* That outcome is on this machine only, and the shared claim
+             * just taken would send other machines' waiters to refresh
+             * again when it lapses: publish it there. */
+            c.result = state == OAC_HANDOFF_DONE ? *presult : NULL;
+            on_shared(r, kv_finish, &c);
+        }
+        return state;
+    }
+    state = local_begin(r, key, patience, presult);
+    if (rv != APR_ENOTIMPL && state == OAC_HANDOFF_MINE
+        && claim->saw_shared_wait) {
+        /* Another request holds the shared claim and the shared cache
+         * failed since: refreshing now would spend the same refresh token
+         * twice (a provider that detects reuse revokes the grant), so
+         * keep waiting, until the caller's deadline at most. */
+        return OAC_HANDOFF_WAIT;
+    }
+    return state;
+}
+
 void oac_cache_finish(request_rec *r, const char *key, const char *result,
                       const oac_cache_claim_t *claim)
 {
     handoff_call_t c = { r, key, 0, NULL, result, OAC_HANDOFF_MINE };
 
-    if (claim->shared && on_shared(r, kv_finish, &c) == APR_SUCCESS) {
-        return;
-    }
-    /* Also when the shared cache failed between claim and outcome: this
-     * machine's waiters then find it here. */
+    /* The shared cache first, even for a claim made on this machine only
+     * (the shared cache failed then): machines waiting there read it. */
+    (void)claim;
+    on_shared(r, kv_finish, &c);
+    /* And always this machine's table, where its requests wait when the
+     * shared cache fails them. */
     if (table && mutex && apr_global_mutex_lock(mutex) == APR_SUCCESS) {
         oac_handoff_finish(table, key, result, oac_now());
         apr_global_mutex_unlock(mutex);

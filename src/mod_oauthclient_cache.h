@@ -45,10 +45,11 @@ int oac_cache_check_config(server_rec *main_s);
 apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s);
 void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s);
 
-/* Where a claim was made: oac_cache_finish must record its outcome in
- * the same place. */
+/* One refresh's coordination, zeroed by the caller before its first
+ * oac_cache_begin and kept over the calls of that refresh. */
 typedef struct {
     int shared;         /* in the virtual host's memcache or dbd cache */
+    int saw_shared_wait;/* the shared cache showed a claim in progress */
 } oac_cache_claim_t;
 
 /* oac_handoff_begin for r's virtual host, under the cache's own locking;

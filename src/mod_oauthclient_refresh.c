@@ -72,9 +72,9 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
     apr_time_t deadline = apr_time_now() + apr_time_from_sec(patience + 1);
     const char *result;
     char *shared;
+    oac_cache_claim_t claim = { 0, 0 };
 
     for (;;) {
-        oac_cache_claim_t claim;
         switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
         case OAC_HANDOFF_MINE:
             result = do_refresh(r, app, old);

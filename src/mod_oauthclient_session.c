@@ -40,7 +40,7 @@ int oac_session_open(request_rec *r, session_rec **pz)
 {
     session_rec *z = NULL;
     apr_status_t rv;
-    const char *db_why = NULL;
+    const char *db_why = NULL, *cookie, *cookie2;
     int retry = 0;
 
     if (!session_load) {
@@ -51,10 +51,23 @@ int oac_session_open(request_rec *r, session_rec **pz)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     oac_dbd_before_session(r);
+    /* mod_session_dbd takes its cookie out of the request as it reads it
+     * (SessionDBDCookieRemove, on by default): a second try needs them
+     * back, or it loads an empty session and the user is logged out. */
+    cookie = apr_table_get(r->headers_in, "Cookie");
+    cookie2 = apr_table_get(r->headers_in, "Cookie2");
     rv = session_load(r, &z);
     if (rv != APR_SUCCESS
         && (db_why = oac_dbd_session_failed(r, &retry)) && retry) {
         /* mod_session keeps no failed load: this is a second try. */
+        apr_table_unset(r->headers_in, "Cookie");
+        apr_table_unset(r->headers_in, "Cookie2");
+        if (cookie) {
+            apr_table_setn(r->headers_in, "Cookie", cookie);
+        }
+        if (cookie2) {
+            apr_table_setn(r->headers_in, "Cookie2", cookie2);
+        }
         if ((rv = session_load(r, &z)) == APR_SUCCESS) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00108)
                           "%s: prepared them again, and the session "

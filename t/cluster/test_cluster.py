@@ -241,6 +241,36 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         finally:
             self.mc.start()
 
+    def test_4_memcached_fails_mid_refresh(self):
+        """memcached goes away while a refresh claimed there is in flight:
+        a parallel request on the same node waits for it on the node's
+        table instead of spending the refresh token again."""
+        import threading
+        site = self.site
+        browsers, _ = site.login_users(1, prefix="mid")
+        b, a = browsers[0], site.nodes[0]
+        site.provider.config(token_endpoint_mode="slow:2")
+        before = site.provider.stats()
+        first = []
+        t = threading.Thread(target=lambda: first.extend(b.api_burst(1, port=a.port)))
+        t.start()
+        try:
+            deadline = time.monotonic() + 10
+            while site.provider.stats()["refresh_requests"] == before["refresh_requests"]:
+                self.assertLess(time.monotonic(), deadline, "no refresh started")
+                time.sleep(0.02)
+            self.mc.stop()
+            second = b.api_burst(1, port=a.port)
+            t.join()
+            after = site.provider.stats()
+            self.assertEqual([c[0] for c in first + second], [200, 200])
+            self.assertEqual(after["refresh_token_reuse"] - before.get("refresh_token_reuse", 0), 0)
+            self.assertEqual(after["refresh_requests"] - before["refresh_requests"], 1)
+        finally:
+            t.join()
+            site.provider.config(token_endpoint_mode="normal")
+            self.mc.start()
+
 
 if __name__ == "__main__":
     unittest.main()
