@@ -16,12 +16,12 @@
  */
 #include "mod_oauthclient_cache.h"
 
-#include "ap_mpm.h"
+#include "oac_memcache.h"
+
 #include "util_mutex.h"
 
 #include <apr_dbd.h>
 #include <apr_global_mutex.h>
-#include <apr_memcache.h>
 #include <apr_shm.h>
 #include <apr_strings.h>
 
@@ -102,6 +102,9 @@ const char *oac_cmd_cache(cmd_parms *cmd, void *dconf, const char *arg)
     }
     /* Every server is checked now, so a typo fails the configtest rather
      * than the first refresh. */
+    if (!arg[9 + strspn(arg + 9, ", \t")]) {
+        return "OAuthCache memcache: names no server";
+    }
     for (list = arg + 9; *list;) {
         apr_size_t n = strcspn(list, ", \t");
         char *one = apr_pstrmemdup(cmd->temp_pool, list, n);
@@ -186,53 +189,9 @@ apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
     return APR_SUCCESS;
 }
 
-/* One memcache client per child and per distinct server list, with a
- * connection per thread at most. */
-static apr_memcache_t *memcache_client(apr_pool_t *pchild, server_rec *s,
-                                       const char *spec)
-{
-    apr_memcache_t *mc;
-    const char *list = spec + 9;
-    int threads = 1;
-    apr_uint16_t n = 0;
-    const char *l;
-
-    ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads);
-    threads = threads < 1 ? 1 : threads;
-    for (l = list; *l; ++l) {
-        n += *l == ',';
-    }
-    if (apr_memcache_create(pchild, (apr_uint16_t)(n + 1), 0, &mc)
-        != APR_SUCCESS) {
-        return NULL;
-    }
-    while (*list) {
-        apr_size_t len = strcspn(list, ", \t");
-        char *host, *scope;
-        apr_port_t port;
-        apr_memcache_server_t *ms;
-
-        if (len
-            && apr_parse_addr_port(&host, &scope, &port,
-                                   apr_pstrmemdup(pchild, list, len), pchild)
-               == APR_SUCCESS
-            && apr_memcache_server_create(pchild, host, port, 0,
-                                          (apr_uint32_t)threads,
-                                          (apr_uint32_t)threads,
-                                          apr_time_from_sec(60), &ms)
-               == APR_SUCCESS) {
-            apr_memcache_add_server(mc, ms);
-        }
-        else if (len) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, OAC_LOGNO(00105)
-                         "OAuthCache %s: no client for one of its servers",
-                         spec);
-        }
-        list += len;
-        list += strspn(list, ", \t");
-    }
-    return mc;
-}
+/* How long memcached may take to connect, accept a command or answer
+ * one: it answers in well under a millisecond when it is up. */
+#define MEMCACHE_TIMEOUT apr_time_from_sec(1)
 
 void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s)
 {
@@ -254,92 +213,41 @@ void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s)
         sc->cache_client = apr_hash_get(clients, sc->cache_spec,
                                         APR_HASH_KEY_STRING);
         if (!sc->cache_client) {
-            sc->cache_client = memcache_client(pchild, s, sc->cache_spec);
+            oac_mc_t *mc = NULL;
+            const char *why;
+            if (oac_mc_make(&mc, &why, pchild, sc->cache_spec + 9,
+                            MEMCACHE_TIMEOUT) != APR_SUCCESS) {
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, OAC_LOGNO(00105)
+                             "OAuthCache %s: %s", sc->cache_spec, why);
+            }
+            sc->cache_client = mc;
             apr_hash_set(clients, sc->cache_spec, APR_HASH_KEY_STRING,
                          sc->cache_client);
         }
     }
 }
 
-/* --- memcached ----------------------------------------------------------- */
-
-typedef struct {
-    apr_memcache_t *mc;
-    apr_status_t rv;    /* the last failure, for the log */
-    const char *op;     /* the command that failed */
-} memcache_kv_t;
-
-/* apr_memcache's statuses say little: APR_NOTFOUND from a store is "no
- * server up" (a server is skipped for 5 s after an error), APR_EGENERAL
- * a connection closed or an unexpected answer. */
-static const char *mc_why(apr_pool_t *p, const memcache_kv_t *m)
-{
-    char buf[120];
-
-    if (m->rv == APR_SUCCESS) {
-        return "unexpected answer";
-    }
-    if (m->rv == APR_NOTFOUND) {
-        return apr_psprintf(p, "%s: no memcached server of the list is up "
-                            "(one that failed is tried again after 5 s)",
-                            m->op);
-    }
-    if (m->rv == APR_EGENERAL) {
-        return apr_psprintf(p, "%s: the connection closed, or memcached "
-                            "answered something unexpected", m->op);
-    }
-    return apr_psprintf(p, "%s: %s", m->op,
-                        apr_strerror(m->rv, buf, sizeof(buf)));
-}
+/* --- memcached (src/oac_memcache.c) ------------------------------------ */
 
 static oac_kv_e mc_get(void *baton, apr_pool_t *p, const char *name,
                        char **pvalue)
 {
-    memcache_kv_t *m = baton;
-    char *value;
-    apr_size_t len;
-
-    m->op = "get";
-    m->rv = apr_memcache_getp(m->mc, p, name, &value, &len, NULL);
-    if (m->rv == APR_NOTFOUND) {
-        return OAC_KV_NOTFOUND;
-    }
-    if (m->rv != APR_SUCCESS) {
-        return OAC_KV_ERROR;
-    }
-    *pvalue = apr_pstrmemdup(p, value, len);
-    return OAC_KV_OK;
-}
-
-static oac_kv_e mc_store(memcache_kv_t *m, int add, const char *name,
-                         const char *value, apr_int64_t ttl)
-{
-    apr_size_t len = strlen(value);
-
-    /* Relative expiry: memcached reads 1 .. 2,592,000 as seconds. */
-    m->op = add ? "add" : "set";
-    m->rv = add ? apr_memcache_add(m->mc, name, (char *)value, len,
-                                   (apr_uint32_t)ttl, 0)
-                : apr_memcache_set(m->mc, name, (char *)value, len,
-                                   (apr_uint32_t)ttl, 0);
-    if (m->rv == APR_EEXIST) {
-        return OAC_KV_EXISTS;
-    }
-    return m->rv == APR_SUCCESS ? OAC_KV_OK : OAC_KV_ERROR;
+    (void)p;
+    return oac_mc_get(baton, name, pvalue);
 }
 
 static oac_kv_e mc_add(void *baton, apr_pool_t *p, const char *name,
                        const char *value, apr_int64_t ttl)
 {
     (void)p;
-    return mc_store(baton, 1, name, value, ttl);
+    return oac_mc_add(baton, name, value, ttl);
 }
 
 static oac_kv_e mc_set(void *baton, apr_pool_t *p, const char *name,
                        const char *value, apr_int64_t ttl)
 {
     (void)p;
-    return mc_store(baton, 0, name, value, ttl);
+    return oac_mc_set(baton, name, value, ttl);
 }
 
 /* --- mod_dbd ------------------------------------------------------------- */
@@ -721,23 +629,22 @@ typedef apr_status_t (*kv_fn)(const oac_kv_t *kv, void *arg);
 static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
 {
     oac_server_conf *sc = oac_server_config(r->server);
-    memcache_kv_t m;
     dbd_kv_t d;
     oac_kv_t kv;
     apr_status_t rv;
 
     if (sc->cache_kind == OAC_CACHE_MEMCACHE) {
+        oac_mc_conn_t *mc;
         if (!sc->cache_client) {
             say_unreachable(r, sc, "no memcache client in this process");
             return APR_EGENERAL;
         }
-        m.mc = sc->cache_client;
-        m.rv = APR_SUCCESS;
-        m.op = "";
-        kv = (oac_kv_t){ &m, mc_get, mc_add, mc_set };
+        mc = oac_mc_open(r->pool, sc->cache_client);
+        kv = (oac_kv_t){ mc, mc_get, mc_add, mc_set };
         if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
-            say_unreachable(r, sc, mc_why(r->pool, &m));
+            say_unreachable(r, sc, oac_mc_error(mc));
         }
+        oac_mc_close(mc);
     }
     else if (sc->cache_kind == OAC_CACHE_DBD) {
         if (!dbd_open(&d, r)) {

@@ -10,6 +10,7 @@ t/cluster/test_cluster.py (as root or not). OAC_CLUSTER_USERS sets the
 number of users of the large runs (default 1000).
 """
 import os
+import signal
 import sys
 import time
 import unittest
@@ -270,6 +271,24 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
             t.join()
             site.provider.config(token_endpoint_mode="normal")
             self.mc.start()
+
+    def test_5_memcached_hangs(self):
+        """A memcached that stops answering (SIGSTOP: a hung process, a
+        network that drops packets) holds no request: each operation has
+        a one-second deadline, then the node coordinates on its own."""
+        site = self.site
+        browsers, _ = site.login_users(5, prefix="hung")
+        os.kill(self.mc.proc.pid, signal.SIGSTOP)
+        try:
+            start = time.monotonic()
+            results, delta = site.bursts(browsers, port=site.nodes[1].port)
+            took = time.monotonic() - start
+        finally:
+            os.kill(self.mc.proc.pid, signal.SIGCONT)
+        self.check_run(results, delta, 5)
+        self.assertLess(took, 15, "the calls did not wait on the hung memcached")
+        self.assertRegex(site.logs(), r"OAC00106[^\n]*cannot be used \([a-z]+ on "
+                         r"127\.0\.0\.1:%d: [^)]*timeout" % self.mc.port)
 
 
 if __name__ == "__main__":
