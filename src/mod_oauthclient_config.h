@@ -93,9 +93,11 @@ typedef struct {
     apr_table_t *client_headers_in;
     /* The session was written: the cookie size filter is in place */
     int cookie_watched;
-    /* Session values set, and how many of those by a token refresh */
-    int session_sets;
-    int refresh_sets;
+    /* A token refresh changed the session: 1 while that is its only
+     * change, -1 when something else changed it too (after_refresh is
+     * the session as the refresh left it) */
+    int refresh_only;
+    apr_table_t *after_refresh;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);

@@ -62,24 +62,37 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
-                                       const oac_token_t *old)
+                                       const oac_token_t *old, int *pgave_up)
 {
     const char *key = handoff_key(r->pool, old);
     oac_server_conf *sc = oac_server_config(r->server);
     apr_int64_t patience = apr_time_sec(sc->http_timeout > 0
                                         ? sc->http_timeout
                                         : OAC_HTTP_DEFAULT_TIMEOUT) + 2;
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(patience + 1);
+    /* Twice the patience: a claim taken over after a lapse gets a whole
+     * one too. */
+    apr_time_t deadline = apr_time_now()
+                          + apr_time_from_sec(2 * patience + 1);
     const char *result;
     char *shared;
     oac_cache_claim_t claim = { 0, 0 };
 
     for (;;) {
         switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
-        case OAC_HANDOFF_MINE:
+        case OAC_HANDOFF_MINE: {
+            apr_time_t start = apr_time_now();
             result = do_refresh(r, app, old);
+            if (apr_time_now() - start > apr_time_from_sec(patience)) {
+                /* Compliance hooks have no time bound of their own. */
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              OAC_LOGNO(00114) "app %s: the refresh took "
+                              "longer than its claim lasts (%" APR_INT64_T_FMT
+                              " s): a parallel request may have refreshed "
+                              "the same token", app->name, patience);
+            }
             oac_cache_finish(r, key, result, &claim);
             return result;
+        }
         case OAC_HANDOFF_DONE:
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00063)
                           "app %s: took the token a parallel request "
@@ -92,6 +105,7 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                               OAC_LOGNO(00064) "app %s: gave up waiting for "
                               "a parallel refresh", app->name);
+                *pgave_up = 1;
                 return NULL;
             }
             apr_sleep(WAIT_STEP);
@@ -104,12 +118,14 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
  * request obtained may have expired by the time this one takes it (tokens
  * that live less than the wait): its refresh token is then used in turn. */
 static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
-                              const oac_token_t *old, const char **pstored)
+                              const oac_token_t *old, const char **pstored,
+                              int *pgave_up)
 {
     int round;
 
     for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
-        const char *result = coordinated_refresh(r, app, old), *why;
+        const char *result = coordinated_refresh(r, app, old, pgave_up);
+        const char *why;
         oac_token_t *fresh;
 
         if (!result) {
@@ -145,7 +161,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
     const oac_app_t *provider;
-    int sets_before;
+    int gave_up = 0;
 
     if (app->version != OAC_OAUTH2
         || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
@@ -162,13 +178,23 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     if ((*ptoken)->refresh_token) {
         apr_time_t start = apr_time_now();
-        fresh = refreshed(r, provider, *ptoken, &stored);
+        fresh = refreshed(r, provider, *ptoken, &stored, &gave_up);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
         if (!fresh && oac_request_state(r)->hook_status) {
             /* A compliance hook failed the refresh and chose the answer:
              * not the provider's verdict on the token, which is kept. */
             return oac_request_state(r)->hook_status;
         }
+    }
+    if (!fresh && gave_up) {
+        /* Another request still holds the refresh: its outcome is not
+         * this one's to undo (a save here would overwrite it). The token
+         * in hand still works until it expires. */
+        if ((*ptoken)->expires_at > oac_now()) {
+            return OK;
+        }
+        apr_table_setn(r->err_headers_out, "Retry-After", "2");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     if (!fresh) {
         /* Expired and not renewable: the user is logged out. */
@@ -177,7 +203,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     /* Stored as the string it was shared as: serialised once, when the
      * provider answered. */
-    sets_before = oac_session_sets(r);
+    oac_session_refresh_begin(r, z);
     if (oac_session_store_token(r, z, app, fresh, stored,
                                 oac_session_get(r, z, app, "user"), &why)
         != APR_SUCCESS) {
@@ -187,7 +213,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
     }
-    oac_session_count_refresh(r, sets_before);
+    oac_session_refresh_end(r, z);
     *ptoken = fresh;
     return OK;
 }

@@ -258,44 +258,77 @@ static void insert_error_filter(request_rec *r)
  * the old id's cookie before the new one came back: they find no session
  * and the user is sent to log in. A refresh changes nobody's rights, so a
  * save whose only change was a refresh keeps the id (mod_session_dbd
- * keeps it for a session it thinks unchanged); a login, a logout or any
- * other change still gets a new one. Harmless for the cookie stores,
- * which do not read the flag.
+ * keeps it for a session it thinks unchanged). "Only" is judged on the
+ * session itself, not on what this module did: the session must have
+ * been unchanged when the refresh began and be exactly what the refresh
+ * left at save time, so a change by anyone else (mod_auth_form's login,
+ * SessionHeader, a subrequest) still gets a new id. Harmless for the
+ * cookie stores, which do not read the flag.
  */
-static int only_refreshed(request_rec *r)
+static int same_entries(const apr_table_t *a, const apr_table_t *b)
 {
-    int refreshed = 0;
+    const apr_array_header_t *x = apr_table_elts(a), *y = apr_table_elts(b);
+    const apr_table_entry_t *ex = (const apr_table_entry_t *)x->elts;
+    const apr_table_entry_t *ey = (const apr_table_entry_t *)y->elts;
+    int i;
 
-    for (; r; r = r->prev ? r->prev : r->main) {
-        const oac_request_t *rs = ap_get_module_config(r->request_config,
-                                                       &oauthclient_module);
-        if (rs && rs->session_sets != rs->refresh_sets) {
+    if (x->nelts != y->nelts) {
+        return 0;
+    }
+    for (i = 0; i < x->nelts; ++i) {
+        if (strcmp(ex[i].key, ey[i].key)
+            || strcmp(ex[i].val ? ex[i].val : "", ey[i].val ? ey[i].val : "")) {
             return 0;
         }
-        refreshed |= rs && rs->refresh_sets > 0;
     }
-    return refreshed;
+    return 1;
+}
+
+void oac_session_refresh_begin(request_rec *r, session_rec *z)
+{
+    oac_request_t *rs = oac_request_state(r);
+
+    if (rs->refresh_only == 0) {
+        rs->refresh_only = z->dirty ? -1 : 1;
+    }
+    else if (rs->refresh_only == 1
+             && (!rs->after_refresh
+                 || !same_entries(z->entries, rs->after_refresh))) {
+        rs->refresh_only = -1;
+    }
+}
+
+void oac_session_refresh_end(request_rec *r, session_rec *z)
+{
+    oac_request_t *rs = oac_request_state(r);
+
+    if (rs->refresh_only == 1) {
+        rs->after_refresh = apr_table_copy(r->pool, z->entries);
+    }
 }
 
 static int keep_session_id(request_rec *r, session_rec *z)
 {
-    if (z && z->uuid && z->dirty && only_refreshed(r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "the session changed "
-                      "only by a token refresh: it keeps its id");
-        z->dirty = 0;
+    request_rec *q;
+
+    if (!z || !z->uuid || !z->dirty) {
+        return DECLINED;
+    }
+    for (q = r; q; q = q->prev ? q->prev : q->main) {
+        const oac_request_t *rs = ap_get_module_config(q->request_config,
+                                                       &oauthclient_module);
+        if (rs && rs->refresh_only) {
+            if (rs->refresh_only == 1 && rs->after_refresh
+                && same_entries(z->entries, rs->after_refresh)) {
+                ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "the session "
+                              "changed only by a token refresh: it keeps "
+                              "its id");
+                z->dirty = 0;
+            }
+            break;
+        }
     }
     return DECLINED;
-}
-
-void oac_session_count_refresh(request_rec *r, int sets_before)
-{
-    oac_request_t *rs = oac_request_state(r);
-    rs->refresh_sets += rs->session_sets - sets_before;
-}
-
-int oac_session_sets(request_rec *r)
-{
-    return oac_request_state(r)->session_sets;
 }
 
 void oac_session_register(void)
@@ -336,7 +369,6 @@ void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_request_t *rs = oac_request_state(r);
 
-    ++rs->session_sets;
     /* mod_session removes a key set to NULL */
     session_set(r, z, session_key(r, app, what),
                 value && *value ? value : NULL);

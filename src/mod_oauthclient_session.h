@@ -35,11 +35,10 @@ apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
                                      const char **perr);
 void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app);
 
-/* How many session values this request set so far; after a refresh
- * stored its token, oac_session_count_refresh(r, what that said before)
- * marks those as the refresh's (a save with no other change keeps
- * mod_session_dbd's session id). */
-int oac_session_sets(request_rec *r);
-void oac_session_count_refresh(request_rec *r, int sets_before);
+/* Around a refresh's storing of its token in z: a save whose only change
+ * was that keeps mod_session_dbd's session id (mod_oauthclient_session.c
+ * says why and how "only" is judged). */
+void oac_session_refresh_begin(request_rec *r, session_rec *z);
+void oac_session_refresh_end(request_rec *r, session_rec *z);
 
 #endif
