@@ -264,6 +264,10 @@ typedef struct {
     request_rec *r;
     ap_dbd_t *dbd;
     const char *why;    /* the last failure, for the log */
+    /* The database's clock in Unix seconds, as SQL: every node judges
+     * expiry by the same clock, so a node whose clock runs ahead does not
+     * take a live claim for a lapsed one. */
+    const char *now_sql;
 } dbd_kv_t;
 
 static int dbd_failed(dbd_kv_t *d, int rv)
@@ -303,9 +307,8 @@ static oac_kv_e dbd_get(void *baton, apr_pool_t *p, const char *name,
 
     rv = apr_dbd_select(d->dbd->driver, p, d->dbd->handle, &res,
                         apr_psprintf(p, "SELECT value FROM " DBD_TABLE
-                                     " WHERE name = '%s' AND expires > %"
-                                     APR_INT64_T_FMT, dbd_quote(d, name),
-                                     oac_now()), 1);
+                                     " WHERE name = '%s' AND expires > %s",
+                                     dbd_quote(d, name), d->now_sql), 1);
     if (rv) {
         dbd_failed(d, rv);
         return OAC_KV_ERROR;
@@ -332,19 +335,19 @@ static oac_kv_e dbd_add(void *baton, apr_pool_t *p, const char *name,
 {
     dbd_kv_t *d = baton;
     const char *qname = dbd_quote(d, name);
-    apr_int64_t now = oac_now();
     int nrows = 0;
 
     /* An entry that lapsed is not a claim; then the insert is the lock:
      * of two nodes, the database lets one row in. */
     if (dbd_run(d, apr_psprintf(p, "DELETE FROM " DBD_TABLE " WHERE name = "
-                                "'%s' AND expires <= %" APR_INT64_T_FMT,
-                                qname, now), NULL)
+                                "'%s' AND expires <= %s", qname, d->now_sql),
+                NULL)
         || dbd_run(d, apr_psprintf(p, "INSERT INTO " DBD_TABLE " (name, "
-                                   "value, expires) VALUES ('%s', '%s', %"
-                                   APR_INT64_T_FMT ") ON CONFLICT (name) DO "
-                                   "NOTHING", qname, dbd_quote(d, value),
-                                   now + ttl), &nrows)) {
+                                   "value, expires) VALUES ('%s', '%s', %s "
+                                   "+ %" APR_INT64_T_FMT ") ON CONFLICT "
+                                   "(name) DO NOTHING", qname,
+                                   dbd_quote(d, value), d->now_sql, ttl),
+                   &nrows)) {
         return OAC_KV_ERROR;
     }
     return nrows == 1 ? OAC_KV_OK : OAC_KV_EXISTS;
@@ -354,31 +357,36 @@ static oac_kv_e dbd_set(void *baton, apr_pool_t *p, const char *name,
                         const char *value, apr_int64_t ttl)
 {
     dbd_kv_t *d = baton;
-    apr_int64_t now = oac_now();
 
     if (dbd_run(d, apr_psprintf(p, "INSERT INTO " DBD_TABLE " (name, value, "
-                                "expires) VALUES ('%s', '%s', %"
+                                "expires) VALUES ('%s', '%s', %s + %"
                                 APR_INT64_T_FMT ") ON CONFLICT (name) DO "
                                 "UPDATE SET value = excluded.value, expires "
                                 "= excluded.expires", dbd_quote(d, name),
-                                dbd_quote(d, value), now + ttl), NULL)) {
+                                dbd_quote(d, value), d->now_sql, ttl),
+                NULL)) {
         return OAC_KV_ERROR;
     }
     /* Entries live a minute: sweeping at each refresh keeps the table
      * at about one minute's refreshes. */
     if (dbd_run(d, apr_psprintf(p, "DELETE FROM " DBD_TABLE " WHERE expires "
-                                "< %" APR_INT64_T_FMT, now), NULL)) {
+                                "< %s", d->now_sql), NULL)) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, d->r, "OAuthCache dbd: "
                       "expired entries not removed: %s", d->why);
     }
     return OAC_KV_OK;
 }
 
+/* Kept among the connection's statements, as BACKEND_KEY below: the
+ * table was made (or found) through this connection. */
+#define TABLE_KEY "\001oauthclient table"
+
 /* The request's connection from mod_dbd's pool, with the table made on
- * its first use by this process. */
+ * the connection's first use (each virtual host may name its own
+ * database). */
 static int dbd_open(dbd_kv_t *d, request_rec *r)
 {
-    static volatile int table_made;
+    const char *driver;
 
     d->r = r;
     d->why = NULL;
@@ -388,13 +396,26 @@ static int dbd_open(dbd_kv_t *d, request_rec *r)
                  "DBDriver and DBDParams set for this virtual host?)";
         return 0;
     }
-    if (!table_made) {
+    driver = apr_dbd_name(d->dbd->driver);
+    if (!strcmp(driver, "pgsql")) {
+        d->now_sql = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
+    }
+    else if (!strcmp(driver, "sqlite3")) {
+        d->now_sql = "CAST(strftime('%s','now') AS INTEGER)";
+    }
+    else {
+        d->why = apr_psprintf(r->pool, "OAuthCache dbd works on PostgreSQL "
+                              "(pgsql) and SQLite (sqlite3), not %s", driver);
+        return 0;
+    }
+    if (!apr_hash_get(d->dbd->prepared, TABLE_KEY, APR_HASH_KEY_STRING)) {
         if (dbd_run(d, dbd_create, NULL)) {
             ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "OAuthCache dbd: "
                           "could not create " DBD_TABLE ": %s", d->why);
         }
         else {
-            table_made = 1;
+            apr_hash_set(d->dbd->prepared, TABLE_KEY, APR_HASH_KEY_STRING,
+                         "");
         }
     }
     return 1;
@@ -443,13 +464,22 @@ static int prepare_again(request_rec *r, ap_dbd_t *dbd)
         const dbd_statement_t *st = &APR_ARRAY_IDX(sc->dbd_statements, i,
                                                    dbd_statement_t);
         apr_dbd_prepared_t *stmt = NULL;
+        apr_pool_t *sp;
 
-        /* Fails harmlessly ("already exists") where it was not lost. */
-        if (apr_dbd_prepare(dbd->driver, dbd->pool, dbd->handle, st->sql,
+        /* A pool of its own, which lives with the connection when the
+         * statement is kept and goes at once when it fails (harmlessly:
+         * "already exists" where it was not lost). */
+        if (apr_pool_create(&sp, dbd->pool) != APR_SUCCESS) {
+            break;
+        }
+        if (apr_dbd_prepare(dbd->driver, sp, dbd->handle, st->sql,
                             st->label, &stmt) == 0 && stmt) {
             apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING,
                          stmt);
             ++prepared;
+        }
+        else {
+            apr_pool_destroy(sp);
         }
     }
     return prepared;
@@ -532,8 +562,11 @@ void oac_dbd_before_session(request_rec *r)
     ap_dbd_t *dbd;
     int *seen, now;
 
-    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
-        || (now = backend_of(dbd)) < 0) {
+    /* Without a cookie there is no session to load from the database:
+     * no connection is taken from the pool for it. */
+    if (!sc->dbd_statements || !dbd_acquire
+        || !apr_table_get(r->headers_in, "Cookie")
+        || !(dbd = dbd_acquire(r)) || (now = backend_of(dbd)) < 0) {
         return;
     }
     seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);

@@ -137,6 +137,10 @@ sub session_store {
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
 db.execute("create table session (key varchar(256) primary key, value text, expiry integer)")
+# OAuthCache dbd's table, as the README gives it: made beforehand, because
+# with SQLite a table made while httpd runs invalidates the statements
+# prepared on every other connection ("database schema has changed")
+db.execute("create table oauthclient_cache (name varchar(80) primary key, value text not null, expires bigint not null)")
 db.commit()
 PY
     chmod 0666, $db;
