@@ -38,8 +38,9 @@ APLOG_USE_MODULE(oauthclient);
  * (60 s) of a refresh reuse it, for up to HANDOFF_SLOTS refreshes a minute
  * (34/s: ~120,000 active users with one-hour tokens). Beyond that rate
  * the oldest results are reused and OAC00066 says so; a shared cache has
- * no such bound. The slots are reserved, not resident: a slot's pages are
- * touched only as far as a result fills them. */
+ * no such bound. The results' room is reserved, not resident: a lookup
+ * reads the slots' headers (~80 bytes each, together), and a result's
+ * pages are touched only as far as it fills them. */
 #define HANDOFF_SLOTS 2048
 /* How often an unreachable shared cache is mentioned again. */
 #define SAY_AGAIN_SECONDS 60

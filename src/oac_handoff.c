@@ -47,7 +47,6 @@ typedef struct {
     unsigned char id[ID_LEN];
     unsigned char nonce[NONCE_LEN];
     unsigned char tag[TAG_LEN];
-    unsigned char data[OAC_HANDOFF_MAX_RESULT];
 } handoff_slot_t;
 
 typedef struct {
@@ -59,6 +58,9 @@ typedef struct {
     /* Slots taken from a claim or result still in use: each is a promise
      * broken (a waiter may refresh again), so the caller reports them. */
     apr_uint32_t live_evictions;
+    /* The slots' headers, contiguous so that a lookup reads a few pages,
+     * then each slot's OAC_HANDOFF_MAX_RESULT bytes of ciphertext: only
+     * the pages a result fills are ever touched. */
     handoff_slot_t slot[];
 } handoff_table_t;
 
@@ -67,10 +69,16 @@ static int clamp_slots(int slots)
     return slots < 1 ? 1 : slots;
 }
 
+static apr_size_t data_offset(apr_uint32_t slots)
+{
+    apr_size_t off = sizeof(handoff_table_t) + slots * sizeof(handoff_slot_t);
+    return (off + 63) & ~(apr_size_t)63;
+}
+
 apr_size_t oac_handoff_size(int slots)
 {
-    return sizeof(handoff_table_t)
-           + (apr_size_t)clamp_slots(slots) * sizeof(handoff_slot_t);
+    apr_uint32_t n = (apr_uint32_t)clamp_slots(slots);
+    return data_offset(n) + (apr_size_t)n * OAC_HANDOFF_MAX_RESULT;
 }
 
 static void init_header(handoff_table_t *t, int slots)
@@ -185,12 +193,13 @@ static apr_status_t derive_key(unsigned char *key, const char *token)
 }
 
 /*
- * Encrypts len bytes of plain into s->data under key with a fresh nonce.
+ * Encrypts len bytes of plain into data under key with a fresh nonce.
  * The slot id is authenticated too, so a ciphertext copied into another
  * slot does not decrypt there.
  */
-static apr_status_t seal(handoff_slot_t *s, const unsigned char *key,
-                         const char *plain, apr_size_t len)
+static apr_status_t seal(handoff_slot_t *s, unsigned char *data,
+                         const unsigned char *key, const char *plain,
+                         apr_size_t len)
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int outl = 0, finl = 0, ok;
@@ -200,9 +209,9 @@ static apr_status_t seal(handoff_slot_t *s, const unsigned char *key,
          && EVP_EncryptInit_ex2(ctx, EVP_aes_256_gcm(), key, s->nonce,
                                 NULL) == 1
          && EVP_EncryptUpdate(ctx, NULL, &outl, s->id, ID_LEN) == 1
-         && EVP_EncryptUpdate(ctx, s->data, &outl,
+         && EVP_EncryptUpdate(ctx, data, &outl,
                               (const unsigned char *)plain, (int)len) == 1
-         && EVP_EncryptFinal_ex(ctx, s->data + outl, &finl) == 1
+         && EVP_EncryptFinal_ex(ctx, data + outl, &finl) == 1
          && (apr_size_t)outl + (apr_size_t)finl == len
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, TAG_LEN,
                                 s->tag) == 1;
@@ -220,7 +229,8 @@ static apr_status_t seal(handoff_slot_t *s, const unsigned char *key,
  * unauthenticated bytes) when the memory was changed since seal().
  */
 static apr_status_t unseal(char **pout, apr_pool_t *p,
-                           const handoff_slot_t *s, const unsigned char *key)
+                           const handoff_slot_t *s, const unsigned char *data,
+                           const unsigned char *key)
 {
     EVP_CIPHER_CTX *ctx;
     unsigned char *buf;
@@ -239,7 +249,7 @@ static apr_status_t unseal(char **pout, apr_pool_t *p,
          && EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), key, s->nonce,
                                 NULL) == 1
          && EVP_DecryptUpdate(ctx, NULL, &outl, s->id, ID_LEN) == 1
-         && EVP_DecryptUpdate(ctx, buf, &outl, s->data, (int)len) == 1
+         && EVP_DecryptUpdate(ctx, buf, &outl, data, (int)len) == 1
          && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, TAG_LEN,
                                 tag) == 1
          && EVP_DecryptFinal_ex(ctx, buf + outl, &finl) == 1
@@ -263,6 +273,7 @@ static apr_status_t unseal(char **pout, apr_pool_t *p,
  * read: the token it was refreshed with is spent. */
 static oac_handoff_e open_result(char **presult, apr_pool_t *p,
                                  const handoff_slot_t *s,
+                                 const unsigned char *data,
                                  const char *refresh_token)
 {
     unsigned char key[KEY_LEN];
@@ -271,7 +282,7 @@ static oac_handoff_e open_result(char **presult, apr_pool_t *p,
 
     rv = derive_key(key, refresh_token);
     if (rv == APR_SUCCESS) {
-        rv = unseal(&result, p, s, key);
+        rv = unseal(&result, p, s, data, key);
         OPENSSL_cleanse(key, KEY_LEN);
     }
     if (rv != APR_SUCCESS) {
@@ -282,14 +293,15 @@ static oac_handoff_e open_result(char **presult, apr_pool_t *p,
 }
 
 /* Seals result into s (whose id is set) for holders of refresh_token. */
-static apr_status_t seal_for(handoff_slot_t *s, const char *refresh_token,
-                             const char *result, apr_size_t len)
+static apr_status_t seal_for(handoff_slot_t *s, unsigned char *data,
+                             const char *refresh_token, const char *result,
+                             apr_size_t len)
 {
     unsigned char key[KEY_LEN];
     apr_status_t rv = derive_key(key, refresh_token);
 
     if (rv == APR_SUCCESS) {
-        rv = seal(s, key, result, len);
+        rv = seal(s, data, key, result, len);
         OPENSSL_cleanse(key, KEY_LEN);
     }
     return rv;
@@ -344,10 +356,23 @@ apr_uint32_t oac_handoff_live_evictions(void *mem)
     return t ? t->live_evictions : 0;
 }
 
-/* Wipes s (an older ciphertext included) and gives it to id. */
-static void reset(handoff_slot_t *s, const unsigned char *id,
-                  apr_uint32_t state, apr_int64_t now)
+/* Slot s's ciphertext. */
+static unsigned char *data_of(handoff_table_t *t, const handoff_slot_t *s)
 {
+    return (unsigned char *)t + data_offset(t->nslots)
+           + (apr_size_t)(s - t->slot) * OAC_HANDOFF_MAX_RESULT;
+}
+
+/* Wipes s (an older ciphertext included: as far as it went, so that the
+ * rest of the slot stays untouched) and gives it to id. */
+static void reset(handoff_table_t *t, handoff_slot_t *s,
+                  const unsigned char *id, apr_uint32_t state,
+                  apr_int64_t now)
+{
+    if (s->len) {
+        memset(data_of(t, s), 0, s->len <= OAC_HANDOFF_MAX_RESULT
+                                 ? s->len : OAC_HANDOFF_MAX_RESULT);
+    }
     memset(s, 0, sizeof(*s));
     memcpy(s->id, id, ID_LEN);
     s->state = state;
@@ -376,12 +401,12 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
         if (s->state != SLOT_RESULT) {
             return OAC_HANDOFF_FAILED;
         }
-        return open_result(presult, p, s, refresh_token);
+        return open_result(presult, p, s, data_of(t, s), refresh_token);
     }
     if (!s) {
         s = pick_victim(t, now, patience);
     }
-    reset(s, id, SLOT_BUSY, now);
+    reset(t, s, id, SLOT_BUSY, now);
     return OAC_HANDOFF_MINE;
 }
 
@@ -408,7 +433,7 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
         return;
     }
     if (!result) {
-        reset(s, id, SLOT_FAILED, now);
+        reset(t, s, id, SLOT_FAILED, now);
         return;
     }
     /*
@@ -422,18 +447,19 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
      */
     len = strlen(result);
     if (len > OAC_HANDOFF_MAX_RESULT) {
-        reset(s, id, SLOT_TOO_LARGE, now);
+        reset(t, s, id, SLOT_TOO_LARGE, now);
         return;
     }
     /* A failure until sealed, so a crypto error leaves nothing half set;
      * for the waiters it is a failure like too large, for the same
      * reason. */
-    reset(s, id, SLOT_FAILED, now);
-    if (seal_for(s, refresh_token, result, len) == APR_SUCCESS) {
+    reset(t, s, id, SLOT_FAILED, now);
+    if (seal_for(s, data_of(t, s), refresh_token, result, len)
+        == APR_SUCCESS) {
         s->state = SLOT_RESULT;
     }
     else {
-        reset(s, id, SLOT_FAILED, now);
+        reset(t, s, id, SLOT_FAILED, now);
     }
 }
 
@@ -489,8 +515,8 @@ static oac_handoff_e kv_outcome(char **presult, apr_pool_t *p,
     memcpy(s->nonce, raw, NONCE_LEN);
     memcpy(s->tag, raw + NONCE_LEN, TAG_LEN);
     s->len = (apr_uint32_t)(len - NONCE_LEN - TAG_LEN);
-    memcpy(s->data, raw + NONCE_LEN + TAG_LEN, s->len);
-    return open_result(presult, p, s, refresh_token);
+    return open_result(presult, p, s, raw + NONCE_LEN + TAG_LEN,
+                       refresh_token);
 }
 
 apr_status_t oac_handoff_kv_begin(oac_handoff_e *pstate, char **presult,
@@ -553,10 +579,13 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
     }
     len = result ? strlen(result) : 0;
     s = NULL;
+    /* nonce, tag and ciphertext, as stored */
+    raw = apr_palloc(p, NONCE_LEN + TAG_LEN + len);
     if (result && len <= OAC_HANDOFF_MAX_RESULT) {
         s = apr_pcalloc(p, sizeof(*s));
         memcpy(s->id, id, ID_LEN);
-        if (seal_for(s, refresh_token, result, len) != APR_SUCCESS) {
+        if (seal_for(s, (unsigned char *)raw + NONCE_LEN + TAG_LEN,
+                     refresh_token, result, len) != APR_SUCCESS) {
             s = NULL;
         }
     }
@@ -567,10 +596,8 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
         return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
                                                       : APR_EGENERAL;
     }
-    raw = apr_palloc(p, NONCE_LEN + TAG_LEN + s->len);
     memcpy(raw, s->nonce, NONCE_LEN);
     memcpy(raw + NONCE_LEN, s->tag, TAG_LEN);
-    memcpy(raw + NONCE_LEN + TAG_LEN, s->data, s->len);
     rc = kv->set(kv->baton, p, rname,
                  apr_pstrcat(p, "R", oac_util_b64url_encode(p,
                              (unsigned char *)raw,

@@ -51,8 +51,10 @@ typedef enum {
 } oac_handoff_e;
 
 /*
- * Bytes a table of slots slots needs (slots < 1 counts as 1). About
- * 4.2 KiB a slot: 256 slots take just over 1 MiB.
+ * Bytes a table of slots slots needs (slots < 1 counts as 1): ~80 bytes
+ * of header a slot, kept together, and OAC_HANDOFF_MAX_RESULT bytes of
+ * room for its result, touched only as far as a result fills it (2,048
+ * slots reserve 33 MiB, of which a lookup reads 160 KiB).
  */
 apr_size_t oac_handoff_size(int slots);
 

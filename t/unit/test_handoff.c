@@ -138,16 +138,51 @@ static void assert_begin(fixture_t *f, const char *rt, apr_int64_t now,
 
 static void size_grows_per_slot(void **state)
 {
-    apr_size_t one = oac_handoff_size(1), two = oac_handoff_size(2);
-    apr_size_t per_slot = two - one;
+    apr_size_t one = oac_handoff_size(1);
+    apr_size_t per_slot = (oac_handoff_size(257) - one) / 256;
 
     (void)state;
+    /* a header of ~80 bytes and the ciphertext room, no more */
     assert_true(per_slot >= OAC_HANDOFF_MAX_RESULT);
     assert_true(per_slot < OAC_HANDOFF_MAX_RESULT + 256);
-    assert_int_equal(per_slot % 8, 0);
-    assert_int_equal(oac_handoff_size(256) - one, 255 * per_slot);
+    assert_int_equal(oac_handoff_size(2048) % 8, 0);
     assert_int_equal(oac_handoff_size(0), one);
     assert_int_equal(oac_handoff_size(-5), one);
+}
+
+/* The slots' headers come first, together: looking a token up, or
+ * choosing a slot, reads them and no ciphertext page. A result is written
+ * only into its own slot's room, and wiped from there only. */
+static void headers_apart_from_results(void **state)
+{
+    apr_size_t size = oac_handoff_size(64);
+    unsigned char *mem = calloc(1, size);
+    apr_pool_t *p;
+    char *result = NULL;
+    apr_size_t i, touched = 0, first = size;
+
+    (void)state;
+    assert_non_null(mem);
+    apr_pool_create(&p, NULL);
+    oac_handoff_init_zeroed(mem, 64);
+    assert_int_equal(oac_handoff_begin(&result, p, mem, RT_A, NOW, PATIENCE),
+                     OAC_HANDOFF_MINE);
+    oac_handoff_finish(mem, RT_A, RESULT_A, NOW);
+    for (i = 0; i < size; ++i) {
+        if (mem[i]) {
+            first = i < first ? i : first;
+            touched = i;
+        }
+    }
+    /* everything written lies in the first 8 KiB (64 headers) or in one
+     * result's room just after them */
+    assert_true(first < 64);
+    assert_true(touched < 8192 + sizeof(RESULT_A) + 64);
+    assert_int_equal(oac_handoff_begin(&result, p, mem, RT_A, NOW, PATIENCE),
+                     OAC_HANDOFF_DONE);
+    assert_string_equal(result, RESULT_A);
+    apr_pool_destroy(p);
+    free(mem);
 }
 
 static void uninitialised_memory_is_uncoordinated(void **state)
@@ -876,6 +911,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH(size_grows_per_slot),
+        TH(headers_apart_from_results),
         TH(zeroed_init_is_an_empty_table),
         TH(uninitialised_memory_is_uncoordinated),
         TH(null_or_empty_token_is_uncoordinated),
