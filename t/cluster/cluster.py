@@ -38,7 +38,7 @@ PG_BIN = "/usr/lib/postgresql/15/bin"
 MODULES = ("mpm_event authn_core authz_core authz_host authz_user mime dir "
            "alias env setenvif headers session session_cookie proxy "
            "proxy_http dbd session_dbd").split()
-BALANCER_MODULES = ("mpm_event authn_core authz_core mime headers proxy "
+BALANCER_MODULES = ("mpm_event authn_core authz_core mime headers env proxy "
                     "proxy_http proxy_balancer slotmem_shm "
                     "lbmethod_byrequests").split()
 
@@ -372,6 +372,11 @@ def balancer_conf(node_ports):
     ProxySet lbmethod=byrequests
 </Proxy>
 ProxyPreserveHost On
+# A node's graceful restart closes its idle keep-alive connections; a
+# request the front sends down one of them just then fails (502, httpd's
+# AH01102 race). Every test client opens a new connection per request, so
+# this sends each on a fresh backend connection instead.
+SetEnv proxy-initial-not-pooled 1
 ProxyPass "/" "balancer://nodes/"
 """ % members
 

@@ -289,8 +289,8 @@ static void test_required_keys(void **state)
         "client_secret=s authorize_url=https://p/a "
         "access_token_url=https://p/t")),
         "missing required key client_id (an OAuth 2 app needs client_id, "
-        "client_secret (unless token_endpoint_auth_method=none), "
-        "authorize_url and access_token_url)");
+        "client_secret (unless token_endpoint_auth_method=none), and "
+        "authorize_url and access_token_url or server_metadata_url)");
     assert_non_null(strstr(finalize_error(declare("gh",
         "client_id=i client_secret=s access_token_url=https://p/t")),
         "missing required key authorize_url"));
