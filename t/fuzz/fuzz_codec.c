@@ -43,14 +43,6 @@ static oac_codec_t *make(const char *first, const char *second)
     return c;
 }
 
-/* APR's allocator may mmap its blocks, where LeakSanitizer does not look
- * for pointers: the codec's OpenSSL contexts, reachable only from the
- * pool, would be reported at exit unless the pool is destroyed first. */
-static void destroy_keys(void)
-{
-    apr_pool_destroy(keys_pool);
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     char *enc;
@@ -60,9 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
     (void)argc;
     (void)argv;
-    fuzz_apr_init();
-    apr_pool_create(&keys_pool, NULL);
-    atexit(destroy_keys);
+    keys_pool = fuzz_init_with_process_pool();
     codec_a = make("fuzzing passphrase A, long enough", NULL);
     codec_ba = make("fuzzing passphrase B, long enough",
                     "fuzzing passphrase A, long enough");

@@ -44,6 +44,28 @@ static inline void fuzz_apr_init(void)
     }
 }
 
+/*
+ * APR initialised, and a pool for what a target sets up once per process,
+ * destroyed at exit: APR's allocator may mmap its blocks, where
+ * LeakSanitizer does not look for pointers, so OpenSSL objects reachable
+ * only from such a pool would be reported at exit unless it is destroyed
+ * first.
+ */
+static apr_pool_t *fuzz_process_pool;
+
+static inline void fuzz_destroy_process_pool(void)
+{
+    apr_pool_destroy(fuzz_process_pool);
+}
+
+static inline apr_pool_t *fuzz_init_with_process_pool(void)
+{
+    fuzz_apr_init();
+    apr_pool_create(&fuzz_process_pool, NULL);
+    atexit(fuzz_destroy_process_pool);
+    return fuzz_process_pool;
+}
+
 /* The LLVMFuzzerInitialize of a target that needs APR and nothing else. */
 #define FUZZ_APR_INITIALIZE                              \
     int LLVMFuzzerInitialize(int *argc, char ***argv)    \
