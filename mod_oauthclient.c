@@ -24,6 +24,7 @@
 #include "mod_oauthclient_checks.h"
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_discovery.h"
+#include "mod_oauthclient_oidc.h"
 #include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_refresh.h"
@@ -210,6 +211,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
     oac_cache_child_init(pchild, main_s);
     oac_codec_child_init(pchild);
     oac_discovery_child_init(pchild, main_s);
+    oac_oidc_child_init(pchild, main_s);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
         oac_http_options_t opts;

@@ -47,13 +47,13 @@ void oac_discovery_child_init(apr_pool_t *pchild, server_rec *s)
     if (apr_thread_mutex_create(&lock, APR_THREAD_MUTEX_DEFAULT, pchild)
         != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, OAC_LOGNO(00111)
-                     "no mutex for the providers' metadata");
+                     "no mutex for the providers' metadata and keys");
         lock = NULL;
     }
 #endif
 }
 
-static void enter(void)
+void oac_child_lock(void)
 {
 #if APR_HAS_THREADS
     if (lock) {
@@ -62,7 +62,7 @@ static void enter(void)
 #endif
 }
 
-static void leave(void)
+void oac_child_unlock(void)
 {
 #if APR_HAS_THREADS
     if (lock) {
@@ -116,7 +116,7 @@ const oac_app_t *oac_discovered(request_rec *r, const oac_app_t *app,
         *pwhy = "the provider's metadata is not available in this process";
         return NULL;
     }
-    enter();
+    oac_child_lock();
     e = apr_hash_get(entries, &app, sizeof(app));
     if (!e) {
         e = apr_pcalloc(child_pool, sizeof(*e));
@@ -127,7 +127,7 @@ const oac_app_t *oac_discovered(request_rec *r, const oac_app_t *app,
         || (e->failed_at && now - e->failed_at < RETRY_SECONDS)) {
         got = e->resolved;
         why = e->failure;
-        leave();
+        oac_child_unlock();
         if (!got) {
             *pwhy = apr_pstrcat(r->pool, why, " (tried again every ",
                                 apr_itoa(r->pool, RETRY_SECONDS), " s)",
@@ -139,12 +139,12 @@ const oac_app_t *oac_discovered(request_rec *r, const oac_app_t *app,
      * fail) instead of fetching too. */
     e->failed_at = now;
     e->failure = "the provider's metadata is being fetched";
-    leave();
+    oac_child_unlock();
 
     apr_pool_create(&pool, child_pool);
     got = fetch(r, app, pool, &why);
 
-    enter();
+    oac_child_lock();
     if (got) {
         if (e->previous) {
             apr_pool_destroy(e->previous);
@@ -161,7 +161,7 @@ const oac_app_t *oac_discovered(request_rec *r, const oac_app_t *app,
         e->failure = apr_pstrdup(child_pool, why);
         got = e->resolved;      /* the last good copy, if any */
     }
-    leave();
+    oac_child_unlock();
     if (!got) {
         apr_pool_destroy(pool);
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00112)

@@ -12,6 +12,11 @@
 
 void oac_discovery_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* The lock of what this child keeps of its providers (metadata here,
+ * keys in mod_oauthclient_oidc.c), between its threads. */
+void oac_child_lock(void);
+void oac_child_unlock(void);
+
 /*
  * app completed from its provider's metadata, or app itself when it has
  * no server_metadata_url. NULL, logged and *pwhy set, when no metadata

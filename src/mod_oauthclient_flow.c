@@ -6,6 +6,7 @@
  */
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_discovery.h"
+#include "mod_oauthclient_oidc.h"
 #include "mod_oauthclient_body.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_session.h"
@@ -22,6 +23,7 @@
 #include <apr_uri.h>
 
 #include "oac_form.h"
+#include "oac_url.h"
 #include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_pending.h"
@@ -227,7 +229,7 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_pending_t pending = { 0 };
     const char *why, *challenge = NULL;
-    char *state, *verifier = NULL;
+    char *state, *verifier = NULL, *url;
 
     if (oac_util_random_token(&state, &why, r->pool, 32) != APR_SUCCESS
         || (app->pkce_s256
@@ -251,8 +253,20 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     pending.expires_at = oac_now() + PENDING_LIFETIME;
     store_pending(r, z, app, &pending);
     oac_count(r, app, OAC_CTR_LOGIN_STARTED);
-    return redirect(r, oac_oauth2_authorize_url(
-        r->pool, app, absolute_redirect_uri(r, app), state, challenge));
+    url = oac_oauth2_authorize_url(r->pool, app,
+                                   absolute_redirect_uri(r, app), state,
+                                   challenge);
+    if (app->oidc) {
+        /* The id_token must carry it back (mod_oauthclient_oidc.c) */
+        apr_array_header_t *extra = oac_form_make(r->pool);
+        const char *nonce = oac_oidc_nonce(r->pool, state);
+        if (!nonce) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        oac_form_add(extra, "nonce", nonce);
+        url = oac_url_add_query(r->pool, url, extra);
+    }
+    return redirect(r, url);
 }
 
 static int login_failed(request_rec *r, const oac_app_t *app,
@@ -416,6 +430,7 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
     const char *iss;
+    json_t *id_claims = NULL;
     oac_pending_t pending;
     int rc;
     oac_token_t *token;
@@ -480,9 +495,16 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                                HTTP_BAD_GATEWAY,
                                "The provider's token endpoint failed", why);
     }
+    /* OpenID Connect: nothing of the response is used, or stored, before
+     * its id_token is shown to be the provider's, for this login. */
+    if (app->oidc
+        && !(id_claims = oac_oidc_check(r, app, token, state, &why))) {
+        return login_failed(r, app, OAC_CTR_FAIL_ID_TOKEN, HTTP_BAD_GATEWAY,
+                            "The provider's answer cannot be trusted", why);
+    }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
-                          token) != APR_SUCCESS) {
+                          token, id_claims) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO,
                                HTTP_BAD_GATEWAY,
                                "Could not learn who logged in", why);
@@ -536,7 +558,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
-                          token) != APR_SUCCESS) {
+                          token, NULL) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO, HTTP_BAD_GATEWAY,
                             "Could not learn who logged in", why);
     }

@@ -29,6 +29,7 @@ static const char *const counter_names[OAC_CTR_COUNT] = {
     "login_failed_state",
     "login_failed_token_endpoint",
     "login_failed_userinfo",
+    "login_failed_id_token",
     "login_failed_other",
     "refreshes",
     "refresh_failed",

@@ -5,6 +5,7 @@
 #include "oac_form.h"
 #include "oac_oauth1.h"
 #include "oac_url.h"
+#include "oac_util.h"
 
 #include <apr_lib.h>
 #include <apr_hash.h>
@@ -51,6 +52,9 @@ static const key_spec_t key_specs[] = {
     { "revocation_endpoint",        K_URL,         NULL },
     { "issuer",                     K_URL,         NULL },
     { "server_metadata_url",        K_URL,         NULL },
+    { "jwks_uri",                   K_URL,         NULL },
+    { "id_token_signed_response_alg", K_STRING,    NULL },
+    { "leeway",                     K_STRING,      NULL },
     { "authorize_url",              K_URL,         NULL },
     { "authorize_params",           K_FORM,        NULL },
     { "api_base_url",               K_URL,         NULL },
@@ -399,15 +403,30 @@ apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
                               const char *value)
 {
     const key_spec_t *k = find_spec(key);
+    apr_pool_t *scratch;
     apr_status_t rv;
     if (!k) {
         *perr = unknown_key_msg(p, key);
         return APR_EINVAL;
     }
-    if (APR_SUCCESS != (rv = check_value(perr, p, k, value))) {
+    /* What checking allocates (parsed URLs, joined lists) goes with a
+     * scratch pool: p lives as long as the configuration, and 221 apps
+     * over 60 virtual hosts must cost little more than one. */
+    if (apr_pool_create(&scratch, p) != APR_SUCCESS) {
+        scratch = p;
+    }
+    rv = check_value(perr, scratch, k, value);
+    if (rv != APR_SUCCESS) {
+        *perr = apr_pstrdup(p, *perr);
+    }
+    if (scratch != p) {
+        apr_pool_destroy(scratch);
+    }
+    if (rv != APR_SUCCESS) {
         return rv;
     }
-    apr_table_set(decl->keys, key, value);
+    /* key and value live in p already (the caller's promise) */
+    apr_table_setn(decl->keys, key, value);
     return APR_SUCCESS;
 }
 
@@ -442,6 +461,78 @@ static apr_array_header_t *form_or_empty(apr_pool_t *p, const char *value)
         return oac_form_make(p);
     }
     return form;
+}
+
+int oac_scope_has(const char *scope, const char *want)
+{
+    apr_size_t n = strlen(want);
+    const char *at;
+
+    for (at = scope; (at = strstr(at, want)); at += n) {
+        if ((at == scope || at[-1] == ' ') && (!at[n] || at[n] == ' ')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The algorithms an id_token may be signed with; "none" never, HS* only
+ * when listed. */
+static const char *const id_token_algs[] = {
+    "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
+    "ES512", "EdDSA", "HS256", "HS384", "HS512", NULL };
+
+/* An app whose scope has openid checks the id_token of every login
+ * (oac_jose.c), which takes the provider's keys and issuer. */
+static apr_status_t finish_oidc(const char **perr, apr_pool_t *p,
+                                oac_app_t *app, apr_table_t *keys)
+{
+    const char *v;
+
+    if (app->version != OAC_OAUTH2) {
+        return APR_SUCCESS;
+    }
+    if ((v = apr_table_get(keys, "leeway"))) {
+        char *end;
+        long n = strtol(v, &end, 10);
+        if (*end || end == v || n < 0 || n > 3600) {
+            *perr = apr_psprintf(p, "leeway '%s' is not a number of seconds "
+                                 "from 0 to 3600", v);
+            return APR_EINVAL;
+        }
+        app->leeway = (int)n;
+    }
+    if ((v = app->id_token_algs)) {
+        char *list = apr_pstrdup(p, v), *last, *alg;
+        for (alg = apr_strtok(list, ", ", &last); alg;
+             alg = apr_strtok(NULL, ", ", &last)) {
+            const char *const *known;
+            for (known = id_token_algs; *known && strcmp(*known, alg);
+                 ++known) {
+            }
+            if (!*known) {
+                *perr = apr_psprintf(p, "id_token_signed_response_alg: '%s' "
+                                     "is not accepted%s; use some of: RS256, "
+                                     "RS384, RS512, PS256, PS384, PS512, "
+                                     "ES256, ES384, ES512, EdDSA, HS256, "
+                                     "HS384, HS512",
+                                     oac_util_sanitize(p, alg, 40),
+                                     strcasecmp(alg, "none") ? ""
+                                     : " (an unsigned id_token proves "
+                                       "nothing)");
+                return APR_EINVAL;
+            }
+        }
+    }
+    app->oidc = app->scope && oac_scope_has(app->scope, "openid");
+    if (app->oidc && !app->server_metadata_url
+        && (!app->jwks_uri || !app->issuer)) {
+        *perr = "an OpenID Connect app (its scope has openid) checks the "
+                "signature and issuer of every id_token: give "
+                "server_metadata_url, or jwks_uri and issuer";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t require_keys(const char **perr, apr_pool_t *p,
@@ -490,7 +581,8 @@ static apr_status_t reject_other_version_keys(const char **perr,
     static const char *const oauth2_only[] = {
         "code_challenge_method", "refresh_token_url",
         "token_endpoint_auth_method", "token_placement",
-        "revocation_endpoint", "issuer", "server_metadata_url", NULL };
+        "revocation_endpoint", "issuer", "server_metadata_url", "jwks_uri",
+        "id_token_signed_response_alg", "leeway", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
@@ -608,24 +700,48 @@ static apr_status_t finish_paths(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+static apr_status_t finalize(oac_app_t **papp, const char **perr,
+                             apr_pool_t *p, const oac_app_decl_t *decl,
+                             apr_table_t *keys);
+
 apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
                               apr_pool_t *p, const oac_app_decl_t *decl)
 {
-    apr_table_t *keys = apr_table_copy(p, decl->keys);
-    oac_app_t *app = apr_pcalloc(p, sizeof(*app));
+    apr_pool_t *scratch;
+    apr_table_t *keys;
     const char *v;
     apr_status_t rv;
 
+    /* The merged keys are needed only while the app is made: in a pool of
+     * their own (their strings stay in p, where the app points). */
+    if (apr_pool_create(&scratch, p) != APR_SUCCESS) {
+        scratch = p;
+    }
+    keys = apr_table_copy(scratch, decl->keys);
     if ((v = apr_table_get(keys, "client_kwargs"))) {
         apr_array_header_t *kw = form_or_empty(p, v);
         int i;
         for (i = 0; i < kw->nelts; ++i) {
             const oac_param_t *kv = &APR_ARRAY_IDX(kw, i, oac_param_t);
             if (!apr_table_get(keys, kv->name)) {
-                apr_table_set(keys, kv->name, kv->value);
+                apr_table_setn(keys, kv->name, kv->value);
             }
         }
     }
+    rv = finalize(papp, perr, p, decl, keys);
+    if (scratch != p) {
+        apr_pool_destroy(scratch);
+    }
+    return rv;
+}
+
+static apr_status_t finalize(oac_app_t **papp, const char **perr,
+                             apr_pool_t *p, const oac_app_decl_t *decl,
+                             apr_table_t *keys)
+{
+    oac_app_t *app = apr_pcalloc(p, sizeof(*app));
+    const char *v;
+    apr_status_t rv;
 
     app->name = decl->name;
     app->version = apr_table_get(keys, "request_token_url") ? OAC_OAUTH1
@@ -670,8 +786,12 @@ apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
     }
     app->user_claim = apr_table_get(keys, "user_claim");
     app->token_field_map = apr_table_get(keys, "token_field_map");
+    app->jwks_uri = apr_table_get(keys, "jwks_uri");
+    app->id_token_algs = apr_table_get(keys, "id_token_signed_response_alg");
+    app->leeway = 60;
 
     if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
+        || APR_SUCCESS != (rv = finish_oidc(perr, p, app, keys))
         || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_rsa_key(perr, p, app))
         || APR_SUCCESS != (rv = check_realm(perr, app))

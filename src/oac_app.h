@@ -63,6 +63,9 @@ typedef struct {
     const char *jwks_uri;             /* from the metadata, or NULL */
     const char *end_session_endpoint; /* from the metadata, or NULL */
     int iss_required;                 /* the metadata says responses carry iss */
+    int oidc;                         /* the scope has openid: id_tokens are checked */
+    const char *id_token_algs;        /* "RS256,ES256", or NULL for the default */
+    int leeway;                       /* seconds of clock skew on exp, iat */
     const char *authorize_url;
     apr_array_header_t *authorize_params;       /* oac_param_t */
     const char *api_base_url;         /* or NULL */
@@ -94,7 +97,8 @@ apr_status_t oac_app_tokenize(apr_array_header_t **ppairs, const char **perr,
 oac_app_decl_t *oac_app_decl_make(apr_pool_t *p, const char *name);
 
 /* Checks what can be checked of one key on its own (known key, URL syntax,
- * enum value, form syntax) and records it in decl. */
+ * enum value, form syntax) and records it in decl: key and value, which
+ * must live as long as p, are kept, not copied. */
 apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
                               oac_app_decl_t *decl, const char *key,
                               const char *value);
@@ -117,5 +121,8 @@ apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,
 const char *oac_app_client_auth_name(oac_client_auth_e m);
 const char *oac_app_placement_name(oac_placement_e m);
 const char *oac_app_sig_method_name(oac_sig_method_e m);
+
+/* Whether the space-separated scope holds the value want. */
+int oac_scope_has(const char *scope, const char *want);
 
 #endif

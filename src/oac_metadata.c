@@ -85,6 +85,26 @@ static int lists(json_t *doc, const char *name, const char *value)
     return 0;
 }
 
+/* RS256 (which OpenID Connect requires of every provider) and what the
+ * metadata lists, less none and the HMAC algorithms (keyed by the client
+ * secret, accepted only when the app lists them itself). */
+static const char *default_algs(apr_pool_t *p, json_t *doc)
+{
+    json_t *a = json_object_get(doc, "id_token_signing_alg_values_supported");
+    json_t *v;
+    const char *algs = "RS256";
+    size_t i;
+
+    json_array_foreach(a, i, v) {
+        const char *alg = json_string_value(v);
+        if (alg && strcmp(alg, "RS256") && strcasecmp(alg, "none")
+            && strncmp(alg, "HS", 2) && !strchr(alg, ',')) {
+            algs = apr_pstrcat(p, algs, ",", alg, NULL);
+        }
+    }
+    return algs;
+}
+
 apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                                 apr_pool_t *p, const oac_app_t *app,
                                 const char *json, apr_size_t len)
@@ -146,6 +166,14 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                              out->authorize_url ? "access_token_url"
                                                 : "authorize_url");
         goto done;
+    }
+    if (out->oidc && !out->jwks_uri) {
+        *perr = "the provider's metadata has no jwks_uri, and the app does "
+                "not set one: its id_tokens cannot be checked";
+        goto done;
+    }
+    if (!out->id_token_algs) {
+        out->id_token_algs = default_algs(p, doc);
     }
     if (lists(doc, "code_challenge_methods_supported", "S256")) {
         out->pkce_s256 = 1;

@@ -30,7 +30,9 @@ const char *oac_metadata_expected_issuer(apr_pool_t *p, const char *url);
  * end_session_endpoint and issuer, each only where app does not set it
  * (explicit keys win); PKCE S256 when code_challenge_methods_supported
  * lists it; iss_required when authorization_response_iss_parameter_supported
- * is true. Refused, with *perr saying why: a document that is no JSON
+ * is true; for an OpenID Connect app that does not list its algorithms,
+ * RS256 and the metadata's id_token_signing_alg_values_supported (less
+ * none and HS*), and a jwks_uri it must have. Refused, with *perr saying why: a document that is no JSON
  * object; an issuer missing, or different from app's issuer key or from
  * what the URL promises (OIDC Discovery 4.3: a document that names another
  * provider is an impersonation); an endpoint the app needs that is missing;

@@ -12,10 +12,48 @@
 #include "oac_oauth2.h"
 #include "oac_userinfo.h"
 
+/* A claim as a user name: a string, or an integer's text; NULL else. */
+static const char *claim_text(apr_pool_t *p, const json_t *v)
+{
+    if (json_is_string(v)) {
+        return apr_pstrdup(p, json_string_value(v));
+    }
+    if (json_is_integer(v)) {
+        /* apr's formatter knows no %lld: print through apr_int64_t */
+        return apr_psprintf(p, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)json_integer_value(v));
+    }
+    return NULL;
+}
+
+/* The claim named user_claim (default sub) of the id_token's claims
+ * merged with userinfo (doc, may be NULL), userinfo's first. */
+static apr_status_t oidc_user(const char **puser, const char **perr,
+                              apr_pool_t *p, const oac_app_t *app,
+                              const json_t *doc, const json_t *id_claims)
+{
+    const char *claim = app->user_claim ? app->user_claim : "sub";
+    const json_t *v = doc ? json_object_get(doc, claim) : NULL;
+
+    if (!v) {
+        v = json_object_get(id_claims, claim);
+    }
+    if (!(*puser = claim_text(p, v)) || !**puser) {
+        *perr = apr_psprintf(p, "the claim '%s' (user_claim) is %s in the "
+                             "id_token%s", claim,
+                             !v ? "missing" : json_is_string(v) ? "empty"
+                                : "not a string or an integer",
+                             doc ? " and userinfo" : "");
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
 apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
                                const oac_app_t *app,
-                               const oac_token_t *token)
+                               const oac_token_t *token,
+                               const json_t *id_claims)
 {
     oac_http_response_t *resp;
     apr_table_t *headers;
@@ -24,6 +62,9 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
     const char *why;
 
     *puser = NULL;
+    if (!app->userinfo_endpoint && id_claims) {
+        return oidc_user(puser, perr, p, app, NULL, id_claims);
+    }
     if (!app->userinfo_endpoint) {
         if (app->user_claim
             && (!(*puser = oac_form_get(token->extra, app->user_claim))
@@ -70,16 +111,26 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
         *perr = "userinfo endpoint did not answer a JSON object";
         return APR_EGENERAL;
     }
+    if (id_claims) {
+        /* OpenID Connect Core 5.3.2: a userinfo answer about someone else
+         * (a token substituted) is refused. */
+        const json_t *sub = json_object_get(doc, "sub");
+        const json_t *id_sub = json_object_get(id_claims, "sub");
+        apr_status_t rv;
+        if (!json_is_string(sub) || !json_is_string(id_sub)
+            || strcmp(json_string_value(sub), json_string_value(id_sub))) {
+            *perr = "userinfo's sub is not the id_token's (OpenID Connect "
+                    "Core 5.3.2)";
+            json_decref(doc);
+            return APR_EGENERAL;
+        }
+        rv = oidc_user(puser, perr, p, app, doc, id_claims);
+        json_decref(doc);
+        return rv;
+    }
     if (app->user_claim) {
         v = json_object_get(doc, app->user_claim);
-        if (json_is_string(v)) {
-            *puser = apr_pstrdup(p, json_string_value(v));
-        }
-        else if (json_is_integer(v)) {
-            /* apr's formatter knows no %lld: print through apr_int64_t */
-            *puser = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                  (apr_int64_t)json_integer_value(v));
-        }
+        *puser = claim_text(p, v);
         if (!*puser || !**puser) {
             /* Never a made-up name: a missing, empty or structured claim
              * is no user. */

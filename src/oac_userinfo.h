@@ -11,6 +11,8 @@
 
 #include <apr_pools.h>
 
+#include <jansson.h>
+
 #include "oac_app.h"
 #include "oac_http.h"
 #include "oac_token.h"
@@ -22,10 +24,15 @@
  * is an error, never a made-up name. Errors (APR_EGENERAL) say what failed
  * in *perr: the endpoint's URL without its query, its HTTP status, never
  * a token or a value from the answer.
+ *
+ * id_claims: an OpenID Connect login's verified id_token claims, or NULL.
+ * The user is then the claim user_claim (default sub) of userinfo merged
+ * over them, and userinfo's sub must be the id_token's.
  */
 apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
                                const oac_app_t *app,
-                               const oac_token_t *token);
+                               const oac_token_t *token,
+                               const json_t *id_claims);
 
 #endif /* OAC_USERINFO_H */

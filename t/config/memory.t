@@ -34,7 +34,8 @@ sub config {
         push @l, "OAuthRemoteApp app$i client_id=c$i client_secret=s$i "
             . "authorize_url=https://idp$i.example/authorize "
             . "access_token_url=https://idp$i.example/token api_base_url=https://api$i.example/ "
-            . "userinfo_endpoint=user user_claim=login scope=\"openid email\"";
+            . "userinfo_endpoint=user user_claim=login scope=\"openid email\" "
+            . "issuer=https://idp$i.example jwks_uri=https://idp$i.example/jwks";
     }
     for my $v (1 .. $vhosts) {
         push @l, "<VirtualHost 127.0.0.1:$port>", "ServerName vh$v.example",

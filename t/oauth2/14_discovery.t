@@ -9,19 +9,10 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config provider_get provider_post
-                 login login_redirect json_of);
+                 login login_redirect json_of log_size log_since);
 
 plan tests => 13;
 
-my $log_file = Apache::Test::vars('t_logs') . '/error_log';
-sub log_since {
-    my ($start, $re) = @_;
-    open my $fh, '<', $log_file or die "$log_file: $!";
-    seek $fh, $start, 0;
-    my @lines = grep { $_ =~ $re } <$fh>;
-    close $fh;
-    return $lines[0] // '';
-}
 
 provider_config();
 my $ua = browser();
@@ -53,7 +44,7 @@ ok t_cmp(provider_get('/_control/stats')->{refresh_requests}, 1, 'once');
 
 # a document that speaks for another issuer
 provider_config(metadata_override => { issuer => 'https://evil.example' });
-my $start = -s $log_file;
+my $start = log_size();
 $res = login_redirect(browser(), 'discoevil', '/after');
 ok t_cmp($res->code, 502, 'metadata naming another issuer: the login fails');
 ok t_cmp(log_since($start, qr/OAC00112/),

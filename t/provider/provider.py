@@ -78,6 +78,7 @@ GET  /_control/config         current configuration
 POST /_control/config         JSON object, merged into the configuration; unknown
                               keys or bad values give 400.  Keys: see DEFAULT_CONFIG.
 POST /_control/expire_tokens  every OAuth 2 access token issued so far expires now
+POST /_control/rotate_oidc_key  a new id_token signing key (new kid); the JWKS serves it only
 GET  /_control/issue_token?user=alice&client_id=oauth2-client&lifetime=N&scope=S
                               a fresh OAuth 2 token as JSON (+ expires_at);
                               with type=oauth1[&consumer_key=...] an OAuth 1 access token.
@@ -204,6 +205,10 @@ DEFAULT_CONFIG = {
     "authorization_response_iss": False,  # RFC 9207: iss in every authorization response, and
                                         # the discovery document says so
     "metadata_override": {},            # {field: JSON value} in the discovery document
+    "id_token_override": {},            # {claim: JSON value} in id_tokens (null removes it)
+    "id_token_mode": "normal",          # normal, bad_signature, alg_none, unknown_kid, hs256
+                                        # (HS256 keyed by the RSA public key's JWK text:
+                                        # the algorithm-confusion attack)
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
     "api_response_headers": {},         # {name: str or [str]} added to every /api/ answer
     "api_response_html": False,         # /api/ answers an HTML page with a <script>
@@ -625,8 +630,10 @@ def validate_config(update):
                 for k, v in value.items())
         elif key == "token_response_quirks":
             ok = isinstance(value, list) and all(q in TOKEN_QUIRKS for q in value)
+        elif key == "id_token_mode":
+            ok = value in ("normal", "bad_signature", "alg_none", "unknown_kid", "hs256")
         elif key in ("token_override", "refresh_override", "userinfo_override",
-                     "metadata_override"):
+                     "metadata_override", "id_token_override"):
             ok = isinstance(value, dict)
         elif key == "token_remove":
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
@@ -661,7 +668,7 @@ COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
             "oidc_requests", "redirect_target_requests", "revocation_requests",
-            "refresh_token_reuse", "abandoned_requests")
+            "refresh_token_reuse", "abandoned_requests", "jwks_requests")
 
 
 class State:
@@ -778,14 +785,35 @@ class OIDCSigner:
         return {"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": self.kid,
                           "n": b64url(_int_bytes(numbers.n)), "e": b64url(_int_bytes(numbers.e))}]}
 
-    def sign(self, claims):
+    def rotate(self):
+        """A new key and kid, as a provider rotating its signing key."""
+        with self._lock:
+            self._key = None
+        self._private_key()
+
+    def sign(self, claims, mode="normal"):
+        """mode: the faults a client must refuse (see id_token_mode)."""
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
         key = self._private_key()
         header = {"alg": "RS256", "typ": "JWT", "kid": self.kid}
+        if mode == "alg_none":
+            header = {"alg": "none", "typ": "JWT"}
+        elif mode == "unknown_kid":
+            header["kid"] = "no-such-key-" + secrets.token_urlsafe(8)
+        elif mode == "hs256":
+            header["alg"] = "HS256"
         signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
                          + b64url(json.dumps(claims, separators=(",", ":")).encode()))
+        if mode == "alg_none":
+            return signing_input + "."
+        if mode == "hs256":
+            secret = json.dumps(self.jwks()["keys"][0], separators=(",", ":")).encode()
+            return signing_input + "." + b64url(hmac.new(secret, signing_input.encode("ascii"),
+                                                         hashlib.sha256).digest())
         signature = key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        if mode == "bad_signature":
+            signature = bytes([signature[0] ^ 1]) + signature[1:]
         return signing_input + "." + b64url(signature)
 
 
@@ -979,7 +1007,7 @@ class Handler(BaseHTTPRequestHandler):
         "/oauth1/access_token": ("access_token_requests", "oauth1_access_token"),
         "/oauth1/userinfo": ("userinfo_requests", "userinfo"),
         "/.well-known/openid-configuration": ("oidc_requests", "oidc_discovery"),
-        "/oauth2/jwks": ("oidc_requests", "oidc_jwks"),
+        "/oauth2/jwks": ("jwks_requests", "oidc_jwks"),
         "/_evil/token": ("redirect_target_requests", "evil_token"),
     }
 
@@ -1331,11 +1359,19 @@ class Handler(BaseHTTPRequestHandler):
         payload = self.state.issue_oauth2(grant["user"], client_id, grant["scope"], code=code,
                                           refresh=self.state.config["issue_refresh_token"])
         if "openid" in grant["scope"].split():
-            payload["id_token"] = self.server.oidc.sign(id_token_claims(
+            payload["id_token"] = self._id_token(id_token_claims(
                 self.issuer(), client_id, grant["user"], grant.get("nonce"),
                 payload["access_token"], self.state.config["access_token_lifetime"]))
         payload["_user"] = user_profile(grant["user"])
         return payload
+
+    def _id_token(self, claims):  # caller holds the lock
+        for k, v in self.state.config["id_token_override"].items():
+            if v is None:
+                claims.pop(k, None)
+            else:
+                claims[k] = copy.deepcopy(v)
+        return self.server.oidc.sign(claims, self.state.config["id_token_mode"])
 
     def _grant_refresh(self, form, client_id):  # caller holds the lock
         token = form.get("refresh_token")
@@ -1732,6 +1768,9 @@ class Handler(BaseHTTPRequestHandler):
             with state.lock:
                 state.reset()
             return self.send_json(200, {"reset": True})
+        if route == ("POST", "rotate_oidc_key"):
+            self.server.oidc.rotate()
+            return self.send_json(200, {"kid": self.server.oidc.kid})
         if route == ("GET", "config"):
             with state.lock:
                 config = copy.deepcopy(state.config)

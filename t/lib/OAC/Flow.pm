@@ -4,6 +4,7 @@ package OAC::Flow;
 use strict;
 use warnings FATAL => 'all';
 
+use Apache::Test ();
 use Apache::TestRequest ();
 use HTTP::Cookies ();
 use HTTP::Request ();
@@ -15,6 +16,7 @@ use URI::Escape qw(uri_escape);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(browser site provider_get provider_post provider_config
+                    log_size log_since
                     login_redirect approve login query_of json_of cookie_of);
 
 sub site {
@@ -88,6 +90,19 @@ sub approve {
         ->get($authorize_url . '&' . ($param || 'auto_approve') . '=' . ($user || 'alice'));
     die "provider authorize: " . $res->status_line unless $res->code == 302;
     return $res->header('Location');
+}
+
+# The test httpd's error log: its size now, and the last line matching re
+# written since an earlier size ('' when none).
+sub log_file { Apache::Test::vars('t_logs') . '/error_log' }
+sub log_size { -s log_file() }
+sub log_since {
+    my ($start, $re) = @_;
+    open my $fh, '<', log_file() or die log_file() . ": $!";
+    seek $fh, $start, 0;
+    my @lines = grep { $_ =~ $re } <$fh>;
+    close $fh;
+    return $lines[-1] // '';
 }
 
 # The whole dance; returns the callback's response.
