@@ -766,6 +766,12 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact):
       % (info["nproc"], info["cpu"], info["kernel"], info["debian"], info["httpd"], info["openidc"],
          info["wrk"], info["openssl"], info["load_before"], info["load_after"], info["commit"]))
     w("")
+    rest = [r["cores"]["busy"] - sum(r["cores"].get(k, 0.0) for k, _ in GROUP_NAMES)
+            for c in CONFIGS for r in c.runs]
+    w("Other work on the host during the wrk runs (the machine's busy time beyond the benchmark's "
+      "own processes, from /proc; see \"Where the CPU went\"): median %.2f cores of %d, the "
+      "most in one run %.2f." % (median(rest), CORES, max(rest)))
+    w("")
     w("## Requests through each configuration")
     w("")
     w("Every row fetches the same 1 KiB page `%s` from the same static backend httpd through a "
