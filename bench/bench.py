@@ -10,12 +10,15 @@ exports. Standard library only, except matplotlib for the chart.
 1. Logs in to each configuration through the real flow (login path ->
    provider's authorize with auto_approve=alice -> callback -> the page),
    as a browser would, and checks once what the backend receives.
-2. Measures every configuration with wrk, interleaved: a b c d e a' f, then
-   again, ROUNDS times. Each wrk run gets a session made just before it by a
-   fresh login (mod_auth_openidc rewrites a client-cookie session older than
-   60 s on every request when the client does not store the new cookie, as
-   wrk does not; a fresh session per run keeps every row on its steady
-   state).
+2. Measures every configuration with wrk, interleaved: a b c d e g a' f h1
+   h2, then again, ROUNDS times. Each wrk run gets a session made just
+   before it by a fresh login (mod_auth_openidc rewrites a client-cookie
+   session older than 60 s on every request when the client does not store
+   the new cookie, as wrk does not; a fresh session per run keeps every row
+   on its steady state). Around each run, the CPU of every process group
+   (/proc), and for the configurations with sessions in PostgreSQL the
+   statements it ran (pg_stat_statements); then those statements for an
+   exact number of requests (count_queries).
 3. Complete logins per second through the module, and the front httpd's CPU
    per login (utime+stime of its processes from /proc; the provider's and
    the client's CPU are not in it). The same through mod_auth_openidc, for
@@ -27,11 +30,14 @@ exports. Standard library only, except matplotlib for the chart.
 """
 
 import argparse
+import collections
+import concurrent.futures
 import datetime
 import http.client
 import os
 import platform
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +65,11 @@ class Config:
         self.key, self.label, self.what = key, label, what
         self.instance, self.port, self.login_kind, self.app = instance, port, login, app
         self.runs = []      # dicts from wrk()
+        # the httpd whose CPU serves the requests; behind the balancer, the
+        # nodes' with it (node2 stays idle for (h1))
+        self.httpd = ("balancer", "node1", "node2") if instance == "balancer" else (instance,)
+        # sessions in PostgreSQL: its queries are counted
+        self.db = key in ("g", "h1", "h2")
 
 
 CONFIGS = [
@@ -71,10 +82,16 @@ CONFIGS = [
            "front", int(env("BENCH_PORT_D")), "oac", "bench2"),
     Config("e", "(e)", "OAuthProxyAPI, OAuth 1 HMAC-SHA1 signature (codec session)",
            "front", int(env("BENCH_PORT_E")), "oac", "bench1"),
+    Config("g", "(g)", "(b) with the session in mod_session_dbd on PostgreSQL, OAuthCache dbd",
+           "front", int(env("BENCH_PORT_G")), "oac", "bench2"),
     Config("a2", "(a')", "plain ProxyPass, no auth, in the mod_auth_openidc httpd",
            "oidc", int(env("BENCH_PORT_A2")), None),
     Config("f", "(f)", "mod_auth_openidc, client-cookie session, access token upstream",
            "oidc", int(env("BENCH_PORT_F")), "oidc"),
+    Config("h1", "(h1)", "(g) on one node behind an httpd with mod_proxy_balancer",
+           "balancer", int(env("BENCH_PORT_H1")), "oac", "bench2"),
+    Config("h2", "(h2)", "(g) on two nodes behind mod_proxy_balancer (byrequests, no stickiness)",
+           "balancer", int(env("BENCH_PORT_H2")), "oac", "bench2"),
 ]
 BY_KEY = {c.key: c for c in CONFIGS}
 
@@ -198,6 +215,7 @@ def backend_view(cfg, cookie):
 # --------------------------------------------------------------------------
 
 TICK = os.sysconf("SC_CLK_TCK")
+CORES = os.cpu_count()
 
 
 def _stat(pid):
@@ -207,30 +225,115 @@ def _stat(pid):
     return int(fields[1]), int(fields[11]), int(fields[12]), int(fields[13]), int(fields[14])
 
 
-def instance_cpu(name):
-    """Seconds of CPU of the httpd whose pid file is DIR/NAME.pid: the parent,
-    its live children, and the children it has reaped."""
-    with open(os.path.join(ARGS.dir, name + ".pid")) as f:
-        parent = int(f.read().strip())
-    _, ut, st, cut, cst = _stat(parent)
-    ticks = ut + st + cut + cst
+# The processes bench/run starts, by pid file DIR/NAME.pid: httpd
+# instances, PostgreSQL's postmaster, the provider.
+INSTANCES = ("front", "oidc", "balancer", "node1", "node2", "backend", "postgres", "provider")
+
+
+def cpu_snapshot():
+    """CPU seconds so far: of each of INSTANCES (the process, the children
+    it has reaped, its live children: httpd's and PostgreSQL's processes
+    come and go), of this script's reaped children ("wrk": only wrk runs
+    while a measurement lasts), and the machine's from /proc/stat: busy,
+    stolen by the hypervisor, idle. (This kernel charges interrupts, the
+    loopback's network stack among them, to the process they interrupt:
+    CONFIG_TICK_CPU_ACCOUNTING without IRQ_TIME_ACCOUNTING.)"""
+    procs = {}
     for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+        if entry.isdigit():
+            try:
+                procs[int(entry)] = _stat(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    out = {}
+    for name in INSTANCES:
         try:
-            ppid, ut, st, _, _ = _stat(int(entry))
-        except (OSError, IndexError, ValueError):
+            with open(os.path.join(ARGS.dir, name + ".pid")) as f:
+                parent = int(f.read().strip())
+        except (OSError, ValueError):
             continue
-        if ppid == parent:
-            ticks += ut + st
-    return ticks / TICK
+        if parent not in procs:
+            continue
+        _, ut, st, cut, cst = procs[parent]
+        ticks = ut + st + cut + cst + sum(p[1] + p[2] for p in procs.values() if p[0] == parent)
+        out[name] = ticks / TICK
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out["wrk"] = usage.ru_utime + usage.ru_stime
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = (
+            int(x) / TICK for x in f.readline().split()[1:9])
+    out.update({"busy": user + nice + system + irq + softirq, "steal": steal, "idle": idle + iowait})
+    return out
 
 
-def pid_cpu(name):
-    with open(os.path.join(ARGS.dir, name + ".pid")) as f:
-        pid = int(f.read().strip())
-    _, ut, st, cut, cst = _stat(pid)
-    return (ut + st + cut + cst) / TICK
+def cpu_delta(before, after):
+    return {k: after[k] - before[k] for k in after if k in before}
+
+
+# --------------------------------------------------------------------------
+# PostgreSQL's statements (pg_stat_statements, bench/pg.py)
+# --------------------------------------------------------------------------
+
+def pg_calls():
+    """{statement: times executed so far}, these reads left out. Each
+    prepared statement counts under its PREPARE text; preparing one (on
+    every new connection of mod_dbd's pools) does not count."""
+    out = subprocess.run(
+        ["psql", "-X", "-q", "-A", "-t", "-F", "\x1f", "-h", "127.0.0.1", "-p", env("BENCH_PG_PORT"),
+         "-U", "oac", "-d", "oac", "-c",
+         "SELECT calls, regexp_replace(query, '\\s+', ' ', 'g') FROM pg_stat_statements "
+         "WHERE query NOT LIKE '%pg_stat_statements%'"],
+        check=True, capture_output=True, text=True, timeout=60).stdout
+    calls = {}
+    for line in out.splitlines():
+        n, _, query = line.partition("\x1f")
+        m = re.match(r"PREPARE (\w+)", query)
+        name = m.group(1) if m else query[:60]
+        calls[name] = calls.get(name, 0) + int(n)
+    return calls
+
+
+def pg_calls_since(before):
+    """The statements run since before, once the requests still in flight
+    (wrk stops without waiting for its last answers) are done."""
+    after = pg_calls()
+    while True:
+        time.sleep(0.2)
+        again = pg_calls()
+        if again == after:
+            break
+        after = again
+    return {k: v - before.get(k, 0) for k, v in after.items() if v != before.get(k, 0)}
+
+
+def get_pages(port, cookie, n):
+    """n GETs of the page on one keep-alive connection, each checked."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"User-Agent": UA}
+    if cookie:
+        headers["Cookie"] = cookie
+    try:
+        for _ in range(n):
+            conn.request("GET", PAGE_PATH, headers=headers)
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200 or body != PAGE:
+                raise RuntimeError("port %d answered %s" % (port, resp.status))
+    finally:
+        conn.close()
+
+
+def count_queries(cfg, n, connections=4):
+    """The statements PostgreSQL runs for exactly n requests of cfg, on
+    `connections` keep-alive connections at once, with a fresh session:
+    a count without wrk's uncounted last requests."""
+    cookie = login(cfg)
+    before = pg_calls()
+    per = n // connections
+    with concurrent.futures.ThreadPoolExecutor(connections) as pool:
+        list(pool.map(lambda _: get_pages(cfg.port, cookie, per), range(connections)))
+    return {"requests": per * connections, "connections": connections,
+            "queries": pg_calls_since(before)}
 
 
 # --------------------------------------------------------------------------
@@ -250,10 +353,12 @@ def wrk_command(cfg, seconds, cookie, connections=None):
 
 
 def wrk(cfg, seconds, cookie, connections=None):
-    cpu0 = instance_cpu(cfg.instance)
+    queries0 = pg_calls() if cfg.db else None
+    cpu0, t0 = cpu_snapshot(), time.monotonic()
     out = subprocess.run(wrk_command(cfg, seconds, cookie, connections), capture_output=True, text=True,
                          timeout=seconds + 60).stdout
-    cpu1 = instance_cpu(cfg.instance)
+    cpu = cpu_delta(cpu0, cpu_snapshot())
+    wall = time.monotonic() - t0
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     n = re.search(r"(\d+) requests in", out)
     p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$", out, re.M)
@@ -266,7 +371,9 @@ def wrk(cfg, seconds, cookie, connections=None):
     requests = int(n.group(1))
     return {"rps": float(m.group(1)), "p50": _ms(*p50.groups()), "p99": _ms(*p99.groups()),
             "requests": requests, "errors": errors,
-            "cpu_us": (cpu1 - cpu0) * 1e6 / max(requests, 1)}
+            "cpu_us": sum(cpu.get(i, 0.0) for i in cfg.httpd) * 1e6 / max(requests, 1),
+            "cores": {k: v / wall for k, v in cpu.items()},
+            "queries": pg_calls_since(queries0) if cfg.db else None}
 
 
 # --------------------------------------------------------------------------
@@ -294,7 +401,7 @@ def login_bench(cfg, n, concurrency):
             with lock:
                 times.append(time.monotonic() - t0)
 
-    cpu0, prov0 = instance_cpu(cfg.instance), pid_cpu("provider")
+    cpu0 = cpu_snapshot()
     start = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
     for t in threads:
@@ -302,12 +409,12 @@ def login_bench(cfg, n, concurrency):
     for t in threads:
         t.join()
     wall = time.monotonic() - start
-    cpu1, prov1 = instance_cpu(cfg.instance), pid_cpu("provider")
+    cpu = cpu_delta(cpu0, cpu_snapshot())
     ok = len(times)
     return {"n": n, "ok": ok, "failures": failures, "wall": wall, "concurrency": concurrency,
             "per_s": ok / wall if wall else 0.0,
-            "httpd_cpu_ms": (cpu1 - cpu0) * 1e3 / max(ok, 1),
-            "provider_cpu_ms": (prov1 - prov0) * 1e3 / max(ok, 1),
+            "httpd_cpu_ms": sum(cpu[i] for i in cfg.httpd) * 1e3 / max(ok, 1),
+            "provider_cpu_ms": cpu["provider"] * 1e3 / max(ok, 1),
             "latency_ms": statistics.median(times) * 1e3 if times else float("nan")}
 
 
@@ -346,8 +453,7 @@ def run_codec_bench(seconds):
 # --------------------------------------------------------------------------
 
 PORT_VARS = {"a": "BENCH_PORT_A", "b": "BENCH_PORT_B", "c": "BENCH_PORT_C", "d": "BENCH_PORT_D",
-             "e": "BENCH_PORT_E", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F"}
-MARKERS = {"a": "(a)", "b": "(b)", "c": "(c)", "d": "(d)", "e": "(e)", "a2": "(a')", "f": "(f)"}
+             "e": "BENCH_PORT_E", "g": "BENCH_PORT_G", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F"}
 
 
 def reduced_conf(cfg, path):
@@ -355,8 +461,8 @@ def reduced_conf(cfg, path):
     would cost callgrind a PBKDF2 derivation each at startup)."""
     with open(os.path.join(ARGS.dir, "conf", cfg.instance + ".conf")) as f:
         text = f.read()
-    parts = re.split(r"(?m)^(?=# \([a-f]'?\) )", text)
-    keep = [parts[0]] + [p for p in parts[1:] if p.startswith("# %s " % MARKERS[cfg.key])]
+    parts = re.split(r"(?m)^(?=# \([a-z]'?\) )", text)
+    keep = [parts[0]] + [p for p in parts[1:] if p.startswith("# %s " % cfg.label)]
     with open(path, "w") as f:
         f.write("".join(keep))
     os.chmod(path, 0o644)
@@ -413,17 +519,11 @@ def count_instructions(cfg, n, logins=False):
             for _ in range(n):
                 login(cfg, port)
             n = n or 1
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        headers = {"User-Agent": UA}
-        if cookie:
-            headers["Cookie"] = cookie
-        for _ in range(0 if logins else n):
-            conn.request("GET", PAGE_PATH, headers=headers)
-            resp = conn.getresponse()
-            body = resp.read()
-            if resp.status != 200 or body != PAGE:
-                raise RuntimeError("%s under callgrind answered %s" % (cfg.label, resp.status))
-        conn.close()
+        else:
+            try:
+                get_pages(port, cookie, n)
+            except RuntimeError as exc:
+                raise RuntimeError("%s under callgrind: %s" % (cfg.label, exc))
     finally:
         proc.terminate()
         try:
@@ -494,22 +594,27 @@ def chart(path, stats, info):
     lo = [stats[c.key]["rps"] - stats[c.key]["min"] for c in CONFIGS]
     hi = [stats[c.key]["max"] - stats[c.key]["rps"] for c in CONFIGS]
     colors = [COLORS[c.key] for c in CONFIGS]
-    fig, ax = plt.subplots(figsize=(11, 6), dpi=100)
+    fig, ax = plt.subplots(figsize=(14, 6), dpi=100)
     bars = ax.bar(range(len(CONFIGS)), values, color=colors, yerr=[lo, hi], capsize=5,
                   edgecolor="black", linewidth=0.6)
     a = stats["a"]["rps"]
     top = max(s["max"] for s in stats.values())
-    n_front = sum(1 for c in CONFIGS if c.instance == "front")
-    ax.hlines(0.90 * a, -0.5, n_front - 0.5, color="#1f4e99", linestyle="--", linewidth=1)
-    ax.hlines(0.85 * a, -0.5, n_front - 0.5, color="#555555", linestyle=":", linewidth=1)
-    ax.text(n_front - 0.55, 0.90 * a, "0.90 x (a): target for (b)", va="bottom", ha="right",
-            fontsize=8, color="#1f4e99")
-    ax.text(n_front - 0.55, 0.85 * a, "0.85 x (a): target for (d), (e)", va="top", ha="right",
-            fontsize=8, color="#555555")
-    ax.axvline(n_front - 0.5, color="black", linewidth=0.8)
-    ax.text(n_front - 0.45, top * 1.08, "second httpd: mod_auth_openidc,\nno mod_oauthclient",
-            va="top", ha="left", fontsize=8)
-    ax.text(-0.45, top * 1.08, "httpd with mod_oauthclient", va="top", ha="left", fontsize=8)
+    # each target's line over the bars it is for
+    index = {c.key: i for i, c in enumerate(CONFIGS)}
+    for floor, keys in ((0.90, ("b",)), (0.85, ("d", "e")), (0.60, ("g",))):
+        x0, x1 = min(index[k] for k in keys) - 0.48, max(index[k] for k in keys) + 0.48
+        ax.hlines(floor * a, x0, x1, color="black", linestyle="--", linewidth=1.2)
+        ax.text((x0 + x1) / 2, floor * a + top * 0.01, "target %.2f x (a)" % floor, ha="center",
+                va="bottom", fontsize=8, bbox=dict(facecolor="white", alpha=0.8, edgecolor="none", pad=1))
+    # the configurations are grouped by the httpd that serves them
+    groups = {"front": "httpd with mod_oauthclient",
+              "oidc": "second httpd: mod_auth_openidc,\nno mod_oauthclient",
+              "balancer": "mod_proxy_balancer in front of\n(g)'s nodes: one, then two"}
+    for i, c in enumerate(CONFIGS):
+        if i == 0 or CONFIGS[i - 1].instance != c.instance:
+            if i:
+                ax.axvline(i - 0.5, color="black", linewidth=0.8)
+            ax.text(i - 0.45, top * 1.08, groups[c.instance], va="top", ha="left", fontsize=8)
     for i, (bar, c) in enumerate(zip(bars, CONFIGS)):
         base = stats["a2" if c.instance == "oidc" else "a"]["rps"]
         label = "%s\n%.2f x %s" % (fmt(values[i]), values[i] / base,
@@ -521,7 +626,7 @@ def chart(path, stats, info):
             ax.text(bar.get_x() + bar.get_width() / 2, values[i] + hi[i] + top * 0.01, label,
                     ha="center", va="bottom", fontsize=9, color="black", fontweight="bold")
     ax.set_xticks(range(len(CONFIGS)))
-    ax.set_xticklabels(labels, fontsize=9)
+    ax.set_xticklabels(labels, fontsize=8)
     ax.set_ylabel("requests/s (median of %d; whiskers: min-max)" % stats["a"]["n"])
     ax.set_title("mod_oauthclient benchmark: the same proxied 1 KiB page, wrk -t%d -c%d\n%s, %s CPUs, %s"
                  % (WRK_THREADS, WRK_CONNECTIONS, info["cpu"], info["nproc"], info["date"]), fontsize=11)
@@ -535,12 +640,119 @@ def chart(path, stats, info):
 
 SHORT = {"a": "ProxyPass,\nno auth", "b": "AuthType OAuth\n+ codec", "c": "AuthType OAuth\n+ session_crypto",
          "d": "OAuthProxyAPI\nOAuth 2 bearer", "e": "OAuthProxyAPI\nOAuth 1 HMAC-SHA1",
-         "a2": "ProxyPass, no auth\n(openidc httpd)", "f": "mod_auth_openidc\nclient cookie"}
+         "g": "AuthType OAuth\n+ session_dbd\n(PostgreSQL)",
+         "a2": "ProxyPass, no auth\n(openidc httpd)", "f": "mod_auth_openidc\nclient cookie",
+         "h1": "balancer\n-> 1 node (g)", "h2": "balancer\n-> 2 nodes (g)"}
 COLORS = {"a": "#8c8c8c", "b": "#1f77b4", "c": "#ff7f0e", "d": "#2a9d8f", "e": "#6a4c93",
-          "a2": "#b0b0b0", "f": "#d62728"}
+          "g": "#8a5a00", "a2": "#b0b0b0", "f": "#d62728", "h1": "#c49a45", "h2": "#e0b860"}
 
 
-def report(stats, logins, sign, codec, info, views, commands, instr):
+def queries_per_request(count):
+    return sum(count["queries"].values()) / count["requests"]
+
+
+def wrk_queries(cfg):
+    """cfg's statements over its wrk runs, the requests wrk counted, and
+    how many more it may have left in flight (answered, uncounted)."""
+    total = collections.Counter()
+    for r in cfg.runs:
+        total.update(r["queries"])
+    return {"queries": sum(total.values()), "requests": sum(r["requests"] for r in cfg.runs),
+            "in_flight": WRK_CONNECTIONS * len(cfg.runs), "by_statement": statements(total)}
+
+
+def statements(counts):
+    return ", ".join("%d %s" % (n, name) for name, n in sorted(counts.items(), key=lambda kv: -kv[1])) \
+        or "none"
+
+
+GROUP_NAMES = (("wrk", "wrk"), ("front", "front httpd"), ("oidc", "mod_auth_openidc httpd"),
+               ("balancer", "balancer"), ("node1", "node 1"), ("node2", "node 2"),
+               ("backend", "backend"), ("postgres", "PostgreSQL"))
+
+
+def report_db_nodes(w, stats, exact):
+    """Sessions in PostgreSQL, two nodes, and where the CPU went."""
+    a = stats["a"]["rps"]
+    w("## Sessions in PostgreSQL, two nodes")
+    w("")
+    w("(g) is (b) with its session in mod_session_dbd: the browser holds only the session's "
+      "key, and every request reads the session with one prepared SELECT through mod_dbd's "
+      "pool of kept connections (`SessionExpiryUpdateInterval 3600`: a request that changes "
+      "nothing writes nothing). PostgreSQL 15 runs on the same machine (bench/pg.py: a "
+      "throw-away cluster, fsync off, pg_stat_statements loaded). (h1) and (h2) run (g)'s "
+      "configuration on nodes of their own (bench/conf/node.conf), behind a third httpd with "
+      "mod_proxy_balancer (byrequests, no stickiness; bench/conf/balancer.conf): one node, "
+      "then two, sharing the sessions and `OAuthCache dbd` in the one PostgreSQL.")
+    w("")
+    w("Database statements per protected request, counted by pg_stat_statements (each "
+      "statement's executions, read before and after; the logins that made the sessions are "
+      "not in the counts). First for an exact number of requests, on %d keep-alive "
+      "connections at once; then over the wrk runs, against the requests wrk counted: wrk "
+      "stops without waiting for its last answers, so up to %d requests per run were served "
+      "(and read their session) without being counted."
+      % (next(iter(exact.values()))["connections"], WRK_CONNECTIONS))
+    w("")
+    w("| config | requests | statements | per request | under wrk: answered requests | statements | per answered request |")
+    w("|---|---:|---|---:|---:|---|---:|")
+    for key, e in exact.items():
+        u = wrk_queries(BY_KEY[key])
+        w("| %s | %d | %s | %.3f | %d | %s | %.4f |"
+          % (BY_KEY[key].label, e["requests"], statements(e["queries"]), queries_per_request(e),
+             u["requests"], u["by_statement"], u["queries"] / u["requests"]))
+    w("")
+
+    # cores busy: CPU seconds per second of each run, medians over the runs
+    shown = [(k, name) for k, name in GROUP_NAMES
+             if any(r["cores"].get(k, 0) >= 0.005 for c in CONFIGS for r in c.runs)]
+    w("Where the CPU went during the wrk runs, from /proc: cores busy (CPU seconds per second "
+      "of the run, median over the runs) in each group of processes (interrupts included: "
+      "the kernel charges them to the process they interrupt); then, from the kernel's count "
+      "for the whole machine (/proc/stat), the rest of its busy time (other work on the host, "
+      "this script), the time stolen by the hypervisor, and idle time. The machine has %d "
+      "cores; a row adds up to them." % CORES)
+    w("")
+    w("| config | " + " | ".join(name for _, name in shown)
+      + " | these together | rest of the machine | stolen | idle |")
+    w("|---|" + "---:|" * (len(shown) + 4))
+    for c in CONFIGS:
+        def med(f):
+            return median([f(r["cores"]) for r in c.runs])
+        cells = [med(lambda x, k=k: x.get(k, 0.0)) for k, _ in shown]
+        cells += [med(lambda x: sum(x.get(k, 0.0) for k, _ in shown)),
+                  med(lambda x: x["busy"] - sum(x.get(k, 0.0) for k, _ in shown)),
+                  med(lambda x: x["steal"]), med(lambda x: x["idle"])]
+        w("| %s | %s |" % (c.label, " | ".join("%.2f" % x if abs(x) >= 0.005 else "-" for x in cells)))
+    w("")
+    h1, h2, g = stats["h1"]["rps"], stats["h2"]["rps"], stats["g"]["rps"]
+
+    def busy(key, group=None):
+        return median([r["cores"][group] if group else CORES - r["cores"]["idle"]
+                       for r in BY_KEY[key].runs])
+
+    us = {k: median([r["cores"].get(k, 0.0) * 1e6 / r["rps"] for r in BY_KEY["h2"].runs])
+          for k in ("wrk", "balancer", "node1", "node2", "backend", "postgres")}
+    total = sum(us.values())
+    saturated = busy("h1") >= CORES - 0.1 and busy("h2") >= CORES - 0.1
+    w("Two nodes: (h2) = %.3f x (h1), %.3f x (a). wrk, the balancer, both nodes, the backend "
+      "and PostgreSQL share the machine's %d cores, which were busy %.2f during (h1) and %.2f "
+      "during (h2)%s (node 1 used %.2f cores in (h1); in (h2) node 1 %.2f and node 2 %.2f). "
+      "Per request of (h2), CPU in microseconds: wrk %.0f, balancer %.0f, the nodes %.0f "
+      "(node 1 %.0f, node 2 %.0f), backend %.0f, PostgreSQL %.0f: %.0f in "
+      "all, which %d cores turn into at most %.0f requests/s. On machines of their own, only "
+      "the nodes' share would be divided between them. (h1) = %.3f x (g): the balancer's "
+      "extra hop (one more httpd receiving, proxying and answering each request) on the same "
+      "cores."
+      % (h2 / h1, h2 / a, CORES, busy("h1"), busy("h2"),
+         ": the machine bounds it, not a node, and a second node has no core of its own to add"
+         if saturated else ": the machine was not saturated, so something else bounds it",
+         busy("h1", "node1"), busy("h2", "node1"), busy("h2", "node2"), us["wrk"],
+         us["balancer"], us["node1"] + us["node2"], us["node1"], us["node2"], us["backend"],
+         us["postgres"], total, CORES, CORES * 1e6 / total, h1 / g))
+    w("")
+
+
+def report(stats, logins, sign, codec, info, views, commands, instr, exact):
     a, a2 = stats["a"]["rps"], stats["a2"]["rps"]
     L = []
     w = L.append
@@ -554,17 +766,27 @@ def report(stats, logins, sign, codec, info, views, commands, instr):
       % (info["nproc"], info["cpu"], info["kernel"], info["debian"], info["httpd"], info["openidc"],
          info["wrk"], info["openssl"], info["load_before"], info["load_after"], info["commit"]))
     w("")
+    rest = [r["cores"]["busy"] - sum(r["cores"].get(k, 0.0) for k, _ in GROUP_NAMES)
+            for c in CONFIGS for r in c.runs]
+    w("Other work on the host during the wrk runs (the machine's busy time beyond the benchmark's "
+      "own processes, from /proc; see \"Where the CPU went\"): median %.2f cores of %d, the "
+      "most in one run %.2f." % (median(rest), CORES, max(rest)))
+    w("")
     w("## Requests through each configuration")
     w("")
     w("Every row fetches the same 1 KiB page `%s` from the same static backend httpd through a "
       "front httpd (mod_proxy_http, pooled backend connections). wrk runs %d threads and %d "
       "connections on the same 2 cores as the servers, so these are whole-machine numbers. "
-      "Ratios of (a)-(e) are to (a), measured in the same httpd; (f) runs in its own httpd "
+      "Ratios of (a)-(e) and (g) are to (a), measured in the same httpd; (f) runs in its own httpd "
       "(mod_auth_openidc loaded, mod_oauthclient not) and its ratio is to (a') of that httpd "
-      "(ratio to (a) in brackets). Front CPU is the front httpd's user+system CPU per request "
-      "(from /proc, all its processes)." % (PAGE_PATH, WRK_THREADS, WRK_CONNECTIONS))
+      "(ratio to (a) in brackets). (g) reads its session from PostgreSQL, another process on "
+      "the same cores. (h1) and (h2) pass through one more httpd, with mod_proxy_balancer, to "
+      "one or two nodes that run (g)'s configuration, each an httpd of its own; their ratios "
+      "are to (a) too. httpd CPU is the user+system CPU per request of the front httpd, or of "
+      "the balancer and the nodes for (h1) and (h2) (from /proc, all their processes)."
+      % (PAGE_PATH, WRK_THREADS, WRK_CONNECTIONS))
     w("")
-    w("| config | what | req/s (median of %d) | min - max | p50 ms | p99 ms | ratio | per-round ratios: median (min - max) | front CPU us/req |"
+    w("| config | what | req/s (median of %d) | min - max | p50 ms | p99 ms | ratio | per-round ratios: median (min - max) | httpd CPU us/req |"
       % stats["a"]["n"])
     w("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for c in CONFIGS:
@@ -612,10 +834,18 @@ def report(stats, logins, sign, codec, info, views, commands, instr):
     def target(name, measured, ok, note=""):
         targets.append((name, measured, ok, note))
 
-    for key, floor in (("b", 0.90), ("d", 0.85), ("e", 0.85)):
+    for key, floor in (("b", 0.90), ("d", 0.85), ("e", 0.85), ("g", 0.60)):
         r = stats[key]["rps"] / a
         target("(%s) >= %.2f x (a)" % (key, floor), "%.3f x (a)" % r, r >= floor,
                "" if r >= floor else "missed by %.3f (%.1f %% of (a))" % (floor - r, (floor - r) * 100))
+    per, under_wrk = queries_per_request(exact["g"]), wrk_queries(BY_KEY["g"])
+    ok = per <= 1 and under_wrk["queries"] <= under_wrk["requests"] + under_wrk["in_flight"]
+    target("(g) database queries per protected request <= 1",
+           "%.3f (pg_stat_statements: %s for %d requests); under wrk %.4f (%d for %d answered "
+           "requests, and up to %d in flight when the runs stopped)"
+           % (per, statements(exact["g"]["queries"]), exact["g"]["requests"],
+              under_wrk["queries"] / under_wrk["requests"], under_wrk["queries"],
+              under_wrk["requests"], under_wrk["in_flight"]), ok, "" if ok else "more than one")
     ok = cost_b <= 0.25 * cost_f
     target("module's added cost per request <= 1/4 of mod_auth_openidc's",
            "(b): 1/rate(b) - 1/rate(a) = %.1f us; (f): 1/rate(f) - 1/rate(a') = %.1f us "
@@ -676,6 +906,8 @@ def report(stats, logins, sign, codec, info, views, commands, instr):
                           cpu_b / cpu_f if cpu_f > 0 else float("nan")))
     w("")
 
+    report_db_nodes(w, stats, exact)
+
     if instr:
         w("## Instructions per request")
         w("")
@@ -688,6 +920,8 @@ def report(stats, logins, sign, codec, info, views, commands, instr):
         w("| config | instructions/request | added to its baseline | x baseline |")
         w("|---|---:|---:|---:|")
         for c in CONFIGS:
+            if c.key not in instr:
+                continue
             base = instr["a2" if c.instance == "oidc" else "a"]
             w("| %s | %s | %s | %.2f |" % (c.label, fmt(instr[c.key]),
                                            "-" if c.key in ("a", "a2") else "+" + fmt(instr[c.key] - base),
@@ -918,10 +1152,20 @@ def main():
             cookie = login(c)
             r = wrk(c, SECONDS, cookie)
             c.runs.append(r)
-            log("round %d/%d %-4s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  front CPU %.0f us/req%s"
+            log("round %d/%d %-4s %8.0f req/s  p50 %.2f ms  p99 %.2f ms  httpd CPU %.0f us/req%s%s"
                 % (i + 1, ROUNDS, c.label, r["rps"], r["p50"], r["p99"], r["cpu_us"],
-                   "  ERRORS %d" % r["errors"] if r["errors"] else ""))
+                   "  %.4f queries/req" % (sum(r["queries"].values()) / max(r["requests"], 1))
+                   if c.db else "", "  ERRORS %d" % r["errors"] if r["errors"] else ""))
     stats = {c.key: summarize(c) for c in CONFIGS}
+
+    # database statements for an exact number of requests
+    exact = {}
+    for c in CONFIGS:
+        if c.db:
+            exact[c.key] = count_queries(c, 400 if ARGS.quick else 2000)
+            log("%s: %d requests, %d database statements %s"
+                % (c.label, exact[c.key]["requests"], sum(exact[c.key]["queries"].values()),
+                   exact[c.key]["queries"]))
 
     # 3. logins
     logins = {}
@@ -945,6 +1189,8 @@ def main():
     instr = {}
     if not ARGS.quick:
         for c in CONFIGS:
+            if c.instance == "balancer":
+                continue    # several processes; callgrind follows one
             log("instructions per request under callgrind: %s ..." % c.label)
             instr[c.key] = count_instructions(c, INSTR_N_C if c.key == "c" else INSTR_N)
             log("  %.0f" % instr[c.key])
@@ -971,7 +1217,7 @@ def main():
             "--toggle-collect=ap_run_process_connection --callgrind-out-file=OUT "
             "apache2 -X -f <that configuration alone> ...",
         ]
-    text, targets = report(stats, logins, sign, codec, info, views, commands, instr)
+    text, targets = report(stats, logins, sign, codec, info, views, commands, instr, exact)
     problem = chart(os.path.join(ARGS.out, "results.png"), stats, info)
     if problem:
         text = text.replace("## Targets", "(%s)\n\n## Targets" % problem, 1)

@@ -98,9 +98,12 @@ def private_dir(prefix):
 
 
 class Postgres:
-    """A throw-away PostgreSQL 15 cluster (Debian's postgresql-15)."""
+    """A throw-away PostgreSQL 15 cluster (Debian's postgresql-15).
+    settings: more server settings, {name: value}, given as -c name=value
+    (the benchmark preloads pg_stat_statements to count queries)."""
 
-    def __init__(self):
+    def __init__(self, settings=None):
+        self.settings = dict(settings or {})
         self.dir = private_dir("oac-pg-")
         self.port = free_port()
         self.data = os.path.join(self.dir, "data")
@@ -119,7 +122,8 @@ class Postgres:
         self.proc = subprocess.Popen(
             as_user([PG_BIN + "/postgres", "-D", self.data, "-k", self.dir,
                      "-h", "127.0.0.1", "-p", str(self.port), "-c", "fsync=off",
-                     "-c", "max_connections=800", "-c", "synchronous_commit=off"]),
+                     "-c", "max_connections=800", "-c", "synchronous_commit=off"]
+                    + [a for kv in self.settings.items() for a in ("-c", "%s=%s" % kv)]),
             stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
