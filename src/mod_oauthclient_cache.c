@@ -533,15 +533,31 @@ static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
     return APR_SUCCESS;
 }
 
+/* r's PostgreSQL connection from mod_dbd's pool, where DBDPrepareSQL
+ * statements may be lost (*pbackend: its server process), or NULL. */
+static ap_dbd_t *session_connection(request_rec *r, int *pbackend)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    ap_dbd_t *dbd;
+    int backend;
+
+    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
+        || (backend = backend_of(dbd)) < 0) {
+        return NULL;
+    }
+    if (pbackend) {
+        *pbackend = backend;
+    }
+    return dbd;
+}
+
 const char *oac_dbd_broken(request_rec *r)
 {
     static int (*conn_status)(const void *conn);
-    oac_server_conf *sc = oac_server_config(r->server);
-    ap_dbd_t *dbd;
+    ap_dbd_t *dbd = session_connection(r, NULL);
     void *conn;
 
-    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
-        || backend_of(dbd) == -1) {
+    if (!dbd) {
         return NULL;
     }
     if (!conn_status) {
@@ -560,14 +576,10 @@ const char *oac_dbd_broken(request_rec *r)
 void oac_dbd_before_session(request_rec *r)
 {
     oac_server_conf *sc = oac_server_config(r->server);
-    ap_dbd_t *dbd;
-    int *seen, now;
+    int *seen, now = 0;
+    ap_dbd_t *dbd = session_connection(r, &now);
 
-    /* Without a cookie there is no session to load from the database:
-     * no connection is taken from the pool for it. */
-    if (!sc->dbd_statements || !dbd_acquire
-        || !apr_table_get(r->headers_in, "Cookie")
-        || !(dbd = dbd_acquire(r)) || (now = backend_of(dbd)) < 0) {
+    if (!dbd) {
         return;
     }
     seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);
@@ -768,10 +780,8 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
     oac_handoff_e state;
     apr_status_t rv;
 
-    claim->shared = 0;
     rv = on_shared(r, kv_begin, &c);
     if (rv == APR_SUCCESS) {
-        claim->shared = 1;
         if (c.state == OAC_HANDOFF_WAIT) {
             claim->saw_shared_wait = 1;
         }
@@ -805,14 +815,12 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
     return state;
 }
 
-void oac_cache_finish(request_rec *r, const char *key, const char *result,
-                      const oac_cache_claim_t *claim)
+void oac_cache_finish(request_rec *r, const char *key, const char *result)
 {
     handoff_call_t c = { r, key, 0, NULL, result, OAC_HANDOFF_MINE };
 
     /* The shared cache first, even for a claim made on this machine only
      * (the shared cache failed then): machines waiting there read it. */
-    (void)claim;
     on_shared(r, kv_finish, &c);
     /* And always this machine's table, where its requests wait when the
      * shared cache fails them. */

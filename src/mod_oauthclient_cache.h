@@ -48,7 +48,6 @@ void oac_cache_child_init(apr_pool_t *pchild, server_rec *main_s);
 /* One refresh's coordination, zeroed by the caller before its first
  * oac_cache_begin and kept over the calls of that refresh. */
 typedef struct {
-    int shared;         /* in the virtual host's memcache or dbd cache */
     int saw_shared_wait;/* the shared cache showed a claim in progress */
 } oac_cache_claim_t;
 
@@ -57,7 +56,9 @@ typedef struct {
 oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
                               apr_int64_t patience, char **presult,
                               oac_cache_claim_t *claim);
-void oac_cache_finish(request_rec *r, const char *key, const char *result,
-                      const oac_cache_claim_t *claim);
+/* The outcome of a refresh claimed by oac_cache_begin, recorded on the
+ * shared cache and on this machine's table, wherever the claim was made:
+ * requests wait on one or the other. */
+void oac_cache_finish(request_rec *r, const char *key, const char *result);
 
 #endif

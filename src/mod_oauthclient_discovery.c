@@ -71,25 +71,41 @@ void oac_child_unlock(void)
 #endif
 }
 
-/* The document, as a completed app allocated from pool. */
-static const oac_app_t *fetch(request_rec *r, const oac_app_t *app,
-                              apr_pool_t *pool, const char **pwhy)
+const oac_http_response_t *oac_provider_document(request_rec *r,
+                                                 const oac_app_t *app,
+                                                 const char *key,
+                                                 const char *url,
+                                                 const char **pwhy)
 {
     oac_http_response_t *resp;
     apr_table_t *headers = apr_table_make(r->pool, 1);
-    oac_app_t *out;
     const char *why;
 
     apr_table_setn(headers, "Accept", "application/json");
     if (oac_http_get(&resp, &why, oac_hooked_client(r, app, OAC_CALL_OTHER),
-                     r->pool, app->server_metadata_url, headers)
-        != APR_SUCCESS) {
-        *pwhy = apr_psprintf(pool, "server_metadata_url: %s", why);
+                     r->pool, url, headers) != APR_SUCCESS) {
+        *pwhy = apr_psprintf(r->pool, "%s: %s", key, why);
         return NULL;
     }
     if (resp->status != 200) {
-        *pwhy = apr_psprintf(pool, "server_metadata_url answered HTTP %d",
+        *pwhy = apr_psprintf(r->pool, "%s answered HTTP %d", key,
                              resp->status);
+        return NULL;
+    }
+    return resp;
+}
+
+/* The document, as a completed app allocated from pool. */
+static const oac_app_t *fetch(request_rec *r, const oac_app_t *app,
+                              apr_pool_t *pool, const char **pwhy)
+{
+    const oac_http_response_t *resp;
+    oac_app_t *out;
+    const char *why;
+
+    if (!(resp = oac_provider_document(r, app, "server_metadata_url",
+                                       app->server_metadata_url, &why))) {
+        *pwhy = apr_pstrdup(pool, why);
         return NULL;
     }
     if (oac_metadata_apply(&out, &why, pool, app, resp->body,

@@ -12,6 +12,14 @@
 
 void oac_discovery_child_init(apr_pool_t *pchild, server_rec *s);
 
+/* GET url, one of app's provider documents (its key names it in *pwhy),
+ * as JSON: the response when it answered 200, else NULL and *pwhy. */
+const oac_http_response_t *oac_provider_document(request_rec *r,
+                                                 const oac_app_t *app,
+                                                 const char *key,
+                                                 const char *url,
+                                                 const char **pwhy);
+
 /* The lock of what this child keeps of its providers (metadata here,
  * keys in mod_oauthclient_oidc.c), between its threads. */
 void oac_child_lock(void);

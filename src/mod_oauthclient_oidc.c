@@ -9,7 +9,6 @@
  */
 #include "mod_oauthclient_oidc.h"
 #include "mod_oauthclient_discovery.h"
-#include "mod_oauthclient_hooks.h"
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -67,8 +66,7 @@ static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
                                        int again, const char **pwhy)
 {
     apr_int64_t now = oac_now();
-    oac_http_response_t *resp;
-    apr_table_t *headers;
+    const oac_http_response_t *resp;
     const oac_jose_jwks_t *got;
     oac_jose_jwks_t *fresh;
     apr_pool_t *pool;
@@ -99,16 +97,8 @@ static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
     }
     oac_child_unlock();
 
-    headers = apr_table_make(r->pool, 1);
-    apr_table_setn(headers, "Accept", "application/json");
-    if (oac_http_get(&resp, &why, oac_hooked_client(r, app, OAC_CALL_OTHER),
-                     r->pool, app->jwks_uri, headers) != APR_SUCCESS) {
-        *pwhy = apr_psprintf(r->pool, "jwks_uri: %s", why);
-        return got;
-    }
-    if (resp->status != 200) {
-        *pwhy = apr_psprintf(r->pool, "jwks_uri answered HTTP %d",
-                             resp->status);
+    if (!(resp = oac_provider_document(r, app, "jwks_uri", app->jwks_uri,
+                                       pwhy))) {
         return got;
     }
     apr_pool_create(&pool, child_pool);

@@ -75,7 +75,7 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                           + apr_time_from_sec(2 * patience + 1);
     const char *result;
     char *shared;
-    oac_cache_claim_t claim = { 0, 0 };
+    oac_cache_claim_t claim = { 0 };
 
     for (;;) {
         switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
@@ -90,7 +90,7 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                               " s): a parallel request may have refreshed "
                               "the same token", app->name, patience);
             }
-            oac_cache_finish(r, key, result, &claim);
+            oac_cache_finish(r, key, result);
             return result;
         }
         case OAC_HANDOFF_DONE:
@@ -160,7 +160,6 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
 {
     oac_token_t *fresh = NULL;
     const char *stored = NULL, *why;
-    const oac_app_t *provider;
     int gave_up = 0;
 
     if (app->version != OAC_OAUTH2
@@ -171,13 +170,14 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                   "expires at %" APR_INT64_T_FMT ", %s", app->name,
                   (*ptoken)->expires_at, (*ptoken)->refresh_token
                   ? "refreshing it" : "and there is no refresh token");
-    if ((*ptoken)->refresh_token
-        && (provider = oac_discovered(r, app, &why)) == NULL) {
-        /* The token stays: the provider's metadata may be back soon. */
-        return HTTP_BAD_GATEWAY;
-    }
     if ((*ptoken)->refresh_token) {
+        const oac_app_t *provider = oac_discovered(r, app, &why);
         apr_time_t start = apr_time_now();
+
+        if (!provider) {
+            /* The token stays: the provider's metadata may be back soon. */
+            return HTTP_BAD_GATEWAY;
+        }
         fresh = refreshed(r, provider, *ptoken, &stored, &gave_up);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
         if (!fresh && oac_request_state(r)->hook_status) {

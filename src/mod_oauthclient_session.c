@@ -50,12 +50,16 @@ int oac_session_open(request_rec *r, session_rec **pz)
                       "session_cookie_module (a2enmod session_cookie)");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    oac_dbd_before_session(r);
     /* mod_session_dbd takes its cookie out of the request as it reads it
      * (SessionDBDCookieRemove, on by default): a second try needs them
      * back, or it loads an empty session and the user is logged out. */
     cookie = apr_table_get(r->headers_in, "Cookie");
     cookie2 = apr_table_get(r->headers_in, "Cookie2");
+    /* Without a cookie no session is read from a database: no connection
+     * is taken from mod_dbd's pool to check on. */
+    if (cookie || cookie2) {
+        oac_dbd_before_session(r);
+    }
     rv = session_load(r, &z);
     if (rv != APR_SUCCESS
         && (db_why = oac_dbd_session_failed(r, &retry)) && retry) {
@@ -74,7 +78,8 @@ int oac_session_open(request_rec *r, session_rec **pz)
                           "loaded", db_why);
         }
     }
-    if (rv == APR_SUCCESS && z && !z->uuid && (db_why = oac_dbd_broken(r))) {
+    if (rv == APR_SUCCESS && z && !z->uuid && (cookie || cookie2)
+        && (db_why = oac_dbd_broken(r))) {
         rv = APR_EGENERAL;
     }
     if (rv != APR_SUCCESS && db_why) {

@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "oac_memcache.h"
+#include "oac_util.h"
 
 typedef struct {
     const char *name;           /* HOST:PORT, for messages */
@@ -296,7 +297,8 @@ static oac_kv_e store(oac_mc_conn_t *c, const char *op, const char *name,
         return OAC_KV_EXISTS;
     }
     return failed(c, link, op, server,
-                  apr_psprintf(c->p, "memcached answered '%.80s'", line), 0);
+                  apr_psprintf(c->p, "memcached answered '%s'",
+                               oac_util_sanitize(c->p, line, 80)), 0);
 }
 
 oac_kv_e oac_mc_add(oac_mc_conn_t *c, const char *name, const char *value,
