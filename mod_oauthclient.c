@@ -22,6 +22,7 @@
 #include "mod_oauthclient_body.h"
 #include "mod_oauthclient_cache.h"
 #include "mod_oauthclient_checks.h"
+#include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_oidc.h"
@@ -41,7 +42,7 @@ APLOG_USE_MODULE(oauthclient);
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
  * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
- * discovery, 00114 refresh. Next free: 00115. */
+ * discovery, 00114 refresh, 00115-00119 claims. Next free: 00120. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -61,11 +62,14 @@ static const command_rec oac_cmds[] = {
         "On (default): verify the TLS certificates of provider endpoints"),
     AP_INIT_TAKE1("OAuthApp", oac_cmd_app, NULL, ACCESS_CONF | OR_AUTHCFG,
         "The remote app whose token AuthType OAuth requires here"),
-    AP_INIT_FLAG("OAuthForwardTokens", ap_set_flag_slot,
-        (void *)APR_OFFSETOF(oac_dir_conf, forward_tokens),
+    AP_INIT_FLAG("OAuthForwardTokens", oac_cmd_forward_tokens, NULL,
         ACCESS_CONF | OR_AUTHCFG,
         "On: pass the app's token to the backend as X-OAuth-* headers and "
         "OAUTH_* variables"),
+    AP_INIT_ITERATE("OAuthForwardClaims", oac_cmd_forward_claims, NULL,
+        ACCESS_CONF | OR_AUTHCFG,
+        "On, Off, or claim names: pass the user's claims to the backend as "
+        "X-OAuth-Claim-NAME headers and OAUTH_CLAIM_NAME variables"),
     AP_INIT_TAKE1("OAuthProxyAPI", oac_cmd_proxy_api, NULL, ACCESS_CONF,
         "Proxies this location to the named app's api_base_url, with the "
         "session's token applied"),
@@ -95,6 +99,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
                           apr_pool_t *ptemp)
 {
     oac_config_pre_config(pconf);
+    oac_claims_pre_config(pconf);
     oac_cache_pre_config(pconf);
     oac_codec_pre_config();
     return OK;
@@ -271,6 +276,7 @@ static void register_hooks(apr_pool_t *p)
     oac_codec_register();
     oac_cookie_register();
     oac_dbd_register();
+    oac_claims_register(p);
     ap_hook_post_config(oac_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(oac_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     /* After mod_rewrite's server-level rules, like mod_proxy's ProxyPass */

@@ -5,6 +5,7 @@
  */
 #include "mod_oauthclient_auth.h"
 #include "mod_oauthclient_body.h"
+#include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_refresh.h"
@@ -725,8 +726,15 @@ int oac_fixups(request_rec *r)
     if (dc->proxy_api && !r->main) {
         return proxy_api(r, dc);
     }
-    if (dc->forward_tokens == 1 && (rs = auth_state(r, dc))) {
-        forward_tokens(r, rs);
+    if ((dc->forward_tokens == 1 || dc->forward_claims > 0)
+        && (rs = auth_state(r, dc))) {
+        if (dc->forward_tokens == 1) {
+            forward_tokens(r, rs);
+            oac_claims_forward_id_token(r, rs);
+        }
+        if (dc->forward_claims > 0) {
+            oac_claims_forward(r, dc, rs);
+        }
     }
     return DECLINED;
 }

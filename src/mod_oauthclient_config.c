@@ -151,6 +151,7 @@ void *oac_config_create_dir_conf(apr_pool_t *p, char *dir)
 {
     oac_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     c->forward_tokens = -1;
+    c->forward_claims = -1;
     c->location = dir;
     return c;
 }
@@ -162,6 +163,14 @@ void *oac_config_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->app = add->app ? add->app : base->app;
     c->forward_tokens = add->forward_tokens >= 0 ? add->forward_tokens
                                                  : base->forward_tokens;
+    if (add->forward_claims >= 0) {
+        c->forward_claims = add->forward_claims;
+        c->forward_claim_names = add->forward_claim_names;
+    }
+    else {
+        c->forward_claims = base->forward_claims;
+        c->forward_claim_names = base->forward_claim_names;
+    }
     c->proxy_api = add->proxy_api ? add->proxy_api : base->proxy_api;
     c->location = add->location ? add->location : base->location;
     c->codec = add->codec ? add->codec : base->codec;

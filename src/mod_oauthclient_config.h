@@ -57,6 +57,9 @@ typedef struct {
 typedef struct {
     const char *app;            /* OAuthApp */
     int forward_tokens;         /* OAuthForwardTokens, -1 unset */
+    int forward_claims;         /* OAuthForwardClaims: -1 unset, 0 Off,
+                                 * 1 On (all), 2 the names listed */
+    apr_array_header_t *forward_claim_names;    /* const char * */
     const char *proxy_api;      /* OAuthProxyAPI */
     const char *location;       /* the section OAuthProxyAPI was set in */
     oac_codec_t *codec;         /* OAuthSessionPassphrase(File) */

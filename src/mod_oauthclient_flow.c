@@ -8,6 +8,7 @@
 #include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_oidc.h"
 #include "mod_oauthclient_body.h"
+#include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_session.h"
 #include "mod_oauthclient_status.h"
@@ -380,7 +381,7 @@ static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
 
 static int login_completed(request_rec *r, session_rec *z, const oac_app_t *app,
                            const oac_token_t *token, const char *user,
-                           const char *next)
+                           const json_t *claims, const char *next)
 {
     const char *why;
 
@@ -390,6 +391,9 @@ static int login_completed(request_rec *r, session_rec *z, const oac_app_t *app,
                             HTTP_BAD_GATEWAY,
                             "The provider's answer cannot be used", why);
     }
+    oac_claims_store(r, z, app, claims,
+                     app->oidc ? oac_form_get(token->extra, "id_token")
+                               : NULL);
     oac_count(r, app, OAC_CTR_LOGIN_COMPLETED);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00022)
                   "app %s: login completed%s%s", app->name,
@@ -430,7 +434,7 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     const char *state = oac_form_get(params, "state");
     const char *code = oac_form_get(params, "code");
     const char *iss;
-    json_t *id_claims = NULL;
+    json_t *id_claims = NULL, *claims = NULL;
     oac_pending_t pending;
     int rc;
     oac_token_t *token;
@@ -504,12 +508,12 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
-                          token, id_claims) != APR_SUCCESS) {
+                          token, id_claims, &claims) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO,
                                HTTP_BAD_GATEWAY,
                                "Could not learn who logged in", why);
     }
-    return login_completed(r, z, app, token, user, pending.next);
+    return login_completed(r, z, app, token, user, claims, pending.next);
 }
 
 /* Twitter and others send the user back with ?denied=TOKEN when they
@@ -526,6 +530,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     int rc;
     oac_pending_t pending;
     oac_token_t *token;
+    json_t *claims = NULL;
     const char *why, *user;
 
     if (repeats_param(&rc, r, app, params, once)) {
@@ -558,11 +563,11 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
-                          token, NULL) != APR_SUCCESS) {
+                          token, NULL, &claims) != APR_SUCCESS) {
         return login_failed(r, app, OAC_CTR_FAIL_USERINFO, HTTP_BAD_GATEWAY,
                             "Could not learn who logged in", why);
     }
-    return login_completed(r, z, app, token, user, pending.next);
+    return login_completed(r, z, app, token, user, claims, pending.next);
 }
 
 static int handle_callback(request_rec *r, const oac_app_t *app)
@@ -676,10 +681,38 @@ static void revoke_tokens(request_rec *r, session_rec *z,
                   "app %s: tokens revoked at logout", app->name);
 }
 
+/* OpenID Connect RP-Initiated Logout 1.0 section 2: the provider ends its
+ * own session too (else logging in again skips the password), then sends
+ * the browser to post_logout_redirect_uri, which the provider only
+ * accepts as registered: the 'next' of this logout cannot go there. */
+static const char *end_session_url(request_rec *r, const oac_app_t *app,
+                                   const char *id_token)
+{
+    apr_array_header_t *q = oac_form_make(r->pool);
+    const char *after = app->post_logout_redirect_uri
+                        ? app->post_logout_redirect_uri : "/";
+    char *state = NULL;
+    const char *why;
+
+    if (id_token) {
+        oac_form_add(q, "id_token_hint", id_token);
+    }
+    oac_form_add(q, "client_id", app->client_id);
+    oac_form_add(q, "post_logout_redirect_uri",
+                 *after == '/' ? ap_construct_url(r->pool, after, r) : after);
+    /* The spec's opaque value, which the provider hands back: nothing here
+     * depends on it, since the session is already gone. */
+    if (oac_util_random_token(&state, &why, r->pool, 16) == APR_SUCCESS) {
+        oac_form_add(q, "state", state);
+    }
+    return oac_url_add_query(r->pool, app->end_session_endpoint, q);
+}
+
 static int handle_logout(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params = query_params(r);
-    const char *next;
+    const char *next, *id_token;
+    int logged_in;
     session_rec *z;
     int rc;
 
@@ -699,6 +732,8 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }
+    id_token = oac_session_get(r, z, app, "id_token");
+    logged_in = oac_session_get(r, z, app, "token") != NULL;
     revoke_tokens(r, z, app);
     oac_session_forget(r, z, app);
     oac_count(r, app, OAC_CTR_LOGOUT);
@@ -706,6 +741,9 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
         /* A revoke_token_request hook failed a call and chose the answer
          * (contract section 8); the user is logged out all the same. */
         return rc;
+    }
+    if (app->end_session_endpoint && logged_in) {
+        return redirect(r, end_session_url(r, app, id_token));
     }
     return redirect(r, ap_construct_url(r->pool, next ? next : "/", r));
 }

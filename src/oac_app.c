@@ -50,6 +50,8 @@ static const key_spec_t key_specs[] = {
     { "access_token_params",        K_FORM,        NULL },
     { "refresh_token_url",          K_URL,         NULL },
     { "revocation_endpoint",        K_URL,         NULL },
+    { "end_session_endpoint",       K_URL,         NULL },
+    { "post_logout_redirect_uri",   K_PATH_OR_URL, NULL },
     { "issuer",                     K_URL,         NULL },
     { "server_metadata_url",        K_URL,         NULL },
     { "jwks_uri",                   K_URL,         NULL },
@@ -582,7 +584,8 @@ static apr_status_t reject_other_version_keys(const char **perr,
         "code_challenge_method", "refresh_token_url",
         "token_endpoint_auth_method", "token_placement",
         "revocation_endpoint", "issuer", "server_metadata_url", "jwks_uri",
-        "id_token_signed_response_alg", "leeway", NULL };
+        "id_token_signed_response_alg", "leeway", "end_session_endpoint",
+        "post_logout_redirect_uri", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
@@ -757,6 +760,9 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
     app->refresh_token_url = (v = apr_table_get(keys, "refresh_token_url"))
         ? v : app->access_token_url;
     app->revocation_endpoint = apr_table_get(keys, "revocation_endpoint");
+    app->end_session_endpoint = apr_table_get(keys, "end_session_endpoint");
+    app->post_logout_redirect_uri =
+        apr_table_get(keys, "post_logout_redirect_uri");
     app->issuer = apr_table_get(keys, "issuer");
     app->server_metadata_url = apr_table_get(keys, "server_metadata_url");
     app->authorize_url = apr_table_get(keys, "authorize_url");

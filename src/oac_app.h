@@ -61,7 +61,8 @@ typedef struct {
     const char *issuer;               /* the provider's issuer identifier, or NULL */
     const char *server_metadata_url;  /* discovery (oac_metadata.c), or NULL */
     const char *jwks_uri;             /* from the metadata, or NULL */
-    const char *end_session_endpoint; /* from the metadata, or NULL */
+    const char *end_session_endpoint; /* RP-initiated logout, or NULL */
+    const char *post_logout_redirect_uri; /* path or URL, or NULL for / */
     int iss_required;                 /* the metadata says responses carry iss */
     int oidc;                         /* the scope has openid: id_tokens are checked */
     const char *id_token_algs;        /* "RS256,ES256", or NULL for the default */

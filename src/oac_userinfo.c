@@ -49,11 +49,28 @@ static apr_status_t oidc_user(const char **puser, const char **perr,
     return APR_SUCCESS;
 }
 
+static apr_status_t release_json(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+/* doc (a reference the caller gives up) as *pclaims, owned by p */
+static void hand_out(json_t **pclaims, apr_pool_t *p, json_t *doc)
+{
+    if (!pclaims || !doc) {
+        json_decref(doc);
+        return;
+    }
+    apr_pool_cleanup_register(p, doc, release_json, apr_pool_cleanup_null);
+    *pclaims = doc;
+}
+
 apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
                                const oac_app_t *app,
                                const oac_token_t *token,
-                               const json_t *id_claims)
+                               const json_t *id_claims, json_t **pclaims)
 {
     oac_http_response_t *resp;
     apr_table_t *headers;
@@ -62,8 +79,15 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
     const char *why;
 
     *puser = NULL;
+    if (pclaims) {
+        *pclaims = NULL;
+    }
     if (!app->userinfo_endpoint && id_claims) {
-        return oidc_user(puser, perr, p, app, NULL, id_claims);
+        apr_status_t rv = oidc_user(puser, perr, p, app, NULL, id_claims);
+        if (rv == APR_SUCCESS) {
+            hand_out(pclaims, p, json_incref((json_t *)id_claims));
+        }
+        return rv;
     }
     if (!app->userinfo_endpoint) {
         if (app->user_claim
@@ -125,6 +149,16 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
             return APR_EGENERAL;
         }
         rv = oidc_user(puser, perr, p, app, doc, id_claims);
+        if (rv == APR_SUCCESS) {
+            /* userinfo's answer over the id_token's claims */
+            json_t *merged = json_deep_copy(id_claims);
+            if (merged && json_object_update(merged, doc) == 0) {
+                hand_out(pclaims, p, merged);
+            }
+            else {
+                json_decref(merged);
+            }
+        }
         json_decref(doc);
         return rv;
     }
@@ -143,7 +177,7 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
             return APR_EGENERAL;
         }
     }
-    json_decref(doc);
+    hand_out(pclaims, p, doc);
     return APR_SUCCESS;
 }
 

@@ -28,11 +28,15 @@
  * id_claims: an OpenID Connect login's verified id_token claims, or NULL.
  * The user is then the claim user_claim (default sub) of userinfo merged
  * over them, and userinfo's sub must be the id_token's.
+ *
+ * pclaims (may be NULL): on success, what is known of the user: id_claims
+ * with userinfo's answer merged over them, or userinfo's answer alone; NULL
+ * when neither is there (or userinfo answered no JSON object). Owned by p.
  */
 apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
                                const oac_app_t *app,
                                const oac_token_t *token,
-                               const json_t *id_claims);
+                               const json_t *id_claims, json_t **pclaims);
 
 #endif /* OAC_USERINFO_H */

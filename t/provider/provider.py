@@ -65,14 +65,19 @@ GET  /oauth2/jwks        the JWK Set: one RSA key (RS256), made at the first
                          non-stdlib import, loaded only here), kept until exit.
 A code whose scope holds "openid" makes the token response carry an id_token
 (RS256; iss, sub, aud = client_id, exp, iat, auth_time, at_hash, nonce when
-the authorization request sent one, and preferred_username/name/email).
-The refresh response carries none.  /oauth2/userinfo serves as the OIDC
-userinfo endpoint (its "sub" is the id_token's).
+the authorization request sent one, and preferred_username/name/email, and
+for alice and bob groups and email_verified). The refresh response carries
+none.  /oauth2/userinfo serves as the OIDC userinfo endpoint (its "sub" is
+the id_token's; for alice and bob it adds an address object).
+GET|POST /oauth2/logout  end_session_endpoint: records the request
+                         (last_end_session), then redirects to its
+                         post_logout_redirect_uri with its state.
 
 Test control (loopback clients only)
 ------------------------------------
 GET  /_control/stats          counters + last_token_request, last_api_request,
-                              last_oauth1_request
+                              last_oauth1_request, last_id_token,
+                              last_end_session
 POST /_control/reset          clears counters, tokens, codes, nonces AND config
 GET  /_control/config         current configuration
 POST /_control/config         JSON object, merged into the configuration; unknown
@@ -158,9 +163,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 USERS = {
     "alice": {"password": "wonderland", "sub": "1001", "name": "Alice Liddell",
-              "email": "alice@example.org"},
+              "email": "alice@example.org",
+              # id_token claims beyond the profile (t/oauth2/16_claims.t)
+              "id_claims": {"groups": ["staff", "admins"], "email_verified": True},
+              # userinfo-only claims, merged over the id_token's
+              "userinfo_claims": {"address": {"country": "FR", "locality": "Paris"}}},
     "bob": {"password": "builder", "sub": "1002", "name": "Bob the Builder",
-            "email": "bob@example.org"},
+            "email": "bob@example.org",
+            "id_claims": {"groups": ["staff"], "email_verified": False},
+            "userinfo_claims": {"address": {"country": "DE"}}},
 }
 
 OAUTH2_CLIENTS = {
@@ -668,7 +679,8 @@ COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "request_token_requests", "access_token_requests", "api_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
             "oidc_requests", "redirect_target_requests", "revocation_requests",
-            "refresh_token_reuse", "abandoned_requests", "jwks_requests")
+            "refresh_token_reuse", "abandoned_requests", "jwks_requests",
+            "end_session_requests")
 
 
 class State:
@@ -682,7 +694,8 @@ class State:
         self.config = copy.deepcopy(DEFAULT_CONFIG)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.last = {"last_token_request": None, "last_api_request": None,
-                     "last_oauth1_request": None, "revocations": []}
+                     "last_oauth1_request": None, "revocations": [],
+                     "last_id_token": None, "last_end_session": None}
         self.codes = {}            # code -> grant (kept after use to detect replays)
         self.access_tokens = {}    # OAuth 2 access token -> record
         self.refresh_tokens = {}   # OAuth 2 refresh token -> record
@@ -829,6 +842,7 @@ def id_token_claims(issuer, client_id, user, nonce, access_token, lifetime, now=
     claims = {"iss": issuer, "sub": profile["sub"], "aud": client_id, "exp": now + max(lifetime, 60),
               "iat": now, "auth_time": now, "at_hash": at_hash(access_token),
               "preferred_username": user, "name": profile["name"], "email": profile["email"]}
+    claims.update(copy.deepcopy(USERS.get(user, {}).get("id_claims", {})))
     if nonce is not None:
         claims["nonce"] = nonce
     return claims
@@ -1008,6 +1022,7 @@ class Handler(BaseHTTPRequestHandler):
         "/oauth1/userinfo": ("userinfo_requests", "userinfo"),
         "/.well-known/openid-configuration": ("oidc_requests", "oidc_discovery"),
         "/oauth2/jwks": ("jwks_requests", "oidc_jwks"),
+        "/oauth2/logout": ("end_session_requests", "end_session"),
         "/_evil/token": ("redirect_target_requests", "evil_token"),
     }
 
@@ -1362,6 +1377,7 @@ class Handler(BaseHTTPRequestHandler):
             payload["id_token"] = self._id_token(id_token_claims(
                 self.issuer(), client_id, grant["user"], grant.get("nonce"),
                 payload["access_token"], self.state.config["access_token_lifetime"]))
+            self.state.last["last_id_token"] = payload["id_token"]
         payload["_user"] = user_profile(grant["user"])
         return payload
 
@@ -1484,6 +1500,7 @@ class Handler(BaseHTTPRequestHandler):
         if failure:
             return self.send_json(*failure)
         profile = user_profile(who["user"])
+        profile.update(copy.deepcopy(USERS.get(who["user"], {}).get("userinfo_claims", {})))
         with self.state.lock:
             profile.update(copy.deepcopy(self.state.config["userinfo_override"]))
         self.send_json(200, profile)
@@ -1532,6 +1549,7 @@ class Handler(BaseHTTPRequestHandler):
             "authorization_endpoint": iss + "/oauth2/authorize",
             "token_endpoint": iss + "/oauth2/token",
             "revocation_endpoint": iss + "/oauth2/revoke",
+            "end_session_endpoint": iss + "/oauth2/logout",
             "userinfo_endpoint": iss + "/oauth2/userinfo",
             "jwks_uri": iss + "/oauth2/jwks",
             "response_types_supported": ["code"],
@@ -1546,6 +1564,21 @@ class Handler(BaseHTTPRequestHandler):
             "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
                                  "preferred_username", "name", "email"],
         }, **extra))
+
+    def end_session(self):
+        """OpenID Connect RP-Initiated Logout 1.0 §2-3: records the request
+        (GET or form POST), then sends the browser to its
+        post_logout_redirect_uri with the state, or shows a page."""
+        pairs = self.query_pairs if self.command == "GET" else self.form()
+        params = dict(pairs)
+        with self.state.lock:
+            self.state.last["last_end_session"] = {"method": self.command, "params": params}
+        target = params.get("post_logout_redirect_uri")
+        if target:
+            if "state" in params:
+                target += ("&" if "?" in target else "?") + urlencode({"state": params["state"]})
+            return self.redirect(target)
+        self.respond(200, b"You are logged out of the provider.\n", "text/plain")
 
     def oidc_jwks(self):
         if self.command not in ("GET", "HEAD"):

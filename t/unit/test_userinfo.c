@@ -50,7 +50,7 @@ static const char *user_ok(apr_pool_t *p, fake_t *f, const oac_app_t *app,
 {
     const char *user = "sentinel", *err = NULL;
 
-    if (oac_userinfo_user(&user, &err, p, fake_client(p, f), app, t, NULL)
+    if (oac_userinfo_user(&user, &err, p, fake_client(p, f), app, t, NULL, NULL)
         != APR_SUCCESS) {
         fail_msg("userinfo: %s", err);
     }
@@ -63,7 +63,7 @@ static const char *user_fails(apr_pool_t *p, fake_t *f, const oac_app_t *app,
     const char *user = NULL, *err = NULL;
 
     assert_int_equal(oac_userinfo_user(&user, &err, p, fake_client(p, f), app,
-                                       t, NULL),
+                                       t, NULL, NULL),
                      APR_EGENERAL);
     assert_non_null(err);
     /* never a token, nor the endpoint's query, nor a value it sent */

@@ -1,0 +1,298 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * Claims about the user: what a login keeps of them, 'Require oauth-claim'
+ * and OAuthForwardClaims. A session keeps only the claims the
+ * configuration names somewhere (a cookie session has 4,096 bytes for
+ * everything, contract section 10), so the names are gathered while httpd
+ * reads its configuration, before the children that log users in exist.
+ */
+#include "mod_oauthclient_claims.h"
+#include "mod_oauthclient_session.h"
+
+#include "http_request.h"
+#include "mod_auth.h"
+
+#include <apr_hash.h>
+#include <apr_strings.h>
+
+#include "oac_claims.h"
+#include "oac_util.h"
+
+APLOG_USE_MODULE(oauthclient);
+
+#define CLAIMS_KEY "oac-claims"
+
+/* What the configuration asks to keep: top-level claim names, every claim
+ * (OAuthForwardClaims On), the id_token (OAuthForwardTokens On). */
+static apr_array_header_t *wanted;
+static apr_hash_t *wanted_set;
+static int want_all;
+static int want_id_token;
+
+void oac_claims_pre_config(apr_pool_t *pconf)
+{
+    wanted = apr_array_make(pconf, 8, sizeof(const char *));
+    wanted_set = apr_hash_make(pconf);
+    want_all = 0;
+    want_id_token = 0;
+}
+
+static void want(cmd_parms *cmd, const char *name)
+{
+    const char *top = oac_claims_top(cmd->pool, name);
+
+    if (apr_hash_get(wanted_set, top, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    if (!oac_reading_main_config()) {
+        /* An .htaccess file is read by a child, long after the logins
+         * that filled the sessions: what it names was not kept. */
+        if (!want_all) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         OAC_LOGNO(00116) "%s:%d: the claim '%s' is not "
+                         "named in the main configuration, so sessions do "
+                         "not keep it: name it there too (a Require "
+                         "oauth-claim or OAuthForwardClaims line)",
+                         cmd->directive->filename, cmd->directive->line_num,
+                         top);
+        }
+        return;
+    }
+    top = apr_pstrdup(wanted->pool, top);
+    APR_ARRAY_PUSH(wanted, const char *) = top;
+    apr_hash_set(wanted_set, top, APR_HASH_KEY_STRING, top);
+}
+
+const char *oac_cmd_forward_claims(cmd_parms *cmd, void *dconf,
+                                   const char *arg)
+{
+    oac_dir_conf *dc = dconf;
+    int onoff = !strcasecmp(arg, "On") ? 1 : !strcasecmp(arg, "Off") ? 0 : -1;
+
+    if (onoff >= 0) {
+        if (dc->forward_claims == 2) {
+            return "OAuthForwardClaims takes On, Off, or claim names, not "
+                   "both";
+        }
+        dc->forward_claims = onoff;
+        if (onoff && oac_reading_main_config()) {
+            want_all = 1;
+        }
+        else if (onoff && !want_all) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                         OAC_LOGNO(00116) "%s:%d: OAuthForwardClaims On is "
+                         "not in the main configuration, so sessions keep "
+                         "only the claims named there: put one there too",
+                         cmd->directive->filename, cmd->directive->line_num);
+        }
+        return NULL;
+    }
+    if (dc->forward_claims == 0 || dc->forward_claims == 1) {
+        return "OAuthForwardClaims takes On, Off, or claim names, not both";
+    }
+    if (!*arg || strchr(arg, ':')) {
+        return apr_psprintf(cmd->pool, "OAuthForwardClaims: '%s' is not a "
+                            "claim name", arg);
+    }
+    if (dc->forward_claims != 2) {
+        dc->forward_claims = 2;
+        dc->forward_claim_names = apr_array_make(cmd->pool, 4,
+                                                 sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(dc->forward_claim_names, const char *) = arg;
+    want(cmd, arg);
+    return NULL;
+}
+
+const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on)
+{
+    oac_dir_conf *dc = dconf;
+    dc->forward_tokens = on;
+    if (on && oac_reading_main_config()) {
+        want_id_token = 1;
+    }
+    return NULL;
+}
+
+void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
+                      const json_t *claims, const char *id_token)
+{
+    const char *kept = NULL;
+    int shrunk = 0;
+
+    if (claims && (want_all || wanted->nelts)) {
+        kept = oac_claims_select(r->pool, claims, wanted, want_all,
+                                 OAC_CLAIMS_MAX, &shrunk);
+        if (shrunk) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00115)
+                          "app %s: the user's claims are over %d bytes: "
+                          "%s", app->name, OAC_CLAIMS_MAX,
+                          shrunk == 1 ? "only those a Require oauth-claim "
+                          "line or OAuthForwardClaims names are kept"
+                          : "none are kept, and rules on them will deny");
+        }
+    }
+    oac_session_set(r, z, app, "claims", kept);
+    /* The id_token is the largest thing a login brings: kept only for the
+     * logout at the provider (id_token_hint) or for forwarding. */
+    if (!app->oidc || !(app->end_session_endpoint || want_id_token)
+        || !id_token || !oac_util_is_vschar(id_token)) {
+        id_token = NULL;
+    }
+    oac_session_set(r, z, app, "id_token", id_token);
+}
+
+/* The session's claims for the app, parsed once per request. */
+static const json_t *session_claims(request_rec *r, const oac_app_t *app)
+{
+    apr_hash_t *parsed = NULL;
+    const json_t *claims;
+    session_rec *z;
+
+    apr_pool_userdata_get((void **)&parsed, CLAIMS_KEY, r->pool);
+    if (!parsed) {
+        parsed = apr_hash_make(r->pool);
+        apr_pool_userdata_setn(parsed, CLAIMS_KEY, NULL, r->pool);
+    }
+    if ((claims = apr_hash_get(parsed, app->name, APR_HASH_KEY_STRING))) {
+        return claims;
+    }
+    if (oac_session_open(r, &z) != OK) {
+        return NULL;
+    }
+    claims = oac_claims_parse(r->pool, oac_session_get(r, z, app, "claims"));
+    if (claims) {
+        apr_hash_set(parsed, app->name, APR_HASH_KEY_STRING, claims);
+    }
+    return claims;
+}
+
+static void forward(request_rec *r, const char *name, const char *value)
+{
+    apr_table_set(r->headers_in,
+                  apr_pstrcat(r->pool, "X-OAuth-Claim-",
+                              oac_claims_header_name(r->pool, name), NULL),
+                  value);
+    apr_table_set(r->subprocess_env,
+                  apr_pstrcat(r->pool, "OAUTH_CLAIM_",
+                              oac_claims_env_name(r->pool, name), NULL),
+                  value);
+}
+
+static void forward_one(request_rec *r, const oac_app_t *app,
+                        const char *name, const json_t *v)
+{
+    const char *text = oac_claims_text(r->pool, v);
+
+    if (!text) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00117)
+                      "app %s: the claim '%s' holds control characters: "
+                      "not forwarded", app->name,
+                      oac_util_sanitize(r->pool, name, 64));
+        return;
+    }
+    forward(r, name, text);
+}
+
+void oac_claims_forward(request_rec *r, const oac_dir_conf *dc,
+                        const oac_request_t *rs)
+{
+    const json_t *claims = session_claims(r, rs->app);
+    const char *key;
+    json_t *v;
+    int i;
+
+    if (!claims) {
+        return;
+    }
+    if (dc->forward_claims == 1) {
+        json_object_foreach((json_t *)claims, key, v) {
+            forward_one(r, rs->app, key, v);
+        }
+        return;
+    }
+    for (i = 0; dc->forward_claim_names
+                && i < dc->forward_claim_names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(dc->forward_claim_names, i,
+                                         const char *);
+        if ((v = (json_t *)oac_claims_lookup(claims, name))) {
+            forward_one(r, rs->app, name, v);
+        }
+    }
+}
+
+void oac_claims_forward_id_token(request_rec *r, const oac_request_t *rs)
+{
+    session_rec *z;
+    const char *id_token;
+
+    if (!rs->app->oidc || oac_session_open(r, &z) != OK
+        || !(id_token = oac_session_get(r, z, rs->app, "id_token"))
+        || !oac_util_is_vschar(id_token)) {
+        return;
+    }
+    apr_table_set(r->headers_in, "X-OAuth-Id-Token", id_token);
+    apr_table_set(r->subprocess_env, "OAUTH_ID_TOKEN", id_token);
+}
+
+/* ------------------------------------------------------------------------
+ * Require oauth-claim NAME:VALUE ...
+ */
+
+static const char *parse_rule(cmd_parms *cmd, const char *require_line,
+                              const void **parsed)
+{
+    apr_array_header_t *rules;
+    const char *why;
+    int i;
+
+    if (oac_claims_parse_rules(&rules, &why, cmd->pool, require_line)
+        != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "Require oauth-claim: ", why, NULL);
+    }
+    for (i = 0; i < rules->nelts; ++i) {
+        want(cmd, APR_ARRAY_IDX(rules, i, oac_claim_rule_t).name);
+    }
+    *parsed = rules;
+    return NULL;
+}
+
+static authz_status check_rule(request_rec *r, const char *require_line,
+                               const void *parsed)
+{
+    const oac_request_t *rs = oac_request_state(r);
+
+    if (!r->user) {
+        /* httpd authenticates, then asks again */
+        return AUTHZ_DENIED_NO_USER;
+    }
+    if (!rs->app || !rs->token) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00118)
+                      "Require oauth-claim at %s: the user was not "
+                      "authenticated by AuthType OAuth (with OAuthApp), so "
+                      "there are no claims to check", r->uri);
+        return AUTHZ_DENIED;
+    }
+    if (oac_claims_match_any(session_claims(r, rs->app), parsed)) {
+        return AUTHZ_GRANTED;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00119)
+                  "app %s: the user %s has no claim that 'Require "
+                  "oauth-claim %s' asks for", rs->app->name,
+                  oac_util_sanitize(r->pool, r->user, 128),
+                  oac_util_sanitize(r->pool, require_line, 256));
+    return AUTHZ_DENIED;
+}
+
+static const authz_provider claim_provider = {
+    &check_rule,
+    &parse_rule,
+};
+
+void oac_claims_register(apr_pool_t *p)
+{
+    ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "oauth-claim",
+                              AUTHZ_PROVIDER_VERSION, &claim_provider,
+                              AP_AUTH_INTERNAL_PER_CONF);
+}

@@ -1,0 +1,41 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * Claims about the user (contract section 9): kept in the session at
+ * login, checked by 'Require oauth-claim', passed on by OAuthForwardClaims
+ * (mod_oauthclient_claims.c; the rules themselves are src/oac_claims.c's).
+ */
+#ifndef MOD_OAUTHCLIENT_CLAIMS_H
+#define MOD_OAUTHCLIENT_CLAIMS_H
+
+#include "mod_oauthclient_config.h"
+#include "mod_session.h"
+
+#include <jansson.h>
+
+/* Forgets what the previous configuration asked to keep. */
+void oac_claims_pre_config(apr_pool_t *pconf);
+/* Registers the 'oauth-claim' authorization provider. */
+void oac_claims_register(apr_pool_t *p);
+
+const char *oac_cmd_forward_claims(cmd_parms *cmd, void *dconf,
+                                   const char *arg);
+const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on);
+
+/*
+ * At login: keeps in z the claims (may be NULL) that a Require line or
+ * OAuthForwardClaims of the configuration names, and, for an OpenID
+ * Connect app, the id_token when logout or OAuthForwardTokens will want
+ * it; removes what an earlier login left.
+ */
+void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
+                      const json_t *claims, const char *id_token);
+
+/* X-OAuth-Claim-* / OAUTH_CLAIM_* for an authenticated request, as the
+ * location's OAuthForwardClaims says. */
+void oac_claims_forward(request_rec *r, const oac_dir_conf *dc,
+                        const oac_request_t *rs);
+/* X-OAuth-Id-Token / OAUTH_ID_TOKEN, with OAuthForwardTokens On. */
+void oac_claims_forward_id_token(request_rec *r, const oac_request_t *rs);
+
+#endif

@@ -1,0 +1,114 @@
+# Claims (contract section 9): 'Require oauth-claim' grants on a claim of
+# the id_token merged with userinfo (dotted paths, array membership, any
+# of several pairs, inside <RequireAll>), denies without reaching the
+# backend; OAuthForwardClaims passes the named claims (or all with On)
+# and removes a client's own X-OAuth-Claim-*; OAuthForwardTokens passes
+# the id_token. Logout ends the provider's session too (RP-initiated
+# logout): id_token_hint, client_id, post_logout_redirect_uri, state.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use URI;
+use URI::QueryParam;
+use OAC::Flow qw(browser site provider_config provider_get login json_of
+                 log_size log_since);
+
+plan tests => 35;
+
+provider_config();
+my $alice = browser();
+my $bob = browser();
+ok t_cmp(login($alice, 'oidc', '/after', 'alice')->code, 302, 'alice logs in');
+my $alice_id_token = provider_get('/_control/stats')->{last_id_token};
+ok t_cmp(login($bob, 'oidc', '/after', 'bob')->code, 302, 'bob logs in');
+
+sub status { my ($ua, $path) = @_; return $ua->get(site($path))->code }
+
+# an array claim holds the value
+ok t_cmp(status($alice, '/claims/admins/echo'), 200, 'groups:admins: alice is in');
+my $start = log_size();
+ok t_cmp(status($bob, '/claims/admins/echo'), 401, 'groups:admins: bob is not');
+ok t_cmp(log_since($start, qr/OAC00119/), qr/app oidc: the user 1002 has no claim that 'Require oauth-claim groups:admins'/,
+         'the denial is logged with the rule');
+ok t_cmp(status($bob, '/claims/forbidden/echo'), 403,
+         'AuthzSendForbiddenOnFailure makes the denial a 403');
+
+# several pairs: any of them; a boolean as its JSON text
+ok t_cmp(status($alice, '/claims/anyof/echo'), 200, 'email_verified:true: alice');
+ok t_cmp(status($bob, '/claims/anyof/echo'), 401, 'neither pair: bob denied');
+
+# a dotted path into userinfo's address object (merged over the id_token)
+ok t_cmp(status($alice, '/claims/nested/echo'), 200, 'address.country:FR: alice');
+ok t_cmp(status($bob, '/claims/nested/echo'), 401, 'address.country:FR: not bob');
+
+# <RequireAll> of two rules
+ok t_cmp(status($bob, '/claims/allof/echo'), 200, 'staff and DE: bob');
+ok t_cmp(status($alice, '/claims/allof/echo'), 401, 'staff but not DE: alice denied');
+
+# no session: sent to log in, as for valid-user
+ok t_cmp(status(browser(), '/claims/admins/echo'), 302, 'no login: sent to log in');
+
+# the backend is not reached by a denied request: the echo would say 200
+my $denied = $bob->get(site('/claims/admins/echo'));
+ok t_cmp($denied->content =~ /REMOTE_USER/ ? 'reached' : 'not reached', 'not reached',
+         'a denied request never reaches the backend');
+
+# forwarding: the named claims, arrays joined, objects as JSON; a client's
+# own X-OAuth-Claim-* headers are gone
+my $echo = json_of($alice->get(site('/claims/named/echo'),
+                               'X-OAuth-Claim-Email' => 'mallory@evil.example',
+                               'X-OAuth-Claim-Role' => 'root'));
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_EMAIL} // '', 'alice@example.org', 'X-OAuth-Claim-email');
+ok t_cmp($echo->{OAUTH_CLAIM_EMAIL} // '', 'alice@example.org', 'OAUTH_CLAIM_EMAIL');
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_GROUPS} // '', 'staff,admins', 'an array, joined with ","');
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_ADDRESS} // '', '{"country":"FR","locality":"Paris"}',
+         'an object, as JSON');
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_EMAIL_VERIFIED} // '', 'true', 'a boolean, as JSON text');
+ok t_cmp(exists $echo->{HTTP_X_OAUTH_CLAIM_ROLE} ? 'spoofed' : 'absent', 'absent',
+         "a client's own X-OAuth-Claim-Role is removed");
+ok t_cmp(exists $echo->{HTTP_X_OAUTH_CLAIM_NAME} ? 'forwarded' : 'not', 'not',
+         'a claim not named is not forwarded');
+ok t_cmp($echo->{HTTP_X_OAUTH_ID_TOKEN} // '', $alice_id_token,
+         'OAuthForwardTokens On: X-OAuth-Id-Token is the id_token of the login');
+
+# On: every claim but the id_token's one-time ones
+$echo = json_of($alice->get(site('/claims/all/echo')));
+ok t_cmp(($echo->{HTTP_X_OAUTH_CLAIM_NAME} // '') . '|' . ($echo->{HTTP_X_OAUTH_CLAIM_SUB} // ''),
+         'Alice Liddell|1001', 'On: claims named nowhere are forwarded too');
+ok t_cmp(join(',', grep { exists $echo->{"HTTP_X_OAUTH_CLAIM_$_"} } qw(NONCE AT_HASH EXP IAT)), '',
+         "but not the id_token's nonce, at_hash, exp, iat");
+$echo = json_of($alice->get(site('/claims/all/off/echo')));
+ok t_cmp(scalar(grep { /CLAIM/ } keys %$echo), 0, 'Off below it forwards nothing');
+
+# RP-initiated logout: revocation, then the provider's end_session_endpoint
+my $res = $alice->get(site('/oauth/oidc/logout'));
+my $to = URI->new($res->header('Location') // '');
+ok t_cmp($res->code . ' ' . $to->path, '302 /oauth2/logout',
+         "logout sends the browser to the provider's end_session_endpoint");
+ok t_cmp($to->query_param('id_token_hint') // '', $alice_id_token, 'with the id_token as id_token_hint');
+ok t_cmp($to->query_param('client_id') // '', 'oauth2-client', 'and client_id');
+ok t_cmp($to->query_param('post_logout_redirect_uri') // '', site('/'),
+         'and post_logout_redirect_uri (default /, made absolute)');
+my $state = $to->query_param('state') // '';
+ok t_cmp(length($state) >= 16 ? 'state' : "'$state'", 'state', 'and a fresh state');
+my $revoked = provider_get('/_control/stats')->{revocations};
+ok t_cmp(join(',', map { $_->{revoked} } @$revoked), 'refresh_token,access_token',
+         'the tokens were revoked first (refresh, then access)');
+ok t_cmp(status($alice, '/claims/admins/echo'), 302, 'and the user is logged out here');
+# the provider sends the browser back with the state
+my $back = LWP::UserAgent->new(max_redirect => 0)->get($to);
+ok t_cmp($back->header('Location') // '', site('/') . "?state=$state",
+         'the provider sends the browser back to post_logout_redirect_uri');
+
+# keys typed by hand: end_session_endpoint and post_logout_redirect_uri=/bye
+my $carol = browser();
+login($carol, 'oidchand', '/after');
+$to = URI->new($carol->get(site('/oauth/oidchand/logout'))->header('Location') // '');
+ok t_cmp($to->query_param('post_logout_redirect_uri') // '', site('/bye'),
+         'post_logout_redirect_uri as configured');
+
+# not logged in: no trip to the provider
+$res = browser()->get(site('/oauth/oidc/logout'));
+ok t_cmp($res->header('Location') // '', site('/'), 'a logout without a login stays here');
