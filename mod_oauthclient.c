@@ -24,7 +24,7 @@
 #include "mod_oauthclient_checks.h"
 #include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_codec.h"
-#include "mod_oauthclient_discovery.h"
+#include "mod_oauthclient_docs.h"
 #include "mod_oauthclient_oidc.h"
 #include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_flow.h"
@@ -42,7 +42,7 @@ APLOG_USE_MODULE(oauthclient);
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
  * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
- * discovery, 00114 refresh, 00115-00119 claims. Next free: 00120. */
+ * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs. Next free: 00122. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -100,6 +100,7 @@ static int oac_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 {
     oac_config_pre_config(pconf);
     oac_claims_pre_config(pconf);
+    oac_docs_pre_config(pconf);
     oac_cache_pre_config(pconf);
     oac_codec_pre_config();
     return OK;
@@ -195,6 +196,7 @@ static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     oac_counters_init(pconf, main_s);
     oac_cache_post_config(pconf, main_s);
+    oac_docs_post_config(pconf, main_s);
     return OK;
 }
 
@@ -215,8 +217,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
 
     oac_cache_child_init(pchild, main_s);
     oac_codec_child_init(pchild);
-    oac_discovery_child_init(pchild, main_s);
-    oac_oidc_child_init(pchild, main_s);
+    oac_docs_child_init(pchild, main_s);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
         oac_http_options_t opts;

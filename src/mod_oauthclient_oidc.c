@@ -5,12 +5,10 @@
  * lists (src/oac_jose.c does the checking): signed by a key of the app's
  * jwks_uri with an accepted algorithm, from the app's issuer, for its
  * client_id, not expired, for this login's nonce, for this access token.
- * Each child process keeps the keys it fetched, per jwks_uri.
  */
 #include "mod_oauthclient_oidc.h"
-#include "mod_oauthclient_discovery.h"
+#include "mod_oauthclient_docs.h"
 
-#include <apr_hash.h>
 #include <apr_strings.h>
 
 #include <openssl/evp.h>
@@ -22,26 +20,11 @@
 APLOG_USE_MODULE(oauthclient);
 
 #define KEYS_KEEP_SECONDS 3600
-/* An unknown kid fetches the keys again at most this often: a forger's
- * random kids must not make the module hammer the provider. */
+/* An unknown kid fetches the keys again at most this often on the
+ * machine: a forger's random kids must not make the module hammer the
+ * provider. */
 #define KEYS_REFETCH_SECONDS 60
-
-typedef struct {
-    const oac_jose_jwks_t *jwks;    /* or NULL */
-    apr_pool_t *pool;
-    apr_int64_t fetched_at;
-    apr_int64_t refetched_at;       /* for an unknown kid, last */
-} keys_t;
-
-static apr_pool_t *child_pool;
-static apr_hash_t *key_sets;        /* jwks_uri -> keys_t* */
-
-void oac_oidc_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    (void)s;
-    child_pool = pchild;
-    key_sets = apr_hash_make(pchild);
-}
+#define KEYS_RETRY_SECONDS 10
 
 const char *oac_oidc_nonce(apr_pool_t *p, const char *state)
 {
@@ -58,66 +41,40 @@ const char *oac_oidc_nonce(apr_pool_t *p, const char *state)
     return ok ? oac_util_b64url_encode(p, md, len) : NULL;
 }
 
-/* The key set at jwks_uri, fetched when none is kept, when the kept one is
- * an hour old, or, with again (an id_token named a key not in it: the
- * provider may have rotated its keys), unless that was done less than a
- * minute ago. */
+static const void *parse_keys(apr_pool_t *pool, const char *body,
+                              apr_size_t len, const void *ctx,
+                              const char **pwhy)
+{
+    oac_jose_jwks_t *jwks;
+    const char *why;
+
+    (void)len;
+    (void)ctx;
+    if (oac_jose_jwks_parse(&jwks, &why, pool, body, 0) != APR_SUCCESS) {
+        *pwhy = apr_pstrcat(pool, "jwks_uri: ", why, NULL);
+        return NULL;
+    }
+    return jwks;
+}
+
+/* The key set at jwks_uri (mod_oauthclient_docs.c keeps it for the
+ * machine), fetched when none is kept or the kept one is an hour old, or,
+ * with again (an id_token named a key not in it: the provider may have
+ * rotated its keys), unless that was done less than a minute ago. */
 static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
                                        int again, const char **pwhy)
 {
-    apr_int64_t now = oac_now();
-    const oac_http_response_t *resp;
-    const oac_jose_jwks_t *got;
-    oac_jose_jwks_t *fresh;
-    apr_pool_t *pool;
-    keys_t *k;
-    const char *why;
+    oac_doc_spec_t spec;
+    oac_doc_info_t info;
 
-    if (!key_sets) {
-        *pwhy = "no key cache in this process";
-        return NULL;
-    }
-    oac_child_lock();
-    k = apr_hash_get(key_sets, app->jwks_uri, APR_HASH_KEY_STRING);
-    if (!k) {
-        k = apr_pcalloc(child_pool, sizeof(*k));
-        apr_hash_set(key_sets, apr_pstrdup(child_pool, app->jwks_uri),
-                     APR_HASH_KEY_STRING, k);
-    }
-    got = k->jwks;
-    if (got && (again ? now - k->refetched_at < KEYS_REFETCH_SECONDS
-                      : now - k->fetched_at < KEYS_KEEP_SECONDS)) {
-        oac_child_unlock();
-        return got;
-    }
-    if (again) {
-        /* Claimed before the fetch: other threads' unknown kids wait for
-         * the next minute, not for this fetch's end. */
-        k->refetched_at = now;
-    }
-    oac_child_unlock();
-
-    if (!(resp = oac_provider_document(r, app, "jwks_uri", app->jwks_uri,
-                                       pwhy))) {
-        return got;
-    }
-    apr_pool_create(&pool, child_pool);
-    if (oac_jose_jwks_parse(&fresh, &why, pool, resp->body, 0)
-        != APR_SUCCESS) {
-        *pwhy = apr_psprintf(r->pool, "jwks_uri: %s", why);
-        apr_pool_destroy(pool);
-        return got;
-    }
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "app %s: fetched %d keys "
-                  "from jwks_uri", app->name, oac_jose_jwks_count(fresh));
-    oac_child_lock();
-    /* The set it replaces may be in use by another thread's check: it
-     * stays in the child's pool (an hourly few KiB). */
-    k->jwks = fresh;
-    k->pool = pool;
-    k->fetched_at = now;
-    oac_child_unlock();
-    return fresh;
+    spec.url = app->jwks_uri;
+    spec.key = "jwks_uri";
+    spec.keep = KEYS_KEEP_SECONDS;
+    spec.retry = KEYS_RETRY_SECONDS;
+    spec.again = KEYS_REFETCH_SECONDS;
+    spec.parse = parse_keys;
+    spec.ctx = NULL;            /* the same keys for every app */
+    return oac_doc_get(r, app, &spec, again, pwhy, &info);
 }
 
 json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,

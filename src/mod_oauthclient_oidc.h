@@ -11,8 +11,6 @@
 
 #include <jansson.h>
 
-void oac_oidc_child_init(apr_pool_t *pchild, server_rec *s);
-
 /* The nonce of the login whose state is state: derived from it, so that
  * it needs no room of its own in the session and is as unguessable. */
 const char *oac_oidc_nonce(apr_pool_t *p, const char *state);

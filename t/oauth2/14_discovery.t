@@ -48,7 +48,7 @@ my $start = log_size();
 $res = login_redirect(browser(), 'discoevil', '/after');
 ok t_cmp($res->code, 502, 'metadata naming another issuer: the login fails');
 ok t_cmp(log_since($start, qr/OAC00112/),
-         qr/app discoevil: the provider's metadata cannot be had: the provider's metadata names the issuer 'https:\/\/evil\.example', not 'http:\/\/127\.0\.0\.1:\d+'/,
+         qr/app discoevil: the provider's metadata cannot be had: the provider's metadata names the issuer 'https:\/\/evil\.example', not 'http:\/\/localhost:\d+'/,
          'the log names both issuers');
 ok t_cmp(provider_get('/_control/stats')->{authorize_requests}, 0,
          'and the browser was never sent there');

@@ -57,7 +57,8 @@ the base string the provider computed (debug_base_string=...), for debugging.
 
 OpenID Connect (Core 1.0 + Discovery 1.0, for mod_auth_openidc in bench/)
 ------------------------------------------------------------------------
-GET  /.well-known/openid-configuration   discovery metadata; the issuer is
+GET  /.well-known/openid-configuration   discovery metadata (also at RFC 8414's
+                         /.well-known/oauth-authorization-server); the issuer is
                          SCHEME://HOST of the request (its Host header), and
                          every endpoint above is listed under that issuer.
 GET  /oauth2/jwks        the JWK Set: one RSA key (RS256), made at the first
@@ -1021,6 +1022,7 @@ class Handler(BaseHTTPRequestHandler):
         "/oauth1/access_token": ("access_token_requests", "oauth1_access_token"),
         "/oauth1/userinfo": ("userinfo_requests", "userinfo"),
         "/.well-known/openid-configuration": ("oidc_requests", "oidc_discovery"),
+        "/.well-known/oauth-authorization-server": ("oidc_requests", "oidc_discovery"),
         "/oauth2/jwks": ("jwks_requests", "oidc_jwks"),
         "/oauth2/logout": ("end_session_requests", "end_session"),
         "/_evil/token": ("redirect_target_requests", "evil_token"),

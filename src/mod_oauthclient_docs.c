@@ -1,0 +1,483 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * The providers' documents (discovery metadata, key sets), fetched once
+ * for the machine: the bytes sit in shared memory with the time they were
+ * fetched and a generation number, and each child process parses the
+ * machine's latest into its own copy when the generation moves. So a key
+ * set one process fetched again after a provider rotated its keys serves
+ * every process at once, and the minute between fetches for unknown kids
+ * is the machine's: forged id_tokens sent to many processes still fetch
+ * the keys once a minute. A document over DOC_BODY_MAX, or no shared
+ * memory, leaves each process on its own.
+ */
+#include "mod_oauthclient_docs.h"
+#include "mod_oauthclient_hooks.h"
+
+#include "util_mutex.h"
+
+#include <apr_global_mutex.h>
+#include <apr_hash.h>
+#include <apr_shm.h>
+#include <apr_strings.h>
+#include <apr_thread_mutex.h>
+
+#include "oac_util.h"
+
+APLOG_USE_MODULE(oauthclient);
+
+#define DOCS_MUTEX "oauthclient-docs"
+#define DOC_BODY_MAX (64 * 1024)
+#define DOC_URL_MAX 1024
+#define DOC_WHY_MAX 256
+#define DOC_SLOTS_MAX 1024
+/* A process that claimed a fetch and died (or hangs) stops holding the
+ * others back after this long. */
+#define CLAIM_SECONDS 30
+
+typedef struct {
+    char url[DOC_URL_MAX];      /* "" while free */
+    apr_int64_t fetched_at;     /* of body; 0 before the first */
+    apr_int64_t claimed_at;     /* a process is fetching since then */
+    apr_int64_t again_at;       /* the last fetch for something missing */
+    apr_int64_t failed_at;      /* the last fetch failed then */
+    apr_uint32_t gen;           /* moves with every new body; 0 for none */
+    apr_uint32_t len;
+    char why[DOC_WHY_MAX];      /* what the failed fetch said */
+    char body[DOC_BODY_MAX];
+} slot_t;
+
+static slot_t *slots;
+static int nslots;
+static apr_global_mutex_t *mutex;
+static const char *mutex_file;
+
+/* This process's parsed copy, per (ctx, url). */
+typedef struct {
+    const void *parsed;
+    apr_pool_t *pool;           /* parsed's */
+    apr_pool_t *previous;       /* the copy before, still read by requests
+                                 * that began with it */
+    apr_uint32_t gen;           /* of the shared body parsed; 0: own fetch */
+    apr_int64_t fetched_at;
+    /* without shared memory, this process's own bookkeeping */
+    apr_int64_t claimed_at, again_at, failed_at;
+    char failure[DOC_WHY_MAX];
+} local_t;
+
+static apr_pool_t *child_pool;
+static apr_hash_t *locals;
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *child_mutex;
+#endif
+
+static void child_lock(void)
+{
+#if APR_HAS_THREADS
+    if (child_mutex) {
+        apr_thread_mutex_lock(child_mutex);
+    }
+#endif
+}
+
+static void child_unlock(void)
+{
+#if APR_HAS_THREADS
+    if (child_mutex) {
+        apr_thread_mutex_unlock(child_mutex);
+    }
+#endif
+}
+
+void oac_docs_pre_config(apr_pool_t *pconf)
+{
+    slots = NULL;
+    nslots = 0;
+    mutex = NULL;
+    ap_mutex_register(pconf, DOCS_MUTEX, NULL, APR_LOCK_DEFAULT, 0);
+}
+
+void oac_docs_post_config(apr_pool_t *pconf, server_rec *main_s)
+{
+    apr_shm_t *shm;
+    server_rec *s;
+    int n = 0, i;
+
+    for (s = main_s; s; s = s->next) {
+        const apr_array_header_t *apps = oac_server_config(s)->apps;
+        for (i = 0; apps && i < apps->nelts; ++i) {
+            const oac_app_t *app = APR_ARRAY_IDX(apps, i, const oac_app_t *);
+            if (app->version == OAC_OAUTH2
+                && (app->server_metadata_url || app->oidc)) {
+                n += 2;         /* the metadata, the keys */
+            }
+        }
+    }
+    if (!n) {
+        return;
+    }
+    n = n > DOC_SLOTS_MAX ? DOC_SLOTS_MAX : n;
+    /* Anonymous shared memory starts zeroed, every slot free; a slot's
+     * body pages are touched only as far as a document fills them. */
+    if (apr_shm_create(&shm, (apr_size_t)n * sizeof(slot_t), NULL, pconf)
+        != APR_SUCCESS
+        || ap_global_mutex_create(&mutex, &mutex_file, DOCS_MUTEX, NULL,
+                                  main_s, pconf, 0) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, OAC_LOGNO(00120)
+                     "no shared memory for the providers' metadata and "
+                     "keys: each child process fetches its own");
+        mutex = NULL;
+        return;
+    }
+    slots = apr_shm_baseaddr_get(shm);
+    nslots = n;
+}
+
+void oac_docs_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    child_pool = pchild;
+    locals = apr_hash_make(pchild);
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT,
+                                pchild) != APR_SUCCESS) {
+        child_mutex = NULL;
+    }
+#endif
+    if (mutex && apr_global_mutex_child_init(&mutex, mutex_file, pchild)
+                 != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, OAC_LOGNO(00121)
+                     "cannot reopen the '%s' mutex: this child process "
+                     "fetches the providers' documents on its own",
+                     DOCS_MUTEX);
+        mutex = NULL;
+    }
+}
+
+const oac_http_response_t *oac_provider_document(request_rec *r,
+                                                 const oac_app_t *app,
+                                                 const char *key,
+                                                 const char *url,
+                                                 const char **pwhy)
+{
+    oac_http_response_t *resp;
+    apr_table_t *headers = apr_table_make(r->pool, 1);
+    const char *why;
+
+    apr_table_setn(headers, "Accept", "application/json");
+    if (oac_http_get(&resp, &why, oac_hooked_client(r, app, OAC_CALL_OTHER),
+                     r->pool, url, headers) != APR_SUCCESS) {
+        *pwhy = apr_psprintf(r->pool, "%s: %s", key, why);
+        return NULL;
+    }
+    if (resp->status != 200) {
+        *pwhy = apr_psprintf(r->pool, "%s answered HTTP %d", key,
+                             resp->status);
+        return NULL;
+    }
+    return resp;
+}
+
+/* --- the shared slots (callers hold mutex) ------------------------------- */
+
+static int shared_lock(void)
+{
+    return slots && mutex && apr_global_mutex_lock(mutex) == APR_SUCCESS;
+}
+
+static void shared_unlock(void)
+{
+    apr_global_mutex_unlock(mutex);
+}
+
+static slot_t *find_slot(const char *url)
+{
+    slot_t *free_slot = NULL;
+    int i;
+
+    if (strlen(url) >= DOC_URL_MAX) {
+        return NULL;
+    }
+    for (i = 0; i < nslots; ++i) {
+        if (!slots[i].url[0]) {
+            if (!free_slot) {
+                free_slot = &slots[i];
+            }
+        }
+        else if (!strcmp(slots[i].url, url)) {
+            return &slots[i];
+        }
+    }
+    if (free_slot) {
+        apr_cpystrn(free_slot->url, url, DOC_URL_MAX);
+    }
+    return free_slot;
+}
+
+/* What the machine knows of a document. */
+typedef struct {
+    int shared;                 /* there is a slot */
+    apr_uint32_t gen;
+    apr_int64_t fetched_at, claimed_at, again_at, failed_at;
+    const char *why;
+    const char *body;           /* copied when gen is not the caller's */
+    apr_size_t len;
+} view_t;
+
+static void read_shared(view_t *v, apr_pool_t *p, const char *url,
+                        apr_uint32_t have_gen)
+{
+    slot_t *s;
+
+    memset(v, 0, sizeof(*v));
+    if (!shared_lock()) {
+        return;
+    }
+    if ((s = find_slot(url))) {
+        v->shared = 1;
+        v->gen = s->gen;
+        v->fetched_at = s->fetched_at;
+        v->claimed_at = s->claimed_at;
+        v->again_at = s->again_at;
+        v->failed_at = s->failed_at;
+        v->why = s->why[0] ? apr_pstrdup(p, s->why) : NULL;
+        if (s->gen && s->gen != have_gen) {
+            v->body = apr_pstrmemdup(p, s->body, s->len);
+            v->len = s->len;
+        }
+    }
+    shared_unlock();
+}
+
+/* 1 when this process is to fetch now, marking it for the others. */
+static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
+                 int again, int have_copy, apr_int64_t now)
+{
+    int mine = 0;
+    slot_t *s = NULL;
+    apr_int64_t *claimed_at, *again_at;
+
+    if (shared_lock()) {
+        s = find_slot(url);
+        if (!s) {
+            shared_unlock();
+        }
+    }
+    if (s) {
+        claimed_at = &s->claimed_at;
+        again_at = &s->again_at;
+    }
+    else {
+        child_lock();
+        claimed_at = &l->claimed_at;
+        again_at = &l->again_at;
+    }
+    if (again) {
+        if (now - *again_at >= spec->again) {
+            *again_at = now;
+            mine = 1;
+        }
+    }
+    else if (!have_copy || !*claimed_at
+             || now - *claimed_at >= CLAIM_SECONDS) {
+        /* Without any copy, a request fetches even while another does:
+         * it has nothing else to go on. */
+        mine = 1;
+    }
+    if (mine) {
+        *claimed_at = now;
+    }
+    if (s) {
+        shared_unlock();
+    }
+    else {
+        child_unlock();
+    }
+    return mine;
+}
+
+/* Publishes a fetched body; its generation, or 0 when it is not shared. */
+static apr_uint32_t publish(const char *url, const char *body,
+                            apr_size_t len, apr_int64_t now)
+{
+    apr_uint32_t gen = 0;
+    slot_t *s;
+
+    if (len > DOC_BODY_MAX || !shared_lock()) {
+        return 0;
+    }
+    if ((s = find_slot(url))) {
+        memcpy(s->body, body, len);
+        s->len = (apr_uint32_t)len;
+        /* never 0, which means "no body" */
+        s->gen = s->gen + 1 ? s->gen + 1 : 1;
+        gen = s->gen;
+        s->fetched_at = now;
+        s->failed_at = 0;
+        s->claimed_at = 0;
+        s->why[0] = '\0';
+    }
+    shared_unlock();
+    return gen;
+}
+
+static void publish_failure(const char *url, const char *why,
+                            apr_int64_t now)
+{
+    slot_t *s;
+
+    if (!shared_lock()) {
+        return;
+    }
+    if ((s = find_slot(url))) {
+        s->failed_at = now;
+        s->claimed_at = 0;
+        apr_cpystrn(s->why, why, DOC_WHY_MAX);
+    }
+    shared_unlock();
+}
+
+/* --- this process's copies ----------------------------------------------- */
+
+static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec)
+{
+    const char *key = apr_psprintf(r->pool, "%pp %s", spec->ctx, spec->url);
+    local_t *l;
+
+    child_lock();
+    l = apr_hash_get(locals, key, APR_HASH_KEY_STRING);
+    if (!l) {
+        l = apr_pcalloc(child_pool, sizeof(*l));
+        apr_hash_set(locals, apr_pstrdup(child_pool, key),
+                     APR_HASH_KEY_STRING, l);
+    }
+    child_unlock();
+    return l;
+}
+
+/* Parses body into a pool of its own, and makes it the process's copy
+ * unless another thread got there first with the same generation. */
+static const void *install(request_rec *r, local_t *l,
+                           const oac_doc_spec_t *spec, const char *body,
+                           apr_size_t len, apr_uint32_t gen,
+                           apr_int64_t fetched_at, const char **pwhy)
+{
+    apr_pool_t *pool;
+    const void *parsed;
+
+    apr_pool_create(&pool, child_pool);
+    if (!(parsed = spec->parse(pool, body, len, spec->ctx, pwhy))) {
+        *pwhy = apr_pstrdup(r->pool, *pwhy);
+        apr_pool_destroy(pool);
+        return NULL;
+    }
+    child_lock();
+    if (gen && l->gen == gen) {
+        parsed = l->parsed;
+        child_unlock();
+        apr_pool_destroy(pool);
+        return parsed;
+    }
+    if (l->previous) {
+        apr_pool_destroy(l->previous);
+    }
+    l->previous = l->pool;
+    l->pool = pool;
+    l->parsed = parsed;
+    l->gen = gen;
+    l->fetched_at = fetched_at;
+    l->failed_at = 0;
+    child_unlock();
+    return parsed;
+}
+
+const void *oac_doc_get(request_rec *r, const oac_app_t *app,
+                        const oac_doc_spec_t *spec, int again,
+                        const char **pwhy, oac_doc_info_t *info)
+{
+    apr_int64_t now = oac_now();
+    const oac_http_response_t *resp;
+    const void *parsed, *fresh;
+    apr_int64_t fetched_at, failed_at;
+    apr_uint32_t gen;
+    const char *failure, *why = NULL;
+    local_t *l;
+    view_t v;
+    int adopted = 0;
+
+    memset(info, 0, sizeof(*info));
+    if (!locals) {
+        *pwhy = "not available in this process";
+        return NULL;
+    }
+    l = local_for(r, spec);
+    child_lock();
+    parsed = l->parsed;
+    gen = l->gen;
+    fetched_at = l->fetched_at;
+    failed_at = l->failed_at;
+    failure = apr_pstrdup(r->pool, l->failure);
+    child_unlock();
+
+    /* What another process fetched since */
+    read_shared(&v, r->pool, spec->url, gen);
+    if (v.body) {
+        if ((fresh = install(r, l, spec, v.body, v.len, v.gen, v.fetched_at,
+                             &why))) {
+            adopted = fresh != parsed;
+            parsed = fresh;
+            fetched_at = v.fetched_at;
+        }
+    }
+    else if (v.shared && v.gen && v.gen == gen) {
+        fetched_at = v.fetched_at;
+    }
+    if (v.shared) {
+        failed_at = v.failed_at;
+        failure = v.why;
+    }
+
+    if (parsed && (again ? adopted : now - fetched_at < spec->keep)) {
+        info->age = now - fetched_at;
+        return parsed;
+    }
+    if (!again && failed_at && now - failed_at < spec->retry) {
+        *pwhy = apr_psprintf(r->pool, "%s (tried again every %" 
+                             APR_INT64_T_FMT " s)",
+                             failure && *failure ? failure
+                                                 : "fetching it failed",
+                             spec->retry);
+        goto last_good;
+    }
+    if (!claim(spec->url, l, spec, again, parsed != NULL, now)) {
+        *pwhy = again
+            ? apr_psprintf(r->pool, "%s was fetched again less than %"
+                           APR_INT64_T_FMT " s ago", spec->key, spec->again)
+            : "another process is fetching it";
+        goto last_good;
+    }
+
+    if ((resp = oac_provider_document(r, app, spec->key, spec->url, &why))) {
+        apr_uint32_t new_gen = publish(spec->url, resp->body, resp->body_len,
+                                       now);
+        if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
+                             now, &why))) {
+            info->age = 0;
+            return fresh;
+        }
+    }
+    info->failed_now = 1;
+    publish_failure(spec->url, why, now);
+    child_lock();
+    l->failed_at = now;
+    l->claimed_at = 0;
+    apr_cpystrn(l->failure, why, sizeof(l->failure));
+    child_unlock();
+    *pwhy = why;
+
+last_good:
+    if (parsed) {
+        info->stale = 1;
+        info->age = now - fetched_at;
+    }
+    return parsed;
+}
