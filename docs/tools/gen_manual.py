@@ -378,11 +378,25 @@ def term_link(term):
     return "%s:" % term
 
 
+def default_html(d, r):
+    """As httpd's manual: the directive as it is by default, in code; a
+    default that is not a setting of the directive, in words."""
+    if d.default is None:
+        return "none"
+    text = plain_text(d.default)
+    if text.startswith(d.name + " "):
+        return "<code>%s</code>" % r.inline(d.default)
+    return r.inline(d.default)
+
+
+def plain_text(el):
+    return squash("".join(el.itertext())).strip()
+
+
 def summary_table(manual, d, r):
     rows = [("Description", r.inline(d.description)),
             ("Syntax", "<code>%s</code>" % r.inline(d.syntax)),
-            ("Default", "<code>%s</code>" % r.inline(d.default)
-             if d.default is not None else "none"),
+            ("Default", default_html(d, r)),
             ("Context", e(", ".join(d.contexts))),
             ("Override", e(d.override) if d.override else "None"),
             ("Status", e(d.status or manual.status)),
