@@ -1,7 +1,9 @@
 # The example configurations for real providers (conf/examples/*.conf) pass
 # 'httpd -t' as an administrator would include them: secrets from defined
 # variables, mod_ssl loaded for the https APIs. Only the passphrase file's
-# path is swapped for a file made here.
+# path is swapped for a file made here. They are the configurations of the
+# manual's provider guides (docs/providers/), which show them verbatim;
+# every file of conf/examples/ is tested.
 use strict;
 use warnings FATAL => 'all';
 
@@ -11,14 +13,24 @@ use File::Temp ();
 use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 
+# name => [the variable of the client id, of the secret, other variables]
 my %examples = (
     github  => [qw(GITHUB_CLIENT_ID GITHUB_CLIENT_SECRET)],
     google  => [qw(GOOGLE_CLIENT_ID GOOGLE_CLIENT_SECRET)],
     keycloak => [qw(KEYCLOAK_CLIENT_ID KEYCLOAK_CLIENT_SECRET)],
     twitter => [qw(TWITTER_CONSUMER_KEY TWITTER_CONSUMER_SECRET)],
+    entra   => [qw(ENTRA_CLIENT_ID ENTRA_CLIENT_SECRET ENTRA_TENANT_ID)],
+    'django-oauth-toolkit' => [qw(DOT_CLIENT_ID DOT_CLIENT_SECRET)],
 );
+my $dir = OAC::Env::src_dir() . "/conf/examples";
+opendir my $dh, $dir or die "cannot read $dir: $!";
+my @files = sort map { /^(.+)\.conf$/ ? $1 : () } readdir $dh;
+closedir $dh;
 
-plan tests => 4 * keys %examples;
+plan tests => 1 + 4 * keys %examples;
+
+ok t_cmp("@files", join(' ', sort keys %examples),
+         'every file of conf/examples/ is tested here');
 
 my $keyfile = File::Temp->new(TMPDIR => 1);
 print $keyfile "example-session-passphrase-of-enough-length-0123456789\n";
@@ -31,14 +43,20 @@ for my $name (sort keys %examples) {
     my $conf = do { local $/; <$fh> };
     close $fh;
     my $swapped = $conf =~ s{/etc/apache2/oauth-session\.key}{$keyfile}g;
-    my ($id, $secret) = @{ $examples{$name} };
+    my ($id, $secret, @more) = @{ $examples{$name} };
     my $secret_value = "example-SECRET-$name";
+    my $defines = join '', map { "Define $_ example-$_\n" } @more;
     my ($status, $out) = configtest(
         "LoadModule ssl_module $libexec/mod_ssl.so\n"
         . "Define $id example-id-$name\nDefine $secret $secret_value\n"
-        . $conf);
-    ok t_cmp($swapped > 0 ? 'passphrase file named' : 'no passphrase file',
-             'passphrase file named', "$name: keeps tokens in an encrypted session");
+        . $defines . $conf);
+    # Tokens never in a plain cookie: encrypted by the module, or in
+    # mod_session_dbd's database with only the key in the cookie.
+    my $store = $swapped > 0 ? 'encrypted cookie'
+              : $conf =~ /^\s*SessionDBDCookieName\b/m ? 'server-side session'
+              : 'plain cookie';
+    ok t_cmp($store, qr/^(?:encrypted cookie|server-side session)$/,
+             "$name: keeps tokens in an encrypted cookie or on the server");
     ok t_cmp($status, 0, "$name: configtest passes")
         or print map { "# $_\n" } split /\n/, $out;
     ok t_cmp($out !~ /not defined|warn|AH\d+:/i ? 'clean' : $out, 'clean',
