@@ -1,0 +1,506 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <apr_file_io.h>
+#include <apr_strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include "oac_sign.h"
+#include "oac_util.h"
+
+/* A PEM file bigger than this is no single key. */
+#define PEM_MAX (64 * 1024)
+
+typedef enum { SIGN_RSA, SIGN_EC, SIGN_ED25519, SIGN_HMAC } sign_kind_e;
+
+struct oac_signer_t {
+    sign_kind_e kind;
+    const char *alg;
+    const char *md;             /* RSA, EC, HMAC */
+    EVP_PKEY *pkey;             /* RSA, EC, Ed25519 */
+    const char *secret;         /* HMAC */
+    const char *kid;
+};
+
+static apr_status_t free_pkey(void *data)
+{
+    EVP_PKEY_free(data);
+    return APR_SUCCESS;
+}
+
+static oac_signer_t *signer_of(apr_pool_t *p, EVP_PKEY *pkey,
+                               const char **pwhy)
+{
+    oac_signer_t *s = apr_pcalloc(p, sizeof(*s));
+    char group[64];
+
+    s->pkey = pkey;
+    apr_pool_cleanup_register(p, pkey, free_pkey, apr_pool_cleanup_null);
+    if (EVP_PKEY_is_a(pkey, "RSA")) {
+        if (EVP_PKEY_get_bits(pkey) < 2048) {
+            *pwhy = apr_psprintf(p, "an RSA key of %d bits; at least 2048 "
+                                 "are needed", EVP_PKEY_get_bits(pkey));
+            return NULL;
+        }
+        s->kind = SIGN_RSA;
+        s->alg = "RS256";
+        s->md = "SHA256";
+        return s;
+    }
+    if (EVP_PKEY_is_a(pkey, "EC")) {
+        if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME,
+                                            group, sizeof(group), NULL)
+            || strcmp(group, "prime256v1")) {
+            *pwhy = apr_psprintf(p, "an EC key on the curve %s; only P-256 "
+                                 "(ES256) is used", group);
+            return NULL;
+        }
+        s->kind = SIGN_EC;
+        s->alg = "ES256";
+        s->md = "SHA256";
+        return s;
+    }
+    if (EVP_PKEY_is_a(pkey, "ED25519")) {
+        s->kind = SIGN_ED25519;
+        s->alg = "EdDSA";
+        return s;
+    }
+    *pwhy = apr_psprintf(p, "a %s key; use RSA (2048 bits or more), EC "
+                         "P-256 or Ed25519", EVP_PKEY_get0_type_name(pkey));
+    return NULL;
+}
+
+apr_status_t oac_signer_from_pem(oac_signer_t **ps, const char **pwhy,
+                                 apr_pool_t *p, const char *pem,
+                                 apr_size_t len, const char *kid)
+{
+    BIO *bio = BIO_new_mem_buf(pem, (int)len);
+    EVP_PKEY *pkey = NULL;
+    oac_signer_t *s;
+
+    /* No passphrase callback: an encrypted key is refused, not prompted
+     * for on httpd's terminal. */
+    if (bio) {
+        pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, (void *)"");
+        BIO_free(bio);
+    }
+    ERR_clear_error();
+    if (!pkey) {
+        *pwhy = strstr(pem, "ENCRYPTED")
+            ? "an encrypted private key; give it unencrypted (readable by "
+              "root only)"
+            : "no PEM private key in it";
+        return APR_EINVAL;
+    }
+    if (!(s = signer_of(p, pkey, pwhy))) {
+        return APR_EINVAL;
+    }
+    s->kid = kid;
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_signer_from_file(oac_signer_t **ps, const char **pwhy,
+                                  apr_pool_t *p, const char *file,
+                                  const char *kid)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf;
+    apr_size_t n;
+    apr_status_t rv;
+    char err[120];
+    const char *why;
+
+    rv = apr_file_open(&f, file, APR_FOPEN_READ, APR_OS_DEFAULT, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && fi.size > PEM_MAX) {
+            apr_file_close(f);
+            *pwhy = apr_psprintf(p, "%s: too big for a key", file);
+            return APR_EINVAL;
+        }
+        if (rv == APR_SUCCESS) {
+            n = (apr_size_t)fi.size;
+            buf = apr_palloc(p, n + 1);
+            rv = apr_file_read_full(f, buf, n, &n);
+            buf[n] = '\0';
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS) {
+        *pwhy = apr_psprintf(p, "%s: %s", file,
+                             apr_strerror(rv, err, sizeof(err)));
+        return rv;
+    }
+    if (oac_signer_from_pem(ps, &why, p, buf, n, kid) != APR_SUCCESS) {
+        *pwhy = apr_psprintf(p, "%s: %s", file, why);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_signer_generate(oac_signer_t **ps, const char **pwhy,
+                                 apr_pool_t *p, const char *alg)
+{
+    EVP_PKEY *pkey = NULL;
+    oac_signer_t *s;
+
+    if (!strcmp(alg, "ES256")) {
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    }
+    else if (!strcmp(alg, "RS256")) {
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+    }
+    else if (!strcmp(alg, "EdDSA")) {
+        pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    }
+    else {
+        *pwhy = apr_psprintf(p, "'%s' is not ES256, RS256 or EdDSA", alg);
+        return APR_EINVAL;
+    }
+    if (!pkey) {
+        ERR_clear_error();
+        *pwhy = apr_psprintf(p, "OpenSSL could not make an %s key", alg);
+        return APR_EGENERAL;
+    }
+    if (!(s = signer_of(p, pkey, pwhy))) {
+        return APR_EGENERAL;
+    }
+    *ps = s;
+    return APR_SUCCESS;
+}
+
+oac_signer_t *oac_signer_hmac(apr_pool_t *p, const char *secret,
+                              const char *alg)
+{
+    oac_signer_t *s;
+    const char *md = !strcmp(alg, "HS256") ? "SHA256"
+                     : !strcmp(alg, "HS384") ? "SHA384"
+                     : !strcmp(alg, "HS512") ? "SHA512" : NULL;
+
+    if (!md || !secret || !*secret) {
+        return NULL;
+    }
+    s = apr_pcalloc(p, sizeof(*s));
+    s->kind = SIGN_HMAC;
+    s->alg = alg;
+    s->md = md;
+    s->secret = secret;
+    return s;
+}
+
+const char *oac_signer_alg(const oac_signer_t *s)
+{
+    return s->alg;
+}
+
+/* A big-number parameter of the key, as base64url of its big-endian bytes
+ * (padded to pad bytes when pad > 0). */
+static char *bn_param(apr_pool_t *p, const EVP_PKEY *pkey, const char *name,
+                      int pad)
+{
+    BIGNUM *bn = NULL;
+    unsigned char *buf;
+    int n;
+    char *out = NULL;
+
+    if (!EVP_PKEY_get_bn_param(pkey, name, &bn)) {
+        return NULL;
+    }
+    n = pad > 0 ? pad : BN_num_bytes(bn);
+    buf = apr_palloc(p, n ? n : 1);
+    if (BN_bn2binpad(bn, buf, n) == n) {
+        out = oac_util_b64url_encode(p, buf, n);
+    }
+    BN_free(bn);
+    return out;
+}
+
+json_t *oac_signer_public_jwk(const oac_signer_t *s)
+{
+    apr_pool_t *p;
+    json_t *jwk = NULL;
+    char *a = NULL, *b = NULL;
+    unsigned char raw[64];
+    size_t rawlen = 0;
+
+    if (s->kind == SIGN_HMAC || apr_pool_create(&p, NULL) != APR_SUCCESS) {
+        return NULL;
+    }
+    switch (s->kind) {
+    case SIGN_RSA:
+        a = bn_param(p, s->pkey, OSSL_PKEY_PARAM_RSA_N, 0);
+        b = bn_param(p, s->pkey, OSSL_PKEY_PARAM_RSA_E, 0);
+        if (a && b) {
+            jwk = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", a, "e", b);
+        }
+        break;
+    case SIGN_EC:
+        a = bn_param(p, s->pkey, OSSL_PKEY_PARAM_EC_PUB_X, 32);
+        b = bn_param(p, s->pkey, OSSL_PKEY_PARAM_EC_PUB_Y, 32);
+        if (a && b) {
+            jwk = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv",
+                            "P-256", "x", a, "y", b);
+        }
+        break;
+    case SIGN_ED25519:
+        if (EVP_PKEY_get_octet_string_param(s->pkey, OSSL_PKEY_PARAM_PUB_KEY,
+                                            raw, sizeof(raw), &rawlen)
+            && rawlen == 32) {
+            jwk = json_pack("{s:s, s:s, s:s}", "kty", "OKP", "crv",
+                            "Ed25519", "x",
+                            oac_util_b64url_encode(p, raw, rawlen));
+        }
+        break;
+    default:
+        break;
+    }
+    apr_pool_destroy(p);
+    return jwk;
+}
+
+const char *oac_jwk_thumbprint(apr_pool_t *p, const json_t *jwk)
+{
+    /* RFC 7638 3.2: the required members only, in lexicographic order */
+    static const char *const rsa[] = { "e", "kty", "n", NULL };
+    static const char *const ec[] = { "crv", "kty", "x", "y", NULL };
+    static const char *const okp[] = { "crv", "kty", "x", NULL };
+    const char *kty = json_string_value(json_object_get(jwk, "kty"));
+    const char *const *names = !kty ? NULL : !strcmp(kty, "RSA") ? rsa
+                                : !strcmp(kty, "EC") ? ec
+                                : !strcmp(kty, "OKP") ? okp : NULL;
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char *json = "{";
+    int i;
+
+    if (!names) {
+        return NULL;
+    }
+    for (i = 0; names[i]; ++i) {
+        const char *v = json_string_value(json_object_get(jwk, names[i]));
+        if (!v) {
+            return NULL;
+        }
+        /* base64url and the names need no JSON escaping */
+        json = apr_psprintf(p, "%s%s\"%s\":\"%s\"", json, i ? "," : "",
+                            names[i], v);
+    }
+    json = apr_pstrcat(p, json, "}", NULL);
+    if (!EVP_Digest(json, strlen(json), md, &mdlen, EVP_sha256(), NULL)) {
+        return NULL;
+    }
+    return oac_util_b64url_encode(p, md, mdlen);
+}
+
+/* ECDSA's DER signature as JWS's R || S (RFC 7518 3.4). */
+static int ecdsa_raw(unsigned char *out, const unsigned char *der,
+                     size_t len)
+{
+    ECDSA_SIG *sig = d2i_ECDSA_SIG(NULL, &der, (long)len);
+    const BIGNUM *r, *s;
+    int ok;
+
+    if (!sig) {
+        return 0;
+    }
+    ECDSA_SIG_get0(sig, &r, &s);
+    ok = BN_bn2binpad(r, out, 32) == 32 && BN_bn2binpad(s, out + 32, 32) == 32;
+    ECDSA_SIG_free(sig);
+    return ok;
+}
+
+apr_status_t oac_sign_input(char **psig, const char **pwhy, apr_pool_t *p,
+                            const oac_signer_t *s, const char *input,
+                            apr_size_t len)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE], raw[64];
+    size_t siglen = 0;
+    unsigned char *sig;
+    EVP_MD_CTX *ctx;
+    int ok;
+
+    if (s->kind == SIGN_HMAC) {
+        if (!EVP_Q_mac(NULL, "HMAC", NULL, s->md, NULL, s->secret,
+                       strlen(s->secret), (const unsigned char *)input, len,
+                       mac, sizeof(mac), &siglen)) {
+            ERR_clear_error();
+            *pwhy = "HMAC failed";
+            return APR_EGENERAL;
+        }
+        *psig = oac_util_b64url_encode(p, mac, siglen);
+        return APR_SUCCESS;
+    }
+    if (!(ctx = EVP_MD_CTX_new())) {
+        *pwhy = "out of memory";
+        return APR_ENOMEM;
+    }
+    ok = EVP_DigestSignInit_ex(ctx, NULL, s->md, NULL, NULL, s->pkey, NULL)
+         == 1
+         && EVP_DigestSign(ctx, NULL, &siglen,
+                           (const unsigned char *)input, len) == 1;
+    sig = ok ? apr_palloc(p, siglen) : NULL;
+    ok = ok && EVP_DigestSign(ctx, sig, &siglen,
+                              (const unsigned char *)input, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    if (ok && s->kind == SIGN_EC) {
+        ok = ecdsa_raw(raw, sig, siglen);
+        sig = raw;
+        siglen = 64;
+    }
+    if (!ok) {
+        ERR_clear_error();
+        *pwhy = apr_psprintf(p, "signing with the %s key failed", s->alg);
+        return APR_EGENERAL;
+    }
+    *psig = oac_util_b64url_encode(p, sig, siglen);
+    return APR_SUCCESS;
+}
+
+static char *b64url_json(apr_pool_t *p, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT);
+    char *out;
+
+    if (!s) {
+        return NULL;
+    }
+    out = oac_util_b64url_encode(p, (const unsigned char *)s, strlen(s));
+    free(s);
+    return out;
+}
+
+apr_status_t oac_sign_jws(char **pjws, const char **pwhy, apr_pool_t *p,
+                          const oac_signer_t *s, const char *typ,
+                          int with_jwk, const json_t *payload)
+{
+    json_t *header = json_pack("{s:s}", "alg", s->alg);
+    char *h, *body, *input, *sig;
+    apr_status_t rv;
+
+    if (!header) {
+        *pwhy = "out of memory";
+        return APR_ENOMEM;
+    }
+    if (typ) {
+        json_object_set_new(header, "typ", json_string(typ));
+    }
+    if (s->kid) {
+        json_object_set_new(header, "kid", json_string(s->kid));
+    }
+    if (with_jwk) {
+        json_t *jwk = oac_signer_public_jwk(s);
+        if (!jwk) {
+            json_decref(header);
+            *pwhy = "the key has no public half to send";
+            return APR_EINVAL;
+        }
+        json_object_set_new(header, "jwk", jwk);
+    }
+    h = b64url_json(p, header);
+    json_decref(header);
+    body = b64url_json(p, payload);
+    if (!h || !body) {
+        *pwhy = "out of memory";
+        return APR_ENOMEM;
+    }
+    input = apr_pstrcat(p, h, ".", body, NULL);
+    if ((rv = oac_sign_input(&sig, pwhy, p, s, input, strlen(input)))
+        != APR_SUCCESS) {
+        return rv;
+    }
+    *pjws = apr_pstrcat(p, input, ".", sig, NULL);
+    return APR_SUCCESS;
+}
+
+/* A fresh, unpredictable jti. */
+static const char *new_jti(apr_pool_t *p)
+{
+    unsigned char b[16];
+    return oac_util_nonce(b, sizeof(b)) == APR_SUCCESS
+        ? oac_util_b64url_encode(p, b, sizeof(b)) : NULL;
+}
+
+apr_status_t oac_sign_client_assertion(char **pjws, const char **pwhy,
+                                       apr_pool_t *p, const oac_signer_t *s,
+                                       const char *client_id,
+                                       const char *aud, apr_int64_t now)
+{
+    const char *jti = new_jti(p);
+    json_t *claims;
+    apr_status_t rv;
+
+    if (!jti) {
+        *pwhy = "no random bytes for the assertion's jti";
+        return APR_EGENERAL;
+    }
+    claims = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I}", "iss", client_id,
+                       "sub", client_id, "aud", aud, "jti", jti,
+                       "iat", (json_int_t)now, "exp", (json_int_t)(now + 60));
+    if (!claims) {
+        *pwhy = "the assertion's claims are no valid UTF-8";
+        return APR_EINVAL;
+    }
+    rv = oac_sign_jws(pjws, pwhy, p, s, "JWT", 0, claims);
+    json_decref(claims);
+    return rv;
+}
+
+const char *oac_dpop_ath(apr_pool_t *p, const char *access_token)
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+
+    if (!EVP_Digest(access_token, strlen(access_token), md, &len,
+                    EVP_sha256(), NULL)) {
+        return NULL;
+    }
+    return oac_util_b64url_encode(p, md, len);
+}
+
+const char *oac_dpop_htu(apr_pool_t *p, const char *url)
+{
+    apr_size_t n = strcspn(url, "?#");
+    return apr_pstrmemdup(p, url, n);
+}
+
+apr_status_t oac_dpop_proof(char **pjws, const char **pwhy, apr_pool_t *p,
+                            const oac_signer_t *s, const char *htm,
+                            const char *url, const char *access_token,
+                            const char *nonce, apr_int64_t now)
+{
+    const char *jti = new_jti(p);
+    json_t *claims;
+    apr_status_t rv;
+
+    if (!jti) {
+        *pwhy = "no random bytes for the proof's jti";
+        return APR_EGENERAL;
+    }
+    claims = json_pack("{s:s, s:s, s:s, s:I}", "jti", jti, "htm", htm,
+                       "htu", oac_dpop_htu(p, url), "iat", (json_int_t)now);
+    if (!claims) {
+        *pwhy = "the proof's claims are no valid UTF-8";
+        return APR_EINVAL;
+    }
+    if (access_token) {
+        const char *ath = oac_dpop_ath(p, access_token);
+        json_object_set_new(claims, "ath", json_string(ath ? ath : ""));
+    }
+    if (nonce) {
+        json_object_set_new(claims, "nonce", json_string(nonce));
+    }
+    rv = oac_sign_jws(pjws, pwhy, p, s, "dpop+jwt", 1, claims);
+    json_decref(claims);
+    return rv;
+}
