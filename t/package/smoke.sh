@@ -232,6 +232,12 @@ files_ok() {
             echo "missing: $f"; missing=1
         fi
     done
+    # the manual, from a tree that has it
+    if [ -f "$top/docs/html/index.html" ]; then
+        for f in /usr/share/doc/$pkg/html/index.html /usr/share/man/man8/mod_oauthclient.8.gz; do
+            [ -e "$f" ] || { echo "missing: $f"; missing=1; }
+        done
+    fi
     # not enabled by the installation (debian/rules says why)
     if [ -e /etc/apache2/mods-enabled/oauthclient.load ]; then
         echo "enabled on installation"; missing=1
@@ -417,6 +423,8 @@ leftovers() {
              /etc/apache2/mods-enabled/oauthclient.conf \
              /usr/include/apache2/mod_oauthclient.h \
              /usr/share/doc/$pkg \
+             /usr/share/man/man8/mod_oauthclient.8.gz \
+             /usr/share/doc-base/$pkg.mod-oauthclient \
              /var/lib/apache2/module/enabled_by_admin/oauthclient \
              /var/lib/apache2/module/enabled_by_maint/oauthclient \
              /var/lib/apache2/module/disabled_by_admin/oauthclient \
