@@ -240,24 +240,20 @@ files_ok() {
              /etc/apache2/mods-available/oauthclient.conf \
              /usr/include/apache2/mod_oauthclient.h \
              /usr/share/doc/$pkg/copyright \
-             /usr/share/doc/$pkg/examples/github.conf; do
+             /usr/share/doc/$pkg/examples/github.conf \
+             /usr/share/doc/$pkg/html/index.html \
+             /usr/share/man/man8/mod_oauthclient.8.gz; do
         if ! dpkg -S "$f" > /dev/null 2>&1 || [ ! -e "$f" ]; then
             echo "missing: $f"; missing=1
         fi
     done
-    # the manual, from a tree that has it
-    if [ -f "$top/docs/html/index.html" ]; then
-        for f in /usr/share/doc/$pkg/html/index.html /usr/share/man/man8/mod_oauthclient.8.gz; do
-            [ -e "$f" ] || { echo "missing: $f"; missing=1; }
-        done
-    fi
     # not enabled by the installation (debian/rules says why)
     if [ -e /etc/apache2/mods-enabled/oauthclient.load ]; then
         echo "enabled on installation"; missing=1
     fi
     return $missing
 }
-check "the package has the module, the a2enmod files and the examples; the module is not enabled yet" files_ok
+check "the package has the module, the a2enmod files, the manual and the examples; the module is not enabled yet" files_ok
 
 # --- 5-6: a2enmod, configtest -----------------------------------------------
 for m in "${deps[@]}"; do
