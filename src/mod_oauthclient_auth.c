@@ -18,12 +18,14 @@
 
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_redirect.h"
+#include "oac_sign.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -445,6 +447,124 @@ static const char *token_in_query(request_rec *r, const char *url,
 /* Puts the OAuth 2 token where the app wants it: a built-in fix's query
  * parameter, the Authorization header, the form body, or the query (for
  * token_placement=body without a form body, as RFC 6750 2.3 allows). */
+/* ------------------------------------------------------------------------
+ * DPoP on API calls (RFC 9449 7): a proof per request. A resource server
+ * that wants its nonce in them says so in a DPoP-Nonce header: each child
+ * keeps the last one per API origin and puts it in the next proofs (the
+ * request that learnt it is not sent again: mod_proxy has streamed it).
+ */
+
+#define API_NONCE_MAX 256
+#define API_NONCE_ORIGINS 64
+
+typedef struct {
+    char origin[256];
+    char nonce[API_NONCE_MAX];
+} api_nonce_t;
+
+static api_nonce_t api_nonces[API_NONCE_ORIGINS];
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *api_nonce_lock;
+#endif
+
+void oac_api_child_init(apr_pool_t *pchild)
+{
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&api_nonce_lock, APR_THREAD_MUTEX_DEFAULT,
+                                pchild) != APR_SUCCESS) {
+        api_nonce_lock = NULL;
+    }
+#endif
+}
+
+/* scheme://host[:port] of url, or NULL */
+static const char *origin_of(apr_pool_t *p, const char *url)
+{
+    const char *host = strstr(url, "://");
+    apr_size_t n;
+
+    if (!host) {
+        return NULL;
+    }
+    n = (apr_size_t)(host + 3 - url) + strcspn(host + 3, "/?#");
+    return n < sizeof(api_nonces[0].origin) ? apr_pstrmemdup(p, url, n)
+                                            : NULL;
+}
+
+static const char *api_nonce(request_rec *r, const char *origin)
+{
+    const char *nonce = NULL;
+    int i;
+
+#if APR_HAS_THREADS
+    if (api_nonce_lock) {
+        apr_thread_mutex_lock(api_nonce_lock);
+    }
+#endif
+    for (i = 0; i < API_NONCE_ORIGINS && api_nonces[i].origin[0]; ++i) {
+        if (!strcmp(api_nonces[i].origin, origin)) {
+            nonce = apr_pstrdup(r->pool, api_nonces[i].nonce);
+            break;
+        }
+    }
+#if APR_HAS_THREADS
+    if (api_nonce_lock) {
+        apr_thread_mutex_unlock(api_nonce_lock);
+    }
+#endif
+    return nonce;
+}
+
+static void api_nonce_learn(const char *origin, const char *nonce)
+{
+    int i;
+
+    if (strlen(nonce) >= API_NONCE_MAX) {
+        return;
+    }
+#if APR_HAS_THREADS
+    if (api_nonce_lock) {
+        apr_thread_mutex_lock(api_nonce_lock);
+    }
+#endif
+    for (i = 0; i < API_NONCE_ORIGINS; ++i) {
+        if (!api_nonces[i].origin[0]) {
+            apr_cpystrn(api_nonces[i].origin, origin,
+                        sizeof(api_nonces[i].origin));
+        }
+        if (!strcmp(api_nonces[i].origin, origin)) {
+            apr_cpystrn(api_nonces[i].nonce, nonce,
+                        sizeof(api_nonces[i].nonce));
+            break;
+        }
+    }
+#if APR_HAS_THREADS
+    if (api_nonce_lock) {
+        apr_thread_mutex_unlock(api_nonce_lock);
+    }
+#endif
+}
+
+/* A DPoP proof for this API request (its method, the upstream URL, the
+ * token's hash); 0, or the status to answer. */
+static int add_dpop_proof(request_rec *r, const oac_app_t *app,
+                          const oac_token_t *token, const char *url)
+{
+    const char *origin = origin_of(r->pool, url), *why;
+    char *proof;
+
+    if (oac_dpop_proof(&proof, &why, r->pool, app->dpop_signer, r->method,
+                       url, token->access_token,
+                       origin ? api_nonce(r, origin) : NULL,
+                       apr_time_sec(r->request_time)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00122)
+                      "OAuthProxyAPI %s: no DPoP proof: %s", app->name, why);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_table_setn(r->headers_in, "DPoP", proof);
+    return 0;
+}
+
 static void place_oauth2_token(request_rec *r, const oac_app_t *app,
                                const oac_token_t *token, const char **purl,
                                const char **pbody, apr_size_t *plen)
@@ -590,6 +710,12 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     if ((rc = oac_run_protected_request(r, app, &url, &body, &len)) != OK) {
         return rc;
     }
+    /* After the hooks: the proof is over the URL that goes out. */
+    if (app->dpop_signer && rs->token->token_type
+        && !strcmp(rs->token->token_type, "DPoP")
+        && (rc = add_dpop_proof(r, app, rs->token, url))) {
+        return rc;
+    }
     if (app->version == OAC_OAUTH1
         && (rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
         return rc;
@@ -613,7 +739,17 @@ static apr_status_t api_response_filter(ap_filter_t *f,
                                         apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    const char *nonce = apr_table_get(r->headers_out, "DPoP-Nonce");
 
+    if (nonce && rs && rs->api_app && rs->api_app->dpop_signer && rs->api_url
+        && oac_util_is_vschar(nonce)) {
+        const char *origin = origin_of(r->pool, rs->api_url);
+        if (origin) {
+            api_nonce_learn(origin, nonce);
+        }
+    }
     apr_table_unset(r->headers_out, "Set-Cookie");
     apr_table_unset(r->headers_out, "Set-Cookie2");
     apr_table_unset(r->err_headers_out, "Set-Cookie");

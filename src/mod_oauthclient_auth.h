@@ -15,5 +15,7 @@ int oac_map_to_storage(request_rec *r);
 int oac_check_user_id(request_rec *r);
 int oac_fixups(request_rec *r);
 void oac_api_register(void);
+/* Per child: the DPoP nonces API servers ask for. */
+void oac_api_child_init(apr_pool_t *pchild);
 
 #endif

@@ -225,10 +225,15 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
  * login
  */
 
+static int login_failed(request_rec *r, const oac_app_t *app,
+                        oac_counter_e counter, int status,
+                        const char *title, const char *detail);
+
 static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                         const char *next)
 {
     oac_pending_t pending = { 0 };
+    apr_array_header_t *extra;
     const char *why, *challenge = NULL;
     char *state, *verifier = NULL, *url;
 
@@ -252,27 +257,40 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     pending.verifier = verifier;
     pending.next = next;
     pending.expires_at = oac_now() + PENDING_LIFETIME;
-    store_pending(r, z, app, &pending);
-    oac_count(r, app, OAC_CTR_LOGIN_STARTED);
-    url = oac_oauth2_authorize_url(r->pool, app,
-                                   absolute_redirect_uri(r, app), state,
-                                   challenge);
+    extra = oac_form_make(r->pool);
     if (app->oidc) {
         /* The id_token must carry it back (mod_oauthclient_oidc.c) */
-        apr_array_header_t *extra = oac_form_make(r->pool);
         const char *nonce = oac_oidc_nonce(r->pool, state);
         if (!nonce) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         oac_form_add(extra, "nonce", nonce);
-        url = oac_url_add_query(r->pool, url, extra);
     }
+    if (app->par_endpoint) {
+        /* RFC 9126: the request goes to the provider from here, and the
+         * browser only carries a reference to it. Pushed before anything
+         * is stored, so a refusal leaves the session as it was. */
+        if (oac_oauth2_par(&url, &why, r->pool,
+                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
+                           absolute_redirect_uri(r, app), state, challenge,
+                           extra, oac_now()) != APR_SUCCESS) {
+            return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
+                                HTTP_BAD_GATEWAY,
+                                "The provider refused the login request",
+                                why);
+        }
+    }
+    else {
+        url = oac_url_add_query(r->pool,
+                                oac_oauth2_authorize_url(r->pool, app,
+                                    absolute_redirect_uri(r, app), state,
+                                    challenge),
+                                extra);
+    }
+    store_pending(r, z, app, &pending);
+    oac_count(r, app, OAC_CTR_LOGIN_STARTED);
     return redirect(r, url);
 }
-
-static int login_failed(request_rec *r, const oac_app_t *app,
-                        oac_counter_e counter, int status,
-                        const char *title, const char *detail);
 
 /* OAuth 1.0a: temporary credentials first, kept in the session (the
  * secret never leaves the server side of the session), then the browser

@@ -4,6 +4,7 @@
 #include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
+#include "oac_sign.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -30,7 +31,11 @@ typedef enum {
 
 static const char *const code_challenge_methods[] = { "S256", NULL };
 static const char *const client_auth_methods[] = {
-    "client_secret_basic", "client_secret_post", "none", NULL };
+    "client_secret_basic", "client_secret_post", "none",
+    "client_secret_jwt", "private_key_jwt", NULL };
+static const char *const dpop_algs[] = { "ES256", "RS256", "PS256", "EdDSA",
+                                         NULL };
+static const char *const security_profiles[] = { "fapi2", NULL };
 static const char *const placements[] = { "header", "uri", "body", NULL };
 static const char *const sig_methods[] = {
     "HMAC-SHA1", "HMAC-SHA256", "RSA-SHA1", "PLAINTEXT", NULL };
@@ -75,6 +80,12 @@ static const key_spec_t key_specs[] = {
     { "logout_path",                K_PATH,        NULL },
     { "userinfo_endpoint",          K_URL_OR_REL,  NULL },
     { "user_claim",                 K_STRING,      NULL },
+    { "client_key_file",            K_FILE,        NULL },
+    { "client_key_id",              K_STRING,      NULL },
+    { "dpop_signing_alg",           K_ENUM,        dpop_algs },
+    { "dpop_key_file",              K_FILE,        NULL },
+    { "security_profile",           K_ENUM,        security_profiles },
+    { "pushed_authorization_request_endpoint", K_URL, NULL },
     { NULL, K_STRING, NULL }
 };
 
@@ -563,7 +574,8 @@ static apr_status_t require_keys(const char **perr, apr_pool_t *p,
     }
     if (!app->client_secret
         && ((app->version == OAC_OAUTH2
-             && app->token_endpoint_auth_method != OAC_AUTH_NONE)
+             && app->token_endpoint_auth_method != OAC_AUTH_NONE
+             && app->token_endpoint_auth_method != OAC_AUTH_PRIVATE_KEY_JWT)
             || (app->version == OAC_OAUTH1
                 && app->signature_method != OAC_SIG_RSA_SHA1))) {
         *perr = apr_psprintf(p, "missing required key client_secret (%s)",
@@ -585,7 +597,9 @@ static apr_status_t reject_other_version_keys(const char **perr,
         "token_endpoint_auth_method", "token_placement",
         "revocation_endpoint", "issuer", "server_metadata_url", "jwks_uri",
         "id_token_signed_response_alg", "leeway", "end_session_endpoint",
-        "post_logout_redirect_uri", NULL };
+        "post_logout_redirect_uri", "client_key_file", "client_key_id",
+        "dpop_signing_alg", "dpop_key_file", "security_profile",
+        "pushed_authorization_request_endpoint", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
@@ -652,6 +666,126 @@ static apr_status_t finish_rsa_key(const char **perr, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         *perr = apr_pstrcat(p, "rsa_key_file: ", why, NULL);
         return rv;
+    }
+    return APR_SUCCESS;
+}
+
+/* FAPI 2.0 Security Profile (5.3.1, 5.3.2), what a client must do: PAR,
+ * PKCE S256, RFC 9207 iss, private_key_jwt, sender-constrained tokens
+ * (DPoP here), and only PS256, ES256 or EdDSA. Its defaults fill what is
+ * not set; what is set against it is a mistake to say. */
+static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
+                                 oac_app_t *app, apr_table_t *keys)
+{
+    const char *v;
+
+    if (!(v = apr_table_get(keys, "security_profile"))) {
+        return APR_SUCCESS;
+    }
+    app->fapi2 = 1;
+    if ((v = apr_table_get(keys, "token_endpoint_auth_method"))
+        && strcmp(v, "private_key_jwt")) {
+        *perr = apr_psprintf(p, "security_profile=fapi2 authenticates the "
+                             "client with private_key_jwt, not %s: drop "
+                             "token_endpoint_auth_method or set it to "
+                             "private_key_jwt", v);
+        return APR_EINVAL;
+    }
+    app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
+    if ((v = apr_table_get(keys, "dpop_signing_alg")) && !strcmp(v, "RS256")) {
+        *perr = "security_profile=fapi2 allows PS256, ES256 and EdDSA, not "
+                "RS256: set dpop_signing_alg=ES256 (or PS256, EdDSA)";
+        return APR_EINVAL;
+    }
+    if (!app->dpop_alg) {
+        app->dpop_alg = "ES256";
+    }
+    app->pkce_s256 = 1;
+    app->iss_required = 1;
+    if (!app->par_endpoint && !app->server_metadata_url) {
+        *perr = "security_profile=fapi2 pushes every authorization request "
+                "(PAR): give server_metadata_url, or "
+                "pushed_authorization_request_endpoint";
+        return APR_EINVAL;
+    }
+    if (!app->issuer && !app->server_metadata_url) {
+        *perr = "security_profile=fapi2 sends client assertions to the "
+                "issuer and checks iss: give server_metadata_url, or issuer";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The keys the client signs with, loaded here so that a missing or wrong
+ * key stops configtest, not the first login. */
+static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
+                                   oac_app_t *app)
+{
+    const char *why;
+
+    if (app->version != OAC_OAUTH2) {
+        return APR_SUCCESS;
+    }
+    if (app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT) {
+        if (!app->client_key_file) {
+            *perr = "token_endpoint_auth_method=private_key_jwt signs with "
+                    "client_key_file=/path/to/key.pem (RSA, EC P-256 or "
+                    "Ed25519)";
+            return APR_EINVAL;
+        }
+        if (oac_signer_from_file(&app->client_signer, &why, p,
+                                 app->client_key_file, app->client_key_id)
+            != APR_SUCCESS) {
+            *perr = apr_pstrcat(p, "client_key_file: ", why, NULL);
+            return APR_EINVAL;
+        }
+        if (app->fapi2 && !strcmp(oac_signer_alg(app->client_signer),
+                                  "RS256")) {
+            /* FAPI 2.0 5.4.1: RSA keys sign with PSS */
+            oac_signer_use_pss(app->client_signer);
+        }
+    }
+    else if (app->client_key_file || app->client_key_id) {
+        *perr = "client_key_file and client_key_id are for "
+                "token_endpoint_auth_method=private_key_jwt";
+        return APR_EINVAL;
+    }
+    if (!app->dpop_alg) {
+        if (app->dpop_key_file) {
+            *perr = "dpop_key_file is for DPoP: set dpop_signing_alg too";
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
+    if (app->dpop_key_file) {
+        if (oac_signer_from_file(&app->dpop_signer, &why, p,
+                                 app->dpop_key_file, NULL) != APR_SUCCESS) {
+            *perr = apr_pstrcat(p, "dpop_key_file: ", why, NULL);
+            return APR_EINVAL;
+        }
+        if (!strcmp(app->dpop_alg, "PS256")
+            && !strcmp(oac_signer_alg(app->dpop_signer), "RS256")) {
+            oac_signer_use_pss(app->dpop_signer);
+        }
+        if (strcmp(oac_signer_alg(app->dpop_signer), app->dpop_alg)) {
+            *perr = apr_psprintf(p, "dpop_key_file: %s holds a key for %s, "
+                                 "and dpop_signing_alg is %s",
+                                 app->dpop_key_file,
+                                 oac_signer_alg(app->dpop_signer),
+                                 app->dpop_alg);
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
+    }
+    if (oac_signer_generate(&app->dpop_signer, &why, p,
+                            !strcmp(app->dpop_alg, "PS256") ? "RS256"
+                                                            : app->dpop_alg)
+        != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "dpop_signing_alg: ", why, NULL);
+        return APR_EGENERAL;
+    }
+    if (!strcmp(app->dpop_alg, "PS256")) {
+        oac_signer_use_pss(app->dpop_signer);
     }
     return APR_SUCCESS;
 }
@@ -795,10 +929,18 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
     app->jwks_uri = apr_table_get(keys, "jwks_uri");
     app->id_token_algs = apr_table_get(keys, "id_token_signed_response_alg");
     app->leeway = 60;
+    app->client_key_file = apr_table_get(keys, "client_key_file");
+    app->client_key_id = apr_table_get(keys, "client_key_id");
+    app->dpop_alg = apr_table_get(keys, "dpop_signing_alg");
+    app->dpop_key_file = apr_table_get(keys, "dpop_key_file");
+    app->par_endpoint =
+        apr_table_get(keys, "pushed_authorization_request_endpoint");
 
     if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_oidc(perr, p, app, keys))
         || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))
+        || APR_SUCCESS != (rv = finish_fapi2(perr, p, app, keys))
+        || APR_SUCCESS != (rv = finish_signers(perr, p, app))
         || APR_SUCCESS != (rv = finish_rsa_key(perr, p, app))
         || APR_SUCCESS != (rv = check_realm(perr, app))
         || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {

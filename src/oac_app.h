@@ -24,7 +24,9 @@ typedef enum {
 typedef enum {
     OAC_AUTH_CLIENT_SECRET_BASIC = 0,
     OAC_AUTH_CLIENT_SECRET_POST,
-    OAC_AUTH_NONE
+    OAC_AUTH_NONE,
+    OAC_AUTH_CLIENT_SECRET_JWT,     /* RFC 7523 assertion, HS256 by the secret */
+    OAC_AUTH_PRIVATE_KEY_JWT        /* RFC 7523 assertion by client_key_file */
 } oac_client_auth_e;
 
 typedef enum {
@@ -86,6 +88,16 @@ typedef struct {
     const char *logout_path;
     const char *userinfo_endpoint;    /* absolute URL (joined with api_base_url), or NULL */
     const char *user_claim;           /* or NULL */
+    /* contract section 11 */
+    const char *client_key_file;      /* private_key_jwt's key, or NULL */
+    const char *client_key_id;        /* its kid, or NULL */
+    struct oac_signer_t *client_signer;   /* loaded from client_key_file */
+    const char *dpop_alg;             /* dpop_signing_alg: DPoP on, or NULL */
+    const char *dpop_key_file;        /* or NULL: a key made at startup */
+    struct oac_signer_t *dpop_signer;
+    const char *par_endpoint;         /* pushed_authorization_request_endpoint */
+    int par_required;                 /* the metadata requires PAR */
+    int fapi2;                        /* security_profile=fapi2 */
 } oac_app_t;
 
 /* Splits the arguments of one OAuthRemoteApp line into key=value pairs

@@ -152,7 +152,9 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                 "revocation_endpoint")
         || fill(&out->jwks_uri, perr, p, doc, "jwks_uri")
         || fill(&out->end_session_endpoint, perr, p, doc,
-                "end_session_endpoint")) {
+                "end_session_endpoint")
+        || fill(&out->par_endpoint, perr, p, doc,
+                "pushed_authorization_request_endpoint")) {
         goto done;
     }
     if (!out->refresh_token_url) {
@@ -178,8 +180,19 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     if (lists(doc, "code_challenge_methods_supported", "S256")) {
         out->pkce_s256 = 1;
     }
-    out->iss_required = json_is_true(json_object_get(
+    out->iss_required = app->iss_required || json_is_true(json_object_get(
         doc, "authorization_response_iss_parameter_supported"));
+    out->par_required = json_is_true(json_object_get(
+        doc, "require_pushed_authorization_requests"));
+    if ((out->par_required || out->fapi2) && !out->par_endpoint) {
+        *perr = apr_psprintf(p, "%s, and the provider's metadata names no "
+                             "pushed_authorization_request_endpoint",
+                             out->fapi2 ? "security_profile=fapi2 pushes "
+                                          "every authorization request"
+                                        : "the provider's metadata requires "
+                                          "pushed authorization requests");
+        goto done;
+    }
     *pout = out;
     rv = APR_SUCCESS;
 done:

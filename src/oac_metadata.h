@@ -27,7 +27,8 @@ const char *oac_metadata_expected_issuer(apr_pool_t *p, const char *url);
  * A copy of app (allocated from p) completed from the metadata document
  * json (len bytes): authorize_url, access_token_url (and refresh_token_url
  * where it is not set), userinfo_endpoint, revocation_endpoint, jwks_uri,
- * end_session_endpoint and issuer, each only where app does not set it
+ * end_session_endpoint, pushed_authorization_request_endpoint (PAR
+ * required when require_pushed_authorization_requests is true) and issuer, each only where app does not set it
  * (explicit keys win); PKCE S256 when code_challenge_methods_supported
  * lists it; iss_required when authorization_response_iss_parameter_supported
  * is true; for an OpenID Connect app that does not list its algorithms,

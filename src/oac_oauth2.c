@@ -14,6 +14,7 @@
 #include "oac_form.h"
 #include "oac_oauth2.h"
 #include "oac_fix.h"
+#include "oac_sign.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -78,9 +79,11 @@ static int is_reserved_authorize_param(const char *name, const oac_app_t *app)
     return app->scope && strcmp(name, "scope") == 0;
 }
 
-char *oac_oauth2_authorize_url(apr_pool_t *p, const oac_app_t *app,
-                               const char *redirect_uri, const char *state,
-                               const char *code_challenge)
+static apr_array_header_t *authorize_params(apr_pool_t *p,
+                                            const oac_app_t *app,
+                                            const char *redirect_uri,
+                                            const char *state,
+                                            const char *code_challenge)
 {
     apr_array_header_t *params = oac_form_make(p);
 
@@ -106,7 +109,16 @@ char *oac_oauth2_authorize_url(apr_pool_t *p, const oac_app_t *app,
             }
         }
     }
-    return oac_url_add_query(p, app->authorize_url, params);
+    return params;
+}
+
+char *oac_oauth2_authorize_url(apr_pool_t *p, const oac_app_t *app,
+                               const char *redirect_uri, const char *state,
+                               const char *code_challenge)
+{
+    return oac_url_add_query(p, app->authorize_url,
+                             authorize_params(p, app, redirect_uri, state,
+                                              code_challenge));
 }
 
 /* ---- token requests ------------------------------------------------------ */
@@ -162,6 +174,43 @@ static const char *app_name(const oac_app_t *app)
     return app->name ? app->name : "(unnamed)";
 }
 
+/* RFC 7523 2.2: the client authenticates with a JWT it signs, fresh for
+ * every call (a provider refuses a jti it has seen). Its audience is the
+ * token endpoint, which OpenID Connect Core 9 names and every provider
+ * takes; FAPI 2.0 (5.3.2.1) wants the issuer. */
+static apr_status_t add_assertion(const char **perr, apr_pool_t *p,
+                                  const oac_app_t *app,
+                                  apr_array_header_t *form, apr_int64_t now)
+{
+    const oac_signer_t *signer =
+        app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT
+            ? app->client_signer
+            : oac_signer_hmac(p, app->client_secret, "HS256");
+    const char *aud = app->fapi2 && app->issuer ? app->issuer
+                                                 : app->access_token_url;
+    char *jws;
+
+    if (!signer) {
+        *perr = apr_psprintf(p, "app %s has no key to sign its client "
+                             "assertion with", app_name(app));
+        return APR_EINVAL;
+    }
+    if (!aud) {
+        *perr = apr_psprintf(p, "app %s has no token endpoint to address "
+                             "its client assertion to", app_name(app));
+        return APR_EINVAL;
+    }
+    if (oac_sign_client_assertion(&jws, perr, p, signer, app->client_id, aud,
+                                  now) != APR_SUCCESS) {
+        return APR_EGENERAL;
+    }
+    oac_form_set(form, "client_id", app->client_id);
+    oac_form_set(form, "client_assertion_type",
+                 "urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    oac_form_set(form, "client_assertion", jws);
+    return APR_SUCCESS;
+}
+
 /*
  * The POST to url: form plus client authentication, then the extra
  * (configured) parameters whose names are not taken, so configuration can
@@ -186,6 +235,7 @@ static apr_status_t token_request(oac_http_request_t **preq,
         return APR_EINVAL;
     }
     if (app->token_endpoint_auth_method != OAC_AUTH_NONE
+        && app->token_endpoint_auth_method != OAC_AUTH_PRIVATE_KEY_JWT
         && !app->client_secret) {
         *perr = apr_psprintf(p, "app %s has no client_secret, which "
                              "token_endpoint_auth_method %s needs",
@@ -202,6 +252,15 @@ static apr_status_t token_request(oac_http_request_t **preq,
     case OAC_AUTH_NONE:
         oac_form_set(form, "client_id", app->client_id);
         break;
+    case OAC_AUTH_CLIENT_SECRET_JWT:
+    case OAC_AUTH_PRIVATE_KEY_JWT: {
+        apr_status_t rv = add_assertion(perr, p, app, form,
+                                        apr_time_sec(apr_time_now()));
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        break;
+    }
     case OAC_AUTH_CLIENT_SECRET_BASIC:
     default:
         apr_table_setn(headers, "Authorization", basic_credentials(p, app));
@@ -369,7 +428,12 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
     /* RFC 6749 7.1: a client must not use a token whose type it does not
      * understand; sending it as Bearer would hand it to whoever it was
      * not meant for. */
-    if (t->token_type && strcasecmp(t->token_type, "Bearer")) {
+    if (t->token_type && !strcasecmp(t->token_type, "DPoP")) {
+        /* RFC 9449 7.1: bound to the client's DPoP key; token_call
+         * refuses it for a client without one */
+        t->token_type = "DPoP";
+    }
+    else if (t->token_type && strcasecmp(t->token_type, "Bearer")) {
         /* Named when it looks like a type name; anything else may be
          * crafted for whoever reads the page or the log. */
         int plain = strlen(t->token_type) <= 32
@@ -378,13 +442,101 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
                == strlen(t->token_type);
         *perr = apr_psprintf(p, "token response has token_type %s%s%s, "
                              "which this client does not support (only "
-                             "Bearer); an access_token_response compliance "
+                             "Bearer, and DPoP with dpop_signing_alg); an "
+                             "access_token_response compliance "
                              "hook may map it", plain ? "'" : "",
                              plain ? t->token_type : "(not shown)",
                              plain ? "'" : "");
         return APR_EINVAL;
     }
     *ptoken = t;
+    return APR_SUCCESS;
+}
+
+/* The nonce a DPoP-aware server asks for (RFC 9449 8 and 9): a 400
+ * use_dpop_nonce from an authorization server, a 401 with
+ * WWW-Authenticate: DPoP error="use_dpop_nonce" from a resource server.
+ * NULL for any other answer or a nonce that is no NQCHAR string. */
+const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
+                                        const oac_http_response_t *resp)
+{
+    const char *nonce = resp->headers
+        ? apr_table_get(resp->headers, "DPoP-Nonce") : NULL;
+    const char *auth;
+    int asked = 0;
+
+    if (!nonce || !*nonce || strlen(nonce) > 512
+        || strspn(nonce, "!#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQ"
+                  "RSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~")
+           != strlen(nonce)) {
+        return NULL;
+    }
+    if (resp->status == 400 && resp->body) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+        const char *error = json_string_value(json_object_get(doc, "error"));
+        asked = error && !strcmp(error, "use_dpop_nonce");
+        json_decref(doc);
+    }
+    else if (resp->status == 401
+             && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
+        asked = strstr(auth, "use_dpop_nonce") != NULL;
+    }
+    return asked ? apr_pstrdup(p, nonce) : NULL;
+}
+
+apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
+                                     const char **perr, apr_pool_t *p,
+                                     oac_http_client_t *http,
+                                     const oac_app_t *app,
+                                     const oac_http_request_t *req,
+                                     apr_int64_t now)
+{
+    oac_http_request_t *signed_req;
+    apr_table_t *headers;
+    const char *nonce = NULL, *access_token = NULL, *auth;
+    char *proof;
+    apr_status_t rv;
+    int attempt;
+
+    if (!app->dpop_signer) {
+        return oac_http_perform(presp, perr, http, p, req);
+    }
+    auth = req->headers ? apr_table_get(req->headers, "Authorization") : NULL;
+    if (auth && !strncmp(auth, "DPoP ", 5)) {
+        access_token = auth + 5;
+    }
+    for (attempt = 0; attempt < 2; ++attempt) {
+        signed_req = apr_pmemdup(p, req, sizeof(*req));
+        headers = req->headers ? apr_table_copy(p, req->headers)
+                               : apr_table_make(p, 2);
+        if (oac_dpop_proof(&proof, perr, p, app->dpop_signer, req->method,
+                           req->url, access_token, nonce, now)
+            != APR_SUCCESS) {
+            return APR_EGENERAL;
+        }
+        apr_table_setn(headers, "DPoP", proof);
+        signed_req->headers = headers;
+        if (attempt && req->body
+            && strstr(req->body, "client_assertion=")) {
+            /* A client assertion is good for one call only. */
+            apr_array_header_t *form;
+            const char *why;
+            if (oac_form_decode(&form, &why, p, req->body) == APR_SUCCESS
+                && add_assertion(perr, p, app, form, now) == APR_SUCCESS) {
+                signed_req->body = oac_form_encode(p, form);
+                signed_req->body_len = strlen(signed_req->body);
+            }
+        }
+        if ((rv = oac_http_perform(presp, perr, http, p, signed_req))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        /* The server's nonce, once: a second refusal is its answer. */
+        if (attempt || !(nonce = oac_oauth2_dpop_nonce_asked(p, *presp))) {
+            break;
+        }
+    }
     return APR_SUCCESS;
 }
 
@@ -400,7 +552,8 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
     const char *why = NULL;
     apr_status_t rv;
 
-    if ((rv = oac_http_perform(&resp, &why, http, p, req)) != APR_SUCCESS) {
+    if ((rv = oac_oauth2_dpop_perform(&resp, &why, p, http, app, req, now))
+        != APR_SUCCESS) {
         why = apr_psprintf(p, "token endpoint %s: %s",
                            oac_util_url_for_message(p, req->url),
                            why ? why : "request failed");
@@ -408,6 +561,12 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
     else if ((rv = oac_fix_token_response(resp, &why, p, app))
              == APR_SUCCESS) {
         rv = oac_oauth2_token_response(ptoken, &why, p, resp, now);
+        if (rv == APR_SUCCESS && (*ptoken)->token_type
+            && !strcmp((*ptoken)->token_type, "DPoP") && !app->dpop_signer) {
+            why = "token response has token_type DPoP, and the app has no "
+                  "DPoP key (dpop_signing_alg)";
+            rv = APR_EINVAL;
+        }
     }
     if (rv != APR_SUCCESS) {
         *perr = oac_util_redact(p, why, secrets, nsecrets);
@@ -482,7 +641,8 @@ int oac_oauth2_token_expiring(const oac_token_t *t, apr_int64_t now,
 
 char *oac_oauth2_bearer_header(apr_pool_t *p, const oac_token_t *t)
 {
-    return apr_pstrcat(p, "Bearer ", t->access_token, NULL);
+    return apr_pstrcat(p, t->token_type && !strcmp(t->token_type, "DPoP")
+                          ? "DPoP " : "Bearer ", t->access_token, NULL);
 }
 
 /* 1 when the segment's name, form-decoded, is name. */
@@ -618,4 +778,66 @@ apr_status_t oac_oauth2_revoke(const char **perr, apr_pool_t *p,
         *perr = why_access;
     }
     return rv_access;
+}
+
+/* ---- pushed authorization requests (RFC 9126) ---------------------------- */
+
+apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
+                            oac_http_client_t *http, const oac_app_t *app,
+                            const char *redirect_uri, const char *state,
+                            const char *code_challenge,
+                            const apr_array_header_t *extra, apr_int64_t now)
+{
+    apr_array_header_t *form = authorize_params(p, app, redirect_uri, state,
+                                                code_challenge);
+    apr_array_header_t *q = oac_form_make(p);
+    const char *secrets[1];
+    oac_http_request_t *req;
+    oac_http_response_t *resp;
+    const char *why = NULL, *request_uri;
+    json_error_t jerr;
+    json_t *doc;
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; extra && i < extra->nelts; ++i) {
+        const oac_param_t *e = &APR_ARRAY_IDX(extra, i, oac_param_t);
+        oac_form_set(form, e->name, e->value);
+    }
+    secrets[0] = app->client_secret;
+    if ((rv = token_request(&req, perr, p, app, app->par_endpoint, form,
+                            NULL)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((rv = oac_oauth2_dpop_perform(&resp, &why, p, http, app, req, now))
+        != APR_SUCCESS) {
+        *perr = oac_util_redact(p, apr_psprintf(p, "pushed authorization "
+                                    "request endpoint %s: %s",
+                                    oac_util_url_for_message(p, req->url),
+                                    why ? why : "request failed"),
+                                secrets, 1);
+        return rv;
+    }
+    if (resp->status != 201 && resp->status != 200) {
+        *perr = oac_util_redact(p, apr_psprintf(p, "pushed authorization "
+                                    "request endpoint answered HTTP %d%s",
+                                    resp->status,
+                                    json_error_detail(p, resp)),
+                                secrets, 1);
+        return APR_EGENERAL;
+    }
+    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    request_uri = json_string_value(json_object_get(doc, "request_uri"));
+    if (!request_uri || !*request_uri || !oac_util_is_vschar(request_uri)) {
+        json_decref(doc);
+        *perr = "the pushed authorization request endpoint answered no "
+                "request_uri";
+        return APR_EGENERAL;
+    }
+    /* RFC 9126 4: the browser carries client_id and request_uri only */
+    oac_form_add(q, "client_id", app->client_id);
+    oac_form_add(q, "request_uri", apr_pstrdup(p, request_uri));
+    json_decref(doc);
+    *purl = oac_url_add_query(p, app->authorize_url, q);
+    return APR_SUCCESS;
 }

@@ -51,6 +51,40 @@ char *oac_oauth2_authorize_url(apr_pool_t *p, const oac_app_t *app,
                                const char *redirect_uri, const char *state,
                                const char *code_challenge);
 
+/*
+ * RFC 9126: POSTs the parameters oac_oauth2_authorize_url would put in the
+ * URL, and extra's (replacing any of the same name), to
+ * app->par_endpoint with the client's authentication (and a DPoP proof
+ * when the app has a DPoP key), and gives in *purl the URL the browser is
+ * sent to: authorize_url?client_id=...&request_uri=... . APR_EGENERAL
+ * with *perr (never a secret) when the endpoint fails or answers no
+ * request_uri.
+ */
+apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
+                            oac_http_client_t *http, const oac_app_t *app,
+                            const char *redirect_uri, const char *state,
+                            const char *code_challenge,
+                            const apr_array_header_t *extra, apr_int64_t now);
+
+/*
+ * req sent by http; with the app's DPoP key (RFC 9449), with a fresh proof
+ * in a DPoP header (with ath when req's Authorization is "DPoP <token>"),
+ * and once more, with a fresh proof carrying the server's nonce (and a
+ * fresh client assertion when the body has one), when the server answers
+ * that it wants one. Without a DPoP key, req as it is.
+ */
+apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
+                                     const char **perr, apr_pool_t *p,
+                                     oac_http_client_t *http,
+                                     const oac_app_t *app,
+                                     const oac_http_request_t *req,
+                                     apr_int64_t now);
+
+/* The nonce a server's answer asks DPoP proofs to carry (RFC 9449 8, 9),
+ * or NULL. */
+const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
+                                        const oac_http_response_t *resp);
+
 /* ---- token requests (RFC 6749 sections 4.1.3 and 6) ---------------------- */
 
 /*
@@ -164,7 +198,9 @@ int oac_oauth2_token_expiring(const oac_token_t *t, apr_int64_t now,
 
 /* ---- token placement on API requests (RFC 6750 section 2) ---------------- */
 
-/* "Bearer <access_token>" for the Authorization header. */
+/* The Authorization header's value: "Bearer <access_token>", or
+ * "DPoP <access_token>" for a DPoP-bound token (which needs a proof
+ * beside it: oac_oauth2_dpop_perform). */
 char *oac_oauth2_bearer_header(apr_pool_t *p, const oac_token_t *t);
 
 /*

@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 
 #include "oac_sign.h"
 #include "oac_util.h"
@@ -29,6 +30,7 @@ struct oac_signer_t {
     EVP_PKEY *pkey;             /* RSA, EC, Ed25519 */
     const char *secret;         /* HMAC */
     const char *kid;
+    int pss;                    /* RSA: PS256 */
 };
 
 static apr_status_t free_pkey(void *data)
@@ -199,6 +201,14 @@ oac_signer_t *oac_signer_hmac(apr_pool_t *p, const char *secret,
     return s;
 }
 
+void oac_signer_use_pss(oac_signer_t *s)
+{
+    if (s->kind == SIGN_RSA) {
+        s->pss = 1;
+        s->alg = "PS256";
+    }
+}
+
 const char *oac_signer_alg(const oac_signer_t *s)
 {
     return s->alg;
@@ -328,6 +338,7 @@ apr_status_t oac_sign_input(char **psig, const char **pwhy, apr_pool_t *p,
     size_t siglen = 0;
     unsigned char *sig;
     EVP_MD_CTX *ctx;
+    EVP_PKEY_CTX *pctx = NULL;
     int ok;
 
     if (s->kind == SIGN_HMAC) {
@@ -345,8 +356,13 @@ apr_status_t oac_sign_input(char **psig, const char **pwhy, apr_pool_t *p,
         *pwhy = "out of memory";
         return APR_ENOMEM;
     }
-    ok = EVP_DigestSignInit_ex(ctx, NULL, s->md, NULL, NULL, s->pkey, NULL)
+    ok = EVP_DigestSignInit_ex(ctx, &pctx, s->md, NULL, NULL, s->pkey, NULL)
          == 1
+         && (!s->pss
+             || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
+                 && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
+                                                     RSA_PSS_SALTLEN_DIGEST)
+                    == 1))
          && EVP_DigestSign(ctx, NULL, &siglen,
                            (const unsigned char *)input, len) == 1;
     sig = ok ? apr_palloc(p, siglen) : NULL;

@@ -43,7 +43,11 @@ apr_status_t oac_signer_generate(oac_signer_t **ps, const char **pwhy,
 oac_signer_t *oac_signer_hmac(apr_pool_t *p, const char *secret,
                               const char *alg);
 
-/* "RS256", "ES256", "EdDSA", "HS256" ... */
+/* An RSA key signs PS256 (PSS, salt as long as the hash) from now on
+ * instead of RS256: FAPI 2.0 allows no PKCS #1 v1.5. */
+void oac_signer_use_pss(oac_signer_t *s);
+
+/* "RS256", "PS256", "ES256", "EdDSA", "HS256" ... */
 const char *oac_signer_alg(const oac_signer_t *s);
 
 /* The public key as a JWK object with only its public members (kty, crv,

@@ -72,6 +72,7 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                                const oac_token_t *token,
                                const json_t *id_claims, json_t **pclaims)
 {
+    oac_http_request_t req = { 0 };
     oac_http_response_t *resp;
     apr_table_t *headers;
     json_t *doc, *v;
@@ -118,8 +119,12 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                        oac_oauth2_bearer_header(p, token));
     }
     apr_table_setn(headers, "Accept", "application/json");
-    if (oac_http_get(&resp, &why, http,
-                     p, app->userinfo_endpoint, headers)
+    req.method = "GET";
+    req.url = app->userinfo_endpoint;
+    req.headers = headers;
+    /* A DPoP-bound token goes with a proof (RFC 9449 7.1) */
+    if (oac_oauth2_dpop_perform(&resp, &why, p, http, app, &req,
+                                apr_time_sec(apr_time_now()))
         != APR_SUCCESS) {
         *perr = apr_psprintf(p, "userinfo endpoint: %s", why);
         return APR_EGENERAL;

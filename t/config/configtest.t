@@ -7,6 +7,7 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::ConfigTest qw(configtest);
+use File::Temp ();
 
 my $secret = 'Sup3rS3cretValue';
 my $gh = "client_id=id client_secret=$secret "
@@ -16,6 +17,19 @@ my $tw = "client_id=id client_secret=$secret "
        . "request_token_url=https://p.example/request_token "
        . "authorize_url=https://p.example/authorize "
        . "access_token_url=https://p.example/access_token";
+
+# Keys for the section 11 cases: one of a curve the module does not sign
+# with, one it does, and a file that holds no key.
+my $keys = File::Temp::tempdir(CLEANUP => 1);
+system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out $keys/p384.pem 2>/dev/null") == 0
+    or die "openssl genpkey P-384";
+system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $keys/p256.pem 2>/dev/null") == 0
+    or die "openssl genpkey P-256";
+open my $nokey, '>', "$keys/nokey.pem" or die $!;
+print $nokey "not a key\n";
+close $nokey;
+chmod 0755, $keys;
+chmod 0644, glob("$keys/*.pem");
 
 my @bad = (
     [ 'unknown key, with suggestion',
@@ -52,8 +66,42 @@ my @bad = (
       "OAuthRemoteApp tw $tw signature_method=HMAC-MD5",
       qr/OAuthRemoteApp tw: signature_method 'HMAC-MD5' is not supported; use one of: HMAC-SHA1, HMAC-SHA256, RSA-SHA1, PLAINTEXT/ ],
     [ 'token_endpoint_auth_method',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=tls_client_auth",
+      qr/OAuthRemoteApp gh: token_endpoint_auth_method 'tls_client_auth' is not supported; use one of: client_secret_basic, client_secret_post, none, client_secret_jwt, private_key_jwt/ ],
+    # contract section 11: the keys a client signs with, checked at startup
+    [ 'private_key_jwt without client_key_file',
       "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt",
-      qr/OAuthRemoteApp gh: token_endpoint_auth_method 'private_key_jwt' is not supported; use one of: client_secret_basic, client_secret_post, none/ ],
+      qr/OAuthRemoteApp gh: token_endpoint_auth_method=private_key_jwt signs with client_key_file=\/path\/to\/key\.pem \(RSA, EC P-256 or Ed25519\)/ ],
+    [ 'client_key_file of a wrong key type',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/p384.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p384\.pem: an EC key on the curve secp384r1; only P-256 \(ES256\) is used/ ],
+    [ 'client_key_file that is no key',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/nokey.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/nokey\.pem: no PEM private key in it/ ],
+    [ 'client_key_file missing',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/missing.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/missing\.pem: No such file or directory/ ],
+    [ 'client_key_file without private_key_jwt',
+      "OAuthRemoteApp gh $gh client_key_file=$keys/p256.pem",
+      qr/OAuthRemoteApp gh: client_key_file and client_key_id are for token_endpoint_auth_method=private_key_jwt/ ],
+    [ 'dpop_key_file of another algorithm',
+      "OAuthRemoteApp gh $gh dpop_signing_alg=EdDSA dpop_key_file=$keys/p256.pem",
+      qr/OAuthRemoteApp gh: dpop_key_file: \Q$keys\E\/p256\.pem holds a key for ES256, and dpop_signing_alg is EdDSA/ ],
+    [ 'dpop_signing_alg unknown',
+      "OAuthRemoteApp gh $gh dpop_signing_alg=HS256",
+      qr/OAuthRemoteApp gh: dpop_signing_alg 'HS256' is not supported; use one of: ES256, RS256, PS256, EdDSA/ ],
+    [ 'fapi2 with a client secret method',
+      "OAuthRemoteApp gh $gh security_profile=fapi2 token_endpoint_auth_method=client_secret_basic issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par",
+      qr/OAuthRemoteApp gh: security_profile=fapi2 authenticates the client with private_key_jwt, not client_secret_basic: drop token_endpoint_auth_method or set it to private_key_jwt/ ],
+    [ 'fapi2 with RS256 DPoP proofs',
+      "OAuthRemoteApp gh $gh security_profile=fapi2 dpop_signing_alg=RS256 client_key_file=$keys/p256.pem issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par",
+      qr/OAuthRemoteApp gh: security_profile=fapi2 allows PS256, ES256 and EdDSA, not RS256/ ],
+    [ 'fapi2 without PAR',
+      "OAuthRemoteApp gh $gh security_profile=fapi2 client_key_file=$keys/p256.pem issuer=https://p.example",
+      qr/OAuthRemoteApp gh: security_profile=fapi2 pushes every authorization request \(PAR\): give server_metadata_url, or pushed_authorization_request_endpoint/ ],
+    [ 'fapi2 on an OAuth 1 app',
+      "OAuthRemoteApp tw $tw security_profile=fapi2",
+      qr/OAuthRemoteApp tw: security_profile applies only to OAuth 2 apps/ ],
     [ 'token_placement',
       "OAuthRemoteApp gh $gh token_placement=cookie",
       qr/OAuthRemoteApp gh: token_placement 'cookie' is not supported; use one of: header, uri, body/ ],

@@ -186,7 +186,8 @@ static void test_set_rejects(void **state)
     assert_string_equal(set_error("token_endpoint_auth_method", "jwt"),
                         "token_endpoint_auth_method 'jwt' is not supported; "
                         "use one of: client_secret_basic, "
-                        "client_secret_post, none");
+                        "client_secret_post, none, client_secret_jwt, "
+                        "private_key_jwt");
     assert_non_null(strstr(set_error("login_path", "login"),
                            "must be a local path"));
     assert_non_null(strstr(set_error("logout_path", "//evil/x"),

@@ -487,7 +487,7 @@ static void response_token_type(void **state)
 {
     apr_pool_t *p = *state;
     /* as they stand in the JSON body */
-    static const char *const refused[] = { "mac", "N_A", "DPoP", "Bearer ",
+    static const char *const refused[] = { "mac", "N_A", "DPoP ", "Bearer ",
                                            "bearer\\r\\nX: y" };
     apr_size_t i;
 
@@ -497,6 +497,12 @@ static void response_token_type(void **state)
                             ->token_type, "bEaReR");
     assert_null(response_ok(p, 200, "application/json",
                             "{\"access_token\":\"a\"}")->token_type);
+    /* RFC 9449 7.1: DPoP in any case, as DPoP (token_call refuses it
+     * for an app without a DPoP key) */
+    assert_string_equal(response_ok(p, 200, "application/json",
+                                    "{\"access_token\":\"a\","
+                                    "\"token_type\":\"dpop\"}")
+                            ->token_type, "DPoP");
     assert_null(response_ok(p, 200, "application/json",
                             "{\"access_token\":\"a\",\"token_type\":\"\"}")
                     ->token_type);
