@@ -83,6 +83,16 @@ async function tokenSeenByProvider(stack) {
   return bearer ? bearer[1] : decodeURIComponent(/oauth_token="([^"]*)"/.exec(authz)[1]);
 }
 
+// A logout as the demo has it: the link, the "Log out?" page, its button;
+// back on the landing page.
+async function logOut(page, stack, app, step) {
+  await page.click('#logout');
+  await page.waitForURL((u) => u.pathname === '/logout' && u.searchParams.get('app') === app);
+  assert.equal(await page.textContent('#logout-title'), 'Log out?');
+  if (step) await step('logout-asks');
+  await Promise.all([page.waitForURL(stack.url), page.click('#confirm-logout')]);
+}
+
 // The whole journey of a user: protected page -> provider -> back on the
 // page first asked for -> API call -> logout -> login needed again.
 async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
@@ -151,8 +161,8 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
     assert.ok(!cookie.value.includes(clear), `the session cookie shows "${clear.slice(0, 12)}"`);
   }
 
-  // Log out: back on the landing page, the token gone.
-  await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+  // Log out (the demo asks first): back on the landing page, the token gone.
+  await logOut(page, stack, app.name, step);
   assert.equal(page.url(), stack.url);
   await step('logged-out');
   const denied = await fetchFromPage(page, `/api/${app.name}/whoami`);
@@ -325,11 +335,37 @@ describe('demo over http', () => {
       await page.goto(`${stack.url}app2/`);
       assert.equal(await page.textContent('#user'), 'alice');
       await step('both');
-      await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+      await logOut(page, stack, 'demo2');
       await page.goto(`${stack.url}app1/`);
       assert.equal(page.url(), `${stack.url}app1/`);
       assert.equal(await page.textContent('#user'), 'bob');
       await step('demo1-still-logged-in');
+    });
+  });
+
+  test('logout asks first: "Stay logged in" keeps the login, "Log out" ends it', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(`${stack.url}app2/?page=1`);
+      await Promise.all([page.waitForURL(`${stack.url}app2/?page=1`), signIn(page, 'alice')]);
+      await page.click('#logout');
+      await page.waitForURL((u) => u.pathname === '/logout');
+      await step('asks');
+      assert.equal(await page.textContent('#logout-title'), 'Log out?');
+      assert.equal(await page.textContent('#app'), 'demo2');
+      assert.equal(await page.getAttribute('form', 'method'), 'post');
+      assert.equal(await page.getAttribute('form', 'action'), '/oauth/demo2/logout');
+      const framing = (await page.request.get(page.url())).headers();
+      assert.equal(framing['x-frame-options'], 'DENY', 'the page may be framed');
+
+      // Not yet: back on the page, still logged in.
+      await Promise.all([page.waitForURL(`${stack.url}app2/?page=1`), page.click('#cancel-logout')]);
+      assert.equal(await page.textContent('#user'), 'alice');
+
+      // Now, and confirmed.
+      await logOut(page, stack, 'demo2');
+      await step('logged-out');
+      await page.goto(`${stack.url}app2/`);
+      assertOnProvider(page, stack, APPS.demo2);
     });
   });
 
