@@ -7,6 +7,7 @@ the browser do it (the module asks itself when a logout comes from
 elsewhere). "Stay logged in" goes back to `from`, a local path, or home.
 """
 import html
+import json
 import os
 import sys
 import urllib.parse
@@ -45,6 +46,7 @@ e = html.escape
 query = urllib.parse.parse_qs(os.environ.get("QUERY_STRING", ""))
 app = query.get("app", [""])[0]
 back = local_path(query.get("from", ["/"])[0]) or "/"
+session_url = "/oidc/session" if app == "oidc" else "/session/" + app
 
 if app not in APPS:
     respond("404 Not Found", """<!DOCTYPE html>
@@ -60,12 +62,14 @@ label, more = APPS[app]
 respond("200 OK", """<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Log out? - mod_oauthclient demo</title>
-<link rel="stylesheet" href="/demo.css"></head>
+<link rel="stylesheet" href="/demo.css">
+<script src="/demo.js"></script></head>
 <body>
 <div class="panel">
 <h1 id="logout-title">Log out?</h1>
 <p>Log out of <code id="app">{app}</code> ({label}) on this site. Your other
 apps stay logged in.</p>
+<p class="state" id="state" data-session="{session}"></p>
 {more}
 <form class="inline" method="post" action="/oauth/{app}/logout">
 <input type="hidden" name="next" value="/">
@@ -73,6 +77,13 @@ apps stay logged in.</p>
 </form>
 <a class="secondary" id="cancel-logout" href="{back}">Stay logged in</a>
 </div>
+<script>
+const state = document.getElementById('state');
+oacSession(state.dataset.session).then(
+  (session) => {{ state.textContent = oacStateText({app_js}, session); }},
+  () => {{}});
+</script>
 </body>
 </html>
-""".format(app=e(app), label=e(label), more=more, back=e(back)))
+""".format(app=e(app), label=e(label), session=e(session_url), more=more,
+           back=e(back), app_js=json.dumps(app)))

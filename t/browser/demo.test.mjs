@@ -83,6 +83,15 @@ async function tokenSeenByProvider(stack) {
   return bearer ? bearer[1] : decodeURIComponent(/oauth_token="([^"]*)"/.exec(authz)[1]);
 }
 
+// The landing page's sentence for an app, once its script has asked httpd
+// about every app (and so shown or hidden each app's links).
+async function landingState(page, stack, app) {
+  await page.goto(stack.url);
+  await page.waitForFunction(() => [...document.querySelectorAll('.state')].every(
+    (p) => /^(Logged in|Not logged in|Could not)/.test(p.textContent)));
+  return page.textContent(`#state-${app}`);
+}
+
 // A logout as the demo has it: the link, the "Log out?" page, its button;
 // back on the landing page.
 async function logOut(page, stack, app, step) {
@@ -165,6 +174,9 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   await logOut(page, stack, app.name, step);
   assert.equal(page.url(), stack.url);
   await step('logged-out');
+  assert.equal(await landingState(page, stack, app.name), 'Not logged in.');
+  const gone = await fetchFromPage(page, `/session/${app.name}`);
+  assert.equal(gone.status, 401, 'the session endpoint still sees a login');
   const denied = await fetchFromPage(page, `/api/${app.name}/whoami`);
   assert.equal(denied.status, 401);
   assert.equal(JSON.parse(denied.body).error, 'login_required');
@@ -343,6 +355,50 @@ describe('demo over http', () => {
     });
   });
 
+  test('landing page: who is logged in to which app, and when the token expires', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      for (const app of ['demo2', 'demo1', 'oidc']) {
+        assert.equal(await landingState(page, stack, app), 'Not logged in.');
+      }
+      assert.ok(await page.isVisible('#login-demo2'));
+      assert.ok(!(await page.isVisible('#logout-demo2')), 'a logout link for nobody');
+      await step('nobody-logged-in');
+
+      await page.click('#login-demo2');
+      await Promise.all([page.waitForURL(`${stack.url}app2/`), signIn(page, 'alice')]);
+      await page.goto(stack.url);
+      await page.click('#login-demo1');
+      await Promise.all([page.waitForURL(`${stack.url}app1/`), signIn(page, 'bob')]);
+
+      const demo2 = await landingState(page, stack, 'demo2');
+      await step('logged-in');
+      const { expires_at: expiresAt } = JSON.parse((await fetchFromPage(page, '/session/demo2')).body);
+      const clock = new Date(expiresAt * 1000).toISOString().slice(11, 16);
+      // The provider's tokens live an hour.
+      assert.match(demo2, /^Logged in to demo2 as alice, token expires in (59 minutes|1 hour) \(\d\d:\d\d UTC\)\.$/);
+      assert.ok(demo2.includes(`(${clock} UTC)`), `${demo2}: not ${clock}`);
+      assert.equal(await page.textContent('#state-demo1'), 'Logged in to demo1 as bob, the token does not expire.');
+      assert.equal(await landingState(page, stack, 'oidc'), 'Not logged in.');
+      assert.ok(!(await page.isVisible('#login-demo2')), 'a login link for a logged-in app');
+      assert.ok(await page.isVisible('#open-demo2'));
+      assert.equal(await page.getAttribute('#logout-demo2', 'href'), '/logout?app=demo2');
+
+      // The wording, for other lengths of time (demo.js).
+      const now = Date.UTC(2026, 0, 31, 13, 5, 30) / 1000;
+      const texts = await page.evaluate((n) => [59 * 60 + 10, 2 * 3600 + 5 * 60, 3600, 30, 86400, 5 * 86400, -90]
+        .map((d) => oacExpiryText(n + d, n)), now);
+      assert.deepEqual(texts, [
+        'expires in 59 minutes (14:04 UTC)',
+        'expires in 2 hours 5 minutes (15:10 UTC)',
+        'expires in 1 hour (14:05 UTC)',
+        'expires in less than a minute (13:06 UTC)',
+        'expires in 24 hours (2026-02-01 13:05 UTC)',
+        'expires in 5 days (2026-02-05 13:05 UTC)',
+        'expired at 13:04 UTC',
+      ]);
+    });
+  });
+
   test('logout asks first: "Stay logged in" keeps the login, "Log out" ends it', T, async (t) => {
     await withPage(t, browser, stack, async ({ page, step }) => {
       await page.goto(`${stack.url}app2/?page=1`);
@@ -352,6 +408,8 @@ describe('demo over http', () => {
       await step('asks');
       assert.equal(await page.textContent('#logout-title'), 'Log out?');
       assert.equal(await page.textContent('#app'), 'demo2');
+      await page.waitForFunction(() => document.getElementById('state').textContent !== '');
+      assert.match(await page.textContent('#state'), /^Logged in to demo2 as alice, token expires in /);
       assert.equal(await page.getAttribute('form', 'method'), 'post');
       assert.equal(await page.getAttribute('form', 'action'), '/oauth/demo2/logout');
       const framing = (await page.request.get(page.url())).headers();
@@ -360,10 +418,14 @@ describe('demo over http', () => {
       // Not yet: back on the page, still logged in.
       await Promise.all([page.waitForURL(`${stack.url}app2/?page=1`), page.click('#cancel-logout')]);
       assert.equal(await page.textContent('#user'), 'alice');
+      assert.match(await landingState(page, stack, 'demo2'), /^Logged in to demo2 as alice/);
 
-      // Now, and confirmed.
-      await logOut(page, stack, 'demo2');
+      // From the landing page this time, and confirmed.
+      await page.click('#logout-demo2');
+      await page.waitForURL((u) => u.pathname === '/logout');
+      await Promise.all([page.waitForURL(stack.url), page.click('#confirm-logout')]);
       await step('logged-out');
+      assert.equal(await landingState(page, stack, 'demo2'), 'Not logged in.');
       await page.goto(`${stack.url}app2/`);
       assertOnProvider(page, stack, APPS.demo2);
     });

@@ -100,6 +100,13 @@ describe('demo: the OpenID Connect app', () => {
       assert.equal(await page.textContent('#title'), 'Admins only');
       assert.equal(await page.textContent('#user'), 'alice');
 
+      // The landing page knows her.
+      await page.goto(stack.url);
+      await page.waitForFunction(() => /^Logged in/.test(document.getElementById('state-oidc').textContent));
+      assert.match(await page.textContent('#state-oidc'),
+        /^Logged in to oidc as alice, token expires in (59 minutes|1 hour) \(\d\d:\d\d UTC\)\.$/);
+      await page.goto(`${stack.url}oidc/admins`);
+
       // Logout asks first, then goes through the provider's
       // end_session_endpoint and back.
       await page.click('#logout');
@@ -121,6 +128,8 @@ describe('demo: the OpenID Connect app', () => {
       assert.match(await page.textContent('h1'), /mod_oauthclient demo/);
       const stats = await controlProvider(stack, 'stats');
       assert.equal(stats.last_end_session.params.state, sent.get('state'));
+
+      await page.waitForFunction(() => /^Not logged in/.test(document.getElementById('state-oidc').textContent));
 
       // Logged out: the claims page wants a login again.
       await page.goto(`${stack.url}oidc/claims`);
