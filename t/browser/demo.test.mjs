@@ -187,21 +187,40 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   await step('login-required-again');
 }
 
+// The provider refuses: the demo's own "Login failed" page (its
+// ErrorDocument), styled like the demo, with the reason; nothing stored;
+// its "Try again" logs in for the page first asked for.
 async function deniedFlow({ page, step }, stack, app) {
-  await page.goto(`${stack.url}${app.path}`);
+  const target = `${stack.url}${app.path}?wanted=${app.name}`;
+  await page.goto(target);
   assertOnProvider(page, stack, app);
   await step('provider-login-page');
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().startsWith(`${stack.url}oauth/${app.name}/callback`)),
-    page.click('#deny'),
+    signIn(page, 'alice', 'deny'),
   ]);
   await page.waitForLoadState();
-  await step('error-page');
+  await step('login-failed-page');
   assert.equal(response.status(), 403);
-  assert.match(await page.textContent('body'), /The provider refused the login/);
-  // Nothing was stored: the protected page still wants a login.
-  await page.goto(`${stack.url}${app.path}`);
+  assert.equal(new URL(page.url()).pathname, `/oauth/${app.name}/callback`);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /^The provider refused the login: /);
+  assert.match(await page.textContent('#hint'), /declined at the provider/);
+  // The demo's stylesheet, not the module's plain page.
+  assert.equal(await page.$eval('#try-again', (a) => getComputedStyle(a).backgroundColor), 'rgb(42, 93, 176)');
+  assert.equal(await page.getAttribute('#try-again', 'href'),
+    `/oauth/${app.name}/login?next=${encodeURIComponent(`/${app.path}?wanted=${app.name}`)}`);
+
+  // Nothing was stored.
+  assert.equal((await fetchFromPage(page, `/session/${app.name}`)).status, 401);
+
+  // Try again: the provider once more, then the page first asked for.
+  await page.click('#try-again');
   assertOnProvider(page, stack, app);
+  await step('try-again-provider');
+  await Promise.all([page.waitForURL(target), signIn(page, 'bob')]);
+  await step('page-first-asked-for');
+  assert.equal(await page.textContent('#user'), 'bob');
 }
 
 // The provider sends the browser back with a callback whose state (OAuth 2)
@@ -234,7 +253,8 @@ async function tamperedAndReplayedCallback({ page, step }, stack, app) {
   await page.waitForLoadState();
   await step('forged-callback');
   assert.equal(response.status(), 400);
-  assert.match(await page.textContent('body'), /Login failed/);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /unknown or expired/);
   await page.unroute(consent, forge);
   await page.goto(`${stack.url}${app.path}`);
   assertOnProvider(page, stack, app);
@@ -250,7 +270,8 @@ async function tamperedAndReplayedCallback({ page, step }, stack, app) {
   const again = await page.goto(used);
   await step('replayed-callback');
   assert.equal(again.status(), 400);
-  assert.match(await page.textContent('body'), /Login failed/);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /unknown or expired/);
 }
 
 // --- the tests ------------------------------------------------------------
@@ -453,11 +474,11 @@ describe('demo over http', () => {
     }
   });
 
-  test('demo2: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+  test('demo2: Deny at the provider: the demo\'s Login failed page, whose Try again keeps the page', T, async (t) => {
     await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo2));
   });
 
-  test('demo1: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+  test('demo1: Deny at the provider: the demo\'s Login failed page, whose Try again keeps the page', T, async (t) => {
     await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo1));
   });
   test('demo2: a forged state or a replayed callback is refused', T, async (t) => {
