@@ -14,6 +14,7 @@ import html
 import json
 import os
 import sys
+import urllib.parse
 
 
 def mask(value):
@@ -58,7 +59,7 @@ This page is a CGI script; it got these headers from httpd
 <p id="api-status"></p>
 <pre id="api-result"></pre>
 
-<p><a id="logout" href="/oauth/{app}/logout">Log out</a> &middot;
+<p><a id="logout" href="{logout}">Log out</a> &middot;
 <a href="/">Home</a></p>
 
 <script>
@@ -93,7 +94,9 @@ document.getElementById("call-api").addEventListener("click", async () => {{
 </html>
 """
 api = "/api/%s/whoami" % app
-body = page.format(app=e(app), user=e(user), rows="\n".join(rows), api=e(api),
+# The demo's "Log out?" page; "Stay logged in" comes back here.
+logout = "/logout?" + urllib.parse.urlencode({"app": app, "from": env.get("REQUEST_URI", "/")})
+body = page.format(app=e(app), user=e(user), rows="\n".join(rows), api=e(api), logout=e(logout),
                    api_js=json.dumps(api).replace("<", "\\u003c"))
 sys.stdout.buffer.write(b"Content-Type: text/html; charset=utf-8\r\n"
                         b"Cache-Control: no-store\r\n\r\n" + body.encode("utf-8"))

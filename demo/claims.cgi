@@ -13,6 +13,7 @@ Every value comes from the provider: it is HTML-escaped like any input.
 import html
 import os
 import sys
+import urllib.parse
 
 PREFIX = "OAUTH_CLAIM_"
 
@@ -52,12 +53,14 @@ page = """<!DOCTYPE html>
 
 <p><a id="claims-link" href="/oidc/claims">Claims</a> &middot;
 <a id="admins-link" href="/oidc/admins">Admins only</a> &middot;
-<a id="logout" href="/oauth/oidc/logout">Log out</a>
+<a id="logout" href="{logout}">Log out</a>
 (here and at the provider) &middot;
 <a href="/">Home</a></p>
 </body>
 </html>
 """
-body = page.format(title=title, user=e(user), intro=intro, rows=rows)
+# The demo's "Log out?" page; "Stay logged in" comes back here.
+logout = "/logout?" + urllib.parse.urlencode({"app": "oidc", "from": env.get("REQUEST_URI", "/")})
+body = page.format(title=title, user=e(user), intro=intro, rows=rows, logout=e(logout))
 sys.stdout.buffer.write(b"Content-Type: text/html; charset=utf-8\r\n"
                         b"Cache-Control: no-store\r\n\r\n" + body.encode("utf-8"))

@@ -67,22 +67,45 @@ int oac_respond(request_rec *r, int status, const char *content_type,
     return OK;
 }
 
+/* The page a login was for, once the request knows it (the login's next,
+ * or the pending login a callback spent): a failed login's "log in again"
+ * then leads back there rather than to the home page. */
+#define NOTE_NEXT "oauthclient-login-next"
+
+static void note_next(request_rec *r, const char *next)
+{
+    if (next && oac_redirect_is_local(next)) {
+        apr_table_setn(r->notes, NOTE_NEXT, next);
+    }
+}
+
 int oac_error_page(request_rec *r, int status, const oac_app_t *app,
                    const char *title, const char *detail)
 {
+    const char *next = apr_table_get(r->notes, NOTE_NEXT);
+    const char *login = !app ? NULL
+        : next ? apr_pstrcat(r->pool, app->login_path, "?next=",
+                             oac_util_pct_encode(r->pool, next), NULL)
+               : app->login_path;
+
     /* A site that brands its error pages (ErrorDocument for this status
      * here) gets its own page; the reason goes along as httpd's
-     * error-notes (REDIRECT_ERROR_NOTES to an ErrorDocument script). */
+     * error-notes (REDIRECT_ERROR_NOTES to an ErrorDocument script), and
+     * the way to log in again as REDIRECT_OAUTHCLIENT_LOGIN_URL: not
+     * OAUTH_*, which the module clears from every internal redirect. */
     if (ap_response_code_string(r, ap_index_of_response(status))) {
         apr_table_setn(r->notes, "error-notes",
                        ap_escape_html(r->pool, apr_pstrcat(
                            r->pool, title, ": ", detail, NULL)));
+        if (login) {
+            apr_table_setn(r->subprocess_env, "OAUTHCLIENT_LOGIN_URL", login);
+        }
         apr_table_setn(r->err_headers_out, "Cache-Control", "no-store");
         return status;
     }
-    const char *retry = app
+    const char *retry = login
         ? apr_psprintf(r->pool, "<p><a href=\"%s\">Log in again</a></p>\n",
-                       ap_escape_html(r->pool, app->login_path))
+                       ap_escape_html(r->pool, login))
         : "";
     const char *body = apr_psprintf(r->pool,
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
@@ -394,6 +417,7 @@ static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
         return 0;
     }
     oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    note_next(r, pending->next);
     return 1;
 }
 
@@ -544,6 +568,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     };
     const char *request_token = oac_form_get(params, "oauth_token");
     const char *verifier = oac_form_get(params, "oauth_verifier");
+    const char *denied;
     oac_oauth1_creds_t creds;
     int rc;
     oac_pending_t pending;
@@ -554,7 +579,15 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     if (repeats_param(&rc, r, app, params, once)) {
         return rc;
     }
-    if (oac_form_get(params, "denied")) {
+    if ((denied = oac_form_get(params, "denied"))) {
+        /* The request token it names is dead: its login in flight goes,
+         * and leaves its page to the "log in again" link. */
+        apr_array_header_t *list = pending_list(r, z, app);
+        if (oac_pending_take(&pending, list, denied)) {
+            oac_session_set(r, z, app, "pending",
+                            oac_pending_encode(r->pool, list));
+            note_next(r, pending.next);
+        }
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                             HTTP_FORBIDDEN, "The provider refused the login",
                             "the authorization was denied");
@@ -771,6 +804,9 @@ int oac_flow_handle(request_rec *r, const oac_route_t *route)
     const char *why = NULL;
     const oac_app_t *app = oac_discovered(r, route->app, &why);
 
+    if (route->role == OAC_ROUTE_LOGIN) {
+        note_next(r, local_next(r, query_params(r)));
+    }
     if (!app && route->role == OAC_ROUTE_LOGOUT) {
         /* Logging out here needs no provider: only revoking does. */
         app = route->app;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  controlProvider, launchBrowser, sessionEntries, startStack, stopStack, withPage,
+  controlProvider, launchBrowser, startStack, stopStack, withPage,
 } from './lib.mjs';
 
 const APPS = {
@@ -74,6 +74,34 @@ async function fetchFromPage(page, url) {
   }, url);
 }
 
+// The token the provider last received on its API, as the session holds
+// it (OAuth 2: the bearer token; OAuth 1: oauth_token of the signature).
+async function tokenSeenByProvider(stack) {
+  const { last_api_request: seen } = await controlProvider(stack, 'stats');
+  const authz = Object.entries(seen.headers).find(([h]) => h.toLowerCase() === 'authorization')[1];
+  const bearer = /^Bearer (\S+)$/.exec(authz);
+  return bearer ? bearer[1] : decodeURIComponent(/oauth_token="([^"]*)"/.exec(authz)[1]);
+}
+
+// The landing page's sentence for an app, once its script has asked httpd
+// about every app (and so shown or hidden each app's links).
+async function landingState(page, stack, app) {
+  await page.goto(stack.url);
+  await page.waitForFunction(() => [...document.querySelectorAll('.state')].every(
+    (p) => /^(Logged in|Not logged in|Could not)/.test(p.textContent)));
+  return page.textContent(`#state-${app}`);
+}
+
+// A logout as the demo has it: the link, the "Log out?" page, its button;
+// back on the landing page.
+async function logOut(page, stack, app, step) {
+  await page.click('#logout');
+  await page.waitForURL((u) => u.pathname === '/logout' && u.searchParams.get('app') === app);
+  assert.equal(await page.textContent('#logout-title'), 'Log out?');
+  if (step) await step('logout-asks');
+  await Promise.all([page.waitForURL(stack.url), page.click('#confirm-logout')]);
+}
+
 // The whole journey of a user: protected page -> provider -> back on the
 // page first asked for -> API call -> logout -> login needed again.
 async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
@@ -98,24 +126,16 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   assert.equal(headers['X-OAuth-User'], user);
   await step('protected-page');
 
-  // The token reached the backend, and the page shows it masked.
-  const cookie = await sessionCookie(context, stack);
-  assert.ok(cookie, `no ${COOKIE} cookie`);
-  // Stored form (README): "3.ACCESS.SECRET...", other bytes as *XX.
-  const stored = sessionEntries(cookie)[`oauthclient.${app.name}.token`] || '';
-  const fields = stored.split('.');
-  assert.equal(fields[0], '3', `unexpected stored token form: ${stored.slice(0, 2)}...`);
-  const accessToken = decodeURIComponent(fields[1].replace(/\*/g, '%'));
-  assert.ok(accessToken, 'no access token in the session');
+  // The backend shows the tokens masked.
   for (const h of app.secretHeaders) {
     assert.match(headers[h] || '', /^.{4}…$/, `${h} is not masked: ${headers[h]}`);
   }
-  assert.equal(headers['X-OAuth-Access-Token'], `${accessToken.slice(0, 4)}…`);
-  assert.ok(!(await page.content()).includes(accessToken), 'the page shows the whole token');
   if (app.name === 'demo2') {
     assert.equal(headers['X-OAuth-Token-Type'], 'Bearer');
     assert.match(headers['X-OAuth-Expires-At'] || '', /^\d{10}$/);
   }
+  const cookie = await sessionCookie(context, stack);
+  assert.ok(cookie, `no ${COOKIE} cookie`);
 
   // The session cookie as the browser stores it; page scripts cannot read it.
   assert.equal(cookie.httpOnly, true, 'session cookie must be HttpOnly');
@@ -138,12 +158,25 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   const authz = Object.entries(api.json.headers).find(([h]) => h.toLowerCase() === 'authorization');
   assert.ok(authz && authz[1].endsWith('…'), `Authorization shown unmasked: ${authz}`);
 
-  // Log out: back on the landing page, the token gone.
-  await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+  // The session's token, as the provider received it: the backend saw
+  // it, the page shows it masked only, and the browser holds it only
+  // encrypted (OAuthSessionPassphraseFile): the cookie shows neither the
+  // token nor the user.
+  const accessToken = await tokenSeenByProvider(stack);
+  assert.ok(accessToken.length > 8, 'no access token reached the provider');
+  assert.equal(headers['X-OAuth-Access-Token'], `${accessToken.slice(0, 4)}…`);
+  assert.ok(!(await page.content()).includes(accessToken), 'the page shows the whole token');
+  for (const clear of [accessToken, encodeURIComponent(accessToken), user, 'oauthclient']) {
+    assert.ok(!cookie.value.includes(clear), `the session cookie shows "${clear.slice(0, 12)}"`);
+  }
+
+  // Log out (the demo asks first): back on the landing page, the token gone.
+  await logOut(page, stack, app.name, step);
   assert.equal(page.url(), stack.url);
   await step('logged-out');
-  const left = sessionEntries(await sessionCookie(context, stack));
-  assert.ok(!(`oauthclient.${app.name}.token` in left), 'the token survived the logout');
+  assert.equal(await landingState(page, stack, app.name), 'Not logged in.');
+  const gone = await fetchFromPage(page, `/session/${app.name}`);
+  assert.equal(gone.status, 401, 'the session endpoint still sees a login');
   const denied = await fetchFromPage(page, `/api/${app.name}/whoami`);
   assert.equal(denied.status, 401);
   assert.equal(JSON.parse(denied.body).error, 'login_required');
@@ -154,21 +187,40 @@ async function fullFlow({ page, context, step }, stack, app, user = 'alice') {
   await step('login-required-again');
 }
 
+// The provider refuses: the demo's own "Login failed" page (its
+// ErrorDocument), styled like the demo, with the reason; nothing stored;
+// its "Try again" logs in for the page first asked for.
 async function deniedFlow({ page, step }, stack, app) {
-  await page.goto(`${stack.url}${app.path}`);
+  const target = `${stack.url}${app.path}?wanted=${app.name}`;
+  await page.goto(target);
   assertOnProvider(page, stack, app);
   await step('provider-login-page');
   const [response] = await Promise.all([
     page.waitForResponse((r) => r.url().startsWith(`${stack.url}oauth/${app.name}/callback`)),
-    page.click('#deny'),
+    signIn(page, 'alice', 'deny'),
   ]);
   await page.waitForLoadState();
-  await step('error-page');
+  await step('login-failed-page');
   assert.equal(response.status(), 403);
-  assert.match(await page.textContent('body'), /The provider refused the login/);
-  // Nothing was stored: the protected page still wants a login.
-  await page.goto(`${stack.url}${app.path}`);
+  assert.equal(new URL(page.url()).pathname, `/oauth/${app.name}/callback`);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /^The provider refused the login: /);
+  assert.match(await page.textContent('#hint'), /declined at the provider/);
+  // The demo's stylesheet, not the module's plain page.
+  assert.equal(await page.$eval('#try-again', (a) => getComputedStyle(a).backgroundColor), 'rgb(42, 93, 176)');
+  assert.equal(await page.getAttribute('#try-again', 'href'),
+    `/oauth/${app.name}/login?next=${encodeURIComponent(`/${app.path}?wanted=${app.name}`)}`);
+
+  // Nothing was stored.
+  assert.equal((await fetchFromPage(page, `/session/${app.name}`)).status, 401);
+
+  // Try again: the provider once more, then the page first asked for.
+  await page.click('#try-again');
   assertOnProvider(page, stack, app);
+  await step('try-again-provider');
+  await Promise.all([page.waitForURL(target), signIn(page, 'bob')]);
+  await step('page-first-asked-for');
+  assert.equal(await page.textContent('#user'), 'bob');
 }
 
 // The provider sends the browser back with a callback whose state (OAuth 2)
@@ -201,7 +253,8 @@ async function tamperedAndReplayedCallback({ page, step }, stack, app) {
   await page.waitForLoadState();
   await step('forged-callback');
   assert.equal(response.status(), 400);
-  assert.match(await page.textContent('body'), /Login failed/);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /unknown or expired/);
   await page.unroute(consent, forge);
   await page.goto(`${stack.url}${app.path}`);
   assertOnProvider(page, stack, app);
@@ -217,7 +270,8 @@ async function tamperedAndReplayedCallback({ page, step }, stack, app) {
   const again = await page.goto(used);
   await step('replayed-callback');
   assert.equal(again.status(), 400);
-  assert.match(await page.textContent('body'), /Login failed/);
+  assert.equal(await page.textContent('#login-failed'), 'Login failed');
+  assert.match(await page.textContent('#reason'), /unknown or expired/);
 }
 
 // --- the tests ------------------------------------------------------------
@@ -314,11 +368,87 @@ describe('demo over http', () => {
       await page.goto(`${stack.url}app2/`);
       assert.equal(await page.textContent('#user'), 'alice');
       await step('both');
-      await Promise.all([page.waitForURL(stack.url), page.click('#logout')]);
+      await logOut(page, stack, 'demo2');
       await page.goto(`${stack.url}app1/`);
       assert.equal(page.url(), `${stack.url}app1/`);
       assert.equal(await page.textContent('#user'), 'bob');
       await step('demo1-still-logged-in');
+    });
+  });
+
+  test('landing page: who is logged in to which app, and when the token expires', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      for (const app of ['demo2', 'demo1', 'oidc']) {
+        assert.equal(await landingState(page, stack, app), 'Not logged in.');
+      }
+      assert.ok(await page.isVisible('#login-demo2'));
+      assert.ok(!(await page.isVisible('#logout-demo2')), 'a logout link for nobody');
+      await step('nobody-logged-in');
+
+      await page.click('#login-demo2');
+      await Promise.all([page.waitForURL(`${stack.url}app2/`), signIn(page, 'alice')]);
+      await page.goto(stack.url);
+      await page.click('#login-demo1');
+      await Promise.all([page.waitForURL(`${stack.url}app1/`), signIn(page, 'bob')]);
+
+      const demo2 = await landingState(page, stack, 'demo2');
+      await step('logged-in');
+      const { expires_at: expiresAt } = JSON.parse((await fetchFromPage(page, '/session/demo2')).body);
+      const clock = new Date(expiresAt * 1000).toISOString().slice(11, 16);
+      // The provider's tokens live an hour.
+      assert.match(demo2, /^Logged in to demo2 as alice, token expires in (59 minutes|1 hour) \(\d\d:\d\d UTC\)\.$/);
+      assert.ok(demo2.includes(`(${clock} UTC)`), `${demo2}: not ${clock}`);
+      assert.equal(await page.textContent('#state-demo1'), 'Logged in to demo1 as bob, the token does not expire.');
+      assert.equal(await landingState(page, stack, 'oidc'), 'Not logged in.');
+      assert.ok(!(await page.isVisible('#login-demo2')), 'a login link for a logged-in app');
+      assert.ok(await page.isVisible('#open-demo2'));
+      assert.equal(await page.getAttribute('#logout-demo2', 'href'), '/logout?app=demo2');
+
+      // The wording, for other lengths of time (demo.js).
+      const now = Date.UTC(2026, 0, 31, 13, 5, 30) / 1000;
+      const texts = await page.evaluate((n) => [59 * 60 + 10, 2 * 3600 + 5 * 60, 3600, 30, 86400, 5 * 86400, -90]
+        .map((d) => oacExpiryText(n + d, n)), now);
+      assert.deepEqual(texts, [
+        'expires in 59 minutes (14:04 UTC)',
+        'expires in 2 hours 5 minutes (15:10 UTC)',
+        'expires in 1 hour (14:05 UTC)',
+        'expires in less than a minute (13:06 UTC)',
+        'expires in 24 hours (2026-02-01 13:05 UTC)',
+        'expires in 5 days (2026-02-05 13:05 UTC)',
+        'expired at 13:04 UTC',
+      ]);
+    });
+  });
+
+  test('logout asks first: "Stay logged in" keeps the login, "Log out" ends it', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await page.goto(`${stack.url}app2/?page=1`);
+      await Promise.all([page.waitForURL(`${stack.url}app2/?page=1`), signIn(page, 'alice')]);
+      await page.click('#logout');
+      await page.waitForURL((u) => u.pathname === '/logout');
+      await step('asks');
+      assert.equal(await page.textContent('#logout-title'), 'Log out?');
+      assert.equal(await page.textContent('#app'), 'demo2');
+      await page.waitForFunction(() => document.getElementById('state').textContent !== '');
+      assert.match(await page.textContent('#state'), /^Logged in to demo2 as alice, token expires in /);
+      assert.equal(await page.getAttribute('form', 'method'), 'post');
+      assert.equal(await page.getAttribute('form', 'action'), '/oauth/demo2/logout');
+      const framing = (await page.request.get(page.url())).headers();
+      assert.equal(framing['x-frame-options'], 'DENY', 'the page may be framed');
+
+      // Not yet: back on the page, still logged in.
+      await Promise.all([page.waitForURL(`${stack.url}app2/?page=1`), page.click('#cancel-logout')]);
+      assert.equal(await page.textContent('#user'), 'alice');
+      assert.match(await landingState(page, stack, 'demo2'), /^Logged in to demo2 as alice/);
+
+      // From the landing page this time, and confirmed.
+      await page.click('#logout-demo2');
+      await page.waitForURL((u) => u.pathname === '/logout');
+      await Promise.all([page.waitForURL(stack.url), page.click('#confirm-logout')]);
+      await step('logged-out');
+      assert.equal(await landingState(page, stack, 'demo2'), 'Not logged in.');
+      await page.goto(`${stack.url}app2/`);
+      assertOnProvider(page, stack, APPS.demo2);
     });
   });
 
@@ -344,11 +474,11 @@ describe('demo over http', () => {
     }
   });
 
-  test('demo2: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+  test('demo2: Deny at the provider: the demo\'s Login failed page, whose Try again keeps the page', T, async (t) => {
     await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo2));
   });
 
-  test('demo1: Deny at the provider gives the module\'s 403 error page', T, async (t) => {
+  test('demo1: Deny at the provider: the demo\'s Login failed page, whose Try again keeps the page', T, async (t) => {
     await withPage(t, browser, stack, (p) => deniedFlow(p, stack, APPS.demo1));
   });
   test('demo2: a forged state or a replayed callback is refused', T, async (t) => {

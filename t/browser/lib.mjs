@@ -128,20 +128,7 @@ export async function withPage(t, browser, stack, fn, contextOptions = {}) {
 }
 
 // ---------------------------------------------------------------------------
-// Reading what the browser holds.
-
-// mod_session_cookie's value: form-encoded key=value pairs.
-export function sessionEntries(cookie) {
-  const out = {};
-  if (!cookie) return out;
-  for (const pair of cookie.value.split('&')) {
-    if (!pair) continue;
-    const i = pair.indexOf('=');
-    const dec = (s) => decodeURIComponent(s.replace(/\+/g, ' '));
-    out[dec(i < 0 ? pair : pair.slice(0, i))] = i < 0 ? '' : dec(pair.slice(i + 1));
-  }
-  return out;
-}
+// The provider's test controls.
 
 export async function controlProvider(stack, what, body) {
   const r = await fetch(stack.providerControl + what, body === undefined ? {} : {

@@ -66,7 +66,7 @@ describe('demo: the OpenID Connect app', () => {
       assert.equal(await page.getAttribute('#login-oidc', 'href'), '/oauth/oidc/login?next=/oidc/claims');
       assert.equal(await page.getAttribute('#oidc-claims', 'href'), '/oidc/claims');
       assert.equal(await page.getAttribute('#oidc-admins', 'href'), '/oidc/admins');
-      assert.equal(await page.getAttribute('#logout-oidc', 'href'), '/oauth/oidc/logout');
+      assert.equal(await page.getAttribute('#logout-oidc', 'href'), '/logout?app=oidc');
       await page.click('#login-oidc');
       assertOnProvider(page, stack);
       await step('provider-login-page');
@@ -100,11 +100,24 @@ describe('demo: the OpenID Connect app', () => {
       assert.equal(await page.textContent('#title'), 'Admins only');
       assert.equal(await page.textContent('#user'), 'alice');
 
-      // Logout goes through the provider's end_session_endpoint and back.
+      // The landing page knows her.
+      await page.goto(stack.url);
+      await page.waitForFunction(() => /^Logged in/.test(document.getElementById('state-oidc').textContent));
+      assert.match(await page.textContent('#state-oidc'),
+        /^Logged in to oidc as alice, token expires in (59 minutes|1 hour) \(\d\d:\d\d UTC\)\.$/);
+      await page.goto(`${stack.url}oidc/admins`);
+
+      // Logout asks first, then goes through the provider's
+      // end_session_endpoint and back.
+      await page.click('#logout');
+      await page.waitForURL((u) => u.pathname === '/logout' && u.searchParams.get('app') === 'oidc');
+      assert.equal(await page.textContent('#logout-title'), 'Log out?');
+      assert.match(await page.textContent('body'), /logged out at the provider too/);
+      await step('logout-asks');
       const [endSession] = await Promise.all([
         page.waitForRequest((r) => r.url().startsWith(`${stack.providerUrl}oauth2/logout?`)),
         page.waitForURL((u) => u.origin === new URL(stack.url).origin && u.pathname === '/'),
-        page.click('#logout'),
+        page.click('#confirm-logout'),
       ]);
       await step('logged-out');
       const sent = new URL(endSession.url()).searchParams;
@@ -115,6 +128,8 @@ describe('demo: the OpenID Connect app', () => {
       assert.match(await page.textContent('h1'), /mod_oauthclient demo/);
       const stats = await controlProvider(stack, 'stats');
       assert.equal(stats.last_end_session.params.state, sent.get('state'));
+
+      await page.waitForFunction(() => /^Not logged in/.test(document.getElementById('state-oidc').textContent));
 
       // Logged out: the claims page wants a login again.
       await page.goto(`${stack.url}oidc/claims`);
