@@ -42,7 +42,7 @@ APLOG_USE_MODULE(oauthclient);
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
  * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
- * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122 auth (DPoP). Next free: 00123. */
+ * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122 auth (DPoP), 00123-00126 service. Next free: 00127. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -70,9 +70,10 @@ static const command_rec oac_cmds[] = {
         ACCESS_CONF | OR_AUTHCFG,
         "On, Off, or claim names: pass the user's claims to the backend as "
         "X-OAuth-Claim-NAME headers and OAUTH_CLAIM_NAME variables"),
-    AP_INIT_TAKE1("OAuthProxyAPI", oac_cmd_proxy_api, NULL, ACCESS_CONF,
+    AP_INIT_TAKE12("OAuthProxyAPI", oac_cmd_proxy_api, NULL, ACCESS_CONF,
         "Proxies this location to the named app's api_base_url, with the "
-        "session's token applied"),
+        "session's token applied, or with client_credentials the app's "
+        "own"),
     AP_INIT_TAKE_ARGV("OAuthSessionPassphrase", oac_cmd_session_passphrase,
         NULL, RSRC_CONF | OR_AUTHCFG,
         "Encrypts mod_session's session with AES-256-GCM under keys derived "

@@ -5,10 +5,12 @@
  */
 #include "mod_oauthclient_auth.h"
 #include "mod_oauthclient_body.h"
+#include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_refresh.h"
+#include "mod_oauthclient_service.h"
 #include "mod_oauthclient_session.h"
 #include "mod_oauthclient_status.h"
 
@@ -639,7 +641,28 @@ static int api_target(const oac_app_t **papp, const char **purl,
                       app->name, r->uri);
         return api_error(r, rs, HTTP_FORBIDDEN, "cross_site_request", NULL);
     }
-    if (!rs->token || rs->app != app) {
+    if (dc->proxy_api_service) {
+        /* The app's own token: no user, no session */
+        if (app->version != OAC_OAUTH2) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00125)
+                          "OAuthProxyAPI %s client_credentials at %s: the "
+                          "client credentials grant is OAuth 2's",
+                          app->name, dc->location);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!(app = oac_discovered(r, app, &why))) {
+            return api_error(r, rs, HTTP_BAD_GATEWAY, "provider_unreachable",
+                             NULL);
+        }
+        if (!(rs->token = oac_service_token(r, app, &why))) {
+            apr_table_setn(r->err_headers_out, "Retry-After", "5");
+            return api_error(r, rs, HTTP_SERVICE_UNAVAILABLE,
+                             "no_service_token", NULL);
+        }
+        rs->app = app;
+        rs->service = 1;
+    }
+    else if (!rs->token || rs->app != app) {
         rc = load_token(r, app, &z, rs);
         if (rc == HTTP_UNAUTHORIZED) {
             return api_error(r, rs, HTTP_UNAUTHORIZED, "login_required", app);
@@ -743,6 +766,16 @@ static apr_status_t api_response_filter(ap_filter_t *f,
                                                    &oauthclient_module);
     const char *nonce = apr_table_get(r->headers_out, "DPoP-Nonce");
 
+    /* The API refused the app's own token: the next request renews it.
+     * (This one is not sent again: mod_proxy has streamed it.) */
+    if (rs && rs->service && rs->app
+        && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
+                      "OAuthProxyAPI %s: the API answered %d to the service "
+                      "token: the next request gets a new one",
+                      rs->app->name, r->status);
+        oac_service_token_refused(r, rs->app);
+    }
     if (nonce && rs && rs->api_app && rs->api_app->dpop_signer && rs->api_url
         && oac_util_is_vschar(nonce)) {
         const char *origin = origin_of(r->pool, rs->api_url);

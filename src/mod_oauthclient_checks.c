@@ -49,6 +49,7 @@ typedef struct scope_t {
     const char *kind;               /* "<location", "<directory", or NULL */
     const char *path;               /* a literal path, or NULL */
     const char *proxy_api;          /* OAuthProxyAPI's app, or NULL */
+    int service;                    /* ... with client_credentials */
     const ap_directive_t *auth_at;  /* where AuthType OAuth was set */
     const ap_directive_t *api_at;   /* where OAuthProxyAPI was set */
     int flags;
@@ -86,6 +87,7 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     else if (is(d, "OAuthProxyAPI")) {
         sc->proxy_api = arg;
         sc->api_at = d;
+        sc->service = d->args && strstr(d->args, "client_credentials");
     }
     else if (is(d, "Session")) {
         if (!strcasecmp(arg, "On")) {
@@ -247,7 +249,9 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      where(w->p, s->auth_at));
         return !OK;
     }
-    if (!applies(w, s, HAS_SESSION_ON) || !applies(w, s, HAS_STORE)) {
+    /* A service token needs no session */
+    if (!(s->service && !s->auth_at)
+        && (!applies(w, s, HAS_SESSION_ON) || !applies(w, s, HAS_STORE))) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                      OAC_LOGNO(00100) "%s at %s keeps tokens in mod_session's "
                      "session, and no %s applies there: add 'Session On' and "

@@ -172,6 +172,8 @@ void *oac_config_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         c->forward_claim_names = base->forward_claim_names;
     }
     c->proxy_api = add->proxy_api ? add->proxy_api : base->proxy_api;
+    c->proxy_api_service = add->proxy_api ? add->proxy_api_service
+                                          : base->proxy_api_service;
     c->location = add->location ? add->location : base->location;
     c->codec = add->codec ? add->codec : base->codec;
     /* mod_session_cookie's merge, so both see the same cookie */
@@ -332,9 +334,17 @@ const char *oac_cmd_app(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
-const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg)
+const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg,
+                              const char *grant)
 {
     oac_dir_conf *dc = dconf;
+    if (grant && strcmp(grant, "client_credentials")) {
+        return apr_psprintf(cmd->pool, "OAuthProxyAPI %s %s: the second "
+                            "word can only be client_credentials (the "
+                            "app's own token instead of the user's)", arg,
+                            grant);
+    }
+    dc->proxy_api_service = grant != NULL;
     if (!cmd->path) {
         return "OAuthProxyAPI belongs in a <Location> (the path prefix that "
                "is mapped onto the app's api_base_url)";

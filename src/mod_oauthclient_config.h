@@ -61,6 +61,7 @@ typedef struct {
                                  * 1 On (all), 2 the names listed */
     apr_array_header_t *forward_claim_names;    /* const char * */
     const char *proxy_api;      /* OAuthProxyAPI */
+    int proxy_api_service;      /* OAuthProxyAPI NAME client_credentials */
     const char *location;       /* the section OAuthProxyAPI was set in */
     oac_codec_t *codec;         /* OAuthSessionPassphrase(File) */
     struct {                    /* mod_session_cookie's, read alongside it */
@@ -94,6 +95,8 @@ typedef struct {
      * an internal redirect (ErrorDocument) that shares the request's
      * header table and must not carry the token to its target */
     apr_table_t *client_headers_in;
+    /* OAuthProxyAPI NAME client_credentials: token is the app's own */
+    int service;
     /* The session was written: the cookie size filter is in place */
     int cookie_watched;
     /* A token refresh changed the session: 1 while that is its only
@@ -123,7 +126,8 @@ const char *oac_cmd_http_timeout(cmd_parms *cmd, void *dconf,
 const char *oac_cmd_ca_file(cmd_parms *cmd, void *dconf, const char *arg);
 const char *oac_cmd_ssl_verify(cmd_parms *cmd, void *dconf, int on);
 const char *oac_cmd_app(cmd_parms *cmd, void *dconf, const char *arg);
-const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg);
+const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg,
+                              const char *grant);
 
 /* The module record's parts */
 void *oac_config_create_server_conf(apr_pool_t *p, server_rec *s);

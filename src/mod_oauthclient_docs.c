@@ -42,6 +42,7 @@ typedef struct {
     apr_int64_t again_at;       /* the last fetch for something missing */
     apr_int64_t failed_at;      /* the last fetch failed then */
     apr_uint32_t gen;           /* moves with every new body; 0 for none */
+    apr_uint32_t stale_gen;     /* this generation is not to be used */
     apr_uint32_t len;
     char why[DOC_WHY_MAX];      /* what the failed fetch said */
     char body[DOC_BODY_MAX];
@@ -59,6 +60,7 @@ typedef struct {
     apr_pool_t *previous;       /* the copy before, still read by requests
                                  * that began with it */
     apr_uint32_t gen;           /* of the shared body parsed; 0: own fetch */
+    int stale;                  /* this copy is not to be used again */
     apr_int64_t fetched_at;
     /* without shared memory, this process's own bookkeeping */
     apr_int64_t claimed_at, again_at, failed_at;
@@ -107,9 +109,9 @@ void oac_docs_post_config(apr_pool_t *pconf, server_rec *main_s)
         const apr_array_header_t *apps = oac_server_config(s)->apps;
         for (i = 0; apps && i < apps->nelts; ++i) {
             const oac_app_t *app = APR_ARRAY_IDX(apps, i, const oac_app_t *);
-            if (app->version == OAC_OAUTH2
-                && (app->server_metadata_url || app->oidc)) {
-                n += 2;         /* the metadata, the keys */
+            if (app->version == OAC_OAUTH2) {
+                /* its service token; the metadata, the keys */
+                n += app->server_metadata_url || app->oidc ? 3 : 1;
             }
         }
     }
@@ -216,7 +218,7 @@ static slot_t *find_slot(const char *url)
 /* What the machine knows of a document. */
 typedef struct {
     int shared;                 /* there is a slot */
-    apr_uint32_t gen;
+    apr_uint32_t gen, stale_gen;
     apr_int64_t fetched_at, claimed_at, again_at, failed_at;
     const char *why;
     const char *body;           /* copied when gen is not the caller's */
@@ -235,6 +237,7 @@ static void read_shared(view_t *v, apr_pool_t *p, const char *url,
     if ((s = find_slot(url))) {
         v->shared = 1;
         v->gen = s->gen;
+        v->stale_gen = s->stale_gen;
         v->fetched_at = s->fetched_at;
         v->claimed_at = s->claimed_at;
         v->again_at = s->again_at;
@@ -384,6 +387,7 @@ static const void *install(request_rec *r, local_t *l,
     l->pool = pool;
     l->parsed = parsed;
     l->gen = gen;
+    l->stale = 0;
     l->fetched_at = fetched_at;
     l->failed_at = 0;
     child_unlock();
@@ -402,7 +406,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     const char *failure, *why = NULL;
     local_t *l;
     view_t v;
-    int adopted = 0;
+    int adopted = 0, stale, state;
 
     memset(info, 0, sizeof(*info));
     if (!locals) {
@@ -415,6 +419,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     gen = l->gen;
     fetched_at = l->fetched_at;
     failed_at = l->failed_at;
+    stale = l->stale;
     failure = apr_pstrdup(r->pool, l->failure);
     child_unlock();
 
@@ -434,9 +439,19 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     if (v.shared) {
         failed_at = v.failed_at;
         failure = v.why;
+        stale = v.stale_gen && v.stale_gen == v.gen;
     }
 
-    if (parsed && (again ? adopted : now - fetched_at < spec->keep)) {
+    state = !parsed ? OAC_DOC_EXPIRED
+            : spec->state ? spec->state(parsed, now)
+            : now - fetched_at < spec->keep ? OAC_DOC_FRESH : OAC_DOC_USABLE;
+    if (stale && state == OAC_DOC_FRESH) {
+        state = OAC_DOC_USABLE;
+    }
+    if (state == OAC_DOC_EXPIRED) {
+        parsed = NULL;
+    }
+    if (parsed && (again ? adopted : state == OAC_DOC_FRESH)) {
         info->age = now - fetched_at;
         return parsed;
     }
@@ -456,7 +471,21 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
         goto last_good;
     }
 
-    if ((resp = oac_provider_document(r, app, spec->key, spec->url, &why))) {
+    if (spec->fetch) {
+        char *body;
+        apr_size_t len;
+        if (spec->fetch(&body, &len, &why, r, app, spec->ctx)
+            == APR_SUCCESS) {
+            apr_uint32_t new_gen = publish(spec->url, body, len, now);
+            if ((fresh = install(r, l, spec, body, len, new_gen, now,
+                                 &why))) {
+                info->age = 0;
+                return fresh;
+            }
+        }
+    }
+    else if ((resp = oac_provider_document(r, app, spec->key, spec->url,
+                                           &why))) {
         apr_uint32_t new_gen = publish(spec->url, resp->body, resp->body_len,
                                        now);
         if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
@@ -480,4 +509,24 @@ last_good:
         info->age = now - fetched_at;
     }
     return parsed;
+}
+
+void oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
+{
+    local_t *l;
+    slot_t *s;
+
+    if (!locals) {
+        return;
+    }
+    l = local_for(r, spec);
+    child_lock();
+    l->stale = 1;
+    child_unlock();
+    if (shared_lock()) {
+        if ((s = find_slot(spec->url))) {
+            s->stale_gen = s->gen;
+        }
+        shared_unlock();
+    }
 }

@@ -26,7 +26,20 @@ typedef struct {
     apr_int64_t again;          /* seconds between fetches asked for with again */
     oac_doc_parse_fn *parse;
     const void *ctx;            /* for parse; one parsed copy per (url, ctx) */
+    /* Instead of a GET of url (which then only names the document): the
+     * caller's fetch, giving the bytes to keep (a token request) */
+    apr_status_t (*fetch)(char **pbody, apr_size_t *plen, const char **pwhy,
+                          request_rec *r, const oac_app_t *app,
+                          const void *ctx);
+    /* How good a parsed copy is at now: OAC_DOC_FRESH, OAC_DOC_USABLE (a
+     * new one is fetched unless another process is at it) or
+     * OAC_DOC_EXPIRED; NULL: fresh while younger than keep */
+    int (*state)(const void *parsed, apr_int64_t now);
 } oac_doc_spec_t;
+
+#define OAC_DOC_EXPIRED 0
+#define OAC_DOC_USABLE 1
+#define OAC_DOC_FRESH 2
 
 typedef struct {
     int failed_now;             /* this call fetched, and that failed */
@@ -52,6 +65,11 @@ void oac_docs_child_init(apr_pool_t *pchild, server_rec *s);
 const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                         const oac_doc_spec_t *spec, int again,
                         const char **pwhy, oac_doc_info_t *info);
+
+/* The machine's latest copy of spec's document is not to be used again:
+ * the next oac_doc_get fetches a new one (while the others keep using it
+ * if it is usable). */
+void oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec);
 
 /* One GET of a provider document (JSON), for this app's HTTP client. */
 const oac_http_response_t *oac_provider_document(request_rec *r,

@@ -595,6 +595,29 @@ apr_status_t oac_oauth2_exchange_code(oac_token_t **ptoken, const char **perr,
     return token_call(ptoken, perr, p, http, app, req, secrets, 3, now);
 }
 
+apr_status_t oac_oauth2_client_credentials(oac_token_t **ptoken,
+                                          const char **perr, apr_pool_t *p,
+                                          oac_http_client_t *http,
+                                          const oac_app_t *app,
+                                          apr_int64_t now)
+{
+    apr_array_header_t *form = oac_form_make(p);
+    const char *secrets[1];
+    oac_http_request_t *req;
+    apr_status_t rv;
+
+    oac_form_add(form, "grant_type", "client_credentials");
+    if (app->scope) {
+        oac_form_add(form, "scope", app->scope);
+    }
+    if ((rv = token_request(&req, perr, p, app, app->access_token_url, form,
+                            app->access_token_params)) != APR_SUCCESS) {
+        return rv;
+    }
+    secrets[0] = app->client_secret;
+    return token_call(ptoken, perr, p, http, app, req, secrets, 1, now);
+}
+
 apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
                                 apr_pool_t *p, oac_http_client_t *http,
                                 const oac_app_t *app, const oac_token_t *old,

@@ -162,6 +162,17 @@ apr_status_t oac_oauth2_exchange_code(oac_token_t **ptoken, const char **perr,
  * oac_oauth2_exchange_code, with the refresh token and client secret
  * redacted.
  */
+/*
+ * RFC 6749 4.4: the app's own token (grant_type=client_credentials, the
+ * app's scope, access_token_params), the client authenticating as at the
+ * token endpoint (assertions and DPoP included).
+ */
+apr_status_t oac_oauth2_client_credentials(oac_token_t **ptoken,
+                                          const char **perr, apr_pool_t *p,
+                                          oac_http_client_t *http,
+                                          const oac_app_t *app,
+                                          apr_int64_t now);
+
 apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
                                 apr_pool_t *p, oac_http_client_t *http,
                                 const oac_app_t *app, const oac_token_t *old,

@@ -32,7 +32,9 @@ GET  /oauth2/authorize   login + consent page (#username #password #allow #deny)
                          &auto_approve=NAME skips it, &auto_deny=1 denies at once;
                          response_mode=query (default) or form_post.
 POST /oauth2/authorize   the page's form.
-POST /oauth2/token       grant_type authorization_code | refresh_token.
+POST /oauth2/token       grant_type authorization_code | refresh_token |
+                         client_credentials (confidential clients; the
+                         token's user is "service:CLIENT_ID", no refresh token).
 POST /oauth2/revoke      RFC 7009: token (+ token_type_hint), client
                          authentication as for /oauth2/token; the token stops
                          working; every call is listed in stats "revocations".
@@ -681,7 +683,7 @@ COUNTERS = ("token_requests", "refresh_requests", "authorization_code_requests",
             "userinfo_requests", "authorize_requests", "oauth1_authorize_requests",
             "oidc_requests", "redirect_target_requests", "revocation_requests",
             "refresh_token_reuse", "abandoned_requests", "jwks_requests",
-            "end_session_requests")
+            "end_session_requests", "client_credentials_requests")
 
 
 class State:
@@ -1254,6 +1256,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = self._grant_code(form, client_id)
             elif grant == "refresh_token":
                 result = self._grant_refresh(form, client_id)
+            elif grant == "client_credentials":
+                result = self._grant_client_credentials(form, client_id)
             elif not grant:
                 result = ("invalid_request", "missing grant_type")
             else:
@@ -1390,6 +1394,15 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 claims[k] = copy.deepcopy(v)
         return self.server.oidc.sign(claims, self.state.config["id_token_mode"])
+
+    def _grant_client_credentials(self, form, client_id):  # caller holds the lock
+        """RFC 6749 §4.4: the client's own token, no refresh token (§4.4.3);
+        its user is "service:CLIENT_ID"."""
+        if OAUTH2_CLIENTS.get(client_id, {}).get("public"):
+            return ("unauthorized_client", "a public client has no credentials")
+        self.state.counters["client_credentials_requests"] += 1
+        return self.state.issue_oauth2("service:" + client_id, client_id,
+                                       form.get("scope", ""), refresh=False)
 
     def _grant_refresh(self, form, client_id):  # caller holds the lock
         token = form.get("refresh_token")

@@ -1,0 +1,81 @@
+# Service tokens (contract section 11): OAuthProxyAPI NAME
+# client_credentials proxies with the app's own token, fetched with the
+# client credentials grant (the app's scope), with no session; one token for
+# every process, renewed ahead of its expiry, and renewed after the API
+# refuses it; a provider that refuses the client: 503 with Retry-After.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use LWP::UserAgent ();
+use OAC::Flow qw(site provider_config provider_get provider_post json_of
+                 log_size log_since);
+
+plan tests => 16;
+
+sub api {
+    my ($path) = @_;
+    return LWP::UserAgent->new(max_redirect => 0)->get(site($path));
+}
+
+provider_config();
+my $res = api('/svc/things?page=2');
+my $echo = json_of($res);
+ok t_cmp($res->code, 200, 'a call through OAuthProxyAPI client_credentials, no session');
+ok t_cmp($echo->{user} // '', 'service:oauth2-client', "with the app's own token");
+ok t_cmp($echo->{path} . '?' . $echo->{raw_query}, '/api/things?page=2', 'to the API path');
+my $stats = provider_get('/_control/stats');
+ok t_cmp($stats->{client_credentials_requests}, 1, 'one client credentials grant');
+ok t_cmp($stats->{last_token_request}{params}{scope} // '', 'read write', "asking for the app's scope");
+ok t_cmp(defined $res->header('Set-Cookie') ? 'cookie' : 'none', 'none', 'no session is made');
+
+# many requests, from four clients at once: the same token for all
+my @pids;
+for my $w (1 .. 4) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        my $ok = 0;
+        $ok += api('/svc/x')->code == 200 ? 1 : 0 for 1 .. 25;
+        require POSIX;
+        POSIX::_exit($ok == 25 ? 0 : 1);
+    }
+    push @pids, $pid;
+}
+my $failed = 0;
+for (@pids) { waitpid $_, 0; $failed++ if $? }
+ok t_cmp($failed, 0, '100 calls from four clients all succeed');
+ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 1,
+         'and share the one token, whichever process serves them');
+
+# the API refuses the token: the next call gets a new one
+provider_post('/_control/expire_tokens');
+my $start = log_size();
+$res = api('/svc/x');
+ok t_cmp($res->code, 401, "the API's refusal goes back to the caller");
+ok t_cmp(log_since($start, qr/OAC00126/), qr/OAuthProxyAPI svc: the API answered 401 to the service token/,
+         'and is logged');
+$res = api('/svc/x');
+ok t_cmp($res->code, 200, 'the next call works');
+ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 2, 'with a new token');
+
+# renewed ahead of its expiry: a token of 10 s is renewed after 9
+provider_config(access_token_lifetime => 10);
+provider_post('/_control/expire_tokens');
+api('/svc/x');      # refused: the next is fetched with the 10 s lifetime
+api('/svc/x');
+my $before = provider_get('/_control/stats')->{client_credentials_requests};
+sleep 9;
+$res = api('/svc/x');
+ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{client_credentials_requests} - $before),
+         '200 1', 'a token near its expiry (a tenth of its life left) is renewed before use');
+
+# a provider that refuses the client: 503, a reason in the log, no secret
+$start = log_size();
+$res = api('/svcbad/x');
+ok t_cmp($res->code . ' ' . ($res->header('Retry-After') // ''), '503 5',
+         'no service token: 503 with Retry-After');
+ok t_cmp(json_of($res)->{error} // '', 'no_service_token', 'and a JSON error');
+my $line = log_since($start, qr/OAC00124/);
+ok t_cmp($line =~ /app svcbad: no service token/ && $line !~ /wrong-secret/ ? 'logged' : "'$line'",
+         'logged', 'logged, without the secret');
