@@ -935,6 +935,11 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
     app->dpop_key_file = apr_table_get(keys, "dpop_key_file");
     app->par_endpoint =
         apr_table_get(keys, "pushed_authorization_request_endpoint");
+    if (apr_table_get(keys, "security_profile")
+        && !apr_table_get(keys, "token_endpoint_auth_method")) {
+        /* the profile's own: no client_secret is required below */
+        app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
+    }
 
     if (APR_SUCCESS != (rv = require_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_oidc(perr, p, app, keys))

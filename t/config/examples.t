@@ -21,6 +21,7 @@ my %examples = (
     twitter => [qw(TWITTER_CONSUMER_KEY TWITTER_CONSUMER_SECRET)],
     entra   => [qw(ENTRA_CLIENT_ID ENTRA_CLIENT_SECRET ENTRA_TENANT_ID)],
     'django-oauth-toolkit' => [qw(DOT_CLIENT_ID DOT_CLIENT_SECRET)],
+    fapi2   => [qw(BANK_CLIENT_ID BANK_CLIENT_SECRET)],
 );
 my $dir = OAC::Env::src_dir() . "/conf/examples";
 opendir my $dh, $dir or die "cannot read $dir: $!";
@@ -36,6 +37,13 @@ my $keyfile = File::Temp->new(TMPDIR => 1);
 print $keyfile "example-session-passphrase-of-enough-length-0123456789\n";
 close $keyfile;
 my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
+# The keys fapi2.conf names, made here as its comments say.
+my $keydir = File::Temp::tempdir(CLEANUP => 1);
+for my $k (qw(fapi-client fapi-dpop)) {
+    system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+           . "-out $keydir/$k.pem 2>/dev/null") == 0 or die "openssl genpkey";
+}
+chmod 0755, $keydir;
 
 for my $name (sort keys %examples) {
     my $path = OAC::Env::src_dir() . "/conf/examples/$name.conf";
@@ -43,6 +51,7 @@ for my $name (sort keys %examples) {
     my $conf = do { local $/; <$fh> };
     close $fh;
     my $swapped = $conf =~ s{/etc/apache2/oauth-session\.key}{$keyfile}g;
+    $conf =~ s{/etc/apache2/oauth/(fapi-\w+\.pem)}{$keydir/$1}g;
     my ($id, $secret, @more) = @{ $examples{$name} };
     my $secret_value = "example-SECRET-$name";
     my $defines = join '', map { "Define $_ example-$_\n" } @more;
