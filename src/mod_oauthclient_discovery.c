@@ -44,6 +44,7 @@ const oac_app_t *oac_discovered(request_rec *r, const oac_app_t *app,
     if (!app->server_metadata_url || app->version != OAC_OAUTH2) {
         return app;
     }
+    memset(&spec, 0, sizeof(spec));
     spec.url = app->server_metadata_url;
     spec.key = "server_metadata_url";
     spec.keep = KEEP_SECONDS;

@@ -67,6 +67,7 @@ static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
     oac_doc_spec_t spec;
     oac_doc_info_t info;
 
+    memset(&spec, 0, sizeof(spec));
     spec.url = app->jwks_uri;
     spec.key = "jwks_uri";
     spec.keep = KEYS_KEEP_SECONDS;

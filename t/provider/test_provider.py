@@ -314,7 +314,8 @@ class OAuth2(ProviderTest):
         u = call("GET", "/oauth2/userinfo", headers={"Authorization": "Bearer " + tok["access_token"]})
         self.assertEqual(u.status, 200, u)
         self.assertEqual(u.json(), {"sub": "1001", "login": "alice", "name": "Alice Liddell",
-                                    "email": "alice@example.org"})
+                                    "email": "alice@example.org",
+                                    "address": {"country": "FR", "locality": "Paris"}})
 
     def test_basic_credentials_are_form_urldecoded(self):
         code = self.code()
