@@ -98,6 +98,13 @@ static int load_token(request_rec *r, const oac_app_t *app, session_rec **pz,
     if (!oac_session_token(r, *pz, app, &token, &user)) {
         return HTTP_UNAUTHORIZED;
     }
+    if (!oac_claims_current(r, *pz, app)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00129)
+                      "app %s: the session's claims were kept for another "
+                      "configuration (a claim rule or OAuthForwardClaims "
+                      "changed): the user logs in again", app->name);
+        return HTTP_UNAUTHORIZED;
+    }
     if ((rc = oac_ensure_fresh_token(r, *pz, app, &token)) != OK) {
         return rc;
     }
@@ -770,11 +777,13 @@ static apr_status_t api_response_filter(ap_filter_t *f,
      * (This one is not sent again: mod_proxy has streamed it.) */
     if (rs && rs->service && rs->app
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
+        int renew = oac_service_token_refused(r, rs->app);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
                       "OAuthProxyAPI %s: the API answered %d to the service "
-                      "token: the next request gets a new one",
-                      rs->app->name, r->status);
-        oac_service_token_refused(r, rs->app);
+                      "token: %s", rs->app->name, r->status,
+                      renew ? "the next request gets a new one"
+                            : "it was renewed less than 30 s ago, and is "
+                              "kept");
     }
     if (nonce && rs && rs->api_app && rs->api_app->dpop_signer && rs->api_url
         && oac_util_is_vschar(nonce)) {

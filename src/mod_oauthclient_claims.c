@@ -16,6 +16,9 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+#include <stdlib.h>
+
 #include "oac_claims.h"
 #include "oac_util.h"
 
@@ -29,6 +32,11 @@ static apr_array_header_t *wanted;
 static apr_hash_t *wanted_set;
 static int want_all;
 static int want_id_token;
+/* What a session's claims were kept for: a hash of the names above (made
+ * once per process, after the configuration is read). A session whose
+ * claims were kept for another configuration lacks claims a rule now
+ * names, which a 'Require not' would read as "not there". */
+static const char *fingerprint;
 
 void oac_claims_pre_config(apr_pool_t *pconf)
 {
@@ -36,6 +44,49 @@ void oac_claims_pre_config(apr_pool_t *pconf)
     wanted_set = apr_hash_make(pconf);
     want_all = 0;
     want_id_token = 0;
+    fingerprint = NULL;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static const char *kept_for(void)
+{
+    if (!fingerprint) {
+        apr_pool_t *p = wanted->pool;
+        apr_array_header_t *names = apr_array_copy(p, wanted);
+        unsigned char md[32];
+        unsigned int len = 0;
+        const char *all;
+
+        qsort(names->elts, names->nelts, sizeof(const char *), by_name);
+        all = apr_pstrcat(p, want_all ? "all\n" : "named\n",
+                          apr_array_pstrcat(p, names, '\n'), NULL);
+        EVP_Digest(all, strlen(all), md, &len, EVP_sha256(), NULL);
+        /* 9 bytes tell configurations apart well enough in 12 characters */
+        fingerprint = oac_util_b64url_encode(p, md, 9);
+    }
+    return fingerprint;
+}
+
+void oac_claims_post_config(void)
+{
+    /* Made here, in the parent, once the configuration is read: the
+     * children only read it (pconf is not theirs to allocate from). */
+    kept_for();
+}
+
+int oac_claims_current(request_rec *r, session_rec *z, const oac_app_t *app)
+{
+    const char *kept;
+
+    if (!want_all && !wanted->nelts) {
+        return 1;
+    }
+    kept = oac_session_get(r, z, app, "claims_set");
+    return kept && !strncmp(kept, kept_for(), strlen(kept_for()));
 }
 
 static void want(cmd_parms *cmd, const char *name)
@@ -134,6 +185,11 @@ void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
         }
     }
     oac_session_set(r, z, app, "claims", kept);
+    oac_session_set(r, z, app, "claims_set",
+                    want_all || wanted->nelts
+                        ? apr_pstrcat(r->pool, kept_for(),
+                                      shrunk == 2 ? "x" : "", NULL)
+                        : NULL);
     /* The id_token is the largest thing a login brings: kept only for the
      * logout at the provider (id_token_hint) or for forwarding. */
     if (!app->oidc || !(app->end_session_endpoint || want_id_token)
@@ -168,22 +224,28 @@ static const json_t *session_claims(request_rec *r, const oac_app_t *app)
     return claims;
 }
 
-static void forward(request_rec *r, const char *name, const char *value)
-{
-    apr_table_set(r->headers_in,
-                  apr_pstrcat(r->pool, "X-OAuth-Claim-",
-                              oac_claims_header_name(r->pool, name), NULL),
-                  value);
-    apr_table_set(r->subprocess_env,
-                  apr_pstrcat(r->pool, "OAUTH_CLAIM_",
-                              oac_claims_env_name(r->pool, name), NULL),
-                  value);
-}
-
 static void forward_one(request_rec *r, const oac_app_t *app,
-                        const char *name, const json_t *v)
+                        const char *name, const json_t *v, apr_table_t *used)
 {
     const char *text = oac_claims_text(r->pool, v);
+    const char *header = apr_pstrcat(r->pool, "X-OAuth-Claim-",
+                                     oac_claims_header_name(r->pool, name),
+                                     NULL);
+    const char *env = apr_pstrcat(r->pool, "OAUTH_CLAIM_",
+                                  oac_claims_env_name(r->pool, name), NULL);
+
+    /* "GROUPS" and "groups", "a_b" and "a.b" would arrive under one
+     * name: the first (in the claims' sorted order) is the one passed,
+     * never a mix, and the other is said in the log. */
+    if (apr_table_get(used, header) || apr_table_get(used, env)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00117)
+                      "app %s: the claim '%s' would be forwarded under the "
+                      "name of another: not forwarded", app->name,
+                      oac_util_sanitize(r->pool, name, 64));
+        return;
+    }
+    apr_table_setn(used, header, "");
+    apr_table_setn(used, env, "");
 
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00117)
@@ -192,13 +254,15 @@ static void forward_one(request_rec *r, const oac_app_t *app,
                       oac_util_sanitize(r->pool, name, 64));
         return;
     }
-    forward(r, name, text);
+    apr_table_set(r->headers_in, header, text);
+    apr_table_set(r->subprocess_env, env, text);
 }
 
 void oac_claims_forward(request_rec *r, const oac_dir_conf *dc,
                         const oac_request_t *rs)
 {
     const json_t *claims = session_claims(r, rs->app);
+    apr_table_t *used = apr_table_make(r->pool, 8);
     const char *key;
     json_t *v;
     int i;
@@ -208,7 +272,7 @@ void oac_claims_forward(request_rec *r, const oac_dir_conf *dc,
     }
     if (dc->forward_claims == 1) {
         json_object_foreach((json_t *)claims, key, v) {
-            forward_one(r, rs->app, key, v);
+            forward_one(r, rs->app, key, v, used);
         }
         return;
     }
@@ -217,7 +281,7 @@ void oac_claims_forward(request_rec *r, const oac_dir_conf *dc,
         const char *name = APR_ARRAY_IDX(dc->forward_claim_names, i,
                                          const char *);
         if ((v = (json_t *)oac_claims_lookup(claims, name))) {
-            forward_one(r, rs->app, name, v);
+            forward_one(r, rs->app, name, v, used);
         }
     }
 }
@@ -262,7 +326,16 @@ static authz_status check_rule(request_rec *r, const char *require_line,
                                const void *parsed)
 {
     const oac_request_t *rs = oac_request_state(r);
+    const apr_array_header_t *rules = parsed;
+    session_rec *z;
+    const char *kept;
+    int i;
 
+    if (rs->route) {
+        /* The module's own login, callback and logout paths are how one
+         * gets claims: a rule over a whole site must not lock them. */
+        return AUTHZ_GRANTED;
+    }
     if (!r->user) {
         /* httpd authenticates, then asks again */
         return AUTHZ_DENIED_NO_USER;
@@ -274,7 +347,31 @@ static authz_status check_rule(request_rec *r, const char *require_line,
                       "there are no claims to check", r->uri);
         return AUTHZ_DENIED;
     }
-    if (oac_claims_match_any(session_claims(r, rs->app), parsed)) {
+    /* A claim the session could not keep is unknown, not absent: no
+     * answer a 'Require not' could turn into a grant. */
+    for (i = 0; i < rules->nelts; ++i) {
+        const char *top = oac_claims_top(r->pool,
+            APR_ARRAY_IDX(rules, i, oac_claim_rule_t).name);
+        if (!want_all && !apr_hash_get(wanted_set, top, APR_HASH_KEY_STRING)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00127)
+                          "Require oauth-claim at %s: the claim '%s' is not "
+                          "kept in sessions (it is named only in an "
+                          ".htaccess file): name it in the main "
+                          "configuration", r->uri, top);
+            return AUTHZ_GENERAL_ERROR;
+        }
+    }
+    if (oac_session_open(r, &z) == OK
+        && (kept = oac_session_get(r, z, rs->app, "claims_set"))
+        && kept[strlen(kept) - 1] == 'x') {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00128)
+                      "app %s: the user's claims were too big to keep in "
+                      "the session (OAC00115), so 'Require oauth-claim %s' "
+                      "cannot be judged", rs->app->name,
+                      oac_util_sanitize(r->pool, require_line, 256));
+        return AUTHZ_GENERAL_ERROR;
+    }
+    if (oac_claims_match_any(session_claims(r, rs->app), rules)) {
         return AUTHZ_GRANTED;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00119)

@@ -15,6 +15,8 @@
 
 /* Forgets what the previous configuration asked to keep. */
 void oac_claims_pre_config(apr_pool_t *pconf);
+/* Once the configuration is read (in the parent). */
+void oac_claims_post_config(void);
 /* Registers the 'oauth-claim' authorization provider. */
 void oac_claims_register(apr_pool_t *p);
 
@@ -30,6 +32,11 @@ const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on);
  */
 void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
                       const json_t *claims, const char *id_token);
+
+/* 0 when the session's claims for app were kept for another
+ * configuration than this one (a rule was added since): its token is not
+ * to be used, and the user logs in again. */
+int oac_claims_current(request_rec *r, session_rec *z, const oac_app_t *app);
 
 /* X-OAuth-Claim-* / OAUTH_CLAIM_* for an authenticated request, as the
  * location's OAuthForwardClaims says. */

@@ -22,6 +22,8 @@
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
+#include <openssl/evp.h>
+
 #include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
@@ -34,6 +36,7 @@ APLOG_USE_MODULE(oauthclient);
 /* A process that claimed a fetch and died (or hangs) stops holding the
  * others back after this long. */
 #define CLAIM_SECONDS 30
+#define RING 4
 
 typedef struct {
     char url[DOC_URL_MAX];      /* "" while free */
@@ -43,6 +46,7 @@ typedef struct {
     apr_int64_t failed_at;      /* the last fetch failed then */
     apr_uint32_t gen;           /* moves with every new body; 0 for none */
     apr_uint32_t stale_gen;     /* this generation is not to be used */
+    unsigned char digest[32];   /* SHA-256 of this generation's content */
     apr_uint32_t len;
     char why[DOC_WHY_MAX];      /* what the failed fetch said */
     char body[DOC_BODY_MAX];
@@ -57,8 +61,11 @@ static const char *mutex_file;
 typedef struct {
     const void *parsed;
     apr_pool_t *pool;           /* parsed's */
-    apr_pool_t *previous;       /* the copy before, still read by requests
-                                 * that began with it */
+    /* the copies before, still read by requests that began with them: a
+     * copy is destroyed only RING installs later (minutes, for the
+     * documents that change most: keys, service tokens) */
+    apr_pool_t *older[RING];
+    int next_older;
     apr_uint32_t gen;           /* of the shared body parsed; 0: own fetch */
     int stale;                  /* this copy is not to be used again */
     apr_int64_t fetched_at;
@@ -243,7 +250,7 @@ static void read_shared(view_t *v, apr_pool_t *p, const char *url,
         v->again_at = s->again_at;
         v->failed_at = s->failed_at;
         v->why = s->why[0] ? apr_pstrdup(p, s->why) : NULL;
-        if (s->gen && s->gen != have_gen) {
+        if (s->gen && s->gen != have_gen && s->len) {
             v->body = apr_pstrmemdup(p, s->body, s->len);
             v->len = s->len;
         }
@@ -299,20 +306,39 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
 }
 
 /* Publishes a fetched body; its generation, or 0 when it is not shared. */
+/* Publishes a fetched body; its generation, or 0 when there is no shared
+ * memory. The generation moves only when the content does (a digest
+ * tells), so that processes that fetch the same document each do not
+ * make each other's copy look outdated. A body too big for the room is
+ * not kept, but its generation still moves: no process then takes the
+ * older body for the latest (a key set that grew past the room would
+ * otherwise roll back to the keys before a rotation), and each fetches
+ * its own. */
 static apr_uint32_t publish(const char *url, const char *body,
                             apr_size_t len, apr_int64_t now)
 {
+    unsigned char digest[32];
+    unsigned int dlen = 0;
     apr_uint32_t gen = 0;
     slot_t *s;
 
-    if (len > DOC_BODY_MAX || !shared_lock()) {
+    if (!EVP_Digest(body, len, digest, &dlen, EVP_sha256(), NULL)
+        || !shared_lock()) {
         return 0;
     }
     if ((s = find_slot(url))) {
-        memcpy(s->body, body, len);
-        s->len = (apr_uint32_t)len;
-        /* never 0, which means "no body" */
-        s->gen = s->gen + 1 ? s->gen + 1 : 1;
+        if (!s->gen || memcmp(s->digest, digest, sizeof(digest))) {
+            /* never 0, which means "nothing fetched yet" */
+            s->gen = s->gen + 1 ? s->gen + 1 : 1;
+            memcpy(s->digest, digest, sizeof(digest));
+            if (len <= DOC_BODY_MAX) {
+                memcpy(s->body, body, len);
+                s->len = (apr_uint32_t)len;
+            }
+            else {
+                s->len = 0;
+            }
+        }
         gen = s->gen;
         s->fetched_at = now;
         s->failed_at = 0;
@@ -341,9 +367,20 @@ static void publish_failure(const char *url, const char *why,
 
 /* --- this process's copies ----------------------------------------------- */
 
-static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec)
+/* What a copy is kept under: its URL, and how it was fetched (a virtual
+ * host with OAuthSSLVerify Off or another OAuthCAFile must not fill the
+ * copy that the others trust). */
+static const char *doc_key(request_rec *r, const oac_doc_spec_t *spec)
 {
-    const char *key = apr_psprintf(r->pool, "%pp %s", spec->ctx, spec->url);
+    const oac_server_conf *sc = oac_server_config(r->server);
+    return apr_psprintf(r->pool, "%s %d %s", spec->url, sc->ssl_verify,
+                        sc->ca_file ? sc->ca_file : "-");
+}
+
+static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec,
+                          const char *doc)
+{
+    const char *key = apr_psprintf(r->pool, "%pp %s", spec->ctx, doc);
     local_t *l;
 
     child_lock();
@@ -367,23 +404,31 @@ static const void *install(request_rec *r, local_t *l,
     apr_pool_t *pool;
     const void *parsed;
 
+    /* Under the lock throughout: the child pool's allocator may have no
+     * mutex of its own, and threads adopt a new generation together. */
+    child_lock();
+    if (gen && l->gen == gen && l->parsed) {
+        /* the same content: only its age changes */
+        if (fetched_at > l->fetched_at) {
+            l->fetched_at = fetched_at;
+        }
+        l->stale = 0;
+        parsed = l->parsed;
+        child_unlock();
+        return parsed;
+    }
     apr_pool_create(&pool, child_pool);
     if (!(parsed = spec->parse(pool, body, len, spec->ctx, pwhy))) {
         *pwhy = apr_pstrdup(r->pool, *pwhy);
         apr_pool_destroy(pool);
+        child_unlock();
         return NULL;
     }
-    child_lock();
-    if (gen && l->gen == gen) {
-        parsed = l->parsed;
-        child_unlock();
-        apr_pool_destroy(pool);
-        return parsed;
+    if (l->older[l->next_older]) {
+        apr_pool_destroy(l->older[l->next_older]);
     }
-    if (l->previous) {
-        apr_pool_destroy(l->previous);
-    }
-    l->previous = l->pool;
+    l->older[l->next_older] = l->pool;
+    l->next_older = (l->next_older + 1) % RING;
     l->pool = pool;
     l->parsed = parsed;
     l->gen = gen;
@@ -406,14 +451,16 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     const char *failure, *why = NULL;
     local_t *l;
     view_t v;
-    int adopted = 0, stale, state;
+    int adopted = 0, stale, state, outdated;
+    const char *key;
 
     memset(info, 0, sizeof(*info));
     if (!locals) {
         *pwhy = "not available in this process";
         return NULL;
     }
-    l = local_for(r, spec);
+    key = doc_key(r, spec);
+    l = local_for(r, spec, key);
     child_lock();
     parsed = l->parsed;
     gen = l->gen;
@@ -424,7 +471,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     child_unlock();
 
     /* What another process fetched since */
-    read_shared(&v, r->pool, spec->url, gen);
+    read_shared(&v, r->pool, key, gen);
     if (v.body) {
         if ((fresh = install(r, l, spec, v.body, v.len, v.gen, v.fetched_at,
                              &why))) {
@@ -442,10 +489,13 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
         stale = v.stale_gen && v.stale_gen == v.gen;
     }
 
+    /* The machine has a newer copy than this process's, too big to
+     * share: this process fetches its own, past the limit of again. */
+    outdated = parsed && v.shared && v.gen && v.gen != gen && !v.body;
     state = !parsed ? OAC_DOC_EXPIRED
             : spec->state ? spec->state(parsed, now)
             : now - fetched_at < spec->keep ? OAC_DOC_FRESH : OAC_DOC_USABLE;
-    if (stale && state == OAC_DOC_FRESH) {
+    if ((stale || outdated) && state == OAC_DOC_FRESH) {
         state = OAC_DOC_USABLE;
     }
     if (state == OAC_DOC_EXPIRED) {
@@ -463,7 +513,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                              spec->retry);
         goto last_good;
     }
-    if (!claim(spec->url, l, spec, again, parsed != NULL, now)) {
+    if (!claim(key, l, spec, again && !outdated, parsed != NULL, now)) {
         *pwhy = again
             ? apr_psprintf(r->pool, "%s was fetched again less than %"
                            APR_INT64_T_FMT " s ago", spec->key, spec->again)
@@ -476,7 +526,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
         apr_size_t len;
         if (spec->fetch(&body, &len, &why, r, app, spec->ctx)
             == APR_SUCCESS) {
-            apr_uint32_t new_gen = publish(spec->url, body, len, now);
+            apr_uint32_t new_gen = publish(key, body, len, now);
             if ((fresh = install(r, l, spec, body, len, new_gen, now,
                                  &why))) {
                 info->age = 0;
@@ -486,7 +536,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     }
     else if ((resp = oac_provider_document(r, app, spec->key, spec->url,
                                            &why))) {
-        apr_uint32_t new_gen = publish(spec->url, resp->body, resp->body_len,
+        apr_uint32_t new_gen = publish(key, resp->body, resp->body_len,
                                        now);
         if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
                              now, &why))) {
@@ -495,7 +545,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
         }
     }
     info->failed_now = 1;
-    publish_failure(spec->url, why, now);
+    publish_failure(key, why, now);
     child_lock();
     l->failed_at = now;
     l->claimed_at = 0;
@@ -511,22 +561,38 @@ last_good:
     return parsed;
 }
 
-void oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
+int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
 {
+    apr_int64_t now = oac_now();
+    int marked = 0;
     local_t *l;
-    slot_t *s;
+    slot_t *s = NULL;
 
     if (!locals) {
-        return;
+        return 0;
     }
-    l = local_for(r, spec);
-    child_lock();
-    l->stale = 1;
-    child_unlock();
+    const char *key = doc_key(r, spec);
+
+    l = local_for(r, spec, key);
+    /* At most once per spec->again on the machine: whoever can make the
+     * API refuse must not make the provider issue a token per request. */
     if (shared_lock()) {
-        if ((s = find_slot(spec->url))) {
-            s->stale_gen = s->gen;
+        if ((s = find_slot(key))) {
+            if (s->gen && s->stale_gen != s->gen
+                && now - s->again_at >= spec->again) {
+                s->stale_gen = s->gen;
+                s->again_at = now;
+                marked = 1;
+            }
         }
         shared_unlock();
     }
+    child_lock();
+    if (!s && !l->stale && now - l->again_at >= spec->again) {
+        l->stale = 1;
+        l->again_at = now;
+        marked = 1;
+    }
+    child_unlock();
+    return marked;
 }

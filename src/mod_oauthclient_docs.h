@@ -68,8 +68,9 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
 
 /* The machine's latest copy of spec's document is not to be used again:
  * the next oac_doc_get fetches a new one (while the others keep using it
- * if it is usable). */
-void oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec);
+ * if it is usable). At most once per spec->again seconds on the machine;
+ * 1 when this call marked it. */
+int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec);
 
 /* One GET of a provider document (JSON), for this app's HTTP client. */
 const oac_http_response_t *oac_provider_document(request_rec *r,

@@ -13,7 +13,11 @@
 
 #include <apr_strings.h>
 
+#include <openssl/evp.h>
+
+#include "oac_form.h"
 #include "oac_oauth2.h"
+#include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
 
@@ -22,6 +26,9 @@ APLOG_USE_MODULE(oauthclient);
 /* Renewed ahead of its expiry by the smaller of this and a tenth of its
  * lifetime (contract section 11). */
 #define AHEAD_SECONDS 60
+/* An API's refusal renews the token at most this often: whoever can make
+ * the API refuse must not make the provider issue a token per request. */
+#define RENEW_SECONDS 30
 
 typedef struct {
     oac_token_t *token;
@@ -100,14 +107,30 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
 static void spec_for(oac_doc_spec_t *spec, request_rec *r,
                      const oac_app_t *app)
 {
+    /* Everything the token request is made of, the virtual host and the
+     * app too: two apps that differ in anything (an audience= parameter,
+     * another secret) never share a token. Hashed: the secret is in it. */
+    const char *what = apr_pstrcat(r->pool, app->name, "\n",
+        r->server->server_hostname ? r->server->server_hostname : "", "\n",
+        apr_itoa(r->pool, r->server->port), "\n", app->access_token_url,
+        "\n", app->client_id, "\n", app->scope ? app->scope : "", "\n",
+        app->access_token_params
+            ? oac_form_encode(r->pool, app->access_token_params) : "", "\n",
+        oac_app_client_auth_name(app->token_endpoint_auth_method), "\n",
+        app->client_secret ? app->client_secret : "", "\n",
+        app->client_key_file ? app->client_key_file : "", "\n",
+        app->dpop_alg ? app->dpop_alg : "", NULL);
+    unsigned char md[32];
+    unsigned int len = 0;
+
     memset(spec, 0, sizeof(*spec));
-    /* What the token is of: apps that ask the same for the same client
-     * share it. */
-    spec->url = apr_psprintf(r->pool, "client_credentials %s %s %s",
-                             app->access_token_url, app->client_id,
-                             app->scope ? app->scope : "");
+    EVP_Digest(what, strlen(what), md, &len, EVP_sha256(), NULL);
+    spec->url = apr_pstrcat(r->pool, "client_credentials ",
+                            oac_util_b64url_encode(r->pool, md, len), NULL);
     spec->key = "access_token_url";
     spec->retry = RETRY_SECONDS;
+    /* a refused token is renewed at most this often on the machine */
+    spec->again = RENEW_SECONDS;
     spec->parse = parse;
     spec->fetch = fetch;
     spec->state = state;
@@ -135,10 +158,10 @@ const oac_token_t *oac_service_token(request_rec *r, const oac_app_t *app,
     return k ? k->token : NULL;
 }
 
-void oac_service_token_refused(request_rec *r, const oac_app_t *app)
+int oac_service_token_refused(request_rec *r, const oac_app_t *app)
 {
     oac_doc_spec_t spec;
 
     spec_for(&spec, r, app);
-    oac_doc_stale(r, &spec);
+    return oac_doc_stale(r, &spec);
 }

@@ -176,8 +176,12 @@ static const char *app_name(const oac_app_t *app)
 
 /* RFC 7523 2.2: the client authenticates with a JWT it signs, fresh for
  * every call (a provider refuses a jti it has seen). Its audience is the
- * token endpoint, which OpenID Connect Core 9 names and every provider
- * takes; FAPI 2.0 (5.3.2.1) wants the issuer. */
+ * issuer when it is known (FAPI 2.0 5.3.2.1, and the fix of the 2025
+ * audience-injection disclosure, draft-ietf-oauth-rfc7523bis: a token
+ * endpoint URL in aud can be named by a hostile provider's metadata to
+ * collect assertions the honest one accepts, and the same assertion also
+ * goes to the PAR and revocation endpoints); else the token endpoint, as
+ * OpenID Connect Core 9 says. */
 static apr_status_t add_assertion(const char **perr, apr_pool_t *p,
                                   const oac_app_t *app,
                                   apr_array_header_t *form, apr_int64_t now)
@@ -186,8 +190,7 @@ static apr_status_t add_assertion(const char **perr, apr_pool_t *p,
         app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT
             ? app->client_signer
             : oac_signer_hmac(p, app->client_secret, "HS256");
-    const char *aud = app->fapi2 && app->issuer ? app->issuer
-                                                 : app->access_token_url;
+    const char *aud = app->issuer ? app->issuer : app->access_token_url;
     char *jws;
 
     if (!signer) {

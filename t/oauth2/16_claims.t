@@ -13,9 +13,9 @@ use Apache::TestUtil qw(t_cmp);
 use URI;
 use URI::QueryParam;
 use OAC::Flow qw(browser site provider_config provider_get login json_of
-                 log_size log_since);
+                 log_size log_since approve);
 
-plan tests => 35;
+plan tests => 39;
 
 provider_config();
 my $alice = browser();
@@ -81,6 +81,20 @@ ok t_cmp(join(',', grep { exists $echo->{"HTTP_X_OAUTH_CLAIM_$_"} } qw(NONCE AT_
          "but not the id_token's nonce, at_hash, exp, iat");
 $echo = json_of($alice->get(site('/claims/all/off/echo')));
 ok t_cmp(scalar(grep { /CLAIM/ } keys %$echo), 0, 'Off below it forwards nothing');
+
+# a negated rule: bob (not an admin) passes, alice does not
+ok t_cmp(status($bob, '/claims/notadmin/echo'), 200, 'Require not oauth-claim groups:admins: bob passes');
+ok t_cmp(status($alice, '/claims/notadmin/echo'), 401, 'alice does not');
+
+# a rule over a whole site: its login and callback paths stay open
+{
+    my $b = browser();
+    my $to = $b->get(site('/whole/login?next=/whole/echo'));
+    my $r = $b->get(approve($to->header('Location') // '', 'alice'));
+    ok t_cmp($r->code . ' ' . ($r->header('Location') // ''), '302 ' . site('/whole/echo'),
+             'login and callback inside a claim rule\'s location work');
+    ok t_cmp($b->get(site('/whole/echo'))->code, 200, 'and alice is let in');
+}
 
 # RP-initiated logout: revocation, then the provider's end_session_endpoint
 my $res = $alice->get(site('/oauth/oidc/logout'));

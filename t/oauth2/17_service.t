@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(site provider_config provider_get provider_post json_of
                  log_size log_since);
 
-plan tests => 16;
+plan tests => 20;
 
 sub api {
     my ($path) = @_;
@@ -53,20 +53,33 @@ provider_post('/_control/expire_tokens');
 my $start = log_size();
 $res = api('/svc/x');
 ok t_cmp($res->code, 401, "the API's refusal goes back to the caller");
-ok t_cmp(log_since($start, qr/OAC00126/), qr/OAuthProxyAPI svc: the API answered 401 to the service token/,
+ok t_cmp(log_since($start, qr/OAC00126/), qr/OAuthProxyAPI svc: the API answered 401 to the service token: the next request gets a new one/,
          'and is logged');
 $res = api('/svc/x');
 ok t_cmp($res->code, 200, 'the next call works');
 ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 2, 'with a new token');
 
-# renewed ahead of its expiry: a token of 10 s is renewed after 9
-provider_config(access_token_lifetime => 10);
+# refused again at once: renewed at most every 30 s, whoever asks
 provider_post('/_control/expire_tokens');
-api('/svc/x');      # refused: the next is fetched with the 10 s lifetime
-api('/svc/x');
+$start = log_size();
+api('/svc/x') for 1 .. 5;
+ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 2,
+         'five more refusals within 30 s: no new token');
+ok t_cmp(log_since($start, qr/OAC00126/), qr/renewed less than 30 s ago, and is kept/,
+         'and the log says why');
+
+# another audience (access_token_params) for the same client: its own token
+$res = api('/svcaud/x');
+ok t_cmp(provider_get('/_control/stats')->{last_token_request}{params}{audience} // '', 'api-two',
+         'an app with another audience asks for its own token');
+ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 3, 'never the other app\'s');
+
+# renewed ahead of its expiry: a token of 10 s is renewed after 9
+provider_post('/_control/config', { access_token_lifetime => 10 });
+api('/svcshort/x');
 my $before = provider_get('/_control/stats')->{client_credentials_requests};
 sleep 9;
-$res = api('/svc/x');
+$res = api('/svcshort/x');
 ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{client_credentials_requests} - $before),
          '200 1', 'a token near its expiry (a tenth of its life left) is renewed before use');
 

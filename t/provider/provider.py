@@ -226,6 +226,7 @@ DEFAULT_CONFIG = {
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
     "api_response_headers": {},         # {name: str or [str]} added to every /api/ answer
     "api_response_html": False,         # /api/ answers an HTML page with a <script>
+    "jwks_pad": 0,                      # bytes of padding in the JWKS document (x_pad)
 }
 
 # --------------------------------------------------------------------------
@@ -625,7 +626,7 @@ def validate_config(update):
     for key, value in update.items():
         if key not in DEFAULT_CONFIG:
             return "unknown config key %r (known: %s)" % (key, ", ".join(sorted(DEFAULT_CONFIG)))
-        if key in ("access_token_lifetime", "code_lifetime", "timestamp_window"):
+        if key in ("access_token_lifetime", "code_lifetime", "timestamp_window", "jwks_pad"):
             ok = isinstance(value, int) and not isinstance(value, bool)
         elif key == "timeout_seconds":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
@@ -1598,7 +1599,12 @@ class Handler(BaseHTTPRequestHandler):
     def oidc_jwks(self):
         if self.command not in ("GET", "HEAD"):
             return self.send_json(405, {"error": "use GET"})
-        self.respond(200, json.dumps(self.server.oidc.jwks()).encode(), "application/jwk-set+json")
+        doc = dict(self.server.oidc.jwks())
+        with self.state.lock:
+            pad = self.state.config["jwks_pad"]
+        if pad:     # a key set bigger than a cache's room (18_docs.t)
+            doc["x_pad"] = "A" * pad
+        self.respond(200, json.dumps(doc).encode(), "application/jwk-set+json")
 
     # ---- OAuth 1.0a -------------------------------------------------------
 

@@ -151,6 +151,7 @@ static void private_key_jwt(void **state)
     app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
     app->client_secret = NULL;
     app->client_signer = ec_key(p, "k1");
+    app->issuer = NULL;
     assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
                          oac_http_client_make(p, scripted, &s), app, "CODE",
                          "https://rp.example/cb", NULL, NOW), APR_SUCCESS);
@@ -165,11 +166,12 @@ static void private_key_jwt(void **state)
                   app->client_signer, "k1");
     assert_string_equal(str(c, "iss"), "client-1");
     assert_string_equal(str(c, "sub"), "client-1");
-    /* the token endpoint, as OpenID Connect Core 9 says ... */
+    /* without an issuer, the token endpoint, as OpenID Connect Core 9
+     * says ... */
     assert_string_equal(str(c, "aud"), TOKEN_URL);
-    /* ... and the issuer under FAPI 2.0 */
+    /* ... and the issuer whenever it is known (rfc7523bis) */
     s.calls = 0;
-    app->fapi2 = 1;
+    app->issuer = "https://as.example";
     assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
                          oac_http_client_make(p, scripted, &s), app, "CODE",
                          "https://rp.example/cb", NULL, NOW), APR_SUCCESS);
