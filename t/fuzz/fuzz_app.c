@@ -19,14 +19,19 @@
 
 /* The keys oac_app.h's users may declare; decl_set takes no other. */
 static const char *const known_keys[] = {
-    "client_id", "client_secret", "request_token_url",
-    "request_token_params", "access_token_url", "access_token_params",
-    "refresh_token_url", "authorize_url", "authorize_params", "api_base_url",
-    "client_kwargs", "scope", "code_challenge_method",
-    "token_endpoint_auth_method", "token_placement", "signature_method",
-    "rsa_key_file", "realm", "compliance_fix", "token_field_map",
-    "redirect_uri", "login_path", "logout_path", "userinfo_endpoint",
-    "user_claim", NULL
+    /* every key of src/oac_app.c's key_specs */
+    "client_id", "client_secret", "request_token_url", "request_token_params",
+    "access_token_url", "access_token_params", "refresh_token_url",
+    "revocation_endpoint", "end_session_endpoint", "post_logout_redirect_uri",
+    "issuer", "server_metadata_url", "jwks_uri",
+    "id_token_signed_response_alg", "leeway", "authorize_url",
+    "authorize_params", "api_base_url", "client_kwargs", "scope",
+    "code_challenge_method", "token_endpoint_auth_method", "token_placement",
+    "signature_method", "rsa_key_file", "realm", "compliance_fix",
+    "token_field_map", "redirect_uri", "login_path", "logout_path",
+    "userinfo_endpoint", "user_claim", "client_key_file", "client_key_id",
+    "dpop_signing_alg", "dpop_key_file", "security_profile",
+    "pushed_authorization_request_endpoint", NULL
 };
 
 static const char *const url_keys[] = {

@@ -90,9 +90,12 @@ for my $worker (1 .. 4) {
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         close $r;
+        # accepted would be a 302 to /after; the module answers 502, and
+        # with sessions in SQLite a locked database may answer 500 (the
+        # dbd pass): neither is a login
         my $n = 0;
         for (1 .. 250) {
-            $n++ if login(browser(), 'oidc', '/after')->code == 502;
+            $n++ if login(browser(), 'oidc', '/after')->code != 302;
         }
         print $w "$n\n";
         close $w;
@@ -110,7 +113,7 @@ for (@pipes) {
     waitpid $pid, 0;
 }
 my $fetches = provider_get('/_control/stats')->{jwks_requests} - $before;
-ok t_cmp($refused, 1000, '1,000 id_tokens with random kids: all refused');
+ok t_cmp($refused, 1000, '1,000 id_tokens with random kids: none accepted');
 ok t_cmp(log_since($start_forged, qr/OAC00021: app oidc/), qr/kid/, 'the log names the unknown kid');
 ok t_cmp($fetches <= 2 ? 'a handful' : "$fetches fetches", 'a handful',
          "and the keys fetched again at most once a minute on the machine ($fetches)");
