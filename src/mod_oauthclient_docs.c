@@ -32,7 +32,10 @@ APLOG_USE_MODULE(oauthclient);
 #define DOC_BODY_MAX (64 * 1024)
 #define DOC_URL_MAX 1024
 #define DOC_WHY_MAX 256
-#define DOC_SLOTS_MAX 1024
+/* The shared room is reserved when httpd starts (AddressSanitizer even
+ * writes its shadow): documents beyond this many are kept by each process
+ * for itself. 64 covers dozens of providers. */
+#define DOC_SLOTS_MAX 64
 /* A process that claimed a fetch and died (or hangs) stops holding the
  * others back after this long. */
 #define CLAIM_SECONDS 30
