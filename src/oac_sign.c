@@ -31,7 +31,42 @@ struct oac_signer_t {
     const char *secret;         /* HMAC */
     const char *kid;
     int pss;                    /* RSA: PS256 */
+    /* Made once, for every JWS after: the digest fetched (OpenSSL 3
+     * fetches by name at each init otherwise) and the two headers the
+     * module signs under, base64url (a DPoP proof's holds the public
+     * JWK, whose parameters are costly to read out of the key) */
+    EVP_MD *fetched_md;
+    const char *jwt_header;     /* {"alg","typ":"JWT","kid"} */
+    const char *dpop_header;    /* {"alg","typ":"dpop+jwt","jwk"} */
+    apr_pool_t *pool;
 };
+
+static char *b64url_json(apr_pool_t *p, const json_t *v);
+static char *header_b64(apr_pool_t *p, const oac_signer_t *s,
+                        const char *typ, int with_jwk);
+
+static apr_status_t free_md(void *data)
+{
+    EVP_MD_free(data);
+    return APR_SUCCESS;
+}
+
+/* The parts of every JWS of s that do not change (s's alg and kid are
+ * final). */
+static void precompute(oac_signer_t *s)
+{
+    if (s->md && !s->fetched_md
+        && (s->fetched_md = EVP_MD_fetch(NULL, s->md, NULL))) {
+        apr_pool_cleanup_register(s->pool, s->fetched_md, free_md,
+                                  apr_pool_cleanup_null);
+    }
+    s->jwt_header = NULL;
+    s->dpop_header = NULL;
+    s->jwt_header = header_b64(s->pool, s, "JWT", 0);
+    if (s->kind != SIGN_HMAC) {
+        s->dpop_header = header_b64(s->pool, s, "dpop+jwt", 1);
+    }
+}
 
 static apr_status_t free_pkey(void *data)
 {
@@ -45,6 +80,7 @@ static oac_signer_t *signer_of(apr_pool_t *p, EVP_PKEY *pkey,
     oac_signer_t *s = apr_pcalloc(p, sizeof(*s));
     char group[64];
 
+    s->pool = p;
     s->pkey = pkey;
     apr_pool_cleanup_register(p, pkey, free_pkey, apr_pool_cleanup_null);
     if (EVP_PKEY_is_a(pkey, "RSA")) {
@@ -107,6 +143,7 @@ apr_status_t oac_signer_from_pem(oac_signer_t **ps, const char **pwhy,
         return APR_EINVAL;
     }
     s->kid = kid;
+    precompute(s);
     *ps = s;
     return APR_SUCCESS;
 }
@@ -178,6 +215,7 @@ apr_status_t oac_signer_generate(oac_signer_t **ps, const char **pwhy,
     if (!(s = signer_of(p, pkey, pwhy))) {
         return APR_EGENERAL;
     }
+    precompute(s);
     *ps = s;
     return APR_SUCCESS;
 }
@@ -194,10 +232,12 @@ oac_signer_t *oac_signer_hmac(apr_pool_t *p, const char *secret,
         return NULL;
     }
     s = apr_pcalloc(p, sizeof(*s));
+    s->pool = p;
     s->kind = SIGN_HMAC;
     s->alg = alg;
     s->md = md;
     s->secret = secret;
+    precompute(s);
     return s;
 }
 
@@ -206,6 +246,7 @@ void oac_signer_use_pss(oac_signer_t *s)
     if (s->kind == SIGN_RSA) {
         s->pss = 1;
         s->alg = "PS256";
+        precompute(s);
     }
 }
 
@@ -356,8 +397,10 @@ apr_status_t oac_sign_input(char **psig, const char **pwhy, apr_pool_t *p,
         *pwhy = "out of memory";
         return APR_ENOMEM;
     }
-    ok = EVP_DigestSignInit_ex(ctx, &pctx, s->md, NULL, NULL, s->pkey, NULL)
-         == 1
+    ok = (s->fetched_md
+          ? EVP_DigestSignInit(ctx, &pctx, s->fetched_md, NULL, s->pkey)
+          : EVP_DigestSignInit_ex(ctx, &pctx, s->md, NULL, NULL, s->pkey,
+                                  NULL)) == 1
          && (!s->pss
              || (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) == 1
                  && EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx,
@@ -396,17 +439,14 @@ static char *b64url_json(apr_pool_t *p, const json_t *v)
     return out;
 }
 
-apr_status_t oac_sign_jws(char **pjws, const char **pwhy, apr_pool_t *p,
-                          const oac_signer_t *s, const char *typ,
-                          int with_jwk, const json_t *payload)
+static char *header_b64(apr_pool_t *p, const oac_signer_t *s,
+                        const char *typ, int with_jwk)
 {
     json_t *header = json_pack("{s:s}", "alg", s->alg);
-    char *h, *body, *input, *sig;
-    apr_status_t rv;
+    char *h;
 
     if (!header) {
-        *pwhy = "out of memory";
-        return APR_ENOMEM;
+        return NULL;
     }
     if (typ) {
         json_object_set_new(header, "typ", json_string(typ));
@@ -418,15 +458,36 @@ apr_status_t oac_sign_jws(char **pjws, const char **pwhy, apr_pool_t *p,
         json_t *jwk = oac_signer_public_jwk(s);
         if (!jwk) {
             json_decref(header);
-            *pwhy = "the key has no public half to send";
-            return APR_EINVAL;
+            return NULL;
         }
         json_object_set_new(header, "jwk", jwk);
     }
     h = b64url_json(p, header);
     json_decref(header);
+    return h;
+}
+
+apr_status_t oac_sign_jws(char **pjws, const char **pwhy, apr_pool_t *p,
+                          const oac_signer_t *s, const char *typ,
+                          int with_jwk, const json_t *payload)
+{
+    const char *h = NULL;
+    char *body, *input, *sig;
+    apr_status_t rv;
+
+    if (typ && !strcmp(typ, "JWT") && !with_jwk) {
+        h = s->jwt_header;
+    }
+    else if (typ && !strcmp(typ, "dpop+jwt") && with_jwk) {
+        h = s->dpop_header;
+    }
+    if (!h && !(h = header_b64(p, s, typ, with_jwk))) {
+        *pwhy = with_jwk ? "the key has no public half to send"
+                         : "out of memory";
+        return APR_EINVAL;
+    }
     body = b64url_json(p, payload);
-    if (!h || !body) {
+    if (!body) {
         *pwhy = "out of memory";
         return APR_ENOMEM;
     }
