@@ -26,11 +26,7 @@ for tool in node npm; do
 done
 
 # npm ci when node_modules is absent or differs from the lock file.
-want=$(node -p 'require("./package-lock.json").packages["node_modules/playwright-core"].version')
-have=$(node -p 'try { require("./node_modules/playwright-core/package.json").version } catch (e) { "" }')
-if [ "$want" != "$have" ]; then
-    npm ci --no-audit --no-fund --loglevel=error || { echo "t/browser: npm ci failed" >&2; exit 1; }
-fi
+bash t/tools/npm-deps "$top" || { echo "t/browser: npm ci failed" >&2; exit 1; }
 
 if [ ! -f .libs/mod_oauthclient.so ]; then
     if [ ! -f Makefile ]; then
