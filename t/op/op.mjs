@@ -1,0 +1,365 @@
+// A real OpenID Provider for the tests: panva's oidc-provider (certified by
+// the OpenID Foundation; pinned in package-lock.json), configured the way a
+// production OP would be for a confidential web client, plus a login page
+// that scripts can drive and a few test-only endpoints under /_test/.
+//
+//   node t/op/op.mjs [--host 127.0.0.1] [--port N] [--issuer-host NAME]
+//                    [--rp ORIGIN ...] [--log FILE] [--exit-with-parent]
+//
+// --port 0 (the default) takes a free port. The issuer is
+// http://ISSUER-HOST:PORT (ISSUER-HOST defaults to --host). Each --rp
+// ORIGIN (e.g. http://localhost:8529) registers ORIGIN/oauth/APP/callback
+// as a redirect URI of each client below, and ORIGIN/ and
+// ORIGIN/logged-out as its post-logout redirect URIs: oidc-provider
+// compares redirect URIs exactly, as it should. Once the socket is bound
+// and the provider ready it prints "op listening on ISSUER".
+//
+// The interaction (login) page is a plain HTML form: login name and
+// password, posted to /interaction/UID/login. Consent is given at once for
+// everything the client asked for. Test-only endpoints:
+//   GET  /_test/log     what the OP saw: token responses (with the tokens),
+//                       userinfo calls, authorization requests, logins,
+//                       revocations, introspections, end-session requests;
+//                       and how often its discovery document and keys were
+//                       fetched since it started
+//   POST /_test/reset   forget that log
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { appendFileSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import Provider from 'oidc-provider';
+
+// --- arguments -----------------------------------------------------------
+const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: undefined, exitWithParent: false };
+{
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    switch (a) {
+      case '--host': opts.host = val(); break;
+      case '--port': opts.port = Number(val()); break;
+      case '--issuer-host': opts.issuerHost = val(); break;
+      case '--rp': opts.rp.push(val().replace(/\/+$/, '')); break;
+      case '--log': opts.log = val(); break;
+      case '--exit-with-parent': opts.exitWithParent = true; break;
+      default: throw new Error(`unknown argument ${a}`);
+    }
+  }
+}
+
+function log(line) {
+  const text = `[${new Date().toISOString()}] ${line}\n`;
+  if (opts.log) appendFileSync(opts.log, text);
+  else process.stderr.write(text);
+}
+
+// oidc-provider's notices ("attention") go to the console, at any time:
+// into the log, since stdout is a pipe its reader closes once it has read
+// the ready line.
+for (const m of ['log', 'info', 'warn', 'error', 'debug']) {
+  console[m] = (...args) => log(args.map(String).join(' '));
+}
+process.stdout.on('error', () => {});
+
+// A test driver killed outright runs no cleanup: notice being orphaned
+// (as t/provider/lifeline.py does for the Python servers).
+// process.ppid is read once, at startup: ask the kernel each time.
+function parentPid() {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+if (opts.exitWithParent) {
+  const parent = parentPid();
+  setInterval(() => {
+    if (parentPid() !== parent) process.exit(0);
+  }, 500).unref();
+}
+
+// --- clients and accounts --------------------------------------------------
+// Each client serves the httpd apps named in `apps` (their callbacks are its
+// redirect URIs). op-short's access tokens live 30 s, inside the module's
+// 60 s refresh margin: every protected request refreshes.
+export const CLIENTS = [
+  { client_id: 'op-client', client_secret: 'op-secret', apps: ['op'], accessTokenTTL: 3600 },
+  { client_id: 'op-short', client_secret: 'op-short-secret', apps: ['opshort'], accessTokenTTL: 30 },
+];
+
+// The subs are opaque, unlike the login names, so that a test can tell
+// which claim became the user. The claims are what later claim rules need:
+// a boolean, an array, a nested object.
+export const ACCOUNTS = {
+  alice: {
+    password: 'wonderland',
+    claims: {
+      sub: '248289761001',
+      name: 'Alice Liddell',
+      given_name: 'Alice',
+      family_name: 'Liddell',
+      preferred_username: 'alice',
+      email: 'alice@example.org',
+      email_verified: true,
+      groups: ['staff', 'admins'],
+      address: { country: 'FR', locality: 'Paris' },
+    },
+  },
+  bob: {
+    password: 'builder',
+    claims: {
+      sub: '248289761002',
+      name: 'Bob Builder',
+      given_name: 'Bob',
+      family_name: 'Builder',
+      preferred_username: 'bob',
+      email: 'bob@other.example',
+      email_verified: false,
+      groups: ['staff'],
+      address: { country: 'DE', locality: 'Berlin' },
+    },
+  },
+};
+const bySub = new Map(Object.values(ACCOUNTS).map((a) => [a.claims.sub, a]));
+
+// --- what the OP saw (GET /_test/log) --------------------------------------
+// Counted since the start (a client caches these documents, so a test
+// cannot expect its own fetch):
+const documents = { discovery: 0, jwks: 0 };
+let seen;
+function reset() {
+  seen = {
+    authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
+    introspections: [], end_sessions: [],
+  };
+}
+reset();
+
+// --- the page --------------------------------------------------------------
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function page(title, body) {
+  // No external resource: the browser tests must reach nothing but loopback.
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title>
+<style>body{font-family:sans-serif;max-width:28em;margin:2em auto}label{display:block;margin:.5em 0}</style>
+</head><body><h1>${esc(title)}</h1>${body}</body></html>`;
+}
+
+function loginPage(uid, clientId, error) {
+  return page('Sign in to the test OP', `
+<p>Client <code id="client">${esc(clientId)}</code> asks you to sign in.</p>
+${error ? `<p id="error" style="color:#b00">${esc(error)}</p>` : ''}
+<form id="login-form" method="post" action="/interaction/${esc(uid)}/login">
+<label>Login <input id="login" name="login" autocomplete="username" autofocus></label>
+<label>Password <input id="password" name="password" type="password" autocomplete="current-password"></label>
+<button id="submit" type="submit">Sign in</button>
+</form>`);
+}
+
+async function readForm(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const c of req) {
+    size += c.length;
+    if (size > 65536) throw new Error('form too large');
+    chunks.push(c);
+  }
+  return Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString('utf8')));
+}
+
+// --- the provider ----------------------------------------------------------
+const server = http.createServer();
+await new Promise((resolve, reject) => {
+  server.once('error', reject);
+  server.listen(opts.port, opts.host, resolve);
+});
+const { port } = server.address();
+const issuer = `http://${opts.issuerHost || opts.host}:${port}`;
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: `rsa-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+
+const ttlByClient = Object.fromEntries(CLIENTS.map((c) => [c.client_id, c.accessTokenTTL]));
+
+const provider = new Provider(issuer, {
+  clients: CLIENTS.map((c) => ({
+    client_id: c.client_id,
+    client_secret: c.client_secret,
+    grant_types: ['authorization_code', 'refresh_token'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+    redirect_uris: opts.rp.flatMap((o) => c.apps.map((app) => `${o}/oauth/${app}/callback`)),
+    post_logout_redirect_uris: opts.rp.flatMap((o) => [`${o}/`, `${o}/logged-out`]),
+  })),
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [randomBytes(32).toString('hex')] },
+  async findAccount(ctx, sub) {
+    const account = bySub.get(sub);
+    if (!account) return undefined;
+    // oidc-provider keeps the claims the granted scopes allow (below).
+    return { accountId: sub, async claims() { return structuredClone(account.claims); } };
+  },
+  // The standard scopes, with the extra claims under profile, so that an
+  // app asking for "openid email profile" gets all of them (from userinfo:
+  // in the code flow oidc-provider puts only sub and the protocol claims in
+  // the id_token, as OpenID Connect Core 5.4 allows).
+  claims: {
+    openid: ['sub'],
+    email: ['email', 'email_verified'],
+    profile: ['name', 'given_name', 'family_name', 'preferred_username', 'groups', 'address'],
+  },
+  features: {
+    devInteractions: { enabled: false },
+    // A client may revoke and introspect its own tokens only.
+    revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
+    introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
+    userinfo: { enabled: true },
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.body = page('Sign out of the test OP', `${form}
+<p>Do you want to sign out of ${esc(ctx.host)}?</p>
+<button id="logout-yes" type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>
+<button id="logout-no" type="submit" form="op.logoutForm">No, stay signed in</button>`);
+      },
+      async postLogoutSuccessSource(ctx) {
+        ctx.body = page('Signed out', '<p id="signed-out">You are signed out of the test OP.</p>');
+      },
+    },
+  },
+  async renderError(ctx, out) {
+    ctx.type = 'html';
+    ctx.body = page('OP error', Object.entries(out)
+      .map(([k, v]) => `<p class="error"><strong>${esc(k)}</strong>: <span id="${esc(k)}">${esc(v)}</span></p>`).join(''));
+  },
+  // Every confidential client proves possession of its code (oidc-provider
+  // requires PKCE only of public clients by default).
+  pkce: { required: () => true },
+  // A refresh token for every code, whether or not offline_access was
+  // asked for, rotated on each use; a consumed one replayed revokes the grant.
+  issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
+  rotateRefreshToken: true,
+  // Tokens outlive the OP's browser session: a refresh token that is
+  // inactive after logout was revoked, not merely ended with the session.
+  expiresWithSession: async () => false,
+  interactions: { url: async (ctx, interaction) => `/interaction/${interaction.uid}` },
+  ttl: {
+    AccessToken: (ctx, token, client) => ttlByClient[client.clientId] ?? 3600,
+    AuthorizationCode: 60,
+    IdToken: 3600,
+    RefreshToken: 24 * 3600,
+    Interaction: 600,
+    Session: 24 * 3600,
+    Grant: 24 * 3600,
+  },
+});
+
+provider.on('server_error', (ctx, err) => log(`server_error ${ctx.method} ${ctx.path}: ${err.stack || err}`));
+for (const ev of ['authorization.error', 'grant.error', 'userinfo.error', 'revocation.error',
+  'introspection.error', 'end_session.error', 'check_session.error']) {
+  provider.on(ev, (ctx, err) => log(`${ev} ${ctx.method} ${ctx.path}: ${err.name} ${err.message} ${err.error_description || ''}`));
+}
+
+const route = (name) => provider.pathFor(name);
+
+// What the test OP records, around oidc-provider's own routes.
+provider.use(async (ctx, next) => {
+  await next();
+  log(`${ctx.method} ${ctx.path} ${ctx.status}`);
+  const params = ctx.oidc?.params || {};
+  if (ctx.path === '/.well-known/openid-configuration') {
+    documents.discovery += 1;
+  } else if (ctx.path === route('jwks')) {
+    documents.jwks += 1;
+  } else if (ctx.path === route('authorization')) {
+    seen.authorizations.push({ status: ctx.status, query: { ...ctx.query } });
+  } else if (ctx.path === route('token') && ctx.method === 'POST') {
+    seen.tokens.push({
+      status: ctx.status,
+      client_id: ctx.oidc?.client?.clientId,
+      grant_type: params.grant_type,
+      body: ctx.body && typeof ctx.body === 'object' ? { ...ctx.body } : ctx.body,
+    });
+  } else if (ctx.path === route('userinfo')) {
+    seen.userinfo.push({ status: ctx.status, sub: ctx.body?.sub });
+  } else if (ctx.path === route('revocation')) {
+    seen.revocations.push({ status: ctx.status, client_id: ctx.oidc?.client?.clientId, token_type_hint: params.token_type_hint });
+  } else if (ctx.path === route('introspection')) {
+    seen.introspections.push({ status: ctx.status, active: ctx.body?.active });
+  } else if (ctx.path.startsWith(route('end_session'))) {
+    seen.end_sessions.push({ status: ctx.status, path: ctx.path, method: ctx.method, query: { ...ctx.query } });
+  }
+});
+
+// The login page, consent, and the test endpoints: before oidc-provider's
+// routes, which answer 404 for anything else.
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/_test/log' && ctx.method === 'GET') {
+    ctx.body = { ...seen, documents };
+    return;
+  }
+  if (ctx.path === '/_test/reset' && ctx.method === 'POST') {
+    reset();
+    ctx.body = { reset: true };
+    return;
+  }
+  const m = /^\/interaction\/([^/]+)(\/login)?$/.exec(ctx.path);
+  if (!m) {
+    await next();
+    return;
+  }
+  ctx.set('Cache-Control', 'no-store');
+  const details = await provider.interactionDetails(ctx.req, ctx.res);
+  if (details.uid !== m[1]) ctx.throw(400, 'interaction mismatch');
+  const { prompt, params } = details;
+
+  if (m[2] && ctx.method === 'POST') {
+    if (prompt.name !== 'login') ctx.throw(400, 'no login expected');
+    const form = await readForm(ctx.req);
+    const account = Object.hasOwn(ACCOUNTS, form.login) ? ACCOUNTS[form.login] : undefined;
+    if (!account || account.password !== form.password) {
+      seen.logins.push({ login: form.login, ok: false });
+      ctx.type = 'html';
+      ctx.body = loginPage(details.uid, params.client_id, 'Wrong login or password.');
+      return;
+    }
+    seen.logins.push({ login: form.login, ok: true, client_id: params.client_id });
+    const to = await provider.interactionResult(ctx.req, ctx.res,
+      { login: { accountId: account.claims.sub } }, { mergeWithLastSubmission: false });
+    ctx.redirect(to);
+    ctx.status = 303;
+    return;
+  }
+  if (ctx.method !== 'GET' || m[2]) ctx.throw(405);
+
+  if (prompt.name === 'login') {
+    ctx.type = 'html';
+    ctx.body = loginPage(details.uid, params.client_id);
+    return;
+  }
+  if (prompt.name === 'consent') {
+    // Everything asked for is granted, as a user clicking "allow" would.
+    const { grantId, session } = details;
+    const grant = grantId
+      ? await provider.Grant.find(grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: params.client_id });
+    const d = prompt.details;
+    if (d.missingOIDCScope) grant.addOIDCScope(d.missingOIDCScope.join(' '));
+    if (d.missingOIDCClaims) grant.addOIDCClaims(d.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(d.missingResourceScopes || {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const saved = await grant.save();
+    const to = await provider.interactionResult(ctx.req, ctx.res,
+      { consent: { grantId: saved } }, { mergeWithLastSubmission: true });
+    ctx.redirect(to);
+    ctx.status = 303;
+    return;
+  }
+  ctx.throw(400, `unexpected prompt ${prompt.name}`);
+});
+
+server.on('request', provider.callback());
+for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+process.stdout.write(`op listening on ${issuer}\n`);
