@@ -89,6 +89,17 @@ sub start_server {
     return if $ENV{$env};
     my $port = free_port();
     (my $name = $script) =~ s/\.py$//;
+    spawn_server($name, $port, '/usr/bin/python3', "$t_dir/provider/$script",
+                 '--host', '127.0.0.1', '--port', $port, @args);
+    $ENV{$env} = $port;
+    return $port;
+}
+
+# Runs a server (the command, which gets --log and --exit-with-parent
+# added) with its output in t/logs/NAME.log, and waits for its "listening"
+# line; returns that line.
+sub spawn_server {
+    my ($name, $port, @cmd) = @_;
     my $log = "$t_dir/logs/$name.log";
     mkdir "$t_dir/logs";
     pipe(my $r, my $w) or die "pipe: $!";
@@ -98,24 +109,43 @@ sub start_server {
         close $r;
         open STDOUT, '>&', $w or die;
         open STDERR, '>>', $log or die;
-        exec '/usr/bin/python3', "$t_dir/provider/$script",
-            '--host', '127.0.0.1', '--port', $port, '--log', $log,
-            '--exit-with-parent', @args;
-        die "cannot run $script: $!";
+        exec @cmd, '--log', $log, '--exit-with-parent';
+        die "cannot run $cmd[0]: $!";
     }
     close $w;
-    local $SIG{ALRM} = sub { die "$script did not start; see $log\n" };
+    local $SIG{ALRM} = sub { die "$name did not start; see $log\n" };
     alarm 20;
     my $ready = <$r>;
     alarm 0;
-    die "$script did not start; see $log\n"
+    die "$name did not start; see $log\n"
         unless defined $ready && $ready =~ /listening/;
     push @children, $pid;
     # Apache::TestRun may re-exec the test driver (to raise ulimit -c), and
     # exec skips END blocks: the new process learns the servers from here.
     $ENV{OAC_SERVER_PIDS} = join ',', grep { length } $ENV{OAC_SERVER_PIDS} // '', $pid;
-    $ENV{$env} = $port;
-    return $port;
+    return $ready;
+}
+
+# The real OpenID Provider of t/oidc/ (oidc-provider, t/op/op.mjs). Its
+# port is taken before httpd's configuration is read (extra.conf.in names
+# it as ${OAC_OP_PORT}); the OP itself starts once httpd's port is known,
+# since it registers the test server's callbacks as its clients' redirect
+# URIs, which it compares exactly.
+sub reserve_op_port {
+    $ENV{OAC_OP_PORT} ||= free_port();
+}
+
+sub start_op {
+    my ($httpd_port) = @_;
+    return if $ENV{OAC_OP};
+    my $port = reserve_op_port();
+    system('bash', "$t_dir/tools/npm-deps", $top_dir) == 0
+        or die "t/op: the npm packages (oidc-provider) could not be installed\n";
+    # Apache::Test's server is "localhost"; the tests may use 127.0.0.1 too.
+    my @rp = map { ('--rp', "http://$_:$httpd_port") } qw(localhost 127.0.0.1);
+    my $ready = spawn_server('op', $port, 'node', "$t_dir/op/op.mjs",
+                             '--host', '127.0.0.1', '--port', $port, @rp);
+    ($ENV{OAC_OP}) = $ready =~ m{listening on (http://\S+)};
 }
 
 # Where the main server keeps sessions: OAC_SESSION_STORE=cookie (the
