@@ -1,8 +1,11 @@
 // Helpers for the browser tests: the demo stack (demo/stack), headless
 // Chromium (Debian's /usr/bin/chromium driven by playwright-core), and the
 // artifacts each test leaves in t/browser/artifacts/<test>/.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync, chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
+  rmSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,8 +62,124 @@ export function startStack({ https = false } = {}) {
 export function stopStack(stack) {
   if (!stack || !stacks.has(stack)) return;
   stacks.delete(stack);
-  spawnSync('bash', [path.join(SRC, 'demo/stack'), 'stop', stack.dir], { stdio: 'inherit', timeout: 30_000 });
+  if (stack.kind === 'op') {
+    stopOpStack(stack);
+  } else {
+    spawnSync('bash', [path.join(SRC, 'demo/stack'), 'stop', stack.dir], { stdio: 'inherit', timeout: 30_000 });
+  }
   rmSync(stack.dir, { recursive: true, force: true });
+}
+
+// ---------------------------------------------------------------------------
+// The oidc-provider stack: a real OpenID Provider (npm's oidc-provider,
+// t/op/op.mjs, on "localhost") and httpd on 127.0.0.1 with
+// t/browser/op.conf, whose app has only client_id, client_secret,
+// server_metadata_url and scope. Each on a free port; the OP registers
+// httpd's callback, so httpd's port is chosen first.
+
+function freePort() {
+  const r = spawnSync('/usr/bin/python3', ['-c',
+    'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'],
+  { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`no free port: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+function apxs(what) {
+  return spawnSync('apxs', ['-q', what], { encoding: 'utf8' }).stdout.trim();
+}
+
+async function startOp(dir, rpOrigin) {
+  const log = path.join(dir, 'op.log');
+  // --exit-with-parent: a test process killed outright leaves no OP.
+  const child = spawn(process.execPath, [path.join(here, '../op/op.mjs'), '--host', '127.0.0.1',
+    '--port', '0', '--issuer-host', 'localhost', '--rp', rpOrigin, '--log', log, '--exit-with-parent'],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stderr.on('data', (d) => { try { appendFileSync(log, d); } catch { /* gone */ } });
+  const issuer = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('the OP did not start within 20 s')), 20_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /op listening on (\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`the OP exited (${code}): ${existsSync(log) ? readFileSync(log, 'utf8') : ''}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return { child, issuer };
+}
+
+export async function startOpStack() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'oac-op-'));
+  // httpd's children (nobody, under root) read the backend from here.
+  chmodSync(dir, 0o755);
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const stack = { dir, https: false, url, kind: 'op' };
+  stacks.add(stack);
+  try {
+    const op = await startOp(dir, `http://127.0.0.1:${port}`);
+    stack.op = op.child;
+    stack.issuer = op.issuer;                       // http://localhost:PORT
+    stack.opHost = new URL(op.issuer).host;
+    stack.opControl = `http://127.0.0.1:${new URL(op.issuer).port}/_test/`;
+
+    cpSync(path.join(SRC, 'demo/htdocs'), path.join(dir, 'htdocs'), { recursive: true });
+    mkdirSync(path.join(dir, 'cgi-bin'));
+    copyFileSync(path.join(SRC, 'demo/backend.cgi'), path.join(dir, 'cgi-bin/backend.cgi'));
+    spawnSync('chmod', ['-R', 'u+w,a+rX', path.join(dir, 'htdocs'), path.join(dir, 'cgi-bin')]);
+    chmodSync(path.join(dir, 'cgi-bin/backend.cgi'), 0o755);
+
+    const root = process.getuid() === 0;
+    const env = {
+      ...process.env,
+      OAC_OIDC_PORT: String(port),
+      OAC_OIDC_OP_PORT: new URL(op.issuer).port,
+      OAC_OIDC_DIR: dir,
+      OAC_OIDC_MODULE: process.env.OAC_DEMO_MODULE || path.join(TOP, '.libs/mod_oauthclient.so'),
+      OAC_OIDC_LIBEXEC: apxs('LIBEXECDIR'),
+      OAC_OIDC_USER: root ? 'nobody' : spawnSync('id', ['-un'], { encoding: 'utf8' }).stdout.trim(),
+      OAC_OIDC_GROUP: root ? 'nogroup' : spawnSync('id', ['-gn'], { encoding: 'utf8' }).stdout.trim(),
+    };
+    const httpd = path.join(apxs('SBINDIR'), apxs('TARGET'));
+    const conf = path.join(here, 'op.conf');
+    const r = spawnSync(httpd, ['-f', conf, '-d', dir, '-k', 'start'], { env, encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`httpd did not start: ${r.stdout}${r.stderr}`);
+    for (let i = 0; ; i += 1) {
+      try {
+        if (existsSync(path.join(dir, 'httpd.pid')) && (await fetch(url)).status) break;
+      } catch { /* not yet */ }
+      if (i > 100) throw new Error(`httpd does not answer on ${url}; see ${dir}/error.log`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+  } catch (err) {
+    stopStack(stack);
+    throw err;
+  }
+  return stack;
+}
+
+function stopOpStack(stack) {
+  const pidFile = path.join(stack.dir, 'httpd.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    try { process.kill(pid, 'SIGTERM'); } catch { /* gone */ }
+    // httpd removes its pid file once its children are gone
+    for (let i = 0; i < 100 && existsSync(pidFile); i += 1) {
+      spawnSync('sleep', ['0.1']);
+    }
+  }
+  if (stack.op && stack.op.exitCode === null) stack.op.kill('SIGTERM');
+}
+
+export async function controlOp(stack, what, method = 'GET') {
+  const r = await fetch(stack.opControl + what, { method });
+  if (!r.ok) throw new Error(`OP ${what}: HTTP ${r.status}`);
+  return r.json();
 }
 
 // Whatever happens to the test process, no server is left behind.
@@ -117,7 +236,7 @@ export async function withPage(t, browser, stack, fn, contextOptions = {}) {
     try { save('FAILED-page.html', await page.content()); } catch (e) { save('FAILED-page.html', `(no content: ${e})\n`); }
     save('FAILED-console.log', `${log.join('\n')}\n`);
     try { await page.screenshot({ path: path.join(dir, 'FAILED.png'), fullPage: true }); } catch { /* closed */ }
-    for (const f of ['error.log', 'access.log', 'provider.log']) {
+    for (const f of ['error.log', 'access.log', 'provider.log', 'op.log']) {
       try { copyFileSync(path.join(stack.dir, f), path.join(dir, `FAILED-${f}`)); } catch { /* absent */ }
     }
     err.message += `\n  (artifacts: ${path.relative(TOP, dir)}/)`;

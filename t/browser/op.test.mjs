@@ -1,0 +1,103 @@
+// OpenID Connect in headless Chromium: a login through a real OpenID
+// Provider's pages (npm's oidc-provider, t/op/op.mjs, on "localhost") into
+// httpd on 127.0.0.1 (t/browser/op.conf) whose app is configured with
+// nothing but client_id, client_secret, server_metadata_url and
+// scope="openid email profile". Screenshots: t/browser/artifacts/<test>/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  controlOp, launchBrowser, startOpStack, stopStack, withPage,
+} from './lib.mjs';
+
+const T = { timeout: 60_000 };
+const ALICE = { login: 'alice', password: 'wonderland', sub: '248289761001' };
+
+async function receivedHeaders(page) {
+  return page.$$eval('#headers tr', (rows) => Object.fromEntries(
+    rows.map((r) => [r.querySelector('th').textContent, r.querySelector('td').textContent])));
+}
+
+describe('OpenID Connect login through oidc-provider (an app of four keys)', () => {
+  let stack;
+  let browser;
+  before(async () => {
+    stack = await startOpStack();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    stopStack(stack);
+  });
+
+  test('a protected page, the OP\'s sign-in page, back on the page as the sub', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await controlOp(stack, 'reset', 'POST');
+      const authorizeRequests = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if (u.host === stack.opHost && u.pathname === '/auth') authorizeRequests.push(u);
+      });
+      const target = `${stack.url}app/?from=browser-test`;
+      await page.goto(target);
+
+      // On the OP's own sign-in page, on another site than httpd.
+      const onOp = new URL(page.url());
+      assert.equal(onOp.host, stack.opHost, `expected the OP's page, got ${page.url()}`);
+      assert.match(onOp.pathname, /^\/interaction\//);
+      assert.equal(await page.textContent('#client'), 'op-client');
+      const authz = authorizeRequests[0];
+      assert.ok(authz, 'the browser never reached the OP\'s authorization endpoint');
+      assert.equal(authz.searchParams.get('client_id'), 'op-client');
+      assert.equal(authz.searchParams.get('scope'), 'openid email profile');
+      assert.equal(authz.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(authz.searchParams.get('redirect_uri'), `${stack.url}oauth/op/callback`);
+      await step('op-sign-in-page');
+
+      // A wrong password: the OP says so and keeps the browser.
+      await page.fill('#login', ALICE.login);
+      await page.fill('#password', 'not-the-password');
+      await page.click('#submit');
+      await page.waitForSelector('#error');
+      assert.equal(new URL(page.url()).host, stack.opHost);
+      await step('op-wrong-password');
+
+      const callbacks = [];
+      page.on('request', (r) => {
+        if (r.url().startsWith(`${stack.url}oauth/op/callback`)) callbacks.push(new URL(r.url()));
+      });
+      await page.fill('#login', ALICE.login);
+      await page.fill('#password', ALICE.password);
+      await step('op-credentials-filled');
+      await Promise.all([page.waitForURL(target), page.click('#submit')]);
+
+      // RFC 9207: the OP named itself in the authorization response.
+      assert.equal(callbacks.length, 1);
+      assert.equal(callbacks[0].searchParams.get('iss'), stack.issuer);
+
+      // Back on the page first asked for, as the id_token's sub.
+      assert.equal(page.url(), target);
+      assert.equal(await page.textContent('#user'), ALICE.sub);
+      assert.equal(await page.textContent('#remote-user'), ALICE.sub);
+      const headers = await receivedHeaders(page);
+      assert.equal(headers['X-OAuth-App'], 'op');
+      assert.equal(headers['X-OAuth-User'], ALICE.sub);
+      assert.equal(headers['X-OAuth-Scope'], 'openid email profile');
+      await step('protected-page');
+
+      // What the OP saw: a code exchange it accepted (PKCE verified), a
+      // userinfo call about alice.
+      const seen = await controlOp(stack, 'log');
+      assert.deepEqual(seen.tokens.map((x) => `${x.grant_type}:${x.status}`), ['authorization_code:200']);
+      assert.deepEqual(seen.userinfo.map((x) => `${x.status}:${x.sub}`), [`200:${ALICE.sub}`]);
+      assert.ok(seen.documents.jwks >= 1, 'the OP\'s keys were never fetched');
+
+      // Log out here: the protected page sends the browser to the OP again
+      // (whose own session may still sign it in without a password).
+      await page.goto(`${stack.url}oauth/op/logout`);
+      await step('logged-out');
+      await page.goto(target);
+      assert.equal(authorizeRequests.length, 2, 'after logout the page did not ask the OP again');
+      await step('after-logout');
+    });
+  });
+});
