@@ -2,7 +2,8 @@
 // Provider's pages (npm's oidc-provider, t/op/op.mjs, on "localhost") into
 // httpd on 127.0.0.1 (t/browser/op.conf) whose app is configured with
 // nothing but client_id, client_secret, server_metadata_url and
-// scope="openid email profile". Screenshots: t/browser/artifacts/<test>/.
+// scope="openid email profile"; then logout, at the OP too (its
+// end_session_endpoint). Screenshots: t/browser/artifacts/<test>/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -29,7 +30,7 @@ describe('OpenID Connect login through oidc-provider (an app of four keys)', () 
     stopStack(stack);
   });
 
-  test('a protected page, the OP\'s sign-in page, back on the page as the sub', T, async (t) => {
+  test('a protected page, the OP\'s sign-in page, back as the sub, logout at the OP', T, async (t) => {
     await withPage(t, browser, stack, async ({ page, step }) => {
       await controlOp(stack, 'reset', 'POST');
       const authorizeRequests = [];
@@ -91,13 +92,26 @@ describe('OpenID Connect login through oidc-provider (an app of four keys)', () 
       assert.deepEqual(seen.userinfo.map((x) => `${x.status}:${x.sub}`), [`200:${ALICE.sub}`]);
       assert.ok(seen.documents.jwks >= 1, 'the OP\'s keys were never fetched');
 
-      // Log out here: the protected page sends the browser to the OP again
-      // (whose own session may still sign it in without a password).
-      await page.goto(`${stack.url}oauth/op/logout`);
-      await step('logged-out');
+      // Log out: the tokens revoked, then the OP's end-session page (RP-
+      // initiated logout), then back on httpd with the state.
+      await Promise.all([page.waitForURL((u) => u.host === stack.opHost), page.click('#logout')]);
+      const endSession = new URL(page.url());
+      assert.equal(endSession.pathname, '/session/end');
+      await step('op-sign-out-page');
+      await Promise.all([page.waitForURL((u) => u.href.startsWith(stack.url)), page.click('#logout-yes')]);
+      assert.equal(new URL(page.url()).searchParams.get('state'), endSession.searchParams.get('state'));
+      await step('signed-out');
+      const ended = await controlOp(stack, 'log');
+      assert.deepEqual(ended.revocations.map((x) => x.token_type_hint), ['refresh_token', 'access_token']);
+      assert.deepEqual(ended.end_sessions.map((x) => `${x.method}:${x.status}`), ['GET:200', 'POST:303']);
+
+      // The OP's session is over: the protected page leads to its sign-in
+      // page again, which asks for the password.
       await page.goto(target);
-      assert.equal(authorizeRequests.length, 2, 'after logout the page did not ask the OP again');
-      await step('after-logout');
+      assert.equal(new URL(page.url()).host, stack.opHost, `expected the OP's page, got ${page.url()}`);
+      await page.waitForSelector('#login-form');
+      assert.equal(authorizeRequests.length, 2);
+      await step('sign-in-again');
     });
   });
 });
