@@ -4,7 +4,8 @@
 # 9): every endpoint comes from discovery; PKCE S256 because the metadata
 # lists it (the OP refuses a code exchanged without its verifier); the
 # id_token checked with the OP's keys; RFC 9207's iss checked; userinfo
-# fetched; the user is the sub.
+# fetched; the user is the sub. The authorization request goes by PAR
+# (RFC 9126), since the OP's metadata lists its endpoint.
 use strict;
 use warnings FATAL => 'all';
 
@@ -16,7 +17,7 @@ use URI ();
 use OAC::Flow qw(browser site query_of json_of log_size log_since);
 use OAC::OP qw(op_url op_log op_reset op_login op_discovery);
 
-plan tests => 30;
+plan tests => 32;
 
 my $issuer = op_url();
 my $meta = op_discovery();
@@ -27,10 +28,20 @@ my $ua = browser();
 my $r = op_login($ua, 'op', next => '/opapp/echo?x=1');
 
 # --- the authorization request ----------------------------------------------
+# The OP's metadata lists a pushed_authorization_request_endpoint: the
+# request is pushed (RFC 9126) and the browser carries only its
+# request_uri; the parameters are those the OP received by PAR.
 my $authz = URI->new($r->{authorize});
-my $q = query_of($r->{authorize});
+my $redirect = query_of($r->{authorize});
 ok t_cmp($authz->scheme . '://' . $authz->host_port . $authz->path, $meta->{authorization_endpoint},
          "the browser is sent to the OP's discovered authorization_endpoint");
+my $pushed = op_log()->{pushed};
+ok t_cmp(join(',', map { "$_->{status}:" . ($_->{client_id} // '') } @$pushed), '201:op-client',
+         "PAR: the request was pushed to the OP's discovered endpoint, by the authenticated client");
+ok t_cmp(join(',', sort keys %$redirect) . ' ' . ($redirect->{request_uri} // ''),
+         'client_id,request_uri ' . ($pushed->[0]{request_uri} // 'none'),
+         "and the browser carries only client_id and the OP's request_uri");
+my $q = $pushed->[0]{params} || {};
 ok t_cmp($q->{client_id}, 'op-client', 'client_id');
 ok t_cmp($q->{response_type}, 'code', 'response_type=code');
 ok t_cmp($q->{scope}, 'openid email profile', 'the configured scope');

@@ -18,7 +18,7 @@
 // password, posted to /interaction/UID/login. Consent is given at once for
 // everything the client asked for. Test-only endpoints:
 //   GET  /_test/log     what the OP saw: token responses (with the tokens),
-//                       userinfo calls, authorization requests, logins,
+//                       pushed (PAR) and direct authorization requests, userinfo calls, logins,
 //                       revocations, introspections, end-session requests;
 //                       and how often its discovery document and keys were
 //                       fetched since it started
@@ -130,7 +130,7 @@ const documents = { discovery: 0, jwks: 0 };
 let seen;
 function reset() {
   seen = {
-    authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
+    pushed: [], authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
     introspections: [], end_sessions: [],
   };
 }
@@ -272,6 +272,13 @@ provider.use(async (ctx, next) => {
     documents.discovery += 1;
   } else if (ctx.path === route('jwks')) {
     documents.jwks += 1;
+  } else if (ctx.path === route('pushed_authorization_request')) {
+    seen.pushed.push({
+      status: ctx.status,
+      client_id: ctx.oidc?.client?.clientId,
+      params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
+      request_uri: ctx.body?.request_uri,
+    });
   } else if (ctx.path === route('authorization')) {
     seen.authorizations.push({ status: ctx.status, query: { ...ctx.query } });
   } else if (ctx.path === route('token') && ctx.method === 'POST') {
