@@ -21,15 +21,25 @@
 //                       pushed (PAR) and direct authorization requests, userinfo calls, logins,
 //                       revocations, introspections, end-session requests;
 //                       and how often its discovery document and keys were
-//                       fetched since it started
+//                       fetched since it started; with each token and PAR
+//                       request how the client authenticated (the
+//                       assertion's header and claims) and its DPoP proof,
+//                       with each userinfo call its scheme and proof
 //   POST /_test/reset   forget that log
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+//   GET  /_test/resource   a resource server for service tokens: validates
+//                       the request's Bearer access token (user or client
+//                       credentials) and echoes what it is
+//
+// --client-key FILE (PEM, as t/TEST.PL makes it) is the key pair of the
+// clients that authenticate with private_key_jwt: the OP registers its
+// public JWK, the test httpd signs with the private key.
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 // --- arguments -----------------------------------------------------------
-const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: undefined, exitWithParent: false };
+const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: undefined, exitWithParent: false, clientKey: undefined };
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 1) {
@@ -45,6 +55,7 @@ const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: u
       case '--issuer-host': opts.issuerHost = val(); break;
       case '--rp': opts.rp.push(val().replace(/\/+$/, '')); break;
       case '--log': opts.log = val(); break;
+      case '--client-key': opts.clientKey = val(); break;
       case '--exit-with-parent': opts.exitWithParent = true; break;
       default: throw new Error(`unknown argument ${a}`);
     }
@@ -83,9 +94,23 @@ if (opts.exitWithParent) {
 // Each client serves the httpd apps named in `apps` (their callbacks are its
 // redirect URIs). op-short's access tokens live 30 s, inside the module's
 // 60 s refresh margin: every protected request refreshes.
+// The clients of t/oidc/06_client_auth.t authenticate otherwise:
+// op-pkjwt with a JWT signed by --client-key (private_key_jwt), op-csjwt
+// with one MACed with its secret (client_secret_jwt), op-dpop with
+// private_key_jwt and DPoP-bound tokens only; op-service has the client
+// credentials grant only.
+const clientJwk = opts.clientKey
+  ? { ...createPublicKey(readFileSync(opts.clientKey)).export({ format: 'jwk' }), kid: 'op-test-client', use: 'sig' }
+  : undefined;
 export const CLIENTS = [
   { client_id: 'op-client', client_secret: 'op-secret', apps: ['op'], accessTokenTTL: 3600 },
   { client_id: 'op-short', client_secret: 'op-short-secret', apps: ['opshort'], accessTokenTTL: 30 },
+  ...(clientJwk ? [
+    { client_id: 'op-pkjwt', apps: ['oppkjwt'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] } },
+    { client_id: 'op-dpop', apps: ['opdpop'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] }, dpop: true },
+  ] : []),
+  { client_id: 'op-csjwt', client_secret: 'op-csjwt-secret-0123456789abcdef0123456789', apps: ['opcsjwt'], accessTokenTTL: 3600, auth: 'client_secret_jwt' },
+  { client_id: 'op-service', client_secret: 'op-service-secret', apps: [], accessTokenTTL: 3600, service: true, scope: 'api:read api:write' },
 ];
 
 // The subs are opaque, unlike the login names, so that a test can tell
@@ -131,7 +156,7 @@ let seen;
 function reset() {
   seen = {
     pushed: [], authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
-    introspections: [], end_sessions: [],
+    introspections: [], end_sessions: [], resources: [],
   };
 }
 reset();
@@ -183,12 +208,22 @@ const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: `rsa-${random
 const ttlByClient = Object.fromEntries(CLIENTS.map((c) => [c.client_id, c.accessTokenTTL]));
 
 const provider = new Provider(issuer, {
-  clients: CLIENTS.map((c) => ({
+  clients: CLIENTS.map((c) => (c.service ? {
     client_id: c.client_id,
     client_secret: c.client_secret,
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: c.scope,
+    token_endpoint_auth_method: 'client_secret_basic',
+  } : {
+    client_id: c.client_id,
+    ...(c.client_secret ? { client_secret: c.client_secret } : {}),
+    ...(c.jwks ? { jwks: c.jwks } : {}),
+    ...(c.dpop ? { dpop_bound_access_tokens: true } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
-    token_endpoint_auth_method: 'client_secret_basic',
+    token_endpoint_auth_method: c.auth || 'client_secret_basic',
     redirect_uris: opts.rp.flatMap((o) => c.apps.map((app) => `${o}/oauth/${app}/callback`)),
     post_logout_redirect_uris: opts.rp.flatMap((o) => [`${o}/`, `${o}/logged-out`]),
   })),
@@ -204,6 +239,8 @@ const provider = new Provider(issuer, {
   // app asking for "openid email profile" gets all of them (from userinfo:
   // in the code flow oidc-provider puts only sub and the protocol claims in
   // the id_token, as OpenID Connect Core 5.4 allows).
+  // The service client's (op-service) scopes besides OpenID Connect's.
+  scopes: ['openid', 'offline_access', 'api:read', 'api:write'],
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
@@ -215,6 +252,14 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
     introspection: { enabled: true, allowedPolicy: async (ctx, client, token) => token.clientId === client.clientId },
     userinfo: { enabled: true },
+    // DPoP (RFC 9449) with server nonces: the token endpoint requires one,
+    // so a client's first proof there is answered use_dpop_nonce.
+    dPoP: {
+      enabled: true,
+      nonceSecret: randomBytes(32),
+      requireNonce: (ctx) => ctx.oidc?.route === 'token',
+    },
+    clientCredentials: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       async logoutSource(ctx, form) {
@@ -263,6 +308,42 @@ for (const ev of ['authorization.error', 'grant.error', 'userinfo.error', 'revoc
 
 const route = (name) => provider.pathFor(name);
 
+// A JWT's header and payload, unchecked (oidc-provider checked it).
+function decodeJwt(jwt) {
+  if (typeof jwt !== 'string') return undefined;
+  const [h, p] = jwt.split('.');
+  try {
+    return {
+      header: JSON.parse(Buffer.from(h, 'base64url').toString('utf8')),
+      payload: JSON.parse(Buffer.from(p, 'base64url').toString('utf8')),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+// How the client authenticated at the token or PAR endpoint: the method
+// registered for it (oidc-provider accepts no other), whether it sent a
+// secret in Authorization, and the client assertion's header and claims.
+function clientAuth(ctx, params) {
+  const body = ctx.oidc?.body || {};
+  const assertion = decodeJwt(body.client_assertion ?? params.client_assertion);
+  return {
+    auth_method: ctx.oidc?.client?.clientAuthMethod,
+    basic: /^basic /i.test(ctx.get('authorization') || '') || undefined,
+    assertion_type: body.client_assertion_type ?? params.client_assertion_type,
+    assertion: assertion && { alg: assertion.header.alg, kid: assertion.header.kid, ...assertion.payload },
+  };
+}
+
+// The request's DPoP proof, as sent (typ, alg, the public key's kty/crv,
+// and its claims).
+function dpopOf(ctx) {
+  const proof = decodeJwt(ctx.get('dpop'));
+  if (!proof) return undefined;
+  return { typ: proof.header.typ, alg: proof.header.alg, kty: proof.header.jwk?.kty, ...proof.payload };
+}
+
 // What the test OP records, around oidc-provider's own routes.
 provider.use(async (ctx, next) => {
   await next();
@@ -276,6 +357,8 @@ provider.use(async (ctx, next) => {
     seen.pushed.push({
       status: ctx.status,
       client_id: ctx.oidc?.client?.clientId,
+      ...clientAuth(ctx, params),
+      dpop: dpopOf(ctx),
       params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
       request_uri: ctx.body?.request_uri,
     });
@@ -287,9 +370,19 @@ provider.use(async (ctx, next) => {
       client_id: ctx.oidc?.client?.clientId,
       grant_type: params.grant_type,
       body: ctx.body && typeof ctx.body === 'object' ? { ...ctx.body } : ctx.body,
+      ...clientAuth(ctx, params),
+      dpop: dpopOf(ctx),
+      dpop_nonce_sent: ctx.response.get('dpop-nonce') ? true : undefined,
     });
   } else if (ctx.path === route('userinfo')) {
-    seen.userinfo.push({ status: ctx.status, sub: ctx.body?.sub });
+    seen.userinfo.push({
+      status: ctx.status,
+      sub: ctx.body?.sub,
+      scheme: (ctx.get('authorization') || '').split(' ')[0],
+      dpop: dpopOf(ctx),
+      error: ctx.body?.error,
+      host: ctx.get('host'),
+    });
   } else if (ctx.path === route('revocation')) {
     seen.revocations.push({ status: ctx.status, client_id: ctx.oidc?.client?.clientId, token_type_hint: params.token_type_hint });
   } else if (ctx.path === route('introspection')) {
@@ -304,6 +397,28 @@ provider.use(async (ctx, next) => {
 provider.use(async (ctx, next) => {
   if (ctx.path === '/_test/log' && ctx.method === 'GET') {
     ctx.body = { ...seen, documents };
+    return;
+  }
+  if (ctx.path === '/_test/resource' && ctx.method === 'GET') {
+    // A resource server for Bearer tokens: what the token is, if the OP
+    // issued it and it is still valid; 401 otherwise.
+    const [scheme, value] = (ctx.get('authorization') || '').split(' ');
+    let token;
+    if (/^bearer$/i.test(scheme || '') && value) {
+      token = await provider.ClientCredentials.find(value) || await provider.AccessToken.find(value);
+    }
+    const entry = {
+      status: token ? 200 : 401,
+      scheme,
+      kind: token?.kind,
+      client_id: token?.clientId,
+      scope: token?.scope,
+      path: ctx.path,
+      query: { ...ctx.query },
+    };
+    seen.resources.push(entry);
+    ctx.status = entry.status;
+    ctx.body = token ? entry : { error: 'invalid_token' };
     return;
   }
   if (ctx.path === '/_test/reset' && ctx.method === 'POST') {

@@ -132,7 +132,25 @@ sub spawn_server {
 # since it registers the test server's callbacks as its clients' redirect
 # URIs, which it compares exactly.
 sub reserve_op_port {
+    op_client_key();
     $ENV{OAC_OP_PORT} ||= free_port();
+}
+
+# The key pair of the OP's private_key_jwt clients (t/oidc/06_client_auth.t):
+# an EC P-256 key (ES256) made once in t/conf/, exported as
+# ${OAC_OP_CLIENT_KEY}; the OP registers its public JWK (op.mjs
+# --client-key), the test httpd signs with it (client_key_file).
+sub op_client_key {
+    return $ENV{OAC_OP_CLIENT_KEY} if $ENV{OAC_OP_CLIENT_KEY};
+    my $file = "$t_dir/conf/op-client-key.pem";
+    unless (-s $file) {
+        system('openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256',
+               '-out', "$file.tmp") == 0
+            or die "openssl could not make $file\n";
+        chmod 0644, "$file.tmp";   # a test key, read by httpd's user too
+        rename "$file.tmp", $file or die "rename $file: $!\n";
+    }
+    return $ENV{OAC_OP_CLIENT_KEY} = $file;
 }
 
 sub start_op {
@@ -144,7 +162,8 @@ sub start_op {
     # Apache::Test's server is "localhost"; the tests may use 127.0.0.1 too.
     my @rp = map { ('--rp', "http://$_:$httpd_port") } qw(localhost 127.0.0.1);
     my $ready = spawn_server('op', $port, 'node', "$t_dir/op/op.mjs",
-                             '--host', '127.0.0.1', '--port', $port, @rp);
+                             '--host', '127.0.0.1', '--port', $port, @rp,
+                             '--client-key', op_client_key());
     ($ENV{OAC_OP}) = $ready =~ m{listening on (http://\S+)};
 }
 

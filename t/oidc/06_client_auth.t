@@ -1,0 +1,164 @@
+# Client authentication without a secret on the wire, DPoP and service
+# tokens against a real OpenID Provider (npm's oidc-provider, t/op/op.mjs):
+#  - private_key_jwt (RFC 7523): op-pkjwt has no secret; the OP holds the
+#    public JWK of the EC P-256 key t/TEST.PL made (${OAC_OP_CLIENT_KEY});
+#  - client_secret_jwt: op-csjwt's assertions are MACed with its secret;
+#  - DPoP (RFC 9449): op-dpop's tokens are DPoP-bound; the OP requires a
+#    nonce at its token endpoint, so the first code exchange is answered
+#    use_dpop_nonce and retried; userinfo and OAuthProxyAPI calls to the
+#    OP's userinfo endpoint (a resource server that checks DPoP) carry
+#    proofs with ath;
+#  - OAuthProxyAPI NAME client_credentials: op-service's own token, checked
+#    by the OP's /_test/resource.
+# The OP accepts no other method than the one registered for a client, and
+# its log records how each request authenticated.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use Digest::SHA qw(sha256);
+use LWP::UserAgent ();
+use MIME::Base64 qw(encode_base64url);
+use OAC::Flow qw(browser site json_of);
+use OAC::OP qw(op_url op_log op_reset op_login);
+
+plan tests => 47;
+
+my $issuer = op_url();
+my $alice = '248289761001';
+my $bearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+# How a token or PAR request authenticated, as the OP's log tells it.
+sub auth_of {
+    my $e = shift;
+    my $a = $e->{assertion} || {};
+    return join ' ', $e->{auth_method} // 'none', ($e->{basic} ? 'basic' : 'no-basic'),
+        $e->{assertion_type} // 'no-assertion', $a->{alg} // '-', $a->{iss} // '-',
+        $a->{sub} // '-', $a->{aud} // '-';
+}
+
+# --- 1. private_key_jwt ---------------------------------------------------------
+for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
+              [ 'opcsjwt', 'op-csjwt', 'client_secret_jwt', 'HS256' ]) {
+    my ($app, $client, $method, $alg) = @$case;
+    op_reset();
+    my $ua = browser();
+    my $r = op_login($ua, $app, next => "/$app/echo");
+    ok t_cmp($r->{response}->code . ' ' . ($r->{response}->header('Location') // ''),
+             '302 ' . site("/$app/echo"), "$method: the login completes");
+    my $log = op_log();
+    my $want = "$method no-basic $bearer $alg $client $client $issuer";
+    ok t_cmp(join(',', map { "$_->{status}" } @{ $log->{pushed} }), '201', "$method: PAR accepted");
+    ok t_cmp(auth_of($log->{pushed}[0] || {}), $want,
+             "$method: the PAR request authenticated with a $alg assertion, aud the issuer");
+    my @tokens = @{ $log->{tokens} };
+    ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}" } @tokens), 'authorization_code:200',
+             "$method: the code exchange accepted");
+    ok t_cmp(auth_of($tokens[0] || {}), $want, "$method: the token request authenticated the same way");
+    my ($pa, $ta) = map { $_->{assertion} || {} } $log->{pushed}[0], $tokens[0];
+    ok t_cmp(($pa->{jti} // 'a') ne ($ta->{jti} // 'a') && ($ta->{exp} // 0) > ($ta->{iat} // 0)
+             && ($ta->{exp} // 0) - ($ta->{iat} // 0) <= 600 ? 'fresh' : 'reused or unbounded',
+             'fresh', "$method: each assertion has its own jti and a short exp");
+    ok t_cmp($ta->{kid} // '', 'op-test-client', "$method: the kid is client_key_id")
+        if $method eq 'private_key_jwt';
+    my $echo = json_of($ua->get(site("/$app/echo")));
+    ok t_cmp($echo->{REMOTE_USER} // '', $alice, "$method: alice is logged in");
+    ok t_cmp($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '', ($tokens[0]{body} || {})->{access_token} // 'none',
+             "$method: with the OP's access token");
+}
+
+# --- 3. DPoP --------------------------------------------------------------------
+{
+    op_reset();
+    my $ua = browser();
+    my $r = op_login($ua, 'opdpop', next => '/opdpop/echo');
+    ok t_cmp($r->{response}->code . ' ' . ($r->{response}->header('Location') // ''),
+             '302 ' . site('/opdpop/echo'), 'DPoP: the login completes');
+    my $log = op_log();
+    my @tokens = @{ $log->{tokens} };
+    ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}:" . (($_->{body} || {})->{error} // 'ok') } @tokens),
+             'authorization_code:400:use_dpop_nonce,authorization_code:200:ok',
+             'DPoP: the OP asked for a nonce, the module retried once with it');
+    my ($first, $second) = @tokens;
+    my ($d1, $d2) = map { ($_ || {})->{dpop} || {} } $first, $second;
+    ok t_cmp("$d1->{typ} $d1->{alg} $d1->{htm} $d1->{htu}", "dpop+jwt ES256 POST $issuer/token",
+             'DPoP: the first proof (typ, alg, htm, htu)');
+    ok t_cmp(defined $d1->{nonce} ? 'nonce' : 'no nonce', 'no nonce', 'DPoP: the first proof has no nonce');
+    ok t_cmp(length($d2->{nonce} // '') > 0 ? 'nonce' : 'no nonce', 'nonce', 'DPoP: the retry carries the nonce');
+    ok t_cmp(($d1->{jti} // 'x') ne ($d2->{jti} // 'x') ? 'new' : 'same', 'new', 'DPoP: the retry is a new proof');
+    my ($a1, $a2) = map { ($_ || {})->{assertion} || {} } $first, $second;
+    ok t_cmp(auth_of($second || {}), "private_key_jwt no-basic $bearer ES256 op-dpop op-dpop $issuer",
+             'DPoP: the retry is authenticated with private_key_jwt');
+    ok t_cmp(($a1->{jti} // 'x') ne ($a2->{jti} // 'x') ? 'fresh' : 'reused', 'fresh',
+             'DPoP: with a fresh client assertion');
+    my $tok = ($second || {})->{body} || {};
+    ok t_cmp($tok->{token_type} // '', 'DPoP', 'DPoP: the OP issued a DPoP-bound access token');
+    my $at = $tok->{access_token} // '';
+
+    my @ui = @{ $log->{userinfo} };
+    ok t_cmp(join(',', map { "$_->{status}:" . ($_->{sub} // '') . ":$_->{scheme}" } @ui), "200:$alice:DPoP",
+             'DPoP: userinfo fetched with Authorization: DPoP, the OP accepted the proof');
+    my $ud = ($ui[0] || {})->{dpop} || {};
+    ok t_cmp(($ud->{htm} // '') . ' ' . ($ud->{htu} // '') . ' ' . ($ud->{ath} // ''),
+             "GET $issuer/me " . encode_base64url(sha256($at)), "DPoP: userinfo's proof has htm, htu and the token's ath");
+
+    my $echo = json_of($ua->get(site('/opdpop/echo')));
+    ok t_cmp($echo->{REMOTE_USER} // '', $alice, 'DPoP: alice is logged in');
+
+    # The token is bound: the OP refuses it as a Bearer token.
+    my $plain = LWP::UserAgent->new->get(op_url('/me'), Authorization => "Bearer $at");
+    ok t_cmp($plain->code, 401, 'DPoP: the OP refuses the access token without a proof (bound to the key)');
+    my $nokey = LWP::UserAgent->new->get(op_url('/me'), Authorization => "DPoP $at");
+    ok t_cmp($nokey->code, qr/^40[01]$/, 'DPoP: and as DPoP without a proof');
+
+    # OAuthProxyAPI to the OP's userinfo endpoint, a DPoP-checking resource.
+    op_reset();
+    my $api = $ua->get(site('/api/opdpop/me'), Accept => 'application/json');
+    ok t_cmp($api->code, 200, 'DPoP: OAuthProxyAPI call to the OP accepted');
+    ok t_cmp(json_of($api)->{sub} // '', $alice, "DPoP: with alice's claims");
+    my @calls = @{ op_log()->{userinfo} };
+    ok t_cmp(join(',', map { "$_->{status}:$_->{scheme}" } @calls), '200:DPoP', 'DPoP: the API request was Authorization: DPoP');
+    my $pd = ($calls[0] || {})->{dpop} || {};
+    ok t_cmp(($pd->{htm} // '') . ' ' . ($pd->{htu} // '') . ' ' . ($pd->{ath} // ''),
+             "GET $issuer/me " . encode_base64url(sha256($at)),
+             "DPoP: its proof names the API's method and URL, and the token's hash");
+    ok t_cmp(($pd->{jti} // 'x') ne ($ud->{jti} // 'x') ? 'new' : 'same', 'new', 'DPoP: a proof of its own');
+    my $again = $ua->get(site('/api/opdpop/me'), Accept => 'application/json');
+    my $pd2 = ((op_log()->{userinfo} || [])->[1] || {})->{dpop} || {};
+    ok t_cmp($again->code . ' ' . (($pd2->{jti} // 'x') ne ($pd->{jti} // 'x') ? 'new proof' : 'replayed'),
+             '200 new proof', 'DPoP: a second API call, a new proof (the OP rejects replays)');
+    ok t_cmp(browser()->get(site('/api/opdpop/me'), Accept => 'application/json')->code == 200 ? 'served' : 'refused',
+             'refused', 'DPoP: without a session no API call');
+}
+
+# --- 4. client_credentials ----------------------------------------------------------
+{
+    op_reset();
+    my $ua = LWP::UserAgent->new(max_redirect => 0);
+    my $res = $ua->get(site('/api/opservice/resource?x=1'));
+    ok t_cmp($res->code, 200, 'service token: the call with no credential is proxied and accepted');
+    my $doc = json_of($res);
+    ok t_cmp(join(' ', map { $doc->{$_} // '-' } qw(scheme kind client_id scope)),
+             'Bearer ClientCredentials op-service api:read',
+             "service token: the OP's resource saw op-service's client credentials token, the app's scope");
+    ok t_cmp(($doc->{query} || {})->{x} // '', '1', 'service token: the query went along');
+    my $log = op_log();
+    my @tokens = @{ $log->{tokens} };
+    ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}:" . ($_->{client_id} // '') } @tokens),
+             'client_credentials:200:op-service', 'service token: one client credentials grant');
+    ok t_cmp(auth_of($tokens[0] || {}), 'client_secret_basic basic no-assertion - - - -',
+             'service token: authenticated with client_secret_basic');
+    ok t_cmp(defined(($tokens[0]{body} || {})->{refresh_token}) ? 'refresh' : 'none', 'none',
+             'service token: no refresh token');
+    my $cookie = $res->header('Set-Cookie');
+    ok t_cmp(defined $cookie ? $cookie : 'none', 'none', 'service token: no session');
+
+    for (1 .. 3) {
+        $ua->get(site("/api/opservice/resource?n=$_"));
+    }
+    $log = op_log();
+    ok t_cmp(scalar(@{ $log->{tokens} }), 1, 'service token: three more calls, no new token');
+    ok t_cmp(join(',', map { "$_->{status}:" . ($_->{client_id} // '') } @{ $log->{resources} }),
+             join(',', ('200:op-service') x 4), 'service token: every call reached the resource with a valid token');
+}
