@@ -23,7 +23,7 @@ use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_url op_log op_reset op_login);
 
-plan tests => 47;
+plan tests => 56;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -106,6 +106,13 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     my $echo = json_of($ua->get(site('/opdpop/echo')));
     ok t_cmp($echo->{REMOTE_USER} // '', $alice, 'DPoP: alice is logged in');
 
+    # cnf.jkt: the OP bound the token to the key of the module's proofs.
+    my $held = json_of(LWP::UserAgent->new->get(op_url('/_test/token?token=' . $at)));
+    ok t_cmp(($held->{jkt} // 'none') . ' ' . ($held->{client_id} // ''), ($d2->{jkt} // 'no proof key') . ' op-dpop',
+             "DPoP: the OP bound the token (cnf.jkt) to the thumbprint of the token request's proof key");
+    ok t_cmp(join(',', map { $_->{jkt} // 'none' } $d1, $ud), join(',', ($held->{jkt} // 'unbound') x 2),
+             'DPoP: the first proof and the userinfo proof are signed with that key too');
+
     # The token is bound: the OP refuses it as a Bearer token.
     my $plain = LWP::UserAgent->new->get(op_url('/me'), Authorization => "Bearer $at");
     ok t_cmp($plain->code, 401, 'DPoP: the OP refuses the access token without a proof (bound to the key)');
@@ -124,12 +131,41 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
              "GET $issuer/me " . encode_base64url(sha256($at)),
              "DPoP: its proof names the API's method and URL, and the token's hash");
     ok t_cmp(($pd->{jti} // 'x') ne ($ud->{jti} // 'x') ? 'new' : 'same', 'new', 'DPoP: a proof of its own');
+    ok t_cmp($pd->{jkt} // 'none', $held->{jkt} // 'unbound', "DPoP: with the token's key");
     my $again = $ua->get(site('/api/opdpop/me'), Accept => 'application/json');
     my $pd2 = ((op_log()->{userinfo} || [])->[1] || {})->{dpop} || {};
     ok t_cmp($again->code . ' ' . (($pd2->{jti} // 'x') ne ($pd->{jti} // 'x') ? 'new proof' : 'replayed'),
              '200 new proof', 'DPoP: a second API call, a new proof (the OP rejects replays)');
     ok t_cmp(browser()->get(site('/api/opdpop/me'), Accept => 'application/json')->code == 200 ? 'served' : 'refused',
              'refused', 'DPoP: without a session no API call');
+}
+
+# --- DPoP on refresh -------------------------------------------------------------
+# op-dpop-short's tokens live 30 s, inside the module's refresh margin: the
+# next protected request refreshes, with a proof (the OP binds refresh
+# tokens of DPoP clients too, and its token endpoint requires a nonce).
+{
+    op_reset();
+    my $ua = browser();
+    my $r = op_login($ua, 'opdpopshort', next => '/opdpopshort/echo');
+    ok t_cmp($r->{response}->code, 302, 'DPoP refresh: the login completes');
+    my $login_at = ((op_log()->{tokens}[-1] || {})->{body} || {})->{access_token} // 'none';
+    op_reset();
+    my $echo = json_of($ua->get(site('/opdpopshort/echo')));
+    my @tokens = @{ op_log()->{tokens} };
+    my $ok = $tokens[-1] || {};
+    ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}:" . (($_->{body} || {})->{error} // 'ok') } @tokens),
+             qr/^(refresh_token:400:use_dpop_nonce,)?refresh_token:200:ok$/,
+             'DPoP refresh: the refresh accepted (after at most one nonce retry)');
+    ok t_cmp(join(' ', ($ok->{dpop} || {})->{htm} // '-', ($ok->{dpop} || {})->{htu} // '-',
+                  length(($ok->{dpop} || {})->{nonce} // '') ? 'nonce' : 'no nonce'),
+             "POST $issuer/token nonce", 'DPoP refresh: with a proof carrying the nonce');
+    ok t_cmp(auth_of($ok), "private_key_jwt no-basic $bearer ES256 op-dpop-short op-dpop-short $issuer",
+             'DPoP refresh: and a client assertion');
+    my $new_at = ($ok->{body} || {})->{access_token} // '';
+    ok t_cmp(($ok->{body} || {})->{token_type} // '', 'DPoP', 'DPoP refresh: a DPoP-bound token again');
+    ok t_cmp(($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '') eq $new_at && $new_at ne $login_at ? 'new token' : 'old token',
+             'new token', 'DPoP refresh: the request goes on with the new token');
 }
 
 # --- 4. client_credentials ----------------------------------------------------------

@@ -26,6 +26,8 @@
 //                       assertion's header and claims) and its DPoP proof,
 //                       with each userinfo call its scheme and proof
 //   POST /_test/reset   forget that log
+//   GET  /_test/token?token=T   what the OP holds of access token T: its
+//                       client and the key it is bound to (cnf.jkt)
 //   GET  /_test/resource   a resource server for service tokens: validates
 //                       the request's Bearer access token (user or client
 //                       credentials) and echoes what it is
@@ -33,7 +35,7 @@
 // --client-key FILE (PEM, as t/TEST.PL makes it) is the key pair of the
 // clients that authenticate with private_key_jwt: the OP registers its
 // public JWK, the test httpd signs with the private key.
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -97,7 +99,8 @@ if (opts.exitWithParent) {
 // The clients of t/oidc/06_client_auth.t authenticate otherwise:
 // op-pkjwt with a JWT signed by --client-key (private_key_jwt), op-csjwt
 // with one MACed with its secret (client_secret_jwt), op-dpop with
-// private_key_jwt and DPoP-bound tokens only; op-service has the client
+// private_key_jwt and DPoP-bound tokens only (op-dpop-short's live 30 s,
+// so that each use refreshes); op-service has the client
 // credentials grant only.
 const clientJwk = opts.clientKey
   ? { ...createPublicKey(readFileSync(opts.clientKey)).export({ format: 'jwk' }), kid: 'op-test-client', use: 'sig' }
@@ -108,6 +111,7 @@ export const CLIENTS = [
   ...(clientJwk ? [
     { client_id: 'op-pkjwt', apps: ['oppkjwt'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] } },
     { client_id: 'op-dpop', apps: ['opdpop'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] }, dpop: true },
+    { client_id: 'op-dpop-short', apps: ['opdpopshort'], accessTokenTTL: 30, auth: 'private_key_jwt', jwks: { keys: [clientJwk] }, dpop: true },
   ] : []),
   { client_id: 'op-csjwt', client_secret: 'op-csjwt-secret-0123456789abcdef0123456789', apps: ['opcsjwt'], accessTokenTTL: 3600, auth: 'client_secret_jwt' },
   { client_id: 'op-service', client_secret: 'op-service-secret', apps: [], accessTokenTTL: 3600, service: true, scope: 'api:read api:write' },
@@ -341,7 +345,15 @@ function clientAuth(ctx, params) {
 function dpopOf(ctx) {
   const proof = decodeJwt(ctx.get('dpop'));
   if (!proof) return undefined;
-  return { typ: proof.header.typ, alg: proof.header.alg, kty: proof.header.jwk?.kty, ...proof.payload };
+  return { typ: proof.header.typ, alg: proof.header.alg, jkt: thumbprint(proof.header.jwk), ...proof.payload };
+}
+
+// RFC 7638: a JWK's SHA-256 thumbprint (what RFC 9449's cnf.jkt holds).
+function thumbprint(jwk) {
+  const members = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }[jwk?.kty];
+  if (!members) return undefined;
+  const json = JSON.stringify(Object.fromEntries(members.map((k) => [k, jwk[k]])));
+  return createHash('sha256').update(json).digest('base64url');
 }
 
 // What the test OP records, around oidc-provider's own routes.
@@ -419,6 +431,15 @@ provider.use(async (ctx, next) => {
     seen.resources.push(entry);
     ctx.status = entry.status;
     ctx.body = token ? entry : { error: 'invalid_token' };
+    return;
+  }
+  if (ctx.path === '/_test/token' && ctx.method === 'GET') {
+    // What the OP holds of an access token (?token=): its client, and the
+    // key thumbprint it is bound to (RFC 9449's cnf.jkt), if any.
+    const token = await provider.AccessToken.find(String(ctx.query.token || ''));
+    ctx.body = token
+      ? { active: true, client_id: token.clientId, jkt: token.jkt, scope: token.scope }
+      : { active: false };
     return;
   }
   if (ctx.path === '/_test/reset' && ctx.method === 'POST') {
