@@ -1031,7 +1031,7 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
       "measured logins, 40 of each warm up, so its metadata and keys are fetched and cached "
       "(for the machine, an hour) and parsed by each child. A Python client with %d threads "
       "drives them, %d rounds of %d logins of each kind, interleaved ((b), (i), no OAuth, then "
-      "again); the provider is the single-process Python one (it signs each id_token with "
+      "again: short rounds, so that the three meet the same load from elsewhere); the provider is the single-process Python one (it signs each id_token with "
       "RS256 too), so logins/s is bounded by the provider and the client. The CPU columns are "
       "what the front httpd itself (all its processes) and the provider spent, read from /proc "
       "before and after each round, summed over the rounds and divided by the logins."
@@ -1061,6 +1061,14 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     w("")
     own_b, own_i = lb["httpd_cpu_ms"] - ln["httpd_cpu_ms"], li["httpd_cpu_ms"] - ln["httpd_cpu_ms"]
     asked = li["asked"]
+
+    def paired(x, y):
+        """x - y round by round (both measured in the same round): the
+        median, and the middle half of the rounds."""
+        d = sorted(p - q for p, q in zip(x["httpd_cpu_ms_rounds"], y["httpd_cpu_ms_rounds"]))
+        if not d:
+            return "-"
+        return "%.2f (%.2f to %.2f)" % (median(d), d[len(d) // 4], d[(3 * len(d)) // 4])
     w("The module's own CPU per login is the front httpd's CPU per login less the same three "
       "exchanges' without OAuth (httpd receiving, routing and answering three requests and "
       "proxying one), measured alike in the same rounds: what is left is the module's work and "
@@ -1080,6 +1088,14 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
          "both cached, as the target asks" if not asked["oidc_requests"] and not asked["jwks_requests"]
          else "NOT cached: the figures include fetching them",
          asked["userinfo_requests"], asked["token_requests"], li["ok"]))
+    if lb["rounds"] > 1:
+        w("")
+        w("Round by round, the median of the differences between figures of the same round "
+          "(the machine's drift from one round to the next falls out), and in brackets the "
+          "middle half of the rounds: (b) - no OAuth %s ms, (i) - no OAuth %s ms, (i) - (b) %s "
+          "ms. On a shared machine a round's CPU per login still moves with what the neighbours "
+          "do to the caches and the cores, and a round of %d logins counts in 10 ms ticks."
+          % (paired(lb, ln), paired(li, ln), paired(li, lb), lb["n"] // lb["rounds"]))
     w("")
     w("The session a login leaves: a cookie of %d bytes after an OAuth 2 login through (b), "
       "%d after an OpenID Connect login through (i), which also keeps the id_token (for "
@@ -1322,9 +1338,11 @@ def main():
     ROUNDS, SECONDS = (3, 2) if ARGS.quick else (7, 5)
     # logins: (b), (i) and the null login interleaved, ROUNDS_L rounds of
     # N_LOGINS each; mod_auth_openidc's once
-    # (/proc counts CPU in 10 ms ticks: 400 logins of ~1 ms make a round's
-    # figure good to ~0.03 ms, the sum of the rounds to ~0.01 ms)
-    rounds_l, n_logins, n_logins_f = (3, 400, 100) if ARGS.quick else (5, 1000, 400)
+    # Short rounds, so that the three kinds meet the same neighbours on a
+    # shared machine; many of them, because /proc counts CPU in 10 ms
+    # ticks (a round of 100 logins of ~1 ms is good to ~0.1 ms, the sum of
+    # 12 rounds to ~0.02 ms).
+    rounds_l, n_logins, n_logins_f = (12, 100, 100) if ARGS.quick else (20, 250, 400)
     micro_seconds = 0.3 if ARGS.quick else 1.0
     with open(os.path.join(ARGS.dir, "htdocs", "app", "hello.txt"), "rb") as f:
         PAGE = f.read()
