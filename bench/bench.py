@@ -21,11 +21,16 @@ exports. Standard library only, except matplotlib for the chart.
    exact number of requests (count_queries).
 3. Complete logins per second through the module, and the front httpd's CPU
    per login (utime+stime of its processes from /proc; the provider's and
-   the client's CPU are not in it). The same through mod_auth_openidc, for
-   reference.
-4. The microbenchmarks: OAuth 1 signing (sign_bench) and the session codec.
-5. Full mode: instructions per request of each configuration, counted by
-   callgrind (count_instructions), which the machine's load cannot blur.
+   the client's CPU are not in it): OAuth 2 through (b), OpenID Connect
+   through (i) (discovery, RS256 id_token, userinfo) and the same three
+   exchanges without OAuth (httpd's own share), interleaved in rounds after
+   a warm-up that leaves the provider's metadata and keys cached. The same
+   through mod_auth_openidc, for reference.
+4. The microbenchmarks: OAuth 1 signing (sign_bench), the id_token checks
+   (jose_bench) and the session codec.
+5. Full mode: instructions per request of each configuration, and per
+   login of (b), (i) and the login without OAuth, counted by callgrind
+   (count_instructions), which the machine's load cannot blur.
 6. Prints the report and writes bench/RESULTS.md and bench/results.png.
 """
 
@@ -94,6 +99,16 @@ CONFIGS = [
            "balancer", int(env("BENCH_PORT_H2")), "oac", "bench2"),
 ]
 BY_KEY = {c.key: c for c in CONFIGS}
+# Measured by their logins only (no wrk rows): (i), the OpenID Connect app
+# of the front httpd, configured by discovery; and "null", the same three
+# exchanges as a login with the front httpd, without OAuth, in (a)'s host.
+LOGIN_CONFIGS = [
+    Config("i", "(i)", "AuthType OAuth, OpenID Connect app by discovery (RS256 id_token, userinfo), "
+                       "codec session", "front", int(env("BENCH_PORT_I")), "oac", "benchoidc"),
+    Config("null", "(a)", "no OAuth: redirect, redirect, proxied page", "front",
+           int(env("BENCH_PORT_A")), "null"),
+]
+BY_KEY.update({c.key: c for c in LOGIN_CONFIGS})
 
 
 # --------------------------------------------------------------------------
@@ -380,7 +395,24 @@ def wrk(cfg, seconds, cookie, connections=None):
 # logins per second
 # --------------------------------------------------------------------------
 
+PROVIDER_COUNTERS = ("oidc_requests", "jwks_requests", "userinfo_requests", "token_requests")
+
+
+def provider_counters():
+    """The provider's request counters (/_control/stats) that show what a
+    login asked of it: discovery documents, key sets, userinfo, tokens."""
+    import json
+    status, _, body = http_get(PROVIDER_PORT, "/_control/stats", accept="application/json")
+    if status != 200:
+        raise RuntimeError("the provider's /_control/stats answered %s" % status)
+    stats = json.loads(body)
+    return {k: stats.get(k, 0) for k in PROVIDER_COUNTERS}
+
+
 def login_bench(cfg, n, concurrency):
+    """n complete logins through cfg by `concurrency` browsers at once:
+    their wall time, each login's time, and the CPU that the front httpd
+    (cfg.httpd) and the provider spent meanwhile, from /proc."""
     todo = list(range(n))
     lock = threading.Lock()
     times, failures = [], []
@@ -401,6 +433,7 @@ def login_bench(cfg, n, concurrency):
             with lock:
                 times.append(time.monotonic() - t0)
 
+    asked0 = provider_counters()
     cpu0 = cpu_snapshot()
     start = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -410,23 +443,59 @@ def login_bench(cfg, n, concurrency):
         t.join()
     wall = time.monotonic() - start
     cpu = cpu_delta(cpu0, cpu_snapshot())
+    asked = provider_counters()
     ok = len(times)
     return {"n": n, "ok": ok, "failures": failures, "wall": wall, "concurrency": concurrency,
-            "per_s": ok / wall if wall else 0.0,
-            "httpd_cpu_ms": sum(cpu[i] for i in cfg.httpd) * 1e3 / max(ok, 1),
-            "provider_cpu_ms": cpu["provider"] * 1e3 / max(ok, 1),
-            "latency_ms": statistics.median(times) * 1e3 if times else float("nan")}
+            "times": times, "httpd_cpu_s": sum(cpu[i] for i in cfg.httpd),
+            "provider_cpu_s": cpu["provider"],
+            "asked": {k: asked[k] - asked0[k] for k in PROVIDER_COUNTERS}}
+
+
+def login_series(cfgs, n, rounds, concurrency=4, log=None):
+    """n logins through each of cfgs per round, the configurations
+    interleaved (b, i, null, b, i, null ...), `rounds` rounds, so that the
+    machine's drift falls on all of them alike; then, per configuration,
+    the sums over the rounds: logins/s = logins / wall time, CPU per login
+    = CPU seconds / logins (/proc counts in clock ticks, 10 ms: the more
+    logins, the finer), with each round's CPU per login for its spread."""
+    parts = {c.key: [] for c in cfgs}
+    for i in range(rounds):
+        for c in cfgs:
+            r = login_bench(c, n, concurrency)
+            parts[c.key].append(r)
+            if log:
+                log("  round %d/%d %-4s %4d logins  %6.1f logins/s  front httpd CPU %.2f ms/login"
+                    % (i + 1, rounds, c.label if c.key != "null" else "null", r["ok"],
+                       r["ok"] / r["wall"] if r["wall"] else 0.0,
+                       r["httpd_cpu_s"] * 1e3 / max(r["ok"], 1)))
+    out = {}
+    for key, runs in parts.items():
+        ok = sum(r["ok"] for r in runs)
+        wall = sum(r["wall"] for r in runs)
+        times = [t for r in runs for t in r["times"]]
+        out[key] = {
+            "n": sum(r["n"] for r in runs), "ok": ok, "rounds": len(runs),
+            "failures": [f for r in runs for f in r["failures"]], "wall": wall,
+            "concurrency": concurrency, "per_s": ok / wall if wall else 0.0,
+            "httpd_cpu_ms": sum(r["httpd_cpu_s"] for r in runs) * 1e3 / max(ok, 1),
+            "httpd_cpu_ms_rounds": [r["httpd_cpu_s"] * 1e3 / max(r["ok"], 1) for r in runs],
+            "provider_cpu_ms": sum(r["provider_cpu_s"] for r in runs) * 1e3 / max(ok, 1),
+            "latency_ms": statistics.median(times) * 1e3 if times else float("nan"),
+            "asked": {k: sum(r["asked"][k] for r in runs) for k in PROVIDER_COUNTERS}}
+    return out
 
 
 # --------------------------------------------------------------------------
 # microbenchmarks
 # --------------------------------------------------------------------------
 
-def run_sign_bench(seconds):
-    out = subprocess.run([os.path.join(ARGS.dir, "sign_bench"), str(seconds)], capture_output=True,
+def run_sign_bench(seconds, name="sign_bench"):
+    """bench/sign_bench.c or bench/jose_bench.c (the same output: a
+    markdown table, then key=value lines)."""
+    out = subprocess.run([os.path.join(ARGS.dir, name), str(seconds)], capture_output=True,
                          text=True, timeout=120)
     if out.returncode != 0:
-        return {"error": out.stderr.strip() or "sign_bench exited %d" % out.returncode, "text": ""}
+        return {"error": out.stderr.strip() or "%s exited %d" % (name, out.returncode), "text": ""}
     values = dict(re.findall(r"^(\w+)=([\d.]+)$", out.stdout, re.M))
     text = "\n".join(l for l in out.stdout.splitlines() if not re.match(r"^\w+=[\d.]+$", l)).strip()
     return {"values": {k: float(v) for k, v in values.items()}, "text": text}
@@ -453,7 +522,8 @@ def run_codec_bench(seconds):
 # --------------------------------------------------------------------------
 
 PORT_VARS = {"a": "BENCH_PORT_A", "b": "BENCH_PORT_B", "c": "BENCH_PORT_C", "d": "BENCH_PORT_D",
-             "e": "BENCH_PORT_E", "g": "BENCH_PORT_G", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F"}
+             "e": "BENCH_PORT_E", "g": "BENCH_PORT_G", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F",
+             "i": "BENCH_PORT_I", "null": "BENCH_PORT_A"}
 
 
 def reduced_conf(cfg, path):
@@ -485,7 +555,7 @@ def count_instructions(cfg, n, logins=False):
     OpenSSL state, mod_auth_openidc's metadata fetch) is averaged in.
     With logins, each of the n rounds is a complete login instead (the
     login path, the callback with its calls to the provider, the page)."""
-    vdir = os.path.join(ARGS.dir, "vg-" + cfg.key)
+    vdir = os.path.join(ARGS.dir, "vg-" + cfg.key + ("-login" if logins else ""))
     os.makedirs(vdir, exist_ok=True)
     os.chmod(vdir, 0o777)          # httpd -X as root still runs as User
     conf = os.path.join(vdir, "httpd.conf")
@@ -752,7 +822,7 @@ def report_db_nodes(w, stats, exact):
     w("")
 
 
-def report(stats, logins, sign, codec, info, views, commands, instr, exact):
+def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose, instr_login):
     a, a2 = stats["a"]["rps"], stats["a2"]["rps"]
     L = []
     w = L.append
@@ -875,20 +945,31 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact):
         target("codec >= 50 % of raw AES-256-GCM (1 KiB session)",
                "not measured: %s" % (codec.get("how") or "no ratio in the codec benchmark's output"),
                None, "")
-    lb = logins.get("b") or {}
-    if lb.get("ok"):
-        total = lb["httpd_cpu_ms"]
-        # httpd's own share of a login: the same client making the same
-        # three exchanges (redirect, redirect, proxied page) with no OAuth.
-        base = (logins.get("null") or {}).get("httpd_cpu_ms", 0.0)
-        own = total - base
-        target("the module's own CPU per completed login <= 1 ms",
-               "%.2f ms (the front httpd's %.2f ms per login, less %.2f ms for the same three "
-               "exchanges without OAuth)" % (own, total, base), own <= 1.0,
-               "" if own <= 1.0 else "over by %.2f ms" % (own - 1.0))
-    else:
-        target("the module's own CPU per completed login <= 1 ms", "not measured: no login completed",
-               False, "")
+    # httpd's own share of a login: the same client making the same three
+    # exchanges (redirect, redirect, proxied page) with no OAuth.
+    base = (logins.get("null") or {}).get("httpd_cpu_ms", 0.0)
+    for key, name, what in (
+            ("b", "the module's own CPU per completed OAuth 2 login (b) <= 1 ms", ""),
+            ("i", "the module's own CPU per completed OpenID Connect login (i) <= 1 ms, "
+                  "id_token signature included", "; each id_token's RS256 signature and claims "
+                                                 "verified, userinfo's sub checked")):
+        lg = logins.get(key) or {}
+        if lg.get("ok") and not lg["failures"]:
+            total = lg["httpd_cpu_ms"]
+            own = total - base
+            if key == "i":
+                what += ("; the provider's metadata and keys cached" if not lg["asked"]["oidc_requests"]
+                         and not lg["asked"]["jwks_requests"] else
+                         "; NOT cached: %d metadata and %d key fetches in the measured logins"
+                         % (lg["asked"]["oidc_requests"], lg["asked"]["jwks_requests"]))
+            target(name, "%.2f ms (the front httpd's %.2f ms per login, less %.2f ms for the same "
+                         "three exchanges without OAuth; %d logins%s)"
+                   % (own, total, base, lg["ok"], what), own <= 1.0,
+                   "" if own <= 1.0 else "over by %.2f ms" % (own - 1.0))
+        else:
+            target(name, "not measured: %s" % ("%d logins failed" % len(lg["failures"])
+                                               if lg.get("failures") else "no login completed"),
+                   False, "")
     w("## Targets")
     w("")
     w("| target | measured | result |")
@@ -915,11 +996,21 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact):
           "(`httpd -X`, only that configuration's virtual host), inside `ap_run_process_connection` "
           "(reading, processing and answering the request, including the backend round trip), "
           "over %d requests on one keep-alive connection with a fresh session (%d for (c)). "
-          "Instruction counts do not depend on what else the machine is doing." % (INSTR_N, INSTR_N_C))
+          "Instruction counts do not depend on what else the machine is doing. (i) is (b)'s "
+          "protection and forwarding, in the virtual host of the OpenID Connect app, with a "
+          "session made by an OpenID Connect login." % (INSTR_N, INSTR_N_C))
+        if "i" in instr:
+            w("")
+            w("(i) runs %.0f instructions per request more than (b): its session holds the "
+              "id_token too (the cookie is %d bytes instead of %d, see Logins), which every "
+              "request decrypts and splits, and `OAuthForwardTokens` sends it on as "
+              "`X-OAuth-Id-Token`. (b), (d) and (e) are configured as before (i) was added, "
+              "in virtual hosts of their own."
+              % (instr["i"] - instr["b"], logins["i"]["cookie_bytes"], logins["b"]["cookie_bytes"]))
         w("")
         w("| config | instructions/request | added to its baseline | x baseline |")
         w("|---|---:|---:|---:|")
-        for c in CONFIGS:
+        for c in CONFIGS + [BY_KEY["i"]]:
             if c.key not in instr:
                 continue
             base = instr["a2" if c.instance == "oidc" else "a"]
@@ -929,38 +1020,116 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact):
         w("")
     w("## Logins")
     w("")
-    w("Complete logins, each a new browser: the login path (state + PKCE into the session), the "
-      "provider's authorize (auto_approve), the callback (code exchange and userinfo call from "
-      "httpd to the provider, tokens into the session), then the protected page. A Python client "
-      "with %d threads drives them; the provider is the single-process Python one, so logins/s "
-      "is bounded by the provider and the client, and the CPU column is what the front httpd "
-      "itself spent (its 3 requests plus its calls to the provider), read from /proc."
-      % logins["b"]["concurrency"])
+    lb, li, ln = logins["b"], logins["i"], logins["null"]
+    w("Complete logins, each a new browser, through the front httpd: the login path (state, "
+      "PKCE, for (i) the nonce, into the session), the provider's authorize (auto_approve), the "
+      "callback (from httpd to the provider: the code exchange, for (i) the id_token's RS256 "
+      "signature against the provider's keys and its claims (iss, aud, exp, iat, nonce, "
+      "at_hash), then userinfo, whose sub (i) checks against the id_token's; the tokens into "
+      "the session), then the protected page. (i) is an OpenID Connect app configured by "
+      "discovery (`server_metadata_url`, `scope=\"openid email profile\"`); before the "
+      "measured logins, 40 of each warm up, so its metadata and keys are fetched and cached "
+      "(for the machine, an hour) and parsed by each child. A Python client with %d threads "
+      "drives them, %d rounds of %d logins of each kind, interleaved ((b), (i), no OAuth, then "
+      "again: short rounds, so that the three meet the same load from elsewhere); the provider is the single-process Python one (it signs each id_token with "
+      "RS256 too), so logins/s is bounded by the provider and the client. The CPU columns are "
+      "what the front httpd itself (all its processes) and the provider spent, read from /proc "
+      "before and after each round, summed over the rounds and divided by the logins."
+      % (lb["concurrency"], lb["rounds"], lb["n"] // max(lb["rounds"], 1)))
     w("")
-    w("| through | logins | failed | wall s | logins/s | median login ms | front httpd CPU ms/login | provider CPU ms/login |")
-    w("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for key, name in (("b", "mod_oauthclient, (b) (OAuth 2 + PKCE + userinfo, codec session)"),
+    w("| through | logins | failed | wall s | logins/s | median login ms | front httpd CPU ms/login | per round | provider CPU ms/login |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for key, name in (("b", "mod_oauthclient, (b): OAuth 2 + PKCE + userinfo, codec session"),
+                      ("i", "mod_oauthclient, (i): OpenID Connect by discovery, RS256 id_token "
+                            "verified, userinfo with its sub checked, codec session"),
                       ("null", "no OAuth: the same three exchanges with the front httpd, in (a) "
                                "(redirect, redirect, proxied page): httpd's own share"),
                       ("f", "mod_auth_openidc, (f) (OIDC code flow, RS256 id_token, userinfo), for reference")):
         lg = logins.get(key)
         if not lg:
             continue
-        w("| %s | %d | %d | %.2f | %.1f | %.1f | %.2f | %.2f |"
+        rounds = lg["httpd_cpu_ms_rounds"]
+        w("| %s | %d | %d | %.2f | %.1f | %.1f | %.2f | %s | %.2f |"
           % (name, lg["ok"], len(lg["failures"]), lg["wall"], lg["per_s"], lg["latency_ms"],
-             lg["httpd_cpu_ms"], lg["provider_cpu_ms"]))
-    for key in ("b", "null", "f"):
+             lg["httpd_cpu_ms"], "%.2f - %.2f" % (min(rounds), max(rounds)) if len(rounds) > 1 else "-",
+             lg["provider_cpu_ms"]))
+    for key in ("b", "i", "null", "f"):
         lg = logins.get(key)
         if lg and lg["failures"]:
             w("")
             w("Failures (%s), first: `%s`" % (key, lg["failures"][0]))
     w("")
+    own_b, own_i = lb["httpd_cpu_ms"] - ln["httpd_cpu_ms"], li["httpd_cpu_ms"] - ln["httpd_cpu_ms"]
+    asked = li["asked"]
+
+    def paired(x, y):
+        """x - y round by round (both measured in the same round): the
+        median, and the middle half of the rounds."""
+        d = sorted(p - q for p, q in zip(x["httpd_cpu_ms_rounds"], y["httpd_cpu_ms_rounds"]))
+        if not d:
+            return "-"
+        return "%.2f (%.2f to %.2f)" % (median(d), d[len(d) // 4], d[(3 * len(d)) // 4])
+    w("The module's own CPU per login is the front httpd's CPU per login less the same three "
+      "exchanges' without OAuth (httpd receiving, routing and answering three requests and "
+      "proxying one), measured alike in the same rounds: what is left is the module's work and "
+      "what it makes httpd and the libraries do (the session, its calls to the provider through "
+      "libcurl, the JSON, the id_token's signature), system time of its connections included. "
+      "(b) OAuth 2: %.2f - %.2f = **%.2f ms**; (i) OpenID Connect: %.2f - %.2f = **%.2f ms**. "
+      "What OpenID Connect adds to an OAuth 2 login, (i) - (b): **%.2f ms** of the front "
+      "httpd's CPU per login (the nonce, the larger token response with its id_token, the "
+      "id_token's RS256 signature and claims, userinfo's sub; both fetch userinfo), and %.2f ms "
+      "of the provider's (it signs the id_token). During the measured logins (i) asked the "
+      "provider for its metadata %d times and for its keys %d times (%s), for userinfo %d "
+      "times and for tokens %d times (%d logins)."
+      % (lb["httpd_cpu_ms"], ln["httpd_cpu_ms"], own_b, li["httpd_cpu_ms"], ln["httpd_cpu_ms"],
+         own_i, li["httpd_cpu_ms"] - lb["httpd_cpu_ms"],
+         li["provider_cpu_ms"] - lb["provider_cpu_ms"], asked["oidc_requests"],
+         asked["jwks_requests"],
+         "both cached, as the target asks" if not asked["oidc_requests"] and not asked["jwks_requests"]
+         else "NOT cached: the figures include fetching them",
+         asked["userinfo_requests"], asked["token_requests"], li["ok"]))
+    if lb["rounds"] > 1:
+        w("")
+        w("Round by round, the median of the differences between figures of the same round "
+          "(the machine's drift from one round to the next falls out), and in brackets the "
+          "middle half of the rounds: (b) - no OAuth %s ms, (i) - no OAuth %s ms, (i) - (b) %s "
+          "ms. On a shared machine a round's CPU per login still moves with what the neighbours "
+          "do to the caches and the cores, and a round of %d logins counts in 10 ms ticks."
+          % (paired(lb, ln), paired(li, ln), paired(li, lb), lb["n"] // lb["rounds"]))
+    w("")
+    w("The session a login leaves: a cookie of %d bytes after an OAuth 2 login through (b), "
+      "%d after an OpenID Connect login through (i), which also keeps the id_token (for "
+      "`OAuthForwardTokens`' `X-OAuth-Id-Token` and logout's `id_token_hint`)."
+      % (lb["cookie_bytes"], li["cookie_bytes"]))
+    w("")
+    if "values" in jose:
+        v = jose["values"]
+        w("The id_token's checks alone (bench/jose_bench.c, below): %.1f us per id_token "
+          "(oac_jose_verify + oac_jose_check_id_token; raw RS256 verification %.1f us), %.1f %% "
+          "of the 1 ms budget." % (v["id_token_us"], v["raw_rs256_us"], v["id_token_us"] / 10))
+        w("")
+    if instr_login:
+        ib, ii, inull = instr_login["b"], instr_login["i"], instr_login["null"]
+        w("Cross-check in instructions (callgrind, %d complete logins in a single-process copy "
+          "of the front httpd, inside `ap_run_process_connection`; user space only, so the "
+          "kernel's share of the connections is not in them, and the one-time fetch of the "
+          "metadata and keys is averaged in): a login without OAuth %.0f instructions, (b) %.0f, "
+          "(i) %.0f. The module's share of a login: (b) %.0f (%.0f %% of its instructions), (i) "
+          "%.0f (%.0f %%); OpenID Connect adds %.0f to an OAuth 2 login. `bench/run "
+          "--profile=i-login,null-login` lists the functions and libraries that run them."
+          % (INSTR_N_LOGIN, inull, ib, ii, ib - inull, (ib - inull) * 100 / ib, ii - inull,
+             (ii - inull) * 100 / ii, ii - ib))
+        w("")
 
     w("## Microbenchmarks")
     w("")
     w("### OAuth 1 signing (bench/sign_bench.c)")
     w("")
     w(sign.get("text") or ("sign_bench failed: %s" % sign.get("error")))
+    w("")
+    w("### OpenID Connect id_token checks (bench/jose_bench.c)")
+    w("")
+    w(jose.get("text") or ("jose_bench failed: %s" % jose.get("error")))
     w("")
     w("### Session codec (%s)" % (codec.get("how") or "missing"))
     w("")
@@ -993,16 +1162,30 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact):
 
 def profile(keys):
     """Instructions per request of each configuration in keys, and the
-    functions that spend them (callgrind_annotate, inclusive)."""
+    functions that spend them (callgrind_annotate, inclusive), and the
+    libraries they run in (self cost by ELF object). KEY-login: per
+    complete login through KEY (oidc-login is i-login; null-login is the
+    same three exchanges without OAuth, which the other logins are then
+    compared with)."""
+    per_login = {}
     for key in keys:
+        key = "i-login" if key == "oidc-login" else key
         logins = key.endswith("-login")
         key = key[:-len("-login")] if logins else key
         cfg = BY_KEY[key]
         n = INSTR_N_LOGIN if logins else INSTR_N_C if key == "c" else INSTR_N
         per = count_instructions(cfg, n, logins)
-        out = os.path.join(ARGS.dir, "vg-" + key, "callgrind.out")
+        out = os.path.join(ARGS.dir, "vg-" + key + ("-login" if logins else ""), "callgrind.out")
         print("%s %.0f instructions/%s; callgrind output: %s"
-              % (cfg.label, per, "login" if logins else "request", out))
+              % ("null" if key == "null" else cfg.label, per, "login" if logins else "request", out))
+        if logins:
+            per_login[key] = per
+        objects = instructions_by_object(out)
+        total = sum(objects.values()) or 1
+        print("  by library (self instructions per %s):" % ("login" if logins else "request"))
+        for name, count in objects.most_common(12):
+            print("  %9.0f  %5.1f%%  %s" % (count / n, count * 100 / total, name))
+        print("  functions (inclusive):")
         ann = subprocess.run(["callgrind_annotate", "--inclusive=yes", out],
                              capture_output=True, text=True).stdout
         rows = [l for l in ann.splitlines() if re.match(r"^\s*[\d,]+ \(", l)][:40]
@@ -1011,6 +1194,43 @@ def profile(keys):
             if m:
                 print("  %9.0f  %5s%%  %s" % (int(m.group(1).replace(",", "")) / n, m.group(2),
                                               m.group(3)[:110]))
+    if "null" in per_login:
+        for key, per in per_login.items():
+            if key != "null":
+                print("%s login: %.0f instructions beyond the same three exchanges without OAuth "
+                      "(%.0f): %.1f %% of the login's"
+                      % (BY_KEY[key].label, per - per_login["null"], per_login["null"],
+                         (per - per_login["null"]) * 100 / per))
+
+
+def instructions_by_object(path):
+    """Self instructions (Ir) per ELF object (shared library, httpd) in a
+    callgrind output file: its cost lines under each ob=, the inclusive
+    cost lines that follow a calls= line left out."""
+    names, counts = {}, collections.Counter()
+    current, after_call = None, False
+    with open(path) as f:
+        for line in f:
+            head = line[:1]
+            if head.isdigit() or head in "+-*":
+                if after_call:
+                    after_call = False
+                    continue
+                parts = line.split()
+                if len(parts) >= 2 and current is not None:
+                    counts[current] += int(parts[1])
+            elif line.startswith(("ob=", "cob=")):
+                field, _, value = line.rstrip("\n").partition("=")
+                m = re.match(r"\((\d+)\)(?: (.*))?$", value)
+                if m:
+                    if m.group(2):
+                        names[m.group(1)] = m.group(2)
+                    value = names.get(m.group(1), value)
+                if field == "ob":
+                    current = os.path.basename(value)
+            elif line.startswith("calls="):
+                after_call = True
+    return counts
 
 
 def rss_of_children(name):
@@ -1116,7 +1336,13 @@ def main():
     # Full mode: 7 rounds, because one 5 s run of a configuration moves by
     # up to +-8 % from round to round on 2 shared cores.
     ROUNDS, SECONDS = (3, 2) if ARGS.quick else (7, 5)
-    n_logins, n_logins_f = (200, 100) if ARGS.quick else (1000, 400)
+    # logins: (b), (i) and the null login interleaved, ROUNDS_L rounds of
+    # N_LOGINS each; mod_auth_openidc's once
+    # Short rounds, so that the three kinds meet the same neighbours on a
+    # shared machine; many of them, because /proc counts CPU in 10 ms
+    # ticks (a round of 100 logins of ~1 ms is good to ~0.1 ms, the sum of
+    # 12 rounds to ~0.02 ms).
+    rounds_l, n_logins, n_logins_f = (12, 100, 100) if ARGS.quick else (20, 250, 400)
     micro_seconds = 0.3 if ARGS.quick else 1.0
     with open(os.path.join(ARGS.dir, "htdocs", "app", "hello.txt"), "rb") as f:
         PAGE = f.read()
@@ -1167,33 +1393,52 @@ def main():
                 % (c.label, exact[c.key]["requests"], sum(exact[c.key]["queries"].values()),
                    exact[c.key]["queries"]))
 
-    # 3. logins
-    logins = {}
-    log("%d logins through mod_oauthclient ..." % n_logins)
-    logins["b"] = login_bench(BY_KEY["b"], n_logins, 4)
-    logins["null"] = login_bench(Config("null", "(a)", "", "front", BY_KEY["a"].port, "null"),
-                                 n_logins, 4)
-    log("  %.1f logins/s, front httpd CPU %.2f ms/login" % (logins["b"]["per_s"], logins["b"]["httpd_cpu_ms"]))
+    # 3. logins: a warm-up first, so that the OpenID Connect app has fetched
+    # the provider's metadata and keys and each child process has parsed
+    # them (they are kept an hour); the measured rounds must then ask the
+    # provider for neither (checked in the report)
+    login_keys = ("b", "i", "null")
+    warm = {k: login_bench(BY_KEY[k], 40, 4) for k in login_keys}
+    for k, r in warm.items():
+        if r["failures"]:
+            raise SystemExit("%s: %d of 40 logins failed while warming up, first: %s"
+                             % (BY_KEY[k].label, len(r["failures"]), r["failures"][0]))
+    log("warm-up logins done; (i) asked the provider for %s" % warm["i"]["asked"])
+    log("%d rounds of %d logins each through (b) OAuth 2, (i) OpenID Connect and without OAuth ..."
+        % (rounds_l, n_logins))
+    logins = login_series([BY_KEY[k] for k in login_keys], n_logins, rounds_l, 4, log)
+    # what each login leaves in the browser: the session cookie (name=value)
+    for k in ("b", "i"):
+        logins[k]["cookie_bytes"] = len(login(BY_KEY[k]))
+    for k in ("b", "i"):
+        log("  %s %.1f logins/s, front httpd CPU %.2f ms/login"
+            % (BY_KEY[k].label, logins[k]["per_s"], logins[k]["httpd_cpu_ms"]))
     log("%d logins through mod_auth_openidc ..." % n_logins_f)
-    logins["f"] = login_bench(BY_KEY["f"], n_logins_f, 4)
+    logins["f"] = login_series([BY_KEY["f"]], n_logins_f, 1)["f"]
     log("  %.1f logins/s, front httpd CPU %.2f ms/login" % (logins["f"]["per_s"], logins["f"]["httpd_cpu_ms"]))
 
     # 4. microbenchmarks
     log("OAuth 1 signing microbenchmark ...")
     sign = run_sign_bench(micro_seconds)
+    log("id_token checks microbenchmark ...")
+    jose = run_sign_bench(micro_seconds, "jose_bench")
     log("session codec microbenchmark ...")
     codec = run_codec_bench(micro_seconds)
     info["load_after"] = " ".join(open("/proc/loadavg").read().split()[:3])
 
     # 5. instructions per request (full mode; ~1.5 minutes)
-    instr = {}
+    instr, instr_login = {}, {}
     if not ARGS.quick:
-        for c in CONFIGS:
+        for c in CONFIGS + [BY_KEY["i"]]:
             if c.instance == "balancer":
                 continue    # several processes; callgrind follows one
             log("instructions per request under callgrind: %s ..." % c.label)
             instr[c.key] = count_instructions(c, INSTR_N_C if c.key == "c" else INSTR_N)
             log("  %.0f" % instr[c.key])
+        for k in login_keys:
+            log("instructions per login under callgrind: %s ..." % k)
+            instr_login[k] = count_instructions(BY_KEY[k], INSTR_N_LOGIN, logins=True)
+            log("  %.0f" % instr_login[k])
 
     commands = {
         "run": "bench/run" + (" --quick" if ARGS.quick else ""),
@@ -1207,6 +1452,9 @@ def main():
             "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o sign_bench "
             "bench/sign_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
             "./sign_bench %s" % micro_seconds,
+            "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o jose_bench "
+            "bench/jose_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
+            "./jose_bench %s" % micro_seconds,
             codec.get("how", "").split(" (")[0] if not codec.get("missing") else "# codec benchmark: missing",
         ],
     }
@@ -1217,7 +1465,8 @@ def main():
             "--toggle-collect=ap_run_process_connection --callgrind-out-file=OUT "
             "apache2 -X -f <that configuration alone> ...",
         ]
-    text, targets = report(stats, logins, sign, codec, info, views, commands, instr, exact)
+    text, targets = report(stats, logins, sign, codec, info, views, commands, instr, exact,
+                           jose, instr_login)
     problem = chart(os.path.join(ARGS.out, "results.png"), stats, info)
     if problem:
         text = text.replace("## Targets", "(%s)\n\n## Targets" % problem, 1)
