@@ -7,6 +7,7 @@
 #include <apr_strings.h>
 
 #include "oac_claims.h"
+#include "oac_util.h"
 
 apr_status_t oac_claims_parse_rules(apr_array_header_t **prules,
                                     const char **perr, apr_pool_t *p,
@@ -304,12 +305,6 @@ const char *oac_claims_select(apr_pool_t *p, const json_t *claims,
     return *out ? out : NULL;
 }
 
-static apr_status_t release_json(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
 json_t *oac_claims_parse(apr_pool_t *p, const char *s)
 {
     json_error_t jerr;
@@ -322,6 +317,5 @@ json_t *oac_claims_parse(apr_pool_t *p, const char *s)
         json_decref(doc);
         return NULL;
     }
-    apr_pool_cleanup_register(p, doc, release_json, apr_pool_cleanup_null);
-    return doc;
+    return oac_util_json_owned(p, doc);
 }

@@ -735,12 +735,6 @@ verified:
     return OAC_JOSE_OK;
 }
 
-static apr_status_t release_json(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
 oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
                            const char **pwhy, apr_pool_t *p, const char *jwt,
                            const oac_jose_jwks_t *jwks,
@@ -763,9 +757,7 @@ oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
         *pwhy = "JWT payload is not a JSON object, or has a member twice";
         return OAC_JOSE_INVALID;
     }
-    apr_pool_cleanup_register(p, claims, release_json,
-                              apr_pool_cleanup_null);
-    *pclaims = claims;
+    *pclaims = oac_util_json_owned(p, claims);
     *palg = alg;
     return OAC_JOSE_OK;
 }

@@ -11,6 +11,7 @@
 #include "oac_oauth1.h"
 #include "oac_oauth2.h"
 #include "oac_userinfo.h"
+#include "oac_util.h"
 
 /* A claim as a user name: a string, or an integer's text; NULL else. */
 static const char *claim_text(apr_pool_t *p, const json_t *v)
@@ -49,12 +50,6 @@ static apr_status_t oidc_user(const char **puser, const char **perr,
     return APR_SUCCESS;
 }
 
-static apr_status_t release_json(void *data)
-{
-    json_decref(data);
-    return APR_SUCCESS;
-}
-
 /* doc (a reference the caller gives up) as *pclaims, owned by p */
 static void hand_out(json_t **pclaims, apr_pool_t *p, json_t *doc)
 {
@@ -62,8 +57,7 @@ static void hand_out(json_t **pclaims, apr_pool_t *p, json_t *doc)
         json_decref(doc);
         return;
     }
-    apr_pool_cleanup_register(p, doc, release_json, apr_pool_cleanup_null);
-    *pclaims = doc;
+    *pclaims = oac_util_json_owned(p, doc);
 }
 
 apr_status_t oac_userinfo_user(const char **puser, const char **perr,

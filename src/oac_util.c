@@ -556,3 +556,15 @@ int oac_util_stored_seconds(apr_int64_t *pv, const char *s)
     *pv = v;
     return 1;
 }
+
+static apr_status_t release_json(void *data)
+{
+    json_decref(data);
+    return APR_SUCCESS;
+}
+
+json_t *oac_util_json_owned(apr_pool_t *p, json_t *v)
+{
+    apr_pool_cleanup_register(p, v, release_json, apr_pool_cleanup_null);
+    return v;
+}

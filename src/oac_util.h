@@ -12,6 +12,8 @@
 #include <apr_errno.h>
 #include <apr_tables.h>
 
+#include <jansson.h>
+
 /*
  * Percent-encode every byte outside ALPHA / DIGIT / "-" / "." / "_" / "~"
  * as %XX with uppercase hex (RFC 3986, as RFC 5849 section 3.6 requires).
@@ -124,5 +126,9 @@ apr_status_t oac_util_stored_split(apr_array_header_t **pfields,
                                    const char *s);
 /* Unix seconds as stored: digits only, at most 18; 0 for anything else. */
 int oac_util_stored_seconds(apr_int64_t *pv, const char *s);
+
+/* v (a reference the caller gives up) owned by p from now on: released
+ * when p is cleared or destroyed. Returns v. */
+json_t *oac_util_json_owned(apr_pool_t *p, json_t *v);
 
 #endif /* OAC_UTIL_H */
