@@ -34,6 +34,7 @@
 APLOG_USE_MODULE(oauthclient);
 
 #define API_RESPONSE_FILTER "OAUTHCLIENT_API_RESPONSE"
+#define API_RETRY_HANDLER "oauthclient-api"
 
 static int is_oauth_auth_type(request_rec *r)
 {
@@ -560,12 +561,15 @@ static int add_dpop_proof(request_rec *r, const oac_app_t *app,
                           const oac_token_t *token, const char *url)
 {
     const char *origin = origin_of(r->pool, url), *why;
+    const char *nonce = origin ? api_nonce(r, origin) : NULL;
     char *proof;
 
+    oac_request_state(r)->api.dpop_nonce = nonce;
+    /* iat is now, not the request's arrival: a retried request's proof
+     * may be made after a token fetch */
     if (oac_dpop_proof(&proof, &why, r->pool, app->dpop_signer, r->method,
-                       url, token->access_token,
-                       origin ? api_nonce(r, origin) : NULL,
-                       apr_time_sec(r->request_time)) != APR_SUCCESS) {
+                       url, token->access_token, nonce,
+                       apr_time_sec(apr_time_now())) != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00122)
                       "OAuthProxyAPI %s: no DPoP proof: %s", app->name, why);
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -697,13 +701,75 @@ static int api_target(const oac_app_t **papp, const char **purl,
     return OK;
 }
 
+/* A refused request may be sent once more only when nothing of it is lost
+ * by the first sending: no body, or one read into memory. A refused
+ * service token is renewed for idempotent methods only (RFC 9110 9.2.2: the
+ * API may have acted before refusing); a DPoP nonce demanded with
+ * use_dpop_nonce refuses the request before it is processed (RFC 9449 9). */
+static int api_idempotent(const request_rec *r)
+{
+    switch (r->method_number) {
+    case M_GET: case M_PUT: case M_DELETE: case M_OPTIONS:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* One attempt at the API: the token applied to what api.url, api.body
+ * and api.headers_in hold, the hooks, the proof, the signature; then
+ * mod_proxy's. 0, or the status to answer. */
+static int api_attempt(request_rec *r, const oac_app_t *app,
+                       oac_request_t *rs)
+{
+    const char *url = rs->api.url, *body = rs->api.body;
+    apr_size_t len = rs->api.len;
+    int rc;
+
+    if (rs->api.headers_in) {
+        r->headers_in = apr_table_copy(r->pool, rs->api.headers_in);
+    }
+    /* As in Authlib: an OAuth 2 token is applied before the compliance
+     * hooks run, so a fix can move it (into a query parameter of the
+     * provider's choosing); an OAuth 1 request is signed after them, so
+     * the signature covers what they changed. */
+    if (app->version == OAC_OAUTH2) {
+        place_oauth2_token(r, app, rs->token, &url, &body, &len);
+    }
+    if ((rc = oac_run_protected_request(r, app, &url, &body, &len)) != OK) {
+        return rc;
+    }
+    /* After the hooks: the proof is over the URL that goes out. */
+    if (app->dpop_signer && rs->token->token_type
+        && !strcmp(rs->token->token_type, "DPoP")
+        && (rc = add_dpop_proof(r, app, rs->token, url))) {
+        return rc;
+    }
+    if (app->version == OAC_OAUTH1
+        && (rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
+        return rc;
+    }
+    if (rs->api.read_body) {
+        oac_body_replace(r, body, len);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
+                  app->name, r->method, r->uri,
+                  oac_util_url_for_message(r->pool, url));
+    ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
+    hand_to_proxy(r, url);
+    if (rs->api.possible && !rs->api.attempts++) {
+        r->handler = API_RETRY_HANDLER;
+    }
+    return 0;
+}
+
 static int proxy_api(request_rec *r, oac_dir_conf *dc)
 {
     oac_request_t *rs = oac_request_state(r);
     const oac_app_t *app = NULL;
     const char *url, *body = NULL;
     apr_size_t len = 0;
-    int rc, read_body;
+    int rc, read_body, dpop;
 
     if ((rc = api_target(&app, &url, r, dc, rs)) != OK || !app) {
         return rc;
@@ -730,67 +796,111 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     rs->client_headers_in = apr_table_copy(r->pool, r->headers_in);
     strip_browser_headers(r);
 
-    /* As in Authlib: an OAuth 2 token is applied before the compliance
-     * hooks run, so a fix can move it (into a query parameter of the
-     * provider's choosing); an OAuth 1 request is signed after them, so
-     * the signature covers what they changed. */
-    if (app->version == OAC_OAUTH2) {
-        place_oauth2_token(r, app, rs->token, &url, &body, &len);
+    dpop = app->dpop_signer && rs->token->token_type
+        && !strcmp(rs->token->token_type, "DPoP");
+    rs->api.url = url;
+    rs->api.body = body;
+    rs->api.len = len;
+    rs->api.read_body = read_body;
+    rs->api.possible = (rs->service || dpop)
+        && (read_body || !ap_request_has_body(r));
+    if (rs->api.possible) {
+        /* What a second attempt starts from again */
+        rs->api.headers_in = apr_table_copy(r->pool, r->headers_in);
+        rs->api.err_headers_out = apr_table_copy(r->pool, r->err_headers_out);
+        rs->api.content_type = r->content_type;
     }
-    if ((rc = oac_run_protected_request(r, app, &url, &body, &len)) != OK) {
+    if ((rc = api_attempt(r, app, rs))) {
         return rc;
-    }
-    /* After the hooks: the proof is over the URL that goes out. */
-    if (app->dpop_signer && rs->token->token_type
-        && !strcmp(rs->token->token_type, "DPoP")
-        && (rc = add_dpop_proof(r, app, rs->token, url))) {
-        return rc;
-    }
-    if (app->version == OAC_OAUTH1
-        && (rc = sign_oauth1(r, app, rs->token, url, body)) != OK) {
-        return rc;
-    }
-    if (read_body) {
-        oac_body_replace(r, body, len);
     }
     oac_count(r, app, OAC_CTR_API_PROXIED);
-    ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
-                  app->name, r->method, r->uri,
-                  oac_util_url_for_message(r->pool, url));
-    ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
-    hand_to_proxy(r, url);
     return OK;
 }
 
-/* The provider's answer is served from this site's origin: it may not set
- * cookies here (a session cookie of its choosing), nor run script here if
- * it is HTML (content the provider's users control). */
-static apr_status_t api_response_filter(ap_filter_t *f,
-                                        apr_bucket_brigade *bb)
+/* The API refused the request (its first answer, status and headers
+ * known, nothing sent yet): what is learnt from it, and whether the
+ * request is worth sending once more, swallowing this answer. */
+static int api_refused(request_rec *r, oac_request_t *rs)
 {
-    request_rec *r = f->r;
-    const oac_request_t *rs = ap_get_module_config(r->request_config,
-                                                   &oauthclient_module);
     const char *nonce = apr_table_get(r->headers_out, "DPoP-Nonce");
+    const char *challenge;
+    int again = 0;
 
-    /* The API refused the app's own token: the next request renews it.
-     * (This one is not sent again: mod_proxy has streamed it.) */
-    if (rs && rs->service && rs->app
+    if (!nonce) {
+        /* where ProxyErrorOverride keeps the answer's headers */
+        nonce = apr_table_get(r->err_headers_out, "DPoP-Nonce");
+    }
+    /* The API refused the app's own token: it is renewed, by this request
+     * if a retry is possible, else by the next. */
+    if (rs->service && rs->app
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         int renew = oac_service_token_refused(r, rs->app);
+        int retry = rs->api.possible && rs->api.attempts == 1
+                    && api_idempotent(r);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
                       "OAuthProxyAPI %s: the API answered %d to the service "
                       "token: %s", rs->app->name, r->status,
-                      renew ? "the next request gets a new one"
-                            : "it was renewed less than 30 s ago, and is "
-                              "kept");
+                      !renew ? "it was renewed less than 30 s ago, and is "
+                               "kept"
+                      : retry ? "a new one is fetched, and the request sent "
+                                "again"
+                              : "the next request gets a new one");
+        if (retry) {
+            const char *why;
+            const oac_token_t *t = oac_service_token(r, rs->app, &why);
+            /* Only a token other than the refused one is worth a retry:
+             * another process may have renewed it meanwhile. */
+            if (t && strcmp(t->access_token, rs->token->access_token)) {
+                rs->api.renewed = t;
+                again = 1;
+            }
+        }
     }
-    if (nonce && rs && rs->api_app && rs->api_app->dpop_signer && rs->api_url
+    if (nonce && rs->api_app && rs->api_app->dpop_signer && rs->api_url
         && oac_util_is_vschar(nonce)) {
         const char *origin = origin_of(r->pool, rs->api_url);
         if (origin) {
             api_nonce_learn(origin, nonce);
         }
+        challenge = apr_table_get(r->headers_out, "WWW-Authenticate");
+        if (!challenge) {
+            challenge = apr_table_get(r->err_headers_out, "WWW-Authenticate");
+        }
+        /* RFC 9449 9: a resource server asks for its nonce with a 401
+         * and error="use_dpop_nonce"; a nonce we did not send yet. */
+        if (r->status == HTTP_UNAUTHORIZED && challenge
+            && ap_strstr_c(challenge, "use_dpop_nonce")
+            && rs->api.possible && rs->api.attempts == 1
+            && (!rs->api.dpop_nonce || strcmp(rs->api.dpop_nonce, nonce))) {
+            again = 1;
+        }
+    }
+    return again;
+}
+
+/* The provider's answer is served from this site's origin: it may not set
+ * cookies here (a session cookie of its choosing), nor run script here if
+ * it is HTML (content the provider's users control). An answer that is
+ * answered by sending the request again is swallowed whole instead. */
+static apr_status_t api_response_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+    oac_request_t *rs = ap_get_module_config(r->request_config,
+                                             &oauthclient_module);
+
+    if (!f->ctx && rs && api_refused(r, rs)) {
+        rs->api.retry = 1;
+        f->ctx = rs;
+    }
+    if (f->ctx) {
+        int eos = !APR_BRIGADE_EMPTY(bb)
+                  && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+        apr_brigade_cleanup(bb);
+        if (eos) {
+            ap_remove_output_filter(f);
+        }
+        return APR_SUCCESS;
     }
     apr_table_unset(r->headers_out, "Set-Cookie");
     apr_table_unset(r->headers_out, "Set-Cookie2");
@@ -800,6 +910,59 @@ static apr_status_t api_response_filter(ap_filter_t *f,
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
+}
+
+/* The handler of an API request that may be sent twice: mod_proxy's, run
+ * from here so that a refusal swallowed by the response filter (or
+ * returned by mod_proxy under ProxyErrorOverride) can be followed by one
+ * more attempt, as mod_proxy's own balancer retries do, on the same
+ * request. */
+int oac_api_retry_handler(request_rec *r)
+{
+    oac_request_t *rs = ap_get_module_config(r->request_config,
+                                             &oauthclient_module);
+    const oac_app_t *app;
+    int rc;
+
+    r->handler = "proxy-server";
+    rc = ap_run_handler(r);
+    if (!rs || !(app = rs->app ? rs->app : rs->api_app)) {
+        return rc;
+    }
+    if (!rs->api.retry && (rc == HTTP_UNAUTHORIZED || rc == HTTP_FORBIDDEN)
+        && apr_table_get(r->notes, "proxy-error-override")) {
+        int status = r->status;
+        r->status = rc;
+        rs->api.retry = api_refused(r, rs);
+        r->status = status;
+    }
+    if (!rs->api.retry) {
+        return rc;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00130)
+                  "OAuthProxyAPI %s: %s %s sent again %s", app->name,
+                  r->method, r->uri,
+                  rs->api.renewed ? "with a renewed service token"
+                                  : "with the API's DPoP nonce");
+    if (rs->api.renewed) {
+        rs->token = rs->api.renewed;
+    }
+    rs->api.retry = 0;
+    /* The first answer left nothing: it was swallowed before the headers
+     * went out. */
+    r->status = HTTP_OK;
+    r->status_line = NULL;
+    r->headers_out = apr_table_make(r->pool, 12);
+    r->err_headers_out = apr_table_copy(r->pool, rs->api.err_headers_out);
+    r->content_type = rs->api.content_type;
+    r->clength = 0;
+    r->sent_bodyct = 0;
+    r->eos_sent = 0;
+    apr_table_unset(r->notes, "proxy-error-override");
+    if ((rc = api_attempt(r, app, rs))) {
+        return rc;
+    }
+    return ap_run_handler(r);
 }
 
 void oac_api_register(void)

@@ -17,5 +17,7 @@ int oac_fixups(request_rec *r);
 void oac_api_register(void);
 /* Per child: the DPoP nonces API servers ask for. */
 void oac_api_child_init(apr_pool_t *pchild);
+/* The handler of an OAuthProxyAPI request that may be sent once more */
+int oac_api_retry_handler(request_rec *r);
 
 #endif

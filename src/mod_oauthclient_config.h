@@ -97,6 +97,23 @@ typedef struct {
     apr_table_t *client_headers_in;
     /* OAuthProxyAPI NAME client_credentials: token is the app's own */
     int service;
+    /* OAuthProxyAPI: what an attempt is built from, kept when a refusal
+     * may be answered by sending the request once more (a service token
+     * renewed, a DPoP nonce learnt); see api_retry_handler */
+    struct {
+        int possible;           /* nothing of the request would be lost */
+        int retry;              /* the refusal was swallowed: send again */
+        int attempts;
+        const char *url;        /* before the token went in */
+        const char *body;       /* a body read into memory, or NULL */
+        apr_size_t len;
+        int read_body;
+        apr_table_t *headers_in;    /* the browser's headers stripped */
+        apr_table_t *err_headers_out;
+        const char *content_type;
+        const char *dpop_nonce;     /* the nonce the proof carried */
+        const oac_token_t *renewed; /* the service token to retry with */
+    } api;
     /* The session was written: the cookie size filter is in place */
     int cookie_watched;
     /* A token refresh changed the session: 1 while that is its only

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(site provider_config provider_get provider_post json_of
                  log_size log_since);
 
-plan tests => 20;
+plan tests => 27;
 
 sub api {
     my ($path) = @_;
@@ -48,11 +48,14 @@ ok t_cmp($failed, 0, '100 calls from four clients all succeed');
 ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 1,
          'and share the one token, whichever process serves them');
 
-# the API refuses the token: the next call gets a new one
+# the API refuses the token of a POST: not sent again (the API may have
+# acted on it), the next call gets a new one
 provider_post('/_control/expire_tokens');
 my $start = log_size();
-$res = api('/svc/x');
-ok t_cmp($res->code, 401, "the API's refusal goes back to the caller");
+my $api_before = provider_get('/_control/stats')->{api_requests};
+$res = LWP::UserAgent->new(max_redirect => 0)->post(site('/svc/x'));
+ok t_cmp($res->code, 401, "the API's refusal of a POST goes back to the caller");
+ok t_cmp(provider_get('/_control/stats')->{api_requests} - $api_before, 1, 'the POST was sent once');
 ok t_cmp(log_since($start, qr/OAC00126/), qr/OAuthProxyAPI svc: the API answered 401 to the service token: the next request gets a new one/,
          'and is logged');
 $res = api('/svc/x');
@@ -68,11 +71,37 @@ ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 2,
 ok t_cmp(log_since($start, qr/OAC00126/), qr/renewed less than 30 s ago, and is kept/,
          'and the log says why');
 
+# a GET the API refuses: the token is renewed and the GET sent again, the
+# caller sees only the answer to the second
+$res = api('/svcre/x');
+my $cc = provider_get('/_control/stats')->{client_credentials_requests};
+provider_post('/_control/expire_tokens');
+$start = log_size();
+$api_before = provider_get('/_control/stats')->{api_requests};
+$res = api('/svcre/x?again=1');
+ok t_cmp($res->code, 200, 'a refused GET is answered by a renewal and one retry');
+ok t_cmp(json_of($res)->{raw_query} // '', 'again=1', 'the same request, sent again');
+my $stats2 = provider_get('/_control/stats');
+ok t_cmp(($stats2->{client_credentials_requests} - $cc) . ' ' . ($stats2->{api_requests} - $api_before),
+         '1 2', 'one new token, two calls to the API');
+ok t_cmp(log_since($start, qr/OAC00130/), qr/OAuthProxyAPI svcre: GET \/svcre\/x sent again with a renewed service token/,
+         'the retry is logged');
+ok t_cmp(defined $res->header('WWW-Authenticate') ? 'challenge' : 'none', 'none',
+         "nothing of the swallowed refusal reaches the caller");
+# refused again within 30 s: the token is kept, the refusal is not retried
+provider_post('/_control/expire_tokens');
+$api_before = provider_get('/_control/stats')->{api_requests};
+$res = api('/svcre/x');
+$stats2 = provider_get('/_control/stats');
+ok t_cmp($res->code . ' ' . ($stats2->{api_requests} - $api_before) . ' ' . ($stats2->{client_credentials_requests} - $cc),
+         '401 1 1', 'a refusal the kept token cannot help is passed on, sent once');
+
 # another audience (access_token_params) for the same client: its own token
+$cc = provider_get('/_control/stats')->{client_credentials_requests};
 $res = api('/svcaud/x');
 ok t_cmp(provider_get('/_control/stats')->{last_token_request}{params}{audience} // '', 'api-two',
          'an app with another audience asks for its own token');
-ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests}, 3, 'never the other app\'s');
+ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests} - $cc, 1, 'never the other app\'s');
 
 # renewed ahead of its expiry: a token of 10 s is renewed after 9
 provider_post('/_control/config', { access_token_lifetime => 10 });

@@ -23,7 +23,7 @@ use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_url op_log op_reset op_login);
 
-plan tests => 56;
+plan tests => 64;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -138,6 +138,48 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
              '200 new proof', 'DPoP: a second API call, a new proof (the OP rejects replays)');
     ok t_cmp(browser()->get(site('/api/opdpop/me'), Accept => 'application/json')->code == 200 ? 'served' : 'refused',
              'refused', 'DPoP: without a session no API call');
+
+    # A resource server that demands its own nonce (RFC 9449 9): the first
+    # proof has none, the answer 401 use_dpop_nonce is swallowed and the
+    # call sent again at once with the nonce in a fresh proof.
+    op_reset();
+    my $rs = $ua->get(site('/api/opdpop/_test/dpop-resource/items?n=1'));
+    ok t_cmp($rs->code, 200, 'DPoP nonce at the API: the caller gets the answer to the retried call');
+    my @seen = @{ op_log()->{resources} };
+    # (The first proof may carry the nonce the OP's userinfo endpoint, of
+    # the same origin, gave earlier: not the resource's.)
+    ok t_cmp(join(',', map { "$_->{status}:" . ($_->{error} // '-') . ':' . ($_->{query}{n} // '') } @seen),
+             '401:use_dpop_nonce:1,200:-:1',
+             'DPoP nonce at the API: refused without its nonce, accepted with it, the same call');
+    ok t_cmp(($seen[1]{nonce} // 'none') ne ($seen[0]{nonce} // 'none') ? 'learnt' : 'same', 'learnt',
+             'DPoP nonce at the API: the retry carries the nonce the refusal gave');
+    ok t_cmp(($seen[0]{jti} // 'x') ne ($seen[1]{jti} // 'x') ? 'fresh' : 'reused', 'fresh',
+             'DPoP nonce at the API: the retry has a fresh proof, never the refused one');
+    ok t_cmp(defined $rs->header('WWW-Authenticate') ? 'challenge' : 'none', 'none',
+             "DPoP nonce at the API: nothing of the refusal reaches the caller");
+    # Each child process learns the nonce for itself: a call served by
+    # another child may need its own retry, never more.
+    op_reset();
+    my $ok = 0;
+    for my $n (1 .. 6) {
+        $ok++ if $ua->get(site("/api/opdpop/_test/dpop-resource/items?m=$n"))->code == 200;
+    }
+    @seen = @{ op_log()->{resources} };
+    my %tries;
+    $tries{ $_->{query}{m} }++ for @seen;
+    ok t_cmp("$ok " . (grep({ $_ > 2 } values %tries) ? 'more than one retry' : 'at most one retry each'),
+             '6 at most one retry each', 'DPoP nonce at the API: six more calls succeed, each sent at most twice');
+
+    # A body that streamed to the API cannot be sent twice: the refusal
+    # goes back, the nonce is learnt for the next call.
+    LWP::UserAgent->new->post(op_url('/_test/dpop-nonce'));
+    op_reset();
+    $rs = $ua->post(site('/api/opdpop/_test/dpop-resource/items'), 'Content-Type' => 'application/json',
+                    Content => '{"a":1}');
+    ok t_cmp($rs->code . ' ' . scalar(@{ op_log()->{resources} }), '401 1',
+             'DPoP nonce at the API: a POST with a streamed body is sent once, its refusal passed on');
+    $rs = $ua->get(site('/api/opdpop/_test/dpop-resource/items?n=3'));
+    ok t_cmp($rs->code, 200, 'DPoP nonce at the API: the next call succeeds');
 }
 
 # --- DPoP on refresh -------------------------------------------------------------

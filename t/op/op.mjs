@@ -31,11 +31,14 @@
 //   GET  /_test/resource   a resource server for service tokens: validates
 //                       the request's Bearer access token (user or client
 //                       credentials) and echoes what it is
+//   GET|POST /_test/dpop-resource...  a resource server for DPoP-bound
+//                       tokens that demands its own nonce (RFC 9449 9)
+//   POST /_test/dpop-nonce   that resource server moves to a new nonce
 //
 // --client-key FILE (PEM, as t/TEST.PL makes it) is the key pair of the
 // clients that authenticate with private_key_jwt: the OP registers its
 // public JWK, the test httpd signs with the private key.
-import { createHash, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { constants as cryptoConstants, createHash, createPublicKey, generateKeyPairSync, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
@@ -157,6 +160,9 @@ const bySub = new Map(Object.values(ACCOUNTS).map((a) => [a.claims.sub, a]));
 // cannot expect its own fetch):
 const documents = { discovery: 0, jwks: 0 };
 let seen;
+// /_test/dpop-resource's current nonce, and the proofs it has seen
+let resourceNonce = randomBytes(16).toString('base64url');
+const resourceJtis = new Set();
 function reset() {
   seen = {
     pushed: [], authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
@@ -431,6 +437,51 @@ provider.use(async (ctx, next) => {
     seen.resources.push(entry);
     ctx.status = entry.status;
     ctx.body = token ? entry : { error: 'invalid_token' };
+    return;
+  }
+  if (ctx.path.startsWith('/_test/dpop-resource') && ['GET', 'POST'].includes(ctx.method)) {
+    // A resource server that checks DPoP-bound tokens and demands its own
+    // nonce in the proofs (RFC 9449 9): a proof without the current nonce
+    // is answered 401 use_dpop_nonce with a new one; a proof is accepted
+    // once (its jti), for the token it is bound to (cnf.jkt, ath), for
+    // this method and URL, with a valid signature.
+    const [scheme, value] = (ctx.get('authorization') || '').split(' ');
+    const raw = ctx.get('dpop');
+    const proof = decodeJwt(raw);
+    const token = /^dpop$/i.test(scheme || '') && value ? await provider.AccessToken.find(value) : undefined;
+    const url = `http://${ctx.get('host')}${ctx.path}`;
+    let error;
+    if (!token || !proof) error = 'invalid_token';
+    else if (proof.header.typ !== 'dpop+jwt' || thumbprint(proof.header.jwk) !== token.jkt) error = 'invalid_dpop_proof';
+    else if (proof.payload.htm !== ctx.method || proof.payload.htu !== url) error = 'invalid_dpop_proof';
+    else if (proof.payload.ath !== createHash('sha256').update(value).digest('base64url')) error = 'invalid_dpop_proof';
+    else if (resourceJtis.has(proof.payload.jti)) error = 'invalid_dpop_proof';
+    else {
+      const [h, p, sig] = raw.split('.');
+      const alg = proof.header.alg;
+      const key = createPublicKey({ key: proof.header.jwk, format: 'jwk' });
+      const opts = alg === 'ES256' ? { key, dsaEncoding: 'ieee-p1363' }
+        : alg === 'PS256' ? { key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key;
+      const ok = cryptoVerify(alg === 'EdDSA' ? null : 'sha256', Buffer.from(`${h}.${p}`), opts, Buffer.from(sig, 'base64url'));
+      if (!ok) error = 'invalid_dpop_proof';
+      else if (proof.payload.nonce !== resourceNonce) error = 'use_dpop_nonce';
+    }
+    if (proof?.payload?.jti) resourceJtis.add(proof.payload.jti);
+    const entry = { status: error ? 401 : 200, error, method: ctx.method, path: ctx.path, query: { ...ctx.query }, jti: proof?.payload?.jti, nonce: proof?.payload?.nonce };
+    seen.resources.push(entry);
+    ctx.status = entry.status;
+    if (error === 'use_dpop_nonce') {
+      resourceNonce = randomBytes(16).toString('base64url');
+      ctx.set('DPoP-Nonce', resourceNonce);
+    }
+    if (error) ctx.set('WWW-Authenticate', `DPoP error="${error}", algs="ES256 PS256 EdDSA"`);
+    ctx.body = error ? { error } : entry;
+    return;
+  }
+  if (ctx.path === '/_test/dpop-nonce' && ctx.method === 'POST') {
+    // /_test/dpop-resource moves to a new nonce, as a server does in time
+    resourceNonce = randomBytes(16).toString('base64url');
+    ctx.status = 204;
     return;
   }
   if (ctx.path === '/_test/token' && ctx.method === 'GET') {
