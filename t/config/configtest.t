@@ -19,12 +19,22 @@ my $tw = "client_id=id client_secret=$secret "
        . "access_token_url=https://p.example/access_token";
 
 # Keys for the section 11 cases: one of a curve the module does not sign
-# with, one it does, and a file that holds no key.
+# with, one it does, and a file that holds no key; keys of a type it does
+# not sign with (DSA, Ed448), an RSA key too short, and a public key.
 my $keys = File::Temp::tempdir(CLEANUP => 1);
 system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-384 -out $keys/p384.pem 2>/dev/null") == 0
     or die "openssl genpkey P-384";
 system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $keys/p256.pem 2>/dev/null") == 0
     or die "openssl genpkey P-256";
+system("openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:2048 -out $keys/dsa.param 2>/dev/null") == 0
+    && system("openssl genpkey -paramfile $keys/dsa.param -out $keys/dsa.pem 2>/dev/null") == 0
+    or die "openssl genpkey DSA";
+system("openssl genpkey -algorithm ED448 -out $keys/ed448.pem 2>/dev/null") == 0
+    or die "openssl genpkey ED448";
+system("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out $keys/rsa1024.pem 2>/dev/null") == 0
+    or die "openssl genpkey RSA 1024";
+system("openssl pkey -in $keys/p256.pem -pubout -out $keys/p256-public.pem 2>/dev/null") == 0
+    or die "openssl pkey -pubout";
 open my $nokey, '>', "$keys/nokey.pem" or die $!;
 print $nokey "not a key\n";
 close $nokey;
@@ -74,6 +84,21 @@ my @bad = (
       qr/OAuthRemoteApp gh: token_endpoint_auth_method=private_key_jwt signs with client_key_file=\/path\/to\/key\.pem \(RSA, EC P-256 or Ed25519\)/ ],
     [ 'client_key_file of a wrong key type',
       "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/p384.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p384\.pem: an EC key on the curve secp384r1; only P-256 \(ES256\) is used/ ],
+    [ 'client_key_file of a DSA key',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/dsa.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/dsa\.pem: a DSA key; use RSA \(2048 bits or more\), EC P-256 or Ed25519/ ],
+    [ 'client_key_file of an Ed448 key',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/ed448.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/ed448\.pem: a ED448 key; use RSA \(2048 bits or more\), EC P-256 or Ed25519/ ],
+    [ 'client_key_file of a short RSA key',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/rsa1024.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/rsa1024\.pem: an RSA key of 1024 bits; at least 2048 are needed/ ],
+    [ 'client_key_file holding a public key',
+      "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/p256-public.pem",
+      qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p256-public\.pem: no PEM private key in it/ ],
+    [ 'fapi2 with a client_key_file of a wrong key type',
+      "OAuthRemoteApp gh client_id=id security_profile=fapi2 client_key_file=$keys/p384.pem issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par authorize_url=https://p.example/authorize access_token_url=https://p.example/token",
       qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p384\.pem: an EC key on the curve secp384r1; only P-256 \(ES256\) is used/ ],
     [ 'client_key_file that is no key',
       "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/nokey.pem",

@@ -23,8 +23,10 @@
 //                       and how often its discovery document and keys were
 //                       fetched since it started; with each token and PAR
 //                       request how the client authenticated (the
-//                       assertion's header and claims) and its DPoP proof,
-//                       with each userinfo call its scheme and proof
+//                       assertion's header and claims), its DPoP proof and
+//                       the FAPI profile applied to its client, with each
+//                       token request its code_verifier, with each
+//                       userinfo call its scheme and proof
 //   POST /_test/reset   forget that log
 //   GET  /_test/token?token=T   what the OP holds of access token T: its
 //                       client and the key it is bound to (cnf.jkt)
@@ -34,17 +36,29 @@
 //   GET|POST /_test/dpop-resource...  a resource server for DPoP-bound
 //                       tokens that demands its own nonce (RFC 9449 9)
 //   POST /_test/dpop-nonce   that resource server moves to a new nonce
+//   POST /_test/fault?NAME=1  (NAME=0 ends it) a misbehaviour for the
+//                       negative tests; /_test/reset ends every one:
+//                       userinfo_nonce: the userinfo endpoint, a resource
+//                       server, requires a DPoP nonce too (401
+//                       use_dpop_nonce to a proof without a fresh one);
+//                       dpop_replay: the token endpoint refuses the next
+//                       DPoP proof as a replay (invalid_dpop_proof)
 //
 // --client-key FILE (PEM, as t/TEST.PL makes it) is the key pair of the
 // clients that authenticate with private_key_jwt: the OP registers its
-// public JWK, the test httpd signs with the private key.
+// public JWK, the test httpd signs with the private key. --client-rsa-key
+// and --client-ed25519-key are the RSA (RS256, and PS256 under FAPI 2.0)
+// and Ed25519 (EdDSA) ones of t/oidc/07_fapi2.t.
 import { constants as cryptoConstants, createHash, createPublicKey, generateKeyPairSync, randomBytes, verify as cryptoVerify } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 // --- arguments -----------------------------------------------------------
-const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: undefined, exitWithParent: false, clientKey: undefined };
+const opts = {
+  host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: undefined, exitWithParent: false,
+  clientKey: undefined, clientRsaKey: undefined, clientEd25519Key: undefined,
+};
 {
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 1) {
@@ -61,6 +75,8 @@ const opts = { host: '127.0.0.1', port: 0, issuerHost: undefined, rp: [], log: u
       case '--rp': opts.rp.push(val().replace(/\/+$/, '')); break;
       case '--log': opts.log = val(); break;
       case '--client-key': opts.clientKey = val(); break;
+      case '--client-rsa-key': opts.clientRsaKey = val(); break;
+      case '--client-ed25519-key': opts.clientEd25519Key = val(); break;
       case '--exit-with-parent': opts.exitWithParent = true; break;
       default: throw new Error(`unknown argument ${a}`);
     }
@@ -105,9 +121,20 @@ if (opts.exitWithParent) {
 // private_key_jwt and DPoP-bound tokens only (op-dpop-short's live 30 s,
 // so that each use refreshes); op-service has the client
 // credentials grant only.
-const clientJwk = opts.clientKey
-  ? { ...createPublicKey(readFileSync(opts.clientKey)).export({ format: 'jwk' }), kid: 'op-test-client', use: 'sig' }
-  : undefined;
+// The clients of t/oidc/07_fapi2.t: op-pkjwt-rsa and op-pkjwt-ed25519
+// hold the public JWK of an RSA or Ed25519 key and accept only RS256 or
+// EdDSA assertions; op-fapi and op-fapi-rsa are FAPI 2.0 clients (the
+// provider's FAPI 2.0 profile for them: PKCE and redirect_uri required),
+// registered the way FAPI 2.0 wants: pushed authorization requests
+// required, DPoP-bound tokens, private_key_jwt with ES256 or PS256 only,
+// id_tokens signed ES256.
+const publicJwk = (file, kid) => (file
+  ? { ...createPublicKey(readFileSync(file)).export({ format: 'jwk' }), kid, use: 'sig' }
+  : undefined);
+const clientJwk = publicJwk(opts.clientKey, 'op-test-client');
+const clientRsaJwk = publicJwk(opts.clientRsaKey, 'op-test-client-rsa');
+const clientEdJwk = publicJwk(opts.clientEd25519Key, 'op-test-client-ed25519');
+const fapi = { fapi: true, auth: 'private_key_jwt', dpop: true, par: true, idTokenAlg: 'ES256' };
 export const CLIENTS = [
   { client_id: 'op-client', client_secret: 'op-secret', apps: ['op'], accessTokenTTL: 3600 },
   { client_id: 'op-short', client_secret: 'op-short-secret', apps: ['opshort'], accessTokenTTL: 30 },
@@ -115,6 +142,14 @@ export const CLIENTS = [
     { client_id: 'op-pkjwt', apps: ['oppkjwt'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] } },
     { client_id: 'op-dpop', apps: ['opdpop'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] }, dpop: true },
     { client_id: 'op-dpop-short', apps: ['opdpopshort'], accessTokenTTL: 30, auth: 'private_key_jwt', jwks: { keys: [clientJwk] }, dpop: true },
+    { client_id: 'op-fapi', apps: ['opfapi', 'opfapiapi'], accessTokenTTL: 3600, jwks: { keys: [clientJwk] }, authAlg: 'ES256', ...fapi },
+  ] : []),
+  ...(clientRsaJwk ? [
+    { client_id: 'op-pkjwt-rsa', apps: ['oppkjwtrsa'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientRsaJwk] }, authAlg: 'RS256' },
+    { client_id: 'op-fapi-rsa', apps: ['opfapirsa'], accessTokenTTL: 3600, jwks: { keys: [clientRsaJwk] }, authAlg: 'PS256', ...fapi },
+  ] : []),
+  ...(clientEdJwk ? [
+    { client_id: 'op-pkjwt-ed25519', apps: ['oppkjwted'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientEdJwk] }, authAlg: 'EdDSA' },
   ] : []),
   { client_id: 'op-csjwt', client_secret: 'op-csjwt-secret-0123456789abcdef0123456789', apps: ['opcsjwt'], accessTokenTTL: 3600, auth: 'client_secret_jwt' },
   { client_id: 'op-service', client_secret: 'op-service-secret', apps: [], accessTokenTTL: 3600, service: true, scope: 'api:read api:write' },
@@ -163,11 +198,14 @@ let seen;
 // /_test/dpop-resource's current nonce, and the proofs it has seen
 let resourceNonce = randomBytes(16).toString('base64url');
 const resourceJtis = new Set();
+// The misbehaviours asked for by /_test/fault.
+let faults;
 function reset() {
   seen = {
     pushed: [], authorizations: [], logins: [], tokens: [], userinfo: [], revocations: [],
     introspections: [], end_sessions: [], resources: [],
   };
+  faults = {};
 }
 reset();
 
@@ -214,6 +252,11 @@ const issuer = `http://${opts.issuerHost || opts.host}:${port}`;
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: `rsa-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'RS256' };
+// FAPI 2.0 (5.4.1) signs with PS256, ES256 or EdDSA: the FAPI clients'
+// id_tokens are ES256.
+const { privateKey: ecKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const ecSigningKey = { ...ecKey.export({ format: 'jwk' }), kid: `ec-${randomBytes(4).toString('hex')}`, use: 'sig', alg: 'ES256' };
+const fapiClients = new Set(CLIENTS.filter((c) => c.fapi).map((c) => c.client_id));
 
 const ttlByClient = Object.fromEntries(CLIENTS.map((c) => [c.client_id, c.accessTokenTTL]));
 
@@ -231,13 +274,16 @@ const provider = new Provider(issuer, {
     ...(c.client_secret ? { client_secret: c.client_secret } : {}),
     ...(c.jwks ? { jwks: c.jwks } : {}),
     ...(c.dpop ? { dpop_bound_access_tokens: true } : {}),
+    ...(c.par ? { require_pushed_authorization_requests: true } : {}),
+    ...(c.authAlg ? { token_endpoint_auth_signing_alg: c.authAlg } : {}),
+    ...(c.idTokenAlg ? { id_token_signed_response_alg: c.idTokenAlg } : {}),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     token_endpoint_auth_method: c.auth || 'client_secret_basic',
     redirect_uris: opts.rp.flatMap((o) => c.apps.map((app) => `${o}/oauth/${app}/callback`)),
     post_logout_redirect_uris: opts.rp.flatMap((o) => [`${o}/`, `${o}/logged-out`]),
   })),
-  jwks: { keys: [signingKey] },
+  jwks: { keys: [signingKey, ecSigningKey] },
   cookies: { keys: [randomBytes(32).toString('hex')] },
   async findAccount(ctx, sub) {
     const account = bySub.get(sub);
@@ -267,7 +313,13 @@ const provider = new Provider(issuer, {
     dPoP: {
       enabled: true,
       nonceSecret: randomBytes(32),
-      requireNonce: (ctx) => ctx.oidc?.route === 'token',
+      requireNonce: (ctx) => ctx.oidc?.route === 'token'
+        || (faults.userinfo_nonce === true && ctx.oidc?.route === 'userinfo'),
+    },
+    // The FAPI 2.0 Security Profile, for the FAPI clients only.
+    fapi: {
+      enabled: true,
+      profile: (ctx, client) => (client && fapiClients.has(client.clientId) ? '2.0' : undefined),
     },
     clientCredentials: { enabled: true },
     rpInitiatedLogout: {
@@ -354,6 +406,11 @@ function dpopOf(ctx) {
   return { typ: proof.header.typ, alg: proof.header.alg, jkt: thumbprint(proof.header.jwk), ...proof.payload };
 }
 
+// The FAPI profile oidc-provider applied to the request's client.
+function fapiProfileOf(ctx) {
+  return ctx.oidc?.client ? ctx.oidc.fapiProfile : undefined;
+}
+
 // RFC 7638: a JWK's SHA-256 thumbprint (what RFC 9449's cnf.jkt holds).
 function thumbprint(jwk) {
   const members = { EC: ['crv', 'kty', 'x', 'y'], RSA: ['e', 'kty', 'n'], OKP: ['crv', 'kty', 'x'] }[jwk?.kty];
@@ -375,6 +432,7 @@ provider.use(async (ctx, next) => {
     seen.pushed.push({
       status: ctx.status,
       client_id: ctx.oidc?.client?.clientId,
+      fapi_profile: fapiProfileOf(ctx),
       ...clientAuth(ctx, params),
       dpop: dpopOf(ctx),
       params: Object.fromEntries(Object.entries(params).filter(([, v]) => v !== undefined)),
@@ -387,6 +445,8 @@ provider.use(async (ctx, next) => {
       status: ctx.status,
       client_id: ctx.oidc?.client?.clientId,
       grant_type: params.grant_type,
+      fapi_profile: fapiProfileOf(ctx),
+      code_verifier: params.code_verifier,
       body: ctx.body && typeof ctx.body === 'object' ? { ...ctx.body } : ctx.body,
       ...clientAuth(ctx, params),
       dpop: dpopOf(ctx),
@@ -491,6 +551,24 @@ provider.use(async (ctx, next) => {
     ctx.body = token
       ? { active: true, client_id: token.clientId, jkt: token.jkt, scope: token.scope }
       : { active: false };
+    return;
+  }
+  if (ctx.path === '/_test/fault' && ctx.method === 'POST') {
+    for (const [name, on] of Object.entries(ctx.query)) {
+      if (!['userinfo_nonce', 'dpop_replay'].includes(name)) ctx.throw(400, `unknown fault ${name}`);
+      faults[name] = on !== '0';
+    }
+    ctx.body = { faults };
+    return;
+  }
+  // A proof the OP claims to have seen before: refused as RFC 9449 11.1
+  // says a replay is, before oidc-provider sees the request (so neither
+  // the code nor the client assertion is spent).
+  if (faults.dpop_replay && ctx.path === route('token') && ctx.method === 'POST' && ctx.get('dpop')) {
+    faults.dpop_replay = false;
+    ctx.status = 400;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { error: 'invalid_dpop_proof', error_description: 'DPoP proof JWT Replay detected' };
     return;
   }
   if (ctx.path === '/_test/reset' && ctx.method === 'POST') {

@@ -132,25 +132,35 @@ sub spawn_server {
 # since it registers the test server's callbacks as its clients' redirect
 # URIs, which it compares exactly.
 sub reserve_op_port {
-    op_client_key();
+    op_client_key($_) for qw(OAC_OP_CLIENT_KEY OAC_OP_CLIENT_RSA_KEY OAC_OP_CLIENT_ED25519_KEY);
     $ENV{OAC_OP_PORT} ||= free_port();
 }
 
-# The key pair of the OP's private_key_jwt clients (t/oidc/06_client_auth.t):
-# an EC P-256 key (ES256) made once in t/conf/, exported as
-# ${OAC_OP_CLIENT_KEY}; the OP registers its public JWK (op.mjs
-# --client-key), the test httpd signs with it (client_key_file).
+# The key pairs of the OP's private_key_jwt clients (t/oidc/06_client_auth.t,
+# t/oidc/07_fapi2.t), made once in t/conf/: an EC P-256 key (ES256),
+# exported as ${OAC_OP_CLIENT_KEY}, an RSA one (RS256, PS256) as
+# ${OAC_OP_CLIENT_RSA_KEY}, an Ed25519 one (EdDSA) as
+# ${OAC_OP_CLIENT_ED25519_KEY}; the OP registers their public JWKs (op.mjs
+# --client-key, --client-rsa-key, --client-ed25519-key), the test httpd
+# signs with them (client_key_file).
+my %client_keys = (
+    OAC_OP_CLIENT_KEY         => [ 'op-client-key.pem', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256' ],
+    OAC_OP_CLIENT_RSA_KEY     => [ 'op-client-rsa-key.pem', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048' ],
+    OAC_OP_CLIENT_ED25519_KEY => [ 'op-client-ed25519-key.pem', '-algorithm', 'ED25519' ],
+);
+
 sub op_client_key {
-    return $ENV{OAC_OP_CLIENT_KEY} if $ENV{OAC_OP_CLIENT_KEY};
-    my $file = "$t_dir/conf/op-client-key.pem";
+    my $env = shift // 'OAC_OP_CLIENT_KEY';
+    return $ENV{$env} if $ENV{$env};
+    my ($name, @args) = @{ $client_keys{$env} or die "no client key $env\n" };
+    my $file = "$t_dir/conf/$name";
     unless (-s $file) {
-        system('openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256',
-               '-out', "$file.tmp") == 0
+        system('openssl', 'genpkey', @args, '-out', "$file.tmp") == 0
             or die "openssl could not make $file\n";
         chmod 0644, "$file.tmp";   # a test key, read by httpd's user too
         rename "$file.tmp", $file or die "rename $file: $!\n";
     }
-    return $ENV{OAC_OP_CLIENT_KEY} = $file;
+    return $ENV{$env} = $file;
 }
 
 sub start_op {
@@ -163,7 +173,9 @@ sub start_op {
     my @rp = map { ('--rp', "http://$_:$httpd_port") } qw(localhost 127.0.0.1);
     my $ready = spawn_server('op', $port, 'node', "$t_dir/op/op.mjs",
                              '--host', '127.0.0.1', '--port', $port, @rp,
-                             '--client-key', op_client_key());
+                             '--client-key', op_client_key(),
+                             '--client-rsa-key', op_client_key('OAC_OP_CLIENT_RSA_KEY'),
+                             '--client-ed25519-key', op_client_key('OAC_OP_CLIENT_ED25519_KEY'));
     ($ENV{OAC_OP}) = $ready =~ m{listening on (http://\S+)};
 }
 
