@@ -488,6 +488,28 @@ const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
     return asked ? apr_pstrdup(p, nonce) : NULL;
 }
 
+/* A server that refused the proof itself (RFC 9449 5, 7.1:
+ * invalid_dpop_proof), e.g. one whose replay cache holds its jti: the
+ * request went no further, and a fresh proof may pass. */
+static int dpop_proof_refused(const oac_http_response_t *resp)
+{
+    const char *auth;
+    int refused = 0;
+
+    if (resp->status == 400 && resp->body) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+        const char *error = json_string_value(json_object_get(doc, "error"));
+        refused = error && !strcmp(error, "invalid_dpop_proof");
+        json_decref(doc);
+    }
+    else if (resp->status == 401 && resp->headers
+             && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
+        refused = strstr(auth, "invalid_dpop_proof") != NULL;
+    }
+    return refused;
+}
+
 apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
                                      const char **perr, apr_pool_t *p,
                                      oac_http_client_t *http,
@@ -500,7 +522,7 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     const char *nonce = NULL, *access_token = NULL, *auth;
     char *proof;
     apr_status_t rv;
-    int attempt;
+    int attempt, nonce_tried = 0, fresh_tried = 0;
 
     if (!app->dpop_signer) {
         return oac_http_perform(presp, perr, http, p, req);
@@ -509,7 +531,9 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     if (auth && !strncmp(auth, "DPoP ", 5)) {
         access_token = auth + 5;
     }
-    for (attempt = 0; attempt < 2; ++attempt) {
+    for (attempt = 0;; ++attempt) {
+        const char *asked;
+
         signed_req = apr_pmemdup(p, req, sizeof(*req));
         headers = req->headers ? apr_table_copy(p, req->headers)
                                : apr_table_make(p, 2);
@@ -535,8 +559,17 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
             != APR_SUCCESS) {
             return rv;
         }
-        /* The server's nonce, once: a second refusal is its answer. */
-        if (attempt || !(nonce = oac_oauth2_dpop_nonce_asked(p, *presp))) {
+        /* The server's nonce, once, and a fresh proof for one it refused,
+         * once: a second refusal is its answer. A proof is never sent
+         * twice. */
+        if (!nonce_tried && (asked = oac_oauth2_dpop_nonce_asked(p, *presp))) {
+            nonce = asked;
+            nonce_tried = 1;
+        }
+        else if (!fresh_tried && dpop_proof_refused(*presp)) {
+            fresh_tried = 1;
+        }
+        else {
             break;
         }
     }

@@ -15,7 +15,7 @@
 #  - DPoP faults (op.mjs /_test/fault): a resource server (the OP's
 #    userinfo endpoint) asking for a nonce gets a new proof carrying it,
 #    at login and on OAuthProxyAPI calls; a proof the OP refuses as a
-#    replay is never sent again.
+#    replay is never sent again: a fresh one is.
 use strict;
 use warnings FATAL => 'all';
 
@@ -31,7 +31,7 @@ use URI::QueryParam ();
 use OAC::Flow qw(browser site query_of json_of log_size log_since);
 use OAC::OP qw(op_url op_log op_reset op_login op_sign_in);
 
-plan tests => 57;
+plan tests => 58;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -208,44 +208,43 @@ my $api_ua;
              'fresh', 'userinfo nonce: a new proof (new jti), for the same token and key');
 }
 
-# OAuthProxyAPI to the same endpoint: mod_proxy has streamed a refused
-# request, which is not sent again; the nonce the OP gave with its 401
-# goes into the next call's proof. One keep-alive connection, one child.
+# OAuthProxyAPI to the same endpoint: a GET refused with use_dpop_nonce
+# is sent once more at once with the nonce the OP gave (the first proof
+# may carry a nonce of the OP's that is no longer current); the caller
+# sees only the answer to the second.
 {
     op_reset();
     op_post('/_test/fault?userinfo_nonce=1');
     my $conn = LWP::UserAgent->new(keep_alive => 1, max_redirect => 0, cookie_jar => $api_ua->cookie_jar);
-    my @codes;
-    for (1 .. 3) {
-        push @codes, $conn->get(site('/api/opfapi/me'), Accept => 'application/json')->code;
-        last if $codes[-1] == 200;
-    }
+    my $code = $conn->get(site('/api/opfapi/me'), Accept => 'application/json')->code;
     my @calls = @{ op_log()->{userinfo} };
-    ok t_cmp(join(',', @codes), qr/^(401,)?200$/, 'API nonce: a call is accepted, at the latest the one after the nonce');
+    ok t_cmp($code, 200, 'API nonce: the call is accepted');
     ok t_cmp(join(',', map { "$_->{status}:" . (length((($_->{dpop} || {})->{nonce}) // '') ? 'nonce' : 'no nonce') } @calls),
-             qr/^(401:no nonce,)?200:nonce$/, "API nonce: the accepted call's proof carries the nonce");
+             qr/^(401:(no )?nonce,)?200:nonce$/, "API nonce: the accepted call's proof carries the nonce, at most one refusal before");
     my %jti = map { ((($_->{dpop} || {})->{jti}) // '') => 1 } @calls;
     ok t_cmp(scalar(grep { length } keys %jti), scalar(@calls), 'API nonce: each call a proof of its own');
 }
 
 # A proof the OP refuses as a replay (invalid_dpop_proof, the dpop_replay
-# fault, refused before the code or the assertion is looked at): the
-# login fails, that proof is never sent again, and the next login works
-# with new proofs.
+# fault, refused before the code or the assertion is looked at, as a
+# replay cache shared by several OP nodes may): the code exchange is sent
+# once more with a fresh proof, that proof is never sent again, and the
+# login completes; so does the next one, with new proofs.
 {
     op_reset();
     op_post('/_test/fault?dpop_replay=1');
     my $ua = browser();
-    my $size = log_size();
     my $r = op_login($ua, 'opfapi', next => '/opfapi/echo');
     my @tokens = @{ op_log()->{tokens} };
     my $refused = (($tokens[0] || {})->{dpop} || {})->{jti} // 'none';
     ok t_cmp(outcome($tokens[0] || {}), '-:400:invalid_dpop_proof', 'replay: the OP refused the first proof');
     ok t_cmp(scalar(grep { ((($_->{dpop} || {})->{jti}) // '') eq $refused } @tokens), 1,
              'replay: the refused proof was not sent again');
-    ok t_cmp($r->{response}->code, 502, 'replay: the login fails with 502');
-    ok t_cmp(log_since($size, qr/app opfapi: login failed/), qr/invalid_dpop_proof/,
-             "replay: the log names the OP's answer");
+    ok t_cmp(outcome($tokens[-1] || {}), qr/:200:/, 'replay: the code exchange is sent again with a fresh proof, and accepted');
+    my %jti = map { ((($_->{dpop} || {})->{jti}) // '') => 1 } @tokens;
+    ok t_cmp(scalar(keys %jti) . ' of ' . scalar(@tokens), scalar(@tokens) . ' of ' . scalar(@tokens),
+             'replay: every attempt a proof of its own');
+    ok t_cmp($r->{response}->code, 302, 'replay: the login completes');
     op_reset();
     my $again = op_login($ua, 'opfapi', next => '/opfapi/echo');
     my @proofs = map { ($_->{dpop} || {})->{jti} // '' } @{ op_log()->{pushed} }, @{ op_log()->{tokens} };

@@ -265,6 +265,34 @@ static void dpop_token_calls(void **state)
                              APR_SUCCESS);
         assert_int_equal(s2.calls, 2);
     }
+    /* a proof refused as such (a replay, to the server): one fresh proof,
+     * then the nonce it asks for, then its answer */
+    {
+        answer_t refused[] = {
+            { 400, "{\"error\":\"invalid_dpop_proof\"}", NULL },
+            { 400, "{\"error\":\"use_dpop_nonce\"}", "n-3" },
+            { 400, "{\"error\":\"invalid_dpop_proof\"}", NULL },
+        };
+        script_t s4 = { refused, 3, 0, { 0 } };
+        json_t *p0, *p1, *p2;
+        assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
+                                 oac_http_client_make(p, scripted, &s4), app,
+                                 "CODE", "https://rp.example/cb", NULL, NOW),
+                             APR_SUCCESS);
+        assert_int_equal(s4.calls, 3);
+        p0 = claims_of(p, apr_table_get(s4.reqs[0]->headers, "DPoP"),
+                       app->dpop_signer, NULL);
+        p1 = claims_of(p, apr_table_get(s4.reqs[1]->headers, "DPoP"),
+                       app->dpop_signer, NULL);
+        p2 = claims_of(p, apr_table_get(s4.reqs[2]->headers, "DPoP"),
+                       app->dpop_signer, NULL);
+        assert_string_not_equal(str(p0, "jti"), str(p1, "jti"));
+        assert_string_not_equal(str(p1, "jti"), str(p2, "jti"));
+        assert_null(json_object_get(p1, "nonce"));
+        assert_string_equal(str(p2, "nonce"), "n-3");
+        assert_string_not_equal(form_of(p, s4.reqs[0], "client_assertion"),
+                                form_of(p, s4.reqs[1], "client_assertion"));
+    }
     /* a DPoP token for a client without a DPoP key: refused */
     {
         answer_t dpop[] = {
