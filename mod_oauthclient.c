@@ -30,6 +30,7 @@
 #include "mod_oauthclient_flow.h"
 #include "mod_oauthclient_refresh.h"
 #include "mod_oauthclient_session.h"
+#include "mod_oauthclient_service.h"
 #include "mod_oauthclient_status.h"
 #include "oac_http_curl.h"
 #include "oac_util.h"
@@ -42,7 +43,7 @@ APLOG_USE_MODULE(oauthclient);
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
  * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
- * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122 auth (DPoP), 00123-00126 service, 00127-00129 claims, 00130 auth (API retry). Next free: 00131. */
+ * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122 auth (DPoP), 00123-00126 service, 00127-00129 claims, 00130 auth (API retry), 00131 service. Next free: 00132. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,
@@ -221,6 +222,7 @@ static void oac_child_init(apr_pool_t *pchild, server_rec *main_s)
     oac_codec_child_init(pchild);
     oac_docs_child_init(pchild, main_s);
     oac_api_child_init(pchild);
+    oac_service_child_init(pchild);
     for (s = main_s; s; s = s->next) {
         oac_server_conf *sc = oac_server_config(s);
         oac_http_options_t opts;

@@ -834,7 +834,7 @@ static int api_refused(request_rec *r, oac_request_t *rs)
      * if a retry is possible, else by the next. */
     if (rs->service && rs->app
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
-        int renew = oac_service_token_refused(r, rs->app);
+        int renew = oac_service_token_refused(r, rs->app, rs->token);
         int retry = rs->api.possible && rs->api.attempts == 1
                     && api_idempotent(r);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)

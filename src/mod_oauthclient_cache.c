@@ -733,6 +733,75 @@ static apr_status_t kv_finish(const oac_kv_t *kv, void *arg)
     return oac_handoff_kv_finish(c->r->pool, kv, c->key, c->result);
 }
 
+/* --- plain entries (service tokens) --------------------------------------- */
+
+typedef struct {
+    const char *name;
+    const char *value;
+    apr_int64_t ttl;
+    char **pvalue;
+    oac_kv_e rc;
+    apr_pool_t *p;
+} entry_call_t;
+
+static apr_status_t kv_get_entry(const oac_kv_t *kv, void *arg)
+{
+    entry_call_t *c = arg;
+    c->rc = kv->get(kv->baton, c->p, c->name, c->pvalue);
+    return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static apr_status_t kv_set_entry(const oac_kv_t *kv, void *arg)
+{
+    entry_call_t *c = arg;
+    c->rc = kv->set(kv->baton, c->p, c->name, c->value, c->ttl);
+    return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
+}
+
+static apr_status_t kv_add_entry(const oac_kv_t *kv, void *arg)
+{
+    entry_call_t *c = arg;
+    c->rc = kv->add(kv->baton, c->p, c->name, c->value, c->ttl);
+    return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
+}
+
+int oac_cache_is_shared(request_rec *r)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+    return sc->cache_kind == OAC_CACHE_MEMCACHE
+           || sc->cache_kind == OAC_CACHE_DBD;
+}
+
+apr_status_t oac_cache_get(request_rec *r, const char *name, char **pvalue)
+{
+    entry_call_t c = { name, NULL, 0, pvalue, OAC_KV_ERROR, r->pool };
+    apr_status_t rv = on_shared(r, kv_get_entry, &c);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return c.rc == OAC_KV_OK ? APR_SUCCESS : APR_NOTFOUND;
+}
+
+apr_status_t oac_cache_set(request_rec *r, const char *name,
+                           const char *value, apr_int64_t ttl)
+{
+    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool };
+    return on_shared(r, kv_set_entry, &c);
+}
+
+apr_status_t oac_cache_add(request_rec *r, const char *name,
+                           const char *value, apr_int64_t ttl)
+{
+    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool };
+    apr_status_t rv = on_shared(r, kv_add_entry, &c);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    return c.rc == OAC_KV_OK ? APR_SUCCESS : APR_EEXIST;
+}
+
 /* Slots reused while still needed mean the table is too small for this
  * site's refresh rate: said once a minute per child at most. Called
  * holding the mutex. */

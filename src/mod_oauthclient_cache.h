@@ -61,4 +61,16 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
  * requests wait on one or the other. */
 void oac_cache_finish(request_rec *r, const char *key, const char *result);
 
+/* Entries of the virtual host's shared cache (OAuthCache memcache or dbd;
+ * names of 80 bytes at most, text values): APR_ENOTIMPL without one,
+ * APR_EGENERAL when it failed (logged as for refreshes). get: APR_SUCCESS
+ * or APR_NOTFOUND; add stores only when no live entry has the name (a
+ * lock across machines): APR_SUCCESS or APR_EEXIST. */
+int oac_cache_is_shared(request_rec *r);
+apr_status_t oac_cache_get(request_rec *r, const char *name, char **pvalue);
+apr_status_t oac_cache_set(request_rec *r, const char *name,
+                           const char *value, apr_int64_t ttl);
+apr_status_t oac_cache_add(request_rec *r, const char *name,
+                           const char *value, apr_int64_t ttl);
+
 #endif

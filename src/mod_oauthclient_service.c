@@ -8,15 +8,20 @@
  * child's parsed copy beside it, one process fetching a new one at a time.
  */
 #include "mod_oauthclient_service.h"
+#include "mod_oauthclient_cache.h"
 #include "mod_oauthclient_docs.h"
 #include "mod_oauthclient_hooks.h"
 
 #include <apr_strings.h>
 
+#include <apr_thread_mutex.h>
+
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include "oac_form.h"
 #include "oac_oauth2.h"
+#include "oac_sign.h"
 #include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
@@ -29,6 +34,26 @@ APLOG_USE_MODULE(oauthclient);
 /* An API's refusal renews the token at most this often: whoever can make
  * the API refuse must not make the provider issue a token per request. */
 #define RENEW_SECONDS 30
+/* How long one machine may hold the fetch for all, and how long the
+ * others wait for its token before fetching their own. */
+#define SHARED_LOCK_SECONDS 10
+#define SHARED_WAIT_STEPS 50
+#define SHARED_WAIT_STEP apr_time_from_msec(100)
+
+/* What names an app's service token, per app and virtual host, made once
+ * per child process. */
+typedef struct {
+    const char *url;        /* its document in the machine's memory */
+    const char *name;       /* its entry in a shared OAuthCache */
+    const char *lock;       /* the entry that lets one machine fetch */
+    unsigned char key[32];  /* seals that entry (AES-256-GCM) */
+} ident_t;
+
+static apr_pool_t *ident_pool;
+static apr_hash_t *idents;
+#if APR_HAS_THREADS
+static apr_thread_mutex_t *ident_lock;
+#endif
 
 typedef struct {
     oac_token_t *token;
@@ -72,15 +97,37 @@ static int state(const void *parsed, apr_int64_t now)
            : now >= at - ahead ? OAC_DOC_USABLE : OAC_DOC_FRESH;
 }
 
+static const char *seal(apr_pool_t *p, const ident_t *id, const char *body,
+                        apr_size_t len);
+static const kept_t *shared_token(request_rec *r, const ident_t *id,
+                                  char **pbody, apr_size_t *plen);
+
 static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                           request_rec *r, const oac_app_t *app,
                           const void *ctx)
 {
+    const ident_t *id = ctx;
     apr_int64_t now = oac_now();
     oac_token_t *t;
     apr_status_t rv;
+    int shared = oac_cache_is_shared(r), i;
 
-    (void)ctx;
+    if (shared) {
+        /* Another machine's token, or one machine fetching for all. */
+        if (shared_token(r, id, pbody, plen)) {
+            goto taken;
+        }
+        if (oac_cache_add(r, id->lock, "L", SHARED_LOCK_SECONDS)
+            == APR_EEXIST) {
+            for (i = 0; i < SHARED_WAIT_STEPS; ++i) {
+                apr_sleep(SHARED_WAIT_STEP);
+                if (shared_token(r, id, pbody, plen)) {
+                    goto taken;
+                }
+            }
+            /* That machine took too long (or died): fetch here. */
+        }
+    }
     rv = oac_oauth2_client_credentials(&t, pwhy, r->pool,
                                        oac_hooked_client(r, app,
                                                          OAC_CALL_ACCESS_TOKEN),
@@ -95,6 +142,17 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
     *pbody = apr_psprintf(r->pool, "%" APR_INT64_T_FMT " %s", now,
                           oac_token_to_string(r->pool, t));
     *plen = strlen(*pbody);
+    if (shared) {
+        const char *sealed = seal(r->pool, id, *pbody, *plen);
+        /* Kept as long as it is valid (a day without an expiry: the
+         * API's refusal replaces it) */
+        apr_int64_t ttl = t->expires_at ? t->expires_at - now : 86400;
+        if (sealed && oac_cache_set(r, id->name, sealed,
+                                    ttl > 0 ? ttl : 1) == APR_SUCCESS) {
+            /* the others need not wait for the lock to lapse */
+            oac_cache_set(r, id->lock, "-", 1);
+        }
+    }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00123)
                   "app %s: a service token (client credentials) was "
                   "fetched, valid %s", app->name,
@@ -102,31 +160,201 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                                                " s", t->expires_at - now)
                                 : "until refused");
     return APR_SUCCESS;
+
+taken:
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00131)
+                  "app %s: the service token (client credentials) was taken "
+                  "from OAuthCache, where another machine put it", app->name);
+    return APR_SUCCESS;
 }
 
-static void spec_for(oac_doc_spec_t *spec, request_rec *r,
-                     const oac_app_t *app)
+void oac_service_child_init(apr_pool_t *pchild)
 {
-    /* Everything the token request is made of, the virtual host and the
-     * app too: two apps that differ in anything (an audience= parameter,
-     * another secret) never share a token. Hashed: the secret is in it. */
-    const char *what = apr_pstrcat(r->pool, app->name, "\n",
-        r->server->server_hostname ? r->server->server_hostname : "", "\n",
-        apr_itoa(r->pool, r->server->port), "\n", app->access_token_url,
+    ident_pool = pchild;
+    idents = apr_hash_make(pchild);
+#if APR_HAS_THREADS
+    if (apr_thread_mutex_create(&ident_lock, APR_THREAD_MUTEX_DEFAULT,
+                                pchild) != APR_SUCCESS) {
+        ident_lock = NULL;
+    }
+#endif
+}
+
+static void digest(unsigned char md[32], const char *label, const char *what,
+                   const unsigned char *secret, apr_size_t secret_len)
+{
+    EVP_MD_CTX *c = EVP_MD_CTX_new();
+    unsigned int len = 0;
+
+    if (!c || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1
+        || EVP_DigestUpdate(c, label, strlen(label) + 1) != 1
+        || EVP_DigestUpdate(c, what, strlen(what)) != 1
+        || EVP_DigestUpdate(c, secret, secret_len) != 1
+        || EVP_DigestFinal_ex(c, md, &len) != 1) {
+        /* Not expected with OpenSSL's SHA-256; a zero digest would only
+         * merge entries, never show one to another key. */
+        memset(md, 0, 32);
+    }
+    EVP_MD_CTX_free(c);
+}
+
+static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
+                           const oac_app_t *app)
+{
+    /* Everything the token request is made of: two apps that differ in
+     * anything (an audience= parameter, another secret) never share a
+     * token, and machines share one only when their apps are the same,
+     * whatever their ports. A DPoP-bound token goes with its key: the
+     * key's thumbprint is part of it (a key made at startup is each
+     * machine's own). Hashed: the secret is in it. */
+    json_t *jwk = app->dpop_signer ? oac_signer_public_jwk(app->dpop_signer)
+                                   : NULL;
+    const char *jkt = jwk ? oac_jwk_thumbprint(p, jwk) : NULL;
+    const char *what = apr_pstrcat(p, app->name, "\n",
+        jkt ? jkt : "", "\n", app->access_token_url,
         "\n", app->client_id, "\n", app->scope ? app->scope : "", "\n",
         app->access_token_params
-            ? oac_form_encode(r->pool, app->access_token_params) : "", "\n",
+            ? oac_form_encode(p, app->access_token_params) : "", "\n",
         oac_app_client_auth_name(app->token_endpoint_auth_method), "\n",
         app->client_secret ? app->client_secret : "", "\n",
         app->client_key_file ? app->client_key_file : "", "\n",
         app->dpop_alg ? app->dpop_alg : "", NULL);
-    unsigned char md[32];
-    unsigned int len = 0;
+    /* The shared entry's name and key: also from the private key, the
+     * secret of a private_key_jwt client, so that only the machines that
+     * hold the client's credentials can find or read its token. */
+    unsigned char secret[32] = { 0 }, md[32];
+    ident_t *id = apr_pcalloc(p, sizeof(*id));
+    const char *b64;
 
+    json_decref(jwk);
+    (void)s;
+
+    if (app->client_signer) {
+        oac_signer_secret_digest(app->client_signer, secret);
+    }
+    digest(md, "document", what, secret, 0);
+    id->url = apr_pstrcat(p, "client_credentials ",
+                          oac_util_b64url_encode(p, md, sizeof(md)), NULL);
+    digest(md, "name", what, secret, sizeof(secret));
+    b64 = oac_util_b64url_encode(p, md, sizeof(md));
+    id->name = apr_pstrcat(p, "oacsvc:", b64, NULL);
+    id->lock = apr_pstrcat(p, "oacsvl:", b64, NULL);
+    digest(id->key, "seal", what, secret, sizeof(secret));
+    return id;
+}
+
+static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
+{
+    const void *k[2] = { app, r->server };
+    ident_t *id;
+
+    if (!idents) {
+        return make_ident(r->pool, r->server, app);
+    }
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_lock(ident_lock);
+    }
+#endif
+    if (!(id = apr_hash_get(idents, k, sizeof(k)))) {
+        id = make_ident(ident_pool, r->server, app);
+        apr_hash_set(idents, apr_pmemdup(ident_pool, k, sizeof(k)),
+                     sizeof(k), id);
+    }
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_unlock(ident_lock);
+    }
+#endif
+    return id;
+}
+
+/* --- the shared OAuthCache entry ------------------------------------------ */
+
+#define NONCE_LEN 12
+#define TAG_LEN 16
+
+/* base64url(nonce | ciphertext | tag), the entry's name as associated
+ * data: what a cache server, or whoever reads it, cannot use. */
+static const char *seal(apr_pool_t *p, const ident_t *id, const char *body,
+                        apr_size_t len)
+{
+    unsigned char *buf = apr_palloc(p, NONCE_LEN + len + TAG_LEN);
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int n = 0, ok;
+
+    ok = c && RAND_bytes(buf, NONCE_LEN) == 1
+         && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, id->key, buf) == 1
+         && EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)id->name,
+                              (int)strlen(id->name)) == 1
+         && EVP_EncryptUpdate(c, buf + NONCE_LEN, &n,
+                              (const unsigned char *)body, (int)len) == 1
+         && EVP_EncryptFinal_ex(c, buf + NONCE_LEN + n, &n) == 1
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+                                buf + NONCE_LEN + len) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? oac_util_b64url_encode(p, buf, NONCE_LEN + len + TAG_LEN)
+              : NULL;
+}
+
+static char *unseal(apr_pool_t *p, const ident_t *id, const char *text,
+                    apr_size_t *plen)
+{
+    unsigned char *raw, *out;
+    apr_size_t rawlen = 0, len;
+    const char *why;
+    EVP_CIPHER_CTX *c;
+    int n = 0, ok;
+
+    if (oac_util_b64url_decode(&raw, &rawlen, &why, p, text) != APR_SUCCESS
+        || rawlen < NONCE_LEN + TAG_LEN) {
+        return NULL;
+    }
+    len = rawlen - NONCE_LEN - TAG_LEN;
+    out = apr_palloc(p, len + 1);
+    c = EVP_CIPHER_CTX_new();
+    ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, id->key, raw) == 1
+         && EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)id->name,
+                              (int)strlen(id->name)) == 1
+         && EVP_DecryptUpdate(c, out, &n, raw + NONCE_LEN, (int)len) == 1
+         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+                                raw + NONCE_LEN + len) == 1
+         && EVP_DecryptFinal_ex(c, out + n, &n) == 1;
+    EVP_CIPHER_CTX_free(c);
+    if (!ok) {
+        return NULL;
+    }
+    out[len] = '\0';
+    *plen = len;
+    return (char *)out;
+}
+
+/* The shared entry's token, when one is there and not yet due for
+ * renewal: another machine fetched it. */
+static const kept_t *shared_token(request_rec *r, const ident_t *id,
+                                  char **pbody, apr_size_t *plen)
+{
+    char *text, *body;
+    const char *why;
+    const kept_t *k;
+    apr_size_t len;
+
+    if (oac_cache_get(r, id->name, &text) != APR_SUCCESS
+        || !(body = unseal(r->pool, id, text, &len))
+        || !(k = parse(r->pool, body, len, NULL, &why))
+        || state(k, oac_now()) != OAC_DOC_FRESH) {
+        return NULL;
+    }
+    *pbody = body;
+    *plen = len;
+    return k;
+}
+
+static void spec_for(oac_doc_spec_t *spec, const ident_t *id)
+{
     memset(spec, 0, sizeof(*spec));
-    EVP_Digest(what, strlen(what), md, &len, EVP_sha256(), NULL);
-    spec->url = apr_pstrcat(r->pool, "client_credentials ",
-                            oac_util_b64url_encode(r->pool, md, len), NULL);
+    spec->url = id->url;
+    spec->ctx = id;
     spec->key = "access_token_url";
     spec->retry = RETRY_SECONDS;
     /* a refused token is renewed at most this often on the machine */
@@ -143,7 +371,7 @@ const oac_token_t *oac_service_token(request_rec *r, const oac_app_t *app,
     oac_doc_info_t info;
     const kept_t *k;
 
-    spec_for(&spec, r, app);
+    spec_for(&spec, ident_of(r, app));
     k = oac_doc_get(r, app, &spec, 0, pwhy, &info);
     if (info.failed_now) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00124)
@@ -158,10 +386,25 @@ const oac_token_t *oac_service_token(request_rec *r, const oac_app_t *app,
     return k ? k->token : NULL;
 }
 
-int oac_service_token_refused(request_rec *r, const oac_app_t *app)
+int oac_service_token_refused(request_rec *r, const oac_app_t *app,
+                              const oac_token_t *refused)
 {
+    const ident_t *id = ident_of(r, app);
     oac_doc_spec_t spec;
+    const kept_t *k;
+    char *body;
+    apr_size_t len;
+    int renew;
 
-    spec_for(&spec, r, app);
-    return oac_doc_stale(r, &spec);
+    spec_for(&spec, id);
+    renew = oac_doc_stale(r, &spec);
+    /* The shared entry holding the refused token would be taken again
+     * by the fetch: it goes (a newer one another machine put there
+     * stays). */
+    if (renew && oac_cache_is_shared(r)
+        && (k = shared_token(r, id, &body, &len))
+        && !strcmp(k->token->access_token, refused->access_token)) {
+        oac_cache_set(r, id->name, "-", 1);
+    }
+    return renew;
 }

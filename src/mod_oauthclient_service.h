@@ -22,6 +22,9 @@ const oac_token_t *oac_service_token(request_rec *r, const oac_app_t *app,
 
 /* The API refused the token (401, 403): the next request renews it,
  * unless that was done less than 30 s ago on the machine (then 0). */
-int oac_service_token_refused(request_rec *r, const oac_app_t *app);
+int oac_service_token_refused(request_rec *r, const oac_app_t *app,
+                              const oac_token_t *refused);
+
+void oac_service_child_init(apr_pool_t *pchild);
 
 #endif

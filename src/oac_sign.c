@@ -250,6 +250,25 @@ void oac_signer_use_pss(oac_signer_t *s)
     }
 }
 
+int oac_signer_secret_digest(const oac_signer_t *s, unsigned char md[32])
+{
+    unsigned char *der = NULL;
+    unsigned int len = 0;
+    int n, ok;
+
+    if (s->kind == SIGN_HMAC) {
+        return EVP_Digest(s->secret, strlen(s->secret), md, &len,
+                          EVP_sha256(), NULL) == 1;
+    }
+    if ((n = i2d_PrivateKey(s->pkey, &der)) <= 0) {
+        ERR_clear_error();
+        return 0;
+    }
+    ok = EVP_Digest(der, (size_t)n, md, &len, EVP_sha256(), NULL) == 1;
+    OPENSSL_clear_free(der, (size_t)n);
+    return ok;
+}
+
 const char *oac_signer_alg(const oac_signer_t *s)
 {
     return s->alg;

@@ -48,6 +48,10 @@ oac_signer_t *oac_signer_hmac(apr_pool_t *p, const char *secret,
 void oac_signer_use_pss(oac_signer_t *s);
 
 /* "RS256", "PS256", "ES256", "EdDSA", "HS256" ... */
+/* SHA-256 of the private key (or HMAC secret): secret material a key can
+ * be derived from, never the key itself. 0 when it cannot be had. */
+int oac_signer_secret_digest(const oac_signer_t *s, unsigned char md[32]);
+
 const char *oac_signer_alg(const oac_signer_t *s);
 
 /* The public key as a JWK object with only its public members (kty, crv,

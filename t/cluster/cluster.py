@@ -365,6 +365,9 @@ def app_conf(provider, front_port, cache, session, apps=("local",), passphrase=N
             "redirect_uri=http://127.0.0.1:%d/oauth/%s/callback"
             % (app, pp, pp, pp, front_port, app))
         out.append("<Location /api/%s/>\n    OAuthProxyAPI %s\n</Location>" % (app, app))
+        # the app's own token (client credentials), shared by the nodes
+        out.append("<Location /svc/%s/>\n    OAuthProxyAPI %s client_credentials\n</Location>"
+                   % (app, app))
     return "\n".join(out)
 
 

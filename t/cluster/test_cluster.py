@@ -9,6 +9,7 @@ Run by t/run-all; alone: /usr/bin/python3 t/tools/tap_unittest.py
 t/cluster/test_cluster.py (as root or not). OAC_CLUSTER_USERS sets the
 number of users of the large runs (default 1000).
 """
+import json
 import os
 import signal
 import sys
@@ -103,6 +104,36 @@ class Checks:
         self.assertEqual(refreshes, n, "exactly one refresh per user")
 
 
+    def check_service_token(self):
+        """OAuthProxyAPI NAME client_credentials on two nodes sharing
+        OAuthCache: one token fetched for both, a refused one replaced once
+        for both, and never readable in the cache."""
+        site = self.site
+        site.provider.call("POST", "/_control/expire_tokens")
+        b = cluster.Browser(site.nodes[0].port)
+        before = site.provider.stats()
+        codes = [b.request("/svc/local/x?n=%d" % i, port=site.nodes[i % 2].port)[0]
+                 for i in range(20)]
+        after = site.provider.stats()
+        self.assertEqual(codes, [200] * 20, self.errors())
+        self.assertEqual(after["client_credentials_requests"]
+                         - before.get("client_credentials_requests", 0), 1,
+                         "one client credentials token for the two nodes")
+        # the API refuses it: one node renews it (and retries its GET), the
+        # other takes the new one when the API refuses it there too
+        site.provider.call("POST", "/_control/expire_tokens")
+        before = site.provider.stats()
+        codes = [b.request("/svc/local/y?n=%d" % i, port=site.nodes[i % 2].port)[0]
+                 for i in range(10)]
+        after = site.provider.stats()
+        self.assertEqual(codes, [200] * 10, self.errors())
+        self.assertEqual(after["client_credentials_requests"]
+                         - before.get("client_credentials_requests", 0), 1,
+                         "a refused token is replaced once for both nodes")
+        echo = json.loads(b.request("/svc/local/z", port=site.nodes[1].port)[2])
+        return echo["headers"].get("Authorization", "").split(" ")[-1]
+
+
 @unittest.skipUnless(os.path.exists(cluster.PG_BIN + "/postgres"),
                      "PostgreSQL 15 is not installed (apt-get install postgresql)")
 class PostgresSessionsDbdCache(unittest.TestCase, Checks):
@@ -178,6 +209,14 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         self.assertEqual(stats["refresh_requests"] - stats["abandoned_requests"], 1)
         self.assertEqual(stats["refresh_token_reuse"], 0)
         a.start()
+
+    def test_7_service_token_shared(self):
+        token = self.check_service_token()
+        self.assertGreater(len(token), 10)
+        # sealed: the database holds the token, never in the clear
+        rows = self.pg.psql("SELECT value FROM oauthclient_cache WHERE name LIKE 'oacsvc:%'")
+        self.assertTrue(rows.strip(), "the token is kept in the database")
+        self.assertNotIn(token, rows, "and never in the clear")
 
     def test_6_postgres_restart(self):
         site = self.site
@@ -271,6 +310,9 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
             t.join()
             site.provider.config(token_endpoint_mode="normal")
             self.mc.start()
+
+    def test_6_service_token_shared(self):
+        self.check_service_token()
 
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
