@@ -670,7 +670,7 @@ def chart(path, stats, info):
     lo = [stats[c.key]["rps"] - stats[c.key]["min"] for c in CONFIGS]
     hi = [stats[c.key]["max"] - stats[c.key]["rps"] for c in CONFIGS]
     colors = [COLORS[c.key] for c in CONFIGS]
-    fig, ax = plt.subplots(figsize=(14, 6), dpi=100)
+    fig, ax = plt.subplots(figsize=(16, 6), dpi=100)
     bars = ax.bar(range(len(CONFIGS)), values, color=colors, yerr=[lo, hi], capsize=5,
                   edgecolor="black", linewidth=0.6)
     a = stats["a"]["rps"]
