@@ -10,8 +10,8 @@ exports. Standard library only, except matplotlib for the chart.
 1. Logs in to each configuration through the real flow (login path ->
    provider's authorize with auto_approve=alice -> callback -> the page),
    as a browser would, and checks once what the backend receives.
-2. Measures every configuration with wrk, interleaved: a b c d e g a' f h1
-   h2, then again, ROUNDS times. Each wrk run gets a session made just
+2. Measures every configuration with wrk, interleaved: a b c d e g j k a' f
+   h1 h2, then again, ROUNDS times. Each wrk run gets a session made just
    before it by a fresh login (mod_auth_openidc rewrites a client-cookie
    session older than 60 s on every request when the client does not store
    the new cookie, as wrk does not; a fresh session per run keeps every row
@@ -26,8 +26,8 @@ exports. Standard library only, except matplotlib for the chart.
    exchanges without OAuth (httpd's own share), interleaved in rounds after
    a warm-up that leaves the provider's metadata and keys cached. The same
    through mod_auth_openidc, for reference.
-4. The microbenchmarks: OAuth 1 signing (sign_bench), the id_token checks
-   (jose_bench) and the session codec.
+4. The microbenchmarks: OAuth 1 signing (sign_bench), a DPoP proof
+   (dpop_bench), the id_token checks (jose_bench) and the session codec.
 5. Full mode: instructions per request of each configuration, and per
    login of (b), (i) and the login without OAuth, counted by callgrind
    (count_instructions), which the machine's load cannot blur.
@@ -89,6 +89,11 @@ CONFIGS = [
            "front", int(env("BENCH_PORT_E")), "oac", "bench1"),
     Config("g", "(g)", "(b) with the session in mod_session_dbd on PostgreSQL, OAuthCache dbd",
            "front", int(env("BENCH_PORT_G")), "oac", "bench2"),
+    # issue #17's (g) and (h): those letters were already taken here
+    Config("j", "(j)", "OAuthProxyAPI, OAuth 2 with DPoP (ES256 proof per request, codec session)",
+           "front", int(env("BENCH_PORT_J")), "oac", "benchdpop"),
+    Config("k", "(k)", "OAuthProxyAPI NAME client_credentials (service token, no session)",
+           "front", int(env("BENCH_PORT_K")), None),
     Config("a2", "(a')", "plain ProxyPass, no auth, in the mod_auth_openidc httpd",
            "oidc", int(env("BENCH_PORT_A2")), None),
     Config("f", "(f)", "mod_auth_openidc, client-cookie session, access token upstream",
@@ -522,7 +527,8 @@ def run_codec_bench(seconds):
 # --------------------------------------------------------------------------
 
 PORT_VARS = {"a": "BENCH_PORT_A", "b": "BENCH_PORT_B", "c": "BENCH_PORT_C", "d": "BENCH_PORT_D",
-             "e": "BENCH_PORT_E", "g": "BENCH_PORT_G", "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F",
+             "e": "BENCH_PORT_E", "g": "BENCH_PORT_G", "j": "BENCH_PORT_J", "k": "BENCH_PORT_K",
+             "a2": "BENCH_PORT_A2", "f": "BENCH_PORT_F",
              "i": "BENCH_PORT_I", "null": "BENCH_PORT_A"}
 
 
@@ -664,14 +670,15 @@ def chart(path, stats, info):
     lo = [stats[c.key]["rps"] - stats[c.key]["min"] for c in CONFIGS]
     hi = [stats[c.key]["max"] - stats[c.key]["rps"] for c in CONFIGS]
     colors = [COLORS[c.key] for c in CONFIGS]
-    fig, ax = plt.subplots(figsize=(14, 6), dpi=100)
+    fig, ax = plt.subplots(figsize=(16, 6), dpi=100)
     bars = ax.bar(range(len(CONFIGS)), values, color=colors, yerr=[lo, hi], capsize=5,
                   edgecolor="black", linewidth=0.6)
     a = stats["a"]["rps"]
     top = max(s["max"] for s in stats.values())
     # each target's line over the bars it is for
     index = {c.key: i for i, c in enumerate(CONFIGS)}
-    for floor, keys in ((0.90, ("b",)), (0.85, ("d", "e")), (0.60, ("g",))):
+    for floor, keys in ((0.90, ("b",)), (0.85, ("d", "e")), (0.60, ("g",)), (0.80, ("j",)),
+                        (0.95, ("k",))):
         x0, x1 = min(index[k] for k in keys) - 0.48, max(index[k] for k in keys) + 0.48
         ax.hlines(floor * a, x0, x1, color="black", linestyle="--", linewidth=1.2)
         ax.text((x0 + x1) / 2, floor * a + top * 0.01, "target %.2f x (a)" % floor, ha="center",
@@ -711,10 +718,11 @@ def chart(path, stats, info):
 SHORT = {"a": "ProxyPass,\nno auth", "b": "AuthType OAuth\n+ codec", "c": "AuthType OAuth\n+ session_crypto",
          "d": "OAuthProxyAPI\nOAuth 2 bearer", "e": "OAuthProxyAPI\nOAuth 1 HMAC-SHA1",
          "g": "AuthType OAuth\n+ session_dbd\n(PostgreSQL)",
+         "j": "OAuthProxyAPI\nDPoP ES256", "k": "OAuthProxyAPI\nclient_credentials",
          "a2": "ProxyPass, no auth\n(openidc httpd)", "f": "mod_auth_openidc\nclient cookie",
          "h1": "balancer\n-> 1 node (g)", "h2": "balancer\n-> 2 nodes (g)"}
 COLORS = {"a": "#8c8c8c", "b": "#1f77b4", "c": "#ff7f0e", "d": "#2a9d8f", "e": "#6a4c93",
-          "g": "#8a5a00", "a2": "#b0b0b0", "f": "#d62728", "h1": "#c49a45", "h2": "#e0b860"}
+          "g": "#8a5a00", "j": "#3a7d44", "k": "#9b5de5", "a2": "#b0b0b0", "f": "#d62728", "h1": "#c49a45", "h2": "#e0b860"}
 
 
 def queries_per_request(count):
@@ -822,7 +830,8 @@ def report_db_nodes(w, stats, exact):
     w("")
 
 
-def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose, instr_login):
+def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose, instr_login,
+           dpop):
     a, a2 = stats["a"]["rps"], stats["a2"]["rps"]
     L = []
     w = L.append
@@ -847,7 +856,12 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     w("Every row fetches the same 1 KiB page `%s` from the same static backend httpd through a "
       "front httpd (mod_proxy_http, pooled backend connections). wrk runs %d threads and %d "
       "connections on the same 2 cores as the servers, so these are whole-machine numbers. "
-      "Ratios of (a)-(e) and (g) are to (a), measured in the same httpd; (f) runs in its own httpd "
+      "Ratios of (a)-(e), (g), (j) and (k) are to (a), measured in the same httpd. (j) and "
+      "(k) are issue #17's (g) and (h), renamed here because (g) and (h1)/(h2) already "
+      "existed: (j) proxies with a DPoP-bound token (the local provider binds it to the "
+      "module's ES256 key), a fresh proof signed for every request; (k) proxies with the "
+      "app's service token from the client credentials grant, without a session (wrk sends "
+      "no cookie). (f) runs in its own httpd "
       "(mod_auth_openidc loaded, mod_oauthclient not) and its ratio is to (a') of that httpd "
       "(ratio to (a) in brackets). (g) reads its session from PostgreSQL, another process on "
       "the same cores. (h1) and (h2) pass through one more httpd, with mod_proxy_balancer, to "
@@ -904,9 +918,12 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     def target(name, measured, ok, note=""):
         targets.append((name, measured, ok, note))
 
-    for key, floor in (("b", 0.90), ("d", 0.85), ("e", 0.85), ("g", 0.60)):
+    for key, floor in (("b", 0.90), ("d", 0.85), ("e", 0.85), ("g", 0.60), ("j", 0.80),
+                       ("k", 0.95)):
         r = stats[key]["rps"] / a
-        target("(%s) >= %.2f x (a)" % (key, floor), "%.3f x (a)" % r, r >= floor,
+        target("(%s) >= %.2f x (a)%s" % (key, floor, {"j": " (issue #17's (g): DPoP)",
+                                                       "k": " (issue #17's (h): service token)"}
+                                         .get(key, "")), "%.3f x (a)" % r, r >= floor,
                "" if r >= floor else "missed by %.3f (%.1f %% of (a))" % (floor - r, (floor - r) * 100))
     per, under_wrk = queries_per_request(exact["g"]), wrk_queries(BY_KEY["g"])
     ok = per <= 1 and under_wrk["queries"] <= under_wrk["requests"] + under_wrk["in_flight"]
@@ -937,6 +954,16 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     else:
         target("OAuth 1 signing >= 200,000 signatures/s per core", "not measured: %s" % sign.get("error"),
                False, "sign_bench failed")
+    if "values" in dpop:
+        v = dpop["values"]
+        us = v["dpop_es256_us"]
+        target("a DPoP proof (ES256) <= 50 us of CPU (issue #17)",
+               "%.1f us (oac_dpop_proof: jti, htu, ath over a 1 KB token, nonce, JWK header, "
+               "signature; the raw ES256 signature alone %.1f us)" % (us, v["raw_es256_us"]),
+               us <= 50, "" if us <= 50 else "over by %.1f us" % (us - 50))
+    else:
+        target("a DPoP proof (ES256) <= 50 us of CPU (issue #17)",
+               "not measured: %s" % dpop.get("error"), False, "dpop_bench failed")
     if codec.get("ratio") is not None:
         r = codec["ratio"]
         target("codec >= 50 % of raw AES-256-GCM (1 KiB session)", "%.0f %% (%s)" % (r * 100, codec["how"]),
@@ -980,10 +1007,13 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     w("")
     w("In CPU instead of wall time (the front httpd's own CPU per request, which wrk and the "
       "backend do not share): the module adds %.1f us per request in (b), mod_session_crypto's "
-      "(c) adds %.1f us, (d) %.1f us, (e) %.1f us; mod_auth_openidc adds %.1f us in (f) (ratio "
+      "(c) adds %.1f us, (d) %.1f us, (e) %.1f us, (j) %.1f us, (k) %.1f us; mod_auth_openidc "
+      "adds %.1f us in (f) (ratio "
       "(b)/(f) %.2f)." % (cpu_b, stats["c"]["cpu_us"] - stats["a"]["cpu_us"],
                           stats["d"]["cpu_us"] - stats["a"]["cpu_us"],
-                          stats["e"]["cpu_us"] - stats["a"]["cpu_us"], cpu_f,
+                          stats["e"]["cpu_us"] - stats["a"]["cpu_us"],
+                          stats["j"]["cpu_us"] - stats["a"]["cpu_us"],
+                          stats["k"]["cpu_us"] - stats["a"]["cpu_us"], cpu_f,
                           cpu_b / cpu_f if cpu_f > 0 else float("nan")))
     w("")
 
@@ -1126,6 +1156,10 @@ def report(stats, logins, sign, codec, info, views, commands, instr, exact, jose
     w("### OAuth 1 signing (bench/sign_bench.c)")
     w("")
     w(sign.get("text") or ("sign_bench failed: %s" % sign.get("error")))
+    w("")
+    w("### DPoP proof (bench/dpop_bench.c)")
+    w("")
+    w(dpop.get("text") or ("dpop_bench failed: %s" % dpop.get("error")))
     w("")
     w("### OpenID Connect id_token checks (bench/jose_bench.c)")
     w("")
@@ -1420,6 +1454,8 @@ def main():
     # 4. microbenchmarks
     log("OAuth 1 signing microbenchmark ...")
     sign = run_sign_bench(micro_seconds)
+    log("DPoP proof microbenchmark ...")
+    dpop = run_sign_bench(micro_seconds, "dpop_bench")
     log("id_token checks microbenchmark ...")
     jose = run_sign_bench(micro_seconds, "jose_bench")
     log("session codec microbenchmark ...")
@@ -1452,6 +1488,9 @@ def main():
             "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o sign_bench "
             "bench/sign_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
             "./sign_bench %s" % micro_seconds,
+            "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o dpop_bench "
+            "bench/dpop_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
+            "./dpop_bench %s" % micro_seconds,
             "gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1) -o jose_bench "
             "bench/jose_bench.c liboac.a $(pkg-config --libs apr-1 apr-util-1 openssl libcurl jansson)",
             "./jose_bench %s" % micro_seconds,
@@ -1466,7 +1505,7 @@ def main():
             "apache2 -X -f <that configuration alone> ...",
         ]
     text, targets = report(stats, logins, sign, codec, info, views, commands, instr, exact,
-                           jose, instr_login)
+                           jose, instr_login, dpop)
     problem = chart(os.path.join(ARGS.out, "results.png"), stats, info)
     if problem:
         text = text.replace("## Targets", "(%s)\n\n## Targets" % problem, 1)

@@ -6,7 +6,7 @@
  *
  * Build and run from the top of the tree (bench/codec_bench.sh does both):
  *
- *   gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1 openssl) -o /tmp/codec_bench bench/codec_bench.c src/oac_codec.c src/oac_util.c $(pkg-config --libs apr-1 apr-util-1 openssl) -pthread && /tmp/codec_bench [seconds]
+ *   gcc -std=c11 -O2 -D_GNU_SOURCE -Isrc $(pkg-config --cflags apr-1 apr-util-1 openssl jansson) -o /tmp/codec_bench bench/codec_bench.c src/oac_codec.c src/oac_util.c $(pkg-config --libs apr-1 apr-util-1 openssl jansson) -pthread && /tmp/codec_bench [seconds]
  *
  * seconds (default 1) is spent on rows (1) and (2) each, in alternating
  * slices of which each row keeps its best, and again on row (3).

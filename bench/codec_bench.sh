@@ -20,7 +20,7 @@ trap 'exit 1' INT TERM
 cd "$top"
 # shellcheck disable=SC2046  # pkg-config output is meant to split
 gcc -std=c11 -O2 -D_GNU_SOURCE -Wall -Wextra -Isrc \
-    $(pkg-config --cflags apr-1 apr-util-1 openssl) \
+    $(pkg-config --cflags apr-1 apr-util-1 openssl jansson) \
     -o "$out" bench/codec_bench.c src/oac_codec.c src/oac_util.c \
-    $(pkg-config --libs apr-1 apr-util-1 openssl) -pthread
+    $(pkg-config --libs apr-1 apr-util-1 openssl jansson) -pthread
 "$out" "${1:-2}"

@@ -40,6 +40,14 @@ POST /oauth2/revoke      RFC 7009: token (+ token_type_hint), client
                          working; every call is listed in stats "revocations".
 GET|POST /oauth2/userinfo  bearer token (header, query or form body) or OAuth 1.
 ANY  /api/...            echo of the request as JSON; bearer token or OAuth 1.
+DPoP (RFC 9449): a token request with a DPoP header gets token_type "DPoP",
+its access token bound to the proof's key (RFC 7638 thumbprint), if the proof
+is a dpop+jwt with alg ES256/RS256/PS256/EdDSA, a public jwk, htm POST, htu
+the token endpoint, a jti and a recent iat; its signature is checked with
+python3-cryptography when it can be imported (form and claims only without
+it); a bad proof is answered 400 invalid_dpop_proof. A DPoP-bound token is
+taken only as "Authorization: DPoP ..." with a proof by its key (htm, htu,
+ath); without a DPoP header nothing changes.
 Codes are single use (a replayed code also revokes the tokens issued from it,
 RFC 6749 §4.1.2) and expire after code_lifetime (60 s).  Refresh tokens rotate
 (rotate_refresh_tokens); when rotation is off the refresh response carries no
@@ -773,6 +781,119 @@ def _int_bytes(n):
     return n.to_bytes((n.bit_length() + 7) // 8 or 1, "big")
 
 
+# --------------------------------------------------------------------------
+# DPoP (RFC 9449): proofs at the token endpoint and at the resources
+# --------------------------------------------------------------------------
+
+DPOP_ALGS = ("ES256", "RS256", "PS256", "EdDSA")
+DPOP_MAX_AGE = 300      # seconds either side of the proof's iat
+
+
+def b64url_decode(text):
+    if not isinstance(text, str) or not re.fullmatch(r"[A-Za-z0-9_-]*", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwk_thumbprint(jwk):
+    """RFC 7638: SHA-256 over the required members, sorted, no spaces."""
+    required = {"EC": ("crv", "kty", "x", "y"), "RSA": ("e", "kty", "n"),
+                "OKP": ("crv", "kty", "x")}.get(jwk.get("kty"))
+    if required is None or not all(isinstance(jwk.get(k), str) for k in required):
+        raise ValueError("unsupported or incomplete jwk")
+    members = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
+    return b64url(hashlib.sha256(members.encode()).digest())
+
+
+def dpop_signature_ok(alg, jwk, signing_input, signature):
+    """True or False; None when python3-cryptography is missing, so that
+    the provider (standard library otherwise) still runs without it and
+    then checks only the proof's form and claims."""
+    try:
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+        from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+    except ImportError:
+        return None
+    def num(name):
+        return int.from_bytes(b64url_decode(jwk[name]), "big")
+    try:
+        if alg == "ES256":
+            if jwk.get("kty") != "EC" or jwk.get("crv") != "P-256" or len(signature) != 64:
+                return False
+            key = ec.EllipticCurvePublicNumbers(num("x"), num("y"), ec.SECP256R1()).public_key()
+            key.verify(encode_dss_signature(int.from_bytes(signature[:32], "big"),
+                                            int.from_bytes(signature[32:], "big")),
+                       signing_input, ec.ECDSA(hashes.SHA256()))
+        elif alg in ("RS256", "PS256"):
+            if jwk.get("kty") != "RSA":
+                return False
+            key = rsa.RSAPublicNumbers(num("e"), num("n")).public_key()
+            pad = (padding.PKCS1v15() if alg == "RS256" else
+                   padding.PSS(mgf=padding.MGF1(hashes.SHA256()), salt_length=32))
+            key.verify(signature, signing_input, pad, hashes.SHA256())
+        elif alg == "EdDSA":
+            if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
+                return False
+            ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(jwk["x"])).verify(
+                signature, signing_input)
+        else:
+            return False
+    except (InvalidSignature, ValueError, KeyError, TypeError):
+        return False
+    return True
+
+
+def _htu_normal(url):
+    parts = urlsplit(url)
+    return (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/")
+
+
+def check_dpop_proof(proof, method, url, access_token=None, now=None):
+    """RFC 9449 §4.3 (without jti replay tracking): -> (jkt, None), the
+    thumbprint of the proof's key, or (None, why)."""
+    parts = proof.split(".") if isinstance(proof, str) else []
+    if len(parts) != 3:
+        return None, "the DPoP proof is not a compact JWS"
+    try:
+        header = json.loads(b64url_decode(parts[0]))
+        claims = json.loads(b64url_decode(parts[1]))
+        signature = b64url_decode(parts[2])
+    except ValueError:
+        return None, "the DPoP proof does not decode"
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        return None, "the DPoP proof's header or claims are not objects"
+    if header.get("typ") != "dpop+jwt":
+        return None, "the DPoP proof's typ is not dpop+jwt"
+    alg, jwk = header.get("alg"), header.get("jwk")
+    if alg not in DPOP_ALGS:
+        return None, "the DPoP proof's alg is not one of %s" % ", ".join(DPOP_ALGS)
+    if not isinstance(jwk, dict) or "d" in jwk or "p" in jwk:
+        return None, "the DPoP proof has no public jwk"
+    try:
+        jkt = jwk_thumbprint(jwk)
+    except ValueError as exc:
+        return None, "the DPoP proof's jwk: %s" % exc
+    if claims.get("htm") != method:
+        return None, "the DPoP proof's htm is not %s" % method
+    if not isinstance(claims.get("htu"), str) or _htu_normal(claims["htu"]) != _htu_normal(url):
+        return None, "the DPoP proof's htu is not %s" % url
+    if not isinstance(claims.get("jti"), str) or not claims["jti"]:
+        return None, "the DPoP proof has no jti"
+    iat = claims.get("iat")
+    now = time.time() if now is None else now
+    if not isinstance(iat, (int, float)) or abs(now - iat) > DPOP_MAX_AGE:
+        return None, "the DPoP proof's iat is missing or too far from now"
+    if access_token is not None:
+        ath = b64url(hashlib.sha256(access_token.encode()).digest())
+        if claims.get("ath") != ath:
+            return None, "the DPoP proof's ath is not the access token's hash"
+    if dpop_signature_ok(alg, jwk, (parts[0] + "." + parts[1]).encode("ascii"), signature) is False:
+        return None, "the DPoP proof's signature does not verify"
+    return jkt, None
+
+
 class OIDCSigner:
     """One RSA key, made on first use; signs compact JWS with RS256.
 
@@ -1251,6 +1372,9 @@ class Handler(BaseHTTPRequestHandler):
         client_id = self._authenticate_client(form)
         if client_id is None:
             return
+        jkt, why = self._token_request_dpop()
+        if why:
+            return self.oauth2_error(400, "invalid_dpop_proof", why)
         grant = form.get("grant_type")
         with self.state.lock:
             if grant == "authorization_code":
@@ -1263,6 +1387,8 @@ class Handler(BaseHTTPRequestHandler):
                 result = ("invalid_request", "missing grant_type")
             else:
                 result = ("unsupported_grant_type", "grant_type %s is not supported" % grant)
+            if jkt and not isinstance(result, tuple):
+                self._bind_dpop(result, jkt)
             mode = self.state.config["token_endpoint_mode"]
             quirks = list(self.state.config["token_response_quirks"])
             override = copy.deepcopy(self.state.config[
@@ -1278,6 +1404,40 @@ class Handler(BaseHTTPRequestHandler):
         for name in remove:
             payload.pop(name, None)
         TOKEN_FORMATS.get(mode, _format_json)(self, payload)
+
+    def _token_request_dpop(self):
+        """-> (jkt, None) for a token request with a valid DPoP proof,
+        (None, why) for one with a bad proof, (None, None) without: a
+        request without a DPoP header is answered as before DPoP existed."""
+        proof = self.headers.get("DPoP")
+        if proof is None:
+            return None, None
+        return check_dpop_proof(proof.strip(), "POST", self.issuer() + self.req_path)
+
+    def _bind_dpop(self, payload, jkt):  # caller holds the lock
+        """RFC 9449 §5: the access token is bound to the proof's key (only
+        the access token: a confidential client's refresh token needs no
+        binding, §5.0)."""
+        payload["token_type"] = "DPoP"
+        self.state.access_tokens[payload["access_token"]]["dpop_jkt"] = jkt
+
+    def _resource_dpop_failure(self, token, placement, record):
+        """RFC 9449 §7: a DPoP-bound token only with the DPoP scheme and a
+        proof by its key; -> None or (status, json body, headers)."""
+        bound = record.get("dpop_jkt")
+        if placement != "dpop-header":
+            why = "a DPoP-bound token sent as a bearer token" if bound else None
+        elif not bound:
+            why = "the DPoP scheme with a token that is not DPoP-bound"
+        else:
+            jkt, why = check_dpop_proof((self.headers.get("DPoP") or "").strip(), self.command,
+                                        self.issuer() + self.req_path, token)
+            if jkt and jkt != bound:
+                why = "the DPoP proof is signed by another key than the token's"
+        if why is None:
+            return None
+        return (401, {"error": "invalid_token", "error_description": why},
+                {"WWW-Authenticate": 'DPoP algs="%s", error="invalid_token"' % " ".join(DPOP_ALGS)})
 
     def oauth2_revoke(self):
         """RFC 7009 §2.1: revokes the token if it was issued to this client;
@@ -1457,6 +1617,8 @@ class Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization") or ""
         if auth[:7].lower() == "bearer ":
             found.append((auth[7:].strip(), "bearer-header"))
+        elif auth[:5].lower() == "dpop ":
+            found.append((auth[5:].strip(), "dpop-header"))
         for name, value in self.query_pairs:
             if name == "access_token":
                 found.append((value, "bearer-query"))
@@ -1508,6 +1670,9 @@ class Handler(BaseHTTPRequestHandler):
             return None, (401, {"error": "invalid_token", "error_description": why},
                           {"WWW-Authenticate": 'Bearer realm="provider", error="invalid_token", '
                                                'error_description="%s"' % why})
+        failure = self._resource_dpop_failure(token, placement, record)
+        if failure:
+            return None, failure
         return {"user": record["user"], "auth": placement, "client_id": record["client_id"],
                 "scope": record["scope"]}, None
 

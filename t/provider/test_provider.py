@@ -858,6 +858,109 @@ class OpenIDConnect(ProviderTest):
         self.assertEqual((claims["nonce"], claims["sub"]), ("abc", "1002"))
 
 
+class DPoP(ProviderTest):
+    """RFC 9449 at the token endpoint and the resources (what bench/'s (j)
+    row needs); proofs made here with python3-cryptography."""
+
+    token, exchange, code, authorize = OAuth2.token, OAuth2.exchange, OAuth2.code, OAuth2.authorize
+
+    def setUp(self):
+        super().setUp()
+        try:
+            from cryptography.hazmat.primitives.asymmetric import ec
+        except ImportError:
+            self.skipTest("python3-cryptography not installed")
+        self.key = ec.generate_private_key(ec.SECP256R1())
+
+    @staticmethod
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    def jwk(self, key=None):
+        numbers = (key or self.key).public_key().public_numbers()
+        return {"kty": "EC", "crv": "P-256", "x": self.b64(numbers.x.to_bytes(32, "big")),
+                "y": self.b64(numbers.y.to_bytes(32, "big"))}
+
+    def proof(self, htm, htu, token=None, key=None, header=None, claims=None):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+        head = {"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk(key)}
+        head.update(header or {})
+        body = {"jti": secrets.token_urlsafe(12), "htm": htm, "htu": htu, "iat": int(time.time())}
+        if token:
+            body["ath"] = self.b64(hashlib.sha256(token.encode()).digest())
+        body.update(claims or {})
+        signing_input = self.b64(json.dumps(head).encode()) + "." + self.b64(json.dumps(body).encode())
+        r, s = decode_dss_signature((key or self.key).sign(signing_input.encode(),
+                                                           ec.ECDSA(hashes.SHA256())))
+        return signing_input + "." + self.b64(r.to_bytes(32, "big") + s.to_bytes(32, "big"))
+
+    def service_token(self, proof=None):
+        headers = {"Authorization": basic("oauth2-client", "oauth2-secret")}
+        if proof is not None:
+            headers["DPoP"] = proof
+        return call("POST", "/oauth2/token", form={"grant_type": "client_credentials"},
+                    headers=headers)
+
+    def test_without_dpop_nothing_changes(self):
+        r = self.service_token()
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["token_type"], "Bearer")
+        at = r.json()["access_token"]
+        self.assertEqual(call("GET", "/oauth2/userinfo",
+                              headers={"Authorization": "Bearer " + at}).status, 200)
+
+    def test_bound_token_and_its_proofs(self):
+        r = self.service_token(self.proof("POST", BASE + "/oauth2/token"))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["token_type"], "DPoP")
+        at = r.json()["access_token"]
+        url = BASE + "/oauth2/userinfo"
+        ok = call("GET", "/oauth2/userinfo", headers={"Authorization": "DPoP " + at,
+                                                      "DPoP": self.proof("GET", url, at)})
+        self.assertEqual(ok.status, 200, ok)
+        from cryptography.hazmat.primitives.asymmetric import ec
+        for headers in ({"Authorization": "Bearer " + at},
+                        {"Authorization": "DPoP " + at},
+                        {"Authorization": "DPoP " + at, "DPoP": self.proof("POST", url, at)},
+                        {"Authorization": "DPoP " + at, "DPoP": self.proof("GET", url, "other")},
+                        {"Authorization": "DPoP " + at,
+                         "DPoP": self.proof("GET", url, at, key=ec.generate_private_key(ec.SECP256R1()))}):
+            r = call("GET", "/oauth2/userinfo", headers=headers)
+            self.assertEqual(r.status, 401, (headers, r))
+        # the DPoP scheme with a bearer token
+        bearer = self.service_token().json()["access_token"]
+        self.assertEqual(call("GET", "/oauth2/userinfo", headers={
+            "Authorization": "DPoP " + bearer, "DPoP": self.proof("GET", url, bearer)}).status, 401)
+
+    def test_code_exchange_with_dpop(self):
+        code = self.code()
+        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": CB2,
+                "code_verifier": RFC7636_VERIFIER}
+        r = call("POST", "/oauth2/token", form=form, headers={
+            "Authorization": basic("oauth2-client", "oauth2-secret"),
+            "DPoP": self.proof("POST", BASE + "/oauth2/token")})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.json()["token_type"], "DPoP")
+
+    def test_bad_proofs_refused(self):
+        token_url = BASE + "/oauth2/token"
+        good = self.proof("POST", token_url)
+        head, body, sig = good.split(".")
+        other_sig = self.proof("POST", token_url).split(".")[2]
+        for proof in ("not-a-jwt", head + "." + body + "." + other_sig,
+                      self.proof("GET", token_url),
+                      self.proof("POST", BASE + "/oauth2/other"),
+                      self.proof("POST", token_url, header={"typ": "JWT"}),
+                      self.proof("POST", token_url, header={"alg": "HS256"}),
+                      self.proof("POST", token_url, claims={"iat": int(time.time()) - 3600}),
+                      self.proof("POST", token_url, claims={"jti": ""})):
+            r = self.service_token(proof)
+            self.assertEqual(r.status, 400, (proof, r))
+            self.assertEqual(r.json()["error"], "invalid_dpop_proof")
+
+
 class Hostile(ProviderTest):
     """The hostile mode of the security tests: overrides, extra callback
     parameters, streaming and redirecting token endpoints."""
