@@ -456,17 +456,35 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
     return APR_SUCCESS;
 }
 
-/* The nonce a DPoP-aware server asks for (RFC 9449 8 and 9): a 400
- * use_dpop_nonce from an authorization server, a 401 with
- * WWW-Authenticate: DPoP error="use_dpop_nonce" from a resource server.
- * NULL for any other answer or a nonce that is no NQCHAR string. */
+/* Whether a DPoP-aware server's answer is the error `error`: a 400 with
+ * it in the JSON body from an authorization server (RFC 9449 8), a 401
+ * with it in WWW-Authenticate: DPoP from a resource server (9). */
+static int dpop_error_is(const oac_http_response_t *resp, const char *error)
+{
+    const char *auth;
+    int is = 0;
+
+    if (resp->status == 400 && resp->body) {
+        json_error_t jerr;
+        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+        const char *e = json_string_value(json_object_get(doc, "error"));
+        is = e && !strcmp(e, error);
+        json_decref(doc);
+    }
+    else if (resp->status == 401 && resp->headers
+             && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
+        is = strstr(auth, error) != NULL;
+    }
+    return is;
+}
+
+/* The nonce a DPoP-aware server asks for with use_dpop_nonce; NULL for
+ * any other answer or a nonce that is no NQCHAR string. */
 const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
                                         const oac_http_response_t *resp)
 {
     const char *nonce = resp->headers
         ? apr_table_get(resp->headers, "DPoP-Nonce") : NULL;
-    const char *auth;
-    int asked = 0;
 
     if (!nonce || !*nonce || strlen(nonce) > 512
         || strspn(nonce, "!#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQ"
@@ -474,18 +492,8 @@ const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
            != strlen(nonce)) {
         return NULL;
     }
-    if (resp->status == 400 && resp->body) {
-        json_error_t jerr;
-        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
-        const char *error = json_string_value(json_object_get(doc, "error"));
-        asked = error && !strcmp(error, "use_dpop_nonce");
-        json_decref(doc);
-    }
-    else if (resp->status == 401
-             && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
-        asked = strstr(auth, "use_dpop_nonce") != NULL;
-    }
-    return asked ? apr_pstrdup(p, nonce) : NULL;
+    return dpop_error_is(resp, "use_dpop_nonce") ? apr_pstrdup(p, nonce)
+                                                 : NULL;
 }
 
 /* A server that refused the proof itself (RFC 9449 5, 7.1:
@@ -493,21 +501,7 @@ const char *oac_oauth2_dpop_nonce_asked(apr_pool_t *p,
  * request went no further, and a fresh proof may pass. */
 static int dpop_proof_refused(const oac_http_response_t *resp)
 {
-    const char *auth;
-    int refused = 0;
-
-    if (resp->status == 400 && resp->body) {
-        json_error_t jerr;
-        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
-        const char *error = json_string_value(json_object_get(doc, "error"));
-        refused = error && !strcmp(error, "invalid_dpop_proof");
-        json_decref(doc);
-    }
-    else if (resp->status == 401 && resp->headers
-             && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
-        refused = strstr(auth, "invalid_dpop_proof") != NULL;
-    }
-    return refused;
+    return dpop_error_is(resp, "invalid_dpop_proof");
 }
 
 apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,

@@ -21,7 +21,7 @@ use Digest::SHA qw(sha256);
 use LWP::UserAgent ();
 use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
-use OAC::OP qw(op_url op_log op_reset op_login);
+use OAC::OP qw(op_url op_log op_reset op_login op_auth_of);
 
 plan tests => 64;
 
@@ -29,14 +29,6 @@ my $issuer = op_url();
 my $alice = '248289761001';
 my $bearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-# How a token or PAR request authenticated, as the OP's log tells it.
-sub auth_of {
-    my $e = shift;
-    my $a = $e->{assertion} || {};
-    return join ' ', $e->{auth_method} // 'none', ($e->{basic} ? 'basic' : 'no-basic'),
-        $e->{assertion_type} // 'no-assertion', $a->{alg} // '-', $a->{iss} // '-',
-        $a->{sub} // '-', $a->{aud} // '-';
-}
 
 # --- 1. private_key_jwt ---------------------------------------------------------
 for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
@@ -50,12 +42,12 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     my $log = op_log();
     my $want = "$method no-basic $bearer $alg $client $client $issuer";
     ok t_cmp(join(',', map { "$_->{status}" } @{ $log->{pushed} }), '201', "$method: PAR accepted");
-    ok t_cmp(auth_of($log->{pushed}[0] || {}), $want,
+    ok t_cmp(op_auth_of($log->{pushed}[0] || {}), $want,
              "$method: the PAR request authenticated with a $alg assertion, aud the issuer");
     my @tokens = @{ $log->{tokens} };
     ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}" } @tokens), 'authorization_code:200',
              "$method: the code exchange accepted");
-    ok t_cmp(auth_of($tokens[0] || {}), $want, "$method: the token request authenticated the same way");
+    ok t_cmp(op_auth_of($tokens[0] || {}), $want, "$method: the token request authenticated the same way");
     my ($pa, $ta) = map { $_->{assertion} || {} } $log->{pushed}[0], $tokens[0];
     ok t_cmp(($pa->{jti} // 'a') ne ($ta->{jti} // 'a') && ($ta->{exp} // 0) > ($ta->{iat} // 0)
              && ($ta->{exp} // 0) - ($ta->{iat} // 0) <= 600 ? 'fresh' : 'reused or unbounded',
@@ -88,7 +80,7 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     ok t_cmp(length($d2->{nonce} // '') > 0 ? 'nonce' : 'no nonce', 'nonce', 'DPoP: the retry carries the nonce');
     ok t_cmp(($d1->{jti} // 'x') ne ($d2->{jti} // 'x') ? 'new' : 'same', 'new', 'DPoP: the retry is a new proof');
     my ($a1, $a2) = map { ($_ || {})->{assertion} || {} } $first, $second;
-    ok t_cmp(auth_of($second || {}), "private_key_jwt no-basic $bearer ES256 op-dpop op-dpop $issuer",
+    ok t_cmp(op_auth_of($second || {}), "private_key_jwt no-basic $bearer ES256 op-dpop op-dpop $issuer",
              'DPoP: the retry is authenticated with private_key_jwt');
     ok t_cmp(($a1->{jti} // 'x') ne ($a2->{jti} // 'x') ? 'fresh' : 'reused', 'fresh',
              'DPoP: with a fresh client assertion');
@@ -202,7 +194,7 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     ok t_cmp(join(' ', ($ok->{dpop} || {})->{htm} // '-', ($ok->{dpop} || {})->{htu} // '-',
                   length(($ok->{dpop} || {})->{nonce} // '') ? 'nonce' : 'no nonce'),
              "POST $issuer/token nonce", 'DPoP refresh: with a proof carrying the nonce');
-    ok t_cmp(auth_of($ok), "private_key_jwt no-basic $bearer ES256 op-dpop-short op-dpop-short $issuer",
+    ok t_cmp(op_auth_of($ok), "private_key_jwt no-basic $bearer ES256 op-dpop-short op-dpop-short $issuer",
              'DPoP refresh: and a client assertion');
     my $new_at = ($ok->{body} || {})->{access_token} // '';
     ok t_cmp(($ok->{body} || {})->{token_type} // '', 'DPoP', 'DPoP refresh: a DPoP-bound token again');
@@ -225,7 +217,7 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     my @tokens = @{ $log->{tokens} };
     ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}:" . ($_->{client_id} // '') } @tokens),
              'client_credentials:200:op-service', 'service token: one client credentials grant');
-    ok t_cmp(auth_of($tokens[0] || {}), 'client_secret_basic basic no-assertion - - - -',
+    ok t_cmp(op_auth_of($tokens[0] || {}), 'client_secret_basic basic no-assertion - - - -',
              'service token: authenticated with client_secret_basic');
     ok t_cmp(defined(($tokens[0]{body} || {})->{refresh_token}) ? 'refresh' : 'none', 'none',
              'service token: no refresh token');

@@ -29,7 +29,7 @@ use URI ();
 use URI::Escape ();
 use URI::QueryParam ();
 use OAC::Flow qw(browser site query_of json_of log_size log_since);
-use OAC::OP qw(op_url op_log op_reset op_login op_sign_in);
+use OAC::OP qw(op_url op_log op_reset op_login op_auth_of op_sign_in);
 
 plan tests => 58;
 
@@ -37,14 +37,6 @@ my $issuer = op_url();
 my $alice = '248289761001';
 my $bearer = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-# How a token or PAR request authenticated, as the OP's log tells it.
-sub auth_of {
-    my $e = shift;
-    my $a = $e->{assertion} || {};
-    return join ' ', $e->{auth_method} // 'none', ($e->{basic} ? 'basic' : 'no-basic'),
-        $e->{assertion_type} // 'no-assertion', $a->{alg} // '-', $a->{iss} // '-',
-        $a->{sub} // '-', $a->{aud} // '-';
-}
 
 # A token request's outcome: grant:status:error (or ok).
 sub outcome {
@@ -97,7 +89,7 @@ for my $case ([ 'opfapi', 'op-fapi', 'ES256', 'EC P-256' ],
     ok t_cmp(join(',', sort keys %$authz) . ' ' . ($authz->{request_uri} // ''),
              "client_id,request_uri " . ($par->{request_uri} // 'none'),
              "fapi2 ($key key): PAR: the browser carries only client_id and the pushed request_uri");
-    ok t_cmp(auth_of($par), "private_key_jwt no-basic $bearer $alg $client $client $issuer",
+    ok t_cmp(op_auth_of($par), "private_key_jwt no-basic $bearer $alg $client $client $issuer",
              "fapi2 ($key key): PAR authenticated by private_key_jwt, $alg, aud the issuer");
     ok t_cmp(($q->{code_challenge_method} // '-') . ' '
              . ($q->{code_challenge} // '-') . ' ' . ($q->{redirect_uri} // '-'),
@@ -106,7 +98,7 @@ for my $case ([ 'opfapi', 'op-fapi', 'ES256', 'EC P-256' ],
              "fapi2 ($key key): PKCE S256, the challenge of the verifier the code was exchanged with");
     ok t_cmp(outcome(@tokens), qr/^(authorization_code:400:use_dpop_nonce,)?authorization_code:200:ok$/,
              "fapi2 ($key key): the code exchanged (after the OP's DPoP nonce)");
-    ok t_cmp(auth_of($tok), "private_key_jwt no-basic $bearer $alg $client $client $issuer",
+    ok t_cmp(op_auth_of($tok), "private_key_jwt no-basic $bearer $alg $client $client $issuer",
              "fapi2 ($key key): the token request authenticated by private_key_jwt, $alg, aud the issuer");
     my @proofs = map { $_->{dpop} || {} } $par, @tokens;
     ok t_cmp(join(',', map { join ' ', map { $_ // '-' } @$_{qw(typ alg htm jkt)} } @proofs),
@@ -174,7 +166,7 @@ for my $case ([ 'oppkjwtrsa', 'op-pkjwt-rsa', 'RS256', 'op-test-client-rsa', 'RS
     ok t_cmp(join(',', $par->{status} // '-', outcome(@tokens)), '201,authorization_code:200:ok',
              "private_key_jwt ($key key): PAR and code exchange accepted");
     my $want = "private_key_jwt no-basic $bearer $alg $client $client $issuer";
-    ok t_cmp(join(' | ', map { auth_of($_) } $par, @tokens), join(' | ', ($want) x (1 + @tokens)),
+    ok t_cmp(join(' | ', map { op_auth_of($_) } $par, @tokens), join(' | ', ($want) x (1 + @tokens)),
              "private_key_jwt ($key key): both authenticated with a $alg assertion (the only alg the OP accepts of $client)");
     ok t_cmp(join(',', map { ($_->{assertion} || {})->{kid} // '-' } $par, @tokens), "$kid,$kid",
              "private_key_jwt ($key key): the kid is client_key_id");

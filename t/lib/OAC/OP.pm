@@ -14,12 +14,23 @@ use OAC::Flow qw(site login_redirect);
 
 use Exporter 'import';
 our @EXPORT_OK = qw(op_url op_log op_reset op_login op_sign_in op_token
-                    op_introspect op_discovery %PASSWORD);
+                    op_introspect op_discovery op_auth_of %PASSWORD);
 
 # The accounts of t/op/op.mjs.
 our %PASSWORD = (alice => 'wonderland', bob => 'builder');
 
 sub op_url { $ENV{OAC_OP} . (shift // '') }
+
+# How a token or PAR request authenticated, as the OP's log tells it:
+# method, Basic or not, assertion type, and the assertion's alg, iss, sub
+# and aud.
+sub op_auth_of {
+    my $e = shift;
+    my $a = $e->{assertion} || {};
+    return join ' ', $e->{auth_method} // 'none', ($e->{basic} ? 'basic' : 'no-basic'),
+        $e->{assertion_type} // 'no-assertion', $a->{alg} // '-', $a->{iss} // '-',
+        $a->{sub} // '-', $a->{aud} // '-';
+}
 
 sub op_discovery {
     my $res = LWP::UserAgent->new->get(op_url('/.well-known/openid-configuration'));
