@@ -318,6 +318,51 @@ static void warn_secure_cookie(const walk_t *w, const scope_t *s,
                  srv->server_hostname ? srv->server_hostname : "HOST");
 }
 
+/* A private key others on the machine can read is a client's identity
+ * anyone there can take: httpd reads it as root at startup, so 0600 (or
+ * 0640 to a group of root's) is all it needs. Said, not refused: a
+ * deployment may have its reasons (a key readable by a backup group). */
+static void warn_key_file(apr_pool_t *p, apr_hash_t *seen,
+                          const oac_app_t *app, const char *key,
+                          const char *file)
+{
+    apr_finfo_t fi;
+
+    if (!file || apr_hash_get(seen, file, APR_HASH_KEY_STRING)
+        || apr_stat(&fi, file, APR_FINFO_PROT, p) != APR_SUCCESS) {
+        return;
+    }
+    apr_hash_set(seen, file, APR_HASH_KEY_STRING, file);
+    if (fi.protection & APR_WREAD) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00132) "OAuthRemoteApp %s: %s %s can be read "
+                     "by every user of this machine: it is the client's "
+                     "private key; make it readable by root only (chmod 600 "
+                     "%s)", app->name, key, file, file);
+    }
+}
+
+static void warn_key_files(apr_pool_t *p, server_rec *main_s)
+{
+    apr_hash_t *seen = apr_hash_make(p);
+    server_rec *srv;
+
+    for (srv = main_s; srv; srv = srv->next) {
+        const oac_server_conf *sc = oac_server_config(srv);
+        apr_hash_index_t *hi;
+        if (!sc || !sc->apps_by_name) {
+            continue;
+        }
+        for (hi = apr_hash_first(p, sc->apps_by_name); hi;
+             hi = apr_hash_next(hi)) {
+            const oac_app_t *app = apr_hash_this_val(hi);
+            warn_key_file(p, seen, app, "client_key_file",
+                          app->client_key_file);
+            warn_key_file(p, seen, app, "dpop_key_file", app->dpop_key_file);
+        }
+    }
+}
+
 int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
 {
     walk_t w;
@@ -335,5 +380,6 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
         }
         warn_secure_cookie(&w, s, main_s);
     }
+    warn_key_files(ptemp, main_s);
     return OK;
 }

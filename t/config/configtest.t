@@ -210,7 +210,25 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 10;
+plan tests => 3 * @bad + 14;
+
+# A private key every user of the machine can read: said at configtest
+# (OAC00132), not refused; readable by its owner only: nothing said.
+{
+    my $pk = "OAuthRemoteApp pk client_id=id token_endpoint_auth_method=private_key_jwt "
+           . "authorize_url=https://p.example/authorize access_token_url=https://p.example/token "
+           . "client_key_file=$keys/p256-own.pem";
+    system("cp $keys/p256.pem $keys/p256-own.pem") == 0 or die "cp";
+    chmod 0644, "$keys/p256-own.pem";
+    my ($status, $out) = configtest($pk);
+    ok t_cmp($status, 0, 'a world-readable client_key_file: configtest passes');
+    ok t_cmp($out, qr/OAC00132: OAuthRemoteApp pk: client_key_file \Q$keys\E\/p256-own\.pem can be read by every user of this machine: .*chmod 600/,
+             'and warns, naming the app, the file and the fix');
+    chmod 0600, "$keys/p256-own.pem";
+    ($status, $out) = configtest($pk);
+    ok t_cmp($status, 0, 'readable by its owner only: configtest passes');
+    ok t_cmp($out !~ /OAC00132/ ? 'quiet' : $out, 'quiet', 'without a warning');
+}
 
 # Modules the apps depend on.
 {
