@@ -2,7 +2,7 @@
 # inherits the server-level apps must cost (almost) nothing. httpd is
 # started on its own (-X, one process) with 221 apps and 60 virtual hosts,
 # then with one app and the same 60 virtual hosts; its resident size once
-# it listens (the median of three starts) must be within 10 % of the
+# it listens (the smallest of five starts) must be within 10 % of the
 # second. Before the virtual hosts shared the main server's apps, the first
 # took three times the second.
 use strict;
@@ -80,14 +80,16 @@ sub rss_of {
     return $rss;
 }
 
-# Each the median of three starts: one start's resident size moves by
-# ~2 % from run to run (seen: 6.7 % to 10.2 % for the same code).
-sub median_rss {
-    my @v = sort { $a <=> $b } map { rss_of(@_) } 1 .. 3;
-    return $v[1];
+# Each the smallest of five starts: one start's resident size moves by
+# ~2 % from run to run (seen: 6.7 % to 10.2 % for the same code), more on
+# a loaded machine, where the reading may come while the process still
+# touches pages of its startup: the smallest is the configuration's own.
+sub min_rss {
+    my @v = sort { $a <=> $b } map { rss_of(@_) } 1 .. 5;
+    return $v[0];
 }
-my $one = median_rss(1, 60);
-my $many = median_rss(221, 60);
+my $one = min_rss(1, 60);
+my $many = min_rss(221, 60);
 ok t_cmp($one > 0 ? 'measured' : 'not measured', 'measured', "one app, 60 virtual hosts: $one kB");
 ok t_cmp($many > 0 ? 'measured' : 'not measured', 'measured', "221 apps, 60 virtual hosts: $many kB");
 ok t_cmp($many <= 1.10 * $one ? 'within 10 %' : sprintf('%.2f x', $many / $one), 'within 10 %',
