@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "oac_claims.h"
+#include "oac_token.h"
 #include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
@@ -296,8 +297,28 @@ void oac_claims_forward_id_token(request_rec *r, const oac_request_t *rs)
         || !oac_util_is_vschar(id_token)) {
         return;
     }
-    apr_table_set(r->headers_in, "X-OAuth-Id-Token", id_token);
     apr_table_set(r->subprocess_env, "OAUTH_ID_TOKEN", id_token);
+    /* The header as long as a token may be (so that it fits a backend's
+     * default LimitRequestFieldSize, 8,190): a longer one would have the
+     * backend answer 400 to every request of the user. Only the header
+     * is left out; said once a minute per process. */
+    if (strlen(id_token) > OAC_TOKEN_VALUE_MAX) {
+        static apr_int64_t said_at;
+        apr_int64_t now = oac_now();
+        if (now - said_at >= 60) {
+            said_at = now;
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00133)
+                          "app %s: the id_token (%" APR_SIZE_T_FMT " bytes) "
+                          "is not forwarded as X-OAuth-Id-Token: longer "
+                          "than %d bytes, the header would make a backend "
+                          "with the default LimitRequestFieldSize answer "
+                          "400 (OAUTH_ID_TOKEN has it, for a CGI or "
+                          "module)", rs->app->name, strlen(id_token),
+                          OAC_TOKEN_VALUE_MAX);
+        }
+        return;
+    }
+    apr_table_set(r->headers_in, "X-OAuth-Id-Token", id_token);
 }
 
 /* ------------------------------------------------------------------------
