@@ -15,7 +15,7 @@ use URI::QueryParam;
 use OAC::Flow qw(browser site provider_config provider_get login json_of
                  log_size log_since approve);
 
-plan tests => 43;
+plan tests => 47;
 
 provider_config();
 my $alice = browser();
@@ -126,6 +126,23 @@ ok t_cmp($to->query_param('post_logout_redirect_uri') // '', site('/bye'),
 # not logged in: no trip to the provider
 $res = browser()->get(site('/oauth/oidc/logout'));
 ok t_cmp($res->header('Location') // '', site('/'), 'a logout without a login stays here');
+
+# Claims too big to keep, even only the named ones (over 2 KiB): none are
+# kept, the log says so at the login, and a rule on them is an error (500)
+# rather than a denial a 'Require not' could turn into a grant.
+{
+    provider_config(userinfo_override => { groups => [ map { "group-$_-" . ('x' x 24) } 1 .. 200 ] });
+    my $erin = browser();
+    my $start = log_size();
+    ok t_cmp(login($erin, 'oidc', '/after', 'alice')->code, 302, 'a login with 7 KB of groups');
+    ok t_cmp(log_since($start, qr/OAC00115/), qr/app oidc: the user's claims are over 2048 bytes: none are kept/,
+             'the claims are not kept, and the log says so');
+    $start = log_size();
+    ok t_cmp(status($erin, '/claims/admins/echo'), 500, 'a rule on them cannot be judged: 500');
+    ok t_cmp(log_since($start, qr/OAC00128/), qr/app oidc: the user's claims were too big to keep in the session \(OAC00115\), so 'Require oauth-claim groups:admins' cannot be judged/,
+             'and the log says why');
+    provider_config();
+}
 
 # An id_token longer than a token may be (8,000 bytes): a backend with the
 # default LimitRequestFieldSize would answer 400 to X-OAuth-Id-Token, so
