@@ -716,14 +716,31 @@ static int api_idempotent(const request_rec *r)
     }
 }
 
+/* A request body an API call keeps in memory to send it again: 64 KiB,
+ * as announced by Content-Length. */
+#define API_RETRY_BODY_MAX (64 * 1024)
+
+static int small_body(request_rec *r)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t n;
+    char *end;
+
+    return cl && ap_request_has_body(r)
+        && !apr_table_get(r->headers_in, "Transfer-Encoding")
+        && apr_strtoff(&n, cl, &end, 10) == APR_SUCCESS && !*end && n > 0
+        && n <= API_RETRY_BODY_MAX;
+}
+
 /* One attempt at the API: the token applied to what api.url, api.body
  * and api.headers_in hold, the hooks, the proof, the signature; then
  * mod_proxy's. 0, or the status to answer. */
 static int api_attempt(request_rec *r, const oac_app_t *app,
                        oac_request_t *rs)
 {
-    const char *url = rs->api.url, *body = rs->api.body;
-    apr_size_t len = rs->api.len;
+    const char *url = rs->api.url;
+    const char *body = rs->api.form ? rs->api.body : NULL;
+    apr_size_t len = rs->api.form ? rs->api.len : 0;
     int rc;
 
     if (rs->api.headers_in) {
@@ -750,7 +767,8 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
         return rc;
     }
     if (rs->api.read_body) {
-        oac_body_replace(r, body, len);
+        oac_body_replace(r, rs->api.form ? body : rs->api.body,
+                         rs->api.form ? len : rs->api.len);
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
                   app->name, r->method, r->uri,
@@ -798,6 +816,20 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
 
     dpop = app->dpop_signer && rs->token->token_type
         && !strcmp(rs->token->token_type, "DPoP");
+    rs->api.form = read_body;
+    if ((rs->service || dpop) && !read_body && api_idempotent(r)
+        && small_body(r)) {
+        /* A PUT (or DELETE) of a few kilobytes is kept, so that a refusal
+         * of its token can be answered by sending it again; larger ones,
+         * and bodies of unknown length, stream to the API as they come. */
+        char *buf;
+        if ((rc = oac_body_read_raw(r, API_RETRY_BODY_MAX, &buf, &len))
+            != OK) {
+            return rc;
+        }
+        body = buf;
+        read_body = 1;
+    }
     rs->api.url = url;
     rs->api.body = body;
     rs->api.len = len;

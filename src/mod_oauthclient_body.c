@@ -31,8 +31,23 @@ int oac_body_is_form(request_rec *r)
         && (!ct[33] || ct[33] == ';' || ct[33] == ' ');
 }
 
+static int read_all(request_rec *r, apr_size_t max, int binary, char **pbuf,
+                    apr_size_t *plen);
+
 int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
                   apr_size_t *plen)
+{
+    return read_all(r, max, 0, pbuf, plen);
+}
+
+int oac_body_read_raw(request_rec *r, apr_size_t max, char **pbuf,
+                      apr_size_t *plen)
+{
+    return read_all(r, max, 1, pbuf, plen);
+}
+
+static int read_all(request_rec *r, apr_size_t max, int binary, char **pbuf,
+                    apr_size_t *plen)
 {
     apr_bucket_brigade *bb = apr_brigade_create(r->pool,
                                                 r->connection->bucket_alloc);
@@ -71,7 +86,7 @@ int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
             }
             /* Form bodies are text: a NUL would end what the checks and
              * the signature see before what is sent. */
-            if (n && memchr(data, '\0', n)) {
+            if (!binary && n && memchr(data, '\0', n)) {
                 return HTTP_BAD_REQUEST;
             }
             if (n && apr_brigade_write(kept, NULL, NULL, data, n)
@@ -116,13 +131,28 @@ static apr_status_t replay_filter(ap_filter_t *f, apr_bucket_brigade *bb,
 
 void oac_body_replace(request_rec *r, const char *buf, apr_size_t len)
 {
-    replay_ctx *ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+    replay_ctx *ctx = NULL;
+    ap_filter_t *f;
+
+    /* Replaced again (a request sent once more): the filter in place
+     * starts over, as a second one would sit behind it. */
+    for (f = r->input_filters; f; f = f->next) {
+        if (f->frec && f->frec->name
+            && !strcasecmp(f->frec->name, BODY_REPLAY_FILTER)) {
+            ctx = f->ctx;
+            break;
+        }
+    }
+    if (!ctx) {
+        ctx = apr_pcalloc(r->pool, sizeof(*ctx));
+        ap_add_input_filter(BODY_REPLAY_FILTER, ctx, r, r->connection);
+    }
     ctx->buf = buf;
     ctx->len = len;
+    ctx->sent = 0;
     apr_table_setn(r->headers_in, "Content-Length",
                    apr_psprintf(r->pool, "%" APR_SIZE_T_FMT, len));
     apr_table_unset(r->headers_in, "Transfer-Encoding");
-    ap_add_input_filter(BODY_REPLAY_FILTER, ctx, r, r->connection);
 }
 
 void oac_body_register(void)

@@ -16,6 +16,9 @@ int oac_body_is_form(request_rec *r);
  * answer (413 beyond max, 400 for a NUL or a read error). */
 int oac_body_read(request_rec *r, apr_size_t max, char **pbuf,
                   apr_size_t *plen);
+/* The same for a body of any bytes (one to send again as it came) */
+int oac_body_read_raw(request_rec *r, apr_size_t max, char **pbuf,
+                      apr_size_t *plen);
 void oac_body_replace(request_rec *r, const char *buf, apr_size_t len);
 void oac_body_register(void);
 

@@ -108,6 +108,9 @@ typedef struct {
         const char *body;       /* a body read into memory, or NULL */
         apr_size_t len;
         int read_body;
+        int form;               /* that body is the form the token, hooks
+                                 * and OAuth 1 signature work on (else it
+                                 * was read only to be sent again) */
         apr_table_t *headers_in;    /* the browser's headers stripped */
         apr_table_t *err_headers_out;
         const char *content_type;

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(site provider_config provider_get provider_post json_of
                  log_size log_since);
 
-plan tests => 27;
+plan tests => 29;
 
 sub api {
     my ($path) = @_;
@@ -95,6 +95,23 @@ $res = api('/svcre/x');
 $stats2 = provider_get('/_control/stats');
 ok t_cmp($res->code . ' ' . ($stats2->{api_requests} - $api_before) . ' ' . ($stats2->{client_credentials_requests} - $cc),
          '401 1 1', 'a refusal the kept token cannot help is passed on, sent once');
+
+# a PUT with a body of a few kilobytes: kept, and sent again whole
+{
+    my $ua = LWP::UserAgent->new(max_redirect => 0);
+    my $doc = '{"n":' . ('7' x 3000) . "}\0binary";
+    $ua->put(site('/svcput/doc'), 'Content-Type' => 'application/octet-stream', Content => $doc);
+    my $cc0 = provider_get('/_control/stats')->{client_credentials_requests};
+    provider_post('/_control/expire_tokens');
+    my $before = provider_get('/_control/stats')->{api_requests};
+    my $put = $ua->put(site('/svcput/doc'), 'Content-Type' => 'application/octet-stream', Content => $doc);
+    my $st = provider_get('/_control/stats');
+    ok t_cmp($put->code . ' ' . ($st->{api_requests} - $before) . ' ' . ($st->{client_credentials_requests} - $cc0),
+             '200 2 1', 'a refused PUT with a body: renewed and sent again, once');
+    my $got = json_of($put);
+    ok t_cmp(($got->{method} // '') . ' ' . length($got->{body} // ''), 'PUT ' . length($doc),
+             'the second PUT carried the whole body');
+}
 
 # another audience (access_token_params) for the same client: its own token
 $cc = provider_get('/_control/stats')->{client_credentials_requests};

@@ -23,7 +23,7 @@ use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_url op_log op_reset op_login op_auth_of);
 
-plan tests => 64;
+plan tests => 65;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -162,8 +162,19 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     ok t_cmp("$ok " . (grep({ $_ > 2 } values %tries) ? 'more than one retry' : 'at most one retry each'),
              '6 at most one retry each', 'DPoP nonce at the API: six more calls succeed, each sent at most twice');
 
-    # A body that streamed to the API cannot be sent twice: the refusal
-    # goes back, the nonce is learnt for the next call.
+    # A PUT of a few kilobytes is kept and sent again whole.
+    my $doc = '{"doc":"' . ('d' x 5000) . '"}';
+    LWP::UserAgent->new->post(op_url('/_test/dpop-nonce'));
+    op_reset();
+    $rs = $ua->put(site('/api/opdpop/_test/dpop-resource/doc'), 'Content-Type' => 'application/json',
+                   Content => $doc);
+    @seen = @{ op_log()->{resources} };
+    my $sha = Digest::SHA::sha256_hex($doc);
+    ok t_cmp(join(',', $rs->code, map { "$_->{status}:" . (($_->{body_sha256} // '') eq $sha ? 'whole' : 'other') } @seen),
+             '200,401:whole,200:whole', 'DPoP nonce at the API: a PUT with a body, refused, sent again whole');
+
+    # A POST is not an idempotent request, and its body streamed to the
+    # API: the refusal goes back, the nonce is learnt for the next call.
     LWP::UserAgent->new->post(op_url('/_test/dpop-nonce'));
     op_reset();
     $rs = $ua->post(site('/api/opdpop/_test/dpop-resource/items'), 'Content-Type' => 'application/json',

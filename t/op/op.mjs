@@ -499,7 +499,7 @@ provider.use(async (ctx, next) => {
     ctx.body = token ? entry : { error: 'invalid_token' };
     return;
   }
-  if (ctx.path.startsWith('/_test/dpop-resource') && ['GET', 'POST'].includes(ctx.method)) {
+  if (ctx.path.startsWith('/_test/dpop-resource') && ['GET', 'POST', 'PUT'].includes(ctx.method)) {
     // A resource server that checks DPoP-bound tokens and demands its own
     // nonce in the proofs (RFC 9449 9): a proof without the current nonce
     // is answered 401 use_dpop_nonce with a new one; a proof is accepted
@@ -527,7 +527,19 @@ provider.use(async (ctx, next) => {
       else if (proof.payload.nonce !== resourceNonce) error = 'use_dpop_nonce';
     }
     if (proof?.payload?.jti) resourceJtis.add(proof.payload.jti);
-    const entry = { status: error ? 401 : 200, error, method: ctx.method, path: ctx.path, query: { ...ctx.query }, jti: proof?.payload?.jti, nonce: proof?.payload?.nonce };
+    let body = '';
+    if (ctx.method !== 'GET') {
+      body = await new Promise((resolve) => {
+        const chunks = [];
+        ctx.req.on('data', (c) => chunks.push(c));
+        ctx.req.on('end', () => resolve(Buffer.concat(chunks).toString('latin1')));
+      });
+    }
+    const entry = {
+      status: error ? 401 : 200, error, method: ctx.method, path: ctx.path, query: { ...ctx.query },
+      jti: proof?.payload?.jti, nonce: proof?.payload?.nonce,
+      body_sha256: body ? createHash('sha256').update(body, 'latin1').digest('hex') : undefined,
+    };
     seen.resources.push(entry);
     ctx.status = entry.status;
     if (error === 'use_dpop_nonce') {
