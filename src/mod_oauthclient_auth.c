@@ -34,6 +34,7 @@
 APLOG_USE_MODULE(oauthclient);
 
 #define API_RESPONSE_FILTER "OAUTHCLIENT_API_RESPONSE"
+#define API_RETRY_FILTER "OAUTHCLIENT_API_RETRY"
 #define API_RETRY_HANDLER "oauthclient-api"
 
 static int is_oauth_auth_type(request_rec *r)
@@ -773,6 +774,7 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
                   app->name, r->method, r->uri,
                   oac_util_url_for_message(r->pool, url));
+    ap_add_output_filter(API_RETRY_FILTER, NULL, r, r->connection);
     ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
     hand_to_proxy(r, url);
     if (rs->api.possible && !rs->api.attempts++) {
@@ -867,8 +869,8 @@ static int api_refused(request_rec *r, oac_request_t *rs)
     if (rs->service && rs->app
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         int renew = oac_service_token_refused(r, rs->app, rs->token);
-        int retry = rs->api.possible && rs->api.attempts == 1
-                    && api_idempotent(r);
+        int retry = rs->api.possible && rs->api.in_handler
+                    && rs->api.attempts == 1 && api_idempotent(r);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
                       "OAuthProxyAPI %s: the API answered %d to the service "
                       "token: %s", rs->app->name, r->status,
@@ -902,7 +904,8 @@ static int api_refused(request_rec *r, oac_request_t *rs)
          * and error="use_dpop_nonce"; a nonce we did not send yet. */
         if (r->status == HTTP_UNAUTHORIZED && challenge
             && ap_strstr_c(challenge, "use_dpop_nonce")
-            && rs->api.possible && rs->api.attempts == 1
+            && rs->api.possible && rs->api.in_handler
+            && rs->api.attempts == 1
             && (!rs->api.dpop_nonce || strcmp(rs->api.dpop_nonce, nonce))) {
             again = 1;
         }
@@ -910,30 +913,45 @@ static int api_refused(request_rec *r, oac_request_t *rs)
     return again;
 }
 
-/* The provider's answer is served from this site's origin: it may not set
- * cookies here (a session cookie of its choosing), nor run script here if
- * it is HTML (content the provider's users control). An answer that is
- * answered by sending the request again is swallowed whole instead. */
-static apr_status_t api_response_filter(ap_filter_t *f,
-                                        apr_bucket_brigade *bb)
+/* The API's answer, first of all the response's filters: what it teaches
+ * (a DPoP nonce, a refused service token), and, when it is a refusal worth
+ * sending the request again for, swallowed whole before any other filter
+ * (one that keeps state, or inspects responses) sees it. */
+static apr_status_t api_retry_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
     oac_request_t *rs = ap_get_module_config(r->request_config,
                                              &oauthclient_module);
+    apr_bucket *b;
+    int eos = 0;
 
-    if (!f->ctx && rs && api_refused(r, rs)) {
+    if (!f->ctx) {
+        if (!rs || !api_refused(r, rs)) {
+            ap_remove_output_filter(f);
+            return ap_pass_brigade(f->next, bb);
+        }
         rs->api.retry = 1;
         f->ctx = rs;
     }
-    if (f->ctx) {
-        int eos = !APR_BRIGADE_EMPTY(bb)
-                  && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
-        apr_brigade_cleanup(bb);
-        if (eos) {
-            ap_remove_output_filter(f);
-        }
-        return APR_SUCCESS;
+    for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+         b = APR_BUCKET_NEXT(b)) {
+        eos = eos || APR_BUCKET_IS_EOS(b);
     }
+    apr_brigade_cleanup(bb);
+    if (eos) {
+        ap_remove_output_filter(f);
+    }
+    return APR_SUCCESS;
+}
+
+/* The provider's answer is served from this site's origin: it may not set
+ * cookies here (a session cookie of its choosing), nor run script here if
+ * it is HTML (content the provider's users control). */
+static apr_status_t api_response_filter(ap_filter_t *f,
+                                        apr_bucket_brigade *bb)
+{
+    request_rec *r = f->r;
+
     apr_table_unset(r->headers_out, "Set-Cookie");
     apr_table_unset(r->headers_out, "Set-Cookie2");
     apr_table_unset(r->err_headers_out, "Set-Cookie");
@@ -942,6 +960,22 @@ static apr_status_t api_response_filter(ap_filter_t *f,
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
+}
+
+/* What is left of an attempt's filters (under ProxyErrorOverride mod_proxy
+ * passes nothing through them), before the next attempt adds its own. */
+static void remove_api_filters(request_rec *r)
+{
+    ap_filter_t *f = r->output_filters, *next;
+
+    for (; f; f = next) {
+        next = f->next;
+        if (f->frec && f->frec->name
+            && (!strcasecmp(f->frec->name, API_RETRY_FILTER)
+                || !strcasecmp(f->frec->name, API_RESPONSE_FILTER))) {
+            ap_remove_output_filter(f);
+        }
+    }
 }
 
 /* The handler of an API request that may be sent twice: mod_proxy's, run
@@ -957,6 +991,11 @@ int oac_api_retry_handler(request_rec *r)
     int rc;
 
     r->handler = "proxy-server";
+    if (rs) {
+        /* Only now may a refusal be swallowed: were anything to hand the
+         * request to another handler, nothing would send it again. */
+        rs->api.in_handler = 1;
+    }
     rc = ap_run_handler(r);
     if (!rs || !(app = rs->app ? rs->app : rs->api_app)) {
         return rc;
@@ -991,6 +1030,7 @@ int oac_api_retry_handler(request_rec *r)
     r->sent_bodyct = 0;
     r->eos_sent = 0;
     apr_table_unset(r->notes, "proxy-error-override");
+    remove_api_filters(r);
     if ((rc = api_attempt(r, app, rs))) {
         return rc;
     }
@@ -999,6 +1039,9 @@ int oac_api_retry_handler(request_rec *r)
 
 void oac_api_register(void)
 {
+    /* Ahead of every resource and content filter */
+    ap_register_output_filter(API_RETRY_FILTER, api_retry_filter, NULL,
+                              AP_FTYPE_RESOURCE - 1);
     ap_register_output_filter(API_RESPONSE_FILTER, api_response_filter, NULL,
                               AP_FTYPE_CONTENT_SET);
 }

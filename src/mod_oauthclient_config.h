@@ -103,6 +103,7 @@ typedef struct {
     struct {
         int possible;           /* nothing of the request would be lost */
         int retry;              /* the refusal was swallowed: send again */
+        int in_handler;         /* oac_api_retry_handler runs mod_proxy */
         int attempts;
         const char *url;        /* before the token went in */
         const char *body;       /* a body read into memory, or NULL */

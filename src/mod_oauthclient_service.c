@@ -39,6 +39,7 @@ APLOG_USE_MODULE(oauthclient);
 #define SHARED_LOCK_SECONDS 10
 #define SHARED_WAIT_STEPS 50
 #define SHARED_WAIT_STEP apr_time_from_msec(100)
+#define SHARED_NO_EXPIRY_SECONDS 3600
 
 /* What names an app's service token, per app and virtual host, made once
  * per child process. */
@@ -47,6 +48,11 @@ typedef struct {
     const char *name;       /* its entry in a shared OAuthCache */
     const char *lock;       /* the entry that lets one machine fetch */
     unsigned char key[32];  /* seals that entry (AES-256-GCM) */
+    int shareable;          /* the key holds a secret of the client's */
+    /* SHA-256 of the last token an API refused here: an entry that holds
+     * it (put back by whoever writes to the cache) is not taken again */
+    unsigned char refused[32];
+    int has_refused;
 } ident_t;
 
 static apr_pool_t *ident_pool;
@@ -110,7 +116,7 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
     apr_int64_t now = oac_now();
     oac_token_t *t;
     apr_status_t rv;
-    int shared = oac_cache_is_shared(r), i;
+    int shared = id->shareable && oac_cache_is_shared(r), i;
 
     if (shared) {
         /* Another machine's token, or one machine fetching for all. */
@@ -144,9 +150,10 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
     *plen = strlen(*pbody);
     if (shared) {
         const char *sealed = seal(r->pool, id, *pbody, *plen);
-        /* Kept as long as it is valid (a day without an expiry: the
-         * API's refusal replaces it) */
-        apr_int64_t ttl = t->expires_at ? t->expires_at - now : 86400;
+        /* Kept as long as it is valid (an hour without an expiry: the
+         * API's refusal replaces it sooner) */
+        apr_int64_t ttl = t->expires_at ? t->expires_at - now
+                                        : SHARED_NO_EXPIRY_SECONDS;
         if (sealed && oac_cache_set(r, id->name, sealed,
                                     ttl > 0 ? ttl : 1) == APR_SUCCESS) {
             /* the others need not wait for the lock to lapse */
@@ -229,8 +236,17 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     json_decref(jwk);
     (void)s;
 
-    if (app->client_signer) {
-        oac_signer_secret_digest(app->client_signer, secret);
+    if (app->client_signer
+        && oac_signer_secret_digest(app->client_signer, secret)) {
+        id->shareable = 1;
+    }
+    /* Without a client secret or private key (token_endpoint_auth_method
+     * none, TLS client authentication) everything the key is made of is
+     * in the configuration and public metadata: whoever reads the cache
+     * could open the entry, and whoever writes it could plant a token of
+     * his choosing. Such a token stays on the machine. */
+    if (app->client_secret && *app->client_secret) {
+        id->shareable = 1;
     }
     digest(md, "document", what, secret, 0);
     id->url = apr_pstrcat(p, "client_credentials ",
@@ -245,10 +261,22 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
 
 static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
 {
-    const void *k[2] = { app, r->server };
+    /* By the configured app, not the address of app: a discovered app is
+     * a copy that lives as long as its metadata, and its address may later
+     * be another app's. What discovery may change of the token request
+     * (the token endpoint, the authentication method) is in the key too. */
+    const oac_server_conf *sc = oac_server_config(r->server);
+    const oac_app_t *conf = sc->apps_by_name
+        ? apr_hash_get(sc->apps_by_name, app->name, APR_HASH_KEY_STRING)
+        : NULL;
+    const char *kstr = conf
+        ? apr_psprintf(r->pool, "%pp %d %s", (const void *)conf,
+                       (int)app->token_endpoint_auth_method,
+                       app->access_token_url ? app->access_token_url : "")
+        : NULL;
     ident_t *id;
 
-    if (!idents) {
+    if (!idents || !kstr) {
         return make_ident(r->pool, r->server, app);
     }
 #if APR_HAS_THREADS
@@ -256,10 +284,10 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
         apr_thread_mutex_lock(ident_lock);
     }
 #endif
-    if (!(id = apr_hash_get(idents, k, sizeof(k)))) {
+    if (!(id = apr_hash_get(idents, kstr, APR_HASH_KEY_STRING))) {
         id = make_ident(ident_pool, r->server, app);
-        apr_hash_set(idents, apr_pmemdup(ident_pool, k, sizeof(k)),
-                     sizeof(k), id);
+        apr_hash_set(idents, apr_pstrdup(ident_pool, kstr),
+                     APR_HASH_KEY_STRING, id);
     }
 #if APR_HAS_THREADS
     if (ident_lock) {
@@ -339,10 +367,37 @@ static const kept_t *shared_token(request_rec *r, const ident_t *id,
     const kept_t *k;
     apr_size_t len;
 
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    int refused = 0;
+
     if (oac_cache_get(r, id->name, &text) != APR_SUCCESS
         || !(body = unseal(r->pool, id, text, &len))
         || !(k = parse(r->pool, body, len, NULL, &why))
-        || state(k, oac_now()) != OAC_DOC_FRESH) {
+        || state(k, oac_now()) != OAC_DOC_FRESH
+        /* A token without an expiry is taken from there for an hour: an
+         * entry put back by whoever writes to the cache does not hold a
+         * refused token for ever. */
+        || (!k->token->expires_at
+            && oac_now() - k->fetched_at > SHARED_NO_EXPIRY_SECONDS)) {
+        return NULL;
+    }
+    if (EVP_Digest(k->token->access_token, strlen(k->token->access_token),
+                   md, &mdlen, EVP_sha256(), NULL) != 1) {
+        return NULL;
+    }
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_lock(ident_lock);
+    }
+#endif
+    refused = id->has_refused && !memcmp(md, id->refused, sizeof(md));
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_unlock(ident_lock);
+    }
+#endif
+    if (refused) {
         return NULL;
     }
     *pbody = body;
@@ -401,10 +456,30 @@ int oac_service_token_refused(request_rec *r, const oac_app_t *app,
     /* The shared entry holding the refused token would be taken again
      * by the fetch: it goes (a newer one another machine put there
      * stays). */
-    if (renew && oac_cache_is_shared(r)
+    if (renew && id->shareable && oac_cache_is_shared(r)
         && (k = shared_token(r, id, &body, &len))
         && !strcmp(k->token->access_token, refused->access_token)) {
         oac_cache_set(r, id->name, "-", 1);
+    }
+    if (renew && id->shareable) {
+        ident_t *w = (ident_t *)id;
+        unsigned char md[32];
+        unsigned int mdlen = 0;
+        if (EVP_Digest(refused->access_token, strlen(refused->access_token),
+                       md, &mdlen, EVP_sha256(), NULL) == 1) {
+#if APR_HAS_THREADS
+            if (ident_lock) {
+                apr_thread_mutex_lock(ident_lock);
+            }
+#endif
+            memcpy(w->refused, md, sizeof(md));
+            w->has_refused = 1;
+#if APR_HAS_THREADS
+            if (ident_lock) {
+                apr_thread_mutex_unlock(ident_lock);
+            }
+#endif
+        }
     }
     return renew;
 }

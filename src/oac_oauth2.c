@@ -517,6 +517,9 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     char *proof;
     apr_status_t rv;
     int attempt, nonce_tried = 0, fresh_tried = 0;
+    /* A second proof (and assertion) says when it is made: the first
+     * call may have taken the HTTP timeout. */
+    apr_time_t started = apr_time_now();
 
     if (!app->dpop_signer) {
         return oac_http_perform(presp, perr, http, p, req);
@@ -527,12 +530,13 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     }
     for (attempt = 0;; ++attempt) {
         const char *asked;
+        apr_int64_t at = now + apr_time_sec(apr_time_now() - started);
 
         signed_req = apr_pmemdup(p, req, sizeof(*req));
         headers = req->headers ? apr_table_copy(p, req->headers)
                                : apr_table_make(p, 2);
         if (oac_dpop_proof(&proof, perr, p, app->dpop_signer, req->method,
-                           req->url, access_token, nonce, now)
+                           req->url, access_token, nonce, at)
             != APR_SUCCESS) {
             return APR_EGENERAL;
         }
@@ -544,7 +548,7 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
             apr_array_header_t *form;
             const char *why;
             if (oac_form_decode(&form, &why, p, req->body) == APR_SUCCESS
-                && add_assertion(perr, p, app, form, now) == APR_SUCCESS) {
+                && add_assertion(perr, p, app, form, at) == APR_SUCCESS) {
                 signed_req->body = oac_form_encode(p, form);
                 signed_req->body_len = strlen(signed_req->body);
             }

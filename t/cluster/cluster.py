@@ -368,6 +368,14 @@ def app_conf(provider, front_port, cache, session, apps=("local",), passphrase=N
         # the app's own token (client credentials), shared by the nodes
         out.append("<Location /svc/%s/>\n    OAuthProxyAPI %s client_credentials\n</Location>"
                    % (app, app))
+    # A public client's service token (no secret, no key): never shared,
+    # as nothing secret could seal it (t/cluster/test_cluster.py)
+    out.append(
+        "OAuthRemoteApp pub client_id=public-svc token_endpoint_auth_method=none "
+        "authorize_url=http://127.0.0.1:%d/oauth2/authorize "
+        "access_token_url=http://127.0.0.1:%d/oauth2/token "
+        "api_base_url=http://127.0.0.1:%d/api/ scope=read" % (pp, pp, pp))
+    out.append("<Location /svc/pub/>\n    OAuthProxyAPI pub client_credentials\n</Location>")
     return "\n".join(out)
 
 

@@ -314,6 +314,38 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
     def test_6_service_token_shared(self):
         self.check_service_token()
 
+    def test_7_public_client_token_not_shared(self):
+        """An app without a secret or key: everything its entry's name and
+        seal key derive from is public, so an entry planted in memcached
+        by whoever can write there must not be taken (it would send a
+        token of the planter's choosing to the API)."""
+        import base64
+        import hashlib
+        import socket
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        site = self.site
+        what = "\n".join(["pub", "", "http://127.0.0.1:%d/oauth2/token" % site.provider.port,
+                          "public-svc", "read", "", "none", "", "", ""])
+
+        def digest(label):
+            return hashlib.sha256(label.encode() + b"\0" + what.encode() + bytes(32)).digest()
+
+        def b64(b):
+            return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+        name = "oacsvc:" + b64(digest("name"))
+        plain = ("%d 3.PLANTEDTOKEN..Bearer...0" % int(time.time())).encode()
+        nonce = os.urandom(12)
+        value = b64(nonce + AESGCM(digest("seal")).encrypt(nonce, plain, name.encode()))
+        s = socket.create_connection(("127.0.0.1", self.mc.port))
+        s.sendall(("set %s 0 3600 %d\r\n%s\r\n" % (name, len(value), value)).encode())
+        self.assertEqual(s.recv(100), b"STORED\r\n")
+        s.close()
+        # The provider gives a public client no token: 503, and the planted
+        # one never went to the API (which would have refused it: 401).
+        status, _, body = cluster.Browser(site.nodes[0].port).request("/svc/pub/x")
+        self.assertEqual((status, b"no_service_token" in body), (503, True),
+                         "the planted entry was taken: %d %r" % (status, body[:200]))
+
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
         network that drops packets) holds no request: each operation has
