@@ -16,6 +16,7 @@
 
 #include <apr_thread_mutex.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -40,6 +41,10 @@ APLOG_USE_MODULE(oauthclient);
 #define SHARED_WAIT_STEPS 50
 #define SHARED_WAIT_STEP apr_time_from_msec(100)
 #define SHARED_NO_EXPIRY_SECONDS 3600
+/* PBKDF2 of the shared entry's name and key (about 10 ms, once per
+ * process and app) */
+#define SEAL_SALT "mod_oauthclient service token"
+#define SEAL_ROUNDS 20000
 
 /* What names an app's service token, per app and virtual host, made once
  * per child process. */
@@ -229,7 +234,7 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     /* The shared entry's name and key: also from the private key, the
      * secret of a private_key_jwt client, so that only the machines that
      * hold the client's credentials can find or read its token. */
-    unsigned char secret[32] = { 0 }, md[32];
+    unsigned char secret[32] = { 0 }, md[32], master[32] = { 0 };
     ident_t *id = apr_pcalloc(p, sizeof(*id));
     const char *b64;
 
@@ -251,11 +256,29 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     digest(md, "document", what, secret, 0);
     id->url = apr_pstrcat(p, "client_credentials ",
                           oac_util_b64url_encode(p, md, sizeof(md)), NULL);
-    digest(md, "name", what, secret, sizeof(secret));
+    /* The entry's name and key from a slow hash of it all, once per
+     * process: whoever can list or read the cache cannot try client
+     * secrets against them at SHA-256's speed. */
+    {
+        apr_size_t wlen = strlen(what);
+        unsigned char *pw = apr_palloc(p, wlen + sizeof(secret));
+        memcpy(pw, what, wlen);
+        memcpy(pw + wlen, secret, sizeof(secret));
+        if (PKCS5_PBKDF2_HMAC((const char *)pw, (int)(wlen + sizeof(secret)),
+                              (const unsigned char *)SEAL_SALT,
+                              (int)strlen(SEAL_SALT), SEAL_ROUNDS,
+                              EVP_sha256(), sizeof(master), master) != 1) {
+            /* the machine keeps its token to itself */
+            id->shareable = 0;
+        }
+        OPENSSL_cleanse(pw, wlen + sizeof(secret));
+    }
+    digest(md, "name", "", master, sizeof(master));
     b64 = oac_util_b64url_encode(p, md, sizeof(md));
     id->name = apr_pstrcat(p, "oacsvc:", b64, NULL);
     id->lock = apr_pstrcat(p, "oacsvl:", b64, NULL);
-    digest(id->key, "seal", what, secret, sizeof(secret));
+    digest(id->key, "seal", "", master, sizeof(master));
+    OPENSSL_cleanse(master, sizeof(master));
     return id;
 }
 

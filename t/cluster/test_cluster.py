@@ -327,8 +327,11 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         what = "\n".join(["pub", "", "http://127.0.0.1:%d/oauth2/token" % site.provider.port,
                           "public-svc", "read", "", "none", "", "", ""])
 
+        master = hashlib.pbkdf2_hmac("sha256", what.encode() + bytes(32),
+                                     b"mod_oauthclient service token", 20000)
+
         def digest(label):
-            return hashlib.sha256(label.encode() + b"\0" + what.encode() + bytes(32)).digest()
+            return hashlib.sha256(label.encode() + b"\0" + master).digest()
 
         def b64(b):
             return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
