@@ -42,7 +42,7 @@ APLOG_USE_MODULE(oauthclient);
 #define SHARED_WAIT_STEP apr_time_from_msec(100)
 #define SHARED_NO_EXPIRY_SECONDS 3600
 /* PBKDF2 of the shared entry's name and key (about 10 ms, once per
- * process and app) */
+ * process and app, with OAuthCache memcache or dbd only) */
 #define SEAL_SALT "mod_oauthclient service token"
 #define SEAL_ROUNDS 20000
 
@@ -211,7 +211,7 @@ static void digest(unsigned char md[32], const char *label, const char *what,
 }
 
 static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
-                           const oac_app_t *app)
+                           const oac_app_t *app, int shared)
 {
     /* Everything the token request is made of: two apps that differ in
      * anything (an audience= parameter, another secret) never share a
@@ -256,6 +256,11 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     digest(md, "document", what, secret, 0);
     id->url = apr_pstrcat(p, "client_credentials ",
                           oac_util_b64url_encode(p, md, sizeof(md)), NULL);
+    if (!shared) {
+        /* OAuthCache shm: no entry elsewhere to name or seal */
+        id->shareable = 0;
+        return id;
+    }
     /* The entry's name and key from a slow hash of it all, once per
      * process: whoever can list or read the cache cannot try client
      * secrets against them at SHA-256's speed. */
@@ -292,15 +297,16 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
     const oac_app_t *conf = sc->apps_by_name
         ? apr_hash_get(sc->apps_by_name, app->name, APR_HASH_KEY_STRING)
         : NULL;
+    int shared = oac_cache_is_shared(r);
     const char *kstr = conf
-        ? apr_psprintf(r->pool, "%pp %d %s", (const void *)conf,
+        ? apr_psprintf(r->pool, "%pp %d %d %s", (const void *)conf, shared,
                        (int)app->token_endpoint_auth_method,
                        app->access_token_url ? app->access_token_url : "")
         : NULL;
     ident_t *id;
 
     if (!idents || !kstr) {
-        return make_ident(r->pool, r->server, app);
+        return make_ident(r->pool, r->server, app, shared);
     }
 #if APR_HAS_THREADS
     if (ident_lock) {
@@ -308,7 +314,7 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
     }
 #endif
     if (!(id = apr_hash_get(idents, kstr, APR_HASH_KEY_STRING))) {
-        id = make_ident(ident_pool, r->server, app);
+        id = make_ident(ident_pool, r->server, app, shared);
         apr_hash_set(idents, apr_pstrdup(ident_pool, kstr),
                      APR_HASH_KEY_STRING, id);
     }
