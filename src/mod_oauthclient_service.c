@@ -148,6 +148,10 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
         rv = oac_token_check_sendable(pwhy, r->pool, t, NULL);
     }
     if (rv != APR_SUCCESS) {
+        if (shared) {
+            /* the other machines try for themselves now, not in 10 s */
+            oac_cache_set(r, id->lock, "-", 1);
+        }
         return rv;
     }
     *pbody = apr_psprintf(r->pool, "%" APR_INT64_T_FMT " %s", now,
