@@ -702,6 +702,21 @@ static int api_target(const oac_app_t **papp, const char **purl,
     return OK;
 }
 
+/* The token goes with a proof of the app's DPoP key (RFC 9449 7.1) */
+static int dpop_bound(const oac_app_t *app, const oac_token_t *t)
+{
+    return app->dpop_signer && t->token_type
+           && !strcmp(t->token_type, "DPoP");
+}
+
+/* A header of the API's answer; under ProxyErrorOverride mod_proxy moves
+ * some of them (WWW-Authenticate) to err_headers_out. */
+static const char *answer_header(request_rec *r, const char *name)
+{
+    const char *v = apr_table_get(r->headers_out, name);
+    return v ? v : apr_table_get(r->err_headers_out, name);
+}
+
 /* A refused request may be sent once more only when nothing of it is lost
  * by the first sending: no body, or one read into memory. A refused
  * service token is renewed for idempotent methods only (RFC 9110 9.2.2: the
@@ -758,8 +773,7 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
         return rc;
     }
     /* After the hooks: the proof is over the URL that goes out. */
-    if (app->dpop_signer && rs->token->token_type
-        && !strcmp(rs->token->token_type, "DPoP")
+    if (dpop_bound(app, rs->token)
         && (rc = add_dpop_proof(r, app, rs->token, url))) {
         return rc;
     }
@@ -816,8 +830,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     rs->client_headers_in = apr_table_copy(r->pool, r->headers_in);
     strip_browser_headers(r);
 
-    dpop = app->dpop_signer && rs->token->token_type
-        && !strcmp(rs->token->token_type, "DPoP");
+    dpop = dpop_bound(app, rs->token);
     rs->api.form = read_body;
     if ((rs->service || dpop) && !read_body && api_idempotent(r)
         && small_body(r)) {
@@ -856,21 +869,20 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
  * request is worth sending once more, swallowing this answer. */
 static int api_refused(request_rec *r, oac_request_t *rs)
 {
-    const char *nonce = apr_table_get(r->headers_out, "DPoP-Nonce");
+    const char *nonce = answer_header(r, "DPoP-Nonce");
     const char *challenge;
+    /* the first attempt, run by oac_api_retry_handler, of a request
+     * nothing of which is lost by sending it */
+    int retry_possible = rs->api.possible && rs->api.in_handler
+                         && rs->api.attempts == 1;
     int again = 0;
 
-    if (!nonce) {
-        /* where ProxyErrorOverride keeps the answer's headers */
-        nonce = apr_table_get(r->err_headers_out, "DPoP-Nonce");
-    }
     /* The API refused the app's own token: it is renewed, by this request
      * if a retry is possible, else by the next. */
     if (rs->service && rs->app
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         int renew = oac_service_token_refused(r, rs->app, rs->token);
-        int retry = rs->api.possible && rs->api.in_handler
-                    && rs->api.attempts == 1 && api_idempotent(r);
+        int retry = retry_possible && api_idempotent(r);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
                       "OAuthProxyAPI %s: the API answered %d to the service "
                       "token: %s", rs->app->name, r->status,
@@ -896,16 +908,11 @@ static int api_refused(request_rec *r, oac_request_t *rs)
         if (origin) {
             api_nonce_learn(origin, nonce);
         }
-        challenge = apr_table_get(r->headers_out, "WWW-Authenticate");
-        if (!challenge) {
-            challenge = apr_table_get(r->err_headers_out, "WWW-Authenticate");
-        }
+        challenge = answer_header(r, "WWW-Authenticate");
         /* RFC 9449 9: a resource server asks for its nonce with a 401
          * and error="use_dpop_nonce"; a nonce we did not send yet. */
         if (r->status == HTTP_UNAUTHORIZED && challenge
-            && ap_strstr_c(challenge, "use_dpop_nonce")
-            && rs->api.possible && rs->api.in_handler
-            && rs->api.attempts == 1
+            && ap_strstr_c(challenge, "use_dpop_nonce") && retry_possible
             && (!rs->api.dpop_nonce || strcmp(rs->api.dpop_nonce, nonce))) {
             again = 1;
         }

@@ -184,6 +184,32 @@ taken:
     return APR_SUCCESS;
 }
 
+static void idents_lock(void)
+{
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_lock(ident_lock);
+    }
+#endif
+}
+
+static void idents_unlock(void)
+{
+#if APR_HAS_THREADS
+    if (ident_lock) {
+        apr_thread_mutex_unlock(ident_lock);
+    }
+#endif
+}
+
+/* SHA-256 of a token: what a process remembers of one an API refused */
+static int token_digest(unsigned char md[32], const oac_token_t *t)
+{
+    unsigned int len = 0;
+    return EVP_Digest(t->access_token, strlen(t->access_token), md, &len,
+                      EVP_sha256(), NULL) == 1;
+}
+
 void oac_service_child_init(apr_pool_t *pchild)
 {
     ident_pool = pchild;
@@ -312,21 +338,13 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
     if (!idents || !kstr) {
         return make_ident(r->pool, r->server, app, shared);
     }
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_lock(ident_lock);
-    }
-#endif
+    idents_lock();
     if (!(id = apr_hash_get(idents, kstr, APR_HASH_KEY_STRING))) {
         id = make_ident(ident_pool, r->server, app, shared);
         apr_hash_set(idents, apr_pstrdup(ident_pool, kstr),
                      APR_HASH_KEY_STRING, id);
     }
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_unlock(ident_lock);
-    }
-#endif
+    idents_unlock();
     return id;
 }
 
@@ -399,10 +417,8 @@ static const kept_t *shared_token(request_rec *r, const ident_t *id,
     const char *why;
     const kept_t *k;
     apr_size_t len;
-
     unsigned char md[32];
-    unsigned int mdlen = 0;
-    int refused = 0;
+    int refused;
 
     if (oac_cache_get(r, id->name, &text) != APR_SUCCESS
         || !(body = unseal(r->pool, id, text, &len))
@@ -415,21 +431,12 @@ static const kept_t *shared_token(request_rec *r, const ident_t *id,
             && oac_now() - k->fetched_at > SHARED_NO_EXPIRY_SECONDS)) {
         return NULL;
     }
-    if (EVP_Digest(k->token->access_token, strlen(k->token->access_token),
-                   md, &mdlen, EVP_sha256(), NULL) != 1) {
+    if (!token_digest(md, k->token)) {
         return NULL;
     }
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_lock(ident_lock);
-    }
-#endif
+    idents_lock();
     refused = id->has_refused && !memcmp(md, id->refused, sizeof(md));
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_unlock(ident_lock);
-    }
-#endif
+    idents_unlock();
     if (refused) {
         return NULL;
     }
@@ -497,21 +504,11 @@ int oac_service_token_refused(request_rec *r, const oac_app_t *app,
     if (renew && id->shareable) {
         ident_t *w = (ident_t *)id;
         unsigned char md[32];
-        unsigned int mdlen = 0;
-        if (EVP_Digest(refused->access_token, strlen(refused->access_token),
-                       md, &mdlen, EVP_sha256(), NULL) == 1) {
-#if APR_HAS_THREADS
-            if (ident_lock) {
-                apr_thread_mutex_lock(ident_lock);
-            }
-#endif
+        if (token_digest(md, refused)) {
+            idents_lock();
             memcpy(w->refused, md, sizeof(md));
             w->has_refused = 1;
-#if APR_HAS_THREADS
-            if (ident_lock) {
-                apr_thread_mutex_unlock(ident_lock);
-            }
-#endif
+            idents_unlock();
         }
     }
     return renew;

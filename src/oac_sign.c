@@ -104,7 +104,6 @@ static void precompute(oac_signer_t *s)
         }
         ERR_clear_error();
     }
-    s->jwt_header = NULL;
     s->dpop_header = NULL;
     s->jwt_header = header_b64(s->pool, s, "JWT", 0);
     if (s->kind != SIGN_HMAC) {
