@@ -111,13 +111,12 @@ apr_status_t oac_util_pct_decode(char **pout, const char **perr,
     return APR_SUCCESS;
 }
 
-char *oac_util_b64url_encode(apr_pool_t *p, const unsigned char *data,
-                             apr_size_t len)
+apr_size_t oac_util_b64url_encode_to(char *out, const unsigned char *data,
+                                     apr_size_t len)
 {
-    char *out, *o;
+    char *o = out;
     apr_size_t i;
 
-    out = o = apr_palloc(p, (len + 2) / 3 * 4 + 1);
     for (i = 0; i + 2 < len; i += 3) {
         apr_uint32_t v = ((apr_uint32_t)data[i] << 16)
                          | ((apr_uint32_t)data[i + 1] << 8) | data[i + 2];
@@ -139,6 +138,15 @@ char *oac_util_b64url_encode(apr_pool_t *p, const unsigned char *data,
         *o++ = b64url_alphabet[(v >> 6) & 0x3F];
     }
     *o = '\0';
+    return (apr_size_t)(o - out);
+}
+
+char *oac_util_b64url_encode(apr_pool_t *p, const unsigned char *data,
+                             apr_size_t len)
+{
+    char *out = apr_palloc(p, OAC_B64URL_LEN(len) + 1);
+
+    oac_util_b64url_encode_to(out, data, len);
     return out;
 }
 

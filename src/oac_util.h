@@ -41,6 +41,14 @@ apr_status_t oac_util_pct_decode(char **pout, const char **perr,
 char *oac_util_b64url_encode(apr_pool_t *p, const unsigned char *data,
                              apr_size_t len);
 
+/* Characters of the base64url (unpadded) of len bytes. */
+#define OAC_B64URL_LEN(len) ((((apr_size_t)(len)) * 4 + 2) / 3)
+
+/* The same into out, which has room for OAC_B64URL_LEN(len) + 1 chars
+ * (NUL-terminated); returns the characters written. */
+apr_size_t oac_util_b64url_encode_to(char *out, const unsigned char *data,
+                                     apr_size_t len);
+
 /*
  * Decode base64url, with or without '=' padding. Rejects any character
  * outside the base64url alphabet (so '+' and '/' too), misplaced padding,

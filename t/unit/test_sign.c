@@ -370,6 +370,64 @@ static void dpop_proofs(void **state)
     }
 }
 
+/* The claims are written without a JSON library: what a URL or a
+ * server's nonce may hold must come out as the same string, and what a
+ * JSON text cannot hold must be refused, never sent. */
+static void dpop_claims_escaped(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_signer_t *s = NULL;
+    char *proof = NULL;
+    const char *why = NULL;
+    json_t *jwk, *claims;
+    static const char *const urls[] = {
+        "https://rs.example/a\"b\\c/d\x01\x1f\x7f",
+        "https://rs.example/caf\xc3\xa9/\xe2\x82\xac/\xf0\x9f\x98\x80",
+        "https://rs.example/?only=query",
+    };
+    static const char *const bad[] = {
+        "\xc3",                 /* cut short */
+        "\xc0\xaf",             /* overlong '/' */
+        "\xed\xa0\x80",         /* a surrogate */
+        "\xf4\x90\x80\x80",     /* past U+10FFFF */
+        "\xff",
+    };
+    apr_size_t i;
+
+    assert_int_equal(oac_signer_generate(&s, &why, p, "ES256"), APR_SUCCESS);
+    jwk = oac_signer_public_jwk(s);
+    for (i = 0; i < sizeof(urls) / sizeof(urls[0]); ++i) {
+        assert_int_equal(oac_dpop_proof(&proof, &why, p, s, "PATCH", urls[i],
+                                        "tok", "n\"o\\nce\t", 1700000000),
+                         APR_SUCCESS);
+        claims = verified(p, proof, jwk, "ES256");
+        assert_string_equal(json_string_value(json_object_get(claims, "htu")),
+                            oac_dpop_htu(p, urls[i]));
+        assert_string_equal(json_string_value(json_object_get(claims,
+                                                              "nonce")),
+                            "n\"o\\nce\t");
+        assert_int_equal(json_object_size(claims), 6);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+        proof = NULL;
+        assert_int_equal(oac_dpop_proof(&proof, &why, p, s, "GET",
+                                        "https://rs.example/", "tok",
+                                        bad[i], 1700000000), APR_EINVAL);
+        assert_null(proof);
+        assert_non_null(strstr(why, "UTF-8"));
+    }
+    /* R and S shorter than 32 bytes (one proof in 128 has one) are
+     * padded, not cut: every proof verifies */
+    for (i = 0; i < 600; ++i) {
+        assert_int_equal(oac_dpop_proof(&proof, &why, p, s, "GET",
+                                        "https://rs.example/", "tok", NULL,
+                                        1700000000 + (apr_int64_t)i),
+                         APR_SUCCESS);
+        verified(p, proof, jwk, "ES256");
+    }
+    json_decref(jwk);
+}
+
 static void client_assertions(void **state)
 {
     apr_pool_t *p = *state;
@@ -433,6 +491,7 @@ int main(void)
         T(thumbprint),
         T(ath_and_htu),
         T(dpop_proofs),
+        T(dpop_claims_escaped),
         T(client_assertions),
     };
 
