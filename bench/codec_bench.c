@@ -41,23 +41,11 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#define BENCH_NAME "codec_bench"
+#include "bench_common.h"
 #include "oac_codec.h"
 
 #define SESSION_LEN 1024
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "codec_bench: %s\n", what);
-    exit(1);
-}
 
 /* A session as mod_session encodes it: URL-encoded key=value pairs. */
 static void make_session(char *s, apr_size_t len)
@@ -138,34 +126,33 @@ static void pbkdf2_op(void)
 
 typedef enum { ROW_RAW, ROW_CODEC, ROW_PBKDF2 } row_e;
 
-static void run(row_e row, raw_t *r, codec_arg_t *a, long n)
-{
-    long i;
+typedef struct {
+    raw_t *r;
+    codec_arg_t *a;
+} rows_t;
 
-    for (i = 0; i < n; ++i) {
-        if (row == ROW_RAW) {
-            raw_op(r);
-        }
-        else if (row == ROW_CODEC) {
-            codec_op(a);
-        }
-        else {
-            pbkdf2_op();
-        }
+static void op(void *arg, int row)
+{
+    rows_t *x = arg;
+
+    if (row == ROW_RAW) {
+        raw_op(x->r);
+    }
+    else if (row == ROW_CODEC) {
+        codec_op(x->a);
+    }
+    else {
+        pbkdf2_op();
     }
 }
 
 /* Operations per second of one slice of about seconds. */
-static double slice(row_e row, raw_t *r, codec_arg_t *a, double seconds)
+static double slice(row_e row, rows_t *x, double seconds)
 {
-    long ops = 0, batch = row == ROW_PBKDF2 ? 4 : 500;
-    double start = now_s(), elapsed;
+    double elapsed;
+    long ops = bench_timed(op, x, row, row == ROW_PBKDF2 ? 4 : 500, 0,
+                           seconds, bench_wall_s, &elapsed);
 
-    do {
-        run(row, r, a, batch);
-        ops += batch;
-        elapsed = now_s() - start;
-    } while (elapsed < seconds);
     return (double)ops / elapsed;
 }
 
@@ -180,21 +167,24 @@ static void measure(double *praw, double *pcodec, double *ppbkdf2,
                     raw_t *r, codec_arg_t *a, double seconds)
 {
     double best_raw = 0, best_codec = 0, best_pbkdf2 = 0, v;
+    rows_t x = { r, a };
     int i;
 
     /* Warm caches, the DRBG and the pool's free list first. */
-    run(ROW_RAW, r, a, 2000);
-    run(ROW_CODEC, r, a, 2000);
+    for (i = 0; i < 2000; ++i) {
+        op(&x, ROW_RAW);
+        op(&x, ROW_CODEC);
+    }
     for (i = 0; i < SLICES; ++i) {
-        if ((v = slice(ROW_RAW, r, a, seconds / SLICES)) > best_raw) {
+        if ((v = slice(ROW_RAW, &x, seconds / SLICES)) > best_raw) {
             best_raw = v;
         }
-        if ((v = slice(ROW_CODEC, r, a, seconds / SLICES)) > best_codec) {
+        if ((v = slice(ROW_CODEC, &x, seconds / SLICES)) > best_codec) {
             best_codec = v;
         }
     }
     for (i = 0; i < 8; ++i) {
-        if ((v = slice(ROW_PBKDF2, r, a, seconds / 8)) > best_pbkdf2) {
+        if ((v = slice(ROW_PBKDF2, &x, seconds / 8)) > best_pbkdf2) {
             best_pbkdf2 = v;
         }
     }
@@ -243,11 +233,11 @@ int main(int argc, const char *const *argv)
     phrases = apr_array_make(pool, 2, sizeof(const char *));
     APR_ARRAY_PUSH(phrases, const char *) = "current passphrase, 2024-06";
     APR_ARRAY_PUSH(phrases, const char *) = "previous passphrase, 2024-01";
-    t0 = now_s();
+    t0 = bench_wall_s();
     if (oac_codec_create(&codec, &err, pool, phrases) != APR_SUCCESS) {
         die(err);
     }
-    create_ms = (now_s() - t0) * 1e3;
+    create_ms = (bench_wall_s() - t0) * 1e3;
     arg.codec = codec;
     arg.session = session;
     if (apr_pool_create(&arg.p, pool) != APR_SUCCESS) {

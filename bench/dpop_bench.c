@@ -36,16 +36,11 @@
 
 #include <openssl/evp.h>
 
+#define BENCH_NAME "dpop_bench"
+#include "bench_common.h"
 #include "oac_jose.h"
 #include "oac_sign.h"
 #include "oac_util.h"
-
-static double thread_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static char token[1025];
 
@@ -64,66 +59,57 @@ static int verifies(apr_pool_t *p, const oac_signer_t *s, const char *proof)
     return ok;
 }
 
-static double row_proof(apr_pool_t *p, const oac_signer_t *s, double secs,
-                        long *pn)
+typedef struct {
+    apr_pool_t *rp;             /* cleared after each proof, as httpd does */
+    const oac_signer_t *s;
+    EVP_PKEY *key;              /* row (4) */
+} dpop_arg_t;
+
+static void proof_op(void *arg, int row)
 {
-    apr_pool_t *rp;
-    double start = thread_seconds(), now;
-    long n = 0;
+    dpop_arg_t *a = arg;
     char *proof;
     const char *why;
 
-    apr_pool_create(&rp, p);
-    do {
-        for (int i = 0; i < 100; ++i) {
-            if (oac_dpop_proof(&proof, &why, rp, s, "GET",
-                               "https://rs.example/api/v1/accounts?page=2",
-                               token, "eyJ7S_zG.eyJH0-Z.HX4w-7v",
-                               1700000000) != APR_SUCCESS) {
-                fprintf(stderr, "proof: %s\n", why);
-                exit(1);
-            }
-            apr_pool_clear(rp);
-        }
-        n += 100;
-        now = thread_seconds();
-    } while (now - start < secs);
-    *pn = n;
-    return (now - start) / n * 1e6;
+    (void)row;
+    if (oac_dpop_proof(&proof, &why, a->rp, a->s, "GET",
+                       "https://rs.example/api/v1/accounts?page=2", token,
+                       "eyJ7S_zG.eyJH0-Z.HX4w-7v", 1700000000)
+        != APR_SUCCESS) {
+        die(why);
+    }
+    apr_pool_clear(a->rp);
 }
 
-static double row_raw(apr_pool_t *p, double secs, long *pn)
+static void raw_op(void *arg, int row)
 {
-    EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     static const char input[] =
         "eyJhbGciOiJFUzI1NiIsInR5cCI6ImRwb3Arand0IiwiandrIjp7Imt0eSI6IkVD"
         "IiwiY3J2IjoiUC0yNTYiLCJ4IjoieCIsInkiOiJ5In19.eyJqdGkiOiJqIiwiaHRt"
         "IjoiR0VUIiwiaHR1IjoiaHR0cHM6Ly9ycy5leGFtcGxlL2FwaSIsImlhdCI6MX0";
+    dpop_arg_t *a = arg;
     unsigned char sig[128];
-    double start = thread_seconds(), now;
-    long n = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    size_t len = sizeof(sig);
 
-    (void)p;
-    do {
-        for (int i = 0; i < 100; ++i) {
-            EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-            size_t len = sizeof(sig);
-            if (EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key,
-                                      NULL) != 1
-                || EVP_DigestSign(ctx, sig, &len,
-                                  (const unsigned char *)input,
-                                  sizeof(input) - 1) != 1) {
-                fprintf(stderr, "raw ES256 failed\n");
-                exit(1);
-            }
-            EVP_MD_CTX_free(ctx);
-        }
-        n += 100;
-        now = thread_seconds();
-    } while (now - start < secs);
-    EVP_PKEY_free(key);
-    *pn = n;
-    return (now - start) / n * 1e6;
+    (void)row;
+    if (!ctx
+        || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, a->key,
+                                 NULL) != 1
+        || EVP_DigestSign(ctx, sig, &len, (const unsigned char *)input,
+                          sizeof(input) - 1) != 1) {
+        die("raw ES256 failed");
+    }
+    EVP_MD_CTX_free(ctx);
+}
+
+/* Microseconds of the thread's CPU per operation. */
+static double row_us(bench_op_fn *op, dpop_arg_t *a, double secs)
+{
+    double elapsed;
+    long ops = bench_timed(op, a, 0, 100, 1, secs, bench_cpu_s, &elapsed);
+
+    return elapsed * 1e6 / (double)ops;
 }
 
 int main(int argc, char **argv)
@@ -131,12 +117,13 @@ int main(int argc, char **argv)
     double secs = argc > 1 ? atof(argv[1]) : 2.0;
     static const char *const algs[] = { "ES256", "EdDSA", "PS256" };
     double us[4];
-    long n[4];
+    dpop_arg_t a = { NULL, NULL, NULL };
     apr_pool_t *p;
     int i;
 
     apr_initialize();
     apr_pool_create(&p, NULL);
+    apr_pool_create(&a.rp, p);
     if (oac_util_nonce_init() != APR_SUCCESS) {
         return 1;
     }
@@ -160,9 +147,14 @@ int main(int argc, char **argv)
             fprintf(stderr, "%s: the proof does not verify\n", algs[i]);
             return 1;
         }
-        us[i] = row_proof(p, s, secs, &n[i]);
+        a.s = s;
+        us[i] = row_us(proof_op, &a, secs);
     }
-    us[3] = row_raw(p, secs, &n[3]);
+    if (!(a.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"))) {
+        die("no P-256 key");
+    }
+    us[3] = row_us(raw_op, &a, secs);
+    EVP_PKEY_free(a.key);
 
     printf("| row | what | us of CPU each | proofs/s per core |\n");
     printf("|---|---|---:|---:|\n");

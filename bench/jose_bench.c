@@ -59,6 +59,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#define BENCH_NAME "jose_bench"
+#include "bench_common.h"
 #include "oac_jose.h"
 #include "oac_util.h"
 
@@ -84,22 +86,6 @@ typedef struct {
     unsigned char *sig;
     size_t sig_len;
 } bench_t;
-
-/* The thread's CPU time, not the wall clock: on a machine shared with
- * other work, time spent preempted is not counted. */
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "jose_bench: %s\n", what);
-    exit(1);
-}
 
 static const char *bn_b64url(apr_pool_t *p, const BIGNUM *bn)
 {
@@ -139,8 +125,9 @@ static int raw_verify(bench_t *b)
     return ok;
 }
 
-static void op(bench_t *b, row_e row)
+static void op(void *arg, int row)
 {
+    bench_t *b = arg;
     const char *why = NULL, *alg = NULL;
     json_t *claims = NULL;
     oac_jose_jwks_t *jwks;
@@ -186,24 +173,14 @@ static void op(bench_t *b, row_e row)
     }
 }
 
+/* Microseconds of the thread's CPU per operation. */
 static double measure(bench_t *b, row_e row, double seconds)
 {
-    long ops = 0, i;
-    const long batch = 200;
-    double start, elapsed;
+    double elapsed;
+    long ops = bench_timed(op, b, row, 200, 1, seconds, bench_cpu_s,
+                           &elapsed);
 
-    for (i = 0; i < batch; ++i) {   /* warm caches, pool free list */
-        op(b, row);
-    }
-    start = now_s();
-    do {
-        for (i = 0; i < batch; ++i) {
-            op(b, row);
-        }
-        ops += batch;
-        elapsed = now_s() - start;
-    } while (elapsed < seconds);
-    return elapsed * 1e6 / (double)ops;     /* microseconds per operation */
+    return elapsed * 1e6 / (double)ops;
 }
 
 static int cmp_double(const void *a, const void *b)

@@ -46,6 +46,8 @@
 #include <openssl/hmac.h>
 #include <openssl/params.h>
 
+#define BENCH_NAME "sign_bench"
+#include "bench_common.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
 
@@ -78,22 +80,9 @@ typedef struct {
     apr_array_header_t *oauth_params;
 } bench_t;
 
-static double now_s(void)
+static void op(void *arg, int row)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-    fprintf(stderr, "sign_bench: %s\n", what);
-    exit(1);
-}
-
-static void op(bench_t *b, row_e row)
-{
+    bench_t *b = arg;
     const char *err = NULL;
     char *out;
     size_t len = 0;
@@ -138,21 +127,10 @@ static void op(bench_t *b, row_e row)
 
 static double measure(bench_t *b, row_e row, double seconds)
 {
-    long ops = 0, i;
-    const long batch = 1000;
-    double start, elapsed;
+    double elapsed;
+    long ops = bench_timed(op, b, row, 1000, 1, seconds, bench_wall_s,
+                           &elapsed);
 
-    for (i = 0; i < batch; ++i) {   /* warm caches, DRBG, pool free list */
-        op(b, row);
-    }
-    start = now_s();
-    do {
-        for (i = 0; i < batch; ++i) {
-            op(b, row);
-        }
-        ops += batch;
-        elapsed = now_s() - start;
-    } while (elapsed < seconds);
     return (double)ops / elapsed;
 }
 
