@@ -1,0 +1,124 @@
+# Claims named only in an .htaccess file. A session keeps the claims the
+# main configuration names (OAuthForwardClaims, Require oauth-claim), read
+# once at startup, long before any .htaccess is; so a claim that only an
+# .htaccess names was never kept. Reading such a line warns with the file
+# and line (OAC00116), and a Require oauth-claim on that claim answers 500
+# (OAC00127): the claim is unknown, not absent, and neither a grant nor a
+# denial would be the truth. The same kind of .htaccess naming a claim the
+# main configuration also names works.
+#
+# An httpd of its own: the suite's main configuration has
+# OAuthForwardClaims On, under which every claim is kept and neither
+# message can happen.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use File::Temp ();
+use HTTP::Cookies ();
+use IO::Socket::INET ();
+use LWP::UserAgent ();
+use POSIX ();
+use Time::HiRes qw(sleep);
+use OAC::Env ();
+use OAC::Flow qw(provider_config approve);
+
+plan tests => 9;
+
+my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
+my $provider = "http://127.0.0.1:" . OAC::Env::provider_port();
+my $dir = File::Temp->newdir('oac-htaccess-XXXXXX', TMPDIR => 1);
+my $port = OAC::Env::free_port();
+my $base = "http://127.0.0.1:$port";
+
+sub put {
+    my ($file, @lines) = @_;
+    open my $fh, '>', "$dir/$file" or die "$dir/$file: $!";
+    print $fh join("\n", @lines), "\n";
+    close $fh;
+}
+
+mkdir "$dir/$_" for qw(htdocs htdocs/main htdocs/unkept htdocs/kept);
+put("htdocs/$_/page.txt", "the $_ page") for qw(main unkept kept);
+# 'email' is named nowhere in the main configuration
+put('htdocs/unkept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
+    'OAuthForwardClaims email', 'Require oauth-claim email:alice@example.org');
+# 'name' is: the main configuration forwards it under /names
+put('htdocs/kept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
+    'Require oauth-claim "name:Alice Liddell"');
+my @conf = map { "LoadModule ${_}_module $libexec/mod_$_.so" }
+    qw(mpm_event authn_core authz_core authz_user session session_cookie);
+push @conf, 'LoadModule oauthclient_module ' . OAC::Env::module_so(),
+    'ServerName localhost', "Listen 127.0.0.1:$port", "PidFile $dir/httpd.pid",
+    "ErrorLog $dir/error_log", 'LogLevel warn', "DefaultRuntimeDir $dir",
+    "DocumentRoot $dir/htdocs",
+    'Session On', 'SessionCookieName s path=/;HttpOnly',
+    'OAuthSessionPassphrase htaccess-claims-test-0123456789',
+    'OAuthRemoteApp local client_id=oauth2-client client_secret=oauth2-secret '
+        . "authorize_url=$provider/oauth2/authorize access_token_url=$provider/oauth2/token "
+        . "userinfo_endpoint=$provider/oauth2/userinfo user_claim=login 'scope=profile email'",
+    '<Location /main>', 'AuthType OAuth', 'OAuthApp local', 'Require oauth-claim login:alice',
+    '</Location>',
+    '<Location /names>', 'OAuthForwardClaims name', '</Location>',
+    "<Directory $dir/htdocs>", 'AllowOverride AuthConfig', '</Directory>';
+push @conf, 'User nobody', 'Group nogroup' if $> == 0;
+
+put('httpd.conf', @conf);
+# httpd's children (User nobody) read the .htaccess files
+chmod 0755, "$dir";
+
+provider_config();
+my $pid = fork // die "fork: $!";
+if (!$pid) {
+    open STDOUT, '>', "$dir/httpd.out";
+    open STDERR, '>&', \*STDOUT;
+    exec OAC::Env::httpd_bin(), '-X', '-f', "$dir/httpd.conf" or POSIX::_exit(127);
+}
+my $up;
+for (1 .. 100) {
+    last if ($up = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port"));
+    last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+    sleep 0.1;
+}
+END {
+    if ($pid) {
+        kill 'TERM', $pid;
+        for (1 .. 100) {
+            last if waitpid($pid, POSIX::WNOHANG()) == $pid;
+            sleep 0.1;
+            kill 'KILL', $pid if $_ == 100;
+        }
+    }
+}
+sub slurp { open my $fh, '<', "$dir/$_[0]" or return ''; local $/; <$fh> }
+sub error_log { slurp('error_log') }
+ok t_cmp($up ? 'listening' : 'not started: ' . slurp('httpd.out') . error_log(), 'listening', 'the httpd starts');
+
+my $ua = LWP::UserAgent->new(max_redirect => 0, timeout => 30, cookie_jar => HTTP::Cookies->new);
+$ua->default_header(Accept => 'text/html');
+my $res = $ua->get("$base/oauth/local/login");
+my $callback = $res->code == 302 ? approve($res->header('Location')) : '';
+$res = $callback ? $ua->get($callback) : $res;
+ok t_cmp($res->code, 302, 'alice logs in through the local provider');
+
+$res = $ua->get("$base/main/page.txt");
+ok t_cmp($res->code . ' ' . $res->content, "200 the main page\n",
+         'a claim the main configuration names is judged: granted');
+
+$res = $ua->get("$base/kept/page.txt");
+ok t_cmp($res->code . ' ' . $res->content, "200 the kept page\n",
+         'an .htaccess naming a claim the main configuration names too: judged, granted');
+
+$res = $ua->get("$base/unkept/page.txt");
+ok t_cmp($res->code, 500, 'an .htaccess requiring a claim sessions do not keep: 500');
+ok t_cmp($res->content =~ /the unkept page/ ? 'page shown' : 'not shown', 'not shown',
+         '... and the page is not served');
+
+my $log = error_log();
+ok t_cmp($log, qr{OAC00116: \Q$dir\E/htdocs/unkept/\.htaccess:4: the claim 'email' is not named in the main configuration},
+         'OAC00116 names the .htaccess file, its line and the claim');
+ok t_cmp($log, qr{OAC00127: Require oauth-claim at /unkept/page\.txt: the claim 'email' is not kept in sessions},
+         'OAC00127 says which claim at which path');
+ok t_cmp(scalar(() = $log =~ /OAC00116: \Q$dir\E\/htdocs\/kept\//g), 0,
+         'no warning for the .htaccess whose claim the main configuration names');
