@@ -26,7 +26,7 @@
 #endif
 
 #define CODEC_VERSION 0x01
-#define KEY_LEN    32   /* AES-256 */
+#define KEY_LEN    OAC_CODEC_KEY_LEN   /* AES-256 */
 #define KID_LEN    4
 #define NONCE_LEN  12   /* the GCM nonce size that needs no extra hashing */
 #define TAG_LEN    16
@@ -379,31 +379,41 @@ static int b64_decode(unsigned char *out, apr_size_t *olen,
     return 1;
 }
 
-static apr_status_t derive(codec_key_t *k, const char **perr, apr_pool_t *p,
-                           const EVP_CIPHER *cipher, const char *passphrase)
+/* The key id and the expanded key of k, whose key is set. */
+static apr_status_t key_setup(codec_key_t *k, const char **perr,
+                              apr_pool_t *p, const EVP_CIPHER *cipher)
 {
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int maclen = 0;
     int ok;
 
-    ok = PKCS5_PBKDF2_HMAC(passphrase, (int)strlen(passphrase),
-                           (const unsigned char *)kdf_salt,
-                           (int)sizeof(kdf_salt) - 1, PBKDF2_ITER,
-                           EVP_sha256(), KEY_LEN, k->key) == 1
-         && HMAC(EVP_sha256(), k->key, KEY_LEN,
-                 (const unsigned char *)kid_label, sizeof(kid_label) - 1,
-                 mac, &maclen) != NULL
+    ok = HMAC(EVP_sha256(), k->key, KEY_LEN,
+              (const unsigned char *)kid_label, sizeof(kid_label) - 1,
+              mac, &maclen) != NULL
          && maclen >= KID_LEN
          && (k->keyed = EVP_CIPHER_CTX_new()) != NULL
          && EVP_CipherInit_ex2(k->keyed, cipher, k->key, NULL, 0,
                                NULL) == 1;
     OPENSSL_cleanse(mac + KID_LEN, sizeof(mac) - KID_LEN);
     if (!ok) {
-        *perr = openssl_error(p, "deriving the session key failed");
+        *perr = openssl_error(p, "setting up the key failed");
         return APR_EGENERAL;
     }
     memcpy(k->kid, mac, KID_LEN);
     return APR_SUCCESS;
+}
+
+static apr_status_t derive(codec_key_t *k, const char **perr, apr_pool_t *p,
+                           const EVP_CIPHER *cipher, const char *passphrase)
+{
+    if (PKCS5_PBKDF2_HMAC(passphrase, (int)strlen(passphrase),
+                          (const unsigned char *)kdf_salt,
+                          (int)sizeof(kdf_salt) - 1, PBKDF2_ITER,
+                          EVP_sha256(), KEY_LEN, k->key) != 1) {
+        *perr = openssl_error(p, "deriving the session key failed");
+        return APR_EGENERAL;
+    }
+    return key_setup(k, perr, p, cipher);
 }
 
 /*
@@ -432,11 +442,43 @@ static apr_status_t check_passphrase(const char **perr, const char *s)
     return APR_SUCCESS;
 }
 
+/* A codec for nkeys keys, none set yet, with its cipher. Its cleanup is
+ * p's from the start, so whatever fails later is wiped and freed too. */
+static apr_status_t codec_new(oac_codec_t **pcodec, const char **perr,
+                              apr_pool_t *p, int nkeys)
+{
+    oac_codec_t *c;
+
+    /* Before any nonce exists, hence before httpd forks its children. */
+    if (oac_util_nonce_init() != APR_SUCCESS) {
+        *perr = "cannot register the fork handler that keeps nonces unique";
+        return APR_EGENERAL;
+    }
+
+    c = apr_pcalloc(p, sizeof(*c));
+    c->nkeys = nkeys;
+    c->keys = apr_pcalloc(p, (apr_size_t)c->nkeys * sizeof(*c->keys));
+    build_tables(c);
+    /* Registered before the first key exists, so an error halfway still
+     * wipes and frees what was made. */
+    apr_pool_cleanup_register(p, c, codec_cleanup, apr_pool_cleanup_null);
+
+    /* Fetched once: an implicit fetch per call would look the algorithm
+     * up in the provider store every time. */
+    c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+    if (!c->cipher) {
+        *perr = openssl_error(p, "AES-256-GCM is not available");
+        return APR_EGENERAL;
+    }
+    *pcodec = c;
+    return APR_SUCCESS;
+}
+
 apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
                               apr_pool_t *p,
                               const apr_array_header_t *passphrases)
 {
-    oac_codec_t *c;
+    oac_codec_t *c = NULL;
     apr_status_t rv;
     int i;
 
@@ -454,26 +496,8 @@ apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
         }
     }
 
-    /* Before any nonce exists, hence before httpd forks its children. */
-    if (oac_util_nonce_init() != APR_SUCCESS) {
-        *perr = "cannot register the fork handler that keeps nonces unique";
-        return APR_EGENERAL;
-    }
-
-    c = apr_pcalloc(p, sizeof(*c));
-    c->nkeys = passphrases->nelts;
-    c->keys = apr_pcalloc(p, (apr_size_t)c->nkeys * sizeof(*c->keys));
-    build_tables(c);
-    /* Registered before the first key exists, so an error halfway still
-     * wipes and frees what was made. */
-    apr_pool_cleanup_register(p, c, codec_cleanup, apr_pool_cleanup_null);
-
-    /* Fetched once: an implicit fetch per call would look the algorithm
-     * up in the provider store every time. */
-    c->cipher = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
-    if (!c->cipher) {
-        *perr = openssl_error(p, "AES-256-GCM is not available");
-        return APR_EGENERAL;
+    if ((rv = codec_new(&c, perr, p, passphrases->nelts)) != APR_SUCCESS) {
+        return rv;
     }
     for (i = 0; i < c->nkeys; ++i) {
         rv = derive(&c->keys[i], perr, p, c->cipher,
@@ -481,6 +505,28 @@ apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
         if (rv != APR_SUCCESS) {
             return rv;
         }
+    }
+    *pcodec = c;
+    return APR_SUCCESS;
+}
+
+apr_status_t oac_codec_create_raw(oac_codec_t **pcodec, const char **perr,
+                                  apr_pool_t *p,
+                                  const unsigned char key[OAC_CODEC_KEY_LEN])
+{
+    oac_codec_t *c = NULL;
+    apr_status_t rv;
+
+    if (!key) {
+        *perr = "no key given";
+        return APR_EINVAL;
+    }
+    if ((rv = codec_new(&c, perr, p, 1)) != APR_SUCCESS) {
+        return rv;
+    }
+    memcpy(c->keys[0].key, key, KEY_LEN);
+    if ((rv = key_setup(&c->keys[0], perr, p, c->cipher)) != APR_SUCCESS) {
+        return rv;
     }
     *pcodec = c;
     return APR_SUCCESS;

@@ -3,7 +3,9 @@
 /*
  * oac_codec: the authenticated encryption behind OAuthSessionPassphrase.
  * It turns an encoded mod_session session into a cookie-safe string and
- * back. No httpd headers: only APR and OpenSSL.
+ * back; service tokens shared through OAuthCache are sealed with it too,
+ * under keys of their own (oac_codec_create_raw). No httpd headers: only
+ * APR and OpenSSL.
  *
  * mod_session_crypto runs PBKDF2 on every encode and decode; this codec
  * derives its keys once, in oac_codec_create(), so a request pays for
@@ -46,6 +48,9 @@
 #define OAC_CODEC_ENCODED_LEN(len) \
     ((((apr_size_t)(len) + OAC_CODEC_OVERHEAD) * 4 + 2) / 3)
 
+/* Bytes of an AES-256 key, as oac_codec_create_raw() takes one. */
+#define OAC_CODEC_KEY_LEN 32
+
 /* Passphrases shorter than this (in bytes) are refused. */
 #define OAC_CODEC_MIN_PASSPHRASE 16
 
@@ -64,6 +69,22 @@ typedef struct oac_codec_t oac_codec_t;
 apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
                               apr_pool_t *p,
                               const apr_array_header_t *passphrases);
+
+/*
+ * A codec of one key, the OAC_CODEC_KEY_LEN bytes at key, for a caller
+ * that already has a key of full strength (derived from a secret of its
+ * own): no PBKDF2, so this is cheap. Its values are in the same format,
+ * with the key id made the same way, as those of oac_codec_create(); a
+ * passphrase's derived key given here makes a codec that reads that
+ * passphrase's values. The key is copied into p and wiped when p is
+ * cleared or destroyed; the caller's copy remains the caller's to wipe.
+ *
+ * Errors: APR_EINVAL when key is NULL; APR_EGENERAL: OpenSSL failed,
+ * *perr says how.
+ */
+apr_status_t oac_codec_create_raw(oac_codec_t **pcodec, const char **perr,
+                                  apr_pool_t *p,
+                                  const unsigned char key[OAC_CODEC_KEY_LEN]);
 
 /*
  * Encrypts len bytes of plain (any bytes; plain may be NULL when len is 0)
@@ -111,7 +132,8 @@ apr_status_t oac_codec_decode(char **pout, apr_size_t *plen,
 int oac_codec_split_session(apr_table_t *entries, apr_int64_t *expiry,
                             char *text);
 
-/* Number of keys (= passphrases given to oac_codec_create()). */
+/* Number of keys (= passphrases given to oac_codec_create(); 1 for
+ * oac_codec_create_raw()). */
 int oac_codec_key_count(const oac_codec_t *c);
 
 #endif /* OAC_CODEC_H */

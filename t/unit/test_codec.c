@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <openssl/evp.h>
+
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
@@ -426,6 +428,124 @@ static void foreign_key_fails(void **state)
     memcpy(bin + KID_OFF, bin_c + KID_OFF, KID_LEN);
     assert_rejected(p, codec_c, oac_util_b64url_encode(p, bin, n),
                     APR_ECRYPT, "session does not authenticate");
+}
+
+/* ---- raw keys ---------------------------------------------------------- */
+
+/* 00 01 .. 1f, and the same with its last bit flipped */
+static void raw_key(unsigned char key[OAC_CODEC_KEY_LEN], int flip)
+{
+    int i;
+
+    for (i = 0; i < OAC_CODEC_KEY_LEN; ++i) {
+        key[i] = (unsigned char)i;
+    }
+    key[OAC_CODEC_KEY_LEN - 1] ^= (unsigned char)flip;
+}
+
+static oac_codec_t *make_raw(apr_pool_t *p, const unsigned char *key)
+{
+    oac_codec_t *c = NULL;
+    const char *err = NULL;
+
+    assert_int_equal(oac_codec_create_raw(&c, &err, p, key), APR_SUCCESS);
+    assert_non_null(c);
+    return c;
+}
+
+static void raw_round_trip(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char key[OAC_CODEC_KEY_LEN];
+    oac_codec_t *c, *sentinel = (oac_codec_t *)&key, *none = sentinel;
+    const char *err = NULL;
+    char *enc;
+
+    raw_key(key, 0);
+    c = make_raw(p, key);
+    assert_int_equal(oac_codec_key_count(c), 1);
+    enc = encode(p, c, SESSION, strlen(SESSION));
+    assert_int_equal(strlen(enc), OAC_CODEC_ENCODED_LEN(strlen(SESSION)));
+    assert_decodes(p, c, enc, SESSION, strlen(SESSION));
+    assert_decodes(p, c, encode(p, c, NULL, 0), "", 0);
+
+    assert_int_equal(oac_codec_create_raw(&none, &err, p, NULL), APR_EINVAL);
+    assert_string_equal(err, "no key given");
+    assert_ptr_equal(none, sentinel);
+}
+
+static void raw_foreign_key_fails(void **state)
+{
+    apr_pool_t *p = *state;
+    unsigned char key[OAC_CODEC_KEY_LEN], other[OAC_CODEC_KEY_LEN];
+    oac_codec_t *c, *d;
+    const char *enc, *enc_d;
+    unsigned char *bin, *bin_d;
+    apr_size_t n, nd;
+
+    raw_key(key, 0);
+    raw_key(other, 1);
+    c = make_raw(p, key);
+    d = make_raw(p, other);
+    enc = encode(p, c, SESSION, strlen(SESSION));
+    enc_d = encode(p, d, SESSION, strlen(SESSION));
+
+    /* One bit of key apart: another key id, so no decryption is tried */
+    assert_rejected(p, d, enc, APR_ENOKEY,
+                    "session was encrypted with an unknown key");
+    assert_rejected(p, c, enc_d, APR_ENOKEY, NULL);
+    /* ...nor by a codec from a passphrase */
+    assert_rejected(p, codec_a, enc, APR_ENOKEY, NULL);
+
+    /* Relabelled with the other key's id, it reaches that key, which does
+     * not authenticate it. */
+    bin = binary_of(p, enc, &n);
+    bin_d = binary_of(p, enc_d, &nd);
+    assert_memory_not_equal(bin + KID_OFF, bin_d + KID_OFF, KID_LEN);
+    memcpy(bin + KID_OFF, bin_d + KID_OFF, KID_LEN);
+    assert_rejected(p, d, oac_util_b64url_encode(p, bin, n), APR_ECRYPT,
+                    "session does not authenticate");
+}
+
+/*
+ * Made outside the codec (Python's cryptography, AESGCM) by the header's
+ * layout: key 00..1f, key id HMAC-SHA256(key, "mod_oauthclient session
+ * key id v1")[:4] = 9c730a32, nonce a0..ab, the version and key id as
+ * associated data. What t/cluster/test_cluster.py plants is made so.
+ */
+#define RAW_KAT_PLAIN "1700000000 known answer"
+#define RAW_KAT "AZxzCjKgoaKjpKWmp6ipqqvXL0wddfsyj1JVp7hpFbewUM03Y-XSMHbEY" \
+                "76FJqICveRcOTBuusY"
+
+static void raw_known_answer(void **state)
+{
+    static const unsigned char kid[KID_LEN] = { 0x9c, 0x73, 0x0a, 0x32 };
+    /* the salt and rounds oac_codec.c derives a passphrase's key with */
+    static const char salt[] = "mod_oauthclient session codec v1";
+    apr_pool_t *p = *state;
+    unsigned char key[OAC_CODEC_KEY_LEN], derived[OAC_CODEC_KEY_LEN];
+    oac_codec_t *c, *as_a;
+    apr_size_t n;
+
+    raw_key(key, 0);
+    c = make_raw(p, key);
+    assert_decodes(p, c, RAW_KAT, RAW_KAT_PLAIN, strlen(RAW_KAT_PLAIN));
+    assert_memory_equal(binary_of(p, encode(p, c, "x", 1), &n) + KID_OFF,
+                        kid, KID_LEN);
+
+    /* The bytes of PASS_A's key: the same key, whichever way it came */
+    assert_int_equal(PKCS5_PBKDF2_HMAC(PASS_A, (int)strlen(PASS_A),
+                                       (const unsigned char *)salt,
+                                       (int)sizeof(salt) - 1, 600000,
+                                       EVP_sha256(), sizeof(derived),
+                                       derived), 1);
+    as_a = make_raw(p, derived);
+    assert_decodes(p, codec_a, encode(p, as_a, SESSION, strlen(SESSION)),
+                   SESSION, strlen(SESSION));
+    assert_decodes(p, as_a, encode(p, codec_a, SESSION, strlen(SESSION)),
+                   SESSION, strlen(SESSION));
+    assert_decodes(p, codec_ba, encode(p, as_a, SESSION, strlen(SESSION)),
+                   SESSION, strlen(SESSION));
 }
 
 /* ---- tampering -------------------------------------------------------- */
@@ -885,6 +1005,9 @@ int main(void)
         T(output_is_cookie_safe),
         T(rotation),
         T(foreign_key_fails),
+        T(raw_round_trip),
+        T(raw_foreign_key_fails),
+        T(raw_known_answer),
         T(every_byte_flip_fails),
         T(every_truncation_fails),
         T(garbage_fails),
