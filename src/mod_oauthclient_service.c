@@ -18,8 +18,8 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
+#include "oac_codec.h"
 #include "oac_form.h"
 #include "oac_oauth2.h"
 #include "oac_sign.h"
@@ -52,7 +52,8 @@ typedef struct {
     const char *url;        /* its document in the machine's memory */
     const char *name;       /* its entry in a shared OAuthCache */
     const char *lock;       /* the entry that lets one machine fetch */
-    unsigned char key[32];  /* seals that entry (AES-256-GCM) */
+    oac_codec_t *seal;      /* seals that entry, with a key of its own
+                             * (set when shareable and shared) */
     int shareable;          /* the key holds a secret of the client's */
     /* SHA-256 of the last token an API refused here: an entry that holds
      * it (put back by whoever writes to the cache) is not taken again */
@@ -108,8 +109,6 @@ static int state(const void *parsed, apr_int64_t now)
            : now >= at - ahead ? OAC_DOC_USABLE : OAC_DOC_FRESH;
 }
 
-static const char *seal(apr_pool_t *p, const ident_t *id, const char *body,
-                        apr_size_t len);
 static const kept_t *shared_token(request_rec *r, const ident_t *id,
                                   char **pbody, apr_size_t *plen);
 
@@ -158,13 +157,18 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                           oac_token_to_string(r->pool, t));
     *plen = strlen(*pbody);
     if (shared) {
-        const char *sealed = seal(r->pool, id, *pbody, *plen);
+        char *sealed = NULL;
+        const char *why;
         /* Kept as long as it is valid (an hour without an expiry: the
          * API's refusal replaces it sooner) */
         apr_int64_t ttl = t->expires_at ? t->expires_at - now
                                         : SHARED_NO_EXPIRY_SECONDS;
-        if (sealed && oac_cache_set(r, id->name, sealed,
-                                    ttl > 0 ? ttl : 1) == APR_SUCCESS) {
+        /* A body the codec refuses (over OAC_CODEC_MAX_PLAIN, far beyond
+         * any token) stays on the machine, as one the cache refuses. */
+        if (oac_codec_encode(&sealed, &why, r->pool, id->seal, *pbody,
+                             *plen) == APR_SUCCESS
+            && oac_cache_set(r, id->name, sealed,
+                             ttl > 0 ? ttl : 1) == APR_SUCCESS) {
             /* the others need not wait for the lock to lapse */
             oac_cache_set(r, id->lock, "-", 1);
         }
@@ -265,8 +269,9 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
      * secret of a private_key_jwt client, so that only the machines that
      * hold the client's credentials can find or read its token. */
     unsigned char secret[32] = { 0 }, md[32], master[32] = { 0 };
+    unsigned char key[OAC_CODEC_KEY_LEN];
     ident_t *id = apr_pcalloc(p, sizeof(*id));
-    const char *b64;
+    const char *b64, *why;
 
     json_decref(jwk);
     (void)s;
@@ -312,8 +317,22 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     b64 = oac_util_b64url_encode(p, md, sizeof(md));
     id->name = apr_pstrcat(p, "oacsvc:", b64, NULL);
     id->lock = apr_pstrcat(p, "oacsvl:", b64, NULL);
-    digest(id->key, "seal", "", master, sizeof(master));
+    /*
+     * The codec does not bind the entry's name to its value. It need not:
+     * the key is this entry's alone, from the same master as the name, so
+     * a value copied under another entry's name does not open there. The
+     * key id the codec writes in the clear comes from that master too: it
+     * helps whoever tries client secrets against the cache no more than
+     * the name already does.
+     */
+    digest(key, "seal", "", master, sizeof(master));
     OPENSSL_cleanse(master, sizeof(master));
+    if (id->shareable
+        && oac_codec_create_raw(&id->seal, &why, p, key) != APR_SUCCESS) {
+        /* the machine keeps its token to itself */
+        id->shareable = 0;
+    }
+    OPENSSL_cleanse(key, sizeof(key));
     return id;
 }
 
@@ -350,64 +369,6 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
 
 /* --- the shared OAuthCache entry ------------------------------------------ */
 
-#define NONCE_LEN 12
-#define TAG_LEN 16
-
-/* base64url(nonce | ciphertext | tag), the entry's name as associated
- * data: what a cache server, or whoever reads it, cannot use. */
-static const char *seal(apr_pool_t *p, const ident_t *id, const char *body,
-                        apr_size_t len)
-{
-    unsigned char *buf = apr_palloc(p, NONCE_LEN + len + TAG_LEN);
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int n = 0, ok;
-
-    ok = c && RAND_bytes(buf, NONCE_LEN) == 1
-         && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, id->key, buf) == 1
-         && EVP_EncryptUpdate(c, NULL, &n, (const unsigned char *)id->name,
-                              (int)strlen(id->name)) == 1
-         && EVP_EncryptUpdate(c, buf + NONCE_LEN, &n,
-                              (const unsigned char *)body, (int)len) == 1
-         && EVP_EncryptFinal_ex(c, buf + NONCE_LEN + n, &n) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-                                buf + NONCE_LEN + len) == 1;
-    EVP_CIPHER_CTX_free(c);
-    return ok ? oac_util_b64url_encode(p, buf, NONCE_LEN + len + TAG_LEN)
-              : NULL;
-}
-
-static char *unseal(apr_pool_t *p, const ident_t *id, const char *text,
-                    apr_size_t *plen)
-{
-    unsigned char *raw, *out;
-    apr_size_t rawlen = 0, len;
-    const char *why;
-    EVP_CIPHER_CTX *c;
-    int n = 0, ok;
-
-    if (oac_util_b64url_decode(&raw, &rawlen, &why, p, text) != APR_SUCCESS
-        || rawlen < NONCE_LEN + TAG_LEN) {
-        return NULL;
-    }
-    len = rawlen - NONCE_LEN - TAG_LEN;
-    out = apr_palloc(p, len + 1);
-    c = EVP_CIPHER_CTX_new();
-    ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, id->key, raw) == 1
-         && EVP_DecryptUpdate(c, NULL, &n, (const unsigned char *)id->name,
-                              (int)strlen(id->name)) == 1
-         && EVP_DecryptUpdate(c, out, &n, raw + NONCE_LEN, (int)len) == 1
-         && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-                                raw + NONCE_LEN + len) == 1
-         && EVP_DecryptFinal_ex(c, out + n, &n) == 1;
-    EVP_CIPHER_CTX_free(c);
-    if (!ok) {
-        return NULL;
-    }
-    out[len] = '\0';
-    *plen = len;
-    return (char *)out;
-}
-
 /* The shared entry's token, when one is there and not yet due for
  * renewal: another machine fetched it. */
 static const kept_t *shared_token(request_rec *r, const ident_t *id,
@@ -421,7 +382,8 @@ static const kept_t *shared_token(request_rec *r, const ident_t *id,
     int refused;
 
     if (oac_cache_get(r, id->name, &text) != APR_SUCCESS
-        || !(body = unseal(r->pool, id, text, &len))
+        || oac_codec_decode(&body, &len, &why, r->pool, id->seal, text)
+           != APR_SUCCESS
         || !(k = parse(r->pool, body, len, NULL, &why))
         || state(k, oac_now()) != OAC_DOC_FRESH
         /* A token without an expiry is taken from there for an hour: an

@@ -184,6 +184,25 @@ class Memcached:
     def close(self):
         self.stop()
 
+    def command(self, line, data=None):
+        """One command of memcached's text protocol; its whole answer."""
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+        try:
+            s.sendall(line.encode() + b"\r\n"
+                      + (data.encode() + b"\r\n" if data is not None else b""))
+            out = b""
+            while not out.endswith((b"END\r\n", b"STORED\r\n", b"ERROR\r\n")):
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+            return out
+        finally:
+            s.close()
+
+    def set(self, name, value, ttl=3600):
+        return self.command("set %s 0 %d %d" % (name, ttl, len(value)), value)
+
 
 class Provider:
     """t/provider/provider.py on a free port, with its control API."""

@@ -9,6 +9,9 @@ Run by t/run-all; alone: /usr/bin/python3 t/tools/tap_unittest.py
 t/cluster/test_cluster.py (as root or not). OAC_CLUSTER_USERS sets the
 number of users of the large runs (default 1000).
 """
+import base64
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -21,6 +24,41 @@ import cluster  # noqa: E402
 
 USERS = int(os.environ.get("OAC_CLUSTER_USERS", "1000"))
 PARALLEL = 4
+
+
+# --- a service token's OAuthCache entry, made here as a node makes it ------
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def service_entry(*fields, secret=bytes(32)):
+    """The name of an app's shared service token and the key that seals it,
+    from the fields make_ident() in src/mod_oauthclient_service.c joins
+    (the app, its DPoP key's thumbprint, token URL, client id, scope, token
+    parameters, authentication method, client secret, key file, DPoP alg)
+    and the digest of its signing secret."""
+    master = hashlib.pbkdf2_hmac("sha256", "\n".join(fields).encode() + secret,
+                                 b"mod_oauthclient service token", 20000)
+
+    def digest(label):
+        return hashlib.sha256(label.encode() + b"\0" + master).digest()
+    return "oacsvc:" + b64url(digest("name")), digest("seal")
+
+
+def codec_header(key):
+    """Version 1 and the key id, as src/oac_codec.c writes them."""
+    return b"\x01" + hmac.new(key, b"mod_oauthclient session key id v1",
+                              hashlib.sha256).digest()[:4]
+
+
+def codec_seal(key, plain):
+    """What oac_codec_encode() makes: base64url of the header, a nonce, the
+    ciphertext and the tag, the header authenticated with them."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    nonce = os.urandom(12)
+    header = codec_header(key)
+    return b64url(header + nonce + AESGCM(key).encrypt(nonce, plain, header))
 
 
 class Site:
@@ -319,30 +357,13 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         seal key derive from is public, so an entry planted in memcached
         by whoever can write there must not be taken (it would send a
         token of the planter's choosing to the API)."""
-        import base64
-        import hashlib
-        import socket
-        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
         site = self.site
-        what = "\n".join(["pub", "", "http://127.0.0.1:%d/oauth2/token" % site.provider.port,
-                          "public-svc", "read", "", "none", "", "", ""])
-
-        master = hashlib.pbkdf2_hmac("sha256", what.encode() + bytes(32),
-                                     b"mod_oauthclient service token", 20000)
-
-        def digest(label):
-            return hashlib.sha256(label.encode() + b"\0" + master).digest()
-
-        def b64(b):
-            return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-        name = "oacsvc:" + b64(digest("name"))
+        # sealed as a node seals its entries
+        name, key = service_entry("pub", "", "http://127.0.0.1:%d/oauth2/token"
+                                  % site.provider.port, "public-svc", "read", "",
+                                  "none", "", "", "")
         plain = ("%d 3.PLANTEDTOKEN..Bearer...0" % int(time.time())).encode()
-        nonce = os.urandom(12)
-        value = b64(nonce + AESGCM(digest("seal")).encrypt(nonce, plain, name.encode()))
-        s = socket.create_connection(("127.0.0.1", self.mc.port))
-        s.sendall(("set %s 0 3600 %d\r\n%s\r\n" % (name, len(value), value)).encode())
-        self.assertEqual(s.recv(100), b"STORED\r\n")
-        s.close()
+        self.assertEqual(self.mc.set(name, codec_seal(key, plain)), b"STORED\r\n")
         # The provider gives a public client no token: 503, and the planted
         # one never went to the API (which would have refused it: 401).
         status, _, body = cluster.Browser(site.nodes[0].port).request("/svc/pub/x")
