@@ -200,6 +200,13 @@ class Memcached:
         finally:
             s.close()
 
+    def get(self, name):
+        """The value stored under name, or None."""
+        out = self.command("get " + name)
+        if not out.startswith(b"VALUE "):
+            return None
+        return out.split(b"\r\n", 2)[1].decode()
+
     def set(self, name, value, ttl=3600):
         return self.command("set %s 0 %d %d" % (name, ttl, len(value)), value)
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import signal
 import sys
 import time
@@ -59,6 +60,16 @@ def codec_seal(key, plain):
     nonce = os.urandom(12)
     header = codec_header(key)
     return b64url(header + nonce + AESGCM(key).encrypt(nonce, plain, header))
+
+
+def codec_open(key, value):
+    """What oac_codec_decode() makes of a value sealed under key."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+    header, nonce, sealed = raw[:5], raw[5:17], raw[17:]
+    if header != codec_header(key):
+        raise ValueError("not sealed under this key")
+    return AESGCM(key).decrypt(nonce, sealed, header)
 
 
 class Site:
@@ -171,6 +182,22 @@ class Checks:
         echo = json.loads(b.request("/svc/local/z", port=site.nodes[1].port)[2])
         return echo["headers"].get("Authorization", "").split(" ")[-1]
 
+    def local_entry(self):
+        """The name and key of app local's service token entry."""
+        return service_entry("local", "", "http://127.0.0.1:%d/oauth2/token"
+                             % self.site.provider.port, "oauth2-client", "", "",
+                             "client_secret_basic", "oauth2-secret", "", "")
+
+    def check_sealed_as_here(self, token, value):
+        """The entry the nodes wrote opens with the key made here, and holds
+        the token: an entry sealed here is one a node takes (test_7)."""
+        self.assertTrue(value, "the nodes put the token in the shared cache")
+        self.assertNotIn(token, value, "never in the clear")
+        _, key = self.local_entry()
+        # "FETCHED_AT TOKEN", the token in its stored form: test_7's shape
+        self.assertRegex(codec_open(key, value).decode(),
+                         r"^\d+ 3\.%s\." % re.escape(token))
+
 
 @unittest.skipUnless(os.path.exists(cluster.PG_BIN + "/postgres"),
                      "PostgreSQL 15 is not installed (apt-get install postgresql)")
@@ -255,6 +282,9 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         rows = self.pg.psql("SELECT value FROM oauthclient_cache WHERE name LIKE 'oacsvc:%'")
         self.assertTrue(rows.strip(), "the token is kept in the database")
         self.assertNotIn(token, rows, "and never in the clear")
+        name, _ = self.local_entry()
+        self.check_sealed_as_here(token, self.pg.psql(
+            "SELECT value FROM oauthclient_cache WHERE name = '%s'" % name).strip())
 
     def test_6_postgres_restart(self):
         site = self.site
@@ -350,7 +380,9 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
             self.mc.start()
 
     def test_6_service_token_shared(self):
-        self.check_service_token()
+        token = self.check_service_token()
+        name, _ = self.local_entry()
+        self.check_sealed_as_here(token, self.mc.get(name))
 
     def test_7_public_client_token_not_shared(self):
         """An app without a secret or key: everything its entry's name and
@@ -358,7 +390,7 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         by whoever can write there must not be taken (it would send a
         token of the planter's choosing to the API)."""
         site = self.site
-        # sealed as a node seals its entries
+        # sealed as a node seals (test_6 opens a node's entry so)
         name, key = service_entry("pub", "", "http://127.0.0.1:%d/oauth2/token"
                                   % site.provider.port, "public-svc", "read", "",
                                   "none", "", "", "")
