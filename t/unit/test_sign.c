@@ -428,6 +428,74 @@ static void dpop_claims_escaped(void **state)
     json_decref(jwk);
 }
 
+/* Differential: random strings of the bytes that matter (quotes,
+ * backslashes, control characters, pieces of UTF-8 sequences, valid and
+ * not) as the nonce. Jansson's own check decides which a JSON text can
+ * carry; the proof must refuse exactly those it refuses, and carry every
+ * other one unchanged. */
+static void dpop_claims_random(void **state)
+{
+    apr_pool_t *p = *state, *sub;
+    /* single bytes, and whole sequences from U+0080 to U+10FFFF */
+    static const char *const pieces[] = {
+        "a", "Z", "0", " ", "~", "\"", "\\", "/", "\x01", "\t", "\n",
+        "\x1f", "\x7f", "\x80", "\x8f", "\x9f", "\xa0", "\xbf", "\xc0",
+        "\xc2", "\xdf", "\xe0", "\xed", "\xef", "\xf0", "\xf4", "\xf5",
+        "\xff", "\xc2\x80", "\xc3\xa9", "\xdf\xbf", "\xe0\xa0\x80",
+        "\xe2\x82\xac", "\xed\x9f\xbf", "\xee\x80\x80", "\xef\xbf\xbf",
+        "\xf0\x90\x80\x80", "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"
+    };
+    oac_signer_t *s = NULL;
+    const char *why = NULL;
+    unsigned int seed = 17;
+    int i, accepted = 0, refused = 0;
+
+    assert_int_equal(oac_signer_generate(&s, &why, p, "ES256"), APR_SUCCESS);
+    apr_pool_create(&sub, p);
+    for (i = 0; i < 3000; ++i) {
+        char nonce[64], *proof = NULL, *dot;
+        int n = 1 + (int)(rand_r(&seed) % 6), k;
+        json_t *expect, *claims;
+        json_error_t jerr;
+        unsigned char *raw;
+        apr_size_t len;
+
+        nonce[0] = '\0';
+        for (k = 0; k < n; ++k) {
+            strcat(nonce, pieces[rand_r(&seed)
+                                 % (sizeof(pieces) / sizeof(pieces[0]))]);
+        }
+        expect = json_string(nonce);
+        if (!expect) {
+            assert_int_equal(oac_dpop_proof(&proof, &why, sub, s, "GET",
+                                            "https://rs.example/", NULL,
+                                            nonce, 1700000000), APR_EINVAL);
+            ++refused;
+            apr_pool_clear(sub);
+            continue;
+        }
+        assert_int_equal(oac_dpop_proof(&proof, &why, sub, s, "GET",
+                                        "https://rs.example/", NULL, nonce,
+                                        1700000000), APR_SUCCESS);
+        proof = strchr(proof, '.') + 1;
+        dot = strchr(proof, '.');
+        assert_int_equal(oac_util_b64url_decode(&raw, &len, &why, sub,
+                             apr_pstrmemdup(sub, proof, dot - proof)),
+                         APR_SUCCESS);
+        claims = json_loadb((const char *)raw, len, 0, &jerr);
+        if (!claims) {
+            fail_msg("claims of nonce #%d do not parse: %s", i, jerr.text);
+        }
+        assert_true(json_equal(json_object_get(claims, "nonce"), expect));
+        json_decref(claims);
+        json_decref(expect);
+        ++accepted;
+        apr_pool_clear(sub);
+    }
+    /* both kinds were tried, many times */
+    assert_true(accepted > 300 && refused > 300);
+}
+
 static void client_assertions(void **state)
 {
     apr_pool_t *p = *state;
@@ -492,6 +560,7 @@ int main(void)
         T(ath_and_htu),
         T(dpop_proofs),
         T(dpop_claims_escaped),
+        T(dpop_claims_random),
         T(client_assertions),
     };
 
