@@ -870,16 +870,21 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
 static int api_refused(request_rec *r, oac_request_t *rs)
 {
     const char *nonce = answer_header(r, "DPoP-Nonce");
-    const char *challenge;
+    const char *challenge = answer_header(r, "WWW-Authenticate");
     /* the first attempt, run by oac_api_retry_handler, of a request
      * nothing of which is lost by sending it */
     int retry_possible = rs->api.possible && rs->api.in_handler
                          && rs->api.attempts == 1;
+    /* RFC 9449 7.1: these two refuse the proof, not the token, which a
+     * new one would not change (a nonce challenge is answered below) */
+    int proof_refused = challenge
+        && (ap_strstr_c(challenge, "use_dpop_nonce")
+            || ap_strstr_c(challenge, "invalid_dpop_proof"));
     int again = 0;
 
     /* The API refused the app's own token: it is renewed, by this request
      * if a retry is possible, else by the next. */
-    if (rs->service && rs->app
+    if (rs->service && rs->app && !proof_refused
         && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
         int renew = oac_service_token_refused(r, rs->app, rs->token);
         int retry = retry_possible && api_idempotent(r);
@@ -908,7 +913,6 @@ static int api_refused(request_rec *r, oac_request_t *rs)
         if (origin) {
             api_nonce_learn(origin, nonce);
         }
-        challenge = answer_header(r, "WWW-Authenticate");
         /* RFC 9449 9: a resource server asks for its nonce with a 401
          * and error="use_dpop_nonce"; a nonce we did not send yet. */
         if (r->status == HTTP_UNAUTHORIZED && challenge

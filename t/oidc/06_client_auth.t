@@ -23,7 +23,7 @@ use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_url op_log op_reset op_login op_auth_of);
 
-plan tests => 65;
+plan tests => 72;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -242,4 +242,35 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     ok t_cmp(scalar(@{ $log->{tokens} }), 1, 'service token: three more calls, no new token');
     ok t_cmp(join(',', map { "$_->{status}:" . ($_->{client_id} // '') } @{ $log->{resources} }),
              join(',', ('200:op-service') x 4), 'service token: every call reached the resource with a valid token');
+}
+
+# --- 5. client_credentials with DPoP -------------------------------------------------
+# The service token bound to the module's key (the OP's token endpoint
+# demands its nonce first), and every API call with a proof for it, to the
+# resource server that checks proofs and demands a nonce of its own.
+{
+    op_reset();
+    my $ua = LWP::UserAgent->new(max_redirect => 0);
+    my $res = $ua->get(site('/api/opservicedpop/dpop-resource/items?x=1'));
+    ok t_cmp($res->code, 200, 'DPoP service token: the call with no credential is proxied and accepted');
+    my $doc = json_of($res);
+    ok t_cmp(join(' ', map { $doc->{$_} // '-' } qw(kind client_id)), 'ClientCredentials op-service-dpop',
+             "DPoP service token: the resource saw op-service-dpop's client credentials token, its proof bound to it");
+    my $log = op_log();
+    my @tokens = @{ $log->{tokens} };
+    ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}" } @tokens),
+             qr/^(client_credentials:400,)?client_credentials:200$/,
+             'DPoP service token: one client credentials grant (after at most one nonce retry)');
+    ok t_cmp(($tokens[-1]{body} || {})->{token_type} // '', 'DPoP', 'DPoP service token: the OP bound it (token_type DPoP)');
+    ok t_cmp(($tokens[-1]{dpop} || {})->{htm} // '', 'POST', 'DPoP service token: the grant carried a proof');
+    for (1 .. 3) {
+        $ua->get(site("/api/opservicedpop/dpop-resource/items?n=$_"));
+    }
+    $log = op_log();
+    ok t_cmp(scalar(@{ $log->{tokens} }), scalar(@tokens), 'DPoP service token: three more calls, no new token');
+    my @ok = grep { $_->{status} == 200 } @{ $log->{resources} };
+    my %jti = map { ($_->{jti} // '') => 1 } @{ $log->{resources} };
+    ok t_cmp(scalar(@ok) . ' ok, ' . scalar(keys %jti) . ' proofs for ' . scalar(@{ $log->{resources} }) . ' calls',
+             '4 ok, ' . scalar(@{ $log->{resources} }) . ' proofs for ' . scalar(@{ $log->{resources} }) . ' calls',
+             'DPoP service token: all four calls accepted, a fresh proof for every call sent');
 }

@@ -120,7 +120,7 @@ if (opts.exitWithParent) {
 // with one MACed with its secret (client_secret_jwt), op-dpop with
 // private_key_jwt and DPoP-bound tokens only (op-dpop-short's live 30 s,
 // so that each use refreshes); op-service has the client
-// credentials grant only.
+// credentials grant only, op-service-dpop too, its tokens DPoP-bound.
 // The clients of t/oidc/07_fapi2.t: op-pkjwt-rsa and op-pkjwt-ed25519
 // hold the public JWK of an RSA or Ed25519 key and accept only RS256 or
 // EdDSA assertions; op-fapi and op-fapi-rsa are FAPI 2.0 clients (the
@@ -153,6 +153,7 @@ export const CLIENTS = [
   ] : []),
   { client_id: 'op-csjwt', client_secret: 'op-csjwt-secret-0123456789abcdef0123456789', apps: ['opcsjwt'], accessTokenTTL: 3600, auth: 'client_secret_jwt' },
   { client_id: 'op-service', client_secret: 'op-service-secret', apps: [], accessTokenTTL: 3600, service: true, scope: 'api:read api:write' },
+  { client_id: 'op-service-dpop', client_secret: 'op-service-dpop-secret', apps: [], accessTokenTTL: 3600, service: true, scope: 'api:read', dpop: true },
 ];
 
 // The subs are opaque, unlike the login names, so that a test can tell
@@ -268,6 +269,7 @@ const provider = new Provider(issuer, {
     response_types: [],
     redirect_uris: [],
     scope: c.scope,
+    ...(c.dpop ? { dpop_bound_access_tokens: true } : {}),
     token_endpoint_auth_method: 'client_secret_basic',
   } : {
     client_id: c.client_id,
@@ -508,7 +510,9 @@ provider.use(async (ctx, next) => {
     const [scheme, value] = (ctx.get('authorization') || '').split(' ');
     const raw = ctx.get('dpop');
     const proof = decodeJwt(raw);
-    const token = /^dpop$/i.test(scheme || '') && value ? await provider.AccessToken.find(value) : undefined;
+    const token = /^dpop$/i.test(scheme || '') && value
+      ? await provider.AccessToken.find(value) || await provider.ClientCredentials.find(value)
+      : undefined;
     const url = `http://${ctx.get('host')}${ctx.path}`;
     let error;
     if (!token || !proof) error = 'invalid_token';
@@ -537,6 +541,7 @@ provider.use(async (ctx, next) => {
     }
     const entry = {
       status: error ? 401 : 200, error, method: ctx.method, path: ctx.path, query: { ...ctx.query },
+      kind: token?.kind, client_id: token?.clientId,
       jti: proof?.payload?.jti, nonce: proof?.payload?.nonce,
       body_sha256: body ? createHash('sha256').update(body, 'latin1').digest('hex') : undefined,
     };
