@@ -903,6 +903,7 @@ static int api_refused(request_rec *r, oac_request_t *rs)
              * another process may have renewed it meanwhile. */
             if (t && strcmp(t->access_token, rs->token->access_token)) {
                 rs->api.renewed = t;
+                rs->api.again_with = "with a renewed service token";
                 again = 1;
             }
         }
@@ -918,8 +919,18 @@ static int api_refused(request_rec *r, oac_request_t *rs)
         if (r->status == HTTP_UNAUTHORIZED && challenge
             && ap_strstr_c(challenge, "use_dpop_nonce") && retry_possible
             && (!rs->api.dpop_nonce || strcmp(rs->api.dpop_nonce, nonce))) {
+            rs->api.again_with = "with the API's DPoP nonce";
             again = 1;
         }
+    }
+    /* A proof the API refused (its replay cache's false alarm, clocks
+     * apart): once more with a fresh one, as at the token endpoint; a
+     * proof is never sent twice. */
+    if (!again && retry_possible && r->status == HTTP_UNAUTHORIZED
+        && challenge && ap_strstr_c(challenge, "invalid_dpop_proof")
+        && rs->api_app && rs->token && dpop_bound(rs->api_app, rs->token)) {
+        rs->api.again_with = "with a fresh DPoP proof";
+        again = 1;
     }
     return again;
 }
@@ -1023,9 +1034,7 @@ int oac_api_retry_handler(request_rec *r)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00130)
                   "OAuthProxyAPI %s: %s %s sent again %s", app->name,
-                  r->method, r->uri,
-                  rs->api.renewed ? "with a renewed service token"
-                                  : "with the API's DPoP nonce");
+                  r->method, r->uri, rs->api.again_with);
     if (rs->api.renewed) {
         rs->token = rs->api.renewed;
     }

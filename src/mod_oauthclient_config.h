@@ -117,6 +117,7 @@ typedef struct {
         const char *content_type;
         const char *dpop_nonce;     /* the nonce the proof carried */
         const oac_token_t *renewed; /* the service token to retry with */
+        const char *again_with;     /* what the next attempt has new */
     } api;
     /* The session was written: the cookie size filter is in place */
     int cookie_watched;

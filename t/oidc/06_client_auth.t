@@ -9,7 +9,8 @@
 #    OP's userinfo endpoint (a resource server that checks DPoP) carry
 #    proofs with ath;
 #  - OAuthProxyAPI NAME client_credentials: op-service's own token, checked
-#    by the OP's /_test/resource.
+#    by the OP's /_test/resource; op-service-dpop's, DPoP-bound, with a
+#    proof on every call to a resource server that checks proofs.
 # The OP accepts no other method than the one registered for a client, and
 # its log records how each request authenticated.
 use strict;
@@ -23,7 +24,7 @@ use MIME::Base64 qw(encode_base64url);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_url op_log op_reset op_login op_auth_of);
 
-plan tests => 72;
+plan tests => 76;
 
 my $issuer = op_url();
 my $alice = '248289761001';
@@ -273,4 +274,18 @@ for my $case ([ 'oppkjwt', 'op-pkjwt', 'private_key_jwt', 'ES256' ],
     ok t_cmp(scalar(@ok) . ' ok, ' . scalar(keys %jti) . ' proofs for ' . scalar(@{ $log->{resources} }) . ' calls',
              '4 ok, ' . scalar(@{ $log->{resources} }) . ' proofs for ' . scalar(@{ $log->{resources} }) . ' calls',
              'DPoP service token: all four calls accepted, a fresh proof for every call sent');
+
+    # A proof the resource server refuses (a replay cache's false alarm):
+    # the call is sent once more with a fresh proof, the token kept.
+    LWP::UserAgent->new->post(op_url('/_test/fault?resource_replay=1'));
+    my $before = scalar @{ op_log()->{resources} };
+    $res = $ua->get(site('/api/opservicedpop/dpop-resource/items?r=1'));
+    ok t_cmp($res->code, 200, 'DPoP proof refused by the API: the caller gets the answer to the retried call');
+    $log = op_log();
+    my @seen = @{ $log->{resources} }[$before .. $#{ $log->{resources} }];
+    ok t_cmp(join(',', map { "$_->{status}:" . ($_->{error} // '-') } @seen), '401:invalid_dpop_proof,200:-',
+             'DPoP proof refused by the API: refused once, accepted once');
+    ok t_cmp(@seen == 2 && $seen[0]{jti} ne $seen[1]{jti} ? 'fresh' : 'reused', 'fresh',
+             'DPoP proof refused by the API: the retry has a fresh proof');
+    ok t_cmp(scalar(@{ $log->{tokens} }), scalar(@tokens), 'DPoP proof refused by the API: the service token kept');
 }

@@ -43,6 +43,9 @@
 //                       use_dpop_nonce to a proof without a fresh one);
 //                       dpop_replay: the token endpoint refuses the next
 //                       DPoP proof as a replay (invalid_dpop_proof)
+//                       resource_replay: /_test/dpop-resource does the
+//                       same to the next proof with a valid signature,
+//                       sending its current nonce with the refusal
 //
 // --client-key FILE (PEM, as t/TEST.PL makes it) is the key pair of the
 // clients that authenticate with private_key_jwt: the OP registers its
@@ -514,7 +517,7 @@ provider.use(async (ctx, next) => {
       ? await provider.AccessToken.find(value) || await provider.ClientCredentials.find(value)
       : undefined;
     const url = `http://${ctx.get('host')}${ctx.path}`;
-    let error;
+    let error, replayed;
     if (!token || !proof) error = 'invalid_token';
     else if (proof.header.typ !== 'dpop+jwt' || thumbprint(proof.header.jwk) !== token.jkt) error = 'invalid_dpop_proof';
     else if (proof.payload.htm !== ctx.method || proof.payload.htu !== url) error = 'invalid_dpop_proof';
@@ -528,7 +531,11 @@ provider.use(async (ctx, next) => {
         : alg === 'PS256' ? { key, padding: cryptoConstants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key;
       const ok = cryptoVerify(alg === 'EdDSA' ? null : 'sha256', Buffer.from(`${h}.${p}`), opts, Buffer.from(sig, 'base64url'));
       if (!ok) error = 'invalid_dpop_proof';
-      else if (proof.payload.nonce !== resourceNonce) error = 'use_dpop_nonce';
+      else if (faults.resource_replay) {
+        faults.resource_replay = false;
+        error = 'invalid_dpop_proof';
+        replayed = true;
+      } else if (proof.payload.nonce !== resourceNonce) error = 'use_dpop_nonce';
     }
     if (proof?.payload?.jti) resourceJtis.add(proof.payload.jti);
     let body = '';
@@ -551,6 +558,8 @@ provider.use(async (ctx, next) => {
       resourceNonce = randomBytes(16).toString('base64url');
       ctx.set('DPoP-Nonce', resourceNonce);
     }
+    // A server may send its nonce with any answer (RFC 9449 8)
+    if (replayed) ctx.set('DPoP-Nonce', resourceNonce);
     if (error) ctx.set('WWW-Authenticate', `DPoP error="${error}", algs="ES256 PS256 EdDSA"`);
     ctx.body = error ? { error } : entry;
     return;
@@ -572,7 +581,7 @@ provider.use(async (ctx, next) => {
   }
   if (ctx.path === '/_test/fault' && ctx.method === 'POST') {
     for (const [name, on] of Object.entries(ctx.query)) {
-      if (!['userinfo_nonce', 'dpop_replay'].includes(name)) ctx.throw(400, `unknown fault ${name}`);
+      if (!['userinfo_nonce', 'dpop_replay', 'resource_replay'].includes(name)) ctx.throw(400, `unknown fault ${name}`);
       faults[name] = on !== '0';
     }
     ctx.body = { faults };
