@@ -483,7 +483,9 @@ static int sign_bytes(unsigned char *out, size_t *poutlen,
         ok = EVP_Q_mac(NULL, "HMAC", NULL, s->md, NULL, s->secret,
                        strlen(s->secret), (const unsigned char *)input, len,
                        out, EVP_MAX_MD_SIZE, poutlen) != NULL;
-        ERR_clear_error();
+        if (!ok) {
+            ERR_clear_error();
+        }
         return ok;
     }
     if (!(ctx = EVP_MD_CTX_new())) {
@@ -501,7 +503,9 @@ static int sign_bytes(unsigned char *out, size_t *poutlen,
         ok = ecdsa_raw(out, der, n);
         n = 64;
     }
-    ERR_clear_error();
+    if (!ok) {
+        ERR_clear_error();
+    }
     *poutlen = n;
     return ok;
 }
