@@ -507,22 +507,14 @@ static const char *api_nonce(request_rec *r, const char *origin)
     const char *nonce = NULL;
     int i;
 
-#if APR_HAS_THREADS
-    if (api_nonce_lock) {
-        apr_thread_mutex_lock(api_nonce_lock);
-    }
-#endif
+    OAC_LOCK(api_nonce_lock);
     for (i = 0; i < API_NONCE_ORIGINS && api_nonces[i].origin[0]; ++i) {
         if (!strcmp(api_nonces[i].origin, origin)) {
             nonce = apr_pstrdup(r->pool, api_nonces[i].nonce);
             break;
         }
     }
-#if APR_HAS_THREADS
-    if (api_nonce_lock) {
-        apr_thread_mutex_unlock(api_nonce_lock);
-    }
-#endif
+    OAC_UNLOCK(api_nonce_lock);
     return nonce;
 }
 
@@ -533,11 +525,7 @@ static void api_nonce_learn(const char *origin, const char *nonce)
     if (strlen(nonce) >= API_NONCE_MAX) {
         return;
     }
-#if APR_HAS_THREADS
-    if (api_nonce_lock) {
-        apr_thread_mutex_lock(api_nonce_lock);
-    }
-#endif
+    OAC_LOCK(api_nonce_lock);
     for (i = 0; i < API_NONCE_ORIGINS; ++i) {
         if (!api_nonces[i].origin[0]) {
             apr_cpystrn(api_nonces[i].origin, origin,
@@ -549,11 +537,7 @@ static void api_nonce_learn(const char *origin, const char *nonce)
             break;
         }
     }
-#if APR_HAS_THREADS
-    if (api_nonce_lock) {
-        apr_thread_mutex_unlock(api_nonce_lock);
-    }
-#endif
+    OAC_UNLOCK(api_nonce_lock);
 }
 
 /* A DPoP proof for this API request (its method, the upstream URL, the
@@ -870,22 +854,26 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
 static int api_refused(request_rec *r, oac_request_t *rs)
 {
     const char *nonce = answer_header(r, "DPoP-Nonce");
-    const char *challenge = answer_header(r, "WWW-Authenticate");
+    int refused = r->status == HTTP_UNAUTHORIZED
+                  || r->status == HTTP_FORBIDDEN;
+    /* Read for refusals only: every other answer of every API call comes
+     * through here too. */
+    const char *challenge = refused ? answer_header(r, "WWW-Authenticate")
+                                    : NULL;
+    /* RFC 9449 7.1: the two DPoP errors, which refuse the proof, not the
+     * token (a new token would not change them) */
+    int nonce_asked = challenge && ap_strstr_c(challenge, "use_dpop_nonce");
+    int proof_refused = challenge
+                        && ap_strstr_c(challenge, "invalid_dpop_proof");
     /* the first attempt, run by oac_api_retry_handler, of a request
      * nothing of which is lost by sending it */
     int retry_possible = rs->api.possible && rs->api.in_handler
                          && rs->api.attempts == 1;
-    /* RFC 9449 7.1: these two refuse the proof, not the token, which a
-     * new one would not change (a nonce challenge is answered below) */
-    int proof_refused = challenge
-        && (ap_strstr_c(challenge, "use_dpop_nonce")
-            || ap_strstr_c(challenge, "invalid_dpop_proof"));
     int again = 0;
 
     /* The API refused the app's own token: it is renewed, by this request
      * if a retry is possible, else by the next. */
-    if (rs->service && rs->app && !proof_refused
-        && (r->status == HTTP_UNAUTHORIZED || r->status == HTTP_FORBIDDEN)) {
+    if (rs->service && rs->app && refused && !nonce_asked && !proof_refused) {
         int renew = oac_service_token_refused(r, rs->app, rs->token);
         int retry = retry_possible && api_idempotent(r);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00126)
@@ -916,8 +904,7 @@ static int api_refused(request_rec *r, oac_request_t *rs)
         }
         /* RFC 9449 9: a resource server asks for its nonce with a 401
          * and error="use_dpop_nonce"; a nonce we did not send yet. */
-        if (r->status == HTTP_UNAUTHORIZED && challenge
-            && ap_strstr_c(challenge, "use_dpop_nonce") && retry_possible
+        if (r->status == HTTP_UNAUTHORIZED && nonce_asked && retry_possible
             && (!rs->api.dpop_nonce || strcmp(rs->api.dpop_nonce, nonce))) {
             rs->api.again_with = "with the API's DPoP nonce";
             again = 1;
@@ -927,8 +914,8 @@ static int api_refused(request_rec *r, oac_request_t *rs)
      * apart): once more with a fresh one, as at the token endpoint; a
      * proof is never sent twice. */
     if (!again && retry_possible && r->status == HTTP_UNAUTHORIZED
-        && challenge && ap_strstr_c(challenge, "invalid_dpop_proof")
-        && rs->api_app && rs->token && dpop_bound(rs->api_app, rs->token)) {
+        && proof_refused && rs->api_app && rs->token
+        && dpop_bound(rs->api_app, rs->token)) {
         rs->api.again_with = "with a fresh DPoP proof";
         again = 1;
     }

@@ -742,6 +742,7 @@ typedef struct {
     char **pvalue;
     oac_kv_e rc;
     apr_pool_t *p;
+    int add;                    /* a put: only when no live entry has name */
 } entry_call_t;
 
 static apr_status_t kv_get_entry(const oac_kv_t *kv, void *arg)
@@ -751,17 +752,11 @@ static apr_status_t kv_get_entry(const oac_kv_t *kv, void *arg)
     return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
 }
 
-static apr_status_t kv_set_entry(const oac_kv_t *kv, void *arg)
+static apr_status_t kv_put_entry(const oac_kv_t *kv, void *arg)
 {
     entry_call_t *c = arg;
-    c->rc = kv->set(kv->baton, c->p, c->name, c->value, c->ttl);
-    return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
-}
-
-static apr_status_t kv_add_entry(const oac_kv_t *kv, void *arg)
-{
-    entry_call_t *c = arg;
-    c->rc = kv->add(kv->baton, c->p, c->name, c->value, c->ttl);
+    c->rc = (c->add ? kv->add : kv->set)(kv->baton, c->p, c->name, c->value,
+                                         c->ttl);
     return c->rc == OAC_KV_ERROR ? APR_EGENERAL : APR_SUCCESS;
 }
 
@@ -774,7 +769,7 @@ int oac_cache_is_shared(request_rec *r)
 
 apr_status_t oac_cache_get(request_rec *r, const char *name, char **pvalue)
 {
-    entry_call_t c = { name, NULL, 0, pvalue, OAC_KV_ERROR, r->pool };
+    entry_call_t c = { name, NULL, 0, pvalue, OAC_KV_ERROR, r->pool, 0 };
     apr_status_t rv = on_shared(r, kv_get_entry, &c);
 
     if (rv != APR_SUCCESS) {
@@ -786,15 +781,15 @@ apr_status_t oac_cache_get(request_rec *r, const char *name, char **pvalue)
 apr_status_t oac_cache_set(request_rec *r, const char *name,
                            const char *value, apr_int64_t ttl)
 {
-    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool };
-    return on_shared(r, kv_set_entry, &c);
+    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool, 0 };
+    return on_shared(r, kv_put_entry, &c);
 }
 
 apr_status_t oac_cache_add(request_rec *r, const char *name,
                            const char *value, apr_int64_t ttl)
 {
-    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool };
-    apr_status_t rv = on_shared(r, kv_add_entry, &c);
+    entry_call_t c = { name, value, ttl, NULL, OAC_KV_ERROR, r->pool, 1 };
+    apr_status_t rv = on_shared(r, kv_put_entry, &c);
 
     if (rv != APR_SUCCESS) {
         return rv;

@@ -10,11 +10,25 @@
 #include "mod_oauthclient_private.h"
 
 #include <apr_hash.h>
+#if APR_HAS_THREADS
+#include <apr_thread_mutex.h>
+#endif
 
 #include "oac_app.h"
 #include "oac_codec.h"
 #include "oac_http.h"
 #include "oac_token.h"
+
+/* A child process's lock between its threads, when it has one (NULL: its
+ * creation failed, or the child runs one thread). Without thread support
+ * m is not even looked at, so it may be a variable that does not exist. */
+#if APR_HAS_THREADS
+#define OAC_LOCK(m) do { if (m) apr_thread_mutex_lock(m); } while (0)
+#define OAC_UNLOCK(m) do { if (m) apr_thread_mutex_unlock(m); } while (0)
+#else
+#define OAC_LOCK(m) ((void)0)
+#define OAC_UNLOCK(m) ((void)0)
+#endif
 
 typedef enum {
     OAC_ROUTE_LOGIN,

@@ -83,24 +83,6 @@ static apr_hash_t *locals;
 static apr_thread_mutex_t *child_mutex;
 #endif
 
-static void child_lock(void)
-{
-#if APR_HAS_THREADS
-    if (child_mutex) {
-        apr_thread_mutex_lock(child_mutex);
-    }
-#endif
-}
-
-static void child_unlock(void)
-{
-#if APR_HAS_THREADS
-    if (child_mutex) {
-        apr_thread_mutex_unlock(child_mutex);
-    }
-#endif
-}
-
 void oac_docs_pre_config(apr_pool_t *pconf)
 {
     slots = NULL;
@@ -280,7 +262,7 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
         again_at = &s->again_at;
     }
     else {
-        child_lock();
+        OAC_LOCK(child_mutex);
         claimed_at = &l->claimed_at;
         again_at = &l->again_at;
     }
@@ -303,7 +285,7 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
         shared_unlock();
     }
     else {
-        child_unlock();
+        OAC_UNLOCK(child_mutex);
     }
     return mine;
 }
@@ -386,14 +368,14 @@ static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec,
     const char *key = apr_psprintf(r->pool, "%pp %s", spec->ctx, doc);
     local_t *l;
 
-    child_lock();
+    OAC_LOCK(child_mutex);
     l = apr_hash_get(locals, key, APR_HASH_KEY_STRING);
     if (!l) {
         l = apr_pcalloc(child_pool, sizeof(*l));
         apr_hash_set(locals, apr_pstrdup(child_pool, key),
                      APR_HASH_KEY_STRING, l);
     }
-    child_unlock();
+    OAC_UNLOCK(child_mutex);
     return l;
 }
 
@@ -409,7 +391,7 @@ static const void *install(request_rec *r, local_t *l,
 
     /* Under the lock throughout: the child pool's allocator may have no
      * mutex of its own, and threads adopt a new generation together. */
-    child_lock();
+    OAC_LOCK(child_mutex);
     if (gen && l->gen == gen && l->parsed) {
         /* the same content: only its age changes */
         if (fetched_at > l->fetched_at) {
@@ -417,14 +399,14 @@ static const void *install(request_rec *r, local_t *l,
         }
         l->stale = 0;
         parsed = l->parsed;
-        child_unlock();
+        OAC_UNLOCK(child_mutex);
         return parsed;
     }
     apr_pool_create(&pool, child_pool);
     if (!(parsed = spec->parse(pool, body, len, spec->ctx, pwhy))) {
         *pwhy = apr_pstrdup(r->pool, *pwhy);
         apr_pool_destroy(pool);
-        child_unlock();
+        OAC_UNLOCK(child_mutex);
         return NULL;
     }
     if (l->older[l->next_older]) {
@@ -438,7 +420,7 @@ static const void *install(request_rec *r, local_t *l,
     l->stale = 0;
     l->fetched_at = fetched_at;
     l->failed_at = 0;
-    child_unlock();
+    OAC_UNLOCK(child_mutex);
     return parsed;
 }
 
@@ -464,14 +446,14 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     }
     key = doc_key(r, spec);
     l = local_for(r, spec, key);
-    child_lock();
+    OAC_LOCK(child_mutex);
     parsed = l->parsed;
     gen = l->gen;
     fetched_at = l->fetched_at;
     failed_at = l->failed_at;
     stale = l->stale;
     failure = apr_pstrdup(r->pool, l->failure);
-    child_unlock();
+    OAC_UNLOCK(child_mutex);
 
     /* What another process fetched since */
     read_shared(&v, r->pool, key, gen);
@@ -549,11 +531,11 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     }
     info->failed_now = 1;
     publish_failure(key, why, now);
-    child_lock();
+    OAC_LOCK(child_mutex);
     l->failed_at = now;
     l->claimed_at = 0;
     apr_cpystrn(l->failure, why, sizeof(l->failure));
-    child_unlock();
+    OAC_UNLOCK(child_mutex);
     *pwhy = why;
 
 last_good:
@@ -590,12 +572,12 @@ int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
         }
         shared_unlock();
     }
-    child_lock();
+    OAC_LOCK(child_mutex);
     if (!s && !l->stale && now - l->again_at >= spec->again) {
         l->stale = 1;
         l->again_at = now;
         marked = 1;
     }
-    child_unlock();
+    OAC_UNLOCK(child_mutex);
     return marked;
 }

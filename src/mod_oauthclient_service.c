@@ -14,8 +14,6 @@
 
 #include <apr_strings.h>
 
-#include <apr_thread_mutex.h>
-
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -188,24 +186,6 @@ taken:
     return APR_SUCCESS;
 }
 
-static void idents_lock(void)
-{
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_lock(ident_lock);
-    }
-#endif
-}
-
-static void idents_unlock(void)
-{
-#if APR_HAS_THREADS
-    if (ident_lock) {
-        apr_thread_mutex_unlock(ident_lock);
-    }
-#endif
-}
-
 /* SHA-256 of a token: what a process remembers of one an API refused */
 static int token_digest(unsigned char md[32], const oac_token_t *t)
 {
@@ -244,8 +224,8 @@ static void digest(unsigned char md[32], const char *label, const char *what,
     EVP_MD_CTX_free(c);
 }
 
-static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
-                           const oac_app_t *app, int shared)
+static ident_t *make_ident(apr_pool_t *p, const oac_app_t *app,
+                           int shared)
 {
     /* Everything the token request is made of: two apps that differ in
      * anything (an audience= parameter, another secret) never share a
@@ -274,7 +254,6 @@ static ident_t *make_ident(apr_pool_t *p, const server_rec *s,
     const char *b64, *why;
 
     json_decref(jwk);
-    (void)s;
 
     if (app->client_signer
         && oac_signer_secret_digest(app->client_signer, secret)) {
@@ -355,15 +334,15 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
     ident_t *id;
 
     if (!idents || !kstr) {
-        return make_ident(r->pool, r->server, app, shared);
+        return make_ident(r->pool, app, shared);
     }
-    idents_lock();
+    OAC_LOCK(ident_lock);
     if (!(id = apr_hash_get(idents, kstr, APR_HASH_KEY_STRING))) {
-        id = make_ident(ident_pool, r->server, app, shared);
+        id = make_ident(ident_pool, app, shared);
         apr_hash_set(idents, apr_pstrdup(ident_pool, kstr),
                      APR_HASH_KEY_STRING, id);
     }
-    idents_unlock();
+    OAC_UNLOCK(ident_lock);
     return id;
 }
 
@@ -396,9 +375,9 @@ static const kept_t *shared_token(request_rec *r, const ident_t *id,
     if (!token_digest(md, k->token)) {
         return NULL;
     }
-    idents_lock();
+    OAC_LOCK(ident_lock);
     refused = id->has_refused && !memcmp(md, id->refused, sizeof(md));
-    idents_unlock();
+    OAC_UNLOCK(ident_lock);
     if (refused) {
         return NULL;
     }
@@ -467,10 +446,10 @@ int oac_service_token_refused(request_rec *r, const oac_app_t *app,
         ident_t *w = (ident_t *)id;
         unsigned char md[32];
         if (token_digest(md, refused)) {
-            idents_lock();
+            OAC_LOCK(ident_lock);
             memcpy(w->refused, md, sizeof(md));
             w->has_refused = 1;
-            idents_unlock();
+            OAC_UNLOCK(ident_lock);
         }
     }
     return renew;

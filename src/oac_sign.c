@@ -9,7 +9,6 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -773,9 +772,9 @@ apr_status_t oac_dpop_proof(char **pjws, const char **pwhy, apr_pool_t *p,
                             const char *url, const char *access_token,
                             const char *nonce, apr_int64_t now)
 {
-    unsigned char rnd[16], md[32], *sig;
-    char jti[OAC_B64URL_LEN(16) + 1], ath[OAC_B64URL_LEN(32) + 1];
-    char iat[24];
+    unsigned char rnd[16], *sig;
+    char jti[OAC_B64URL_LEN(16) + 1], iat[24];
+    const char *ath = NULL;
     json_out_t w = { NULL, 0 };
     apr_size_t hlen, htu_len = strcspn(url, "?#"), room, at;
     size_t siglen = 0;
@@ -790,25 +789,18 @@ apr_status_t oac_dpop_proof(char **pjws, const char **pwhy, apr_pool_t *p,
         return APR_EGENERAL;
     }
     oac_util_b64url_encode_to(jti, rnd, sizeof(rnd));
-    if (access_token) {
-        unsigned int mdlen = 0;
-        if (!EVP_Digest(access_token, strlen(access_token), md, &mdlen,
-                        EVP_sha256(), NULL)) {
-            *pwhy = "SHA-256 failed";
-            return APR_EGENERAL;
-        }
-        oac_util_b64url_encode_to(ath, md, mdlen);
+    if (access_token && !(ath = oac_dpop_ath(p, access_token))) {
+        *pwhy = "SHA-256 failed";
+        return APR_EGENERAL;
     }
     apr_snprintf(iat, sizeof(iat), "%" APR_INT64_T_FMT, now);
-    if (!proof_claims(&w, jti, htm, url, htu_len, iat,
-                      access_token ? ath : NULL, nonce)) {
+    if (!proof_claims(&w, jti, htm, url, htu_len, iat, ath, nonce)) {
         *pwhy = "the proof's claims are no valid UTF-8";
         return APR_EINVAL;
     }
     claims = w.o = apr_palloc(p, w.n);
     w.n = 0;
-    proof_claims(&w, jti, htm, url, htu_len, iat, access_token ? ath : NULL,
-                 nonce);
+    proof_claims(&w, jti, htm, url, htu_len, iat, ath, nonce);
 
     hlen = strlen(s->dpop_header);
     room = sig_room(s);
