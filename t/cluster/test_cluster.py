@@ -153,6 +153,17 @@ class Checks:
         self.assertEqual(refreshes, n, "exactly one refresh per user")
 
 
+    def service_calls(self, b, path, n):
+        """n calls of path, to the two nodes in turn: their statuses, and
+        how many client credentials grants the provider saw meanwhile."""
+        site = self.site
+        before = site.provider.stats()
+        codes = [b.request("%s?n=%d" % (path, i), port=site.nodes[i % 2].port)[0]
+                 for i in range(n)]
+        after = site.provider.stats()
+        return codes, (after["client_credentials_requests"]
+                       - before.get("client_credentials_requests", 0))
+
     def check_service_token(self):
         """OAuthProxyAPI NAME client_credentials on two nodes sharing
         OAuthCache: one token fetched for both, a refused one replaced once
@@ -160,25 +171,15 @@ class Checks:
         site = self.site
         site.provider.call("POST", "/_control/expire_tokens")
         b = cluster.Browser(site.nodes[0].port)
-        before = site.provider.stats()
-        codes = [b.request("/svc/local/x?n=%d" % i, port=site.nodes[i % 2].port)[0]
-                 for i in range(20)]
-        after = site.provider.stats()
+        codes, grants = self.service_calls(b, "/svc/local/x", 20)
         self.assertEqual(codes, [200] * 20, self.errors())
-        self.assertEqual(after["client_credentials_requests"]
-                         - before.get("client_credentials_requests", 0), 1,
-                         "one client credentials token for the two nodes")
+        self.assertEqual(grants, 1, "one client credentials token for the two nodes")
         # the API refuses it: one node renews it (and retries its GET), the
         # other takes the new one when the API refuses it there too
         site.provider.call("POST", "/_control/expire_tokens")
-        before = site.provider.stats()
-        codes = [b.request("/svc/local/y?n=%d" % i, port=site.nodes[i % 2].port)[0]
-                 for i in range(10)]
-        after = site.provider.stats()
+        codes, grants = self.service_calls(b, "/svc/local/y", 10)
         self.assertEqual(codes, [200] * 10, self.errors())
-        self.assertEqual(after["client_credentials_requests"]
-                         - before.get("client_credentials_requests", 0), 1,
-                         "a refused token is replaced once for both nodes")
+        self.assertEqual(grants, 1, "a refused token is replaced once for both nodes")
         echo = json.loads(b.request("/svc/local/z", port=site.nodes[1].port)[2])
         return echo["headers"].get("Authorization", "").split(" ")[-1]
 
