@@ -41,7 +41,7 @@ static void check_oauth2_response(apr_pool_t *p, unsigned mode,
     oac_token_t *t = NULL;
     const char *err = NULL;
     apr_status_t rv;
-    int ok;
+    int ok, dpop;
 
     memset(&resp, 0, sizeof(resp));
     resp.status = mode & 16 ? 400 : 200;
@@ -57,12 +57,14 @@ static void check_oauth2_response(apr_pool_t *p, unsigned mode,
               && !strncmp(err, "token endpoint answered HTTP 400", 32));
         return;
     }
-    /* RFC 6749 7.1: only a type the client understands (Bearer, or none
-     * said) is taken. */
+    /* RFC 6749 7.1: only a type the client understands (Bearer, DPoP
+     * in any case, or none said) is taken. */
+    dpop = parsed == APR_SUCCESS && pt->token_type
+           && !strcasecmp(pt->token_type, "DPoP");
     ok = parsed == APR_SUCCESS && oac_util_is_vschar(pt->access_token)
          && (!pt->refresh_token || !*pt->refresh_token
              || oac_util_is_vschar(pt->refresh_token))
-         && (!pt->token_type || !*pt->token_type
+         && (!pt->token_type || !*pt->token_type || dpop
              || !strcasecmp(pt->token_type, "Bearer"));
     CHECK((rv == APR_SUCCESS) == ok);
     if (ok) {
@@ -70,6 +72,10 @@ static void check_oauth2_response(apr_pool_t *p, unsigned mode,
         CHECK(fuzz_streq(t->refresh_token,
                          pt->refresh_token && *pt->refresh_token
                          ? pt->refresh_token : NULL));
+        /* DPoP is written one way, whatever case the server chose: the
+         * Authorization scheme and the session's type compare to it. */
+        CHECK(dpop ? !strcmp(t->token_type, "DPoP")
+                   : !t->token_type || !strcasecmp(t->token_type, "Bearer"));
     }
 }
 
