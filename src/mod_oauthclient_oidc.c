@@ -78,22 +78,19 @@ static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
     return oac_doc_get(r, app, &spec, again, pwhy, &info);
 }
 
-json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
-                       const oac_token_t *token, const char *state,
-                       const char **pwhy)
+/* The claims of id_token, its signature checked by a key of the app's
+ * jwks_uri with an accepted algorithm (*palg); NULL and *pwhy otherwise. */
+static json_t *verified(request_rec *r, const oac_app_t *app,
+                        const char *id_token, const char **palg,
+                        const char **pwhy)
 {
-    const char *id_token = oac_form_get(token->extra, "id_token");
     const char *algs = app->id_token_algs ? app->id_token_algs : "RS256";
     const char *hmac = strstr(algs, "HS") ? app->client_secret : NULL;
-    const char *alg = NULL, *why = NULL, *nonce;
+    const char *why = NULL;
     const oac_jose_jwks_t *jwks;
     json_t *claims = NULL;
     oac_jose_e rc;
 
-    if (!id_token || !*id_token) {
-        *pwhy = "the token response has no id_token";
-        return NULL;
-    }
     if (!app->jwks_uri || !app->issuer) {
         *pwhy = "the app has no jwks_uri or issuer to check the id_token by";
         return NULL;
@@ -103,14 +100,14 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
                              "%s", why);
         return NULL;
     }
-    rc = oac_jose_verify(&claims, &alg, &why, r->pool, id_token, jwks, algs,
+    rc = oac_jose_verify(&claims, palg, &why, r->pool, id_token, jwks, algs,
                          hmac);
     if (rc == OAC_JOSE_UNKNOWN_KID) {
         /* The provider may have rotated its keys since they were kept. */
         const char *fetch_why = NULL;
         const oac_jose_jwks_t *again = keys_for(r, app, 1, &fetch_why);
         if (again && again != jwks) {
-            rc = oac_jose_verify(&claims, &alg, &why, r->pool, id_token,
+            rc = oac_jose_verify(&claims, palg, &why, r->pool, id_token,
                                  again, algs, hmac);
         }
         else if (fetch_why) {
@@ -120,6 +117,24 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
     }
     if (rc != OAC_JOSE_OK) {
         *pwhy = apr_pstrcat(r->pool, "id_token: ", why, NULL);
+        return NULL;
+    }
+    return claims;
+}
+
+json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
+                       const oac_token_t *token, const char *state,
+                       const char **pwhy)
+{
+    const char *id_token = oac_form_get(token->extra, "id_token");
+    const char *alg = NULL, *why = NULL, *nonce;
+    json_t *claims;
+
+    if (!id_token || !*id_token) {
+        *pwhy = "the token response has no id_token";
+        return NULL;
+    }
+    if (!(claims = verified(r, app, id_token, &alg, pwhy))) {
         return NULL;
     }
     nonce = oac_oidc_nonce(r->pool, state);
@@ -132,4 +147,91 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
         return NULL;
     }
     return claims;
+}
+
+/* The claims of an id_token this module checked before it stored it: read,
+ * not checked again (its keys may have been rotated out since). */
+static json_t *stored_claims(apr_pool_t *p, const char *id_token)
+{
+    const char *dot = strchr(id_token, '.'), *end;
+    unsigned char *payload;
+    apr_size_t len;
+    const char *why;
+    json_t *claims;
+
+    if (!dot || !(end = strchr(dot + 1, '.'))
+        || oac_util_b64url_decode(&payload, &len, &why, p,
+                                  apr_pstrmemdup(p, dot + 1,
+                                                 (apr_size_t)(end - dot - 1)))
+           != APR_SUCCESS) {
+        return NULL;
+    }
+    claims = json_loadb((const char *)payload, len, 0, NULL);
+    if (!json_is_object(claims)) {
+        json_decref(claims);
+        return NULL;
+    }
+    return oac_util_json_owned(p, claims);
+}
+
+/* Whether claim name is the same in both (absent from both counts). */
+static int same_claim(const json_t *a, const json_t *b, const char *name)
+{
+    const json_t *x = json_object_get(a, name), *y = json_object_get(b, name);
+    return (!x && !y) || (x && y && json_equal((json_t *)x, (json_t *)y));
+}
+
+apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
+                                      const oac_token_t *fresh,
+                                      const char *previous,
+                                      const char **pwhy)
+{
+    const char *id_token = oac_form_get(fresh->extra, "id_token");
+    const char *alg = NULL, *why = NULL;
+    json_t *claims, *before;
+    const json_t *nonce;
+
+    if (!id_token || !*id_token || !oac_util_is_vschar(id_token)) {
+        /* It goes into a header as it is. */
+        *pwhy = "the id_token has characters outside RFC 6749 VSCHAR";
+        return APR_EINVAL;
+    }
+    if (!(before = stored_claims(r->pool, previous))) {
+        *pwhy = "the id_token of the login cannot be read from the session";
+        return APR_EINVAL;
+    }
+    if (!(claims = verified(r, app, id_token, &alg, pwhy))) {
+        return APR_EINVAL;
+    }
+    /* As at login, except the nonce (none was sent)... */
+    if (oac_jose_check_id_token(&why, r->pool, claims, app->issuer,
+                                app->client_id, NULL, oac_now(), app->leeway,
+                                fresh->access_token, alg) != APR_SUCCESS) {
+        *pwhy = apr_pstrcat(r->pool, "id_token: ", why, NULL);
+        return APR_EINVAL;
+    }
+    /* ...and OpenID Connect Core 12.2: the same user, issuer and audience
+     * as the login's id_token, the same authentication time (when both
+     * say one), and a nonce only if it is the login's. */
+    if (!same_claim(claims, before, "sub")) {
+        *pwhy = "id_token: its sub is not the login's";
+        return APR_EINVAL;
+    }
+    if (!same_claim(claims, before, "iss")
+        || !same_claim(claims, before, "aud")) {
+        *pwhy = "id_token: its iss or aud is not the login's";
+        return APR_EINVAL;
+    }
+    if (json_object_get(claims, "auth_time")
+        && json_object_get(before, "auth_time")
+        && !same_claim(claims, before, "auth_time")) {
+        *pwhy = "id_token: its auth_time is not the login's";
+        return APR_EINVAL;
+    }
+    nonce = json_object_get(claims, "nonce");
+    if (nonce && !same_claim(claims, before, "nonce")) {
+        *pwhy = "id_token: it has a nonce, not the login's";
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }

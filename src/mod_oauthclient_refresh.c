@@ -13,9 +13,11 @@
 
 #include "mod_oauthclient_cache.h"
 #include "mod_oauthclient_discovery.h"
+#include "mod_oauthclient_oidc.h"
 
 #include <apr_strings.h>
 
+#include "oac_form.h"
 #include "oac_oauth2.h"
 
 APLOG_USE_MODULE(oauthclient);
@@ -28,12 +30,17 @@ APLOG_USE_MODULE(oauthclient);
 #define REFRESH_MARGIN 60
 #define WAIT_STEP apr_time_from_msec(50)
 
-/* Calls the provider; the token string on success, NULL on failure. */
+/*
+ * Calls the provider; the result on success, NULL on failure. The result
+ * is the token string, followed by a newline and the response's id_token
+ * when the session holds one to replace (previous) and the new one passed
+ * the checks: the parallel requests that take the result store it too.
+ */
 static const char *do_refresh(request_rec *r, const oac_app_t *app,
-                              const oac_token_t *old)
+                              const oac_token_t *old, const char *previous)
 {
     oac_token_t *fresh;
-    const char *why;
+    const char *why, *id_token, *result;
 
     if (oac_oauth2_refresh(&fresh, &why, r->pool,
                            oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
@@ -46,8 +53,34 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
                       "again: %s", app->name, why);
         return NULL;
     }
+    result = oac_token_to_string(r->pool, fresh);
+    id_token = app->oidc && previous
+               ? oac_form_get(fresh->extra, "id_token") : NULL;
+    if (id_token) {
+        /* A provider that answers for another user, or with an id_token
+         * it did not sign, is not to be trusted with this session. */
+        if (oac_oidc_check_refreshed(r, app, fresh, previous, &why)
+            != APR_SUCCESS) {
+            oac_count(r, app, OAC_CTR_REFRESH_FAILED);
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00134)
+                          "app %s: the refresh response's id_token is "
+                          "refused, the user must log in again: %s",
+                          app->name, why);
+            return NULL;
+        }
+        if (strlen(result) + 1 + strlen(id_token) < OAC_HANDOFF_MAX_RESULT) {
+            result = apr_pstrcat(r->pool, result, "\n", id_token, NULL);
+        }
+        else {
+            /* Waiters could not be handed it: the login's stays, for all. */
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "app %s: the "
+                          "refreshed id_token is too large to hand to "
+                          "parallel requests; the login's is kept",
+                          app->name);
+        }
+    }
     oac_count(r, app, OAC_CTR_REFRESH);
-    return oac_token_to_string(r->pool, fresh);
+    return result;
 }
 
 /* The coordination key: the refresh token and the access token it
@@ -62,7 +95,8 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
-                                       const oac_token_t *old, int *pgave_up)
+                                       const oac_token_t *old,
+                                       const char *previous, int *pgave_up)
 {
     const char *key = handoff_key(r->pool, old);
     oac_server_conf *sc = oac_server_config(r->server);
@@ -81,7 +115,7 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
         switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
         case OAC_HANDOFF_MINE: {
             apr_time_t start = apr_time_now();
-            result = do_refresh(r, app, old);
+            result = do_refresh(r, app, old, previous);
             if (apr_time_now() - start > apr_time_from_sec(patience)) {
                 /* Compliance hooks have no time bound of their own. */
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
@@ -114,22 +148,31 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
     }
 }
 
-/* The refreshed token for old, or NULL (logged). A result another
- * request obtained may have expired by the time this one takes it (tokens
- * that live less than the wait): its refresh token is then used in turn. */
+/* The refreshed token for old, or NULL (logged), and in *pid_token the
+ * checked id_token that came with it, if any (see do_refresh). A result
+ * another request obtained may have expired by the time this one takes it
+ * (tokens that live less than the wait): its refresh token is then used in
+ * turn. */
 static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
-                              const oac_token_t *old, const char **pstored,
+                              const oac_token_t *old, const char *previous,
+                              const char **pstored, const char **pid_token,
                               int *pgave_up)
 {
     int round;
 
     for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
-        const char *result = coordinated_refresh(r, app, old, pgave_up);
-        const char *why;
+        const char *result = coordinated_refresh(r, app, old, previous,
+                                                 pgave_up);
+        const char *why, *nl;
         oac_token_t *fresh;
 
         if (!result) {
             return NULL;
+        }
+        if ((nl = strchr(result, '\n'))) {
+            previous = *pid_token = nl + 1;
+            result = apr_pstrmemdup(r->pool, result,
+                                    (apr_size_t)(nl - result));
         }
         if (oac_token_from_string(&fresh, &why, r->pool, result)
             != APR_SUCCESS) {
@@ -159,7 +202,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
     oac_token_t *fresh = NULL;
-    const char *stored = NULL, *why;
+    const char *stored = NULL, *id_token = NULL, *why;
     int gave_up = 0;
 
     if (app->version != OAC_OAUTH2
@@ -178,7 +221,12 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
             /* The token stays: the provider's metadata may be back soon. */
             return HTTP_BAD_GATEWAY;
         }
-        fresh = refreshed(r, provider, *ptoken, &stored, &gave_up);
+        /* Only an id_token the session keeps (for forwarding, or the
+         * logout's hint) is replaced by the refresh's. */
+        fresh = refreshed(r, provider, *ptoken,
+                          app->oidc ? oac_session_get(r, z, app, "id_token")
+                                    : NULL,
+                          &stored, &id_token, &gave_up);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
         if (!fresh && oac_request_state(r)->hook_status) {
             /* A compliance hook failed the refresh and chose the answer:
@@ -212,6 +260,9 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       "must log in again: %s", app->name, why);
         oac_session_set(r, z, app, "token", NULL);
         return HTTP_UNAUTHORIZED;
+    }
+    if (id_token) {
+        oac_session_set(r, z, app, "id_token", id_token);
     }
     oac_session_refresh_end(r, z);
     *ptoken = fresh;

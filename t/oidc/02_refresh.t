@@ -12,7 +12,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site json_of);
 use OAC::OP qw(op_log op_reset op_login op_token op_introspect);
 
-plan tests => 15;
+plan tests => 17;
 
 my @client = ('op-short', 'op-short-secret');
 
@@ -25,7 +25,10 @@ my $first = $tokens[0]{body} || {};
 ok t_cmp($first->{expires_in} // 0, 30, 'the OP issued a 30 s access token');
 my $rt1 = $first->{refresh_token} // 'none';
 
-# the first use: refreshed before it
+# the first use: refreshed before it (a second later: the OP's refresh
+# id_token, RS256 and with the login's nonce, would otherwise be the same
+# string as the login's, iat included)
+sleep 1;
 my $echo = json_of($ua->get(site('/opshort/echo')));
 @tokens = @{ op_log()->{tokens} };
 ok t_cmp(join(',', map { "$_->{grant_type}:$_->{status}" } @tokens),
@@ -38,6 +41,12 @@ ok t_cmp($rt2 ne $rt1 ? 'rotated' : 'same', 'rotated', 'the OP rotated the refre
 ok t_cmp($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '', $second->{access_token} // 'none',
          'the backend gets the refreshed access token');
 ok t_cmp($echo->{REMOTE_USER} // '', '248289761001', 'still the same user');
+# OpenID Connect Core 12.2: the OP's refresh response has an id_token, which
+# the module checks and forwards instead of the login's
+ok t_cmp(defined $second->{id_token} && $second->{id_token} ne ($first->{id_token} // '')
+             ? 'a new id_token' : 'none', 'a new id_token', "the OP's refresh response has a new id_token");
+ok t_cmp(($echo->{HTTP_X_OAUTH_ID_TOKEN} // '') eq ($second->{id_token} // 'none') ? 'the refresh\'s' : 'another',
+         "the refresh's", "the backend gets the refresh's id_token");
 
 # the second use: refreshed with the new refresh token (the old one would
 # be refused, and its replay would revoke the grant)

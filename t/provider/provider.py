@@ -78,7 +78,8 @@ A code whose scope holds "openid" makes the token response carry an id_token
 (RS256; iss, sub, aud = client_id, exp, iat, auth_time, at_hash, nonce when
 the authorization request sent one, and preferred_username/name/email, and
 for alice and bob groups and email_verified). The refresh response carries
-none.  /oauth2/userinfo serves as the OIDC userinfo endpoint (its "sub" is
+none, unless refresh_id_token is on: then one as OpenID Connect Core 12.2
+has it (no nonce, the login's auth_time).  /oauth2/userinfo serves as the OIDC userinfo endpoint (its "sub" is
 the id_token's; for alice and bob it adds an address object).
 GET|POST /oauth2/logout  end_session_endpoint: records the request
                          (last_end_session), then redirects to its
@@ -228,6 +229,8 @@ DEFAULT_CONFIG = {
                                         # the discovery document says so
     "metadata_override": {},            # {field: JSON value} in the discovery document
     "id_token_override": {},            # {claim: JSON value} in id_tokens (null removes it)
+    "refresh_id_token": False,          # refresh responses of an openid grant carry an
+                                        # id_token (OpenID Connect Core 12.2)
     "id_token_mode": "normal",          # normal, bad_signature, alg_none, unknown_kid, hs256
                                         # (HS256 keyed by the RSA public key's JWK text:
                                         # the algorithm-confusion attack)
@@ -639,7 +642,7 @@ def validate_config(update):
         elif key == "timeout_seconds":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
         elif key in ("rotate_refresh_tokens", "issue_refresh_token", "nasty_tokens",
-                     "api_response_html", "revoke_grant_on_reuse"):
+                     "api_response_html", "revoke_grant_on_reuse", "refresh_id_token"):
             ok = isinstance(value, bool)
         elif key == "oauth1_callback_confirmed":
             ok = isinstance(value, str)
@@ -1541,9 +1544,13 @@ class Handler(BaseHTTPRequestHandler):
         payload = self.state.issue_oauth2(grant["user"], client_id, grant["scope"], code=code,
                                           refresh=self.state.config["issue_refresh_token"])
         if "openid" in grant["scope"].split():
-            payload["id_token"] = self._id_token(id_token_claims(
+            claims = id_token_claims(
                 self.issuer(), client_id, grant["user"], grant.get("nonce"),
-                payload["access_token"], self.state.config["access_token_lifetime"]))
+                payload["access_token"], self.state.config["access_token_lifetime"])
+            if payload.get("refresh_token"):
+                # OpenID Connect Core 12.2: a refresh's id_token keeps it
+                self.state.refresh_tokens[payload["refresh_token"]]["auth_time"] = claims["auth_time"]
+            payload["id_token"] = self._id_token(claims)
             self.state.last["last_id_token"] = payload["id_token"]
         payload["_user"] = user_profile(grant["user"])
         return payload
@@ -1594,6 +1601,17 @@ class Handler(BaseHTTPRequestHandler):
                                           refresh=rotate)
         if rotate:  # the new refresh token keeps the original grant's scope
             self.state.refresh_tokens[payload["refresh_token"]]["scope"] = record["scope"]
+            if "auth_time" in record:
+                self.state.refresh_tokens[payload["refresh_token"]]["auth_time"] = record["auth_time"]
+        if self.state.config["refresh_id_token"] and "openid" in scope.split():
+            # OpenID Connect Core 12.2: no nonce, the login's auth_time
+            claims = id_token_claims(self.issuer(), client_id, record["user"], None,
+                                     payload["access_token"],
+                                     self.state.config["access_token_lifetime"])
+            if "auth_time" in record:
+                claims["auth_time"] = record["auth_time"]
+            payload["id_token"] = self._id_token(claims)
+            self.state.last["last_id_token"] = payload["id_token"]
         payload["_user"] = user_profile(record["user"])
         return payload
 

@@ -1,0 +1,135 @@
+# An id_token in a refresh response (OpenID Connect Core 12.2): checked
+# as at login (signature, iss, aud, exp, iat, at_hash) and against the
+# login's id_token (the same sub, iss, aud and auth_time; no nonce unless
+# the login's), then it replaces the session's, so that OAuthForwardTokens
+# passes a current id_token, not the login's long expired one. Refused, it
+# ends the session (OAC00134): a provider answering for another user, or
+# with an id_token it did not sign, is not trusted with the session.
+# Parallel requests that wait for one refresh all get the new id_token.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use JSON::PP ();
+use LWP::UserAgent ();
+use MIME::Base64 qw(decode_base64url);
+use OAC::Flow qw(browser site provider_get provider_post provider_config
+                 login json_of cookie_of log_size log_since);
+
+plan tests => 33;
+
+my $echo_path = '/oidcrefresh/echo';     # OAuthForwardTokens On
+
+sub claims_of {
+    my ($jwt) = @_;
+    my (undef, $payload) = split /\./, $jwt // '';
+    return eval { JSON::PP::decode_json(decode_base64url($payload // '')) } || {};
+}
+sub stats { provider_get('/_control/stats') }
+sub refreshes { stats()->{refresh_requests} }
+sub fresh_login {
+    my (%cfg) = @_;
+    # 30 s tokens: every request refreshes first (the module's margin is 60 s)
+    provider_config(access_token_lifetime => 30, refresh_id_token => JSON::PP::true, %cfg);
+    my $ua = browser();
+    login($ua, 'oidcrefresh', '/after', 'alice');
+    return ($ua, stats()->{last_id_token});
+}
+# id_tokens compared, not printed: the verbose output stays readable
+sub same { my ($x, $y) = @_; return ($x // 'none') eq ($y // '') ? 'the same' : 'different' }
+sub echo { my ($ua) = @_; return json_of($ua->get(site($echo_path))) }
+
+# ---- 1. a refresh's id_token replaces the login's -----------------------
+my ($ua, $login_id) = fresh_login();
+my $login = claims_of($login_id);
+ok t_cmp(defined $login->{nonce} ? 'nonce' : 'none', 'nonce', "the login's id_token has the login's nonce");
+
+my $echo = echo($ua);
+my $st = stats();
+ok t_cmp($st->{refresh_requests}, 1, 'the expiring token was refreshed before use');
+my $new_id = $st->{last_id_token};
+ok t_cmp($new_id ne $login_id ? 'new' : 'same', 'new', 'the provider sent a new id_token with the refresh');
+ok t_cmp(same($echo->{HTTP_X_OAUTH_ID_TOKEN}, $new_id), 'the same',
+         "the backend gets the refresh's id_token, not the login's");
+my $c = claims_of($echo->{HTTP_X_OAUTH_ID_TOKEN});
+ok t_cmp(join(',', $c->{sub} // '', $c->{auth_time} // '', exists $c->{nonce} ? 'nonce' : 'no nonce'),
+         join(',', $login->{sub}, $login->{auth_time}, 'no nonce'),
+         "the same user and authentication time, no nonce (OpenID Connect Core 12.2)");
+ok t_cmp($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '', qr/^at-/, 'and the refreshed access token');
+
+# the next request refreshes again and stores the id_token of that refresh
+$echo = echo($ua);
+$st = stats();
+ok t_cmp($st->{refresh_requests}, 2, 'refreshed again');
+ok t_cmp(($echo->{HTTP_X_OAUTH_ID_TOKEN} // '') eq $st->{last_id_token} && $st->{last_id_token} ne $new_id
+             ? 'the latest' : 'stale', 'the latest', "the backend gets that refresh's id_token");
+
+# a refresh response without an id_token keeps the stored one
+provider_post('/_control/config', { refresh_id_token => JSON::PP::false });
+my $kept = $st->{last_id_token};
+$echo = echo($ua);
+ok t_cmp(refreshes(), 3, 'refreshed, the response without an id_token');
+ok t_cmp(same($echo->{HTTP_X_OAUTH_ID_TOKEN}, $kept), 'the same', 'the stored id_token stays');
+ok t_cmp($echo->{REMOTE_USER} // '', $login->{sub}, 'the user still logged in');
+
+# ---- 2. parallel requests waiting for one refresh ------------------------
+provider_post('/_control/config', { refresh_id_token => JSON::PP::true, token_endpoint_mode => 'slow:1' });
+my $n = 6;
+my $before = refreshes();
+my $cookie = cookie_of($ua);
+my @kids;
+pipe(my $rd, my $wr) or die "pipe: $!";
+for my $i (1 .. $n) {
+    my $pid = fork;
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        close $rd;
+        my $res = LWP::UserAgent->new(timeout => 30)->get(site($echo_path), Cookie => $cookie);
+        my $e = eval { JSON::PP::decode_json($res->content) } || {};
+        syswrite $wr, $res->code . ' ' . ($e->{HTTP_X_OAUTH_ID_TOKEN} // '-') . "\n";
+        exit 0;
+    }
+    push @kids, $pid;
+}
+close $wr;
+my @answers = <$rd>;
+close $rd;
+waitpid $_, 0 for @kids;
+provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+chomp @answers;
+$st = stats();
+ok t_cmp($st->{refresh_requests} - $before, 1, "$n parallel requests: one refresh at the provider");
+ok t_cmp(scalar(grep { $_ eq "200 $st->{last_id_token}" } @answers), $n,
+         "all $n got that refresh's id_token (the waiters from the hand-off)");
+
+# ---- 3. refused id_tokens end the session --------------------------------
+sub refused {
+    my ($what, $override, $why) = @_;
+    my ($ua2) = fresh_login();
+    provider_post('/_control/config', $override);
+    my $start = log_size();
+    my $n0 = refreshes();
+    my $res = $ua2->get(site($echo_path));
+    ok t_cmp($res->code . ' ' . ($res->header('Location') // ''), qr{^302 .*/oauth/oidcrefresh/login},
+             "$what: the user is sent to log in again");
+    ok t_cmp($res->content =~ /REMOTE_USER/ ? 'reached' : 'not reached', 'not reached',
+             "$what: the backend is not reached");
+    my $line = log_since($start, qr/OAC00134/);
+    ok t_cmp($line, $why, "$what: OAC00134 says why");
+    my $id = stats()->{last_id_token} // 'none';
+    ok t_cmp(index($line, $id) < 0 && $line !~ /at-|rt-/ ? 'no token' : 'token in the log', 'no token',
+             "$what: no token in the log line");
+    $res = $ua2->get(site($echo_path));
+    ok t_cmp($res->code . ' ' . (refreshes() - $n0), qr{^302 1$},
+             "$what: the session's tokens are gone (no second refresh)");
+}
+
+refused('another sub', { id_token_override => { sub => 'someone-else' } },
+        qr/app oidcrefresh: the refresh response's id_token is refused, the user must log in again: id_token: its sub is not the login's/);
+refused('a bad signature', { id_token_mode => 'bad_signature' },
+        qr/app oidcrefresh: the refresh response's id_token is refused.*: id_token: .*signature/);
+refused('a nonce', { id_token_override => { nonce => 'not-the-logins' } },
+        qr/id_token is refused.*: id_token: it has a nonce, not the login's/);
+refused('another auth_time', { id_token_override => { auth_time => 1 } },
+        qr/id_token is refused.*: id_token: its auth_time is not the login's/);
