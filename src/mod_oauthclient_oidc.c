@@ -79,10 +79,12 @@ static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
 }
 
 /* The claims of id_token, its signature checked by a key of the app's
- * jwks_uri with an accepted algorithm (*palg); NULL and *pwhy otherwise. */
+ * jwks_uri with an accepted algorithm (*palg); NULL and *pwhy otherwise,
+ * *punchecked 1 when that is for want of the key (none to be had, or the
+ * named one unknown and not to be fetched again yet), not a bad token. */
 static json_t *verified(request_rec *r, const oac_app_t *app,
                         const char *id_token, const char **palg,
-                        const char **pwhy)
+                        const char **pwhy, int *punchecked)
 {
     const char *algs = app->id_token_algs ? app->id_token_algs : "RS256";
     const char *hmac = strstr(algs, "HS") ? app->client_secret : NULL;
@@ -98,6 +100,7 @@ static json_t *verified(request_rec *r, const oac_app_t *app,
     if (!(jwks = keys_for(r, app, 0, &why))) {
         *pwhy = apr_psprintf(r->pool, "the provider's keys cannot be had: "
                              "%s", why);
+        *punchecked = 1;
         return NULL;
     }
     rc = oac_jose_verify(&claims, palg, &why, r->pool, id_token, jwks, algs,
@@ -117,6 +120,7 @@ static json_t *verified(request_rec *r, const oac_app_t *app,
     }
     if (rc != OAC_JOSE_OK) {
         *pwhy = apr_pstrcat(r->pool, "id_token: ", why, NULL);
+        *punchecked = rc == OAC_JOSE_UNKNOWN_KID;
         return NULL;
     }
     return claims;
@@ -129,12 +133,13 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
     const char *id_token = oac_form_get(token->extra, "id_token");
     const char *alg = NULL, *why = NULL, *nonce;
     json_t *claims;
+    int unchecked = 0;
 
     if (!id_token || !*id_token) {
         *pwhy = "the token response has no id_token";
         return NULL;
     }
-    if (!(claims = verified(r, app, id_token, &alg, pwhy))) {
+    if (!(claims = verified(r, app, id_token, &alg, pwhy, &unchecked))) {
         return NULL;
     }
     nonce = oac_oidc_nonce(r->pool, state);
@@ -190,6 +195,7 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
     const char *alg = NULL, *why = NULL;
     json_t *claims, *before;
     const json_t *nonce;
+    int unchecked = 0;
 
     if (!id_token || !*id_token || !oac_util_is_vschar(id_token)) {
         /* It goes into a header as it is. */
@@ -200,8 +206,8 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
         *pwhy = "the id_token of the login cannot be read from the session";
         return APR_EINVAL;
     }
-    if (!(claims = verified(r, app, id_token, &alg, pwhy))) {
-        return APR_EINVAL;
+    if (!(claims = verified(r, app, id_token, &alg, pwhy, &unchecked))) {
+        return unchecked ? APR_EAGAIN : APR_EINVAL;
     }
     /* As at login, except the nonce (none was sent)... */
     if (oac_jose_check_id_token(&why, r->pool, claims, app->issuer,
@@ -210,16 +216,18 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
         *pwhy = apr_pstrcat(r->pool, "id_token: ", why, NULL);
         return APR_EINVAL;
     }
-    /* ...and OpenID Connect Core 12.2: the same user, issuer and audience
-     * as the login's id_token, the same authentication time (when both
-     * say one), and a nonce only if it is the login's. */
+    /* ...and OpenID Connect Core 12.2: the same user, issuer, audience
+     * and authorized party as the login's id_token (azp absent from both,
+     * or the same), the same authentication time (when both say one), and
+     * a nonce only if it is the login's. */
     if (!same_claim(claims, before, "sub")) {
         *pwhy = "id_token: its sub is not the login's";
         return APR_EINVAL;
     }
     if (!same_claim(claims, before, "iss")
-        || !same_claim(claims, before, "aud")) {
-        *pwhy = "id_token: its iss or aud is not the login's";
+        || !same_claim(claims, before, "aud")
+        || !same_claim(claims, before, "azp")) {
+        *pwhy = "id_token: its iss, aud or azp is not the login's";
         return APR_EINVAL;
     }
     if (json_object_get(claims, "auth_time")

@@ -28,9 +28,11 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
 /*
  * The id_token of a refresh response (fresh's), checked as at login but
  * for the nonce, and as OpenID Connect Core 12.2 asks against previous,
- * the id_token the session holds: the same sub, iss and aud, auth_time
- * when both have one, no nonce unless the login's. APR_SUCCESS, or !=
- * APR_SUCCESS and *pwhy naming the failed check (never a token).
+ * the id_token the session holds: the same sub, iss, aud and azp,
+ * auth_time when both have one, no nonce unless the login's. APR_SUCCESS;
+ * APR_EAGAIN when it cannot be checked now for want of the provider's key
+ * (none to be had, or an unknown kid not to be fetched again yet); any
+ * other status when it fails a check. *pwhy then says why (never a token).
  */
 apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
                                       const oac_token_t *fresh,

@@ -19,6 +19,7 @@
 
 #include "oac_form.h"
 #include "oac_oauth2.h"
+#include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
 
@@ -57,10 +58,23 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     id_token = app->oidc && previous
                ? oac_form_get(fresh->extra, "id_token") : NULL;
     if (id_token) {
-        /* A provider that answers for another user, or with an id_token
-         * it did not sign, is not to be trusted with this session. */
-        if (oac_oidc_check_refreshed(r, app, fresh, previous, &why)
-            != APR_SUCCESS) {
+        apr_status_t rv = oac_oidc_check_refreshed(r, app, fresh, previous,
+                                                   &why);
+        if (rv == APR_EAGAIN) {
+            /* The provider's keys are not to be had now (its keys rotated
+             * again within the minute between fetches, say): the token
+             * it just issued is good, and the refresh token is spent, so
+             * the session goes on with the id_token it has. */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00135)
+                          "app %s: the refresh response's id_token cannot "
+                          "be checked now, the session keeps the one it "
+                          "has: %s", app->name, why);
+            id_token = NULL;
+        }
+        else if (rv != APR_SUCCESS) {
+            /* A provider that answers for another user, or with an
+             * id_token it did not sign, is not to be trusted with this
+             * session. */
             oac_count(r, app, OAC_CTR_REFRESH_FAILED);
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00134)
                           "app %s: the refresh response's id_token is "
@@ -68,6 +82,8 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
                           app->name, why);
             return NULL;
         }
+    }
+    if (id_token) {
         if (strlen(result) + 1 + strlen(id_token) < OAC_HANDOFF_MAX_RESULT) {
             result = apr_pstrcat(r->pool, result, "\n", id_token, NULL);
         }
@@ -170,7 +186,10 @@ static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
             return NULL;
         }
         if ((nl = strchr(result, '\n'))) {
-            previous = *pid_token = nl + 1;
+            /* Checked by the request that refreshed; a header's value. */
+            if (previous && oac_util_is_vschar(nl + 1)) {
+                previous = *pid_token = nl + 1;
+            }
             result = apr_pstrmemdup(r->pool, result,
                                     (apr_size_t)(nl - result));
         }

@@ -1,11 +1,13 @@
 # An id_token in a refresh response (OpenID Connect Core 12.2): checked
 # as at login (signature, iss, aud, exp, iat, at_hash) and against the
-# login's id_token (the same sub, iss, aud and auth_time; no nonce unless
-# the login's), then it replaces the session's, so that OAuthForwardTokens
-# passes a current id_token, not the login's long expired one. Refused, it
-# ends the session (OAC00134): a provider answering for another user, or
-# with an id_token it did not sign, is not trusted with the session.
-# Parallel requests that wait for one refresh all get the new id_token.
+# login's id_token (the same sub, iss, aud, azp and auth_time; no nonce
+# unless the login's), then it replaces the session's, so that
+# OAuthForwardTokens passes a current id_token, not the login's long
+# expired one. Refused, it ends the session (OAC00134): a provider
+# answering for another user, or with an id_token it did not sign, is not
+# trusted with the session. Not checkable for want of the provider's key
+# (OAC00135), it is not stored and the session goes on. Parallel requests
+# that wait for one refresh all get the new id_token.
 use strict;
 use warnings FATAL => 'all';
 
@@ -17,7 +19,7 @@ use MIME::Base64 qw(decode_base64url);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of log_size log_since);
 
-plan tests => 33;
+plan tests => 50;
 
 my $echo_path = '/oidcrefresh/echo';     # OAuthForwardTokens On
 
@@ -133,3 +135,46 @@ refused('a nonce', { id_token_override => { nonce => 'not-the-logins' } },
         qr/id_token is refused.*: id_token: it has a nonce, not the login's/);
 refused('another auth_time', { id_token_override => { auth_time => 1 } },
         qr/id_token is refused.*: id_token: its auth_time is not the login's/);
+# OpenID Connect Core 12.2 beyond the login's checks: an azp the login's
+# id_token did not have, another audience (an azp naming the client, so
+# the checks of a login alone would pass)
+refused('an azp added', { id_token_override => { azp => 'oauth2-client' } },
+        qr/id_token is refused.*: id_token: its iss, aud or azp is not the login's/);
+refused('another audience', { id_token_override => { aud => [ 'oauth2-client', 'another-client' ],
+                                                     azp => 'oauth2-client' } },
+        qr/id_token is refused.*: id_token: its iss, aud or azp is not the login's/);
+
+# ---- 4. the provider's keys rotate ---------------------------------------
+# (last: the local provider keeps its new key for the tests after this one,
+# none of which logs in to it with OpenID Connect)
+sub kid_of {
+    my ($jwt) = @_;
+    my ($h) = split /\./, $jwt // '';
+    return (eval { JSON::PP::decode_json(decode_base64url($h // '')) } || {})->{kid} // '';
+}
+my ($ua3, $id3) = fresh_login();
+provider_post('/_control/rotate_oidc_key');
+$echo = echo($ua3);
+my $rotated = stats()->{last_id_token};
+ok t_cmp(kid_of($rotated) ne kid_of($id3) ? 'new key' : 'same key', 'new key',
+         "the provider's refresh id_token is signed with its new key");
+ok t_cmp(same($echo->{HTTP_X_OAUTH_ID_TOKEN}, $rotated), 'the same',
+         'the module fetched the new key set, checked the id_token and forwards it');
+
+# a second rotation within the minute between fetches for unknown keys: the
+# id_token cannot be checked now. The token the provider just issued is
+# good and the refresh token spent: the session goes on, with the id_token
+# it has.
+provider_post('/_control/rotate_oidc_key');
+my $start = log_size();
+my $access = $echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '';
+my $res = $ua3->get(site($echo_path));
+$echo = json_of($res);
+ok t_cmp($res->code . ' ' . ($echo->{REMOTE_USER} // ''), "200 $login->{sub}", 'the user stays logged in');
+ok t_cmp(($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '') ne $access && ($echo->{HTTP_X_OAUTH_ACCESS_TOKEN} // '') =~ /^at-/
+             ? 'refreshed' : 'old', 'refreshed', 'with the refreshed access token');
+ok t_cmp(same($echo->{HTTP_X_OAUTH_ID_TOKEN}, $rotated), 'the same', 'and the id_token it had');
+ok t_cmp(log_since($start, qr/OAC00135/),
+         qr/app oidcrefresh: the refresh response's id_token cannot be checked now, the session keeps the one it has: id_token: kid "[^"]+" names no key of the set; fetching the keys again: jwks_uri was fetched again less than 60 s ago/,
+         'OAC00135 says why');
+ok t_cmp(log_since($start, qr/OAC00134/), '', 'no refusal logged');
