@@ -159,18 +159,18 @@ static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
         return "OAuthSessionPassphrase in .htaccess: the module was not "
                "initialised for this child";
     }
-    apr_thread_mutex_lock(htaccess_lock);
+    OAC_LOCK(htaccess_lock);
     key = list_digest(htaccess_pool, list);
     codec = key ? apr_hash_get(htaccess_codecs, key, 32) : NULL;
     if (!codec && key) {
         if (oac_codec_create(&codec, &why, htaccess_pool, list)
             != APR_SUCCESS) {
-            apr_thread_mutex_unlock(htaccess_lock);
+            OAC_UNLOCK(htaccess_lock);
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
         }
         apr_hash_set(htaccess_codecs, key, 32, codec);
     }
-    apr_thread_mutex_unlock(htaccess_lock);
+    OAC_UNLOCK(htaccess_lock);
     dc->codec = codec;
     return NULL;
 }
