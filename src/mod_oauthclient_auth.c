@@ -774,6 +774,12 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
                   oac_util_url_for_message(r->pool, url));
     ap_add_output_filter(API_RETRY_FILTER, NULL, r, r->connection);
     ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
+    /* mod_proxy_http writes the provider's interim responses (103 Early
+     * Hints) straight to the client, before any filter: a Set-Cookie, or a
+     * Link preloading a URL of this site, would act from its origin. None
+     * is passed on; a client's 100-continue is answered by httpd itself
+     * when the body is read. */
+    apr_table_setn(r->subprocess_env, "proxy-interim-response", "Suppress");
     hand_to_proxy(r, url);
     if (rs->api.possible && !rs->api.attempts++) {
         r->handler = API_RETRY_HANDLER;

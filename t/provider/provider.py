@@ -135,6 +135,9 @@ whatever a test wants, within well-formed HTTP.
                        genuine values of this response (to repeat them).
     redirect_location  where the redirect mode points (absolute URL or a path
                        on this provider); null: /_evil/token.
+    api_early_hints    {name: string or [strings]}: every /api/ answer is preceded
+                       by a 103 Early Hints interim response with these headers
+                       (e.g. Set-Cookie, Link: rel=preload).
     api_response_headers  {name: string or [strings]}: added to every answer
                        of /api/... (also those of endpoint_modes; a list
                        repeats the header), e.g. {"Set-Cookie":
@@ -236,6 +239,8 @@ DEFAULT_CONFIG = {
                                         # the algorithm-confusion attack)
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
     "api_response_headers": {},         # {name: str or [str]} added to every /api/ answer
+    "api_early_hints": {},              # {name: str or [str]}: when set, every /api/ answer
+                                        # is preceded by a 103 Early Hints with these headers
     "api_response_html": False,         # /api/ answers an HTML page with a <script>
     "jwks_pad": 0,                      # bytes of padding in the JWKS document (x_pad)
 }
@@ -671,7 +676,7 @@ def validate_config(update):
             ok = isinstance(value, list) and all(
                 isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
                 for p in value)
-        elif key == "api_response_headers":
+        elif key in ("api_response_headers", "api_early_hints"):
             ok = isinstance(value, dict) and all(
                 _header_token(k) and (_header_value(v) or (
                     isinstance(v, list) and all(_header_value(x) for x in v)))
@@ -1167,14 +1172,27 @@ class Handler(BaseHTTPRequestHandler):
             return self.error_page(404, "no such endpoint: %s" % path)
         with self.state.lock:
             self.state.counters[counter] += 1
+            hints = {}
             if counter == "api_requests":
                 self._extra_headers = copy.deepcopy(self.state.config["api_response_headers"])
+                hints = copy.deepcopy(self.state.config["api_early_hints"])
             if path == "/oauth2/token":
                 self._record_token_request()
             mode = self._mode_for(path)
         if self._pre_mode(mode):
             return
+        if hints:
+            self._early_hints(hints)
         getattr(self, handler)()
+
+    def _early_hints(self, headers):
+        """RFC 8297: a 103 interim response before the answer."""
+        self.send_response_only(103, "Early Hints")
+        for name, value in headers.items():
+            for v in value if isinstance(value, list) else [value]:
+                self.send_header(name, v)
+        self.end_headers()
+        self.wfile.flush()
 
     def _hold(self, seconds):
         """Waits like slow:, but a request whose client hung up meanwhile

@@ -3,12 +3,16 @@
 # reach the browser — not even one naming the session cookie — and every
 # proxied answer (JSON, HTML, the provider's errors; OAuth 2 and OAuth 1)
 # carries Content-Security-Policy: sandbox and X-Content-Type-Options:
-# nosniff, whatever the provider said about either.
+# nosniff, whatever the provider said about either. Interim responses
+# (103 Early Hints with Set-Cookie or a Link preload of a URL of this
+# site) are not passed on at all: httpd sends them before any filter could
+# clean them. A client's Expect: 100-continue still gets its 100.
 use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
+use IO::Socket::INET;
 use OAC::Flow qw(browser site provider_get provider_post provider_config login json_of cookie_of);
 
 my %cookies = (
@@ -36,7 +40,7 @@ my @cases = (
       { api_response_headers => { %cookies }, api_response_html => JSON::PP::true() } ],
 );
 
-plan tests => 9 * @cases + 4 + 4;
+plan tests => 9 * @cases + 4 + 4 + 6;
 
 sub set_cookies {
     my $res = shift;
@@ -114,3 +118,54 @@ ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
 ok t_cmp(cookie_of($ua), $session, 'and the session cookie is the one the module set');
 ok t_cmp(cookie_of($ua), qr/^oac_session=(?!evil)/, 'which is not the provider\'s value');
 provider_config();
+
+# A raw HTTP/1.1 exchange: what a browser would read, interim responses
+# included (LWP hides them). Returns (everything read, seconds it took).
+sub raw_exchange {
+    my ($request) = @_;
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => Apache::Test::vars('port'),
+                                     Timeout => 10) or die "connect: $!";
+    my $t0 = time;
+    my ($head, $body) = split /\r\n\r\n/, $request, 2;
+    print $sock "$head\r\n\r\n";
+    if (defined $body && $head =~ /Expect: 100-continue/i) {
+        # as curl does: wait up to 3 s for the 100 before sending the body
+        my $got = '';
+        my $rin = '';
+        vec($rin, fileno($sock), 1) = 1;
+        select(my $rout = $rin, undef, undef, 3);
+        sysread($sock, $got, 4096);
+        print $sock $body;
+        my $rest = do { local $/; <$sock> } // '';
+        return ($got . $rest, time - $t0);
+    }
+    print $sock $body if defined $body;
+    my $all = do { local $/; <$sock> } // '';
+    return ($all, time - $t0);
+}
+
+provider_config();
+$ua = browser();
+login($ua, 'local');
+my $cookie = cookie_of($ua);
+provider_post('/_control/config', { api_early_hints => { 'Set-Cookie' => 'oac_session=early; path=/',
+                                                         Link => '</oauth/local/logout>; rel=preload; as=fetch' } });
+my ($raw) = raw_exchange("GET /api/local/things HTTP/1.1\r\nHost: localhost\r\nCookie: $cookie\r\n"
+                         . "Accept: application/json\r\nConnection: close\r\n\r\n");
+ok t_cmp(provider_get('/_control/stats')->{api_requests}, 1, 'a 103 from the provider: the provider was reached');
+ok t_cmp(($raw =~ m{^HTTP/1\.1 (\d+)})[0] // 'nothing', 200, 'the first and only status line the browser reads is the answer\'s');
+ok t_cmp($raw =~ /early|rel=preload/ ? 'passed on' : 'not passed on', 'not passed on',
+         "the 103's Set-Cookie and Link never reach the browser");
+
+# Expect: 100-continue on a POST through the API: answered at once
+provider_config();
+login($ua, 'local');
+$cookie = cookie_of($ua);
+my $form = 'a=1&b=2';
+my ($posted, $took) = raw_exchange("POST /api/local/things HTTP/1.1\r\nHost: localhost\r\nCookie: $cookie\r\n"
+                                   . "Accept: application/json\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                                   . "Content-Length: " . length($form) . "\r\nExpect: 100-continue\r\n"
+                                   . "Connection: close\r\n\r\n$form");
+ok t_cmp($posted, qr{^HTTP/1\.1 100 Continue\r\n}, 'Expect: 100-continue: the client gets its 100');
+ok t_cmp($took < 3 ? 'at once' : "after ${took} s", 'at once', 'without waiting for its timeout');
+ok t_cmp($posted, qr{HTTP/1\.1 200 [^\r]*\r\n.*"method":\s*"POST"}s, 'and the POST reaches the provider with its body');
