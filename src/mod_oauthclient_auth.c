@@ -959,18 +959,29 @@ static apr_status_t api_retry_filter(ap_filter_t *f, apr_bucket_brigade *bb)
     return APR_SUCCESS;
 }
 
+/* Headers by which an answer changes what the browser keeps or does for
+ * the origin that served it: the provider's own policy for its origin
+ * (HSTS, Alt-Svc), or its say over this site's cookies and storage. */
+static const char *const origin_state_headers[] = {
+    "Set-Cookie", "Set-Cookie2", "Clear-Site-Data",
+    "Strict-Transport-Security", "Alt-Svc", "Service-Worker-Allowed",
+    "Refresh", NULL
+};
+
 /* The provider's answer is served from this site's origin: it may not set
- * cookies here (a session cookie of its choosing), nor run script here if
- * it is HTML (content the provider's users control). */
+ * cookies here (a session cookie of its choosing) or clear them, set this
+ * site's transport policy, nor run script here if it is HTML (content the
+ * provider's users control). */
 static apr_status_t api_response_filter(ap_filter_t *f,
                                         apr_bucket_brigade *bb)
 {
     request_rec *r = f->r;
+    const char *const *h;
 
-    apr_table_unset(r->headers_out, "Set-Cookie");
-    apr_table_unset(r->headers_out, "Set-Cookie2");
-    apr_table_unset(r->err_headers_out, "Set-Cookie");
-    apr_table_unset(r->err_headers_out, "Set-Cookie2");
+    for (h = origin_state_headers; *h; ++h) {
+        apr_table_unset(r->headers_out, *h);
+        apr_table_unset(r->err_headers_out, *h);
+    }
     apr_table_addn(r->headers_out, "Content-Security-Policy", "sandbox");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_remove_output_filter(f);

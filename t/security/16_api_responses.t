@@ -1,6 +1,8 @@
 # OAuthProxyAPI: the provider's answer is served from this site's origin,
 # so it may not act there. Its Set-Cookie (and Set-Cookie2) headers never
-# reach the browser — not even one naming the session cookie — and every
+# reach the browser — not even one naming the session cookie — nor do
+# Clear-Site-Data, Strict-Transport-Security, Alt-Svc,
+# Service-Worker-Allowed and Refresh, and every
 # proxied answer (JSON, HTML, the provider's errors; OAuth 2 and OAuth 1)
 # carries Content-Security-Policy: sandbox and X-Content-Type-Options:
 # nosniff, whatever the provider said about either. Interim responses
@@ -18,7 +20,14 @@ use OAC::Flow qw(browser site provider_get provider_post provider_config login j
 my %cookies = (
     'Set-Cookie' => [ 'oac_session=evil; path=/', 'tracker=1; path=/; Max-Age=86400' ],
     'Set-Cookie2' => 'oac_session=evil2; Version=1; Path=/',
+    # the provider's say over this origin's state and transport, dropped too
+    'Clear-Site-Data' => '"cookies", "storage"',
+    'Strict-Transport-Security' => 'max-age=31536000; includeSubDomains',
+    'Alt-Svc' => 'h3=":4433"; ma=86400',
+    'Service-Worker-Allowed' => '/',
+    'Refresh' => '0; url=https://evil.example/',
 );
+my @origin_state = grep { !/^Set-Cookie/ } sort keys %cookies;
 
 # [ what, app, api path, provider config ]
 my @cases = (
@@ -40,11 +49,15 @@ my @cases = (
       { api_response_headers => { %cookies }, api_response_html => JSON::PP::true() } ],
 );
 
-plan tests => 9 * @cases + 4 + 4 + 6;
+plan tests => 10 * @cases + 5 + 4 + 6;
 
 sub set_cookies {
     my $res = shift;
     return join ' | ', map { $res->header($_) // () } 'Set-Cookie', 'Set-Cookie2';
+}
+sub origin_state {
+    my $res = shift;
+    return join ' | ', map { defined $res->header($_) ? $_ : () } @origin_state;
 }
 
 # The headers every proxied answer must carry.
@@ -72,6 +85,7 @@ for my $case (@cases) {
     my $mode = ($config->{endpoint_modes} || {})->{'/api/'} // 'normal';
     ok t_cmp($res->code, $mode eq 'error500' ? 500 : 200, "$what: its status passes");
     ok t_cmp(set_cookies($res), '', "$what: no Set-Cookie or Set-Cookie2 reaches the browser");
+    ok t_cmp(origin_state($res), '', "$what: nor Clear-Site-Data, HSTS, Alt-Svc, Service-Worker-Allowed, Refresh");
     check_guard($res, $what);
     if ($config->{api_response_html}) {
         ok t_cmp($res->header('Content-Type') // '', qr{^text/html}, "$what: served as it came (text/html)");
@@ -101,6 +115,7 @@ my $res = $ua->get(site('/api/local/things'), Accept => 'application/json');
 ok t_cmp($res->code . ' ' . (json_of($res)->{error} // ''), '401 invalid_token',
          "the provider's 401: passed through");
 ok t_cmp(set_cookies($res), '', "the provider's 401: no Set-Cookie reaches the browser");
+ok t_cmp(origin_state($res), '', "the provider's 401: nor the other headers acting on this origin");
 check_guard($res, "the provider's 401");
 
 # After all that, the session still works as it did.
