@@ -777,9 +777,19 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     /* mod_proxy_http writes the provider's interim responses (103 Early
      * Hints) straight to the client, before any filter: a Set-Cookie, or a
      * Link preloading a URL of this site, would act from its origin. None
-     * is passed on; a client's 100-continue is answered by httpd itself
-     * when the body is read. */
+     * is passed on, whatever the configuration set. */
     apr_table_setn(r->subprocess_env, "proxy-interim-response", "Suppress");
+    if (r->expecting_100 && !rs->api.read_body) {
+        /* A body that streams to the API: mod_proxy_http would wait for
+         * the API's 100, which is suppressed now, and then read a body
+         * the client never sends (a 500, or an empty chunked body). The
+         * client gets its 100 here instead, as with Proxy100Continue
+         * Off. */
+        int status = r->status;
+        r->status = HTTP_CONTINUE;
+        ap_send_interim_response(r, 0);
+        r->status = status;
+    }
     hand_to_proxy(r, url);
     if (rs->api.possible && !rs->api.attempts++) {
         r->handler = API_RETRY_HANDLER;
