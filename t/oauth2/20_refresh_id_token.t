@@ -19,7 +19,7 @@ use MIME::Base64 qw(decode_base64url);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of log_size log_since);
 
-plan tests => 50;
+plan tests => 55;
 
 my $echo_path = '/oidcrefresh/echo';     # OAuthForwardTokens On
 
@@ -135,6 +135,10 @@ refused('a nonce', { id_token_override => { nonce => 'not-the-logins' } },
         qr/id_token is refused.*: id_token: it has a nonce, not the login's/);
 refused('another auth_time', { id_token_override => { auth_time => 1 } },
         qr/id_token is refused.*: id_token: its auth_time is not the login's/);
+# the checks of a login, on the refresh's access token
+refused('an at_hash of another access token', { id_token_override => { at_hash => 'AAAAAAAAAAAAAAAAAAAAAA' } },
+        qr/id_token is refused.*: id_token: .*at_hash/);
+
 # OpenID Connect Core 12.2 beyond the login's checks: an azp the login's
 # id_token did not have, another audience (an azp naming the client, so
 # the checks of a login alone would pass)
