@@ -154,31 +154,6 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
     return claims;
 }
 
-/* The claims of an id_token this module checked before it stored it: read,
- * not checked again (its keys may have been rotated out since). */
-static json_t *stored_claims(apr_pool_t *p, const char *id_token)
-{
-    const char *dot = strchr(id_token, '.'), *end;
-    unsigned char *payload;
-    apr_size_t len;
-    const char *why;
-    json_t *claims;
-
-    if (!dot || !(end = strchr(dot + 1, '.'))
-        || oac_util_b64url_decode(&payload, &len, &why, p,
-                                  apr_pstrmemdup(p, dot + 1,
-                                                 (apr_size_t)(end - dot - 1)))
-           != APR_SUCCESS) {
-        return NULL;
-    }
-    claims = json_loadb((const char *)payload, len, 0, NULL);
-    if (!json_is_object(claims)) {
-        json_decref(claims);
-        return NULL;
-    }
-    return oac_util_json_owned(p, claims);
-}
-
 /* Whether claim name is the same in both (absent from both counts). */
 static int same_claim(const json_t *a, const json_t *b, const char *name)
 {
@@ -202,7 +177,7 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
         *pwhy = "the id_token has characters outside RFC 6749 VSCHAR";
         return APR_EINVAL;
     }
-    if (!(before = stored_claims(r->pool, previous))) {
+    if (!(before = oac_jose_claims_unverified(&why, r->pool, previous))) {
         *pwhy = "the id_token of the login cannot be read from the session";
         return APR_EINVAL;
     }

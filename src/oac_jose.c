@@ -735,6 +735,21 @@ verified:
     return OAC_JOSE_OK;
 }
 
+/* A JWT's payload as its claims, owned by p; NULL and *pwhy otherwise. */
+static json_t *claims_of(const char **pwhy, apr_pool_t *p,
+                         const char *payload, apr_size_t len)
+{
+    json_error_t jerr;
+    json_t *claims = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (!json_is_object(claims)) {
+        json_decref(claims);
+        *pwhy = "JWT payload is not a JSON object, or has a member twice";
+        return NULL;
+    }
+    return oac_util_json_owned(p, claims);
+}
+
 oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
                            const char **pwhy, apr_pool_t *p, const char *jwt,
                            const oac_jose_jwks_t *jwks,
@@ -743,7 +758,6 @@ oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
 {
     const char *payload, *alg;
     apr_size_t len;
-    json_error_t jerr;
     json_t *claims;
     oac_jose_e e = oac_jose_jws_verify(&payload, &len, &alg, pwhy, p, jwt,
                                        jwks, allowed_algs, hmac_secret);
@@ -751,15 +765,26 @@ oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
     if (e != OAC_JOSE_OK) {
         return e;
     }
-    claims = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(claims)) {
-        json_decref(claims);
-        *pwhy = "JWT payload is not a JSON object, or has a member twice";
+    if (!(claims = claims_of(pwhy, p, payload, len))) {
         return OAC_JOSE_INVALID;
     }
-    *pclaims = oac_util_json_owned(p, claims);
+    *pclaims = claims;
     *palg = alg;
     return OAC_JOSE_OK;
+}
+
+json_t *oac_jose_claims_unverified(const char **pwhy, apr_pool_t *p,
+                                 const char *jwt)
+{
+    unsigned char *part[3];
+    apr_size_t len[3], inlen;
+    const char *why = split_jws(part, len, &inlen, p, jwt);
+
+    if (why) {
+        *pwhy = why;
+        return NULL;
+    }
+    return claims_of(pwhy, p, (const char *)part[1], len[1]);
 }
 
 /* ---- id_token claims --------------------------------------------------- */

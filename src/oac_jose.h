@@ -134,6 +134,16 @@ oac_jose_e oac_jose_verify(json_t **pclaims, const char **palg,
                            const char *hmac_secret);
 
 /*
+ * The claims of a JWT whose signature was checked before (an id_token the
+ * module stored after oac_jose_verify): parsed as oac_jose_verify does
+ * (three strict base64url parts, a JSON object without a member twice),
+ * the signature not checked again, since its key may have been rotated
+ * out since. Owned by p as there; NULL and *pwhy otherwise.
+ */
+json_t *oac_jose_claims_unverified(const char **pwhy, apr_pool_t *p,
+                                 const char *jwt);
+
+/*
  * The id_token checks of CONTRACT.md section 9, on claims that
  * oac_jose_verify checked the signature of, at time now (Unix seconds),
  * allowing leeway seconds of clock skew (a negative leeway counts as 0):

@@ -529,6 +529,23 @@ static void published_vectors(void **state)
                         "joe");
     assert_true(json_is_true(json_object_get(claims,
                                              "http://example.com/is_root")));
+
+    /* Read again later without its key (a stored id_token): the same
+     * claims, and the same strict parsing, but no signature check. */
+    claims = oac_jose_claims_unverified(&why, p, RFC7515_A2);
+    assert_non_null(claims);
+    assert_string_equal(json_string_value(json_object_get(claims, "iss")),
+                        "joe");
+    why = NULL;
+    assert_null(oac_jose_claims_unverified(&why, p, "eyJhbGciOiJub25lIn0"));
+    assert_string_equal(why, "JWS is not three parts");
+    why = NULL;
+    assert_null(oac_jose_claims_unverified(&why, p, "e30.W10.AA"));
+    assert_string_equal(why, "JWT payload is not a JSON object, or has a "
+                             "member twice");
+    why = NULL;
+    assert_null(oac_jose_claims_unverified(&why, p, "e30.e30=.AA"));
+    assert_non_null(why);
 }
 
 /* ---- every algorithm -------------------------------------------------- */
