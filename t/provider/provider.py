@@ -1569,17 +1569,20 @@ class Handler(BaseHTTPRequestHandler):
                 # OpenID Connect Core 12.2: a refresh's id_token keeps it
                 self.state.refresh_tokens[payload["refresh_token"]]["auth_time"] = claims["auth_time"]
             payload["id_token"] = self._id_token(claims)
-            self.state.last["last_id_token"] = payload["id_token"]
         payload["_user"] = user_profile(grant["user"])
         return payload
 
     def _id_token(self, claims):  # caller holds the lock
+        """A signed id_token of claims (after id_token_override), kept as
+        last_id_token."""
         for k, v in self.state.config["id_token_override"].items():
             if v is None:
                 claims.pop(k, None)
             else:
                 claims[k] = copy.deepcopy(v)
-        return self.server.oidc.sign(claims, self.state.config["id_token_mode"])
+        token = self.server.oidc.sign(claims, self.state.config["id_token_mode"])
+        self.state.last["last_id_token"] = token
+        return token
 
     def _grant_client_credentials(self, form, client_id):  # caller holds the lock
         """RFC 6749 §4.4: the client's own token, no refresh token (§4.4.3);
@@ -1629,7 +1632,6 @@ class Handler(BaseHTTPRequestHandler):
             if "auth_time" in record:
                 claims["auth_time"] = record["auth_time"]
             payload["id_token"] = self._id_token(claims)
-            self.state.last["last_id_token"] = payload["id_token"]
         payload["_user"] = user_profile(record["user"])
         return payload
 
