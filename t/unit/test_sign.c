@@ -17,6 +17,8 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -549,6 +551,174 @@ static void client_assertions(void **state)
     }
 }
 
+/* ES256 signs with nonces computed ahead (oac_sign.c, nonce_pool_t). A
+ * nonce used twice shows as the same R in two signatures, and gives the
+ * private key away: these look for one. The R half of an ES256 JWS's
+ * signature is the first 42 of its base64url characters (31.5 bytes). */
+#define R_CHARS 42
+
+static char *es256_r(apr_pool_t *p, const oac_signer_t *s,
+                     const json_t *jwk, int n)
+{
+    json_t *payload = json_pack("{s:i}", "n", n);
+    char *jws = NULL;
+    const char *why = NULL;
+
+    assert_int_equal(oac_sign_jws(&jws, &why, p, s, "JWT", 0, payload),
+                     APR_SUCCESS);
+    json_decref(payload);
+    if (jwk) {
+        verified(p, jws, jwk, "ES256");
+    }
+    return apr_pstrndup(p, strrchr(jws, '.') + 1, R_CHARS);
+}
+
+static void all_different(char **r, int n)
+{
+    int i, k;
+
+    for (i = 0; i < n; ++i) {
+        assert_int_equal(strlen(r[i]), R_CHARS);
+        for (k = 0; k < i; ++k) {
+            if (!strcmp(r[i], r[k])) {
+                fail_msg("signatures %d and %d share R (a nonce used twice)",
+                         k, i);
+            }
+        }
+    }
+}
+
+static void es256_nonces_never_repeat(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_signer_t *a = load(p, PEM_EC, NULL), *b = NULL;
+    const char *why = NULL;
+    json_t *ja = oac_signer_public_jwk(a), *jb;
+    char *r[50];
+    int i;
+
+    /* a second P-256 key draws from the same pool of nonces */
+    assert_int_equal(oac_signer_generate(&b, &why, p, "ES256"), APR_SUCCESS);
+    jb = oac_signer_public_jwk(b);
+    /* several refills' worth, each signature checked */
+    for (i = 0; i < 50; ++i) {
+        r[i] = i % 5 == 4 ? es256_r(p, b, jb, i) : es256_r(p, a, ja, i);
+    }
+    all_different(r, 50);
+    json_decref(ja);
+    json_decref(jb);
+}
+
+/* A pool filled before a fork is the parent's: the child makes its own. */
+static void es256_nonces_not_shared_after_fork(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_signer_t *s = load(p, PEM_EC, NULL);
+    json_t *jwk = oac_signer_public_jwk(s);
+    char *r[17], buf[8 * (R_CHARS + 1) + 1];
+    int fds[2], status = 0, i;
+    apr_size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+
+    /* the parent's pool now holds nonces it has not used */
+    r[0] = es256_r(p, s, jwk, 0);
+    assert_int_equal(pipe(fds), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        for (i = 0; i < 8; ++i) {
+            /* no cmocka here: a failure is what the parent reads */
+            const char *why = NULL;
+            char *jws = NULL;
+            json_t *payload = json_pack("{s:i}", "child", i);
+            if (oac_sign_jws(&jws, &why, p, s, "JWT", 0, payload)
+                != APR_SUCCESS
+                || write(fds[1], strrchr(jws, '.') + 1, R_CHARS) != R_CHARS
+                || write(fds[1], "\n", 1) != 1) {
+                _exit(1);
+            }
+            json_decref(payload);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    while ((n = read(fds[0], buf + got, sizeof(buf) - 1 - got)) > 0) {
+        got += (apr_size_t)n;
+    }
+    close(fds[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(got, 8 * (R_CHARS + 1));
+    for (i = 0; i < 8; ++i) {
+        r[1 + i] = apr_pstrndup(p, buf + i * (R_CHARS + 1), R_CHARS);
+        r[9 + i] = es256_r(p, s, jwk, 9 + i);
+    }
+    all_different(r, 17);
+    json_decref(jwk);
+}
+
+typedef struct {
+    const oac_signer_t *s;
+    apr_pool_t *p;
+    char *r[20];
+    int failed;
+} signing_thread_t;
+
+static void *sign_in_thread(void *data)
+{
+    signing_thread_t *t = data;
+    int i;
+
+    for (i = 0; i < 20; ++i) {
+        const char *why = NULL;
+        char *jws = NULL;
+        json_t *payload = json_pack("{s:i}", "n", i);
+        if (oac_sign_jws(&jws, &why, t->p, t->s, "JWT", 0, payload)
+            != APR_SUCCESS) {
+            t->failed = 1;
+        }
+        json_decref(payload);
+        t->r[i] = jws;
+    }
+    return NULL;
+}
+
+/* Threads sign at once, each from a pool of its own; the pools go with
+ * the threads (under ASan, a pool left behind is a leak). */
+static void es256_nonces_per_thread(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_signer_t *s = load(p, PEM_EC, NULL);
+    json_t *jwk = oac_signer_public_jwk(s);
+    signing_thread_t t[4];
+    pthread_t tid[4];
+    char *r[80];
+    int i, k;
+
+    for (i = 0; i < 4; ++i) {
+        memset(&t[i], 0, sizeof(t[i]));
+        t[i].s = s;
+        apr_pool_create(&t[i].p, p);
+    }
+    for (i = 0; i < 4; ++i) {
+        assert_int_equal(pthread_create(&tid[i], NULL, sign_in_thread, &t[i]),
+                         0);
+    }
+    for (i = 0; i < 4; ++i) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+        assert_false(t[i].failed);
+        for (k = 0; k < 20; ++k) {
+            verified(p, t[i].r[k], jwk, "ES256");
+            r[i * 20 + k] = apr_pstrndup(p, strrchr(t[i].r[k], '.') + 1,
+                                         R_CHARS);
+        }
+    }
+    all_different(r, 80);
+    json_decref(jwk);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -562,6 +732,9 @@ int main(void)
         T(dpop_claims_escaped),
         T(dpop_claims_random),
         T(client_assertions),
+        T(es256_nonces_never_repeat),
+        T(es256_nonces_not_shared_after_fork),
+        T(es256_nonces_per_thread),
     };
 
     return OAC_RUN_TESTS("oac_sign", tests);
