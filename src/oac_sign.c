@@ -508,7 +508,7 @@ static int ecdsa_raw(unsigned char out[64], const unsigned char *der,
  * middle of a request, k*G's walk through its 150 KB table of multiples
  * of G evicts httpd's working set, and the backend's on the same core:
  * measured under load, a DPoP proof cost the machine twice its 23 us.
- * Computed NONCE_AHEAD in a row, the table stays in the cache for all of
+ * Computed a few in a row, the table stays in the cache for all of
  * them.
  *
  * A nonce used twice gives the private key away, and so does a known
@@ -518,14 +518,19 @@ static int ecdsa_raw(unsigned char out[64], const unsigned char *der,
  * is thrown away in the child, never used by two. k comes from OpenSSL's
  * private DRBG (ECDSA_sign_setup() without a digest draws it at random
  * instead of deriving it from the key and the message too), and the
- * setup is OpenSSL's own constant-time code. At most NONCE_AHEAD pairs
- * wait in a thread's memory, which holds the private key anyway. The
- * pool serves every P-256 key (a nonce depends on the curve only). */
-#define NONCE_AHEAD 8
+ * setup is OpenSSL's own constant-time code. At most NONCE_AHEAD - 1
+ * pairs wait in a thread's memory, which holds the private key anyway.
+ * A thread's batches grow from one to NONCE_AHEAD as it signs: httpd has
+ * dozens of threads per child, and one that signs rarely should not
+ * compute (and keep) nonces it may never use. Four in a row do as well
+ * as sixteen under load. The pool serves every P-256 key (a nonce
+ * depends on the curve only). */
+#define NONCE_AHEAD 4
 
 typedef struct {
     pid_t pid;
     int n;
+    int batch;                  /* the next fill's size */
     BIGNUM *kinv[NONCE_AHEAD];
     BIGNUM *r[NONCE_AHEAD];
 } nonce_pool_t;
@@ -591,7 +596,10 @@ static int nonce_fill(nonce_pool_t *np, EC_KEY *eck)
     if (!bctx) {
         return 0;
     }
-    while (np->n < NONCE_AHEAD) {
+    if (np->batch < 1 || np->batch > NONCE_AHEAD) {
+        np->batch = 1;
+    }
+    while (np->n < np->batch) {
         BIGNUM *kinv = NULL, *r = NULL;
         if (ECDSA_sign_setup(eck, bctx, &kinv, &r) != 1) {
             BN_clear_free(kinv);
@@ -604,6 +612,9 @@ static int nonce_fill(nonce_pool_t *np, EC_KEY *eck)
     }
     BN_CTX_free(bctx);
     ERR_clear_error();
+    if (np->batch < NONCE_AHEAD) {
+        np->batch *= 2;
+    }
     return np->n > 0;
 }
 

@@ -615,14 +615,17 @@ static void es256_nonces_not_shared_after_fork(void **state)
     apr_pool_t *p = *state;
     oac_signer_t *s = load(p, PEM_EC, NULL);
     json_t *jwk = oac_signer_public_jwk(s);
-    char *r[17], buf[8 * (R_CHARS + 1) + 1];
+    char *r[20], buf[8 * (R_CHARS + 1) + 1];
     int fds[2], status = 0, i;
     apr_size_t got = 0;
     ssize_t n;
     pid_t pid;
 
-    /* the parent's pool now holds nonces it has not used */
-    r[0] = es256_r(p, s, jwk, 0);
+    /* batches of one, two, then four: after four signatures the parent's
+     * pool holds three nonces it has not used */
+    for (i = 0; i < 4; ++i) {
+        r[i] = es256_r(p, s, jwk, i);
+    }
     assert_int_equal(pipe(fds), 0);
     pid = fork();
     assert_true(pid >= 0);
@@ -652,10 +655,10 @@ static void es256_nonces_not_shared_after_fork(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_int_equal(got, 8 * (R_CHARS + 1));
     for (i = 0; i < 8; ++i) {
-        r[1 + i] = apr_pstrndup(p, buf + i * (R_CHARS + 1), R_CHARS);
-        r[9 + i] = es256_r(p, s, jwk, 9 + i);
+        r[4 + i] = apr_pstrndup(p, buf + i * (R_CHARS + 1), R_CHARS);
+        r[12 + i] = es256_r(p, s, jwk, 12 + i);
     }
-    all_different(r, 17);
+    all_different(r, 20);
     json_decref(jwk);
 }
 
