@@ -1,14 +1,11 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
-/* ECDSA_sign_setup() and ECDSA_do_sign_ex(), for ES256 (see
- * nonce_pool_t): OpenSSL 3 deprecates the EC_KEY API and offers nothing in
- * its place to sign with a nonce computed earlier. */
+/* ECDSA_do_sign() on an EC_KEY, for ES256 (see es256_direct()): OpenSSL
+ * 3 deprecates the EC_KEY API. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <stdlib.h>
 #include <string.h>
-#include <pthread.h>
-#include <unistd.h>
 
 #include <apr_file_io.h>
 #include <apr_strings.h>
@@ -23,7 +20,8 @@
 #ifndef OPENSSL_NO_DEPRECATED_3_0
 #include <openssl/ec.h>
 #include <openssl/ecdsa.h>
-#define OAC_ES256_AHEAD 1
+#include <openssl/provider.h>
+#define OAC_ES256_DIRECT 1
 #endif
 
 #include "oac_sign.h"
@@ -51,8 +49,8 @@ struct oac_signer_t {
      * each signature: setting one up costs as much again as the SHA-256
      * and half of what an ES256 proof costs besides its signature. */
     EVP_MD_CTX *tmpl;
-#ifdef OAC_ES256_AHEAD
-    EC_KEY *eck;                /* EC: the key as ECDSA_do_sign_ex takes it */
+#ifdef OAC_ES256_DIRECT
+    EC_KEY *eck;                /* EC: the key as ECDSA_do_sign takes it */
 #endif
     const char *jwt_header;     /* {"alg","typ":"JWT","kid"} */
     const char *dpop_header;    /* {"alg","typ":"dpop+jwt","jwk"} */
@@ -93,7 +91,7 @@ static int sign_init(EVP_MD_CTX *ctx, const oac_signer_t *s)
                       == 1));
 }
 
-#ifdef OAC_ES256_AHEAD
+#ifdef OAC_ES256_DIRECT
 static apr_status_t free_eck(void *data)
 {
     EC_KEY_free(data);
@@ -126,8 +124,14 @@ static void precompute(oac_signer_t *s)
         }
         ERR_clear_error();
     }
-#ifdef OAC_ES256_AHEAD
+#ifdef OAC_ES256_DIRECT
+    /* Only where the provider path would run the same code: a key of a
+     * FIPS or hardware provider signs there. */
     if (s->kind == SIGN_EC && !s->eck
+        && EVP_PKEY_get0_provider(s->pkey)
+        && !strcmp(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(s->pkey)),
+                   "default")
+        && !EVP_default_properties_is_fips_enabled(NULL)
         && (s->eck = EVP_PKEY_get1_EC_KEY(s->pkey))) {
         apr_pool_cleanup_register(s->pool, s->eck, free_eck,
                                   apr_pool_cleanup_null);
@@ -342,6 +346,15 @@ int oac_signer_secret_digest(const oac_signer_t *s, unsigned char md[32])
     return ok;
 }
 
+int oac_signer_es256_direct(const oac_signer_t *s)
+{
+#ifdef OAC_ES256_DIRECT
+    return s->kind == SIGN_EC && s->eck != NULL;
+#else
+    return 0;
+#endif
+}
+
 const char *oac_signer_alg(const oac_signer_t *s)
 {
     return s->alg;
@@ -499,153 +512,35 @@ static int ecdsa_raw(unsigned char out[64], const unsigned char *der,
     return i == len;
 }
 
-#ifdef OAC_ES256_AHEAD
-/* ES256 with nonces computed ahead, a few at a time.
+#ifdef OAC_ES256_DIRECT
+/* ES256 through the EC_KEY interface. The provider path runs the same
+ * ECDSA code inside a copied signing context (the operation dispatched
+ * through the provider, the signature encoded as DER and read back):
+ * 8,600 more instructions per signature, 3 % of a DPoP proof.
  *
- * Nearly all of an ECDSA signature's cost is its nonce: a random k, the
- * point k*G and the inverse of k (ECDSA_sign_setup(); what follows from
- * the message is two multiplications). Computed one per signature, in the
- * middle of a request, k*G's walk through its 150 KB table of multiples
- * of G evicts httpd's working set, and the backend's on the same core:
- * measured under load, a DPoP proof cost the machine twice its 23 us.
- * Computed a few in a row, the table stays in the cache for all of
- * them.
- *
- * A nonce used twice gives the private key away, and so does a known
- * one. Each pair (1/k, r) is therefore taken out of the pool before it
- * signs and cleared after (used or not); a pool belongs to one thread
- * (no lock, nothing shared) and to one process: one filled before a fork
- * is thrown away in the child, never used by two. k comes from OpenSSL's
- * private DRBG (ECDSA_sign_setup() without a digest draws it at random
- * instead of deriving it from the key and the message too), and the
- * setup is OpenSSL's own constant-time code. At most NONCE_AHEAD - 1
- * pairs wait in a thread's memory, which holds the private key anyway.
- * A thread's batches grow from one to NONCE_AHEAD as it signs: httpd has
- * dozens of threads per child, and one that signs rarely should not
- * compute (and keep) nonces it may never use. Four in a row do as well
- * as sixteen under load. The pool serves every P-256 key (a nonce
- * depends on the curve only). */
-#define NONCE_AHEAD 4
-
-typedef struct {
-    pid_t pid;
-    int n;
-    int batch;                  /* the next fill's size */
-    BIGNUM *kinv[NONCE_AHEAD];
-    BIGNUM *r[NONCE_AHEAD];
-} nonce_pool_t;
-
-static _Thread_local nonce_pool_t *thread_nonces;
-/* Clears a thread's nonces when it ends: they are as secret as the key. */
-static pthread_key_t nonce_key;
-static pthread_once_t nonce_once = PTHREAD_ONCE_INIT;
-static int nonce_key_made;
-
-static void nonce_clear(nonce_pool_t *np)
+ * The nonce stays OpenSSL's hedged one, drawn from the key, the digest
+ * and the DRBG. Nonces computed ahead of the message (ECDSA_sign_setup())
+ * measured a few per cent faster under load (OpenSSL's 150 KB table of
+ * multiples of G stays in cache over a batch, and no hash of the key and
+ * message) and were not kept: they
+ * come from the DRBG alone, and a VM restored twice from one snapshot, or
+ * cloned, signs different messages with the same stored nonce, which
+ * gives the key away; a hedged nonce differs with the message. */
+static int es256_direct(unsigned char out[64], const oac_signer_t *s,
+                        const char *input, apr_size_t len)
 {
-    while (np->n > 0) {
-        --np->n;
-        BN_clear_free(np->kinv[np->n]);
-        BN_clear_free(np->r[np->n]);
-    }
-}
-
-static void nonce_pool_end(void *data)
-{
-    nonce_clear(data);
-    OPENSSL_free(data);
-}
-
-static void nonce_key_make(void)
-{
-    nonce_key_made = pthread_key_create(&nonce_key, nonce_pool_end) == 0;
-}
-
-/* The calling thread's pool; NULL when none can be had (no memory, or
- * no key to clear it at the thread's end). */
-static nonce_pool_t *nonce_pool(void)
-{
-    nonce_pool_t *np = thread_nonces;
-
-    if (np) {
-        if (np->pid != getpid()) {
-            /* a copy of the parent's: the parent, or another child, has
-             * the same nonces */
-            nonce_clear(np);
-            np->pid = getpid();
-        }
-        return np;
-    }
-    pthread_once(&nonce_once, nonce_key_make);
-    if (!nonce_key_made || !(np = OPENSSL_zalloc(sizeof(*np)))) {
-        return NULL;
-    }
-    if (pthread_setspecific(nonce_key, np) != 0) {
-        OPENSSL_free(np);
-        return NULL;
-    }
-    np->pid = getpid();
-    return thread_nonces = np;
-}
-
-/* Fills the pool np for eck's curve; 0 when not one could be made. */
-static int nonce_fill(nonce_pool_t *np, EC_KEY *eck)
-{
-    BN_CTX *bctx = BN_CTX_secure_new();
-
-    if (!bctx) {
-        return 0;
-    }
-    if (np->batch < 1 || np->batch > NONCE_AHEAD) {
-        np->batch = 1;
-    }
-    while (np->n < np->batch) {
-        BIGNUM *kinv = NULL, *r = NULL;
-        if (ECDSA_sign_setup(eck, bctx, &kinv, &r) != 1) {
-            BN_clear_free(kinv);
-            BN_clear_free(r);
-            break;
-        }
-        np->kinv[np->n] = kinv;
-        np->r[np->n] = r;
-        ++np->n;
-    }
-    BN_CTX_free(bctx);
-    ERR_clear_error();
-    if (np->batch < NONCE_AHEAD) {
-        np->batch *= 2;
-    }
-    return np->n > 0;
-}
-
-/* ES256's R || S of input into out; 0 when it cannot be made this way,
- * for the caller to sign the usual way (a nonce once taken out of the
- * pool never goes back, whatever happens to the signature). */
-static int es256_ahead(unsigned char out[64], const oac_signer_t *s,
-                       const char *input, apr_size_t len)
-{
-    nonce_pool_t *np;
     unsigned char md[32];
     unsigned int mdlen = 0;
-    BIGNUM *kinv, *r;
-    ECDSA_SIG *sig;
     const BIGNUM *sr = NULL, *ss = NULL;
+    ECDSA_SIG *sig;
     int ok;
 
     if (!s->eck || !s->fetched_md
         || EVP_Digest(input, len, md, &mdlen, s->fetched_md, NULL) != 1
-        || mdlen != sizeof(md) || !(np = nonce_pool())) {
+        || mdlen != sizeof(md)) {
         return 0;
     }
-    if (np->n == 0 && !nonce_fill(np, s->eck)) {
-        return 0;
-    }
-    --np->n;
-    kinv = np->kinv[np->n];
-    r = np->r[np->n];
-    sig = ECDSA_do_sign_ex(md, (int)mdlen, kinv, r, s->eck);
-    BN_clear_free(kinv);
-    BN_clear_free(r);
+    sig = ECDSA_do_sign(md, (int)mdlen, s->eck);
     if (sig) {
         ECDSA_SIG_get0(sig, &sr, &ss);
     }
@@ -676,8 +571,8 @@ static int sign_bytes(unsigned char *out, size_t *poutlen,
         }
         return ok;
     }
-#ifdef OAC_ES256_AHEAD
-    if (s->kind == SIGN_EC && es256_ahead(out, s, input, len)) {
+#ifdef OAC_ES256_DIRECT
+    if (s->kind == SIGN_EC && es256_direct(out, s, input, len)) {
         *poutlen = 64;
         return 1;
     }

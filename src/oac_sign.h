@@ -54,6 +54,11 @@ int oac_signer_secret_digest(const oac_signer_t *s, unsigned char md[32]);
 
 const char *oac_signer_alg(const oac_signer_t *s);
 
+/* 1 when s signs ES256 through OpenSSL's EC_KEY interface, the faster
+ * path (a P-256 key of OpenSSL's default provider, FIPS mode off); 0 when
+ * through the provider, or for another algorithm. */
+int oac_signer_es256_direct(const oac_signer_t *s);
+
 /* The public key as a JWK object with only its public members (kty, crv,
  * x, y / n, e), or NULL for an HMAC key. The caller json_decrefs it. */
 json_t *oac_signer_public_jwk(const oac_signer_t *s);

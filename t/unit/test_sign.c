@@ -551,10 +551,11 @@ static void client_assertions(void **state)
     }
 }
 
-/* ES256 signs with nonces computed ahead (oac_sign.c, nonce_pool_t). A
- * nonce used twice shows as the same R in two signatures, and gives the
- * private key away: these look for one. The R half of an ES256 JWS's
- * signature is the first 42 of its base64url characters (31.5 bytes). */
+/* ES256 signs through the EC_KEY interface (oac_sign.c, es256_direct())
+ * with OpenSSL's hedged nonces. A nonce used twice shows as the same R in
+ * two signatures, and gives the private key away: these look for one. The
+ * R half of an ES256 JWS's signature is the first 42 of its base64url
+ * characters (31.5 bytes). */
 #define R_CHARS 42
 
 static char *es256_r(apr_pool_t *p, const oac_signer_t *s,
@@ -597,19 +598,26 @@ static void es256_nonces_never_repeat(void **state)
     char *r[50];
     int i;
 
-    /* a second P-256 key draws from the same pool of nonces */
     assert_int_equal(oac_signer_generate(&b, &why, p, "ES256"), APR_SUCCESS);
     jb = oac_signer_public_jwk(b);
-    /* several refills' worth, each signature checked */
+    /* both keys take the faster path; other algorithms do not */
+    assert_true(oac_signer_es256_direct(a));
+    assert_true(oac_signer_es256_direct(b));
+    assert_false(oac_signer_es256_direct(load(p, PEM_RSA, NULL)));
+    assert_false(oac_signer_es256_direct(load(p, PEM_ED, NULL)));
+    /* the same message twice, too (i % 2): a hedged nonce has the DRBG's
+     * bytes in it besides the key and the message */
     for (i = 0; i < 50; ++i) {
-        r[i] = i % 5 == 4 ? es256_r(p, b, jb, i) : es256_r(p, a, ja, i);
+        r[i] = i % 5 == 4 ? es256_r(p, b, jb, i / 2)
+                          : es256_r(p, a, ja, i / 2);
     }
     all_different(r, 50);
     json_decref(ja);
     json_decref(jb);
 }
 
-/* A pool filled before a fork is the parent's: the child makes its own. */
+/* Parent and child sign after a fork: OpenSSL's DRBG (reseeded in a child)
+ * must not give both the same nonces. */
 static void es256_nonces_not_shared_after_fork(void **state)
 {
     apr_pool_t *p = *state;
@@ -621,8 +629,6 @@ static void es256_nonces_not_shared_after_fork(void **state)
     ssize_t n;
     pid_t pid;
 
-    /* batches of one, two, then four: after four signatures the parent's
-     * pool holds three nonces it has not used */
     for (i = 0; i < 4; ++i) {
         r[i] = es256_r(p, s, jwk, i);
     }
@@ -688,8 +694,7 @@ static void *sign_in_thread(void *data)
     return NULL;
 }
 
-/* Threads sign at once, each from a pool of its own; the pools go with
- * the threads (under ASan, a pool left behind is a leak). */
+/* Threads sign at once with one shared key. */
 static void es256_nonces_per_thread(void **state)
 {
     apr_pool_t *p = *state;
