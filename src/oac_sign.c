@@ -125,18 +125,18 @@ static void precompute(oac_signer_t *s)
         ERR_clear_error();
     }
 #ifdef OAC_ES256_DIRECT
-    /* Only where the provider path would run the same code: a key of a
-     * FIPS or hardware provider signs there. */
-    if (s->kind == SIGN_EC && !s->eck
-        && EVP_PKEY_get0_provider(s->pkey)
-        && !strcmp(OSSL_PROVIDER_get0_name(EVP_PKEY_get0_provider(s->pkey)),
-                   "default")
-        && !EVP_default_properties_is_fips_enabled(NULL)
-        && (s->eck = EVP_PKEY_get1_EC_KEY(s->pkey))) {
-        apr_pool_cleanup_register(s->pool, s->eck, free_eck,
-                                  apr_pool_cleanup_null);
+    if (s->kind == SIGN_EC && !s->eck) {
+        /* Only where the provider path would run the same code: a key of
+         * a FIPS or hardware provider signs there. */
+        const OSSL_PROVIDER *prov = EVP_PKEY_get0_provider(s->pkey);
+        if (prov && !strcmp(OSSL_PROVIDER_get0_name(prov), "default")
+            && !EVP_default_properties_is_fips_enabled(NULL)
+            && (s->eck = EVP_PKEY_get1_EC_KEY(s->pkey))) {
+            apr_pool_cleanup_register(s->pool, s->eck, free_eck,
+                                      apr_pool_cleanup_null);
+        }
+        ERR_clear_error();
     }
-    ERR_clear_error();
 #endif
     s->dpop_header = NULL;
     s->jwt_header = header_b64(s->pool, s, "JWT", 0);
@@ -522,10 +522,10 @@ static int ecdsa_raw(unsigned char out[64], const unsigned char *der,
  * and the DRBG. Nonces computed ahead of the message (ECDSA_sign_setup())
  * measured a few per cent faster under load (OpenSSL's 150 KB table of
  * multiples of G stays in cache over a batch, and no hash of the key and
- * message) and were not kept: they
- * come from the DRBG alone, and a VM restored twice from one snapshot, or
- * cloned, signs different messages with the same stored nonce, which
- * gives the key away; a hedged nonce differs with the message. */
+ * message) and were not kept: they come from the DRBG alone, and a VM
+ * restored twice from one snapshot, or cloned, signs different messages
+ * with the same stored nonce, which gives the key away; a hedged nonce
+ * differs with the message. */
 static int es256_direct(unsigned char out[64], const oac_signer_t *s,
                         const char *input, apr_size_t len)
 {

@@ -79,8 +79,9 @@ A code whose scope holds "openid" makes the token response carry an id_token
 the authorization request sent one, and preferred_username/name/email, and
 for alice and bob groups and email_verified). The refresh response carries
 none, unless refresh_id_token is on: then one as OpenID Connect Core 12.2
-has it (no nonce, the login's auth_time).  /oauth2/userinfo serves as the OIDC userinfo endpoint (its "sub" is
-the id_token's; for alice and bob it adds an address object).
+has it (no nonce, the login's auth_time).  /oauth2/userinfo serves as the
+OIDC userinfo endpoint (its "sub" is the id_token's; for alice and bob it
+adds an address object).
 GET|POST /oauth2/logout  end_session_endpoint: records the request
                          (last_end_session), then redirects to its
                          post_logout_redirect_uri with its state.

@@ -605,7 +605,7 @@ static void es256_nonces_never_repeat(void **state)
     assert_true(oac_signer_es256_direct(b));
     assert_false(oac_signer_es256_direct(load(p, PEM_RSA, NULL)));
     assert_false(oac_signer_es256_direct(load(p, PEM_ED, NULL)));
-    /* the same message twice, too (i % 2): a hedged nonce has the DRBG's
+    /* each message twice, too (i / 2): a hedged nonce has the DRBG's
      * bytes in it besides the key and the message */
     for (i = 0; i < 50; ++i) {
         r[i] = i % 5 == 4 ? es256_r(p, b, jb, i / 2)
