@@ -200,6 +200,14 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 30_000 });
 }
 
+// The landing page's clock for a token that expires at expiresAt (Unix
+// seconds): "HH:MM UTC", after the date when that is not today's (UTC).
+export function expiryClock(expiresAt, now = Date.now()) {
+  const at = new Date(expiresAt * 1000).toISOString();
+  const today = new Date(now).toISOString().slice(0, 10);
+  return `${at.slice(0, 10) === today ? '' : `${at.slice(0, 10)} `}${at.slice(11, 16)} UTC`;
+}
+
 export function slug(name) {
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
 }
