@@ -718,6 +718,7 @@ typedef struct {
     char **presult;
     const char *result;
     oac_handoff_e state;
+    int unshared;               /* finish: publish UNSHARED, not result */
 } handoff_call_t;
 
 static apr_status_t kv_begin(const oac_kv_t *kv, void *arg)
@@ -730,6 +731,9 @@ static apr_status_t kv_begin(const oac_kv_t *kv, void *arg)
 static apr_status_t kv_finish(const oac_kv_t *kv, void *arg)
 {
     handoff_call_t *c = arg;
+    if (c->unshared) {
+        return oac_handoff_kv_finish_unshared(c->r->pool, kv, c->key);
+    }
     return oac_handoff_kv_finish(c->r->pool, kv, c->key, c->result);
 }
 
@@ -840,7 +844,8 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
                               apr_int64_t patience, char **presult,
                               oac_cache_claim_t *claim)
 {
-    handoff_call_t c = { r, key, patience, presult, NULL, OAC_HANDOFF_MINE };
+    handoff_call_t c = { r, key, patience, presult, NULL, OAC_HANDOFF_MINE,
+                         0 };
     oac_handoff_e state;
     apr_status_t rv;
 
@@ -858,11 +863,13 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
          * refresh token again. A refresh this machine made while the
          * shared cache was failing is taken, or waited for, as well. */
         state = local_begin(r, key, patience, presult);
-        if (state == OAC_HANDOFF_DONE || state == OAC_HANDOFF_FAILED) {
+        if (state == OAC_HANDOFF_DONE || state == OAC_HANDOFF_FAILED
+            || state == OAC_HANDOFF_UNSHARED) {
             /* That outcome is on this machine only, and the shared claim
              * just taken would send other machines' waiters to refresh
              * again when it lapses: publish it there. */
             c.result = state == OAC_HANDOFF_DONE ? *presult : NULL;
+            c.unshared = state == OAC_HANDOFF_UNSHARED;
             on_shared(r, kv_finish, &c);
         }
         return state;
@@ -881,7 +888,7 @@ oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
 
 void oac_cache_finish(request_rec *r, const char *key, const char *result)
 {
-    handoff_call_t c = { r, key, 0, NULL, result, OAC_HANDOFF_MINE };
+    handoff_call_t c = { r, key, 0, NULL, result, OAC_HANDOFF_MINE, 0 };
 
     /* The shared cache first, even for a claim made on this machine only
      * (the shared cache failed then): machines waiting there read it. */

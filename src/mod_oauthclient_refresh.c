@@ -140,6 +140,17 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                               " s): a parallel request may have refreshed "
                               "the same token", app->name, patience);
             }
+            if (result && strlen(result) > OAC_HANDOFF_MAX_RESULT) {
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              OAC_LOGNO(00136) "app %s: the refreshed token "
+                              "is %" APR_SIZE_T_FMT " bytes, too large to "
+                              "hand to parallel requests (at most %d): they "
+                              "go on with the token they have, or answer "
+                              "503 if it expired, until the browser brings "
+                              "the session this request stores",
+                              app->name, strlen(result),
+                              OAC_HANDOFF_MAX_RESULT);
+            }
             oac_cache_finish(r, key, result);
             return result;
         }
@@ -149,6 +160,15 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                           "refreshed", app->name);
             return shared;
         case OAC_HANDOFF_FAILED:
+            return NULL;
+        case OAC_HANDOFF_UNSHARED:
+            /* The refresh succeeded, and its request keeps the result:
+             * this one must not log the user out (see OAC00136). */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00137)
+                          "app %s: a parallel request refreshed the token "
+                          "but could not hand it over; this request leaves "
+                          "the session as it is", app->name);
+            *pgave_up = 1;
             return NULL;
         case OAC_HANDOFF_WAIT:
             if (apr_time_now() > deadline) {
@@ -254,9 +274,10 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         }
     }
     if (!fresh && gave_up) {
-        /* Another request still holds the refresh: its outcome is not
-         * this one's to undo (a save here would overwrite it). The token
-         * in hand still works until it expires. */
+        /* Another request holds the refresh, or made it and could not
+         * hand the result over: its outcome is not this one's to undo (a
+         * save here would overwrite it). The token in hand still works
+         * until it expires. */
         if ((*ptoken)->expires_at > oac_now()) {
             return OK;
         }

@@ -37,7 +37,7 @@ enum {
     SLOT_BUSY,          /* claimed; stamp is when */
     SLOT_RESULT,        /* finished; data holds len bytes of ciphertext */
     SLOT_FAILED,        /* finished; the refresh failed */
-    SLOT_TOO_LARGE      /* finished; the result did not fit (a failure) */
+    SLOT_TOO_LARGE      /* finished; the result did not fit */
 };
 
 typedef struct {
@@ -398,6 +398,9 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
         if (s->state == SLOT_BUSY) {
             return OAC_HANDOFF_WAIT;
         }
+        if (s->state == SLOT_TOO_LARGE) {
+            return OAC_HANDOFF_UNSHARED;
+        }
         if (s->state != SLOT_RESULT) {
             return OAC_HANDOFF_FAILED;
         }
@@ -437,22 +440,22 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
         return;
     }
     /*
-     * Too large to keep: a failure, for the waiters. Letting one of them
+     * Too large to keep: UNSHARED, for the waiters. Letting one of them
      * claim and refresh instead would only spend the old refresh token a
      * second time, which the provider refuses, and which a provider that
      * detects refresh token reuse (RFC 9700 section 4.14.2) answers by
-     * revoking the new token too. The caller who refreshed keeps its
-     * result; OAC_HANDOFF_MAX_RESULT is above any token we have seen
-     * serialized.
+     * revoking the new token too. Nor is it a failure: the caller who
+     * refreshed keeps its result and stores it in the session, which a
+     * waiter taking it for a failure would log out. OAC_HANDOFF_MAX_RESULT
+     * is above any token we have seen serialized.
      */
     len = strlen(result);
     if (len > OAC_HANDOFF_MAX_RESULT) {
         reset(t, s, id, SLOT_TOO_LARGE, now);
         return;
     }
-    /* A failure until sealed, so a crypto error leaves nothing half set;
-     * for the waiters it is a failure like too large, for the same
-     * reason. */
+    /* A failure until sealed, so a crypto error leaves nothing half set:
+     * for the waiters, not a refresh to make again (see above). */
     reset(t, s, id, SLOT_FAILED, now);
     if (seal_for(s, data_of(t, s), refresh_token, result, len)
         == APR_SUCCESS) {
@@ -492,8 +495,9 @@ static char *kv_result_name(apr_pool_t *p, unsigned char *id,
            ? kv_name(p, kv_result_prefix, id) : NULL;
 }
 
-/* An outcome as stored: "F" for a failure, "R" and the base64url of
- * nonce, tag and ciphertext for a result. */
+/* An outcome as stored: "F" for a failure, "T" for a result too large to
+ * keep, "R" and the base64url of nonce, tag and ciphertext for a result.
+ * (A version before "T" reads it as a failure.) */
 static oac_handoff_e kv_outcome(char **presult, apr_pool_t *p,
                                 const unsigned char *id,
                                 const char *refresh_token, const char *value)
@@ -503,6 +507,9 @@ static oac_handoff_e kv_outcome(char **presult, apr_pool_t *p,
     apr_size_t len;
     const char *why;
 
+    if (value[0] == 'T' && !value[1]) {
+        return OAC_HANDOFF_UNSHARED;
+    }
     if (value[0] != 'R'
         || oac_util_b64url_decode(&raw, &len, &why, p, value + 1)
            != APR_SUCCESS
@@ -590,9 +597,12 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
         }
     }
     if (!s) {
-        /* A failure (or a result that cannot be kept, a failure for the
-         * waiters as in the table) never replaces a result. */
-        rc = kv->add(kv->baton, p, rname, "F", OAC_HANDOFF_TTL);
+        /* A failure never replaces a result. Nor does a result too large
+         * to keep: unlike the table (one writer at a time), a store may
+         * hold a result written by a refresher on another machine. */
+        rc = kv->add(kv->baton, p, rname,
+                     result && len > OAC_HANDOFF_MAX_RESULT ? "T" : "F",
+                     OAC_HANDOFF_TTL);
         return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
                                                       : APR_EGENERAL;
     }
@@ -604,4 +614,23 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
                              NONCE_LEN + TAG_LEN + s->len), NULL),
                  OAC_HANDOFF_TTL);
     return rc == OAC_KV_OK ? APR_SUCCESS : APR_EGENERAL;
+}
+
+apr_status_t oac_handoff_kv_finish_unshared(apr_pool_t *p,
+                                            const oac_kv_t *kv,
+                                            const char *refresh_token)
+{
+    unsigned char id[ID_LEN];
+    char *rname;
+    oac_kv_e rc;
+
+    if (!refresh_token || !*refresh_token) {
+        return APR_SUCCESS;
+    }
+    if (!(rname = kv_result_name(p, id, refresh_token))) {
+        return APR_EGENERAL;
+    }
+    rc = kv->add(kv->baton, p, rname, "T", OAC_HANDOFF_TTL);
+    return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
+                                                  : APR_EGENERAL;
 }

@@ -47,7 +47,11 @@ typedef enum {
     OAC_HANDOFF_MINE,   /* refresh now, then call oac_handoff_finish() */
     OAC_HANDOFF_WAIT,   /* another caller is refreshing: unlock, sleep, retry */
     OAC_HANDOFF_DONE,   /* another caller refreshed: *presult is its result */
-    OAC_HANDOFF_FAILED  /* another caller's refresh failed: give up too */
+    OAC_HANDOFF_FAILED, /* another caller's refresh failed: give up too */
+    OAC_HANDOFF_UNSHARED /* another caller refreshed, but its result was
+                          * too large to hand over: the caller's token is
+                          * spent, and the refresher's session has the new
+                          * one (leave the session alone) */
 } oac_handoff_e;
 
 /*
@@ -81,9 +85,9 @@ void oac_handoff_init_zeroed(void *mem, int slots);
  *    hung, and is claimed again (MINE);
  *  - someone refreshed it less than OAC_HANDOFF_TTL seconds ago: DONE and
  *    *presult its result (decrypted into p; every waiter gets it), or
- *    FAILED if that refresh failed, its result was too large to keep, or
- *    the stored result does not decrypt (memory damaged or tampered with:
- *    never garbage);
+ *    FAILED if that refresh failed or the stored result does not decrypt
+ *    (memory damaged or tampered with: never garbage), UNSHARED if its
+ *    result was too large to keep;
  *  - older results count as none (MINE).
  * When no slot is free, the oldest finished one is reused, or if none is
  * finished the oldest in progress (its waiters will then claim again).
@@ -103,8 +107,9 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
  * than OAC_HANDOFF_TTL old: once a refresh succeeded the old token is
  * spent, so a later failure with it (a second refresher after a stale
  * claim) says nothing new, and the waiters need the result.
- * A result longer than OAC_HANDOFF_MAX_RESULT bytes, or one that cannot be
- * encrypted, is recorded as a failure (see oac_handoff.c for why).
+ * A result longer than OAC_HANDOFF_MAX_RESULT bytes is recorded as such
+ * (UNSHARED for the waiters), one that cannot be encrypted as a failure
+ * (see oac_handoff.c for why).
  */
 void oac_handoff_finish(void *mem, const char *refresh_token,
                         const char *result, apr_int64_t now);
@@ -164,5 +169,14 @@ apr_status_t oac_handoff_kv_begin(oac_handoff_e *pstate, char **presult,
 apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
                                    const char *refresh_token,
                                    const char *result);
+
+/*
+ * Records on kv that refresh_token was refreshed with a result too large
+ * to hand over (UNSHARED for the waiters), as oac_handoff_kv_finish does
+ * with such a result: for an outcome learnt elsewhere, without the result.
+ */
+apr_status_t oac_handoff_kv_finish_unshared(apr_pool_t *p,
+                                            const oac_kv_t *kv,
+                                            const char *refresh_token);
 
 #endif /* OAC_HANDOFF_H */

@@ -37,6 +37,7 @@ typedef struct {
     const char *last;        /* latest result finished, or NULL */
     apr_array_header_t *ever;/* every result finished (const char *) */
     int finished;            /* finish was called at least once */
+    int too_large;           /* ... with a result over the limit */
     int claimed;             /* latest change: begin returned MINE */
     apr_int64_t claimed_at;
 } model_t;
@@ -81,7 +82,8 @@ static void check_begin(model_t *m, int tok, oac_handoff_e e,
                         apr_int64_t patience, int damaged)
 {
     CHECK(e == OAC_HANDOFF_MINE || e == OAC_HANDOFF_WAIT
-          || e == OAC_HANDOFF_DONE || e == OAC_HANDOFF_FAILED);
+          || e == OAC_HANDOFF_DONE || e == OAC_HANDOFF_FAILED
+          || e == OAC_HANDOFF_UNSHARED);
     CHECK(e == OAC_HANDOFF_DONE ? result != sentinel : result == sentinel);
     if (e == OAC_HANDOFF_DONE) {
         CHECK(result && ever_had(m, result));
@@ -103,6 +105,9 @@ static void check_begin(model_t *m, int tok, oac_handoff_e e,
     }
     if (e == OAC_HANDOFF_FAILED) {
         CHECK(m->finished);
+    }
+    if (e == OAC_HANDOFF_UNSHARED) {
+        CHECK(m->too_large);
     }
 }
 
@@ -194,6 +199,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             m->finished = 1;
             m->claimed = 0;
+            if (res && strlen(res) > OAC_HANDOFF_MAX_RESULT) {
+                m->too_large = 1;
+            }
             if (res) {
                 m->last = res;
                 APR_ARRAY_PUSH(m->ever, const char *) = res;
@@ -207,7 +215,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(e == OAC_HANDOFF_DONE && !strcmp(result, res));
             }
             else if (res) {
-                CHECK(e == OAC_HANDOFF_FAILED);
+                CHECK(e == OAC_HANDOFF_UNSHARED);
             }
             else {
                 CHECK(e == OAC_HANDOFF_FAILED || e == OAC_HANDOFF_DONE);

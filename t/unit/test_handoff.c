@@ -389,7 +389,7 @@ static void finish_without_claim_is_kept(void **state)
     assert_begin(f, RT_B, NOW, OAC_HANDOFF_FAILED);
 }
 
-static void too_large_result_is_a_failure(void **state)
+static void too_large_result_is_unshared(void **state)
 {
     fixture_t *f = *state;
     char *big = apr_palloc(f->p, OAC_HANDOFF_MAX_RESULT + 2);
@@ -400,12 +400,19 @@ static void too_large_result_is_a_failure(void **state)
     assert_begin(f, RT_A, NOW, OAC_HANDOFF_MINE);
     assert_begin(f, RT_A, NOW, OAC_HANDOFF_WAIT);
     oac_handoff_finish(f->mem, RT_A, big, NOW);
-    /* Not MINE: a second refresh would spend the old token again. */
-    assert_begin(f, RT_A, NOW, OAC_HANDOFF_FAILED);
-    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_FAILED);
+    /* Not MINE: a second refresh would spend the old token again; not
+     * FAILED: the refresh succeeded, and a waiter that logged the user
+     * out would undo it. */
+    assert_begin(f, RT_A, NOW, OAC_HANDOFF_UNSHARED);
+    assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_UNSHARED);
     assert_null(memmem(f->mem, f->size, "qqqqqqqq", 8));
-    /* And it expires like any failure. */
+    /* And it expires like any outcome. */
     assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL, OAC_HANDOFF_MINE);
+    /* A result of exactly the limit is still handed over. */
+    big[OAC_HANDOFF_MAX_RESULT] = '\0';
+    assert_begin(f, RT_B, NOW, OAC_HANDOFF_MINE);
+    oac_handoff_finish(f->mem, RT_B, big, NOW);
+    assert_done(f, RT_B, NOW, big);
 }
 
 /* ---- a full table ----------------------------------------------------- */
@@ -883,6 +890,57 @@ static void kv_large_result_round_trips(void **state)
     fake_free(&store);
 }
 
+static void kv_too_large_result_is_unshared(void **state)
+{
+    fixture_t *f = *state;
+    fake_kv_t store = { .clock = NOW };
+    oac_kv_t kv = { &store, fake_get, fake_add, fake_set };
+    char *big = apr_palloc(f->p, OAC_HANDOFF_MAX_RESULT + 2), *result;
+    int i;
+
+    memset(big, 'q', OAC_HANDOFF_MAX_RESULT + 1);
+    big[OAC_HANDOFF_MAX_RESULT + 1] = '\0';
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_A, big),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_UNSHARED);
+    assert_null(result);
+    for (i = 0; i < KV_MAX; ++i) {
+        assert_true(!store.value[i] || !strstr(store.value[i], "qqqq"));
+    }
+    /* kept as long as a result, then a new refresh */
+    store.clock += OAC_HANDOFF_TTL - 1;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_UNSHARED);
+    store.clock += 1 + PATIENCE;
+    assert_int_equal(kv_begin(f->p, &kv, RT_A, &result), OAC_HANDOFF_MINE);
+
+    /* Another machine's result is not replaced by it, nor by the outcome
+     * learnt on this machine (oac_handoff_kv_finish_unshared). */
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_B, RESULT_A),
+                     APR_SUCCESS);
+    assert_int_equal(oac_handoff_kv_finish(f->p, &kv, RT_B, big),
+                     APR_SUCCESS);
+    assert_int_equal(oac_handoff_kv_finish_unshared(f->p, &kv, RT_B),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, RT_B, &result), OAC_HANDOFF_DONE);
+    assert_string_equal(result, RESULT_A);
+
+    /* Published without the result, it reads the same. */
+    assert_int_equal(oac_handoff_kv_finish_unshared(f->p, &kv, "rt-c"),
+                     APR_SUCCESS);
+    assert_int_equal(kv_begin(f->p, &kv, "rt-c", &result),
+                     OAC_HANDOFF_UNSHARED);
+    /* "T" with anything after it is no outcome this code wrote */
+    for (i = 0; i < KV_MAX; ++i) {
+        if (store.value[i] && !strcmp(store.value[i], "T")) {
+            free(store.value[i]);
+            store.value[i] = strdup("Tx");
+        }
+    }
+    assert_int_equal(kv_begin(f->p, &kv, "rt-c", &result), OAC_HANDOFF_FAILED);
+    fake_free(&store);
+}
+
 static void kv_store_failure_is_reported(void **state)
 {
     fixture_t *f = *state;
@@ -926,7 +984,7 @@ int main(void)
         TH(clock_stepping_back_pins_nothing),
         TH(failure_never_replaces_result),
         TH(finish_without_claim_is_kept),
-        TH(too_large_result_is_a_failure),
+        TH(too_large_result_is_unshared),
         T3(full_table_evicts_oldest_finished),
         T3(full_table_of_claims_evicts_oldest),
         T3(full_table_prefers_dead_slots),
@@ -940,6 +998,7 @@ int main(void)
         TH(kv_store_holds_no_secret),
         TH(kv_tampering_is_a_failure),
         TH(kv_large_result_round_trips),
+        TH(kv_too_large_result_is_unshared),
         TH(kv_store_failure_is_reported),
     };
 
