@@ -66,6 +66,41 @@ static int session_cookie_missing(cmd_parms *cmd, const char **err)
     return 1;
 }
 
+typedef struct {
+    const session_rec *z;
+    int found;
+} cookie_note_t;
+
+static int is_cookie_note(void *rec, const char *key, const char *val)
+{
+    cookie_note_t *c = rec;
+
+    if (!strncmp(key, SESSION_COOKIE_NOTE, sizeof(SESSION_COOKIE_NOTE) - 1)
+        && val == (const char *)c->z) {
+        c->found = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int oac_session_in_cookie(request_rec *r, const session_rec *z)
+{
+    cookie_note_t c = { z, 0 };
+    request_rec *m = r;
+
+    /* where both loaders keep what they loaded */
+    while (m->prev) {
+        m = m->prev;
+    }
+    while (m->main) {
+        m = m->main;
+    }
+    if (z) {
+        apr_table_do(is_cookie_note, &c, m->notes, NULL);
+    }
+    return c.found;
+}
+
 /* The name as mod_session_cookie reads it: the first word; the cookie
  * attributes after it are its business only. */
 const char *oac_cmd_session_cookie_name(cmd_parms *cmd, void *dconf,

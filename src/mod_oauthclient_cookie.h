@@ -9,11 +9,16 @@
 
 #include "mod_oauthclient_private.h"
 
+#include "mod_session.h"
+
 /* mod_session_cookie's directives, read alongside it */
 const char *oac_cmd_session_cookie_name(cmd_parms *cmd, void *dconf,
                                         const char *args);
 const char *oac_cmd_session_cookie_remove(cmd_parms *cmd, void *dconf,
                                           int on);
+/* 1 when z is a session mod_session_cookie (or this module in its
+ * place) loaded: one the browser holds, within a cookie's size. */
+int oac_session_in_cookie(request_rec *r, const session_rec *z);
 /* From register_hooks, when mod_session was loaded before this module. */
 void oac_cookie_register(void);
 

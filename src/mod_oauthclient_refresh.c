@@ -12,6 +12,7 @@
 #include "mod_oauthclient_status.h"
 
 #include "mod_oauthclient_cache.h"
+#include "mod_oauthclient_cookie.h"
 #include "mod_oauthclient_discovery.h"
 #include "mod_oauthclient_oidc.h"
 
@@ -99,6 +100,9 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     return result;
 }
 
+/* Why a request left a refresh to another (*pgave_up below). */
+enum { GAVE_UP_WAITING = 1, GAVE_UP_UNSHARED };
+
 /* The coordination key: the refresh token and the access token it
  * replaces. A provider that does not rotate refresh tokens gives the next
  * refresh the same refresh token, which alone would hand back the previous
@@ -112,7 +116,8 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
  * refreshes, the others wait for its result. */
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                                        const oac_token_t *old,
-                                       const char *previous, int *pgave_up)
+                                       const char *previous,
+                                       int server_side, int *pgave_up)
 {
     const char *key = handoff_key(r->pool, old);
     oac_server_conf *sc = oac_server_config(r->server);
@@ -141,15 +146,24 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                               "the same token", app->name, patience);
             }
             if (result && strlen(result) > OAC_HANDOFF_MAX_RESULT) {
-                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               OAC_LOGNO(00136) "app %s: the refreshed token "
                               "is %" APR_SIZE_T_FMT " bytes, too large to "
-                              "hand to parallel requests (at most %d): they "
-                              "go on with the token they have, or answer "
-                              "503 if it expired, until the browser brings "
-                              "the session this request stores",
+                              "hand to parallel requests (at most %d)%s",
                               app->name, strlen(result),
-                              OAC_HANDOFF_MAX_RESULT);
+                              OAC_HANDOFF_MAX_RESULT, server_side
+                              ? ": they go on with the token they have "
+                                "until the browser brings the session "
+                                "this request stores"
+                              : ", and a session cookie cannot hold it "
+                                "either: they log the user out");
+                if (!server_side) {
+                    /* This request's cookie will not be sent (OAC00014):
+                     * the browser keeps the spent refresh token unless
+                     * the waiters remove it. */
+                    oac_cache_finish(r, key, NULL);
+                    return result;
+                }
             }
             oac_cache_finish(r, key, result);
             return result;
@@ -168,14 +182,14 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                           "app %s: a parallel request refreshed the token "
                           "but could not hand it over; this request leaves "
                           "the session as it is", app->name);
-            *pgave_up = 1;
+            *pgave_up = GAVE_UP_UNSHARED;
             return NULL;
         case OAC_HANDOFF_WAIT:
             if (apr_time_now() > deadline) {
                 ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
                               OAC_LOGNO(00064) "app %s: gave up waiting for "
                               "a parallel refresh", app->name);
-                *pgave_up = 1;
+                *pgave_up = GAVE_UP_WAITING;
                 return NULL;
             }
             apr_sleep(WAIT_STEP);
@@ -192,13 +206,13 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
 static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
                               const oac_token_t *old, const char *previous,
                               const char **pstored, const char **pid_token,
-                              int *pgave_up)
+                              int server_side, int *pgave_up)
 {
     int round;
 
     for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
         const char *result = coordinated_refresh(r, app, old, previous,
-                                                 pgave_up);
+                                                 server_side, pgave_up);
         const char *why, *nl;
         oac_token_t *fresh;
 
@@ -265,7 +279,8 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         fresh = refreshed(r, provider, *ptoken,
                           app->oidc ? oac_session_get(r, z, app, "id_token")
                                     : NULL,
-                          &stored, &id_token, &gave_up);
+                          &stored, &id_token,
+                          !oac_session_in_cookie(r, z), &gave_up);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
         if (!fresh && oac_request_state(r)->hook_status) {
             /* A compliance hook failed the refresh and chose the answer:
@@ -280,6 +295,14 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
          * until it expires. */
         if ((*ptoken)->expires_at > oac_now()) {
             return OK;
+        }
+        if (gave_up == GAVE_UP_UNSHARED) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00138)
+                          "app %s: answering 503: the token has expired, "
+                          "and a parallel request's refresh of it was too "
+                          "large to hand over (OAC00136); the browser gets "
+                          "the new token with that request's answer",
+                          app->name);
         }
         apr_table_setn(r->err_headers_out, "Retry-After", "2");
         return HTTP_SERVICE_UNAVAILABLE;

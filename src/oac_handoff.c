@@ -431,8 +431,10 @@ void oac_handoff_finish(void *mem, const char *refresh_token,
          * a free, dead or finished slot can spare. */
         s = pick_victim(t, now, APR_INT64_MAX);
     }
-    else if (!result && s->state == SLOT_RESULT
+    else if (!result
+             && (s->state == SLOT_RESULT || s->state == SLOT_TOO_LARGE)
              && age_of(s, now) < OAC_HANDOFF_TTL) {
+        /* as on a key-value store, where both are added, never set */
         return;
     }
     if (!result) {

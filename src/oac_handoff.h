@@ -103,8 +103,8 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
  * oac_handoff_begin: result is the new serialized token (a C string), or
  * NULL when the refresh failed. Without a slot for refresh_token (it was
  * reused meanwhile), one is taken as oac_handoff_begin would, so that late
- * waiters still find the outcome. A failure never replaces a result less
- * than OAC_HANDOFF_TTL old: once a refresh succeeded the old token is
+ * waiters still find the outcome. A failure never replaces a result (nor
+ * one too large to keep) less than OAC_HANDOFF_TTL old: once a refresh succeeded the old token is
  * spent, so a later failure with it (a second refresher after a stale
  * claim) says nothing new, and the waiters need the result.
  * A result longer than OAC_HANDOFF_MAX_RESULT bytes is recorded as such

@@ -406,6 +406,10 @@ static void too_large_result_is_unshared(void **state)
     assert_begin(f, RT_A, NOW, OAC_HANDOFF_UNSHARED);
     assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL - 1, OAC_HANDOFF_UNSHARED);
     assert_null(memmem(f->mem, f->size, "qqqqqqqq", 8));
+    /* A late failure (a second refresher after a stale claim) does not
+     * replace it, as on a key-value store. */
+    oac_handoff_finish(f->mem, RT_A, NULL, NOW + 1);
+    assert_begin(f, RT_A, NOW + 1, OAC_HANDOFF_UNSHARED);
     /* And it expires like any outcome. */
     assert_begin(f, RT_A, NOW + OAC_HANDOFF_TTL, OAC_HANDOFF_MINE);
     /* A result of exactly the limit is still handed over. */
