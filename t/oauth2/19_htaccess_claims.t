@@ -47,8 +47,12 @@ put('htdocs/unkept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
 # 'name' is: the main configuration forwards it under /names
 put('htdocs/kept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
     'Require oauth-claim "name:Alice Liddell"');
+# prefork: under -X, mpm_event's main thread sometimes crashes in
+# apr_os_sock_get while closing its listeners on TERM (httpd's own code;
+# seen in 1 of 25 runs, core dump read with gdb), which the END block's
+# waitpid would make this test's exit status.
 my @conf = map { "LoadModule ${_}_module $libexec/mod_$_.so" }
-    qw(mpm_event authn_core authz_core authz_user session session_cookie);
+    qw(mpm_prefork authn_core authz_core authz_user session session_cookie);
 push @conf, 'LoadModule oauthclient_module ' . OAC::Env::module_so(),
     'ServerName localhost', "Listen 127.0.0.1:$port", "PidFile $dir/httpd.pid",
     "ErrorLog $dir/error_log", 'LogLevel warn', "DefaultRuntimeDir $dir",
