@@ -136,6 +136,8 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
         switch (oac_cache_begin(r, key, patience, &shared, &claim)) {
         case OAC_HANDOFF_MINE: {
             apr_time_t start = apr_time_now();
+            apr_size_t len;
+
             result = do_refresh(r, app, old, previous);
             if (apr_time_now() - start > apr_time_from_sec(patience)) {
                 /* Compliance hooks have no time bound of their own. */
@@ -145,12 +147,12 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                               " s): a parallel request may have refreshed "
                               "the same token", app->name, patience);
             }
-            if (result && strlen(result) > OAC_HANDOFF_MAX_RESULT) {
+            if (result && (len = strlen(result)) > OAC_HANDOFF_MAX_RESULT) {
                 ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                               OAC_LOGNO(00136) "app %s: the refreshed token "
                               "is %" APR_SIZE_T_FMT " bytes, too large to "
                               "hand to parallel requests (at most %d)%s",
-                              app->name, strlen(result),
+                              app->name, len,
                               OAC_HANDOFF_MAX_RESULT, server_side
                               ? ": they go on with the token they have "
                                 "until the browser brings the session "

@@ -570,14 +570,16 @@ apr_status_t oac_handoff_kv_begin(oac_handoff_e *pstate, char **presult,
     return APR_SUCCESS;
 }
 
-apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
-                                   const char *refresh_token,
-                                   const char *result)
+/* oac_handoff_kv_finish, or with unshared its outcome for a result too
+ * large to keep, known without the result. */
+static apr_status_t kv_record(apr_pool_t *p, const oac_kv_t *kv,
+                              const char *refresh_token, const char *result,
+                              int unshared)
 {
     unsigned char id[ID_LEN];
-    handoff_slot_t *s;
+    handoff_slot_t *s = NULL;
     apr_size_t len;
-    char *rname, *raw;
+    char *rname, *raw = NULL;
     oac_kv_e rc;
 
     if (!refresh_token || !*refresh_token) {
@@ -587,10 +589,10 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
         return APR_EGENERAL;
     }
     len = result ? strlen(result) : 0;
-    s = NULL;
-    /* nonce, tag and ciphertext, as stored */
-    raw = apr_palloc(p, NONCE_LEN + TAG_LEN + len);
-    if (result && len <= OAC_HANDOFF_MAX_RESULT) {
+    unshared = unshared || len > OAC_HANDOFF_MAX_RESULT;
+    if (result && !unshared) {
+        /* nonce, tag and ciphertext, as stored */
+        raw = apr_palloc(p, NONCE_LEN + TAG_LEN + len);
         s = apr_pcalloc(p, sizeof(*s));
         memcpy(s->id, id, ID_LEN);
         if (seal_for(s, (unsigned char *)raw + NONCE_LEN + TAG_LEN,
@@ -602,8 +604,7 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
         /* A failure never replaces a result. Nor does a result too large
          * to keep: unlike the table (one writer at a time), a store may
          * hold a result written by a refresher on another machine. */
-        rc = kv->add(kv->baton, p, rname,
-                     result && len > OAC_HANDOFF_MAX_RESULT ? "T" : "F",
+        rc = kv->add(kv->baton, p, rname, unshared ? "T" : "F",
                      OAC_HANDOFF_TTL);
         return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
                                                       : APR_EGENERAL;
@@ -618,21 +619,16 @@ apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
     return rc == OAC_KV_OK ? APR_SUCCESS : APR_EGENERAL;
 }
 
+apr_status_t oac_handoff_kv_finish(apr_pool_t *p, const oac_kv_t *kv,
+                                   const char *refresh_token,
+                                   const char *result)
+{
+    return kv_record(p, kv, refresh_token, result, 0);
+}
+
 apr_status_t oac_handoff_kv_finish_unshared(apr_pool_t *p,
                                             const oac_kv_t *kv,
                                             const char *refresh_token)
 {
-    unsigned char id[ID_LEN];
-    char *rname;
-    oac_kv_e rc;
-
-    if (!refresh_token || !*refresh_token) {
-        return APR_SUCCESS;
-    }
-    if (!(rname = kv_result_name(p, id, refresh_token))) {
-        return APR_EGENERAL;
-    }
-    rc = kv->add(kv->baton, p, rname, "T", OAC_HANDOFF_TTL);
-    return rc == OAC_KV_OK || rc == OAC_KV_EXISTS ? APR_SUCCESS
-                                                  : APR_EGENERAL;
+    return kv_record(p, kv, refresh_token, NULL, 1);
 }

@@ -104,9 +104,10 @@ oac_handoff_e oac_handoff_begin(char **presult, apr_pool_t *p, void *mem,
  * NULL when the refresh failed. Without a slot for refresh_token (it was
  * reused meanwhile), one is taken as oac_handoff_begin would, so that late
  * waiters still find the outcome. A failure never replaces a result (nor
- * one too large to keep) less than OAC_HANDOFF_TTL old: once a refresh succeeded the old token is
- * spent, so a later failure with it (a second refresher after a stale
- * claim) says nothing new, and the waiters need the result.
+ * one too large to keep) less than OAC_HANDOFF_TTL old: once a refresh
+ * succeeded the old token is spent, so a later failure with it (a second
+ * refresher after a stale claim) says nothing new, and the waiters need
+ * the result.
  * A result longer than OAC_HANDOFF_MAX_RESULT bytes is recorded as such
  * (UNSHARED for the waiters), one that cannot be encrypted as a failure
  * (see oac_handoff.c for why).
