@@ -8,9 +8,8 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use JSON::PP ();
-use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_post provider_config
-                 login json_of cookie_of);
+                 login json_of cookie_of parallel_get);
 
 my $n = 8;
 plan tests => 5;
@@ -30,20 +29,10 @@ login($ua, 'local');
 provider_post('/_control/config', { token_endpoint_mode => 'slow:1' });
 my $cookie = cookie_of($ua);
 
-my @kids;
-for my $i (1 .. $n) {
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        my $res = LWP::UserAgent->new(timeout => 30)
-            ->get(site("/api/local/parallel/$i"), Cookie => $cookie);
-        my $echo = eval { JSON::PP::decode_json($res->content) } || {};
-        exit($res->code == 200 && ($echo->{auth} || '') eq 'bearer-header' ? 0 : 1);
-    }
-    push @kids, $pid;
-}
-my $ok = 0;
-for (@kids) { waitpid $_, 0; $ok++ if $? == 0 }
+my $ok = grep {
+    my $echo = eval { JSON::PP::decode_json($_->{body}) } || {};
+    $_->{code} == 200 && ($echo->{auth} || '') eq 'bearer-header';
+} parallel_get($cookie, map { "/api/local/parallel/$_" } 1 .. $n);
 
 my $stats = provider_get('/_control/stats');
 ok t_cmp($ok, $n, "all $n parallel requests succeeded");

@@ -20,11 +20,10 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use File::Temp qw(tempdir);
 use JSON::PP ();
 use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_post provider_config
-                 login json_of cookie_of);
+                 login json_of cookie_of log_size log_lines_since parallel_get);
 
 my $n = 6;
 my $dbd = ($ENV{OAC_SESSION_STORE} || 'cookie') eq 'dbd';
@@ -34,16 +33,6 @@ sub counters {
     my $status = json_of(browser()->get(site('/oauthclient-status?json')));
     my ($app) = grep { $_->{name} eq 'big3' } @{ $status->{apps} };
     return $app->{counters};
-}
-
-my $log_file = Apache::Test::vars('t_logs') . '/error_log';
-sub log_since {
-    my ($start, $re) = @_;
-    open my $fh, '<', $log_file or die "$log_file: $!";
-    seek $fh, $start, 0;
-    my @hits = grep { $_ =~ $re } <$fh>;
-    close $fh;
-    return @hits;
 }
 
 # Logs in with small tokens living $lifetime seconds (a code as long as
@@ -62,33 +51,10 @@ sub parallel_round {
         token_length => 7990,
         refresh_override => { scope => join(' ', map { "scope.$_" } 1 .. 60) },
     });
-    my $cookie = cookie_of($ua);
-    my $dir = tempdir(CLEANUP => 1);
-    my @kids;
-    for my $i (1 .. $n) {
-        my $pid = fork;
-        die "fork: $!" unless defined $pid;
-        if (!$pid) {
-            my $res = LWP::UserAgent->new(timeout => 30)
-                ->get(site("/api/big3/parallel/$i"), Cookie => $cookie);
-            my $echo = eval { JSON::PP::decode_json($res->content) } || {};
-            open my $fh, '>', "$dir/$i" or die "$dir/$i: $!";
-            print $fh join("\n", $res->code, $echo->{auth} // '',
-                           scalar($res->header('Set-Cookie')) // '',
-                           $res->header('Retry-After') // ''), "\n";
-            close $fh;
-            exit 0;
-        }
-        push @kids, $pid;
-    }
-    waitpid $_, 0 for @kids;
-    my @out;
-    for my $i (1 .. $n) {
-        open my $fh, '<', "$dir/$i" or die "$dir/$i: $!";
-        chomp(my @l = <$fh>);
-        close $fh;
-        push @out, [ map { $_ // '' } @l[0 .. 3] ];
-    }
+    my @out = map {
+        my $echo = eval { JSON::PP::decode_json($_->{body}) } || {};
+        [ $_->{code}, $echo->{auth} // '', $_->{set_cookie}, $_->{retry_after} ];
+    } parallel_get(cookie_of($ua), map { "/api/big3/parallel/$_" } 1 .. $n);
     provider_post('/_control/config', { token_endpoint_mode => 'normal' });
     return @out;
 }
@@ -103,7 +69,7 @@ my $failed_before = counters()->{refresh_failed};
 if ($dbd) {
     # Round 1: tokens that live 30 s are refreshed at once (60 s margin)
     # and are still good meanwhile.
-    my $start = -s $log_file;
+    my $start = log_size();
     my @r = parallel_round(30, 0);
     my $stats = provider_get('/_control/stats');
     my @set = grep { session_of($_->[2]) } @r;
@@ -113,11 +79,11 @@ if ($dbd) {
     ok t_cmp($stats->{refresh_token_reuse}, 0, 'the spent refresh token was not sent again');
     ok t_cmp(counters()->{refresh_failed} - $failed_before, 0, 'no refresh counted as failed');
     ok t_cmp(scalar @set, 1, 'only the request that refreshed saved the session');
-    my @said = log_since($start, qr/OAC00136/);
+    my @said = log_lines_since($start, qr/OAC00136/);
     ok t_cmp(scalar(@said) . ' ' . ($said[0] // ''),
              qr/^1 .*app big3: the refreshed token is \d{5} bytes, too large to hand to parallel requests \(at most 16384\): they go on with the token they have/,
              'OAC00136 says it once, with the size and the limit');
-    ok t_cmp(scalar(log_since($start, qr/OAC00137.*app big3/)) >= 1 ? 'said' : 'not said', 'said',
+    ok t_cmp(scalar(log_lines_since($start, qr/OAC00137.*app big3/)) >= 1 ? 'said' : 'not said', 'said',
              'the waiters say why they leave the session alone (OAC00137)');
     # The stored session holds the new tokens: its refresh token (the
     # token lives 30 s, so this refreshes again) is accepted.
@@ -130,7 +96,7 @@ if ($dbd) {
 
     # Round 2: the token in hand has expired (it lived 2 s): the waiters
     # cannot go on with it, and ask the browser to come back.
-    $start = -s $log_file;
+    $start = log_size();
     @r = parallel_round(2, 3);
     $stats = provider_get('/_control/stats');
     my @served = grep { $_->[0] eq '200' } @r;
@@ -141,7 +107,7 @@ if ($dbd) {
              'each 503 with Retry-After: 2');
     ok t_cmp(scalar(grep { session_of($_->[2]) } @later), 0,
              'none of them touched the session');
-    ok t_cmp(scalar(log_since($start, qr/OAC00138.*app big3: answering 503/)), $n - 1,
+    ok t_cmp(scalar(log_lines_since($start, qr/OAC00138.*app big3: answering 503/)), $n - 1,
              'each 503 is logged as a warning (OAC00138)');
     $res = LWP::UserAgent->new(timeout => 30)
         ->get(site('/api/big3/again'), Cookie => session_of($served[0][2]));
@@ -151,7 +117,7 @@ if ($dbd) {
              'two refreshes, each with a refresh token never used before');
 }
 else {
-    my $start = -s $log_file;
+    my $start = log_size();
     my @r = parallel_round(30, 0);
     my $stats = provider_get('/_control/stats');
     my @failed = grep { $_->[0] eq '500' } @r;
@@ -160,10 +126,10 @@ else {
              'the refresher fails on the session too large for a cookie, the others are logged out');
     ok t_cmp(scalar(grep { session_of($_->[2]) } @out), $n - 1,
              'each of those sends the session without the spent token');
-    my @said = log_since($start, qr/OAC00136/);
+    my @said = log_lines_since($start, qr/OAC00136/);
     ok t_cmp($said[0] // '', qr/app big3: .*too large to hand to parallel requests \(at most 16384\), and a session cookie cannot hold it either: they log the user out/,
              'OAC00136 says why');
-    ok t_cmp(scalar(log_since($start, qr/OAC00014/)), 1, 'the refresher says its cookie was too large (OAC00014)');
+    ok t_cmp(scalar(log_lines_since($start, qr/OAC00014/)), 1, 'the refresher says its cookie was too large (OAC00014)');
     my $res = LWP::UserAgent->new(timeout => 30)
         ->get(site('/api/big3/after'), Cookie => session_of($out[0][2]));
     ok t_cmp($res->code, 401, 'the browser is logged out');

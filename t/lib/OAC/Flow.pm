@@ -13,10 +13,12 @@ use LWP::UserAgent ();
 use URI ();
 use URI::QueryParam ();
 use URI::Escape qw(uri_escape);
+use File::Temp ();
+use POSIX ();
 
 use Exporter 'import';
 our @EXPORT_OK = qw(browser site provider_get provider_post provider_config
-                    log_size log_since
+                    log_size log_since log_lines_since parallel_get
                     login_redirect approve login query_of json_of cookie_of);
 
 sub site {
@@ -92,17 +94,51 @@ sub approve {
     return $res->header('Location');
 }
 
-# The test httpd's error log: its size now, and the last line matching re
-# written since an earlier size ('' when none).
+# The test httpd's error log: its size now, the lines matching re written
+# since an earlier size, and the last of them ('' when none).
 sub log_file { Apache::Test::vars('t_logs') . '/error_log' }
 sub log_size { -s log_file() }
-sub log_since {
+sub log_lines_since {
     my ($start, $re) = @_;
     open my $fh, '<', log_file() or die log_file() . ": $!";
     seek $fh, $start, 0;
     my @lines = grep { $_ =~ $re } <$fh>;
     close $fh;
-    return $lines[-1] // '';
+    return @lines;
+}
+sub log_since { (log_lines_since(@_))[-1] // '' }
+
+# GETs each of paths at once, from a process of its own, with the Cookie
+# header cookie: a browser's parallel requests. Returns, in the order of
+# paths, a hash per answer: code, body, set_cookie, retry_after.
+sub parallel_get {
+    my ($cookie, @paths) = @_;
+    my $dir = File::Temp->newdir('oac-parallel-XXXXXX', TMPDIR => 1);
+    my @kids;
+    for my $i (0 .. $#paths) {
+        my $pid = fork;
+        die "fork: $!" unless defined $pid;
+        if (!$pid) {
+            my $res = LWP::UserAgent->new(timeout => 30)
+                ->get(site($paths[$i]), Cookie => $cookie);
+            open my $fh, '>', "$dir/$i" or POSIX::_exit(1);
+            print $fh JSON::PP::encode_json({
+                code => $res->code, body => $res->decoded_content // '',
+                set_cookie => scalar($res->header('Set-Cookie')) // '',
+                retry_after => $res->header('Retry-After') // '' });
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @kids, $pid;
+    }
+    waitpid $_, 0 for @kids;
+    return map {
+        open my $fh, '<', "$dir/$_" or die "$dir/$_: $!";
+        local $/;
+        my $answer = JSON::PP::decode_json(<$fh>);
+        close $fh;
+        $answer;
+    } 0 .. $#paths;
 }
 
 # The whole dance; returns the callback's response.
