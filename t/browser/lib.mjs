@@ -149,18 +149,50 @@ export async function startOpStack() {
     const conf = path.join(here, 'op.conf');
     const r = spawnSync(httpd, ['-f', conf, '-d', dir, '-k', 'start'], { env, encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`httpd did not start: ${r.stdout}${r.stderr}`);
-    for (let i = 0; ; i += 1) {
-      try {
-        if (existsSync(path.join(dir, 'httpd.pid')) && (await fetch(url)).status) break;
-      } catch { /* not yet */ }
-      if (i > 100) throw new Error(`httpd does not answer on ${url}; see ${dir}/error.log`);
-      await new Promise((res) => setTimeout(res, 100));
-    }
+    await waitForHttpd(url, dir);
   } catch (err) {
+    // The logs go with the error: CI keeps the output, not the directory.
+    err.message += logTails(dir, ['error.log', 'op.log']);
     stopStack(stack);
     throw err;
   }
   return stack;
+}
+
+// Waits for httpd to answer url, within 20 s in all. Each try has its own
+// 3 s limit: a server that accepts a connection and never answers (no child
+// serving it) would otherwise hold fetch for undici's 300 s.
+async function waitForHttpd(url, dir) {
+  const deadline = Date.now() + 20_000;
+  let last = 'no pid file';
+  while (Date.now() < deadline) {
+    if (existsSync(path.join(dir, 'httpd.pid'))) {
+      try {
+        const r = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+        await r.arrayBuffer();
+        return;
+      } catch (e) {
+        last = `${e.name}: ${e.cause?.code || e.message}`;
+      }
+    }
+    await new Promise((res) => setTimeout(res, 100));
+  }
+  const ps = spawnSync('ps', ['-eo', 'pid,ppid,user,stat,etime,args'], { encoding: 'utf8', timeout: 5_000 });
+  const httpds = (ps.stdout || '').split('\n').filter((l) => l.includes(dir)).join('\n');
+  throw new Error(`httpd does not answer on ${url} within 20 s (last try: ${last});`
+    + ` its processes:\n${httpds || '(none)'}`);
+}
+
+// The last lines of each log in dir, for an error message.
+function logTails(dir, files, lines = 40) {
+  let out = '';
+  for (const f of files) {
+    try {
+      const text = readFileSync(path.join(dir, f), 'utf8').trimEnd().split('\n').slice(-lines).join('\n    ');
+      out += `\n  --- ${f} (last ${lines} lines):\n    ${text}`;
+    } catch { /* absent */ }
+  }
+  return out;
 }
 
 function stopOpStack(stack) {
@@ -177,7 +209,7 @@ function stopOpStack(stack) {
 }
 
 export async function controlOp(stack, what, method = 'GET') {
-  const r = await fetch(stack.opControl + what, { method });
+  const r = await fetch(stack.opControl + what, { method, signal: AbortSignal.timeout(10_000) });
   if (!r.ok) throw new Error(`OP ${what}: HTTP ${r.status}`);
   return r.json();
 }

@@ -24,11 +24,11 @@ describe('OpenID Connect login through oidc-provider (an app of four keys)', () 
   before(async () => {
     stack = await startOpStack();
     browser = await launchBrowser();
-  });
+  }, T);
   after(async () => {
     await browser?.close();
     stopStack(stack);
-  });
+  }, T);
 
   test('a protected page, the OP\'s sign-in page, back as the sub, logout at the OP', T, async (t) => {
     await withPage(t, browser, stack, async ({ page, step }) => {
