@@ -319,3 +319,39 @@ json_t *oac_claims_parse(apr_pool_t *p, const char *s)
     }
     return oac_util_json_owned(p, doc);
 }
+
+json_t *oac_claims_renewed(apr_pool_t *p, const json_t *kept,
+                           const json_t *before, const json_t *after)
+{
+    json_t *out = kept ? json_deep_copy(kept) : json_object();
+    const char *name;
+    json_t *v;
+
+    if (!out) {
+        return NULL;
+    }
+    /* What the login's id_token gave follows the refreshed one, which may
+     * also have dropped it. A kept value unlike the login id_token's came
+     * from userinfo, which won the merge at login, and stays. */
+    json_object_foreach((json_t *)before, name, v) {
+        const json_t *now = json_object_get(out, name);
+        const json_t *fresh = json_object_get(after, name);
+
+        if (now && !json_equal((json_t *)now, v)) {
+            continue;
+        }
+        if (fresh) {
+            json_object_set(out, name, (json_t *)fresh);
+        }
+        else {
+            json_object_del(out, name);
+        }
+    }
+    /* Claims new in the refreshed id_token, unless userinfo had them. */
+    json_object_foreach((json_t *)after, name, v) {
+        if (!json_object_get(before, name) && !json_object_get(out, name)) {
+            json_object_set(out, name, v);
+        }
+    }
+    return oac_util_json_owned(p, out);
+}

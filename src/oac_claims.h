@@ -91,4 +91,17 @@ const char *oac_claims_select(apr_pool_t *p, const json_t *claims,
  * with it); NULL when s is not a JSON object. */
 json_t *oac_claims_parse(apr_pool_t *p, const char *s);
 
+/*
+ * A session's claims after a refresh brought an id_token: kept (the
+ * claims the login kept, or NULL for none), the login's id_token claims
+ * (before) and the refreshed id_token's (after, checked as OpenID Connect
+ * Core 12.2 says). A claim whose kept value is the login id_token's takes
+ * the refreshed id_token's value, or goes when that one lacks it; a kept
+ * value unlike the login id_token's came from userinfo (it wins the merge
+ * at login) and stays, as do claims only userinfo had; claims new in the
+ * refreshed id_token are added. Owned by p; NULL when out of memory.
+ */
+json_t *oac_claims_renewed(apr_pool_t *p, const json_t *kept,
+                           const json_t *before, const json_t *after);
+
 #endif

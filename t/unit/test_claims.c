@@ -283,6 +283,44 @@ static void userinfo_claims(void **state)
     assert_null(got);
 }
 
+/* The claims a refresh's id_token leaves in a session. */
+static void renewed(void **state)
+{
+    apr_pool_t *p = *state;
+    /* at login: userinfo's email won over the id_token's, address and
+     * phone were userinfo's alone, groups and level the id_token's */
+    json_t *before = oac_claims_parse(p, "{\"sub\":\"1001\","
+        "\"email\":\"id@x\",\"groups\":[\"staff\",\"admins\"],"
+        "\"level\":3,\"exp\":100}");
+    json_t *kept = oac_claims_parse(p, "{\"sub\":\"1001\","
+        "\"email\":\"ui@x\",\"groups\":[\"staff\",\"admins\"],"
+        "\"level\":3,\"address\":{\"country\":\"FR\"},"
+        "\"phone\":\"1\"}");
+    /* the refresh: groups shrank, level is gone, email and phone in the
+     * id_token now, a new claim */
+    json_t *after = oac_claims_parse(p, "{\"sub\":\"1001\","
+        "\"email\":\"id2@x\",\"groups\":[\"staff\"],"
+        "\"phone\":\"2\",\"team\":\"blue\",\"exp\":200}");
+    json_t *got = oac_claims_renewed(p, kept, before, after);
+    int shrunk = -1;
+
+    assert_non_null(got);
+    assert_string_equal(oac_claims_select(p, got, NULL, 1, 4096, &shrunk),
+        "{\"address\":{\"country\":\"FR\"},\"email\":\"ui@x\","
+        "\"groups\":[\"staff\"],\"phone\":\"1\",\"sub\":\"1001\","
+        "\"team\":\"blue\"}");
+    /* the session's copy is not touched */
+    assert_true(oac_claims_match(kept, "groups", "admins"));
+    assert_true(oac_claims_match(kept, "level", "3"));
+
+    /* nothing kept before (too large at login): the id_token's alone */
+    got = oac_claims_renewed(p, NULL, before, after);
+    assert_non_null(got);
+    assert_true(oac_claims_match(got, "email", "id2@x"));
+    assert_true(oac_claims_match(got, "team", "blue"));
+    assert_false(oac_claims_match(got, "groups", "admins"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +331,7 @@ int main(void)
         T(names),
         T(select_kept),
         T(userinfo_claims),
+        T(renewed),
     };
 
     return OAC_RUN_TESTS("oac_claims", tests);
