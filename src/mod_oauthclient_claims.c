@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "oac_claims.h"
+#include "oac_jose.h"
 #include "oac_token.h"
 #include "oac_util.h"
 
@@ -167,8 +168,9 @@ const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
-                      const json_t *claims, const char *id_token)
+/* Keeps what the configuration names of claims in the session. */
+static void keep(request_rec *r, session_rec *z, const oac_app_t *app,
+                 const json_t *claims)
 {
     const char *kept = NULL;
     int shrunk = 0;
@@ -191,6 +193,12 @@ void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
                         ? apr_pstrcat(r->pool, kept_for(),
                                       shrunk == 2 ? "x" : "", NULL)
                         : NULL);
+}
+
+void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
+                      const json_t *claims, const char *id_token)
+{
+    keep(r, z, app, claims);
     /* The id_token is the largest thing a login brings: kept only for the
      * logout at the provider (id_token_hint) or for forwarding. */
     if (!app->oidc || !(app->end_session_endpoint || want_id_token)
@@ -223,6 +231,40 @@ static const json_t *session_claims(request_rec *r, const oac_app_t *app)
         apr_hash_set(parsed, app->name, APR_HASH_KEY_STRING, claims);
     }
     return claims;
+}
+
+void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
+                      const char *previous, const char *id_token)
+{
+    const json_t *before, *after, *kept, *renewed = NULL;
+    apr_hash_t *parsed = NULL;
+    const char *why = "out of memory";
+
+    if (!want_all && !wanted->nelts) {
+        return;
+    }
+    kept = oac_claims_parse(r->pool, oac_session_get(r, z, app, "claims"));
+    /* Both were checked when stored: the login's at its callback, the
+     * refreshed one by the request that refreshed. */
+    before = oac_jose_claims_unverified(&why, r->pool, previous);
+    after = before ? oac_jose_claims_unverified(&why, r->pool, id_token)
+                   : NULL;
+    if (after) {
+        renewed = oac_claims_renewed(r->pool, kept, before, after);
+    }
+    if (!renewed) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00139)
+                      "app %s: the user's claims stay as they were: the "
+                      "id_tokens cannot be read: %s", app->name, why);
+        return;
+    }
+    keep(r, z, app, renewed);
+    /* This request's rules read the renewed claims, not the ones parsed
+     * before the refresh. */
+    apr_pool_userdata_get((void **)&parsed, CLAIMS_KEY, r->pool);
+    if (parsed) {
+        apr_hash_set(parsed, app->name, APR_HASH_KEY_STRING, NULL);
+    }
 }
 
 static void forward_one(request_rec *r, const oac_app_t *app,

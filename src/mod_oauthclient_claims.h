@@ -33,6 +33,12 @@ const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on);
 void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
                       const json_t *claims, const char *id_token);
 
+/* After a refresh whose id_token (checked) replaces previous, the login's
+ * (or the last refresh's): the session's claims follow it, as
+ * oac_claims_renewed says. */
+void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
+                      const char *previous, const char *id_token);
+
 /* 0 when the session's claims for app were kept for another
  * configuration than this one (a rule was added since): its token is not
  * to be used, and the user logs in again. */

@@ -8,6 +8,7 @@
  * machine, wait for it and take its result (mod_oauthclient_cache.c).
  */
 #include "mod_oauthclient_refresh.h"
+#include "mod_oauthclient_claims.h"
 #include "mod_oauthclient_hooks.h"
 #include "mod_oauthclient_status.h"
 
@@ -257,7 +258,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
     oac_token_t *fresh = NULL;
-    const char *stored = NULL, *id_token = NULL, *why;
+    const char *stored = NULL, *id_token = NULL, *previous = NULL, *why;
     int gave_up = 0;
 
     if (app->version != OAC_OAUTH2
@@ -278,9 +279,8 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         }
         /* Only an id_token the session keeps (for forwarding, or the
          * logout's hint) is replaced by the refresh's. */
-        fresh = refreshed(r, provider, *ptoken,
-                          app->oidc ? oac_session_get(r, z, app, "id_token")
-                                    : NULL,
+        previous = app->oidc ? oac_session_get(r, z, app, "id_token") : NULL;
+        fresh = refreshed(r, provider, *ptoken, previous,
                           &stored, &id_token,
                           !oac_session_in_cookie(r, z), &gave_up);
         oac_observe(r, app, OAC_HIST_REFRESH, apr_time_now() - start);
@@ -327,6 +327,7 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
         return HTTP_UNAUTHORIZED;
     }
     if (id_token) {
+        oac_claims_renew(r, z, app, previous, id_token);
         oac_session_set(r, z, app, "id_token", id_token);
     }
     oac_session_refresh_end(r, z);

@@ -7,7 +7,8 @@
 # answering for another user, or with an id_token it did not sign, is not
 # trusted with the session. Not checkable for want of the provider's key
 # (OAC00135), it is not stored and the session goes on. Parallel requests
-# that wait for one refresh all get the new id_token.
+# that wait for one refresh all get the new id_token. The claims follow
+# it (Require oauth-claim, OAuthForwardClaims); userinfo's stay.
 use strict;
 use warnings FATAL => 'all';
 
@@ -19,7 +20,7 @@ use MIME::Base64 qw(decode_base64url);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of log_size log_since);
 
-plan tests => 55;
+plan tests => 64;
 
 my $echo_path = '/oidcrefresh/echo';     # OAuthForwardTokens On
 
@@ -147,6 +148,48 @@ refused('an azp added', { id_token_override => { azp => 'oauth2-client' } },
 refused('another audience', { id_token_override => { aud => [ 'oauth2-client', 'another-client' ],
                                                      azp => 'oauth2-client' } },
         qr/id_token is refused.*: id_token: its iss, aud or azp is not the login's/);
+
+# ---- 3b. the claims follow the refreshed id_token -------------------------
+# A user taken out of a group at the provider loses what a 'Require
+# oauth-claim' rule gave at the next refresh, not at the session's end.
+# Claims only userinfo gave (address) stay as at login.
+{
+    my ($ua4) = fresh_login();
+    my $claims = sub {
+        my $e = json_of($ua4->get(site('/oidcrefresh/claims/echo')));
+        return join ' | ', map { $e->{"HTTP_X_OAUTH_CLAIM_$_"} // '-' } qw(GROUPS EMAIL ADDRESS);
+    };
+    my $admins = sub { $ua4->get(site('/oidcrefresh/admins/echo'))->code };
+    my $addr = qr/"country":"FR"/;
+    ok t_cmp($claims->(), qr/^staff,admins \| alice\@example\.org \| .*$addr/,
+             "claims after a refresh that changed nothing: the login's");
+    ok t_cmp($admins->(), 200, 'an admin passes Require oauth-claim groups:admins');
+
+    provider_post('/_control/config', { id_token_override => { groups => ['staff'] } });
+    my $n0 = refreshes();
+    ok t_cmp($admins->(), 403, 'out of the admins group at the provider: 403 after the next refresh');
+    ok t_cmp(refreshes() - $n0, 1, '(that request refreshed)');
+    ok t_cmp($claims->(), qr/^staff \| alice\@example\.org \| .*$addr/,
+             "the forwarded groups are the refreshed id_token's; userinfo's address stays");
+
+    provider_post('/_control/config', { id_token_override => { groups => undef, email => 'new@example.org' } });
+    ok t_cmp($claims->(), qr/^- \| new\@example\.org \| .*$addr/,
+             "a claim the refreshed id_token no longer has is gone; a changed one follows it");
+    ok t_cmp($admins->(), 403, 'no groups claim: still 403');
+
+    # parallel requests waiting for one refresh all renew the same way
+    provider_post('/_control/config', { id_token_override => { groups => ['staff', 'ops'] },
+                                        token_endpoint_mode => 'slow:1' });
+    my $before = refreshes();
+    my @got = OAC::Flow::parallel_get(cookie_of($ua4), ('/oidcrefresh/claims/echo') x 4);
+    provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+    ok t_cmp(refreshes() - $before, 1, '4 parallel requests: one refresh');
+    ok t_cmp(join(' ', map { $_->{code} . ':' . (json_of_text($_->{body})->{HTTP_X_OAUTH_CLAIM_GROUPS} // '-') } @got),
+             join(' ', ('200:staff,ops') x 4),
+             'each forwards the groups of that refresh, the waiters too');
+    provider_post('/_control/config', { id_token_override => {} });
+}
+sub json_of_text { my ($t) = @_; return eval { JSON::PP::decode_json($t // '') } || {} }
 
 # ---- 4. the provider's keys rotate ---------------------------------------
 # (last: the local provider keeps its new key for the tests after this one,
