@@ -168,16 +168,66 @@ const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on)
     return NULL;
 }
 
-/* Keeps what the configuration names of claims in the session. */
+/* Marks after the fingerprint in claims_set: none were kept, for being
+ * too big; only the named ones were (OAuthForwardClaims On asked for
+ * all). Older versions compare the fingerprint alone. */
+#define KEPT_NONE 'x'
+#define KEPT_NAMED 's'
+
+/* The mark after the fingerprint, or '\0'. Read at the fingerprint's
+ * length, not as the last character: the fingerprint's own last
+ * character is any of base64url's 64, 'x' among them. */
+static char kept_mark(const char *set)
+{
+    apr_size_t n = strlen(kept_for());
+
+    return set && strlen(set) > n ? set[n] : '\0';
+}
+
+/* Of userinfo_names, those of claims the session kept (kept, their
+ * JSON text), as JSON text; "[]" for none. */
+static const char *kept_names(apr_pool_t *p, const json_t *userinfo_names,
+                              const char *kept)
+{
+    const json_t *in = oac_claims_parse(p, kept);
+    json_t *out = json_array(), *v;
+    apr_size_t i;
+    char *text;
+    const char *copy;
+
+    if (!out) {
+        return NULL;
+    }
+    json_array_foreach((json_t *)userinfo_names, i, v) {
+        if (in && json_is_string(v) && json_object_get(in, json_string_value(v))
+            && json_array_append(out, v) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    text = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    copy = text ? apr_pstrdup(p, text) : NULL;
+    free(text);
+    return copy;
+}
+
+/* Keeps what the configuration names of claims in the session; with
+ * named_only, only the claims rules and OAuthForwardClaims name, as for
+ * a session whose login could keep no more. userinfo_names (NULL when not
+ * known) says which claims userinfo gave, for the refreshes to leave. */
 static void keep(request_rec *r, session_rec *z, const oac_app_t *app,
-                 const json_t *claims)
+                 const json_t *claims, int named_only,
+                 const json_t *userinfo_names)
 {
     const char *kept = NULL;
+    char mark[2] = "";
     int shrunk = 0;
 
     if (claims && (want_all || wanted->nelts)) {
-        kept = oac_claims_select(r->pool, claims, wanted, want_all,
-                                 OAC_CLAIMS_MAX, &shrunk);
+        kept = oac_claims_select(r->pool, claims, wanted,
+                                 want_all && !named_only, OAC_CLAIMS_MAX,
+                                 &shrunk);
         if (shrunk) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00115)
                           "app %s: the user's claims are over %d bytes: "
@@ -187,18 +237,34 @@ static void keep(request_rec *r, session_rec *z, const oac_app_t *app,
                           : "none are kept, and rules on them will deny");
         }
     }
+    if (shrunk == 2) {
+        mark[0] = KEPT_NONE;
+    }
+    else if (want_all && (shrunk == 1 || named_only)) {
+        mark[0] = KEPT_NAMED;
+    }
     oac_session_set(r, z, app, "claims", kept);
     oac_session_set(r, z, app, "claims_set",
                     want_all || wanted->nelts
-                        ? apr_pstrcat(r->pool, kept_for(),
-                                      shrunk == 2 ? "x" : "", NULL)
+                        ? apr_pstrcat(r->pool, kept_for(), mark, NULL)
                         : NULL);
+    oac_session_set(r, z, app, "claims_ui",
+                    userinfo_names && kept
+                        ? kept_names(r->pool, userinfo_names, kept) : NULL);
 }
 
 void oac_claims_store(request_rec *r, session_rec *z, const oac_app_t *app,
                       const json_t *claims, const char *id_token)
 {
-    keep(r, z, app, claims);
+    const json_t *id_claims;
+    const char *why;
+
+    /* Which claims userinfo gave is known only now, with both at hand. */
+    id_claims = app->oidc && id_token && claims
+        ? oac_jose_claims_unverified(&why, r->pool, id_token) : NULL;
+    keep(r, z, app, claims, 0,
+         id_claims ? oac_claims_userinfo_names(r->pool, claims, id_claims)
+                   : NULL);
     /* The id_token is the largest thing a login brings: kept only for the
      * logout at the provider (id_token_hint) or for forwarding. */
     if (!app->oidc || !(app->end_session_endpoint || want_id_token)
@@ -233,24 +299,54 @@ static const json_t *session_claims(request_rec *r, const oac_app_t *app)
     return claims;
 }
 
+/* The names kept in claims_ui, or NULL. */
+static const json_t *session_userinfo_names(request_rec *r, session_rec *z,
+                                            const oac_app_t *app)
+{
+    const char *text = oac_session_get(r, z, app, "claims_ui");
+    json_error_t jerr;
+    json_t *names;
+
+    if (!text || !(names = json_loads(text, 0, &jerr))) {
+        return NULL;
+    }
+    if (!json_is_array(names)) {
+        json_decref(names);
+        return NULL;
+    }
+    return oac_util_json_owned(r->pool, names);
+}
+
 void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
                       const char *previous, const char *id_token)
 {
-    const json_t *before, *after, *kept, *renewed = NULL;
+    const json_t *before, *after, *kept, *ui, *renewed = NULL;
     apr_hash_t *parsed = NULL;
     const char *why = "out of memory";
+    char mark = kept_mark(oac_session_get(r, z, app, "claims_set"));
 
     if (!want_all && !wanted->nelts) {
         return;
     }
+    if (mark == KEPT_NONE) {
+        /* What userinfo gave is gone with the login: renewed from the
+         * id_token alone, the claims would be a guess that rules would
+         * then judge (OAC00128 answers them instead). */
+        return;
+    }
     kept = oac_claims_parse(r->pool, oac_session_get(r, z, app, "claims"));
-    /* Both were checked when stored: the login's at its callback, the
-     * refreshed one by the request that refreshed. */
-    before = oac_jose_claims_unverified(&why, r->pool, previous);
-    after = before ? oac_jose_claims_unverified(&why, r->pool, id_token)
-                   : NULL;
+    if (!(ui = session_userinfo_names(r, z, app))) {
+        /* A login by an older version: what differs from the id_token
+         * the claims were last made with is userinfo's. Both id_tokens
+         * were checked when stored: the login's at its callback, a
+         * refreshed one by the request that refreshed. */
+        before = oac_jose_claims_unverified(&why, r->pool, previous);
+        ui = before ? oac_claims_userinfo_names(r->pool, kept ? kept
+                                                : before, before) : NULL;
+    }
+    after = ui ? oac_jose_claims_unverified(&why, r->pool, id_token) : NULL;
     if (after) {
-        renewed = oac_claims_renewed(r->pool, kept, before, after);
+        renewed = oac_claims_renewed(r->pool, kept, ui, after);
     }
     if (!renewed) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00139)
@@ -258,7 +354,7 @@ void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
                       "id_tokens cannot be read: %s", app->name, why);
         return;
     }
-    keep(r, z, app, renewed);
+    keep(r, z, app, renewed, mark == KEPT_NAMED, ui);
     /* This request's rules read the renewed claims, not the ones parsed
      * before the refresh. */
     apr_pool_userdata_get((void **)&parsed, CLAIMS_KEY, r->pool);
@@ -391,7 +487,6 @@ static authz_status check_rule(request_rec *r, const char *require_line,
     const oac_request_t *rs = oac_request_state(r);
     const apr_array_header_t *rules = parsed;
     session_rec *z;
-    const char *kept;
     int i;
 
     if (rs->route) {
@@ -425,8 +520,8 @@ static authz_status check_rule(request_rec *r, const char *require_line,
         }
     }
     if (oac_session_open(r, &z) == OK
-        && (kept = oac_session_get(r, z, rs->app, "claims_set"))
-        && kept[strlen(kept) - 1] == 'x') {
+        && kept_mark(oac_session_get(r, z, rs->app, "claims_set"))
+           == KEPT_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00128)
                       "app %s: the user's claims were too big to keep in "
                       "the session (OAC00115), so 'Require oauth-claim %s' "

@@ -261,9 +261,12 @@ static void insert_error_filter(request_rec *r)
  * mod_session_dbd gives the session a new id at every save that changed
  * it. After a refresh that strands a browser's other requests, sent with
  * the old id's cookie before the new one came back: they find no session
- * and the user is sent to log in. A refresh changes nobody's rights, so a
- * save whose only change was a refresh keeps the id (mod_session_dbd
- * keeps it for a session it thinks unchanged). "Only" is judged on the
+ * and the user is sent to log in. A refresh does not change who the user
+ * is (a refreshed id_token must name the login's sub; the claims it
+ * renews may change what the user may do, but the id is already the
+ * user's own, new at the login), so a save whose only change was a
+ * refresh keeps the id (mod_session_dbd keeps it for a session it thinks
+ * unchanged). "Only" is judged on the
  * session itself, not on what this module did: the session must have
  * been unchanged when the refresh began and be exactly what the refresh
  * left at save time, so a change by anyone else (mod_auth_form's login,
@@ -438,4 +441,5 @@ void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app)
     oac_session_set(r, z, app, "claims", NULL);
     oac_session_set(r, z, app, "id_token", NULL);
     oac_session_set(r, z, app, "claims_set", NULL);
+    oac_session_set(r, z, app, "claims_ui", NULL);
 }

@@ -320,8 +320,56 @@ json_t *oac_claims_parse(apr_pool_t *p, const char *s)
     return oac_util_json_owned(p, doc);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+json_t *oac_claims_userinfo_names(apr_pool_t *p, const json_t *claims,
+                                  const json_t *id_claims)
+{
+    apr_array_header_t *found = apr_array_make(p, 4, sizeof(const char *));
+    json_t *names, *v;
+    const char *name;
+    int i;
+
+    json_object_foreach((json_t *)claims, name, v) {
+        const json_t *id = id_claims ? json_object_get(id_claims, name)
+                                     : NULL;
+        if (!id || !json_equal((json_t *)id, v)) {
+            APR_ARRAY_PUSH(found, const char *) = name;
+        }
+    }
+    /* sorted: the same text whatever order the provider sent */
+    qsort(found->elts, found->nelts, sizeof(const char *), by_name);
+    if (!(names = json_array())) {
+        return NULL;
+    }
+    for (i = 0; i < found->nelts; ++i) {
+        if (json_array_append_new(names, json_string(APR_ARRAY_IDX(
+                                      found, i, const char *))) != 0) {
+            json_decref(names);
+            return NULL;
+        }
+    }
+    return oac_util_json_owned(p, names);
+}
+
+static int named(const json_t *names, const char *name)
+{
+    apr_size_t i;
+
+    for (i = 0; i < json_array_size(names); ++i) {
+        const char *s = json_string_value(json_array_get(names, i));
+        if (s && !strcmp(s, name)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 json_t *oac_claims_renewed(apr_pool_t *p, const json_t *kept,
-                           const json_t *before, const json_t *after)
+                           const json_t *userinfo_names, const json_t *after)
 {
     json_t *out = kept ? json_deep_copy(kept) : json_object();
     const char *name;
@@ -330,27 +378,16 @@ json_t *oac_claims_renewed(apr_pool_t *p, const json_t *kept,
     if (!out) {
         return NULL;
     }
-    /* What the login's id_token gave follows the refreshed one, which may
-     * also have dropped it. A kept value unlike the login id_token's came
-     * from userinfo, which won the merge at login, and stays. */
-    json_object_foreach((json_t *)before, name, v) {
-        const json_t *now = json_object_get(out, name);
-        const json_t *fresh = json_object_get(after, name);
-
-        if (now && !json_equal((json_t *)now, v)) {
-            continue;
-        }
-        if (fresh) {
-            json_object_set(out, name, (json_t *)fresh);
-        }
-        else {
-            json_object_del(out, name);
-        }
-    }
-    /* Claims new in the refreshed id_token, unless userinfo had them. */
+    /* Userinfo's claims stay as at login: it is not asked again. A claim
+     * the refreshed id_token lacks stays too: OpenID Connect Core 12.2
+     * does not make a provider repeat claims there, so its absence says
+     * nothing, and removing the claim could turn a 'Require not' into a
+     * grant. */
     json_object_foreach((json_t *)after, name, v) {
-        if (!json_object_get(before, name) && !json_object_get(out, name)) {
-            json_object_set(out, name, v);
+        if (!named(userinfo_names, name)
+            && json_object_set(out, name, v) != 0) {
+            json_decref(out);
+            return NULL;
         }
     }
     return oac_util_json_owned(p, out);

@@ -92,16 +92,23 @@ const char *oac_claims_select(apr_pool_t *p, const json_t *claims,
 json_t *oac_claims_parse(apr_pool_t *p, const char *s);
 
 /*
+ * The names of claims (the merged claims of a login) that userinfo gave:
+ * those id_claims (the login id_token's) lacks or holds with another
+ * value (userinfo wins the merge). A sorted JSON array of strings owned
+ * by p; NULL when out of memory.
+ */
+json_t *oac_claims_userinfo_names(apr_pool_t *p, const json_t *claims,
+                                  const json_t *id_claims);
+
+/*
  * A session's claims after a refresh brought an id_token: kept (the
- * claims the login kept, or NULL for none), the login's id_token claims
- * (before) and the refreshed id_token's (after, checked as OpenID Connect
- * Core 12.2 says). A claim whose kept value is the login id_token's takes
- * the refreshed id_token's value, or goes when that one lacks it; a kept
- * value unlike the login id_token's came from userinfo (it wins the merge
- * at login) and stays, as do claims only userinfo had; claims new in the
- * refreshed id_token are added. Owned by p; NULL when out of memory.
+ * claims the session keeps, or NULL for none) with each claim of after
+ * (the refreshed id_token's, checked as OpenID Connect Core 12.2 says)
+ * whose name is not in userinfo_names (a JSON array of strings, or NULL).
+ * Userinfo's claims and those after lacks (absent is unknown there, not
+ * removed) stay. Owned by p; NULL when out of memory.
  */
 json_t *oac_claims_renewed(apr_pool_t *p, const json_t *kept,
-                           const json_t *before, const json_t *after);
+                           const json_t *userinfo_names, const json_t *after);
 
 #endif

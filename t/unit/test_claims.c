@@ -8,8 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <apr_strings.h>
 
 #include "oac_test.h"
 #include "fake_http.h"
@@ -284,6 +287,17 @@ static void userinfo_claims(void **state)
 }
 
 /* The claims a refresh's id_token leaves in a session. */
+static const char *dumped(apr_pool_t *p, const json_t *v)
+{
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    const char *out;
+
+    assert_non_null(s);
+    out = apr_pstrdup(p, s);
+    free(s);
+    return out;
+}
+
 static void renewed(void **state)
 {
     apr_pool_t *p = *state;
@@ -292,33 +306,61 @@ static void renewed(void **state)
     json_t *before = oac_claims_parse(p, "{\"sub\":\"1001\","
         "\"email\":\"id@x\",\"groups\":[\"staff\",\"admins\"],"
         "\"level\":3,\"exp\":100}");
-    json_t *kept = oac_claims_parse(p, "{\"sub\":\"1001\","
+    const char *kept_text = "{\"address\":{\"country\":\"FR\"},"
         "\"email\":\"ui@x\",\"groups\":[\"staff\",\"admins\"],"
-        "\"level\":3,\"address\":{\"country\":\"FR\"},"
-        "\"phone\":\"1\"}");
-    /* the refresh: groups shrank, level is gone, email and phone in the
-     * id_token now, a new claim */
+        "\"level\":3,\"phone\":\"1\",\"sub\":\"1001\"}";
+    json_t *kept = oac_claims_parse(p, kept_text);
+    json_t *ui = oac_claims_userinfo_names(p, kept, before);
+    /* the refresh: groups shrank, level not repeated, email and phone in
+     * the id_token now, a new claim */
     json_t *after = oac_claims_parse(p, "{\"sub\":\"1001\","
         "\"email\":\"id2@x\",\"groups\":[\"staff\"],"
         "\"phone\":\"2\",\"team\":\"blue\",\"exp\":200}");
-    json_t *got = oac_claims_renewed(p, kept, before, after);
-    int shrunk = -1;
+    json_t *first, *got;
 
+    /* sorted, whatever the order of the claims */
+    assert_string_equal(dumped(p, ui), "[\"address\",\"email\",\"phone\"]");
+    assert_string_equal(dumped(p, oac_claims_userinfo_names(p, before,
+                                                             before)), "[]");
+
+    /* groups follows the id_token; email (userinfo's at login) and phone
+     * (userinfo's alone) stay; level, not repeated, stays; team is new */
+    first = got = oac_claims_renewed(p, kept, ui, after);
     assert_non_null(got);
-    assert_string_equal(oac_claims_select(p, got, NULL, 1, 4096, &shrunk),
+    assert_string_equal(dumped(p, got),
         "{\"address\":{\"country\":\"FR\"},\"email\":\"ui@x\","
-        "\"groups\":[\"staff\"],\"phone\":\"1\",\"sub\":\"1001\","
-        "\"team\":\"blue\"}");
+        "\"exp\":200,\"groups\":[\"staff\"],\"level\":3,"
+        "\"phone\":\"1\",\"sub\":\"1001\",\"team\":\"blue\"}");
     /* the session's copy is not touched */
-    assert_true(oac_claims_match(kept, "groups", "admins"));
-    assert_true(oac_claims_match(kept, "level", "3"));
+    assert_string_equal(dumped(p, kept), kept_text);
 
-    /* nothing kept before (too large at login): the id_token's alone */
-    got = oac_claims_renewed(p, NULL, before, after);
+    /* a refreshed id_token that repeats nothing changes nothing */
+    got = oac_claims_renewed(p, kept, ui,
+                             oac_claims_parse(p, "{\"sub\":\"1001\"}"));
     assert_non_null(got);
-    assert_true(oac_claims_match(got, "email", "id2@x"));
-    assert_true(oac_claims_match(got, "team", "blue"));
-    assert_false(oac_claims_match(got, "groups", "admins"));
+    assert_string_equal(dumped(p, got), kept_text);
+
+    /* a claim one refresh left out is the id_token's at the next, not
+     * taken for userinfo's */
+    got = oac_claims_renewed(p, got, ui,
+                             oac_claims_parse(p, "{\"sub\":\"1001\","
+                                              "\"groups\":[\"ops\"]}"));
+    assert_true(oac_claims_match(got, "groups", "ops"));
+    assert_false(oac_claims_match(got, "groups", "staff"));
+
+    /* an emptied list counts */
+    got = oac_claims_renewed(p, first, ui,
+                             oac_claims_parse(p, "{\"sub\":\"1001\","
+                                              "\"groups\":[]}"));
+    assert_false(oac_claims_match(got, "groups", "staff"));
+    assert_true(oac_claims_match(got, "phone", "1"));
+
+    /* none kept, none from userinfo: the id_token's claims */
+    got = oac_claims_renewed(p, NULL, NULL, after);
+    assert_non_null(got);
+    assert_string_equal(dumped(p, got),
+        "{\"email\":\"id2@x\",\"exp\":200,\"groups\":[\"staff\"],"
+        "\"phone\":\"2\",\"sub\":\"1001\",\"team\":\"blue\"}");
 }
 
 int main(void)
