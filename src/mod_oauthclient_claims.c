@@ -299,24 +299,6 @@ static const json_t *session_claims(request_rec *r, const oac_app_t *app)
     return claims;
 }
 
-/* The names kept in claims_ui, or NULL. */
-static const json_t *session_userinfo_names(request_rec *r, session_rec *z,
-                                            const oac_app_t *app)
-{
-    const char *text = oac_session_get(r, z, app, "claims_ui");
-    json_error_t jerr;
-    json_t *names;
-
-    if (!text || !(names = json_loads(text, 0, &jerr))) {
-        return NULL;
-    }
-    if (!json_is_array(names)) {
-        json_decref(names);
-        return NULL;
-    }
-    return oac_util_json_owned(r->pool, names);
-}
-
 void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
                       const char *previous, const char *id_token)
 {
@@ -335,7 +317,9 @@ void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
         return;
     }
     kept = oac_claims_parse(r->pool, oac_session_get(r, z, app, "claims"));
-    if (!(ui = session_userinfo_names(r, z, app))) {
+    ui = oac_claims_parse_names(r->pool,
+                                oac_session_get(r, z, app, "claims_ui"));
+    if (!ui) {
         /* A login by an older version: what differs from the id_token
          * the claims were last made with is userinfo's. Both id_tokens
          * were checked when stored: the login's at its callback, a

@@ -305,7 +305,8 @@ const char *oac_claims_select(apr_pool_t *p, const json_t *claims,
     return *out ? out : NULL;
 }
 
-json_t *oac_claims_parse(apr_pool_t *p, const char *s)
+/* s as JSON of the type wanted, owned by p; NULL otherwise. */
+static json_t *parse_as(apr_pool_t *p, const char *s, json_type wanted)
 {
     json_error_t jerr;
     json_t *doc;
@@ -313,11 +314,21 @@ json_t *oac_claims_parse(apr_pool_t *p, const char *s)
     if (!s || !(doc = json_loads(s, 0, &jerr))) {
         return NULL;
     }
-    if (!json_is_object(doc)) {
+    if (json_typeof(doc) != wanted) {
         json_decref(doc);
         return NULL;
     }
     return oac_util_json_owned(p, doc);
+}
+
+json_t *oac_claims_parse(apr_pool_t *p, const char *s)
+{
+    return parse_as(p, s, JSON_OBJECT);
+}
+
+json_t *oac_claims_parse_names(apr_pool_t *p, const char *s)
+{
+    return parse_as(p, s, JSON_ARRAY);
 }
 
 static int by_name(const void *a, const void *b)

@@ -91,6 +91,10 @@ const char *oac_claims_select(apr_pool_t *p, const json_t *claims,
  * with it); NULL when s is not a JSON object. */
 json_t *oac_claims_parse(apr_pool_t *p, const char *s);
 
+/* A list of names such as oac_claims_userinfo_names makes, from its JSON
+ * text; owned by p, NULL when s is not a JSON array. */
+json_t *oac_claims_parse_names(apr_pool_t *p, const char *s);
+
 /*
  * The names of claims (the merged claims of a login) that userinfo gave:
  * those id_claims (the login id_token's) lacks or holds with another

@@ -318,8 +318,12 @@ static void renewed(void **state)
         "\"phone\":\"2\",\"team\":\"blue\",\"exp\":200}");
     json_t *first, *got;
 
-    /* sorted, whatever the order of the claims */
+    /* sorted, whatever the order of the claims; read back from its text */
     assert_string_equal(dumped(p, ui), "[\"address\",\"email\",\"phone\"]");
+    assert_string_equal(dumped(p, oac_claims_parse_names(p, dumped(p, ui))),
+                        dumped(p, ui));
+    assert_null(oac_claims_parse_names(p, "{\"a\":1}"));
+    assert_null(oac_claims_parse_names(p, NULL));
     assert_string_equal(dumped(p, oac_claims_userinfo_names(p, before,
                                                              before)), "[]");
 
