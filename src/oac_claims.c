@@ -191,7 +191,9 @@ const char *oac_claims_text(apr_pool_t *p, const json_t *v)
         json_t *e;
         json_array_foreach(v, i, e) {
             char *t = scalar_text(p, e);
-            if (!t) {
+            /* an element with an embedded NUL would be cut short too */
+            if (!t || (json_is_string(e)
+                       && strlen(t) != json_string_length(e))) {
                 return NULL;
             }
             APR_ARRAY_PUSH(parts, char *) = t;

@@ -145,7 +145,12 @@ static void text(void **state)
     assert_null(oac_claims_text(p, oac_claims_lookup(c, "evil")));
     {
         json_t *nul = json_stringn("a\0b", 3);
+        json_t *list = json_pack("[s, O]", "staff", nul);
         assert_null(oac_claims_text(p, nul));
+        /* nor "staff,a" from an element with one */
+        assert_non_null(list);
+        assert_null(oac_claims_text(p, list));
+        json_decref(list);
         json_decref(nul);
     }
     assert_null(oac_claims_text(p, NULL));
