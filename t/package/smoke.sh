@@ -217,10 +217,13 @@ fi
 
 # --- 3-4: apt install -------------------------------------------------------
 # What httpd's configuration and a2enmod's records are before: the same
-# after the purge.
+# after the purge. Directories are not records: the first a2enmod or
+# a2dismod by an administrator on a machine makes its empty state
+# directories (enabled_by_admin, disabled_by_admin, disabled_by_maint),
+# which are there for good, package or not.
 a2snapshot() {
     find /etc/apache2/mods-enabled /var/lib/apache2/module -mindepth 1 \
-        -printf '%p %l\n' | sort
+        ! -type d -printf '%p %l\n' | sort
 }
 a2snapshot > "$tmp/a2-before"
 if DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$deb" \
