@@ -21,10 +21,14 @@ async function receivedHeaders(page) {
 describe('OpenID Connect login through oidc-provider (an app of four keys)', () => {
   let stack;
   let browser;
+  // The limit is over the sum of startOpStack's own (the OP 20 s, httpd's
+  // start 30 s, its first answer 23 s) and the browser's 30 s: a slow
+  // start fails with startOpStack's message and logs, not the hook's
+  // bare timeout.
   before(async () => {
     stack = await startOpStack();
     browser = await launchBrowser();
-  }, T);
+  }, { timeout: 150_000 });
   after(async () => {
     await browser?.close();
     stopStack(stack);
