@@ -56,18 +56,63 @@ static char *dumped(apr_pool_t *p, const json_t *v)
     return out;
 }
 
+/* A string a header can carry as it is: no control character, no NUL. */
+static int plain(const json_t *v)
+{
+    const char *s = json_string_value(v), *c;
+
+    if (!s || strlen(s) != json_string_length(v)) {
+        return 0;
+    }
+    for (c = s; *c; ++c) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The text of a string, or of an array of strings, written here: the
+ * contract's "arrays joined with ','"; NULL for anything else. */
+static const char *expected_text(apr_pool_t *p, const json_t *v)
+{
+    const char *out = NULL;
+    size_t i;
+
+    if (plain(v)) {
+        return json_string_value(v);
+    }
+    if (!json_is_array(v)) {
+        return NULL;
+    }
+    for (i = 0; i < json_array_size(v); ++i) {
+        const json_t *e = json_array_get(v, i);
+        if (!plain(e)) {
+            return NULL;
+        }
+        out = out ? apr_pstrcat(p, out, ",", json_string_value(e), NULL)
+                  : json_string_value(e);
+    }
+    return out ? out : "";
+}
+
 /* What reaches a header or a variable: no control character (a CR or LF
- * would split the request the backend reads), names of safe bytes only. */
+ * would split the request the backend reads), names of safe bytes only;
+ * strings and lists of strings that can go as they are, do. */
 static void check_forwarded(apr_pool_t *p, const json_t *claims)
 {
-    const char *name, *text, *c;
+    const char *name, *text, *c, *want;
     json_t *v;
 
     json_object_foreach((json_t *)claims, name, v) {
         const char *h = oac_claims_header_name(p, name);
         const char *e = oac_claims_env_name(p, name);
 
-        if ((text = oac_claims_text(p, v))) {
+        text = oac_claims_text(p, v);
+        if ((want = expected_text(p, v))) {
+            CHECK(text && !strcmp(text, want));
+        }
+        if (text) {
             for (c = text; *c; ++c) {
                 CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
             }
@@ -90,18 +135,27 @@ static void check_select(apr_pool_t *p, const json_t *claims,
                          const char *name, int all)
 {
     apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
-    const char *kept, *key;
+    const char *kept, *key, *top = *name ? oac_claims_top(p, name) : NULL;
     const json_t *back;
     json_t *v;
     int shrunk = -1;
 
-    if (*name) {
-        APR_ARRAY_PUSH(names, const char *) = oac_claims_top(p, name);
+    if (top) {
+        APR_ARRAY_PUSH(names, const char *) = top;
     }
     kept = oac_claims_select(p, claims, names, all, OAC_CLAIMS_MAX, &shrunk);
     CHECK(shrunk >= 0 && shrunk <= 2);
     CHECK(shrunk != 1 || all);
     if (!kept) {
+        /* nothing, without shrinking: there was nothing to keep */
+        if (shrunk == 0 && all) {
+            json_object_foreach((json_t *)claims, key, v) {
+                CHECK(is_one_time(key));
+            }
+        }
+        if (shrunk == 0 && !all) {
+            CHECK(!top || !json_object_get(claims, top));
+        }
         return;
     }
     CHECK(shrunk != 2);
@@ -110,6 +164,8 @@ static void check_select(apr_pool_t *p, const json_t *claims,
     json_object_foreach((json_t *)back, key, v) {
         CHECK(json_equal(v, json_object_get(claims, key)));
         CHECK(!all || shrunk || !is_one_time(key));
+        /* named only: the name, and nothing else */
+        CHECK((all && !shrunk) || (top && !strcmp(key, top)));
     }
     if (all && !shrunk) {
         json_object_foreach((json_t *)claims, key, v) {
@@ -178,8 +234,37 @@ static void check_rules(apr_pool_t *p, const json_t *claims,
                         const char *line)
 {
     apr_array_header_t *rules;
-    const char *err = NULL;
+    const char *err = NULL, *key;
+    json_t *v;
     int i;
+
+    /* A top-level claim is found by its own (non-empty) name, dots and
+     * all: a string matches its text and nothing longer, an array each of
+     * its strings, an object nothing. */
+    json_object_foreach((json_t *)claims, key, v) {
+        if (!*key) {
+            continue;       /* no rule can name it: parse_rules refuses */
+        }
+        if (plain(v)) {
+            CHECK(oac_claims_match(claims, key, json_string_value(v)));
+            CHECK(!oac_claims_match(claims, key,
+                                    apr_pstrcat(p, json_string_value(v),
+                                                "#", NULL)));
+        }
+        else if (json_is_array(v)) {
+            size_t k;
+            for (k = 0; k < json_array_size(v); ++k) {
+                const json_t *e = json_array_get(v, k);
+                if (plain(e)) {
+                    CHECK(oac_claims_match(claims, key,
+                                           json_string_value(e)));
+                }
+            }
+        }
+        else if (json_is_object(v)) {
+            CHECK(!oac_claims_match(claims, key, "{}"));
+        }
+    }
 
     if (oac_claims_parse_rules(&rules, &err, p, line) != APR_SUCCESS) {
         CHECK(err != NULL);
