@@ -7,7 +7,6 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use JSON::PP ();
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of parallel_get);
 
@@ -30,8 +29,7 @@ provider_post('/_control/config', { token_endpoint_mode => 'slow:1' });
 my $cookie = cookie_of($ua);
 
 my $ok = grep {
-    my $echo = eval { JSON::PP::decode_json($_->{body}) } || {};
-    $_->{code} == 200 && ($echo->{auth} || '') eq 'bearer-header';
+    $_->{code} == 200 && ($_->{json}{auth} || '') eq 'bearer-header';
 } parallel_get($cookie, map { "/api/local/parallel/$_" } 1 .. $n);
 
 my $stats = provider_get('/_control/stats');

@@ -42,6 +42,12 @@ sub fresh_login {
 # id_tokens compared, not printed: the verbose output stays readable
 sub same { my ($x, $y) = @_; return ($x // 'none') eq ($y // '') ? 'the same' : 'different' }
 sub echo { my ($ua) = @_; return json_of($ua->get(site($echo_path))) }
+# The X-OAuth-Claim-NAME headers path's backend got, '-' for one it did not.
+sub forwarded {
+    my ($ua, $path, @names) = @_;
+    my $e = json_of($ua->get(site($path)));
+    return join ' | ', map { $e->{"HTTP_X_OAUTH_CLAIM_$_"} // '-' } @names;
+}
 
 # ---- 1. a refresh's id_token replaces the login's -----------------------
 my ($ua, $login_id) = fresh_login();
@@ -155,10 +161,7 @@ refused('another audience', { id_token_override => { aud => [ 'oauth2-client', '
 # Claims only userinfo gave (address) stay as at login.
 {
     my ($ua4) = fresh_login();
-    my $claims = sub {
-        my $e = json_of($ua4->get(site('/oidcrefresh/claims/echo')));
-        return join ' | ', map { $e->{"HTTP_X_OAUTH_CLAIM_$_"} // '-' } qw(GROUPS EMAIL ADDRESS);
-    };
+    my $claims = sub { forwarded($ua4, '/oidcrefresh/claims/echo', qw(GROUPS EMAIL ADDRESS)) };
     my $admins = sub { $ua4->get(site('/oidcrefresh/admins/echo'))->code };
     my $addr = qr/"country":"FR"/;
     ok t_cmp($claims->(), qr/^staff,admins \| alice\@example\.org \| .*$addr/,
@@ -187,12 +190,11 @@ refused('another audience', { id_token_override => { aud => [ 'oauth2-client', '
     my @got = OAC::Flow::parallel_get(cookie_of($ua4), ('/oidcrefresh/claims/echo') x 4);
     provider_post('/_control/config', { token_endpoint_mode => 'normal' });
     ok t_cmp(refreshes() - $before, 1, '4 parallel requests: one refresh');
-    ok t_cmp(join(' ', map { $_->{code} . ':' . (json_of_text($_->{body})->{HTTP_X_OAUTH_CLAIM_GROUPS} // '-') } @got),
+    ok t_cmp(join(' ', map { $_->{code} . ':' . ($_->{json}{HTTP_X_OAUTH_CLAIM_GROUPS} // '-') } @got),
              join(' ', ('200:staff,ops') x 4),
              'each forwards the groups of that refresh, the waiters too');
     provider_post('/_control/config', { id_token_override => {} });
 }
-sub json_of_text { my ($t) = @_; return eval { JSON::PP::decode_json($t // '') } || {} }
 
 # Claims too big to keep at login are not renewed from the id_token alone:
 # what userinfo gave is gone, so the result would be a guess. None kept:
@@ -214,10 +216,7 @@ sub json_of_text { my ($t) = @_; return eval { JSON::PP::decode_json($t // '') }
 # the id_token's unnamed claims without userinfo's.
 {
     my ($ua6) = fresh_login(id_token_override => { bigjunk => 'j' x 1800 });
-    my $all = sub {
-        my $e = json_of($ua6->get(site('/oidcrefresh/all/echo')));
-        return join ' | ', map { $e->{"HTTP_X_OAUTH_CLAIM_$_"} // '-' } qw(GROUPS NAME BIGJUNK);
-    };
+    my $all = sub { forwarded($ua6, '/oidcrefresh/all/echo', qw(GROUPS NAME BIGJUNK)) };
     ok t_cmp($all->(), 'staff,admins | - | -', 'all claims too big: only the named ones are passed on');
     provider_post('/_control/config', { id_token_override => { bigjunk => undef, groups => ['staff'] } });
     ok t_cmp($all->(), 'staff | - | -',

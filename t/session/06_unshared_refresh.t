@@ -20,7 +20,6 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use JSON::PP ();
 use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of cookie_of log_size log_lines_since parallel_get);
@@ -52,8 +51,7 @@ sub parallel_round {
         refresh_override => { scope => join(' ', map { "scope.$_" } 1 .. 60) },
     });
     my @out = map {
-        my $echo = eval { JSON::PP::decode_json($_->{body}) } || {};
-        [ $_->{code}, $echo->{auth} // '', $_->{set_cookie}, $_->{retry_after} ];
+        [ $_->{code}, $_->{json}{auth} // '', $_->{set_cookie}, $_->{retry_after} ];
     } parallel_get(cookie_of($ua), map { "/api/big3/parallel/$_" } 1 .. $n);
     provider_post('/_control/config', { token_endpoint_mode => 'normal' });
     return @out;

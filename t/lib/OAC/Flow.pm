@@ -110,7 +110,8 @@ sub log_since { (log_lines_since(@_))[-1] // '' }
 
 # GETs each of paths at once, from a process of its own, with the Cookie
 # header cookie: a browser's parallel requests. Returns, in the order of
-# paths, a hash per answer: code, body, set_cookie, retry_after.
+# paths, a hash per answer: code, body, json (the body as JSON, {} when it
+# is none), set_cookie, retry_after.
 sub parallel_get {
     my ($cookie, @paths) = @_;
     my $dir = File::Temp->newdir('oac-parallel-XXXXXX', TMPDIR => 1);
@@ -137,6 +138,7 @@ sub parallel_get {
         local $/;
         my $answer = JSON::PP::decode_json(<$fh>);
         close $fh;
+        $answer->{json} = eval { JSON::PP::decode_json($answer->{body}) } || {};
         $answer;
     } 0 .. $#paths;
 }
