@@ -325,8 +325,7 @@ void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
          * were checked when stored: the login's at its callback, a
          * refreshed one by the request that refreshed. */
         before = oac_jose_claims_unverified(&why, r->pool, previous);
-        ui = before ? oac_claims_userinfo_names(r->pool, kept ? kept
-                                                : before, before) : NULL;
+        ui = before ? oac_claims_userinfo_names(r->pool, kept, before) : NULL;
     }
     after = ui ? oac_jose_claims_unverified(&why, r->pool, id_token) : NULL;
     if (after) {

@@ -96,10 +96,10 @@ json_t *oac_claims_parse(apr_pool_t *p, const char *s);
 json_t *oac_claims_parse_names(apr_pool_t *p, const char *s);
 
 /*
- * The names of claims (the merged claims of a login) that userinfo gave:
- * those id_claims (the login id_token's) lacks or holds with another
- * value (userinfo wins the merge). A sorted JSON array of strings owned
- * by p; NULL when out of memory.
+ * The names of claims (the merged claims of a login; NULL for none) that
+ * userinfo gave: those id_claims (the login id_token's) lacks or holds
+ * with another value (userinfo wins the merge). A sorted JSON array of
+ * strings owned by p; NULL when out of memory.
  */
 json_t *oac_claims_userinfo_names(apr_pool_t *p, const json_t *claims,
                                   const json_t *id_claims);

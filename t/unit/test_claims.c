@@ -331,6 +331,8 @@ static void renewed(void **state)
     assert_null(oac_claims_parse_names(p, NULL));
     assert_string_equal(dumped(p, oac_claims_userinfo_names(p, before,
                                                              before)), "[]");
+    assert_string_equal(dumped(p, oac_claims_userinfo_names(p, NULL,
+                                                             before)), "[]");
 
     /* groups follows the id_token; email (userinfo's at login) and phone
      * (userinfo's alone) stay; level, not repeated, stays; team is new */
