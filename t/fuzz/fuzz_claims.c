@@ -18,6 +18,9 @@
 
 FUZZ_APR_INITIALIZE
 
+/* The one-time claims of oac_claims.h's oac_claims_select comment, written
+ * out again on purpose: the oracle states the list, and does not ask the
+ * code under test for it. */
 static int is_one_time(const char *name)
 {
     static const char *const names[] = {
