@@ -136,13 +136,21 @@ BEGIN {
     text = substr(line, ind + 1)
 
     if (in_yaml) {
-        if (text ~ /^\.\.\.[ \t]*$/) in_yaml = 0
+        if (text ~ /^\.\.\.[ \t]*$/) {
+            in_yaml = 0
+            # A subtest whose tests failed says only that; one that failed
+            # of itself (node: a before hook's error, its timeout) says why,
+            # and nothing else would.
+            if (cur && di[cur] && ytext !~ /failureType: '(subtestsFailed|cancelledByParent)'/)
+                for (k = 1; k <= yn; k++) body(cur, yl[k])
+        }
         # YAML keeps its indentation (node's multi-line error messages).
         else if (cur && !di[cur]) body(cur, substr(line, yaml_ind + 1))
+        else if (cur && yn < 60) { yl[++yn] = substr(line, yaml_ind + 1); ytext = ytext "\n" line }
         next
     }
     if (after_point && text ~ /^---[ \t]*$/) {
-        in_yaml = 1; after_point = 0; yaml_ind = ind
+        in_yaml = 1; after_point = 0; yaml_ind = ind; yn = 0; ytext = ""
         next
     }
     after_point = 0

@@ -24,7 +24,22 @@ case_() {   # name, exit status, expected "P F S", stream (printf %b)
     fi
 }
 
-echo "1..18"
+shows_() {  # name, exit status, extended regex the report must (or, with !, must not) match, stream
+    local out
+    n=$((n + 1))
+    printf '%b' "$4" > "$tmp"
+    out=$(awk -v rc="$2" -f "$awk_file" "$tmp")
+    if { [ "${3#!}" = "$3" ] && grep -Eq -- "$3" <<<"$out"; } ||
+       { [ "${3#!}" != "$3" ] && ! grep -Eq -- "${3#!}" <<<"$out"; }; then
+        echo "ok $n - $1"
+    else
+        bad=$((bad + 1))
+        echo "not ok $n - $1"
+        sed 's/^/# /' <<<"$out"
+    fi
+}
+
+echo "1..21"
 case_ "all pass" 0 "2 0 0" "1..2\nok 1 - a\nok 2 - b\n"
 case_ "plan at the end" 0 "2 0 0" "ok 1 - a\nok 2 - b\n1..2\n"
 case_ "a failure, cmocka 1.1.5's skip line" 1 "2 1 1" \
@@ -52,5 +67,13 @@ case_ "a stream cut off inside a subtest" 255 "3 3 0" \
     "1..3\n# Subtest: t/a.t\n    1..2\n    ok 1\n    ok 2\nok 1 - t/a.t\n# Subtest: t/b.t\n    1..3\n    ok 1\n"
 case_ "a skipped file" 0 "1 0 0" \
     "1..2\n# Subtest: t/a.t\n    1..1\n    ok 1\nok 1 - t/a.t\n# Subtest: t/b.t\n    1..0 # skipped: no foo\nok 2 - t/b.t # SKIP no foo\n"
+
+# node's report of a describe() whose before hook failed: its test is
+# "cancelled", and only the suite's own YAML says why.
+hook="# Subtest: S\n    # Subtest: t1\n    not ok 1 - t1\n      ---\n      failureType: 'cancelledByParent'\n      error: 'test did not finish before its parent and was cancelled'\n      ...\n    1..1\nnot ok 1 - S\n  ---\n  type: 'suite'\n  failureType: 'hookFailed'\n  error: |-\n    httpd does not answer\n      --- error.log:\n        AH00052 child pid 7 exit signal\n  ...\n1..1\n"
+shows_ "a suite's failed hook: its error is shown" 1 "AH00052 child pid 7" "$hook"
+shows_ "... and counted once" 1 "^0 1 0$" "$hook"
+shows_ "a suite whose tests failed: not its boilerplate" 1 "!subtestsFailed" \
+    "# Subtest: S\n    not ok 1 - t1\n    1..1\nnot ok 1 - S\n  ---\n  failureType: 'subtestsFailed'\n  error: '1 subtest failed'\n  ...\n1..1\n"
 
 [ "$bad" -eq 0 ]
