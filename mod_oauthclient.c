@@ -43,7 +43,11 @@ APLOG_USE_MODULE(oauthclient);
  * here, 00094 cookie, 00095-00096 here, 00097-00098 flow (revocation),
  * 00099-00101 and 00103 checks, 00102 flow, 00104-00107 and 00110 cache
  * (and 00060-00062, 00066), 00108-00109 session, 00111-00113
- * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122 auth (DPoP), 00123-00126 service, 00127-00129 claims, 00130 auth (API retry), 00131 service, 00132 checks, 00133 claims. Next free: 00134. */
+ * discovery, 00114 refresh, 00115-00119 claims, 00120-00121 docs, 00122
+ * auth (DPoP), 00123-00126 service, 00127-00129 claims, 00130 auth (API
+ * retry), 00131 service, 00132 checks, 00133 claims, 00134-00138 refresh,
+ * 00139 claims, 00140 cache (a database connection made again). Next
+ * free: 00141. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,

@@ -26,6 +26,7 @@
 #include <apr_strings.h>
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <stdlib.h>
 
 /* After apr_dbd.h, which it needs and does not include. */
@@ -278,6 +279,10 @@ static int dbd_failed(dbd_kv_t *d, int rv)
     return 1;
 }
 
+static int pq_hung_up(ap_dbd_t *dbd);
+static int make_again(request_rec *r, ap_dbd_t *dbd);
+static void say_made_again(request_rec *r, int prepared);
+
 static int dbd_run(dbd_kv_t *d, const char *sql, int *pnrows)
 {
     int nrows = 0, rv;
@@ -397,6 +402,12 @@ static int dbd_open(dbd_kv_t *d, request_rec *r)
                  "DBDriver and DBDParams set for this virtual host?)";
         return 0;
     }
+    if (pq_hung_up(d->dbd)) {
+        int prepared = make_again(r, d->dbd);
+        if (prepared >= 0) {
+            say_made_again(r, prepared);
+        }
+    }
     driver = apr_dbd_name(d->dbd->driver);
     if (!strcmp(driver, "pgsql")) {
         d->now_sql = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
@@ -455,34 +466,50 @@ const char *oac_cmd_dbd_prepare_sql(cmd_parms *cmd, void *dconf,
     return NULL;
 }
 
+/* Kept among the connection's statements (a key no label can be): the
+ * pool of the statements prepared again last time, which lives with the
+ * connection. */
+#define STATEMENTS_KEY "\001oauthclient statements"
+
 /* Prepares every DBDPrepareSQL statement again on dbd; how many were. */
 static int prepare_again(request_rec *r, ap_dbd_t *dbd)
 {
     oac_server_conf *sc = oac_server_config(r->server);
+    apr_pool_t *sp, *before;
     int i, prepared = 0;
 
+    /* One pool a time: a connection made again often (an
+     * idle_session_timeout) does not pile up pools of dead statements. */
+    if (apr_pool_create(&sp, dbd->pool) != APR_SUCCESS) {
+        return 0;
+    }
     for (i = 0; i < sc->dbd_statements->nelts; ++i) {
         const dbd_statement_t *st = &APR_ARRAY_IDX(sc->dbd_statements, i,
                                                    dbd_statement_t);
         apr_dbd_prepared_t *stmt = NULL;
-        apr_pool_t *sp;
 
-        /* A pool of its own, which lives with the connection when the
-         * statement is kept and goes at once when it fails (harmlessly:
-         * "already exists" where it was not lost). */
-        if (apr_pool_create(&sp, dbd->pool) != APR_SUCCESS) {
-            break;
-        }
+        /* One that fails ("already exists" where it was not lost) keeps
+         * the statement it had. */
         if (apr_dbd_prepare(dbd->driver, sp, dbd->handle, st->sql,
                             st->label, &stmt) == 0 && stmt) {
             apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING,
                          stmt);
             ++prepared;
         }
-        else {
-            apr_pool_destroy(sp);
-        }
     }
+    before = apr_hash_get(dbd->prepared, STATEMENTS_KEY, APR_HASH_KEY_STRING);
+    if (!prepared) {
+        apr_pool_destroy(sp);
+    }
+    else if (prepared == sc->dbd_statements->nelts) {
+        /* none of the earlier ones is in use any more */
+        if (before) {
+            apr_pool_destroy(before);
+        }
+        apr_hash_set(dbd->prepared, STATEMENTS_KEY, APR_HASH_KEY_STRING, sp);
+    }
+    /* else some of the earlier ones stay in use: both pools stay (a
+     * database that lost only some statements; rare) */
     return prepared;
 }
 
@@ -527,9 +554,12 @@ static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
     if (backend_of(dbd) < 0 || !dbd->prepared) {
         return APR_SUCCESS;
     }
-    seen = apr_palloc(pool, sizeof(*seen));
+    if (!(seen = apr_hash_get(dbd->prepared, BACKEND_KEY,
+                              APR_HASH_KEY_STRING))) {
+        seen = apr_palloc(pool, sizeof(*seen));
+        apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
+    }
     *seen = backend_of(dbd);
-    apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
     return APR_SUCCESS;
 }
 
@@ -551,21 +581,115 @@ static ap_dbd_t *session_connection(request_rec *r, int *pbackend)
     return dbd;
 }
 
-const char *oac_dbd_broken(request_rec *r)
+/* Whether a PostgreSQL connection was found broken by a query (libpq's
+ * CONNECTION_BAD); 0 for other drivers. */
+static int pq_bad(ap_dbd_t *dbd)
 {
     static int (*conn_status)(const void *conn);
-    ap_dbd_t *dbd = session_connection(r, NULL);
     void *conn;
 
-    if (!dbd) {
-        return NULL;
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
+        return 0;
     }
     if (!conn_status) {
         *(void **)&conn_status = dlsym(RTLD_DEFAULT, "PQstatus");
     }
     conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
-    /* libpq's CONNECTION_BAD */
-    if (!conn_status || !conn || conn_status(conn) != 1) {
+    return conn_status && conn && conn_status(conn) == 1;
+}
+
+/*
+ * Whether the server closed a PostgreSQL connection (a restart, an
+ * administrator's pg_terminate_backend, idle_session_timeout) while it sat
+ * in mod_dbd's pool. libpq learns that only from the next query, which
+ * then fails: the user's request would answer 500 for a database that is
+ * up. A closed connection's socket is readable (the server's last word,
+ * then the end of the stream) with nothing asked: libpq is then given
+ * what is there to read, which ends the connection on its side when the
+ * stream ended. Anything else an idle connection may be sent (a NOTIFY
+ * where someone listens) stays in libpq's buffer, and the connection is
+ * kept. No query.
+ */
+static int pq_hung_up(ap_dbd_t *dbd)
+{
+    static int (*pq_socket)(const void *conn);
+    static int (*pq_consume)(void *conn);
+    struct pollfd pfd;
+    void *conn;
+    int i;
+
+    if (strcmp(apr_dbd_name(dbd->driver), "pgsql")) {
+        return 0;
+    }
+    if (!pq_socket || !pq_consume) {
+        *(void **)&pq_socket = dlsym(RTLD_DEFAULT, "PQsocket");
+        *(void **)&pq_consume = dlsym(RTLD_DEFAULT, "PQconsumeInput");
+    }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    if (!pq_socket || !pq_consume || !conn) {
+        return 0;
+    }
+    /* libpq reads once per call: the last word, then the end */
+    for (i = 0; i < 4 && !pq_bad(dbd); ++i) {
+        if ((pfd.fd = pq_socket(conn)) < 0) {
+            return 0;
+        }
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        if (poll(&pfd, 1, 0) <= 0) {
+            return 0;
+        }
+        pq_consume(conn);
+    }
+    return pq_bad(dbd);
+}
+
+/* Makes a connection that pq_hung_up() found closed again, with the
+ * DBDPrepareSQL statements; the number of those prepared, or -1 when the
+ * database cannot be reached (the query that follows says so). */
+static int make_again(request_rec *r, ap_dbd_t *dbd)
+{
+    static void (*pq_reset)(void *conn);
+    oac_server_conf *sc = oac_server_config(r->server);
+    void *conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    int prepared = 0;
+
+    if (!pq_reset) {
+        *(void **)&pq_reset = dlsym(RTLD_DEFAULT, "PQreset");
+    }
+    if (!pq_reset || !conn) {
+        return -1;
+    }
+    pq_reset(conn);
+    if (pq_bad(dbd)) {
+        return -1;
+    }
+    if (sc->dbd_statements) {
+        prepared = prepare_again(r, dbd);
+    }
+    note_backend(dbd->pool, NULL, dbd);
+    return prepared;
+}
+
+/* The warning for a connection the server had closed. */
+static void say_made_again(request_rec *r, int prepared)
+{
+    oac_server_conf *sc = oac_server_config(r->server);
+
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00140)
+                  "the database had closed a pooled connection (it "
+                  "restarted?): made again before its next query%s",
+                  sc->dbd_statements
+                  ? apr_psprintf(r->pool, ", %d of %d statements prepared "
+                                 "again", prepared, sc->dbd_statements->nelts)
+                  : "");
+}
+
+const char *oac_dbd_broken(request_rec *r)
+{
+    ap_dbd_t *dbd = session_connection(r, NULL);
+
+    if (!dbd || !pq_bad(dbd)) {
         return NULL;
     }
     return apr_psprintf(r->pool, "the connection to the database broke "
@@ -580,6 +704,13 @@ void oac_dbd_before_session(request_rec *r)
     ap_dbd_t *dbd = session_connection(r, &now);
 
     if (!dbd) {
+        return;
+    }
+    if (pq_hung_up(dbd)) {
+        int prepared = make_again(r, dbd);
+        if (prepared >= 0) {
+            say_made_again(r, prepared);
+        }
         return;
     }
     seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);

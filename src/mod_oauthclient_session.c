@@ -23,6 +23,7 @@
 APLOG_USE_MODULE(oauthclient);
 
 #pragma weak ap_hook_session_save
+#pragma weak ap_hook_session_load
 
 static APR_OPTIONAL_FN_TYPE(ap_session_load) *session_load;
 static APR_OPTIONAL_FN_TYPE(ap_session_get) *session_get;
@@ -55,11 +56,6 @@ int oac_session_open(request_rec *r, session_rec **pz)
      * back, or it loads an empty session and the user is logged out. */
     cookie = apr_table_get(r->headers_in, "Cookie");
     cookie2 = apr_table_get(r->headers_in, "Cookie2");
-    /* Without a cookie no session is read from a database: no connection
-     * is taken from mod_dbd's pool to check on. */
-    if (cookie || cookie2) {
-        oac_dbd_before_session(r);
-    }
     rv = session_load(r, &z);
     if (rv != APR_SUCCESS
         && (db_why = oac_dbd_session_failed(r, &retry)) && retry) {
@@ -315,10 +311,32 @@ void oac_session_refresh_end(request_rec *r, session_rec *z)
     }
 }
 
+/* Before any store loads a session: mod_session's own fixups load one in
+ * every location with Session On, before the module's handlers (login,
+ * callback, logout) open it, and mod_session_dbd takes the cookie out of
+ * the request as it reads it. A pooled database connection the server
+ * closed is made again first. Without a cookie no session is read from
+ * a database: no connection is taken from mod_dbd's pool to check on. */
+static int dbd_before_load(request_rec *r, session_rec **z)
+{
+    (void)z;
+    if (apr_table_get(r->headers_in, "Cookie")
+        || apr_table_get(r->headers_in, "Cookie2")) {
+        oac_dbd_before_session(r);
+    }
+    return DECLINED;
+}
+
 static int keep_session_id(request_rec *r, session_rec *z)
 {
     request_rec *q;
 
+    /* mod_session_dbd writes next: a session made by this request (a
+     * login) was never loaded from the database, so the connection it is
+     * written on was not looked at yet. */
+    if (z && z->dirty) {
+        oac_dbd_before_session(r);
+    }
     if (!z || !z->uuid || !z->dirty) {
         return DECLINED;
     }
@@ -345,6 +363,10 @@ void oac_session_register(void)
      * codec's (mod_oauthclient_codec.c says why). */
     if (ap_hook_session_save) {
         ap_hook_session_save(keep_session_id, NULL, NULL,
+                             APR_HOOK_REALLY_FIRST);
+    }
+    if (ap_hook_session_load) {
+        ap_hook_session_load(dbd_before_load, NULL, NULL,
                              APR_HOOK_REALLY_FIRST);
     }
     /* After mod_session's own output filter (AP_FTYPE_CONTENT_SET), which

@@ -164,23 +164,24 @@ class Checks:
         return codes, (after["client_credentials_requests"]
                        - before.get("client_credentials_requests", 0))
 
-    def check_service_token(self):
+    def check_service_token(self, app="local"):
         """OAuthProxyAPI NAME client_credentials on two nodes sharing
         OAuthCache: one token fetched for both, a refused one replaced once
-        for both, and never readable in the cache."""
+        for both, and never readable in the cache. A machine renews a
+        refused token at most every 30 s: once per app in a class."""
         site = self.site
         site.provider.call("POST", "/_control/expire_tokens")
         b = cluster.Browser(site.nodes[0].port)
-        codes, grants = self.service_calls(b, "/svc/local/x", 20)
+        codes, grants = self.service_calls(b, "/svc/%s/x" % app, 20)
         self.assertEqual(codes, [200] * 20, self.errors())
         self.assertEqual(grants, 1, "one client credentials token for the two nodes")
         # the API refuses it: one node renews it (and retries its GET), the
         # other takes the new one when the API refuses it there too
         site.provider.call("POST", "/_control/expire_tokens")
-        codes, grants = self.service_calls(b, "/svc/local/y", 10)
+        codes, grants = self.service_calls(b, "/svc/%s/y" % app, 10)
         self.assertEqual(codes, [200] * 10, self.errors())
         self.assertEqual(grants, 1, "a refused token is replaced once for both nodes")
-        echo = json.loads(b.request("/svc/local/z", port=site.nodes[1].port)[2])
+        echo = json.loads(b.request("/svc/%s/z" % app, port=site.nodes[1].port)[2])
         return echo["headers"].get("Authorization", "").split(" ")[-1]
 
     def local_entry(self):
@@ -208,7 +209,10 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
     @classmethod
     def setUpClass(cls):
         cls.pg = cluster.Postgres()
-        cls.site = Site("dbd", "pg:" + cls.pg.params(), pg=cls.pg)
+        # local2, local3: test_8's and test_9's service tokens, apart from
+        # test_7's (a machine renews a refused one at most every 30 s)
+        cls.site = Site("dbd", "pg:" + cls.pg.params(), pg=cls.pg,
+                        apps=("local", "local2", "local3"))
 
     @classmethod
     def tearDownClass(cls):
@@ -287,6 +291,56 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         self.check_sealed_as_here(token, self.pg.psql(
             "SELECT value FROM oauthclient_cache WHERE name = '%s'" % name).strip())
 
+    def test_8_service_token_after_postgres_restart(self):
+        """After PostgreSQL restarts, every connection in the nodes' pools
+        is dead, and a query on one would fail. Each is made again before
+        the cache's first query on it: the token stays shared (one grant
+        for both nodes), the cache is never taken for down."""
+        site = self.site
+        marks = [len(n.log_text()) for n in site.nodes]
+        self.pg.stop()
+        self.pg.start()
+        self.check_service_token("local2")
+        logs = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        self.assertIn("OAC00140", logs, "a closed connection was found, and made again")
+        self.assertNotIn("OAC00106", logs, "the cache was never taken for down")
+
+    def test_9_connection_killed_during_a_fetch(self):
+        """A connection the server ends while the node waits on the token
+        endpoint (after its lock, before it stores the token): it is made
+        again before the store, so the other node takes that token instead
+        of fetching its own."""
+        site = self.site
+        a, other = site.nodes
+        marks = [len(n.log_text()) for n in site.nodes]
+        site.provider.config(token_endpoint_mode="slow:2")
+        out = []
+        import threading
+        t = threading.Thread(target=lambda: out.append(
+            cluster.Browser(a.port).request("/svc/local3/x")[0]))
+        before = site.provider.stats().get("client_credentials_requests", 0)
+        t.start()
+        try:
+            deadline = time.monotonic() + 10
+            while self.pg.psql("SELECT count(*) FROM oauthclient_cache WHERE value = 'L'"
+                               " AND name LIKE 'oacsvl:%' AND expires > extract(epoch"
+                               " from now())") == "0":
+                self.assertLess(time.monotonic(), deadline, "node A never took the lock")
+                time.sleep(0.05)
+            # every connection of the nodes, A's in the middle of its request
+            self.pg.psql("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                         " WHERE datname = 'oac' AND pid <> pg_backend_pid()")
+        finally:
+            t.join()
+            site.provider.config(token_endpoint_mode="normal")
+        status = cluster.Browser(other.port).request("/svc/local3/y")[0]
+        grants = site.provider.stats()["client_credentials_requests"] - before
+        logs = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        self.assertEqual((out, status), ([200], 200), self.errors())
+        self.assertIn("OAC00140", a.log_text()[marks[0]:], "node A's store found it ended")
+        self.assertEqual(grants, 1, "node B took node A's token")
+        self.assertNotIn("OAC00106", logs, "the cache was never taken for down")
+
     def test_6_postgres_restart(self):
         site = self.site
         browsers, _ = site.login_users(10, lifetime=3600, prefix="pgr")
@@ -297,15 +351,22 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         self.assertTrue(all(s in (500, 502, 503, 302, 401) for s in down),
                         "clean errors while the database is down: %r" % down)
         self.assertIn(500, down)
+        marks = [len(n.log_text()) for n in site.nodes]
         self.pg.start()
-        deadline = time.monotonic() + 20
-        while True:
-            back = [b.api_burst(1)[0][0] for b in browsers]
-            if set(back) == {200}:
-                break
-            self.assertLess(time.monotonic(), deadline,
-                            "service resumes by itself: %r" % back)
-            time.sleep(0.5)
+        # Every connection left in the nodes' pools is dead; the first
+        # request on each makes it again before its query: a login's first
+        # request, which only writes a session, as one that reads one.
+        for i in range(4):
+            cluster.Browser(site.front.port).login("pgr-new%d" % i)
+        back = [b.api_burst(1)[0][0] for b in browsers]
+        self.assertEqual(back, [200] * len(browsers),
+                         "service resumes by itself, at the first request")
+        after = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        # mod_dbd makes the connections that failed while the database was
+        # down again itself (OAC00110: the module prepares the statements);
+        # those left in the pools, the module (OAC00140)
+        self.assertRegex(after, "OAC00110|OAC00140", "a closed connection was made again")
+        self.assertNotIn("OAC00109", after, "no request failed once the database was back")
         logs = site.logs()
         self.assertIn("OAC00109", logs, "the log says the database failed")
         self.assertRegex(logs, r"OAC00109[^\n]*database", "naming the database")
