@@ -975,8 +975,155 @@ static apr_status_t api_retry_filter(ap_filter_t *f, apr_bucket_brigade *bb)
 static const char *const origin_state_headers[] = {
     "Set-Cookie", "Set-Cookie2", "Clear-Site-Data",
     "Strict-Transport-Security", "Alt-Svc", "Service-Worker-Allowed",
-    "Refresh", NULL
+    "Refresh",
+    /* a reporting policy for the whole origin: the browser would send
+     * this site's request URLs (a callback's code among them) where the
+     * API says */
+    "NEL", "Report-To", "Reporting-Endpoints",
+    /* which client hints the browser sends this origin */
+    "Accept-CH", "Critical-CH", NULL
 };
+
+/* One URL of the API's answer for the browser; NULL to drop it. */
+static const char *api_url_for_browser(request_rec *r, const oac_app_t *app,
+                                       const char *from, const char *local,
+                                       const char *value, const char *what)
+{
+    char *out = NULL;
+
+    switch (oac_url_reverse(&out, r->pool, app->api_base_url, from, value,
+                            local)) {
+    case OAC_URL_REV_LOCAL:
+        return out;
+    case OAC_URL_REV_ELSEWHERE:
+        /* on any port and scheme: behind a proxy that ends TLS, httpd does
+         * not know those the browser sees */
+        if (!oac_url_names_host(r->pool, out, r->hostname)) {
+            return out;
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00141)
+                      "OAuthProxyAPI %s: the API's %s names this site "
+                      "outside %s: left out", app->name, what, local);
+        return NULL;
+    default:
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00142)
+                      "OAuthProxyAPI %s: the API's %s is no URL a browser "
+                      "would read as it is read here: left out", app->name,
+                      what);
+        return NULL;
+    }
+}
+
+/* Link (RFC 8288): link-values "<ref>; param=..., <ref>...", each ref
+ * mapped as a Location (an application's pagination follows them with the
+ * browser's cookies), each link-value whose ref is not for the browser, or
+ * that is not well formed, left out; NULL when none is left. */
+static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
+                                         const char *from, const char *local,
+                                         const char *value)
+{
+    const char *c = value, *gt, *end, *to;
+    char *out = NULL;
+
+    while (*c) {
+        int quoted = 0;
+
+        c += strspn(c, " \t,");
+        if (!*c) {
+            break;
+        }
+        if (*c != '<' || !(gt = strchr(c, '>'))) {
+            return out;             /* not a link-value: the rest goes */
+        }
+        /* its parameters: up to a ',' outside a quoted string */
+        for (end = gt + 1; *end && (quoted || *end != ','); ++end) {
+            if (quoted && *end == '\\' && end[1]) {
+                ++end;
+            }
+            else if (*end == '"') {
+                quoted = !quoted;
+            }
+        }
+        to = api_url_for_browser(r, app, from, local,
+                                 apr_pstrmemdup(r->pool, c + 1,
+                                                (apr_size_t)(gt - c - 1)),
+                                 "Link");
+        if (to) {
+            const char *one = apr_pstrcat(r->pool, "<", to, ">",
+                                          apr_pstrmemdup(r->pool, gt + 1,
+                                              (apr_size_t)(end - gt - 1)),
+                                          NULL);
+            out = out ? apr_pstrcat(r->pool, out, ", ", one, NULL)
+                      : (char *)one;
+        }
+        c = end;
+    }
+    return out;
+}
+
+/*
+ * The API's own URLs in its answer (a redirect's Location, a created
+ * resource's, Content-Location, pagination's Link) name the API; the
+ * browser calls it through this location, with the token, only as a path
+ * below it: mapped so, as ProxyPassReverse maps a proxied server's
+ * redirects. Relative ones are resolved against the URL called first, so
+ * that none makes the browser climb out of this location into another of
+ * this site's paths, and a Location that names this site elsewhere is
+ * dropped: an API could otherwise send the browser, with 307 and the
+ * same body, to another app's OAuthProxyAPI location.
+ */
+static void map_api_urls(request_rec *r)
+{
+    static const char *const one[] = { "Location", "Content-Location", NULL };
+    oac_request_t *rs = ap_get_module_config(r->request_config,
+                                             &oauthclient_module);
+    const oac_dir_conf *dc = oac_dir_config(r);
+    const oac_app_t *app = rs ? (rs->app ? rs->app : rs->api_app) : NULL;
+    apr_table_t *const tables[] = { r->headers_out, r->err_headers_out };
+    const char *const *h, *v;
+    int i;
+
+    if (!app || !app->api_base_url || !rs->api.url || !dc->location) {
+        return;
+    }
+    for (i = 0; i < 2; ++i) {
+        for (h = one; *h; ++h) {
+            if ((v = apr_table_get(tables[i], *h))) {
+                v = api_url_for_browser(r, app, rs->api.url, dc->location,
+                                        v, *h);
+                if (v) {
+                    apr_table_setn(tables[i], *h, v);
+                }
+                else {
+                    apr_table_unset(tables[i], *h);
+                }
+            }
+        }
+        if (apr_table_get(tables[i], "Link")) {
+            /* each Link line: an API may send several */
+            const apr_array_header_t *all = apr_table_elts(tables[i]);
+            apr_array_header_t *links = apr_array_make(r->pool, 2,
+                                                       sizeof(v));
+            const apr_table_entry_t *e = (const apr_table_entry_t *)all->elts;
+            int k;
+
+            for (k = 0; k < all->nelts; ++k) {
+                if (e[k].key && !strcasecmp(e[k].key, "Link")) {
+                    APR_ARRAY_PUSH(links, const char *) = e[k].val;
+                }
+            }
+            apr_table_unset(tables[i], "Link");
+            for (k = 0; k < links->nelts; ++k) {
+                if ((v = api_links_for_browser(r, app, rs->api.url,
+                                               dc->location,
+                                               APR_ARRAY_IDX(links, k,
+                                                             const char *)))) {
+                    apr_table_addn(tables[i], "Link", v);
+                }
+            }
+        }
+    }
+}
 
 /* The provider's answer is served from this site's origin: it may not set
  * cookies here (a session cookie of its choosing) or clear them, set this
@@ -987,6 +1134,8 @@ static apr_status_t api_response_filter(ap_filter_t *f,
 {
     request_rec *r = f->r;
     const char *const *h;
+
+    map_api_urls(r);
 
     for (h = origin_state_headers; *h; ++h) {
         apr_table_unset(r->headers_out, *h);

@@ -1,5 +1,6 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -302,4 +303,259 @@ char *oac_url_add_query(apr_pool_t *p, const char *url,
     }
     return apr_pstrcat(p, head, sep, oac_form_encode(p, params), fragment,
                        NULL);
+}
+
+/* --- references an API answers with ------------------------------------ */
+
+/* RFC 3986 3: the parts of a reference; NULL where a part is absent. */
+typedef struct {
+    const char *scheme, *authority, *path, *query, *fragment;
+} ref_parts_t;
+
+static void split_ref(ref_parts_t *r, apr_pool_t *p, const char *s)
+{
+    const char *hash = strchr(s, '#'), *q;
+    apr_size_t n;
+
+    r->fragment = hash ? apr_pstrdup(p, hash + 1) : NULL;
+    s = hash ? apr_pstrmemdup(p, s, (apr_size_t)(hash - s)) : s;
+    r->scheme = NULL;
+    if (has_scheme(s)) {
+        n = strcspn(s, ":");
+        r->scheme = apr_pstrmemdup(p, s, n);
+        s += n + 1;
+    }
+    r->authority = NULL;
+    if (s[0] == '/' && s[1] == '/') {
+        s += 2;
+        n = strcspn(s, "/?");
+        r->authority = apr_pstrmemdup(p, s, n);
+        s += n;
+    }
+    q = strchr(s, '?');
+    r->query = q ? apr_pstrdup(p, q + 1) : NULL;
+    r->path = q ? apr_pstrmemdup(p, s, (apr_size_t)(q - s)) : s;
+}
+
+/* Removes the last segment and its '/' from out[0..*n). */
+static void drop_last_segment(const char *out, apr_size_t *n)
+{
+    while (*n > 0 && out[*n - 1] != '/') {
+        --*n;
+    }
+    if (*n > 0) {
+        --*n;
+    }
+}
+
+/* RFC 3986 5.2.4 */
+static char *remove_dot_segments(apr_pool_t *p, const char *in)
+{
+    char *out = apr_palloc(p, strlen(in) + 2);
+    apr_size_t n = 0, len;
+
+    while (*in) {
+        if (!strncmp(in, "../", 3)) {
+            in += 3;
+        }
+        else if (!strncmp(in, "./", 2)) {
+            in += 2;
+        }
+        else if (!strncmp(in, "/./", 3)) {
+            in += 2;
+        }
+        else if (!strcmp(in, "/.")) {
+            in = "/";
+        }
+        else if (!strncmp(in, "/../", 4)) {
+            in += 3;
+            drop_last_segment(out, &n);
+        }
+        else if (!strcmp(in, "/..")) {
+            in = "/";
+            drop_last_segment(out, &n);
+        }
+        else if (!strcmp(in, ".") || !strcmp(in, "..")) {
+            break;
+        }
+        else {
+            len = 1 + strcspn(in + 1, "/");
+            if (*in != '/') {
+                len = strcspn(in, "/");
+            }
+            memcpy(out + n, in, len);
+            n += len;
+            in += len;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* RFC 3986 5.2.2 (strict) */
+static void resolve_ref(ref_parts_t *t, apr_pool_t *p, const ref_parts_t *b,
+                        const ref_parts_t *r)
+{
+    if (r->scheme) {
+        *t = *r;
+        t->path = remove_dot_segments(p, r->path);
+        return;
+    }
+    if (r->authority) {
+        t->authority = r->authority;
+        t->path = remove_dot_segments(p, r->path);
+        t->query = r->query;
+    }
+    else {
+        if (!*r->path) {
+            t->path = b->path;
+            t->query = r->query ? r->query : b->query;
+        }
+        else {
+            if (r->path[0] == '/') {
+                t->path = remove_dot_segments(p, r->path);
+            }
+            else {
+                const char *slash = strrchr(b->path, '/');
+                const char *merged = b->authority && !*b->path
+                    ? apr_pstrcat(p, "/", r->path, NULL)
+                    : apr_pstrcat(p, apr_pstrmemdup(p, b->path,
+                                                    slash ? (apr_size_t)(slash
+                                                    - b->path + 1) : 0),
+                                  r->path, NULL);
+                t->path = remove_dot_segments(p, merged);
+            }
+            t->query = r->query;
+        }
+        t->authority = b->authority;
+    }
+    t->scheme = b->scheme;
+    t->fragment = r->fragment;
+}
+
+static char *join_ref(apr_pool_t *p, const ref_parts_t *t)
+{
+    return apr_pstrcat(p, t->scheme, ":", t->authority ? "//" : "",
+                       t->authority ? t->authority : "", t->path,
+                       t->query ? "?" : "", t->query ? t->query : "",
+                       t->fragment ? "#" : "", t->fragment ? t->fragment : "",
+                       NULL);
+}
+
+/* A URL left absolute goes to the browser only when the browser reads it
+ * as this parser does: http(s) with a plain, valid host (no userinfo, no
+ * '\\', no percent-encoding a browser would decode into another host).
+ * "https:/path" without a host is one a browser resolves against its own
+ * page, this site: refused, as everything else. */
+static oac_url_rev_e elsewhere(apr_pool_t *p, const char *url)
+{
+    apr_uri_t u;
+    const char *why;
+
+    /* a fragment stays with the browser: only the rest is checked */
+    if (oac_url_check(&u, &why, p, apr_pstrmemdup(p, url, strcspn(url, "#")))
+        != APR_SUCCESS
+        || (strchr(u.hostname, '%') && u.hostinfo[0] != '[')) {
+        return OAC_URL_REV_BAD;
+    }
+    return OAC_URL_REV_ELSEWHERE;
+}
+
+oac_url_rev_e oac_url_reverse(char **pout, apr_pool_t *p, const char *base,
+                              const char *from, const char *ref,
+                              const char *local)
+{
+    ref_parts_t b, f, r, t;
+    apr_size_t blen, llen;
+    const char *tail, *why;
+
+    split_ref(&b, p, base);
+    split_ref(&f, p, from);
+    split_ref(&r, p, ref);
+    if (!b.scheme || !b.authority || !f.scheme || !f.authority
+        || check_chars(&why, p, ref) != APR_SUCCESS) {
+        return OAC_URL_REV_BAD;
+    }
+    resolve_ref(&t, p, &f, &r);
+    *pout = join_ref(p, &t);
+    if (!t.authority || strcasecmp(t.scheme, b.scheme)
+        || strcasecmp(t.authority, b.authority)) {
+        return elsewhere(p, *pout);
+    }
+    /* below base's path, or base's path itself without its '/' */
+    blen = strlen(b.path);
+    if (blen && b.path[blen - 1] == '/') {
+        --blen;
+    }
+    if (strncmp(t.path, b.path, blen)
+        || (t.path[blen] && t.path[blen] != '/')) {
+        return elsewhere(p, *pout);
+    }
+    /* Browsers read '\' as '/': either would make "//host" of local's
+     * final '/' */
+    tail = t.path + blen;
+    while (*tail == '/' || *tail == '\\') {
+        ++tail;
+    }
+    tail = t.query ? apr_pstrcat(p, tail, "?", t.query, NULL) : tail;
+    if (check_rel_path(&why, p, tail) != APR_SUCCESS) {
+        return elsewhere(p, *pout);
+    }
+    llen = strlen(local);
+    *pout = apr_pstrcat(p, local, llen && local[llen - 1] == '/' ? "" : "/",
+                        tail, t.fragment ? "#" : "",
+                        t.fragment ? t.fragment : "", NULL);
+    return OAC_URL_REV_LOCAL;
+}
+
+char *oac_url_host(apr_pool_t *p, const char *url, int *pport)
+{
+    ref_parts_t u;
+    const char *a, *at, *port;
+    apr_size_t n;
+
+    split_ref(&u, p, url);
+    if (!u.scheme || !u.authority) {
+        return NULL;
+    }
+    a = u.authority;
+    if ((at = strrchr(a, '@'))) {
+        a = at + 1;
+    }
+    if (*a == '[') {
+        n = strcspn(a, "]");
+        port = a[n] ? a + n + 1 : "";
+        a = apr_pstrmemdup(p, a + 1, n ? n - 1 : 0);
+    }
+    else {
+        n = strcspn(a, ":");
+        port = a + n;
+        a = apr_pstrmemdup(p, a, n);
+    }
+    if (*port == ':' && port[1]) {
+        char *end;
+        long v = strtol(port + 1, &end, 10);
+        *pport = !*end && v > 0 && v <= 65535 ? (int)v : 0;
+    }
+    else {
+        *pport = !strcasecmp(u.scheme, "https") ? 443
+                 : !strcasecmp(u.scheme, "http") ? 80 : 0;
+    }
+    return (char *)a;
+}
+
+int oac_url_names_host(apr_pool_t *p, const char *url, const char *host)
+{
+    int port;
+    char *h = oac_url_host(p, url, &port);
+    apr_size_t n;
+
+    if (!h || !host) {
+        return 0;
+    }
+    n = strlen(h);
+    if (n > 1 && h[n - 1] == '.') {
+        h[n - 1] = '\0';
+    }
+    return !strcasecmp(h, host);
 }

@@ -54,4 +54,41 @@ apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
 char *oac_url_add_query(apr_pool_t *p, const char *url,
                         const apr_array_header_t *params);
 
+/* What oac_url_reverse() made of a URL an API answered with. */
+typedef enum {
+    OAC_URL_REV_LOCAL,      /* below base: *pout is this site's path */
+    OAC_URL_REV_ELSEWHERE,  /* not below base: *pout is it, absolute, an
+                             * http(s) URL that passes oac_url_check, with
+                             * no percent-encoding in its host */
+    OAC_URL_REV_BAD         /* anything else: not for the browser */
+} oac_url_rev_e;
+
+/*
+ * A URL reference an API answered with (Location, Content-Location, a
+ * Link target), as ProxyPassReverse maps one: ref resolved against from
+ * (the URL the request was sent to, RFC 3986 5.2); when the result lies
+ * below base (api_base_url, which from is below), the same path below
+ * local (the location that proxies to base, "/api/github/") for the
+ * browser, else the resolved absolute URL. A tail with a dot segment
+ * under any reading (percent-encoded, '\' or ';' separated), which a
+ * browser would climb out of local with, is never mapped. Leading '/'s
+ * (and '\'s, which browsers read as '/') of the tail are dropped, as
+ * oac_url_join_path drops '/'s. A result left absolute that a browser
+ * might read otherwise than RFC 3986 (no host: "https:/x" is resolved
+ * against the browser's page; '\' or userinfo in the authority; a
+ * percent-encoded host) is OAC_URL_REV_BAD.
+ */
+oac_url_rev_e oac_url_reverse(char **pout, apr_pool_t *p, const char *base,
+                              const char *from, const char *ref,
+                              const char *local);
+
+/* The host of an absolute URL (no userinfo, no port, no IPv6 brackets),
+ * or NULL; *pport its port (http's 80 and https's 443 when none is
+ * given; 0 for another scheme without one). */
+char *oac_url_host(apr_pool_t *p, const char *url, int *pport);
+
+/* Whether absolute url's host is host (case-insensitive, a final '.'
+ * of url's ignored, as httpd drops it from the Host header). */
+int oac_url_names_host(apr_pool_t *p, const char *url, const char *host);
+
 #endif /* OAC_URL_H */

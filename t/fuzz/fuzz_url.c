@@ -2,7 +2,8 @@
 
 /*
  * Provider URLs: oac_url_check, oac_url_join, oac_url_join_path (the API
- * proxy's upstream URL from a request path) and oac_url_add_query.
+ * proxy's upstream URL from a request path), oac_url_add_query and
+ * oac_url_reverse (the API's own URLs in its answer, for the browser).
  *
  * Input: a selector byte, then "REL" or, when the selector picks none of
  * the fixed bases, "BASE\0REL". The fixed bases keep most executions on
@@ -145,6 +146,46 @@ static void check_add_query(apr_pool_t *p, const char *url, const char *rel)
     }
 }
 
+/*
+ * oac_url_reverse with rel as what an API answered: a URL mapped below
+ * the location is one the browser's next request maps back below base
+ * (no dot segment under any reading, no "//" that would name a host);
+ * anything else is left absolute, so that no relative reference reaches
+ * the browser to be resolved against this site.
+ */
+static void check_reverse(apr_pool_t *p, const char *base, const char *rel)
+{
+    const char *from = apr_pstrcat(p, base, base[strlen(base) - 1] == '/'
+                                   ? "" : "/", "x/y?q=1", NULL);
+    const char *err, *tail;
+    char *out = NULL, *joined = NULL;
+    int port;
+
+    switch (oac_url_reverse(&out, p, base, from, rel, "/l/")) {
+    case OAC_URL_REV_LOCAL:
+        CHECK(!strncmp(out, "/l/", 3) && out[3] != '/' && out[3] != '\\');
+        tail = apr_pstrmemdup(p, out + 3, strcspn(out + 3, "#"));
+        CHECK(!tail_has_dot_segment(p, apr_pstrmemdup(p, tail,
+                                                      strcspn(tail, "?"))));
+        CHECK(oac_url_join_path(&joined, &err, p, base, tail)
+              == APR_SUCCESS);
+        break;
+    case OAC_URL_REV_ELSEWHERE: {
+        /* one a browser reads as here: http(s), a plain valid host */
+        apr_uri_t u;
+        CHECK(oac_url_check(&u, &err, p, apr_pstrmemdup(p, out,
+                                                      strcspn(out, "#")))
+              == APR_SUCCESS);
+        check_accepted(apr_pstrmemdup(p, out, strcspn(out, "#")), &u);
+        CHECK(!strchr(u.hostname, '%') || u.hostinfo[0] == '[');
+        CHECK(oac_url_host(p, out, &port) != NULL);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
 FUZZ_APR_INITIALIZE
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -200,6 +241,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     check_add_query(p, base, rel);
+    if (oac_url_check(&u, &err, p, base) == APR_SUCCESS && !u.query) {
+        check_reverse(p, base, rel);
+    }
     apr_pool_destroy(p);
     return 0;
 }

@@ -2,7 +2,8 @@
 # so it may not act there. Its Set-Cookie (and Set-Cookie2) headers never
 # reach the browser — not even one naming the session cookie — nor do
 # Clear-Site-Data, Strict-Transport-Security, Alt-Svc,
-# Service-Worker-Allowed and Refresh, and every
+# Service-Worker-Allowed, Refresh, NEL, Report-To, Reporting-Endpoints,
+# Accept-CH and Critical-CH, and every
 # proxied answer (JSON, HTML, the provider's errors; OAuth 2 and OAuth 1)
 # carries Content-Security-Policy: sandbox and X-Content-Type-Options:
 # nosniff, whatever the provider said about either. Interim responses
@@ -26,6 +27,13 @@ my %cookies = (
     'Alt-Svc' => 'h3=":4433"; ma=86400',
     'Service-Worker-Allowed' => '/',
     'Refresh' => '0; url=https://evil.example/',
+    # an origin-wide reporting policy (request URLs sent where the API
+    # says) and client hints asked of this origin
+    'NEL' => '{"report_to":"x","max_age":86400,"success_fraction":1.0}',
+    'Report-To' => '{"group":"x","max_age":86400,"endpoints":[{"url":"https://evil.example/r"}]}',
+    'Reporting-Endpoints' => 'x="https://evil.example/r"',
+    'Accept-CH' => 'Sec-CH-UA-Platform-Version',
+    'Critical-CH' => 'Sec-CH-UA-Platform-Version',
 );
 my @origin_state = grep { !/^Set-Cookie/ } sort keys %cookies;
 
@@ -85,7 +93,7 @@ for my $case (@cases) {
     my $mode = ($config->{endpoint_modes} || {})->{'/api/'} // 'normal';
     ok t_cmp($res->code, $mode eq 'error500' ? 500 : 200, "$what: its status passes");
     ok t_cmp(set_cookies($res), '', "$what: no Set-Cookie or Set-Cookie2 reaches the browser");
-    ok t_cmp(origin_state($res), '', "$what: nor Clear-Site-Data, HSTS, Alt-Svc, Service-Worker-Allowed, Refresh");
+    ok t_cmp(origin_state($res), '', "$what: nor Clear-Site-Data, HSTS, Alt-Svc, Service-Worker-Allowed, Refresh, NEL, Report-To, Reporting-Endpoints, Accept-CH, Critical-CH");
     check_guard($res, $what);
     if ($config->{api_response_html}) {
         ok t_cmp($res->header('Content-Type') // '', qr{^text/html}, "$what: served as it came (text/html)");

@@ -331,6 +331,158 @@ static void add_query_cases(void **state)
                         "https://a?state=s%201&scope=a%2Bb");
 }
 
+/* ---- oac_url_reverse ---------------------------------------------------- */
+
+static void assert_rev(apr_pool_t *p, const char *base, const char *from,
+                       const char *ref, const char *local,
+                       oac_url_rev_e want, const char *out)
+{
+    char *got = NULL;
+    oac_url_rev_e rv = oac_url_reverse(&got, p, base, from, ref, local);
+
+    if (rv != want || (out && (!got || strcmp(got, out)))) {
+        print_error("oac_url_reverse(%s): %d '%s', want %d '%s'\n", ref,
+                    rv, got ? got : "(null)", want, out ? out : "(null)");
+        fail();
+    }
+}
+
+/* RFC 3986 5.4's examples: the resolution alone (a base nothing is below) */
+static void reverse_resolves_as_rfc3986(void **state)
+{
+    static const char *const ex[][2] = {
+        { "g", "http://a/b/c/g" }, { "./g", "http://a/b/c/g" },
+        { "g/", "http://a/b/c/g/" }, { "/g", "http://a/g" },
+        { "//g", "http://g" }, { "?y", "http://a/b/c/d;p?y" },
+        { "g?y", "http://a/b/c/g?y" }, { "#s", "http://a/b/c/d;p?q#s" },
+        { "g#s", "http://a/b/c/g#s" }, { "g?y#s", "http://a/b/c/g?y#s" },
+        { ";x", "http://a/b/c/;x" }, { "g;x", "http://a/b/c/g;x" },
+        { "", "http://a/b/c/d;p?q" }, { ".", "http://a/b/c/" },
+        { "./", "http://a/b/c/" }, { "..", "http://a/b/" },
+        { "../", "http://a/b/" }, { "../g", "http://a/b/g" },
+        { "../..", "http://a/" }, { "../../", "http://a/" },
+        { "../../g", "http://a/g" }, { "../../../g", "http://a/g" },
+        { "../../../../g", "http://a/g" }, { "/./g", "http://a/g" },
+        { "/../g", "http://a/g" }, { "g.", "http://a/b/c/g." },
+        { ".g", "http://a/b/c/.g" }, { "g..", "http://a/b/c/g.." },
+        { "..g", "http://a/b/c/..g" }, { "./../g", "http://a/b/g" },
+        { "./g/.", "http://a/b/c/g/" }, { "g/./h", "http://a/b/c/g/h" },
+        { "g/../h", "http://a/b/c/h" }, { "g;x=1/./y", "http://a/b/c/g;x=1/y" },
+        { "g;x=1/../y", "http://a/b/c/y" },
+    };
+    apr_pool_t *p = *state;
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(ex) / sizeof(ex[0]); ++i) {
+        assert_rev(p, "http://zz/", "http://a/b/c/d;p?q", ex[i][0], "/l/",
+                   OAC_URL_REV_ELSEWHERE, ex[i][1]);
+    }
+    /* 5.4.1's first, "g:h": resolved, but no http(s) URL for a browser */
+    assert_rev(p, "http://zz/", "http://a/b/c/d;p?q", "g:h", "/l/",
+               OAC_URL_REV_BAD, NULL);
+}
+
+static void reverse_maps_below_base(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *b = "https://api.example.com/v1/";
+    const char *f = "https://api.example.com/v1/repos/x?page=2";
+
+#define LOCAL(ref, out) \
+    assert_rev(p, b, f, ref, "/api/gh/", OAC_URL_REV_LOCAL, out)
+#define ELSEWHERE(ref, out) \
+    assert_rev(p, b, f, ref, "/api/gh/", OAC_URL_REV_ELSEWHERE, out)
+    LOCAL("https://api.example.com/v1/repos/y", "/api/gh/repos/y");
+    LOCAL("HTTPS://API.example.com/v1/a?b=1#f", "/api/gh/a?b=1#f");
+    LOCAL("/v1/z", "/api/gh/z");
+    LOCAL("y", "/api/gh/repos/y");
+    LOCAL("../other", "/api/gh/other");
+    LOCAL("?page=3", "/api/gh/repos/x?page=3");
+    LOCAL("", "/api/gh/repos/x?page=2");
+    LOCAL("https://api.example.com/v1", "/api/gh/");
+    LOCAL("https://api.example.com/v1?q=1", "/api/gh/?q=1");
+    /* what the browser would take for another of this site's paths goes
+     * to the API's origin instead */
+    ELSEWHERE("../../admin", "https://api.example.com/admin");
+    ELSEWHERE("/oauth/gh/logout", "https://api.example.com/oauth/gh/logout");
+    ELSEWHERE("https://api.example.com/v10/x",
+              "https://api.example.com/v10/x");
+    ELSEWHERE("https://api.example.com:8443/v1/x",
+              "https://api.example.com:8443/v1/x");
+    ELSEWHERE("http://api.example.com/v1/x", "http://api.example.com/v1/x");
+    ELSEWHERE("//cdn.example.com/f", "https://cdn.example.com/f");
+    ELSEWHERE("https://other.example/x", "https://other.example/x");
+    /* dot segments a browser reads and resolution does not: never below
+     * local */
+    ELSEWHERE("https://api.example.com/v1/%2e%2e/bank",
+              "https://api.example.com/v1/%2e%2e/bank");
+    ELSEWHERE("https://api.example.com/v1/a/%2E./bank",
+              "https://api.example.com/v1/a/%2E./bank");
+    ELSEWHERE("https://api.example.com/v1/a\\..\\..\\bank",
+              "https://api.example.com/v1/a\\..\\..\\bank");
+    ELSEWHERE("https://api.example.com/v1/a/..;/bank",
+              "https://api.example.com/v1/a/..;/bank");
+#undef LOCAL
+#undef ELSEWHERE
+    /* a tail's leading '/'s never make "//host" of a location at "/" */
+    assert_rev(p, b, f, "https://api.example.com/v1//evil.example/x", "/",
+               OAC_URL_REV_LOCAL, "/evil.example/x");
+    /* a local prefix without its '/' */
+    assert_rev(p, b, f, "z", "/api/gh", OAC_URL_REV_LOCAL, "/api/gh/repos/z");
+    assert_rev(p, b, f, "https://api.example.com/v1/\\evil.example/x", "/",
+               OAC_URL_REV_LOCAL, "/evil.example/x");
+    assert_rev(p, b, f, "http://a b/", "/api/gh/", OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "x\001y", "/api/gh/", OAC_URL_REV_BAD, NULL);
+    /* what a browser reads otherwise: never left absolute */
+    assert_rev(p, b, f, "https:/api/post/transfer", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "HTTPS:..\\..\\x", "/api/gh/", OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "///site.example/api/post", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "https://site.example\\api\\post", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "https://site.example\\@evil.example/x", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "https://u@site.example/x", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "https://%73ite.example/api/post", "/api/gh/",
+               OAC_URL_REV_BAD, NULL);
+    assert_rev(p, b, f, "ftp://site.example/x", "/api/gh/", OAC_URL_REV_BAD,
+               NULL);
+}
+
+static void names_host(void **state)
+{
+    apr_pool_t *p = *state;
+
+    assert_true(oac_url_names_host(p, "https://Site.Example:8443/x",
+                                   "site.example"));
+    assert_true(oac_url_names_host(p, "http://site.example./x",
+                                   "site.example"));
+    assert_false(oac_url_names_host(p, "http://other.example/x",
+                                    "site.example"));
+    assert_false(oac_url_names_host(p, "/x", "site.example"));
+    assert_false(oac_url_names_host(p, "http://site.example/", NULL));
+}
+
+static void host_of(void **state)
+{
+    apr_pool_t *p = *state;
+    int port = -1;
+
+    assert_string_equal(oac_url_host(p, "https://Site.example:8443/x", &port),
+                        "Site.example");
+    assert_int_equal(port, 8443);
+    assert_string_equal(oac_url_host(p, "https://u:pw@h.example/x", &port),
+                        "h.example");
+    assert_int_equal(port, 443);
+    assert_string_equal(oac_url_host(p, "http://[::1]:81/", &port), "::1");
+    assert_int_equal(port, 81);
+    assert_string_equal(oac_url_host(p, "HTTP://h", &port), "h");
+    assert_int_equal(port, 80);
+    assert_null(oac_url_host(p, "/path", &port));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +495,10 @@ int main(void)
         T(join_rejects_bad_input),
         T(join_path_never_absolute),
         T(add_query_cases),
+        T(reverse_resolves_as_rfc3986),
+        T(reverse_maps_below_base),
+        T(host_of),
+        T(names_host),
     };
 
     return OAC_RUN_TESTS("oac_url", tests);

@@ -1,0 +1,104 @@
+# OAuthProxyAPI: the API's own URLs in its answer (a redirect's Location,
+# a created resource's, Content-Location, pagination's Link) reach the
+# browser as paths below the location that proxies to it, as
+# ProxyPassReverse maps a proxied server's; relative ones are resolved
+# against the URL the API was called at first, so none makes the browser
+# climb out of the location into another of this site's paths; a Location
+# that names this site elsewhere is dropped (an API would otherwise send
+# the browser, with 307 and the same body, to another app's API location);
+# other sites' URLs pass.
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestRequest ();
+use Apache::TestUtil qw(t_cmp);
+use OAC::Flow qw(browser site provider_get provider_post provider_config login json_of);
+
+my $api = "$ENV{OAC_PROVIDER}/api";     # local's api_base_url, without its '/'
+my $hostport = Apache::TestRequest::hostport();
+my ($host, $port) = split /:/, $hostport;
+my $here = "http://$hostport";
+
+# [ what, header, value the API sends, value the browser gets (undef: none) ]
+my @cases = (
+    [ 'an absolute Location below api_base_url', 'Location',
+      "$api/users/7", '/api/local/users/7' ],
+    [ 'a path-absolute Location (the API origin\'s path)', 'Location',
+      '/api/x?y=1#top', '/api/local/x?y=1#top' ],
+    [ 'a relative Location, resolved against the URL called', 'Location',
+      'b/c', '/api/local/things/b/c' ],
+    [ "a relative Location that climbs out of api_base_url: the API's origin", 'Location',
+      '../../oauth/local/logout', "$ENV{OAC_PROVIDER}/oauth/local/logout" ],
+    [ 'a path-absolute Location outside api_base_url: the API\'s origin', 'Location',
+      '/oauth/post/logout', "$ENV{OAC_PROVIDER}/oauth/post/logout" ],
+    [ 'an encoded dot segment is never mapped below the location', 'Location',
+      "$api/%2e%2e/oauth/local/logout", "$api/%2e%2e/oauth/local/logout" ],
+    [ 'a Location naming this site outside the location: dropped', 'Location',
+      "$here/api/post/transfer", undef ],
+    # what browsers read as this site where RFC 3986 reads no host, or
+    # another: never passed as it is
+    [ 'a scheme without a host (a browser resolves it against this site)', 'Location',
+      'http:/api/post/transfer', undef ],
+    [ 'an empty host', 'Location', "///$hostport/api/post/transfer", undef ],
+    [ "backslashes in the host", 'Location', "http:\\\\$hostport\\api\\post", undef ],
+    [ 'userinfo after a backslash', 'Location', "http://$hostport\\\@x.example/", undef ],
+    [ 'a percent-encoded host', 'Location', "http://%6cocalhost:$port/api/post/x", undef ],
+    [ 'this site in capitals, with a final dot', 'Location',
+      'HTTP://' . uc($host) . ".:$port/api/post/x", undef ],
+    [ "another site's Location passes", 'Location',
+      'https://downloads.example/archive.zip', 'https://downloads.example/archive.zip' ],
+    [ 'Content-Location below api_base_url', 'Content-Location',
+      "$api/items/3", '/api/local/items/3' ],
+    [ "pagination's Link, two targets", 'Link',
+      qq{<$api/things?page=2>; rel="next", <$api/things?page=9>; rel="last"},
+      '</api/local/things?page=2>; rel="next", </api/local/things?page=9>; rel="last"' ],
+    [ 'a Link to another site passes', 'Link',
+      '<https://docs.example/api>; rel="help"', '<https://docs.example/api>; rel="help"' ],
+    [ 'a Link naming this site outside the location: that link-value is left out', 'Link',
+      qq{<$here/api/post/x>; rel="next", <$api/things?page=9>; rel="last"},
+      '</api/local/things?page=9>; rel="last"' ],
+    [ 'a quoted parameter holding "<" and ","', 'Link',
+      qq{<$api/a>; title="<b>, x", <$api/b>; rel="next"},
+      '</api/local/a>; title="<b>, x", </api/local/b>; rel="next"' ],
+    [ 'a Link with nothing left: no Link', 'Link', 'http:/api/post/x; rel="next"', undef ],
+);
+
+plan tests => 2 * @cases + 2 + 6;
+
+provider_config();
+my $ua = browser();
+login($ua, 'local');
+
+for my $case (@cases) {
+    my ($what, $header, $sent, $want) = @$case;
+    provider_post('/_control/config', { api_response_headers => { $header => $sent } });
+    my $res = $ua->get(site('/api/local/things/a?q=1'), Accept => 'application/json');
+    ok t_cmp($res->code, 200, "$what: the answer passes");
+    ok t_cmp(scalar $res->header($header), $want, "$what: $header");
+}
+
+# Several Link lines: each mapped.
+provider_post('/_control/config', { api_response_headers => {
+    Link => [ "<$api/a>; rel=\"next\"", "<$api/b>; rel=\"prev\"" ] } });
+my $res = $ua->get(site('/api/local/things'), Accept => 'application/json');
+ok t_cmp(join(' | ', $res->header('Link')), '</api/local/a>; rel="next" | </api/local/b>; rel="prev"',
+         'each Link line is mapped');
+ok t_cmp($res->code, 200, 'several Link lines: the answer passes');
+
+# A real redirect from the API: 302 to a URL below api_base_url, which the
+# browser follows through this site, with the token applied again.
+provider_config(endpoint_modes => { '/api/moved' => 'redirect' },
+                redirect_location => "$api/things/new?from=moved");
+login($ua, 'local');
+$res = $ua->get(site('/api/local/moved/here'), Accept => 'application/json');
+ok t_cmp($res->code, 302, "the API's 302 passes");
+ok t_cmp(scalar $res->header('Location'), '/api/local/things/new?from=moved',
+         'its Location is below the location');
+$res = $ua->get(site($res->header('Location')), Accept => 'application/json');
+my $echo = json_of($res) // {};
+ok t_cmp($res->code, 200, 'the browser follows it through this site');
+ok t_cmp($echo->{path} // '', '/api/things/new', 'to the path the API named');
+ok t_cmp(($echo->{headers} // {})->{Authorization} // '', qr/^Bearer \S+/,
+         'with the token applied');
+ok t_cmp(scalar $res->header('Location'), undef, 'and the echo has no Location');
