@@ -279,9 +279,7 @@ static int dbd_failed(dbd_kv_t *d, int rv)
     return 1;
 }
 
-static int pq_hung_up(ap_dbd_t *dbd);
-static int make_again(request_rec *r, ap_dbd_t *dbd);
-static void say_made_again(request_rec *r, int prepared);
+static int made_again_if_closed(request_rec *r, ap_dbd_t *dbd);
 
 static int dbd_run(dbd_kv_t *d, const char *sql, int *pnrows)
 {
@@ -402,12 +400,7 @@ static int dbd_open(dbd_kv_t *d, request_rec *r)
                  "DBDriver and DBDParams set for this virtual host?)";
         return 0;
     }
-    if (pq_hung_up(d->dbd)) {
-        int prepared = make_again(r, d->dbd);
-        if (prepared >= 0) {
-            say_made_again(r, prepared);
-        }
-    }
+    made_again_if_closed(r, d->dbd);
     driver = apr_dbd_name(d->dbd->driver);
     if (!strcmp(driver, "pgsql")) {
         d->now_sql = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
@@ -644,38 +637,34 @@ static int pq_hung_up(ap_dbd_t *dbd)
     return pq_bad(dbd);
 }
 
-/* Makes a connection that pq_hung_up() found closed again, with the
- * DBDPrepareSQL statements; the number of those prepared, or -1 when the
- * database cannot be reached (the query that follows says so). */
-static int make_again(request_rec *r, ap_dbd_t *dbd)
+/* A connection pq_hung_up() finds closed is made again, with the
+ * DBDPrepareSQL statements, and the log says so; when the database cannot
+ * be reached, the query that follows says that. 1 when it was closed. */
+static int made_again_if_closed(request_rec *r, ap_dbd_t *dbd)
 {
     static void (*pq_reset)(void *conn);
     oac_server_conf *sc = oac_server_config(r->server);
-    void *conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
+    void *conn;
     int prepared = 0;
 
+    if (!pq_hung_up(dbd)) {
+        return 0;
+    }
     if (!pq_reset) {
         *(void **)&pq_reset = dlsym(RTLD_DEFAULT, "PQreset");
     }
+    conn = apr_dbd_native_handle(dbd->driver, dbd->handle);
     if (!pq_reset || !conn) {
-        return -1;
+        return 1;
     }
     pq_reset(conn);
     if (pq_bad(dbd)) {
-        return -1;
+        return 1;
     }
     if (sc->dbd_statements) {
         prepared = prepare_again(r, dbd);
     }
     note_backend(dbd->pool, NULL, dbd);
-    return prepared;
-}
-
-/* The warning for a connection the server had closed. */
-static void say_made_again(request_rec *r, int prepared)
-{
-    oac_server_conf *sc = oac_server_config(r->server);
-
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00140)
                   "the database had closed a pooled connection (it "
                   "restarted?): made again before its next query%s",
@@ -683,6 +672,7 @@ static void say_made_again(request_rec *r, int prepared)
                   ? apr_psprintf(r->pool, ", %d of %d statements prepared "
                                  "again", prepared, sc->dbd_statements->nelts)
                   : "");
+    return 1;
 }
 
 const char *oac_dbd_broken(request_rec *r)
@@ -706,11 +696,7 @@ void oac_dbd_before_session(request_rec *r)
     if (!dbd) {
         return;
     }
-    if (pq_hung_up(dbd)) {
-        int prepared = make_again(r, dbd);
-        if (prepared >= 0) {
-            say_made_again(r, prepared);
-        }
+    if (made_again_if_closed(r, dbd)) {
         return;
     }
     seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);
