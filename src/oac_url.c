@@ -1,6 +1,5 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -508,10 +507,10 @@ oac_url_rev_e oac_url_reverse(char **pout, apr_pool_t *p, const char *base,
     return OAC_URL_REV_LOCAL;
 }
 
-char *oac_url_host(apr_pool_t *p, const char *url, int *pport)
+char *oac_url_host(apr_pool_t *p, const char *url)
 {
     ref_parts_t u;
-    const char *a, *at, *port;
+    const char *a, *at;
     apr_size_t n;
 
     split_ref(&u, p, url);
@@ -524,30 +523,14 @@ char *oac_url_host(apr_pool_t *p, const char *url, int *pport)
     }
     if (*a == '[') {
         n = strcspn(a, "]");
-        port = a[n] ? a + n + 1 : "";
-        a = apr_pstrmemdup(p, a + 1, n ? n - 1 : 0);
+        return apr_pstrmemdup(p, a + 1, n ? n - 1 : 0);
     }
-    else {
-        n = strcspn(a, ":");
-        port = a + n;
-        a = apr_pstrmemdup(p, a, n);
-    }
-    if (*port == ':' && port[1]) {
-        char *end;
-        long v = strtol(port + 1, &end, 10);
-        *pport = !*end && v > 0 && v <= 65535 ? (int)v : 0;
-    }
-    else {
-        *pport = !strcasecmp(u.scheme, "https") ? 443
-                 : !strcasecmp(u.scheme, "http") ? 80 : 0;
-    }
-    return (char *)a;
+    return apr_pstrmemdup(p, a, strcspn(a, ":"));
 }
 
 int oac_url_names_host(apr_pool_t *p, const char *url, const char *host)
 {
-    int port;
-    char *h = oac_url_host(p, url, &port);
+    char *h = oac_url_host(p, url);
     apr_size_t n;
 
     if (!h || !host) {

@@ -83,9 +83,8 @@ oac_url_rev_e oac_url_reverse(char **pout, apr_pool_t *p, const char *base,
                               const char *local);
 
 /* The host of an absolute URL (no userinfo, no port, no IPv6 brackets),
- * or NULL; *pport its port (http's 80 and https's 443 when none is
- * given; 0 for another scheme without one). */
-char *oac_url_host(apr_pool_t *p, const char *url, int *pport);
+ * or NULL. */
+char *oac_url_host(apr_pool_t *p, const char *url);
 
 /* Whether absolute url's host is host (case-insensitive, a final '.'
  * of url's ignored, as httpd drops it from the Host header). */

@@ -159,7 +159,6 @@ static void check_reverse(apr_pool_t *p, const char *base, const char *rel)
                                    ? "" : "/", "x/y?q=1", NULL);
     const char *err, *tail;
     char *out = NULL, *joined = NULL;
-    int port;
 
     switch (oac_url_reverse(&out, p, base, from, rel, "/l/")) {
     case OAC_URL_REV_LOCAL:
@@ -178,7 +177,7 @@ static void check_reverse(apr_pool_t *p, const char *base, const char *rel)
               == APR_SUCCESS);
         check_accepted(apr_pstrmemdup(p, out, strcspn(out, "#")), &u);
         CHECK(!strchr(u.hostname, '%') || u.hostinfo[0] == '[');
-        CHECK(oac_url_host(p, out, &port) != NULL);
+        CHECK(oac_url_host(p, out) != NULL);
         break;
     }
     default:

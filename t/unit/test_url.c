@@ -468,19 +468,14 @@ static void names_host(void **state)
 static void host_of(void **state)
 {
     apr_pool_t *p = *state;
-    int port = -1;
 
-    assert_string_equal(oac_url_host(p, "https://Site.example:8443/x", &port),
+    assert_string_equal(oac_url_host(p, "https://Site.example:8443/x"),
                         "Site.example");
-    assert_int_equal(port, 8443);
-    assert_string_equal(oac_url_host(p, "https://u:pw@h.example/x", &port),
+    assert_string_equal(oac_url_host(p, "https://u:pw@h.example/x"),
                         "h.example");
-    assert_int_equal(port, 443);
-    assert_string_equal(oac_url_host(p, "http://[::1]:81/", &port), "::1");
-    assert_int_equal(port, 81);
-    assert_string_equal(oac_url_host(p, "HTTP://h", &port), "h");
-    assert_int_equal(port, 80);
-    assert_null(oac_url_host(p, "/path", &port));
+    assert_string_equal(oac_url_host(p, "http://[::1]:81/"), "::1");
+    assert_string_equal(oac_url_host(p, "HTTP://h"), "h");
+    assert_null(oac_url_host(p, "/path"));
 }
 
 int main(void)
