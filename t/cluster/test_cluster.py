@@ -95,6 +95,13 @@ class Site:
     def logs(self):
         return "".join(n.log_text() for n in self.nodes)
 
+    def log_marks(self):
+        """Where each node's log ends now, for logs_since()."""
+        return [len(n.log_text()) for n in self.nodes]
+
+    def logs_since(self, marks):
+        return "".join(n.log_text()[m:] for n, m in zip(self.nodes, marks))
+
     def close(self):
         for h in [self.front] + self.nodes:
             h.close()
@@ -297,11 +304,11 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         the cache's first query on it: the token stays shared (one grant
         for both nodes), the cache is never taken for down."""
         site = self.site
-        marks = [len(n.log_text()) for n in site.nodes]
+        marks = site.log_marks()
         self.pg.stop()
         self.pg.start()
         self.check_service_token("local2")
-        logs = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        logs = site.logs_since(marks)
         self.assertIn("OAC00140", logs, "a closed connection was found, and made again")
         self.assertNotIn("OAC00106", logs, "the cache was never taken for down")
 
@@ -312,7 +319,7 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         of fetching its own."""
         site = self.site
         a, other = site.nodes
-        marks = [len(n.log_text()) for n in site.nodes]
+        marks = site.log_marks()
         site.provider.config(token_endpoint_mode="slow:2")
         out = []
         import threading
@@ -335,7 +342,7 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
             site.provider.config(token_endpoint_mode="normal")
         status = cluster.Browser(other.port).request("/svc/local3/y")[0]
         grants = site.provider.stats()["client_credentials_requests"] - before
-        logs = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        logs = site.logs_since(marks)
         self.assertEqual((out, status), ([200], 200), self.errors())
         self.assertIn("OAC00140", a.log_text()[marks[0]:], "node A's store found it ended")
         self.assertEqual(grants, 1, "node B took node A's token")
@@ -351,7 +358,7 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         self.assertTrue(all(s in (500, 502, 503, 302, 401) for s in down),
                         "clean errors while the database is down: %r" % down)
         self.assertIn(500, down)
-        marks = [len(n.log_text()) for n in site.nodes]
+        marks = site.log_marks()
         self.pg.start()
         # Every connection left in the nodes' pools is dead; the first
         # request on each makes it again before its query: a login's first
@@ -361,7 +368,7 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         back = [b.api_burst(1)[0][0] for b in browsers]
         self.assertEqual(back, [200] * len(browsers),
                          "service resumes by itself, at the first request")
-        after = "".join(n.log_text()[m:] for n, m in zip(site.nodes, marks))
+        after = site.logs_since(marks)
         # mod_dbd makes the connections that failed while the database was
         # down again itself (OAC00110: the module prepares the statements);
         # those left in the pools, the module (OAC00140)
