@@ -279,7 +279,7 @@ static int dbd_failed(dbd_kv_t *d, int rv)
     return 1;
 }
 
-static int made_again_if_closed(request_rec *r, ap_dbd_t *dbd);
+static void ready_for_query(request_rec *r, ap_dbd_t *dbd);
 
 static int dbd_run(dbd_kv_t *d, const char *sql, int *pnrows)
 {
@@ -400,7 +400,7 @@ static int dbd_open(dbd_kv_t *d, request_rec *r)
                  "DBDriver and DBDParams set for this virtual host?)";
         return 0;
     }
-    made_again_if_closed(r, d->dbd);
+    ready_for_query(r, d->dbd);
     driver = apr_dbd_name(d->dbd->driver);
     if (!strcmp(driver, "pgsql")) {
         d->now_sql = "CAST(EXTRACT(EPOCH FROM now()) AS BIGINT)";
@@ -464,37 +464,82 @@ const char *oac_cmd_dbd_prepare_sql(cmd_parms *cmd, void *dconf,
  * connection. */
 #define STATEMENTS_KEY "\001oauthclient statements"
 
-/* Prepares every DBDPrepareSQL statement again on dbd; how many were. */
-static int prepare_again(request_rec *r, ap_dbd_t *dbd)
+/* Kept among the connection's statements as well: mod_dbd's configuration
+ * of the connection's pool, as its post_connect hook gave it (its
+ * statements: DBDPrepareSQL, mod_authn_dbd's and any other module's; its
+ * DBDInitSQL). */
+#define CFG_KEY "\001oauthclient dbd cfg"
+
+/* One statement prepared again on dbd into sp; 1 when it was. One that
+ * fails ("already exists" where it was not lost) keeps the statement it
+ * had. */
+static int prepare_one(ap_dbd_t *dbd, apr_pool_t *sp, const char *label,
+                       const char *sql)
+{
+    apr_dbd_prepared_t *stmt = NULL;
+
+    if (apr_dbd_prepare(dbd->driver, sp, dbd->handle, sql, label, &stmt)
+        || !stmt) {
+        return 0;
+    }
+    apr_hash_set(dbd->prepared, label, APR_HASH_KEY_STRING, stmt);
+    return 1;
+}
+
+/*
+ * Prepares the statements of dbd's pool again, as mod_dbd prepared them
+ * when it made the connection: every module's (mod_authn_dbd's too), known
+ * from mod_dbd's own configuration, or else the DBDPrepareSQL lines read
+ * here. Then, when the connection is new to the server (fresh, or some
+ * statement was missing), DBDInitSQL, as mod_dbd runs it on a connection it
+ * makes (a SET of the session's search_path, time zone, role ...): a
+ * connection libpq made again has none of it. How many statements were
+ * prepared; *ptotal how many there are.
+ */
+static int prepare_again(request_rec *r, ap_dbd_t *dbd, int fresh,
+                         int *ptotal)
 {
     oac_server_conf *sc = oac_server_config(r->server);
+    const dbd_cfg_t *cfg = apr_hash_get(dbd->prepared, CFG_KEY,
+                                        APR_HASH_KEY_STRING);
     apr_pool_t *sp, *before;
-    int i, prepared = 0;
+    int i, prepared = 0, total = 0, failed = 0;
 
+    *ptotal = 0;
     /* One pool a time: a connection made again often (an
      * idle_session_timeout) does not pile up pools of dead statements. */
     if (apr_pool_create(&sp, dbd->pool) != APR_SUCCESS) {
         return 0;
     }
-    for (i = 0; i < sc->dbd_statements->nelts; ++i) {
-        const dbd_statement_t *st = &APR_ARRAY_IDX(sc->dbd_statements, i,
-                                                   dbd_statement_t);
-        apr_dbd_prepared_t *stmt = NULL;
+    if (cfg && cfg->queries) {
+        apr_hash_index_t *hi;
 
-        /* One that fails ("already exists" where it was not lost) keeps
-         * the statement it had. */
-        if (apr_dbd_prepare(dbd->driver, sp, dbd->handle, st->sql,
-                            st->label, &stmt) == 0 && stmt) {
-            apr_hash_set(dbd->prepared, st->label, APR_HASH_KEY_STRING,
-                         stmt);
-            ++prepared;
+        for (hi = apr_hash_first(sp, cfg->queries); hi;
+             hi = apr_hash_next(hi)) {
+            const void *label;
+            void *sql;
+
+            apr_hash_this(hi, &label, NULL, &sql);
+            /* mod_dbd skips an empty one as well */
+            if (*(const char *)sql) {
+                ++total;
+                prepared += prepare_one(dbd, sp, label, sql);
+            }
+        }
+    }
+    else if (sc->dbd_statements) {
+        for (i = 0; i < sc->dbd_statements->nelts; ++i) {
+            const dbd_statement_t *st = &APR_ARRAY_IDX(sc->dbd_statements, i,
+                                                       dbd_statement_t);
+            ++total;
+            prepared += prepare_one(dbd, sp, st->label, st->sql);
         }
     }
     before = apr_hash_get(dbd->prepared, STATEMENTS_KEY, APR_HASH_KEY_STRING);
     if (!prepared) {
         apr_pool_destroy(sp);
     }
-    else if (prepared == sc->dbd_statements->nelts) {
+    else if (prepared == total) {
         /* none of the earlier ones is in use any more */
         if (before) {
             apr_pool_destroy(before);
@@ -503,6 +548,26 @@ static int prepare_again(request_rec *r, ap_dbd_t *dbd)
     }
     /* else some of the earlier ones stay in use: both pools stay (a
      * database that lost only some statements; rare) */
+    if (cfg && cfg->init_queries && (fresh || prepared)) {
+        for (i = 0; i < cfg->init_queries->nelts; ++i) {
+            int rows = 0;
+
+            if (apr_dbd_query(dbd->driver, dbd->handle, &rows,
+                              APR_ARRAY_IDX(cfg->init_queries, i,
+                                            const char *))) {
+                ++failed;
+            }
+        }
+        /* Not the database's message: it may quote the statement, and a
+         * SET may carry a secret. mod_dbd says nothing of a failing one. */
+        if (failed) {
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00143)
+                          "%d of %d DBDInitSQL statements failed on a "
+                          "database connection made again", failed,
+                          cfg->init_queries->nelts);
+        }
+    }
+    *ptotal = total;
     return prepared;
 }
 
@@ -543,9 +608,11 @@ static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
 {
     int *seen;
 
-    (void)cfg;
     if (backend_of(dbd) < 0 || !dbd->prepared) {
         return APR_SUCCESS;
+    }
+    if (cfg) {
+        apr_hash_set(dbd->prepared, CFG_KEY, APR_HASH_KEY_STRING, cfg);
     }
     if (!(seen = apr_hash_get(dbd->prepared, BACKEND_KEY,
                               APR_HASH_KEY_STRING))) {
@@ -557,19 +624,15 @@ static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
 }
 
 /* r's PostgreSQL connection from mod_dbd's pool, where DBDPrepareSQL
- * statements may be lost (*pbackend: its server process), or NULL. */
-static ap_dbd_t *session_connection(request_rec *r, int *pbackend)
+ * statements may be lost, or NULL. */
+static ap_dbd_t *session_connection(request_rec *r)
 {
     oac_server_conf *sc = oac_server_config(r->server);
     ap_dbd_t *dbd;
-    int backend;
 
     if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
-        || (backend = backend_of(dbd)) < 0) {
+        || backend_of(dbd) < 0) {
         return NULL;
-    }
-    if (pbackend) {
-        *pbackend = backend;
     }
     return dbd;
 }
@@ -637,15 +700,23 @@ static int pq_hung_up(ap_dbd_t *dbd)
     return pq_bad(dbd);
 }
 
-/* A connection pq_hung_up() finds closed is made again, with the
- * DBDPrepareSQL statements, and the log says so; when the database cannot
- * be reached, the query that follows says that. 1 when it was closed. */
+/* ", N of M statements prepared again" for a line of the log. */
+static const char *prepared_note(apr_pool_t *p, int prepared, int total)
+{
+    return total ? apr_psprintf(p, ", %d of %d statements prepared again",
+                                prepared, total)
+                 : "";
+}
+
+/* A connection pq_hung_up() finds closed is made again, with its
+ * statements and DBDInitSQL, and the log says so; when the database
+ * cannot be reached, the query that follows says that. 1 when it was
+ * closed. */
 static int made_again_if_closed(request_rec *r, ap_dbd_t *dbd)
 {
     static void (*pq_reset)(void *conn);
-    oac_server_conf *sc = oac_server_config(r->server);
     void *conn;
-    int prepared = 0;
+    int prepared, total;
 
     if (!pq_hung_up(dbd)) {
         return 0;
@@ -661,23 +732,54 @@ static int made_again_if_closed(request_rec *r, ap_dbd_t *dbd)
     if (pq_bad(dbd)) {
         return 1;
     }
-    if (sc->dbd_statements) {
-        prepared = prepare_again(r, dbd);
-    }
+    prepared = prepare_again(r, dbd, 1, &total);
     note_backend(dbd->pool, NULL, dbd);
     ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00140)
                   "the database had closed a pooled connection (it "
                   "restarted?): made again before its next query%s",
-                  sc->dbd_statements
-                  ? apr_psprintf(r->pool, ", %d of %d statements prepared "
-                                 "again", prepared, sc->dbd_statements->nelts)
-                  : "");
+                  prepared_note(r->pool, prepared, total));
     return 1;
+}
+
+/* A connection libpq made again by itself (mod_dbd's check, after a query
+ * failed on it: another server process) gets its statements and
+ * DBDInitSQL back. */
+static void restored_if_made_again(request_rec *r, ap_dbd_t *dbd)
+{
+    int *seen, now = backend_of(dbd), prepared, total;
+
+    if (now < 0) {
+        return;
+    }
+    seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);
+    if (seen && *seen == now) {
+        return;
+    }
+    if (seen) {
+        prepared = prepare_again(r, dbd, 1, &total);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00110)
+                      "a database connection was made again (the database "
+                      "restarted?), without its statements%s",
+                      prepared_note(r->pool, prepared, total));
+    }
+    else {
+        seen = apr_palloc(dbd->pool, sizeof(*seen));
+        apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
+    }
+    *seen = now;
+}
+
+/* Before the first query of a request on a pooled PostgreSQL connection. */
+static void ready_for_query(request_rec *r, ap_dbd_t *dbd)
+{
+    if (!made_again_if_closed(r, dbd)) {
+        restored_if_made_again(r, dbd);
+    }
 }
 
 const char *oac_dbd_broken(request_rec *r)
 {
-    ap_dbd_t *dbd = session_connection(r, NULL);
+    ap_dbd_t *dbd = session_connection(r);
 
     if (!dbd || !pq_bad(dbd)) {
         return NULL;
@@ -689,32 +791,11 @@ const char *oac_dbd_broken(request_rec *r)
 
 void oac_dbd_before_session(request_rec *r)
 {
-    oac_server_conf *sc = oac_server_config(r->server);
-    int *seen, now = 0;
-    ap_dbd_t *dbd = session_connection(r, &now);
+    ap_dbd_t *dbd = session_connection(r);
 
-    if (!dbd) {
-        return;
+    if (dbd) {
+        ready_for_query(r, dbd);
     }
-    if (made_again_if_closed(r, dbd)) {
-        return;
-    }
-    seen = apr_hash_get(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING);
-    if (seen && *seen == now) {
-        return;
-    }
-    if (seen) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00110)
-                      "a database connection was made again (the database "
-                      "restarted?), without its statements: %d of %d "
-                      "prepared again", prepare_again(r, dbd),
-                      sc->dbd_statements->nelts);
-    }
-    else {
-        seen = apr_palloc(dbd->pool, sizeof(*seen));
-        apr_hash_set(dbd->prepared, BACKEND_KEY, APR_HASH_KEY_STRING, seen);
-    }
-    *seen = now;
 }
 
 const char *oac_dbd_session_failed(request_rec *r, int *pretry)
@@ -722,7 +803,7 @@ const char *oac_dbd_session_failed(request_rec *r, int *pretry)
     oac_server_conf *sc = oac_server_config(r->server);
     ap_dbd_t *dbd;
     const char *why;
-    int prepared;
+    int prepared, total;
 
     *pretry = 0;
     if (!dbd_acquire || !sc->dbd_statements) {
@@ -740,7 +821,7 @@ const char *oac_dbd_session_failed(request_rec *r, int *pretry)
         return apr_psprintf(r->pool, "the database connection is lost: %s",
                             why ? why : "no reason given");
     }
-    prepared = prepare_again(r, dbd);
+    prepared = prepare_again(r, dbd, 0, &total);
     note_backend(dbd->pool, NULL, dbd);
     *pretry = prepared > 0;
     return prepared ? "the database connection had lost its prepared "

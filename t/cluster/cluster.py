@@ -255,7 +255,7 @@ class Httpd:
     """One httpd with its own ServerRoot, started in the foreground's
     stead with -k start, stopped with -k stop."""
 
-    def __init__(self, name, body, modules, oauthclient=True, port=None):
+    def __init__(self, name, body, modules, oauthclient=True, port=None, processes=None):
         self.name = name
         self.port = port or free_port()
         self.root = private_dir("oac-node-%s-" % name)
@@ -279,11 +279,7 @@ ErrorLog "%(root)s/error_log"
 LogLevel warn %(loglevel)s
 %(run_as)s%(modules)s
 TypesConfig /dev/null
-StartServers 2
-ServerLimit 8
-ThreadsPerChild 64
-MaxRequestWorkers 256
-MaxConnectionsPerChild 0
+%(mpm)sMaxConnectionsPerChild 0
 KeepAlive On
 MaxKeepAliveRequests 0
 Timeout 30
@@ -292,6 +288,12 @@ Header always set X-Node %(name)s
 %(body)s
 """ % {"root": self.root, "port": self.port, "run_as": run_as,
        "modules": "\n".join(lines), "name": name, "body": body,
+       # processes=1: one child, whose connections a test can count on
+       "mpm": ("StartServers 2\nServerLimit 8\nThreadsPerChild 64\nMaxRequestWorkers 256\n"
+               if not processes else
+               "StartServers %d\nServerLimit %d\nThreadsPerChild 64\nMaxRequestWorkers %d\n"
+               "MinSpareThreads 1\nMaxSpareThreads %d\n"
+               % (processes, processes, 64 * processes, 64 * processes)),
        "loglevel": os.environ.get("OAC_CLUSTER_LOGLEVEL", "") if oauthclient else ""})
         if user:
             os.chown(self.conf, user.pw_uid, user.pw_gid)

@@ -348,6 +348,58 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
         self.assertEqual(grants, 1, "node B took node A's token")
         self.assertNotIn("OAC00106", logs, "the cache was never taken for down")
 
+    def test_9b_other_modules_statements_and_init_sql(self):
+        """A connection made again gets back what mod_dbd gave it when it
+        made it: every module's statements (mod_authn_dbd's here, which no
+        DBDPrepareSQL line names) and DBDInitSQL. One child with one
+        connection, so that the connection the module made again is the
+        one mod_authn_dbd is then given."""
+        site, pg = self.site, self.pg
+        pg.psql("CREATE TABLE IF NOT EXISTS basic_users (name TEXT PRIMARY KEY, pw TEXT)")
+        pg.psql("INSERT INTO basic_users VALUES ('alice', '{SHA}%s') ON CONFLICT DO NOTHING"
+                % base64.b64encode(hashlib.sha1(b"alice-pw").digest()).decode())
+        body = "\n".join([
+            cluster.app_conf(site.provider, site.front.port, "dbd", "pg:" + pg.params(),
+                             apps=("local",)),
+            "DBDMin 1", "DBDKeep 1", "DBDMax 1",
+            "DBDInitSQL \"SET application_name TO 'oac-init-ran'\"",
+            "<Location /basic/>",
+            "    AuthType Basic", "    AuthName basic", "    AuthBasicProvider dbd",
+            '    AuthDBDUserPWQuery "SELECT pw FROM basic_users WHERE name = %s"',
+            "    Require valid-user", "</Location>"])
+        node = cluster.Httpd("C", body, cluster.MODULES + ["auth_basic", "authn_dbd"],
+                             processes=1)
+        os.makedirs(os.path.join(node.root, "basic"))
+        with open(os.path.join(node.root, "basic", "ok.txt"), "w") as f:
+            f.write("ok\n")
+        auth = {"Authorization": "Basic " + base64.b64encode(b"alice:alice-pw").decode()}
+
+        def names():
+            return pg.psql("SELECT application_name FROM pg_stat_activity WHERE datname = 'oac'"
+                           " AND backend_type = 'client backend' AND pid <> pg_backend_pid()")
+        try:
+            node.start()
+            browser = cluster.Browser(node.port)
+            self.assertEqual(browser.request("/basic/ok.txt", headers=auth)[0], 200)
+            self.assertEqual(names(), "oac-init-ran", "mod_dbd ran DBDInitSQL")
+            pg.stop()
+            pg.start()
+            mark = len(node.log_text())
+            # the module's first query finds the connection closed and
+            # makes it again
+            self.assertEqual(browser.request("/svc/local/x")[0], 200)
+            log = node.log_text()[mark:]
+            self.assertRegex(log, r"OAC00140[^\n]*5 of 5 statements prepared again",
+                             "the four DBDPrepareSQL statements and mod_authn_dbd's")
+            self.assertEqual(names(), "oac-init-ran", "DBDInitSQL ran on it again")
+            self.assertEqual([browser.request("/basic/ok.txt", headers=auth)[0]
+                              for _ in range(3)], [200] * 3,
+                             "mod_authn_dbd's statement is there: %s"
+                             % node.log_text()[mark:][-2000:])
+            self.assertNotIn("OAC00143", node.log_text(), "no DBDInitSQL statement failed")
+        finally:
+            node.close()
+
     def test_6_postgres_restart(self):
         site = self.site
         browsers, _ = site.login_users(10, lifetime=3600, prefix="pgr")
