@@ -503,7 +503,7 @@ static int prepare_again(request_rec *r, ap_dbd_t *dbd, int fresh,
     const dbd_cfg_t *cfg = apr_hash_get(dbd->prepared, CFG_KEY,
                                         APR_HASH_KEY_STRING);
     apr_pool_t *sp, *before;
-    int i, prepared = 0, total = 0, failed = 0;
+    int i, prepared = 0, total = 0;
 
     *ptotal = 0;
     /* One pool a time: a connection made again often (an
@@ -539,32 +539,41 @@ static int prepare_again(request_rec *r, ap_dbd_t *dbd, int fresh,
     if (!prepared) {
         apr_pool_destroy(sp);
     }
-    else if (prepared == total) {
-        /* none of the earlier ones is in use any more */
+    else if (cfg && prepared == total) {
+        /* Every statement of the pool's is in sp now, none in the earlier
+         * pool any more. Not so with DBDPrepareSQL alone: a pool shared
+         * by virtual hosts holds the others' statements too. */
         if (before) {
             apr_pool_destroy(before);
         }
         apr_hash_set(dbd->prepared, STATEMENTS_KEY, APR_HASH_KEY_STRING, sp);
     }
-    /* else some of the earlier ones stay in use: both pools stay (a
-     * database that lost only some statements; rare) */
-    if (cfg && cfg->init_queries && (fresh || prepared)) {
+    /* else some of the earlier ones may stay in use: both pools stay, with
+     * the connection (a database that lost only some statements; rare) */
+
+    /* A server session that lost every statement is a new one too. Not
+     * one that lost some: its settings may be there, and DBDInitSQL is
+     * not always safe to run twice. */
+    if (cfg && cfg->init_queries && cfg->init_queries->nelts
+        && (fresh || (total && prepared == total))) {
         for (i = 0; i < cfg->init_queries->nelts; ++i) {
             int rows = 0;
 
+            /* mod_dbd stops at the first that fails (a SET ROLE that
+             * failed must not let the next statements run as another) */
             if (apr_dbd_query(dbd->driver, dbd->handle, &rows,
                               APR_ARRAY_IDX(cfg->init_queries, i,
                                             const char *))) {
-                ++failed;
+                /* By number: the database's message may quote the
+                 * statement, and a SET may carry a secret. mod_dbd says
+                 * nothing of a failing one. */
+                ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                              OAC_LOGNO(00143) "DBDInitSQL statement %d "
+                              "of %d failed on a database connection made "
+                              "again; the rest were not run", i + 1,
+                              cfg->init_queries->nelts);
+                break;
             }
-        }
-        /* Not the database's message: it may quote the statement, and a
-         * SET may carry a secret. mod_dbd says nothing of a failing one. */
-        if (failed) {
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00143)
-                          "%d of %d DBDInitSQL statements failed on a "
-                          "database connection made again", failed,
-                          cfg->init_queries->nelts);
         }
     }
     *ptotal = total;
@@ -832,8 +841,10 @@ const char *oac_dbd_session_failed(request_rec *r, int *pretry)
 
 void oac_dbd_register(void)
 {
+    /* First: mod_dbd's own hook (DBDInitSQL) ends the run when a
+     * statement fails, and the connection would then be kept unnoted. */
     APR_OPTIONAL_HOOK(dbd, post_connect, note_backend, NULL, NULL,
-                      APR_HOOK_MIDDLE);
+                      APR_HOOK_REALLY_FIRST);
 }
 
 /* --- coordination -------------------------------------------------------- */

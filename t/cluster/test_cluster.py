@@ -351,7 +351,8 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
     def test_9b_other_modules_statements_and_init_sql(self):
         """A connection made again gets back what mod_dbd gave it when it
         made it: every module's statements (mod_authn_dbd's here, which no
-        DBDPrepareSQL line names) and DBDInitSQL. One child with one
+        DBDPrepareSQL line names) and DBDInitSQL, even where a DBDInitSQL
+        statement fails. One child with one
         connection, so that the connection the module made again is the
         one mod_authn_dbd is then given."""
         site, pg = self.site, self.pg
@@ -363,6 +364,9 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
                              apps=("local",)),
             "DBDMin 1", "DBDKeep 1", "DBDMax 1",
             "DBDInitSQL \"SET application_name TO 'oac-init-ran'\"",
+            # one that fails: mod_dbd then ends its post_connect hooks,
+            # and the module's, run first, has noted the connection
+            "DBDInitSQL \"SELECT no_such_function_here()\"",
             "<Location /basic/>",
             "    AuthType Basic", "    AuthName basic", "    AuthBasicProvider dbd",
             '    AuthDBDUserPWQuery "SELECT pw FROM basic_users WHERE name = %s"',
@@ -396,7 +400,10 @@ class PostgresSessionsDbdCache(unittest.TestCase, Checks):
                               for _ in range(3)], [200] * 3,
                              "mod_authn_dbd's statement is there: %s"
                              % node.log_text()[mark:][-2000:])
-            self.assertNotIn("OAC00143", node.log_text(), "no DBDInitSQL statement failed")
+            log = node.log_text()[mark:]
+            self.assertRegex(log, "OAC00143[^\n]*statement 2 of 2 failed",
+                             "the failing DBDInitSQL is named by number")
+            self.assertNotIn("no_such_function", log, "never by its text")
         finally:
             node.close()
 
