@@ -83,6 +83,14 @@ typedef struct {
     apr_table_t *headers;
     apr_size_t header_bytes;
     int headers_too_big;
+    /* The value that obsolete line folding extends (the last header's),
+     * grown by doubling: copied whole at each folded line, a value of
+     * 256 KiB in one-byte lines would take gigabytes. */
+    struct {
+        int idx;                /* its entry in headers, or -1 */
+        char *buf;
+        apr_size_t len, cap;
+    } fold;
 } transfer_t;
 
 /* The parts of a URL: what may be shown, and what must never be. */
@@ -508,25 +516,53 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
         /* A new response (after 1xx, or a proxy's CONNECT reply): only
          * the last one's headers are kept. */
         apr_table_clear(t->headers);
+        t->fold.idx = -1;
         return n;
     }
     if (!len) {
         return n;
     }
     if (data[0] == ' ' || data[0] == '\t') {
-        /* Obsolete line folding continues the previous header's value. */
+        /* Obsolete line folding continues the previous header's value,
+         * the fold read as one space (RFC 9112 5.2). */
         const apr_array_header_t *arr = apr_table_elts(t->headers);
 
         if (arr->nelts > 0) {
             apr_table_entry_t *e = &((apr_table_entry_t *)arr->elts)[arr->nelts - 1];
+            apr_size_t add;
 
             v = data;
-            while (v < data + len && (*v == ' ' || *v == '\t')) {
+            vend = data + len;
+            while (v < vend && (*v == ' ' || *v == '\t')) {
                 ++v;
             }
-            e->val = apr_pstrcat(t->p, e->val, " ",
-                                 apr_pstrmemdup(t->p, v, data + len - v),
-                                 NULL);
+            while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t')) {
+                --vend;
+            }
+            add = (apr_size_t)(vend - v);
+            if (t->fold.idx != arr->nelts - 1) {
+                t->fold.idx = arr->nelts - 1;
+                t->fold.len = strlen(e->val);
+                t->fold.cap = 0;
+                t->fold.buf = NULL;
+            }
+            if (t->fold.len + 1 + add + 1 > t->fold.cap) {
+                apr_size_t cap = t->fold.cap ? t->fold.cap : 256;
+                char *buf;
+
+                while (cap < t->fold.len + 1 + add + 1) {
+                    cap *= 2;
+                }
+                buf = apr_palloc(t->p, cap);
+                memcpy(buf, e->val, t->fold.len);
+                t->fold.buf = buf;
+                t->fold.cap = cap;
+            }
+            t->fold.buf[t->fold.len++] = ' ';
+            memcpy(t->fold.buf + t->fold.len, v, add);
+            t->fold.len += add;
+            t->fold.buf[t->fold.len] = '\0';
+            e->val = t->fold.buf;
         }
         return n;
     }
@@ -781,6 +817,7 @@ static apr_status_t curl_perform(oac_http_response_t **presp,
     t.p = p;
     t.max = cc->max_response;
     t.headers = apr_table_make(p, 16);
+    t.fold.idx = -1;
 
     if (CURLE_OK != (cr = set_options(h, cc, req, &t, headers, errbuf))) {
         err = apr_psprintf(p, "cannot configure the request to %s: %s",

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -258,6 +259,15 @@ static const route_t *find_route(server_t *s, const char *target)
     return NULL;
 }
 
+/* The route's headers, of any size (conn_printf's buffer is 4 KB), and
+ * the blank line that ends the head. */
+static int write_extra_headers(conn_t *c, const route_t *r)
+{
+    const char *h = r->extra_headers ? r->extra_headers : "";
+
+    return conn_write(c, h, strlen(h)) || conn_write(c, "\r\n", 2);
+}
+
 static int respond(conn_t *c, const route_t *r)
 {
     static const route_t not_found = { "", 404, NULL, "no route\n", 0, 0, 0 };
@@ -276,8 +286,8 @@ static int respond(conn_t *c, const route_t *r)
         size_t off = 0;
 
         if (conn_printf(c, "HTTP/1.1 %d Scripted\r\nConnection: keep-alive\r\n"
-                        "Transfer-Encoding: chunked\r\n%s\r\n", r->status,
-                        r->extra_headers ? r->extra_headers : "")) {
+                        "Transfer-Encoding: chunked\r\n", r->status)
+            || write_extra_headers(c, r)) {
             return -1;
         }
         while (off < len) {
@@ -292,8 +302,8 @@ static int respond(conn_t *c, const route_t *r)
         return conn_write(c, "0\r\n\r\n", 5);
     }
     if (conn_printf(c, "HTTP/1.1 %d Scripted\r\nConnection: keep-alive\r\n"
-                    "Content-Length: %zu\r\n%s\r\n", r->status, len,
-                    r->extra_headers ? r->extra_headers : "")) {
+                    "Content-Length: %zu\r\n", r->status, len)
+        || write_extra_headers(c, r)) {
         return -1;
     }
     return conn_write(c, body, len);
@@ -1020,6 +1030,51 @@ static void test_max_response(void **state)
     server_stop(s);
 }
 
+/* Obsolete line folding (RFC 9112 5.2) read as one space. A provider that
+ * folds a value into many short lines, within the 256 KiB header cap, must
+ * not make the client copy the value at each line: quadratic, that was
+ * 3.5 GB for 60,000 lines. */
+static void test_folded_headers(void **state)
+{
+    server_t *s = server_start(NULL);
+    oac_http_client_t *client = make_client(0, 0, NULL, 1);
+    oac_http_response_t *resp = NULL;
+    const char *err = NULL, *v;
+    struct rusage before, after;
+    apr_size_t i, lines = 60000;
+    char *many = apr_palloc(pool, 16 + lines * 4 + 1), *w = many;
+
+    (void)state;
+    w += sprintf(w, "X-Many: a\r\n");
+    for (i = 1; i < lines; ++i) {
+        memcpy(w, " a\r\n", 4);
+        w += 4;
+    }
+    *w = '\0';
+    server_route(s, (route_t){ "/fold", 200,
+                               "X-Folded: one\r\n two\r\n\t three \r\n"
+                               "X-After: z\r\n", "ok", 0, 0, 0 });
+    server_route(s, (route_t){ "/many", 200, many, "ok", 0, 0, 0 });
+
+    assert_int_equal(oac_http_get(&resp, &err, client, pool,
+                                  url(s, "http", "/fold"), NULL), APR_SUCCESS);
+    assert_string_equal(apr_table_get(resp->headers, "X-Folded"),
+                        "one two three");
+    assert_string_equal(apr_table_get(resp->headers, "X-After"), "z");
+
+    getrusage(RUSAGE_SELF, &before);
+    assert_int_equal(oac_http_get(&resp, &err, client, pool,
+                                  url(s, "http", "/many"), NULL), APR_SUCCESS);
+    getrusage(RUSAGE_SELF, &after);
+    v = apr_table_get(resp->headers, "X-Many");
+    assert_non_null(v);
+    assert_int_equal(strlen(v), 2 * lines - 1);
+    assert_int_equal(strspn(v, "a "), 2 * lines - 1);
+    /* linear: a few hundred KB; the quadratic copy peaked at gigabytes */
+    assert_true(after.ru_maxrss - before.ru_maxrss < 64 * 1024);
+    server_stop(s);
+}
+
 static void test_timeout(void **state)
 {
     server_t *s = server_start(NULL);
@@ -1500,6 +1555,7 @@ int main(void)
         T(test_error_statuses_are_responses),
         T(test_redirect_not_followed),
         T(test_max_response),
+        T(test_folded_headers),
         T(test_timeout),
         T(test_connection_refused),
         T(test_unknown_host),
