@@ -1014,6 +1014,31 @@ static const char *api_url_for_browser(request_rec *r, const oac_app_t *app,
     }
 }
 
+/* The strings of a, sep between them, in one allocation. */
+static char *joined(apr_pool_t *p, const apr_array_header_t *a,
+                    const char *sep)
+{
+    apr_size_t len = 0, slen = strlen(sep), n;
+    char *out, *w;
+    int i;
+
+    for (i = 0; i < a->nelts; ++i) {
+        len += strlen(APR_ARRAY_IDX(a, i, char *)) + (i ? slen : 0);
+    }
+    w = out = apr_palloc(p, len + 1);
+    for (i = 0; i < a->nelts; ++i) {
+        if (i) {
+            memcpy(w, sep, slen);
+            w += slen;
+        }
+        n = strlen(APR_ARRAY_IDX(a, i, char *));
+        memcpy(w, APR_ARRAY_IDX(a, i, char *), n);
+        w += n;
+    }
+    *w = '\0';
+    return out;
+}
+
 /* Link (RFC 8288): link-values "<ref>; param=..., <ref>...", each ref
  * mapped as a Location (an application's pagination follows them with the
  * browser's cookies), each link-value whose ref is not for the browser, or
@@ -1023,7 +1048,9 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                          const char *value)
 {
     const char *c = value, *gt, *end, *to;
-    char *out = NULL;
+    /* joined once at the end: appending to the string so far copies it
+     * for each link-value, quadratic in a line of thousands */
+    apr_array_header_t *kept = apr_array_make(r->pool, 4, sizeof(char *));
 
     while (*c) {
         int quoted = 0;
@@ -1033,7 +1060,7 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
             break;
         }
         if (*c != '<' || !(gt = strchr(c, '>'))) {
-            return out;             /* not a link-value: the rest goes */
+            break;                  /* not a link-value: the rest goes */
         }
         /* its parameters: up to a ',' outside a quoted string */
         for (end = gt + 1; *end && (quoted || *end != ','); ++end) {
@@ -1049,16 +1076,15 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                                 (apr_size_t)(gt - c - 1)),
                                  "Link");
         if (to) {
-            const char *one = apr_pstrcat(r->pool, "<", to, ">",
-                                          apr_pstrmemdup(r->pool, gt + 1,
-                                              (apr_size_t)(end - gt - 1)),
-                                          NULL);
-            out = out ? apr_pstrcat(r->pool, out, ", ", one, NULL)
-                      : (char *)one;
+            APR_ARRAY_PUSH(kept, char *) =
+                apr_pstrcat(r->pool, "<", to, ">",
+                            apr_pstrmemdup(r->pool, gt + 1,
+                                           (apr_size_t)(end - gt - 1)),
+                            NULL);
         }
         c = end;
     }
-    return out;
+    return kept->nelts ? joined(r->pool, kept, ", ") : NULL;
 }
 
 /*

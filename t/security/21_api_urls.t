@@ -12,7 +12,7 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestRequest ();
-use Apache::TestUtil qw(t_cmp);
+use Apache::TestUtil qw(t_cmp t_debug);
 use OAC::Flow qw(browser site provider_get provider_post provider_config login json_of);
 
 my $api = "$ENV{OAC_PROVIDER}/api";     # local's api_base_url, without its '/'
@@ -64,7 +64,7 @@ my @cases = (
     [ 'a Link with nothing left: no Link', 'Link', 'http:/api/post/x; rel="next"', undef ],
 );
 
-plan tests => 2 * @cases + 2 + 6;
+plan tests => 2 * @cases + 2 + 6 + 3;
 
 provider_config();
 my $ua = browser();
@@ -102,3 +102,40 @@ ok t_cmp($echo->{path} // '', '/api/things/new', 'to the path the API named');
 ok t_cmp(($echo->{headers} // {})->{Authorization} // '', qr/^Bearer \S+/,
          'with the token applied');
 ok t_cmp(scalar $res->header('Location'), undef, 'and the echo has no Location');
+
+# Link lines of thousands of link-values each (an API's, hostile or not):
+# mapped in time and memory linear in their size. Joined by appending to
+# the string so far, each line took ~45 MB, and these 40 lines ~1.8 GB of
+# the httpd child's memory. mod_proxy_http limits a line (8 KB), not how
+# many lines an answer has. LWP's own limits would refuse the answer.
+push @LWP::Protocol::http::EXTRA_SOCK_OPTS, MaxLineLength => 0, MaxHeaderLines => 0;
+my $values = 2000;
+provider_post('/_control/config', { api_response_headers => {
+    Link => [ map { join ',', ('<a>') x $values } 1 .. 40 ] } });
+my $before = children_hwm();
+$res = $ua->get(site('/api/local/things/x'), Accept => 'application/json');
+my $after = children_hwm();
+my @links = $res->header('Link');
+ok t_cmp($res->code, 200, 'forty Link lines of 2,000 link-values: the answer passes');
+ok t_cmp(scalar(grep { (() = m{</api/local/things/a>}g) == $values } @links), 40,
+         'each line with every link-value mapped');
+my ($grew) = sort { $b <=> $a } map { $after->{$_} - ($before->{$_} // 0) } keys %$after;
+t_debug("the httpd child's peak memory grew by " . ($grew // 'an unknown number of') . ' kB');
+ok t_cmp(defined $grew && $grew < 400 * 1024 ? 'under 400 MB' : $grew,
+         'under 400 MB', "the httpd child's peak memory grew by under 400 MB");
+
+# Peak memory (VmHWM, kB) of each child of the test httpd, by pid.
+sub children_hwm {
+    my %hwm;
+    open my $fh, '<', Apache::Test::vars('t_logs') . '/httpd.pid' or return \%hwm;
+    chomp(my $parent = <$fh> // '');
+    for my $status (glob '/proc/[0-9]*/status') {
+        open my $s, '<', $status or next;
+        my $text = do { local $/; <$s> } // '';
+        next unless $text =~ /^PPid:\s*\Q$parent\E$/m;
+        my ($kb) = $text =~ /^VmHWM:\s*(\d+)/m;
+        my ($pid) = $status =~ m{/proc/(\d+)/};
+        $hwm{$pid} = $kb if defined $kb;
+    }
+    return \%hwm;
+}
