@@ -294,7 +294,11 @@ const char *oac_util_sanitize(apr_pool_t *p, const char *s,
             --len;
         }
     }
-    out = apr_pstrmemdup(p, s, len);
+    /* marked, so that a reader knows, and so that oac_util_redact() can
+     * find a secret cut here */
+    out = len < strlen(s) ? apr_pstrcat(p, apr_pstrmemdup(p, s, len),
+                                        OAC_UTIL_CUT, NULL)
+                          : apr_pstrmemdup(p, s, len);
     for (i = 0; i < len; ++i) {
         unsigned char c = (unsigned char)out[i];
         if (c < 0x20 || c == 0x7f) {
@@ -302,6 +306,57 @@ const char *oac_util_sanitize(apr_pool_t *p, const char *s,
         }
     }
     return out;
+}
+
+/* msg with every occurrence of s replaced by "[redacted]". */
+static const char *redact_one(apr_pool_t *p, const char *msg, const char *s)
+{
+    apr_size_t slen = strlen(s);
+    const char *hit, *from = msg;
+    apr_array_header_t *parts;
+
+    if (!strstr(msg, s)) {
+        return msg;
+    }
+    parts = apr_array_make(p, 4, sizeof(const char *));
+    while ((hit = strstr(from, s)) != NULL) {
+        APR_ARRAY_PUSH(parts, const char *) =
+            apr_pstrmemdup(p, from, (apr_size_t)(hit - from));
+        APR_ARRAY_PUSH(parts, const char *) = "[redacted]";
+        from = hit + slen;
+    }
+    APR_ARRAY_PUSH(parts, const char *) = from;
+    return apr_array_pstrcat(p, parts, 0);
+}
+
+/* The shortest start of a secret redacted where a cut ends it: shorter
+ * ones match ordinary words too often, and tell little. */
+#define CUT_SECRET_MIN 4
+
+/* msg with the longest start of s (CUT_SECRET_MIN bytes or more, not all
+ * of it) that ends right before a cut mark replaced by "[redacted]". */
+static const char *redact_cut(apr_pool_t *p, const char *msg, const char *s)
+{
+    apr_size_t slen = strlen(s), k;
+    const char *mark = msg;
+
+    while ((mark = strstr(mark, OAC_UTIL_CUT)) != NULL) {
+        apr_size_t before = (apr_size_t)(mark - msg);
+
+        for (k = slen - 1 < before ? slen - 1 : before; k >= CUT_SECRET_MIN;
+             --k) {
+            if (!memcmp(mark - k, s, k)) {
+                const char *out = apr_pstrcat(p,
+                    apr_pstrmemdup(p, msg, before - k), "[redacted]", mark,
+                    NULL);
+                mark = out + (before - k) + strlen("[redacted]");
+                msg = out;
+                break;
+            }
+        }
+        mark += strlen(OAC_UTIL_CUT);
+    }
+    return msg;
 }
 
 /*
@@ -315,23 +370,23 @@ const char *oac_util_redact(apr_pool_t *p, const char *msg,
     int i;
 
     for (i = 0; i < count; ++i) {
-        const char *s = secrets[i], *hit, *from;
-        apr_size_t slen;
-        char *out;
+        const char *s = secrets[i], *enc;
 
-        if (!s || !*s || !strstr(msg, s)) {
+        if (!s || !*s) {
             continue;
         }
-        slen = strlen(s);
-        out = "";
-        from = msg;
-        while ((hit = strstr(from, s)) != NULL) {
-            out = apr_pstrcat(p, out, apr_pstrmemdup(p, from,
-                                                     (apr_size_t)(hit - from)),
-                              "[redacted]", NULL);
-            from = hit + slen;
+        msg = redact_one(p, msg, s);
+        /* as sent in a form or a query, and quoted so */
+        enc = oac_util_pct_encode(p, s);
+        if (strcmp(enc, s)) {
+            msg = redact_one(p, msg, enc);
         }
-        msg = apr_pstrcat(p, out, from, NULL);
+        if (strlen(s) > CUT_SECRET_MIN) {
+            msg = redact_cut(p, msg, s);
+            if (strcmp(enc, s)) {
+                msg = redact_cut(p, msg, enc);
+            }
+        }
     }
     return msg;
 }

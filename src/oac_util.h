@@ -92,13 +92,17 @@ apr_status_t oac_util_nonce_init(void);
  */
 int oac_util_ct_streq(const char *a, const char *b);
 
-/* s cut to max bytes (never inside a UTF-8 sequence), control characters
- * replaced by '?': for provider text that reaches logs and error pages. */
+/* s cut to max bytes (never inside a UTF-8 sequence) and then marked
+ * OAC_UTIL_CUT, control characters replaced by '?': for provider text that
+ * reaches logs and error pages. */
+#define OAC_UTIL_CUT "[...]"
 const char *oac_util_sanitize(apr_pool_t *p, const char *s, apr_size_t max);
 
 /* msg with every occurrence of each of the count secrets (NULL or empty
- * ones skipped) replaced by "[redacted]": providers sometimes quote what
- * they were sent, and messages go to logs and error pages. */
+ * ones skipped), or of its percent-encoded form, replaced by "[redacted]":
+ * providers sometimes quote what they were sent, and messages go to logs
+ * and error pages. A secret that oac_util_sanitize() cut is redacted as
+ * well: the start of it (four bytes or more) before OAC_UTIL_CUT. */
 const char *oac_util_redact(apr_pool_t *p, const char *msg,
                             const char *const *secrets, int count);
 

@@ -607,7 +607,7 @@ static void response_400_error_sanitized(void **state)
                      "\"error_description\":\"%s\"}", desc), APR_EGENERAL);
     assert_string_equal(err, apr_psprintf(p, "token endpoint answered HTTP "
                                           "400: bad??X-Injected: 1?[31m "
-                                          "(%.200s)", desc));
+                                          "(%.200s[...])", desc));
     /* the cut never splits a UTF-8 character: 199 'e' + "\u00e9" */
     memset(desc, 'e', 199);
     desc[199] = '\0';
@@ -615,7 +615,45 @@ static void response_400_error_sanitized(void **state)
         apr_psprintf(p, "{\"error\":\"x\",\"error_description\":"
                      "\"%s\\u00e9\"}", desc), APR_EGENERAL);
     assert_string_equal(err, apr_psprintf(p, "token endpoint answered HTTP "
-                                          "400: x (%s)", desc));
+                                          "400: x (%s[...])", desc));
+}
+
+/* A provider that quotes the client secret where its description is cut
+ * (200 bytes): the part before the cut is redacted too. Before, the cut
+ * came first and the whole-secret match found nothing to redact. */
+static void exchange_code_secret_cut_redacted(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_AUTH_CLIENT_SECRET_POST);
+    oac_token_t *t = NULL;
+    const char *pad = apr_psprintf(p, "%0192d", 0);   /* 8 bytes of it fit */
+    fake_t f;
+    const char *err = NULL;
+
+    fake_answer(&f, 400, "application/json",
+                apr_psprintf(p, "{\"error\":\"invalid_client\","
+                             "\"error_description\":\"%s%s rejected\"}",
+                             pad, ODD_SECRET));
+    assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
+                                              fake_client(p, &f), app,
+                                              "thecode1", REDIRECT, NULL,
+                                              NOW),
+                     APR_EGENERAL);
+    assert_string_equal(err, apr_psprintf(p, "token endpoint answered HTTP "
+                                          "400: invalid_client (%s"
+                                          "[redacted][...])", pad));
+    /* and as a form would carry it, percent-encoded */
+    fake_answer(&f, 400, "application/json",
+                apr_psprintf(p, "{\"error\":\"invalid_client\","
+                             "\"error_description\":\"got %s\"}",
+                             ODD_SECRET_ENC));
+    assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
+                                              fake_client(p, &f), app,
+                                              "thecode1", REDIRECT, NULL,
+                                              NOW),
+                     APR_EGENERAL);
+    assert_string_equal(err, "token endpoint answered HTTP 400: "
+                        "invalid_client (got [redacted])");
 }
 
 static void response_500_html(void **state)
@@ -1176,6 +1214,7 @@ int main(void)
         T(response_empty_refresh_token),
         T(response_400_json_error),
         T(response_400_error_sanitized),
+        T(exchange_code_secret_cut_redacted),
         T(response_500_html),
         T(response_200_with_error),
         T(response_200_malformed),

@@ -18,6 +18,7 @@
 
 #include "oac_form.h"
 #include "oac_token.h"
+#include "oac_util.h"
 
 /* A fixed clock so expires_at is exact. */
 #define NOW APR_INT64_C(1700000000)
@@ -460,12 +461,13 @@ static void provider_errors(void **state)
         parse_fails(p, NULL, "{\"error\":{\"code\":190,\"type\":\"OAuthException\"}}",
                     APR_EGENERAL),
         "provider returned error '{\"code\":190,\"type\":\"OAuthException\"}'");
-    /* long descriptions are cut to 200 bytes */
+    /* long descriptions are cut to 200 bytes, and marked */
     long_desc = apr_pstrcat(p, "{\"error\":\"e\",\"error_description\":\"",
                             apr_psprintf(p, "%0300d", 0), "\"}", NULL);
     assert_string_equal(parse_fails(p, NULL, long_desc, APR_EGENERAL),
                         apr_pstrcat(p, "provider returned error 'e': ",
-                                    apr_psprintf(p, "%0200d", 0), NULL));
+                                    apr_psprintf(p, "%0200d", 0),
+                                    OAC_UTIL_CUT, NULL));
     /* a null error is no error */
     assert_string_equal(parse_ok(p, NULL, "{\"access_token\":\"a\","
                                           "\"error\":null}")->access_token,

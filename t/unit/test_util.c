@@ -370,6 +370,60 @@ static void random_token_bad_size(void **state)
     assert_null(tok);
 }
 
+/* ---- provider text for logs and error pages ----------------------- */
+
+static void sanitize_cut_and_marked(void **state)
+{
+    apr_pool_t *p = *state;
+
+    (void)state;
+    assert_string_equal(oac_util_sanitize(p, "short", 10), "short");
+    assert_string_equal(oac_util_sanitize(p, "0123456789", 10), "0123456789");
+    assert_string_equal(oac_util_sanitize(p, "0123456789X", 10),
+                        "0123456789" OAC_UTIL_CUT);
+    assert_string_equal(oac_util_sanitize(p, "a\r\nb\x7f", 10), "a??b?");
+    /* never inside a UTF-8 character: "\xc3\xa9" across byte 4 */
+    assert_string_equal(oac_util_sanitize(p, "abc\xc3\xa9", 4),
+                        "abc" OAC_UTIL_CUT);
+}
+
+static void redact_whole_encoded_and_cut(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *secrets[] = { "Secret+/42xyz", NULL, "", "tok" };
+    const char *cut;
+
+    (void)state;
+    assert_string_equal(oac_util_redact(p, "a Secret+/42xyz b Secret+/42xyz",
+                                        secrets, 4),
+                        "a [redacted] b [redacted]");
+    assert_string_equal(oac_util_redact(p, "sent tok", secrets, 4),
+                        "sent [redacted]");
+    /* as a form carries it */
+    assert_string_equal(oac_util_redact(p, "got Secret%2B%2F42xyz", secrets,
+                                        4),
+                        "got [redacted]");
+    /* cut by oac_util_sanitize: the start of it, at the mark */
+    cut = oac_util_sanitize(p, "quoted: Secret+/42xyz", 14);
+    assert_string_equal(cut, "quoted: Secret" OAC_UTIL_CUT);
+    assert_string_equal(oac_util_redact(p, apr_pstrcat(p, "(", cut, ") and (",
+                                                       cut, ")", NULL),
+                                        secrets, 4),
+                        "(quoted: [redacted]" OAC_UTIL_CUT ") and (quoted: "
+                        "[redacted]" OAC_UTIL_CUT ")");
+    cut = oac_util_sanitize(p, "quoted: Secret%2B%2F42xyz", 17);
+    assert_string_equal(oac_util_redact(p, cut, secrets, 4),
+                        "quoted: [redacted]" OAC_UTIL_CUT);
+    /* under four bytes, or not before a mark: ordinary text */
+    assert_string_equal(oac_util_redact(p, "quoted: Sec" OAC_UTIL_CUT,
+                                        secrets, 4),
+                        "quoted: Sec" OAC_UTIL_CUT);
+    assert_string_equal(oac_util_redact(p, "Secret service", secrets, 4),
+                        "Secret service");
+    assert_string_equal(oac_util_redact(p, OAC_UTIL_CUT, secrets, 4),
+                        OAC_UTIL_CUT);
+}
+
 /* ---- constant-time compare -------------------------------------------- */
 
 static void ct_streq_cases(void **state)
@@ -459,6 +513,8 @@ int main(void)
         T(b64url_rejects),
         T(random_token_shape_and_uniqueness),
         T(random_token_bad_size),
+        T(sanitize_cut_and_marked),
+        T(redact_whole_encoded_and_cut),
         T(ct_streq_cases),
         T(nonce_unique_across_batches),
         T(nonce_fork_does_not_repeat),
