@@ -165,6 +165,15 @@ const char *oac_cmd_forward_tokens(cmd_parms *cmd, void *dconf, int on)
     if (on && oac_reading_main_config()) {
         want_id_token = 1;
     }
+    else if (on && !want_id_token) {
+        /* as for claims: an .htaccess is read long after the logins */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server,
+                     OAC_LOGNO(00116) "%s:%d: OAuthForwardTokens On is not "
+                     "in the main configuration, so sessions do not keep "
+                     "the id_token (X-OAuth-Id-Token stays empty): put one "
+                     "there too", cmd->directive->filename,
+                     cmd->directive->line_num);
+    }
     return NULL;
 }
 

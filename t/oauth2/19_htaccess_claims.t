@@ -24,7 +24,7 @@ use Time::HiRes qw(sleep);
 use OAC::Env ();
 use OAC::Flow qw(provider_config approve);
 
-plan tests => 9;
+plan tests => 10;
 
 my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
 my $provider = "http://127.0.0.1:" . OAC::Env::provider_port();
@@ -39,11 +39,14 @@ sub put {
     close $fh;
 }
 
-mkdir "$dir/$_" for qw(htdocs htdocs/main htdocs/unkept htdocs/kept);
-put("htdocs/$_/page.txt", "the $_ page") for qw(main unkept kept);
+mkdir "$dir/$_" for qw(htdocs htdocs/main htdocs/unkept htdocs/kept htdocs/tokens);
+put("htdocs/$_/page.txt", "the $_ page") for qw(main unkept kept tokens);
 # 'email' is named nowhere in the main configuration
 put('htdocs/unkept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
     'OAuthForwardClaims email', 'Require oauth-claim email:alice@example.org');
+# the id_token: nothing in the main configuration forwards it
+put('htdocs/tokens/.htaccess', 'AuthType OAuth', 'OAuthApp local', 'OAuthForwardTokens On',
+    'Require valid-user');
 # 'name' is: the main configuration forwards it under /names
 put('htdocs/kept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
     'Require oauth-claim "name:Alice Liddell"');
@@ -125,7 +128,10 @@ ok t_cmp($res->code, 500, 'an .htaccess requiring a claim sessions do not keep: 
 ok t_cmp($res->content =~ /the unkept page/ ? 'page shown' : 'not shown', 'not shown',
          '... and the page is not served');
 
+$ua->get("$base/tokens/page.txt");
 my $log = error_log();
+ok t_cmp($log, qr{OAC00116: \Q$dir\E/htdocs/tokens/\.htaccess:3: OAuthForwardTokens On is not in the main configuration},
+         'OAC00116 for OAuthForwardTokens On in an .htaccess alone');
 ok t_cmp($log, qr{OAC00116: \Q$dir\E/htdocs/unkept/\.htaccess:4: the claim 'email' is not named in the main configuration},
          'OAC00116 names the .htaccess file, its line and the claim');
 ok t_cmp($log, qr{OAC00127: Require oauth-claim at /unkept/page\.txt: the claim 'email' is not kept in sessions},
