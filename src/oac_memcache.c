@@ -272,6 +272,9 @@ oac_kv_e oac_mc_get(oac_mc_conn_t *c, const char *name, char **pvalue)
     return OAC_KV_OK;
 }
 
+/* The longest expiry memcached reads as seconds from now: 30 days. */
+#define MC_RELATIVE_MAX 2592000
+
 static oac_kv_e store(oac_mc_conn_t *c, const char *op, const char *name,
                       const char *value, apr_int64_t ttl)
 {
@@ -282,7 +285,12 @@ static oac_kv_e store(oac_mc_conn_t *c, const char *op, const char *name,
     char *line;
     apr_status_t rv;
 
-    /* memcached reads an expiry up to 30 days as relative seconds */
+    /* memcached reads an expiry up to 30 days as relative seconds, and a
+     * longer one as a Unix time (one in 1970: gone at once); an entry for
+     * longer lives 30 days, and is then made again */
+    if (ttl > MC_RELATIVE_MAX) {
+        ttl = MC_RELATIVE_MAX;
+    }
     cmd = apr_psprintf(c->p, "%s %s 0 %" APR_INT64_T_FMT " %" APR_SIZE_T_FMT
                        "\r\n%s\r\n", op, name, ttl < 1 ? 1 : ttl, len, value);
     if ((rv = link_up(c, link, server)) != APR_SUCCESS

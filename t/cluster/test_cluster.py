@@ -445,7 +445,8 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
     @classmethod
     def setUpClass(cls):
         cls.mc = cluster.Memcached()
-        cls.site = Site("memcache:127.0.0.1:%d" % cls.mc.port, "cookie", memcached=cls.mc)
+        cls.site = Site("memcache:127.0.0.1:%d" % cls.mc.port, "cookie", memcached=cls.mc,
+                        apps=("local", "local2"))
 
     @classmethod
     def tearDownClass(cls):
@@ -529,6 +530,25 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         status, _, body = cluster.Browser(site.nodes[0].port).request("/svc/pub/x")
         self.assertEqual((status, b"no_service_token" in body), (503, True),
                          "the planted entry was taken: %d %r" % (status, body[:200]))
+
+    def test_8_service_token_of_months(self):
+        """A client credentials token that lives longer than 30 days:
+        memcached reads such an expiry as a Unix time (one in 1970, gone at
+        once), so the token was never shared and each node fetched its
+        own. Its entry now lives 30 days."""
+        site = self.site
+        marks = site.log_marks()
+        site.provider.config(access_token_lifetime=31 * 86400)
+        try:
+            site.provider.call("POST", "/_control/expire_tokens")
+            b = cluster.Browser(site.nodes[0].port)
+            codes, grants = self.service_calls(b, "/svc/local2/x", 10)
+        finally:
+            site.provider.config(access_token_lifetime=3600)
+        self.assertEqual(codes, [200] * 10, self.errors())
+        self.assertEqual(grants, 1, "one token for the two nodes")
+        self.assertNotIn("OAC00106", site.logs_since(marks),
+                         "the cache was never taken for down")
 
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
