@@ -47,8 +47,9 @@ APLOG_USE_MODULE(oauthclient);
  * auth (DPoP), 00123-00126 service, 00127-00129 claims, 00130 auth (API
  * retry), 00131 service, 00132 checks, 00133 claims, 00134-00138 refresh,
  * 00139 claims, 00140 cache (a database connection made again),
- * 00141-00142 auth (the API's URLs), 00143 cache (DBDInitSQL run again).
- * Next free: 00144. */
+ * 00141-00142 auth (the API's URLs), 00143 cache (DBDInitSQL run again),
+ * 00144 session (a login made for another provider or client).
+ * Next free: 00145. */
 
 static const command_rec oac_cmds[] = {
     AP_INIT_RAW_ARGS("OAuthRemoteApp", oac_cmd_remote_app, NULL, RSRC_CONF,

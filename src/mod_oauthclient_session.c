@@ -412,10 +412,21 @@ int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser)
 {
     const char *s = oac_session_get(r, z, app, "token");
-    const char *user, *why;
+    const char *user, *why, *bind;
     oac_token_t *token;
 
     if (!s) {
+        return 0;
+    }
+    bind = oac_session_get(r, z, app, "bind");
+    if (bind && app->session_bind && strcmp(bind, app->session_bind)) {
+        /* Sessions of an older version have none, and are taken. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00144)
+                      "app %s: the session's login was made with another "
+                      "provider or client (an app of the same name "
+                      "elsewhere under the same session passphrase, or "
+                      "this app before its provider changed): not used",
+                      app->name);
         return 0;
     }
     user = oac_session_get(r, z, app, "user");
@@ -452,6 +463,7 @@ apr_status_t oac_session_store_token(request_rec *r, session_rec *z,
     oac_session_set(r, z, app, "token",
                     stored ? stored : oac_token_to_string(r->pool, token));
     oac_session_set(r, z, app, "user", user);
+    oac_session_set(r, z, app, "bind", app->session_bind);
     return APR_SUCCESS;
 }
 
@@ -459,6 +471,7 @@ void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app)
 {
     oac_session_set(r, z, app, "token", NULL);
     oac_session_set(r, z, app, "user", NULL);
+    oac_session_set(r, z, app, "bind", NULL);
     oac_session_set(r, z, app, "pending", NULL);
     oac_session_set(r, z, app, "claims", NULL);
     oac_session_set(r, z, app, "id_token", NULL);

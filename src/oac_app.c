@@ -14,6 +14,8 @@
 #include <apr_uri.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 typedef enum {
     K_STRING,       /* any non-empty text */
     K_SECRET,       /* like K_STRING, but its value is never quoted back */
@@ -951,8 +953,38 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
         || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {
         return rv;
     }
+    app->session_bind = oac_app_session_bind(p, app);
     *papp = app;
     return APR_SUCCESS;
+}
+
+const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app)
+{
+    const char *const parts[] = {
+        "mod_oauthclient session bind v1", app->client_id, app->issuer,
+        app->server_metadata_url, app->access_token_url,
+        app->request_token_url, app->userinfo_endpoint
+    };
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    apr_size_t i;
+    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+
+    for (i = 0; ok && i < sizeof(parts) / sizeof(parts[0]); ++i) {
+        const char *v = parts[i] ? parts[i] : "";
+        /* each with its length: no two lists read as one */
+        char head[24];
+        int n = snprintf(head, sizeof(head), "%zu:", strlen(v));
+
+        ok = EVP_DigestUpdate(ctx, head, (size_t)n) == 1
+             && EVP_DigestUpdate(ctx, v, strlen(v)) == 1;
+    }
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &len) == 1 && len >= 9;
+    EVP_MD_CTX_free(ctx);
+    /* 9 bytes, 12 characters: the session cookie stays small, and a match
+     * by chance is 2^-72 */
+    return ok ? oac_util_b64url_encode(p, md, 9) : NULL;
 }
 
 apr_status_t oac_app_check_set(const char **perr, apr_pool_t *p,

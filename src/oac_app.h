@@ -98,6 +98,9 @@ typedef struct {
     const char *par_endpoint;         /* pushed_authorization_request_endpoint */
     int par_required;                 /* the metadata requires PAR */
     int fapi2;                        /* security_profile=fapi2 */
+    /* Who vouches for a login to this app (see oac_app_session_bind):
+     * kept with it in the session, compared when it is used. */
+    const char *session_bind;
 } oac_app_t;
 
 /* Splits the arguments of one OAuthRemoteApp line into key=value pairs
@@ -119,6 +122,17 @@ apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
 /* base's keys overlaid with add's: a virtual host's override of one key. */
 oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
                                    const oac_app_decl_t *add);
+
+/*
+ * A short fingerprint of what makes a login to app the login it is: the
+ * client and the provider that vouched for the user (client_id, issuer,
+ * discovery URL, token, request token and userinfo endpoints), not the
+ * app's name. Two apps of one name (two virtual hosts, one session
+ * passphrase) with another provider or client differ, so a session made
+ * at one is not taken at the other; an app whose provider changed does
+ * not take the sessions made before.
+ */
+const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app);
 
 /* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
  * what needs the whole declaration: required keys for the OAuth version,

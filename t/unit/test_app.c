@@ -359,6 +359,31 @@ static void test_redirect_and_userinfo(void **state)
         "resolve it");
 }
 
+/* What a session's login is bound to: the client and the provider, not
+ * the app's name or what only the browser sees. */
+static void test_session_bind(void **state)
+{
+    const char *base = finalize(declare("a", GH))->session_bind;
+
+    (void)state;
+    assert_non_null(base);
+    assert_int_equal(strlen(base), 12);
+    /* the same client of the same provider, under another name or with
+     * another authorize_url, scope, api_base_url */
+    assert_string_equal(finalize(declare("b", GH))->session_bind, base);
+    assert_string_equal(finalize(declare("a", GH
+        "authorize_url=https://p.example/other scope=x "
+        "api_base_url=https://api.example/"))->session_bind, base);
+    /* another client, token endpoint, issuer, userinfo endpoint */
+    assert_string_not_equal(finalize(declare("a", GH
+        "client_id=other"))->session_bind, base);
+    assert_string_not_equal(finalize(declare("a", GH
+        "access_token_url=https://q.example/token"))->session_bind, base);
+    assert_string_not_equal(finalize(declare("a", GH
+        "userinfo_endpoint=https://p.example/me"))->session_bind, base);
+    assert_string_not_equal(finalize(declare("a", TW))->session_bind, base);
+}
+
 static void test_check_set(void **state)
 {
     apr_array_header_t *apps = apr_array_make(pool, 2, sizeof(oac_app_t *));
@@ -402,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_version_specific_keys),
         cmocka_unit_test(test_redirect_and_userinfo),
         cmocka_unit_test(test_check_set),
+        cmocka_unit_test(test_session_bind),
     };
     return cmocka_run_group_tests_name("oac_app", tests, setup, teardown);
 }
