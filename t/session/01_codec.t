@@ -5,39 +5,21 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
-use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
-use LWP::UserAgent ();
 use URI::Escape qw(uri_unescape);
-use OAC::Flow qw(provider_config approve json_of);
+use OAC::Flow qw(provider_config approve json_of vhost_base codec_get);
 use OAC::ConfigTest qw(configtest);
 
 plan tests => 14;
 
-sub base_of {
-    my $vhost = shift;
-    Apache::TestRequest::module($vhost);
-    my $hp = Apache::TestRequest::hostport();
-    Apache::TestRequest::module('default');
-    return "http://$hp";
-}
-my $old = base_of('vh_codec_old');
-my $new = base_of('vh_codec_new');
+my $old = vhost_base('vh_codec_old');
+my $new = vhost_base('vh_codec_new');
 
-# A browser that keeps the codec cookie itself: cookie jars do not tell
-# ports apart, and these hosts differ only by port.
-sub get {
-    my ($url, $cookie, %h) = @_;
-    my $res = LWP::UserAgent->new(max_redirect => 0)->get(
-        $url, Accept => 'application/json', ($cookie ? (Cookie => "codec_session=$cookie") : ()), %h);
-    my ($set) = map { /^codec_session=([^;]*)/ ? $1 : () } $res->header('Set-Cookie');
-    return ($res, $set);
-}
 
 provider_config();
 # log in on the old host
-my ($res, $cookie) = get("$old/oauth/local/login");
-my ($res2, $c2) = get(approve($res->header('Location')), $cookie);
+my ($res, $cookie) = codec_get("$old/oauth/local/login");
+my ($res2, $c2) = codec_get(approve($res->header('Location')), $cookie);
 $cookie = $c2 if $c2;
 ok t_cmp($res2->code, 302, 'login through an encrypted session');
 ok t_cmp($cookie, qr/^[A-Za-z0-9_-]{100,}$/, 'the cookie is one base64url blob');
@@ -46,29 +28,29 @@ ok t_cmp($cookie, qr/^[A-Za-z0-9_-]{100,}$/, 'the cookie is one base64url blob')
 ok t_cmp(uri_unescape($cookie) =~ /oauthclient|access_token|alice/ ? 'readable' : 'opaque', 'opaque',
          'no key, field name or user readable in the cookie');
 
-($res) = get("$old/protected/echo", $cookie);
+($res) = codec_get("$old/protected/echo", $cookie);
 ok t_cmp($res->code, 200, 'the encrypted session carries the token');
 ok t_cmp(json_of($res)->{REMOTE_USER}, 'alice', 'as alice');
 
 # tampering: one character changed, truncated, garbage
 (my $flipped = $cookie) =~ s/^(.{40})(.)/$1 . ($2 eq 'A' ? 'B' : 'A')/e;
-($res) = get("$old/protected/echo", $flipped);
+($res) = codec_get("$old/protected/echo", $flipped);
 ok t_cmp($res->code, 401, 'a tampered cookie is an empty session (401, not 500)');
-($res) = get("$old/protected/echo", substr($cookie, 0, 60));
+($res) = codec_get("$old/protected/echo", substr($cookie, 0, 60));
 ok t_cmp($res->code, 401, 'a truncated cookie is an empty session');
-($res) = get("$old/protected/echo", 'not-a-cookie');
+($res) = codec_get("$old/protected/echo", 'not-a-cookie');
 ok t_cmp($res->code, 401, 'garbage is an empty session');
-($res) = get("$old/oauth/local/login", $flipped);
+($res) = codec_get("$old/oauth/local/login", $flipped);
 ok t_cmp($res->code, 302, 'and the empty session can start a new login');
 
 # rotation: the new host reads the old host's cookie...
 my $newcookie;
-($res, $newcookie) = get("$new/protected/echo", $cookie);
+($res, $newcookie) = codec_get("$new/protected/echo", $cookie);
 ok t_cmp($res->code, 200, 'rotation: a cookie made under the old passphrase is still read');
 # ...and re-encrypts under the new one, which the old host cannot read
-($res, $newcookie) = get("$new/oauth/local/login", $cookie) unless $newcookie;
+($res, $newcookie) = codec_get("$new/oauth/local/login", $cookie) unless $newcookie;
 ok t_cmp($newcookie ? 'rewritten' : 'none', 'rewritten', 'the new host writes the session under its first passphrase');
-($res) = get("$old/protected/echo", $newcookie);
+($res) = codec_get("$old/protected/echo", $newcookie);
 ok t_cmp($res->code, 401, 'the old host cannot read the new passphrase\'s cookie');
 
 # configuration: double encryption and short passphrases are refused

@@ -9,53 +9,35 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
-use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp);
-use LWP::UserAgent ();
-use OAC::Flow qw(provider_config approve json_of log_size log_since);
+use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
 plan tests => 7;
 
-sub base_of {
-    my $vhost = shift;
-    Apache::TestRequest::module($vhost);
-    my $hp = Apache::TestRequest::hostport();
-    Apache::TestRequest::module('default');
-    return "http://$hp";
-}
-my $one = base_of('vh_bind_a');
-my $two = base_of('vh_bind_b');
-my $three = base_of('vh_bind_c');
+my $one = vhost_base('vh_bind_a');
+my $two = vhost_base('vh_bind_b');
+my $three = vhost_base('vh_bind_c');
 
-# A browser that keeps the codec cookie itself: cookie jars do not tell
-# ports apart, and these hosts differ only by port.
-sub get {
-    my ($url, $cookie) = @_;
-    my $res = LWP::UserAgent->new(max_redirect => 0)->get(
-        $url, Accept => 'application/json', ($cookie ? (Cookie => "codec_session=$cookie") : ()));
-    my ($set) = map { /^codec_session=([^;]*)/ ? $1 : () } $res->header('Set-Cookie');
-    return ($res, $set);
-}
 provider_config();
-my ($res, $cookie) = get("$one/oauth/local/login");
-my ($res2, $c2) = get(approve($res->header('Location')), $cookie);
+my ($res, $cookie) = codec_get("$one/oauth/local/login");
+my ($res2, $c2) = codec_get(approve($res->header('Location')), $cookie);
 $cookie = $c2 if $c2;
 ok t_cmp($res2->code, 302, 'alice logs in at the first host');
-($res) = get("$one/protected/echo", $cookie);
+($res) = codec_get("$one/protected/echo", $cookie);
 ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
          'the first host takes its login');
 
 my $mark = log_size();
-($res) = get("$two/protected/echo", $cookie);
+($res) = codec_get("$two/protected/echo", $cookie);
 ok t_cmp($res->code, 401, 'the second host, its app another client: the cookie is no login there');
 ok t_cmp(json_of($res)->{REMOTE_USER} // '', '', 'and names no user');
 ok t_cmp(log_since($mark, qr/OAC00144/), qr/OAC00144: app local: the session's login was made with another provider or client/,
          'OAC00144 says why');
 
-($res) = get("$three/protected/echo", $cookie);
+($res) = codec_get("$three/protected/echo", $cookie);
 ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
          'a third host with the same client of the same provider takes it');
 
 # a login at the second host works, and is its own
-($res, my $bcookie) = get("$two/oauth/local/login", $cookie);
+($res, my $bcookie) = codec_get("$two/oauth/local/login", $cookie);
 ok t_cmp($res->code, 302, 'the second host starts a login of its own');

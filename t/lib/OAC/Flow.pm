@@ -19,7 +19,8 @@ use POSIX ();
 use Exporter 'import';
 our @EXPORT_OK = qw(browser site provider_get provider_post provider_config
                     log_size log_since log_lines_since parallel_get
-                    login_redirect approve login query_of json_of cookie_of);
+                    login_redirect approve login query_of json_of cookie_of
+                    vhost_base codec_get);
 
 sub site {
     my $path = shift;
@@ -149,6 +150,26 @@ sub login {
     my $res = login_redirect($ua, $app, $next);
     die "login: " . $res->status_line unless $res->code == 302;
     return $ua->get(approve($res->header('Location'), $user, $param));
+}
+
+# http://HOST:PORT of one of the test httpd's virtual hosts.
+sub vhost_base {
+    my $vhost = shift;
+    Apache::TestRequest::module($vhost);
+    my $hp = Apache::TestRequest::hostport();
+    Apache::TestRequest::module('default');
+    return "http://$hp";
+}
+
+# A GET from a browser that keeps the codec_session cookie itself (cookie
+# jars do not tell ports apart, and the virtual hosts differ only by
+# port): the answer, and the cookie it set, if any.
+sub codec_get {
+    my ($url, $cookie, %h) = @_;
+    my $res = LWP::UserAgent->new(max_redirect => 0)->get(
+        $url, Accept => 'application/json', ($cookie ? (Cookie => "codec_session=$cookie") : ()), %h);
+    my ($set) = map { /^codec_session=([^;]*)/ ? $1 : () } $res->header('Set-Cookie');
+    return ($res, $set);
 }
 
 1;
