@@ -206,6 +206,7 @@ static int oac_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     oac_cache_post_config(pconf, main_s);
     oac_docs_post_config(pconf, main_s);
     oac_claims_post_config();
+    oac_session_post_config(pconf, main_s);
     return OK;
 }
 

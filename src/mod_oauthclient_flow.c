@@ -763,7 +763,7 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
 {
     apr_array_header_t *params = query_params(r);
     const char *next, *id_token;
-    int logged_in;
+    int logged_in, bound;
     session_rec *z;
     int rc;
 
@@ -783,8 +783,11 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }
-    id_token = oac_session_get(r, z, app, "id_token");
-    logged_in = oac_session_get(r, z, app, "token") != NULL;
+    /* Another app's login (same name, another provider) is no login to
+     * end here: its id_token is not this provider's to see. */
+    bound = oac_session_bound(r, z, app);
+    id_token = bound ? oac_session_get(r, z, app, "id_token") : NULL;
+    logged_in = bound && oac_session_get(r, z, app, "token") != NULL;
     revoke_tokens(r, z, app);
     oac_session_forget(r, z, app);
     oac_count(r, app, OAC_CTR_LOGOUT);

@@ -408,25 +408,76 @@ void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
     }
 }
 
+/* App names that stand for apps of different clients or providers in
+ * different virtual hosts (name -> name), made in post_config, read-only
+ * in the children: a session from before logins were bound cannot tell
+ * which one it was made with. */
+static apr_hash_t *names_ambiguous;
+
+void oac_session_post_config(apr_pool_t *pconf, server_rec *main_s)
+{
+    apr_hash_t *bind_of = apr_hash_make(pconf);
+    server_rec *s;
+    int i;
+
+    names_ambiguous = apr_hash_make(pconf);
+    for (s = main_s; s; s = s->next) {
+        const oac_server_conf *sc = oac_server_config(s);
+
+        for (i = 0; sc->apps && i < sc->apps->nelts; ++i) {
+            const oac_app_t *app = APR_ARRAY_IDX(sc->apps, i,
+                                                 const oac_app_t *);
+            const char *seen = apr_hash_get(bind_of, app->name,
+                                            APR_HASH_KEY_STRING);
+
+            if (!seen) {
+                apr_hash_set(bind_of, app->name, APR_HASH_KEY_STRING,
+                             app->session_bind);
+            }
+            else if (strcmp(seen, app->session_bind)) {
+                apr_hash_set(names_ambiguous, app->name,
+                             APR_HASH_KEY_STRING, app->name);
+            }
+        }
+    }
+}
+
+int oac_session_bound(request_rec *r, session_rec *z, const oac_app_t *app)
+{
+    const char *bind = oac_session_get(r, z, app, "bind");
+
+    if (bind ? !strcmp(bind, app->session_bind)
+             : !names_ambiguous
+               || !apr_hash_get(names_ambiguous, app->name,
+                                APR_HASH_KEY_STRING)) {
+        /* Sessions of an earlier version have none: taken where the
+         * name tells the app. */
+        return 1;
+    }
+    if (!oac_session_get(r, z, app, "token")
+        && !oac_session_get(r, z, app, "id_token")) {
+        return 1;               /* no login to judge */
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00144)
+                  "app %s: the session's login was made %s: not used",
+                  app->name,
+                  bind ? "with another provider or client (an app of the "
+                         "same name elsewhere under the same session "
+                         "passphrase, or this app before its provider "
+                         "changed)"
+                       : "by an earlier version, and apps of this name "
+                         "differ between virtual hosts");
+    return 0;
+}
+
 int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser)
 {
     const char *s = oac_session_get(r, z, app, "token");
-    const char *user, *why, *bind;
+    const char *user, *why;
     oac_token_t *token;
 
-    if (!s) {
-        return 0;
-    }
-    bind = oac_session_get(r, z, app, "bind");
-    if (bind && app->session_bind && strcmp(bind, app->session_bind)) {
-        /* Sessions of an older version have none, and are taken. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00144)
-                      "app %s: the session's login was made with another "
-                      "provider or client (an app of the same name "
-                      "elsewhere under the same session passphrase, or "
-                      "this app before its provider changed): not used",
-                      app->name);
+    if (!s || !oac_session_bound(r, z, app)) {
         return 0;
     }
     user = oac_session_get(r, z, app, "user");

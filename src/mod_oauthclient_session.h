@@ -12,6 +12,9 @@
 /* The output filter that keeps a session cookie browsers would drop from
  * being sent (registered once, at startup). */
 void oac_session_register(void);
+/* After the configuration is read: which app names stand for apps of
+ * different clients or providers in different virtual hosts. */
+void oac_session_post_config(apr_pool_t *pconf, server_rec *main_s);
 /* 1 when mod_session is loaded (its optional functions are there). */
 int oac_session_available(void);
 /* The request's session; OK, or the status to answer (logged). */
@@ -20,8 +23,14 @@ const char *oac_session_get(request_rec *r, session_rec *z,
                             const oac_app_t *app, const char *what);
 void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
                      const char *what, const char *value);
+/* 1 when the login z keeps for app (if any) was made with app's client
+ * and provider (oac_app_session_bind); 0, logged, when it was made with
+ * another app of that name, or by an earlier version where apps of that
+ * name differ between this server's virtual hosts. */
+int oac_session_bound(request_rec *r, session_rec *z, const oac_app_t *app);
 /* 1 and the app's token and user (NULL when none was stored) when the
- * session holds a usable one; 0 otherwise, also for a damaged one. */
+ * session holds a usable one, bound to app; 0 otherwise, also for a
+ * damaged one. */
 int oac_session_token(request_rec *r, session_rec *z, const oac_app_t *app,
                       oac_token_t **ptoken, const char **puser);
 /* Stores the token and user; APR_EINVAL with *perr, storing nothing,

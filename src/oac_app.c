@@ -953,17 +953,29 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
         || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {
         return rv;
     }
-    app->session_bind = oac_app_session_bind(p, app);
+    /* Without it, a session could not be told apart from one made for
+     * another app of this name: no app rather than one that fails open. */
+    if (!(app->session_bind = oac_app_session_bind(p, app))) {
+        *perr = "cannot compute the app's session fingerprint (SHA-256 "
+                "failed: is OpenSSL's default provider loaded?)";
+        return APR_EGENERAL;
+    }
     *papp = app;
     return APR_SUCCESS;
 }
 
 const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app)
 {
+    /* and how the user's name is read from what they answer: an app that
+     * names users by a claim its users may change (preferred_username)
+     * is not the one that names them by sub */
     const char *const parts[] = {
         "mod_oauthclient session bind v1", app->client_id, app->issuer,
         app->server_metadata_url, app->access_token_url,
-        app->request_token_url, app->userinfo_endpoint
+        app->request_token_url, app->userinfo_endpoint, app->user_claim,
+        app->token_field_map,
+        app->compliance_fixes
+            ? apr_array_pstrcat(p, app->compliance_fixes, ',') : NULL
     };
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;

@@ -126,8 +126,9 @@ oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
 /*
  * A short fingerprint of what makes a login to app the login it is: the
  * client and the provider that vouched for the user (client_id, issuer,
- * discovery URL, token, request token and userinfo endpoints), not the
- * app's name. Two apps of one name (two virtual hosts, one session
+ * discovery URL, token, request token and userinfo endpoints) and how the
+ * user's name is read (user_claim, token_field_map, compliance_fix), not
+ * the app's name. Two apps of one name (two virtual hosts, one session
  * passphrase) with another provider or client differ, so a session made
  * at one is not taken at the other; an app whose provider changed does
  * not take the sessions made before.

@@ -11,7 +11,6 @@ number of users of the large runs (default 1000).
 """
 import base64
 import hashlib
-import hmac
 import json
 import os
 import re
@@ -21,7 +20,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 import cluster  # noqa: E402
+import session_codec  # noqa: E402
+from session_codec import seal as codec_seal, unseal as codec_open  # noqa: E402
 
 USERS = int(os.environ.get("OAC_CLUSTER_USERS", "1000"))
 PARALLEL = 4
@@ -45,31 +47,6 @@ def service_entry(*fields, secret=bytes(32)):
     def digest(label):
         return hashlib.sha256(label.encode() + b"\0" + master).digest()
     return "oacsvc:" + b64url(digest("name")), digest("seal")
-
-
-def codec_header(key):
-    """Version 1 and the key id, as src/oac_codec.c writes them."""
-    return b"\x01" + hmac.new(key, b"mod_oauthclient session key id v1",
-                              hashlib.sha256).digest()[:4]
-
-
-def codec_seal(key, plain):
-    """What oac_codec_encode() makes: base64url of the header, a nonce, the
-    ciphertext and the tag, the header authenticated with them."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    nonce = os.urandom(12)
-    header = codec_header(key)
-    return b64url(header + nonce + AESGCM(key).encrypt(nonce, plain, header))
-
-
-def codec_open(key, value):
-    """What oac_codec_decode() makes of a value sealed under key."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    header, nonce, sealed = raw[:5], raw[5:17], raw[17:]
-    if header != codec_header(key):
-        raise ValueError("not sealed under this key")
-    return AESGCM(key).decrypt(nonce, sealed, header)
 
 
 class Site:
@@ -549,6 +526,23 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         self.assertEqual(grants, 1, "one token for the two nodes")
         self.assertNotIn("OAC00106", site.logs_since(marks),
                          "the cache was never taken for down")
+
+    def test_9_session_of_an_earlier_version(self):
+        """A cookie session written before logins were bound to their
+        client and provider (no 'bind' entry) is still a login where every
+        virtual host declares the app alike, as on these nodes: an upgrade
+        logs nobody out. (t/session/07_bind.t: where apps of the name
+        differ, it is not.)"""
+        b = cluster.Browser(self.site.front.port)
+        b.login("earlier")
+        key = session_codec.key_of("cluster-test-passphrase-0123")
+        plain = codec_open(key, b.cookie.split("=", 1)[1]).decode()
+        self.assertIn("oauthclient.local.bind=", plain, "a login now keeps its binding")
+        legacy = re.sub(r"(^|&)oauthclient\.local\.bind=[^&]*", "", plain)
+        b.cookie = "oac_session=" + codec_seal(key, legacy.encode())
+        results = b.api_burst(2)
+        self.assertEqual([(s, u) for s, _, u in results], [(200, "earlier")] * 2,
+                         self.errors())
 
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a

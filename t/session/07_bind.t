@@ -1,10 +1,14 @@
 # A session is bound to the client and provider its login was made with:
 # two virtual hosts sharing one OAuthSessionPassphrase, each
 # with an app named 'local' for another client, do not take each other's
-# logins. Without the binding, a user who can log in at the first as
-# anyone (their own identity provider, a tenant's) could copy the cookie
-# to the second and be that user there. A host whose app is the same
-# client of the same provider takes it, as before.
+# logins, nor does one that names users by another claim. Without the
+# binding, a user who can log in at the first as anyone (their own
+# identity provider, a tenant's) could copy the cookie to the second and
+# be that user there. A host whose app is the same client of the same
+# provider takes it, as before. A session of an earlier version (no
+# binding) is no login where apps of its name differ between hosts, as
+# here; and logging out with another host's login does not send it to
+# this host's provider.
 use strict;
 use warnings FATAL => 'all';
 
@@ -12,11 +16,14 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
-plan tests => 7;
+plan tests => 12;
 
 my $one = vhost_base('vh_bind_a');
 my $two = vhost_base('vh_bind_b');
 my $three = vhost_base('vh_bind_c');
+my $four = vhost_base('vh_bind_d');
+my $codec = Apache::Test::vars('t_dir') . '/tools/session_codec.py';
+my $passphrase = 'bind-passphrase-0123456789';
 
 provider_config();
 my ($res, $cookie) = codec_get("$one/oauth/local/login");
@@ -41,3 +48,30 @@ ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
 # a login at the second host works, and is its own
 ($res, my $bcookie) = codec_get("$two/oauth/local/login", $cookie);
 ok t_cmp($res->code, 302, 'the second host starts a login of its own');
+
+($res) = codec_get("$four/protected/echo", $cookie);
+ok t_cmp($res->code, 401, 'a host whose app names users by another claim: no login there');
+
+# As an earlier version wrote it: the same login without its binding.
+sub codec {
+    open my $fh, '-|', '/usr/bin/python3', $codec, @_ or die "$codec: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return $out;
+}
+my $plain = codec('open', $passphrase, $cookie);
+(my $legacy = $plain) =~ s/(?:^|&)oauthclient\.local\.bind=[^&]*//;
+ok t_cmp(($plain =~ /oauthclient\.local\.bind=/ ? 'bound' : 'unbound') . ' '
+         . ($legacy =~ /oauthclient\.local\.bind=/ ? 'bound' : 'unbound'),
+         'bound unbound', 'the session holds the binding (and the copy not)');
+my $old = codec('seal', $passphrase, $legacy);
+($res) = codec_get("$one/protected/echo", $old);
+ok t_cmp($res->code, 401, "an earlier version's session, where apps of its name differ: no login");
+
+# Logging out at the second host with the first's login: not sent to the
+# second's provider (its end_session_endpoint), as no login of its own.
+($res) = codec_get("$two/oauth/local/logout", $cookie);
+ok t_cmp($res->code . ' ' . ($res->header('Location') // ''), qr{^302 (?!.*end_session)},
+         "logging out with another host's login: not to this host's provider");
+ok t_cmp($res->header('Location') // '', qr{^http://[^/]+/$}, 'but home');

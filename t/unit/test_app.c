@@ -382,6 +382,11 @@ static void test_session_bind(void **state)
     assert_string_not_equal(finalize(declare("a", GH
         "userinfo_endpoint=https://p.example/me"))->session_bind, base);
     assert_string_not_equal(finalize(declare("a", TW))->session_bind, base);
+    /* how the user is named */
+    assert_string_not_equal(finalize(declare("a", GH
+        "user_claim=preferred_username"))->session_bind, base);
+    assert_string_not_equal(finalize(declare("a", GH
+        "token_field_map=uid:access_token"))->session_bind, base);
 }
 
 static void test_check_set(void **state)
