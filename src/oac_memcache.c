@@ -31,6 +31,10 @@ struct oac_mc_conn_t {
     oac_mc_t *mc;
     mc_link_t *links;           /* one per server */
     const char *error;
+    /* When the answer to the command being sent must be read by: a server
+     * that sends a byte now and then would otherwise hold the request for
+     * as long as it likes, each read within the timeout. */
+    apr_time_t deadline;
 };
 
 apr_status_t oac_mc_make(oac_mc_t **pmc, const char **perr, apr_pool_t *p,
@@ -133,12 +137,16 @@ static oac_kv_e failed(oac_mc_conn_t *c, mc_link_t *link, const char *op,
     return OAC_KV_ERROR;
 }
 
+/* Connected to server, and the answer to the command sent next due within
+ * the timeout. */
 static apr_status_t link_up(oac_mc_conn_t *c, mc_link_t *link, int server)
 {
     apr_sockaddr_t *sa = c->mc->servers[server].addr;
     apr_status_t rv;
 
     if (link->sock) {
+        c->deadline = apr_time_now() + c->mc->timeout;
+        apr_socket_timeout_set(link->sock, c->mc->timeout);
         return APR_SUCCESS;
     }
     rv = apr_socket_create(&link->sock, sa->family, SOCK_STREAM,
@@ -157,6 +165,7 @@ static apr_status_t link_up(oac_mc_conn_t *c, mc_link_t *link, int server)
         link->buf = apr_palloc(c->p, link->cap);
     }
     link->start = link->end = 0;
+    c->deadline = apr_time_now() + c->mc->timeout;
     return rv;
 }
 
@@ -179,6 +188,7 @@ static apr_status_t send_all(apr_socket_t *sock, const char *data,
 static apr_status_t fill(oac_mc_conn_t *c, mc_link_t *link, apr_size_t want)
 {
     while (link->end - link->start < want) {
+        apr_interval_time_t left;
         apr_size_t n;
         apr_status_t rv;
 
@@ -192,6 +202,12 @@ static apr_status_t fill(oac_mc_conn_t *c, mc_link_t *link, apr_size_t want)
             link->buf = buf;
             link->cap = cap;
         }
+        left = c->deadline - apr_time_now();
+        if (left <= 0) {
+            return APR_TIMEUP;
+        }
+        apr_socket_timeout_set(link->sock, left < c->mc->timeout
+                                           ? left : c->mc->timeout);
         n = link->cap - link->end;
         rv = apr_socket_recv(link->sock, link->buf + link->end, &n);
         if (rv != APR_SUCCESS && !(APR_STATUS_IS_EOF(rv) && n)) {

@@ -24,8 +24,9 @@ typedef struct oac_mc_conn_t oac_mc_conn_t;
 
 /*
  * The servers of list ("HOST:PORT[,HOST:PORT ...]", spaces allowed after
- * commas); every operation (connect, send, each read) waits at most
- * timeout. Addresses are resolved here, once. APR_EINVAL and *perr for a
+ * commas); every operation waits at most timeout to connect, and timeout
+ * for its whole answer (sending included). Addresses are resolved here,
+ * once. APR_EINVAL and *perr for a
  * list that names no server or a bad one.
  */
 apr_status_t oac_mc_make(oac_mc_t **pmc, const char **perr, apr_pool_t *p,

@@ -15,7 +15,9 @@ import json
 import os
 import re
 import signal
+import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -543,6 +545,58 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         results = b.api_burst(2)
         self.assertEqual([(s, u) for s, _, u in results], [(200, "earlier")] * 2,
                          self.errors())
+
+    def test_9b_memcached_trickles(self):
+        """A memcached (or something on its port) that answers a byte at a
+        time, each within the timeout: the whole answer has the one-second
+        deadline, so the node gives up on it and fetches its own service
+        token instead of waiting as long as the bytes keep coming."""
+        site = self.site
+        stop = threading.Event()
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.2)
+
+        def trickle(conn):
+            answer = b"VALUE x 0 64\r\n" + b"x" * 64 + b"\r\nEND\r\n"
+            try:
+                conn.recv(4096)
+                for i in range(len(answer)):
+                    if stop.is_set():
+                        break
+                    conn.sendall(answer[i:i + 1])
+                    time.sleep(0.3)
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+        def accept():
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    continue
+                threading.Thread(target=trickle, args=(conn,), daemon=True).start()
+        threading.Thread(target=accept, daemon=True).start()
+        node = cluster.Httpd("T", cluster.app_conf(
+            site.provider, site.front.port, "memcache:127.0.0.1:%d" % server.getsockname()[1],
+            "cookie"), cluster.MODULES)
+        try:
+            node.start()
+            start = time.monotonic()
+            status = cluster.Browser(node.port).request("/svc/local/x")[0]
+            took = time.monotonic() - start
+            log = node.log_text()
+        finally:
+            stop.set()
+            node.close()
+            server.close()
+        self.assertEqual(status, 200, log[-2000:])
+        # a byte every 0.3 s: the answer alone would take 25 s
+        self.assertLess(took, 8, "the node did not wait on the trickle")
+        self.assertRegex(log, r"OAC00106[^\n]*timeout")
 
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
