@@ -129,46 +129,52 @@ void oac_codec_child_init(apr_pool_t *pchild)
 }
 
 /* The cache key: a digest of the passphrase list, so the passphrases
- * themselves are not kept as hash keys. */
-static const char *list_digest(apr_pool_t *p, const apr_array_header_t *list)
+ * themselves are not kept as hash keys. 0 when it cannot be made. */
+static int list_digest(unsigned char md[32], const apr_array_header_t *list)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int n = 0;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int i;
-    if (!ctx) {
-        return NULL;
-    }
-    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    for (i = 0; i < list->nelts; ++i) {
+    int i, ok;
+
+    ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1;
+    for (i = 0; ok && i < list->nelts; ++i) {
         const char *s = APR_ARRAY_IDX(list, i, const char *);
-        EVP_DigestUpdate(ctx, s, strlen(s) + 1);
+        ok = EVP_DigestUpdate(ctx, s, strlen(s) + 1) == 1;
     }
-    EVP_DigestFinal_ex(ctx, md, &n);
+    ok = ok && EVP_DigestFinal_ex(ctx, md, &n) == 1 && n == 32;
     EVP_MD_CTX_free(ctx);
-    return apr_pstrmemdup(p, (const char *)md, n);
+    return ok;
 }
 
+/* An .htaccess file is read at every request under it: its codec is
+ * looked up by a digest made on the stack, and only a new one is kept in
+ * the child's pool (a copy per request was a leak for the child's life). */
 static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
                                       const apr_array_header_t *list)
 {
-    const char *key, *why;
+    unsigned char md[32];
+    const char *why;
     oac_codec_t *codec;
 
     if (!htaccess_codecs) {
         return "OAuthSessionPassphrase in .htaccess: the module was not "
                "initialised for this child";
     }
+    if (!list_digest(md, list)) {
+        return apr_psprintf(cmd->pool, "%s: cannot digest the passphrases",
+                            cmd->cmd->name);
+    }
     OAC_LOCK(htaccess_lock);
-    key = list_digest(htaccess_pool, list);
-    codec = key ? apr_hash_get(htaccess_codecs, key, 32) : NULL;
-    if (!codec && key) {
+    codec = apr_hash_get(htaccess_codecs, md, sizeof(md));
+    if (!codec) {
         if (oac_codec_create(&codec, &why, htaccess_pool, list)
             != APR_SUCCESS) {
             OAC_UNLOCK(htaccess_lock);
             return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, why);
         }
-        apr_hash_set(htaccess_codecs, key, 32, codec);
+        apr_hash_set(htaccess_codecs, apr_pmemdup(htaccess_pool, md,
+                                                  sizeof(md)),
+                     sizeof(md), codec);
     }
     OAC_UNLOCK(htaccess_lock);
     dc->codec = codec;
@@ -178,6 +184,7 @@ static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
 static const char *set_codec(cmd_parms *cmd, oac_dir_conf *dc,
                              apr_array_header_t *list)
 {
+    unsigned char md[32];
     const char *why, *key;
     oac_codec_t *codec;
 
@@ -188,7 +195,8 @@ static const char *set_codec(cmd_parms *cmd, oac_dir_conf *dc,
         config_codecs = apr_hash_make(cmd->pool);
     }
     /* Keys are derived here, once per configuration read and list. */
-    key = list_digest(cmd->pool, list);
+    key = list_digest(md, list) ? apr_pmemdup(cmd->pool, md, sizeof(md))
+                                : NULL;
     codec = key ? apr_hash_get(config_codecs, key, 32) : NULL;
     if (!codec) {
         if (oac_codec_create(&codec, &why, cmd->pool, list) != APR_SUCCESS) {

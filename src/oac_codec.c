@@ -486,6 +486,12 @@ apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
         *perr = "no passphrase given";
         return APR_EINVAL;
     }
+    if (passphrases->nelts > OAC_CODEC_MAX_PASSPHRASES) {
+        *perr = apr_psprintf(p, "%d passphrases: at most %d (one seals, the "
+                             "others open what older ones sealed)",
+                             passphrases->nelts, OAC_CODEC_MAX_PASSPHRASES);
+        return APR_EINVAL;
+    }
     /* All checked before any is derived: a typo is reported at once, not
      * after seconds of key derivation. */
     for (i = 0; i < passphrases->nelts; ++i) {

@@ -54,6 +54,11 @@
 /* Passphrases shorter than this (in bytes) are refused. */
 #define OAC_CODEC_MIN_PASSPHRASE 16
 
+/* At most this many passphrases in one list: one seals, the others open
+ * what older ones sealed while a rotation ends. Each costs 0.2 s of key
+ * derivation, and in an .htaccess file that is paid in a request. */
+#define OAC_CODEC_MAX_PASSPHRASES 8
+
 typedef struct oac_codec_t oac_codec_t;
 
 /*
@@ -62,8 +67,9 @@ typedef struct oac_codec_t oac_codec_t;
  * passphrases holds const char *; the first encrypts, every one decrypts.
  * The keys live in p and are wiped when p is cleared or destroyed.
  *
- * Errors (APR_EINVAL, *perr says which): no passphrase, an empty one, one
- * shorter than OAC_CODEC_MIN_PASSPHRASE. APR_EGENERAL: OpenSSL failed
+ * Errors (APR_EINVAL, *perr says which): no passphrase, more than
+ * OAC_CODEC_MAX_PASSPHRASES, an empty one, one shorter than
+ * OAC_CODEC_MIN_PASSPHRASE. APR_EGENERAL: OpenSSL failed
  * (e.g. AES-256-GCM unavailable), *perr says how.
  */
 apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,

@@ -24,7 +24,7 @@ use Time::HiRes qw(sleep);
 use OAC::Env ();
 use OAC::Flow qw(provider_config approve);
 
-plan tests => 10;
+plan tests => 13;
 
 my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
 my $provider = "http://127.0.0.1:" . OAC::Env::provider_port();
@@ -39,11 +39,18 @@ sub put {
     close $fh;
 }
 
-mkdir "$dir/$_" for qw(htdocs htdocs/main htdocs/unkept htdocs/kept htdocs/tokens);
-put("htdocs/$_/page.txt", "the $_ page") for qw(main unkept kept tokens);
+mkdir "$dir/$_" for qw(htdocs htdocs/main htdocs/unkept htdocs/kept htdocs/tokens htdocs/sealed
+                      htdocs/foreign);
+put("htdocs/$_/page.txt", "the $_ page") for qw(main unkept kept tokens sealed foreign);
 # 'email' is named nowhere in the main configuration
 put('htdocs/unkept/.htaccess', 'AuthType OAuth', 'OAuthApp local',
     'OAuthForwardClaims email', 'Require oauth-claim email:alice@example.org');
+# OAuthSessionPassphrase in .htaccess: a new one first, the main one still
+# opening the cookie (a rotation); and one that cannot open it
+put('htdocs/sealed/.htaccess', 'AuthType OAuth', 'OAuthApp local', 'Require valid-user',
+    'OAuthSessionPassphrase htaccess-newer-passphrase-0123 htaccess-claims-test-0123456789');
+put('htdocs/foreign/.htaccess', 'AuthType OAuth', 'OAuthApp local', 'Require valid-user',
+    'OAuthSessionPassphrase htaccess-newer-passphrase-0123');
 # the id_token: nothing in the main configuration forwards it
 put('htdocs/tokens/.htaccess', 'AuthType OAuth', 'OAuthApp local', 'OAuthForwardTokens On',
     'Require valid-user');
@@ -138,3 +145,35 @@ ok t_cmp($log, qr{OAC00127: Require oauth-claim at /unkept/page\.txt: the claim 
          'OAC00127 says which claim at which path');
 ok t_cmp(scalar(() = $log =~ /OAC00116: \Q$dir\E\/htdocs\/kept\//g), 0,
          'no warning for the .htaccess whose claim the main configuration names');
+
+# OAuthSessionPassphrase in .htaccess: its keys are derived once per child,
+# and the file, read at every request, costs the child no memory per
+# request (a copy of the lookup key per request was kept for the child's
+# life: 40 bytes each).
+$res = $ua->get("$base/sealed/page.txt");
+ok t_cmp($res->code . ' ' . $res->content, "200 the sealed page\n",
+         'an .htaccess passphrase list that still opens the cookie: logged in');
+$res = $ua->get("$base/foreign/page.txt");
+ok t_cmp($res->code . ' ' . ($res->header('Location') // ''), qr{^302 .*/oauth/local/login},
+         'an .htaccess passphrase that cannot open it: no session, off to log in');
+
+sub rss_kb {
+    open my $fh, '<', "/proc/$pid/status" or return 0;
+    local $/;
+    my ($kb) = (<$fh> // '') =~ /^VmRSS:\s*(\d+)/m;
+    return $kb // 0;
+}
+if ($ENV{OAC_ASAN_LOG}) {
+    # AddressSanitizer keeps freed memory in quarantine: RSS grows anyway
+    skip('under AddressSanitizer RSS is no measure of what the child keeps', 1);
+}
+else {
+    my $keep = LWP::UserAgent->new(max_redirect => 0, timeout => 30, keep_alive => 1,
+                                   cookie_jar => $ua->cookie_jar);
+    $keep->get("$base/sealed/page.txt") for 1 .. 2000;
+    my $before = rss_kb();
+    $keep->get("$base/sealed/page.txt") for 1 .. 20000;
+    my $grew = rss_kb() - $before;
+    ok t_cmp($grew < 400 ? 'flat' : "grew by $grew kB", 'flat',
+             "20,000 requests under that .htaccess: the child's memory stays flat ($grew kB)");
+}

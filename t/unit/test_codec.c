@@ -239,6 +239,17 @@ static void create_rejects_bad_lists(void **state)
     assert_int_equal(oac_codec_create(&c, &err, p, list), APR_EINVAL);
     assert_string_equal(err, "passphrase is shorter than 16 characters");
 
+    /* more than 8: refused before any key is derived (in an .htaccess,
+     * each would cost a request 0.2 s) */
+    APR_ARRAY_IDX(list, 1, const char *) = PASS_A;
+    while (list->nelts < OAC_CODEC_MAX_PASSPHRASES + 1) {
+        APR_ARRAY_PUSH(list, const char *) = PASS_A;
+    }
+    err = NULL;
+    assert_int_equal(oac_codec_create(&c, &err, p, list), APR_EINVAL);
+    assert_string_equal(err, "9 passphrases: at most 8 (one seals, the "
+                             "others open what older ones sealed)");
+
     assert_ptr_equal(c, sentinel);
 }
 
