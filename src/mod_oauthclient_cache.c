@@ -881,6 +881,42 @@ static void say_back(request_rec *r, oac_server_conf *sc)
  * APR_ENOTIMPL without a shared cache. */
 typedef apr_status_t (*kv_fn)(const oac_kv_t *kv, void *arg);
 
+/* A request's memcached connection kept between calls (oac_cache_hold). */
+typedef struct {
+    int on;
+    oac_mc_t *client;           /* what conn is a connection of */
+    oac_mc_conn_t *conn;
+} mc_hold_t;
+
+#define MC_HOLD_KEY "oac-mc-hold"
+
+static mc_hold_t *hold_of(request_rec *r)
+{
+    void *h = NULL;
+    apr_pool_userdata_get(&h, MC_HOLD_KEY, r->pool);
+    return h;
+}
+
+void oac_cache_hold(request_rec *r, int on)
+{
+    mc_hold_t *h = hold_of(r);
+
+    if (on) {
+        if (!h) {
+            h = apr_pcalloc(r->pool, sizeof(*h));
+            apr_pool_userdata_setn(h, MC_HOLD_KEY, NULL, r->pool);
+        }
+        h->on = 1;
+    }
+    else if (h) {
+        if (h->conn) {
+            oac_mc_close(h->conn);
+        }
+        h->conn = NULL;
+        h->on = 0;
+    }
+}
+
 static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
 {
     oac_server_conf *sc = oac_server_config(r->server);
@@ -889,17 +925,28 @@ static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
     apr_status_t rv;
 
     if (sc->cache_kind == OAC_CACHE_MEMCACHE) {
+        mc_hold_t *h = hold_of(r);
         oac_mc_conn_t *mc;
+
         if (!sc->cache_client) {
             say_unreachable(r, sc, "no memcache client in this process");
             return APR_EGENERAL;
         }
-        mc = oac_mc_open(r->pool, sc->cache_client);
+        /* a connection that failed was closed by the client, and is made
+         * again at the next call */
+        mc = h && h->on && h->conn && h->client == sc->cache_client
+             ? h->conn : oac_mc_open(r->pool, sc->cache_client);
         kv = (oac_kv_t){ mc, mc_get, mc_add, mc_set };
         if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
             say_unreachable(r, sc, oac_mc_error(mc));
         }
-        oac_mc_close(mc);
+        if (h && h->on) {
+            h->conn = mc;
+            h->client = sc->cache_client;
+        }
+        else {
+            oac_mc_close(mc);
+        }
     }
     else if (sc->cache_kind == OAC_CACHE_DBD) {
         if (!dbd_open(&d, r)) {

@@ -56,6 +56,12 @@ typedef struct {
 oac_handoff_e oac_cache_begin(request_rec *r, const char *key,
                               apr_int64_t patience, char **presult,
                               oac_cache_claim_t *claim);
+/* on: the shared cache's calls for r keep one connection to memcached
+ * until oac_cache_hold(r, 0), instead of one each: a request waiting on a
+ * parallel refresh asks every 50 ms, and each connection closed is left
+ * in TIME_WAIT for a minute (a slow provider and many waiters would run
+ * the machine out of ports). */
+void oac_cache_hold(request_rec *r, int on);
 /* The outcome of a refresh claimed by oac_cache_begin, recorded on the
  * shared cache and on this machine's table, wherever the claim was made:
  * requests wait on one or the other. */

@@ -115,10 +115,9 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
 
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
-static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
-                                       const oac_token_t *old,
-                                       const char *previous,
-                                       int server_side, int *pgave_up)
+static const char *coordinate(request_rec *r, const oac_app_t *app,
+                              const oac_token_t *old, const char *previous,
+                              int server_side, int *pgave_up)
 {
     const char *key = handoff_key(r->pool, old);
     oac_server_conf *sc = oac_server_config(r->server);
@@ -199,6 +198,21 @@ static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
             break;
         }
     }
+}
+
+/* coordinate() on one connection to the shared cache: a waiter asks it
+ * every 50 ms. */
+static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
+                                       const oac_token_t *old,
+                                       const char *previous,
+                                       int server_side, int *pgave_up)
+{
+    const char *result;
+
+    oac_cache_hold(r, 1);
+    result = coordinate(r, app, old, previous, server_side, pgave_up);
+    oac_cache_hold(r, 0);
+    return result;
 }
 
 /* The refreshed token for old, or NULL (logged), and in *pid_token the

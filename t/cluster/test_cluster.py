@@ -598,6 +598,30 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         self.assertLess(took, 8, "the node did not wait on the trickle")
         self.assertRegex(log, r"OAC00106[^\n]*timeout")
 
+    def test_9c_waiters_keep_one_connection(self):
+        """Requests waiting on a parallel refresh ask memcached every 50 ms.
+        Each keeps one connection while it waits: one per question left a
+        closed connection in TIME_WAIT per question (a slow provider and
+        many waiters ran the machine out of ports)."""
+        site = self.site
+        browsers, _ = site.login_users(1, prefix="hold")
+        b, a = browsers[0], site.nodes[0]
+
+        def connections():
+            stats = self.mc.command("stats").decode()
+            return int(re.search(r"STAT total_connections (\d+)", stats).group(1))
+        site.provider.config(token_endpoint_mode="slow:2")
+        try:
+            before, refreshes = connections(), site.provider.stats()["refresh_requests"]
+            results = b.api_burst(4, port=a.port)
+            made = connections() - before - 1     # less this one
+            refreshes = site.provider.stats()["refresh_requests"] - refreshes
+        finally:
+            site.provider.config(token_endpoint_mode="normal")
+        self.assertEqual([r[0] for r in results], [200] * 4, self.errors())
+        self.assertEqual(refreshes, 1, "one refresh, three waiting on it for 2 s")
+        self.assertLessEqual(made, 8, "a connection per request, not per question")
+
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
         network that drops packets) holds no request: each operation has
