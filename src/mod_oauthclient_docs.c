@@ -39,7 +39,6 @@ APLOG_USE_MODULE(oauthclient);
 /* A process that claimed a fetch and died (or hangs) stops holding the
  * others back after this long. */
 #define CLAIM_SECONDS 30
-#define RING 4
 
 typedef struct {
     char url[DOC_URL_MAX];      /* "" while free */
@@ -60,15 +59,20 @@ static int nslots;
 static apr_global_mutex_t *mutex;
 static const char *mutex_file;
 
+/* A parsed copy of a document, and the requests that read it. A copy
+ * replaced by a newer one lives on until its last reader ends: requests
+ * that fetch at once (an expired service token, a cold start) replace it
+ * quickly, and a fixed count of copies kept was freed under readers. */
+typedef struct {
+    apr_pool_t *pool;           /* the copy's, this struct's too */
+    const void *parsed;
+    int readers;                /* requests holding it (hold_copy) */
+    int replaced;               /* no longer the process's copy */
+} copy_t;
+
 /* This process's parsed copy, per (ctx, url). */
 typedef struct {
-    const void *parsed;
-    apr_pool_t *pool;           /* parsed's */
-    /* the copies before, still read by requests that began with them: a
-     * copy is destroyed only RING installs later (minutes, for the
-     * documents that change most: keys, service tokens) */
-    apr_pool_t *older[RING];
-    int next_older;
+    copy_t *cur;                /* or NULL */
     apr_uint32_t gen;           /* of the shared body parsed; 0: own fetch */
     int stale;                  /* this copy is not to be used again */
     apr_int64_t fetched_at;
@@ -129,8 +133,12 @@ void oac_docs_post_config(apr_pool_t *pconf, server_rec *main_s)
 
 void oac_docs_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    child_pool = pchild;
-    locals = apr_hash_make(pchild);
+    /* A pool of its own, used only under child_mutex: other parts of the
+     * module allocate from pchild under their own locks. */
+    if (apr_pool_create(&child_pool, pchild) != APR_SUCCESS) {
+        return;
+    }
+    locals = apr_hash_make(child_pool);
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT,
                                 pchild) != APR_SUCCESS) {
@@ -379,8 +387,33 @@ static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec,
     return l;
 }
 
+/* The end of a request's hold on c: a replaced copy goes with its last
+ * reader. */
+static apr_status_t release_copy(void *data)
+{
+    copy_t *c = data;
+
+    OAC_LOCK(child_mutex);
+    if (--c->readers == 0 && c->replaced) {
+        apr_pool_destroy(c->pool);
+    }
+    OAC_UNLOCK(child_mutex);
+    return APR_SUCCESS;
+}
+
+/* Called holding child_mutex: c's document, readable until r ends. The
+ * release is registered on r->pool, which only r's thread touches. */
+static const void *hold_copy(request_rec *r, copy_t *c)
+{
+    ++c->readers;
+    apr_pool_cleanup_register(r->pool, c, release_copy,
+                              apr_pool_cleanup_null);
+    return c->parsed;
+}
+
 /* Parses body into a pool of its own, and makes it the process's copy
- * unless another thread got there first with the same generation. */
+ * unless another thread got there first with the same generation; the
+ * copy returned is held for r. */
 static const void *install(request_rec *r, local_t *l,
                            const oac_doc_spec_t *spec, const char *body,
                            apr_size_t len, apr_uint32_t gen,
@@ -388,38 +421,47 @@ static const void *install(request_rec *r, local_t *l,
 {
     apr_pool_t *pool;
     const void *parsed;
+    copy_t *c, *old;
 
     /* Under the lock throughout: the child pool's allocator may have no
      * mutex of its own, and threads adopt a new generation together. */
     OAC_LOCK(child_mutex);
-    if (gen && l->gen == gen && l->parsed) {
+    if (gen && l->gen == gen && l->cur) {
         /* the same content: only its age changes */
         if (fetched_at > l->fetched_at) {
             l->fetched_at = fetched_at;
         }
         l->stale = 0;
-        parsed = l->parsed;
+        parsed = hold_copy(r, l->cur);
         OAC_UNLOCK(child_mutex);
         return parsed;
     }
-    apr_pool_create(&pool, child_pool);
+    if (apr_pool_create(&pool, child_pool) != APR_SUCCESS) {
+        *pwhy = "out of memory";
+        OAC_UNLOCK(child_mutex);
+        return NULL;
+    }
     if (!(parsed = spec->parse(pool, body, len, spec->ctx, pwhy))) {
         *pwhy = apr_pstrdup(r->pool, *pwhy);
         apr_pool_destroy(pool);
         OAC_UNLOCK(child_mutex);
         return NULL;
     }
-    if (l->older[l->next_older]) {
-        apr_pool_destroy(l->older[l->next_older]);
+    c = apr_pcalloc(pool, sizeof(*c));
+    c->pool = pool;
+    c->parsed = parsed;
+    if ((old = l->cur)) {
+        old->replaced = 1;
+        if (!old->readers) {
+            apr_pool_destroy(old->pool);
+        }
     }
-    l->older[l->next_older] = l->pool;
-    l->next_older = (l->next_older + 1) % RING;
-    l->pool = pool;
-    l->parsed = parsed;
+    l->cur = c;
     l->gen = gen;
     l->stale = 0;
     l->fetched_at = fetched_at;
     l->failed_at = 0;
+    parsed = hold_copy(r, c);
     OAC_UNLOCK(child_mutex);
     return parsed;
 }
@@ -447,7 +489,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     key = doc_key(r, spec);
     l = local_for(r, spec, key);
     OAC_LOCK(child_mutex);
-    parsed = l->parsed;
+    parsed = l->cur ? hold_copy(r, l->cur) : NULL;
     gen = l->gen;
     fetched_at = l->fetched_at;
     failed_at = l->failed_at;

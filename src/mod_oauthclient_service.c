@@ -196,8 +196,12 @@ static int token_digest(unsigned char md[32], const oac_token_t *t)
 
 void oac_service_child_init(apr_pool_t *pchild)
 {
-    ident_pool = pchild;
-    idents = apr_hash_make(pchild);
+    /* A pool of its own, used only under ident_lock: other parts of the
+     * module allocate from pchild under their own locks. */
+    if (apr_pool_create(&ident_pool, pchild) != APR_SUCCESS) {
+        return;
+    }
+    idents = apr_hash_make(ident_pool);
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&ident_lock, APR_THREAD_MUTEX_DEFAULT,
                                 pchild) != APR_SUCCESS) {

@@ -1,0 +1,213 @@
+/* Licensed under the Apache License, Version 2.0 (see LICENSE) */
+
+/*
+ * Unit tests for src/mod_oauthclient_docs.c, the one glue file tested
+ * alone: how long a process's parsed copy of a document lives while
+ * request threads read it. A service token that expired makes every
+ * request that wants it fetch a new one at once, each replacing the
+ * copy; a request still using an older copy must keep reading it.
+ * Built with httpd's headers; what the file calls of httpd and of the
+ * other glue files is stubbed below, and there is no shared memory (the
+ * process's own bookkeeping).
+ */
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "oac_test.h"
+
+#include <apr_atomic.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "mod_oauthclient_docs.h"
+#include "mod_oauthclient_hooks.h"
+#include "util_mutex.h"
+
+/* --- what the file uses of httpd and of the rest of the module --------- */
+
+module AP_MODULE_DECLARE_DATA oauthclient_module;
+static oac_server_conf the_sc;
+static server_rec the_server;
+
+oac_server_conf *oac_server_config(const server_rec *s)
+{
+    (void)s;
+    return &the_sc;
+}
+
+void ap_log_error_(const char *file, int line, int index, int level,
+                   apr_status_t status, const server_rec *s,
+                   const char *fmt, ...)
+{
+    (void)file; (void)line; (void)index; (void)level; (void)status;
+    (void)s; (void)fmt;
+}
+
+apr_status_t ap_mutex_register(apr_pool_t *p, const char *type,
+                               const char *default_dir,
+                               apr_lockmech_e mech, apr_int32_t options)
+{
+    (void)p; (void)type; (void)default_dir; (void)mech; (void)options;
+    return APR_SUCCESS;
+}
+
+apr_status_t ap_global_mutex_create(apr_global_mutex_t **mutex,
+                                    const char **name, const char *type,
+                                    const char *instance, server_rec *s,
+                                    apr_pool_t *pconf, apr_int32_t options)
+{
+    (void)mutex; (void)name; (void)type; (void)instance; (void)s;
+    (void)pconf; (void)options;
+    return APR_ENOTIMPL;
+}
+
+oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
+                                     oac_hook_call_e which)
+{
+    (void)r; (void)app; (void)which;
+    return NULL;
+}
+
+apr_int64_t oac_now(void)
+{
+    return apr_time_sec(apr_time_now());
+}
+
+/* --- a document: a token, fetched with a new value each time ----------- */
+
+typedef struct {
+    char token[32];
+} doc_t;
+
+static apr_uint32_t fetches, freed;
+static volatile apr_uint32_t expired;
+
+static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
+                          request_rec *r, const oac_app_t *app,
+                          const void *ctx)
+{
+    (void)pwhy; (void)app; (void)ctx;
+    /* a token endpoint's latency, for the fetches to overlap */
+    usleep(1000 * (unsigned)(rand() % 10));
+    *pbody = apr_psprintf(r->pool, "token-%u",
+                          apr_atomic_inc32(&fetches) + 1);
+    *plen = strlen(*pbody);
+    return APR_SUCCESS;
+}
+
+static apr_status_t count_freed(void *data)
+{
+    (void)data;
+    apr_atomic_inc32(&freed);
+    return APR_SUCCESS;
+}
+
+static const void *parse(apr_pool_t *pool, const char *body, apr_size_t len,
+                         const void *ctx, const char **pwhy)
+{
+    doc_t *d = apr_pcalloc(pool, sizeof(*d));
+
+    (void)ctx; (void)pwhy;
+    memcpy(d->token, body, len < sizeof(d->token) - 1 ? len
+                                                      : sizeof(d->token) - 1);
+    apr_pool_cleanup_register(pool, d, count_freed, apr_pool_cleanup_null);
+    return d;
+}
+
+static int state(const void *parsed, apr_int64_t now)
+{
+    (void)parsed; (void)now;
+    return apr_atomic_read32(&expired) ? OAC_DOC_EXPIRED : OAC_DOC_FRESH;
+}
+
+static oac_doc_spec_t spec;
+
+/* A request in pool p: its document, held until p is destroyed. */
+static const doc_t *request_doc(apr_pool_t *p)
+{
+    request_rec *r = apr_pcalloc(p, sizeof(*r));
+    oac_doc_info_t info;
+    const char *why = NULL;
+
+    r->pool = p;
+    r->server = &the_server;
+    return oac_doc_get(r, NULL, &spec, 0, &why, &info);
+}
+
+static void *APR_THREAD_FUNC one_request(apr_thread_t *t, void *data)
+{
+    apr_pool_t *p;
+
+    (void)t; (void)data;
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) == APR_SUCCESS) {
+        request_doc(p);
+        apr_pool_destroy(p);
+    }
+    return NULL;
+}
+
+#define BURST 16
+
+static void copy_outlives_replacements(void **state_)
+{
+    apr_pool_t *pchild = *state_, *ra;
+    apr_thread_t *threads[BURST];
+    apr_status_t rv;
+    const doc_t *a;
+    int i;
+
+    spec.url = "client_credentials test";
+    spec.key = "access_token_url";
+    spec.retry = 5;
+    spec.again = 30;
+    spec.parse = parse;
+    spec.fetch = fetch;
+    spec.state = state;
+    spec.ctx = &spec;
+    oac_docs_child_init(pchild, &the_server);
+
+    /* request A takes the token and is still writing it into its headers */
+    assert_int_equal(apr_pool_create(&ra, pchild), APR_SUCCESS);
+    a = request_doc(ra);
+    assert_non_null(a);
+    assert_string_equal(a->token, "token-1");
+
+    /* the token expires: every request of a burst fetches, and each
+     * replaces the process's copy */
+    apr_atomic_set32(&expired, 1);
+    for (i = 0; i < BURST; ++i) {
+        assert_int_equal(apr_thread_create(&threads[i], NULL, one_request,
+                                           NULL, pchild), APR_SUCCESS);
+    }
+    for (i = 0; i < BURST; ++i) {
+        apr_thread_join(&rv, threads[i]);
+    }
+    assert_int_equal(apr_atomic_read32(&fetches), 1 + BURST);
+    /* A's copy is still A's (a fixed ring of four freed it under A) */
+    assert_string_equal(a->token, "token-1");
+    /* every copy replaced and no longer read is gone; A's is not */
+    assert_int_equal(apr_atomic_read32(&freed), BURST - 1);
+
+    /* once A ends, its copy goes too; the latest stays */
+    apr_pool_destroy(ra);
+    assert_int_equal(apr_atomic_read32(&freed), BURST);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(copy_outlives_replacements,
+                                        oac_test_setup, oac_test_teardown),
+    };
+
+    return cmocka_run_group_tests_name("mod_oauthclient_docs", tests,
+                                       oac_test_group_setup,
+                                       oac_test_group_teardown);
+}
