@@ -156,19 +156,49 @@ int oac_cache_check_config(server_rec *main_s)
     return OK;
 }
 
-/* The machine's table, also the fallback of a shared cache that cannot be
- * reached: made whatever the configuration says. */
+/* The machine's table and its mutex, kept in the parent's own pool from
+ * one reading of the configuration to the next. */
+typedef struct {
+    apr_shm_t *shm;
+    apr_global_mutex_t *mutex;
+    const char *mutex_file;
+    int slots;
+} kept_table_t;
+
+#define KEPT_TABLE_KEY "oauthclient refresh table"
+
+/*
+ * The machine's table, also the fallback of a shared cache that cannot be
+ * reached: made whatever the configuration says. Made once for the life
+ * of httpd's parent, not for each reading of the configuration: after a
+ * graceful restart the old generation's children finish their requests,
+ * a refresh among them, while the new generation's serve the same users;
+ * with a table each, a refresh in flight in an old child was invisible to
+ * the new ones, which refreshed the same token again (a provider that
+ * detects reuse then logs the user out). A new size (OAuthCache
+ * shm:SLOTS) takes a new table.
+ */
 apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
 {
+    apr_pool_t *pproc = s->process->pool;
+    kept_table_t *kept = NULL;
     apr_shm_t *shm;
     apr_status_t rv;
     int slots;
 
+    (void)pconf;
     table = NULL;
     mutex = NULL;
     dbd_acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
     slots = shm_slots ? shm_slots : HANDOFF_SLOTS;
-    rv = apr_shm_create(&shm, oac_handoff_size(slots), NULL, pconf);
+    apr_pool_userdata_get((void **)&kept, KEPT_TABLE_KEY, pproc);
+    if (kept && kept->slots == slots) {
+        table = apr_shm_baseaddr_get(kept->shm);
+        mutex = kept->mutex;
+        mutex_file = kept->mutex_file;
+        return APR_SUCCESS;
+    }
+    rv = apr_shm_create(&shm, oac_handoff_size(slots), NULL, pproc);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00060)
                      "no shared memory for refresh coordination; parallel "
@@ -176,14 +206,28 @@ apr_status_t oac_cache_post_config(apr_pool_t *pconf, server_rec *s)
         return rv;
     }
     rv = ap_global_mutex_create(&mutex, &mutex_file, OAC_REFRESH_MUTEX, NULL,
-                                s, pconf, 0);
+                                s, pproc, 0);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, OAC_LOGNO(00061)
                      "no '%s' mutex; parallel requests may each refresh a "
                      "token", OAC_REFRESH_MUTEX);
         mutex = NULL;
+        apr_shm_destroy(shm);
         return rv;
     }
+    if (kept) {
+        /* Of another size: the children still running keep their own
+         * mapping of it, the parent needs it no more. */
+        apr_shm_destroy(kept->shm);
+    }
+    else {
+        kept = apr_pcalloc(pproc, sizeof(*kept));
+        apr_pool_userdata_setn(kept, KEPT_TABLE_KEY, NULL, pproc);
+    }
+    kept->shm = shm;
+    kept->mutex = mutex;
+    kept->mutex_file = mutex_file;
+    kept->slots = slots;
     table = apr_shm_baseaddr_get(shm);
     /* apr_shm_create without a file name maps fresh anonymous memory,
      * which starts zeroed: the slots are not made resident here. */

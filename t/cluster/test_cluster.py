@@ -622,6 +622,52 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         self.assertEqual(refreshes, 1, "one refresh, three waiting on it for 2 s")
         self.assertLessEqual(made, 8, "a connection per request, not per question")
 
+    def test_9d_refresh_across_a_graceful_restart(self):
+        """One machine, its own table (OAuthCache shm): a refresh in flight
+        in a child of the old generation when httpd restarts gracefully
+        (logrotate does, daily) is seen by the new generation's children,
+        which wait for it. With a table per generation they refreshed the
+        same token again, and a provider that detects reuse logged the user
+        out."""
+        site = self.site
+        port = cluster.free_port()
+        node = cluster.Httpd("G", cluster.app_conf(site.provider, port, "shm", "cookie"),
+                             cluster.MODULES, port=port)
+        site.provider.config(access_token_lifetime=61)
+        try:
+            node.start()
+            b = cluster.Browser(port)
+            b.login("graceful")
+            time.sleep(1.5)             # the token is within 60 s of expiry
+            site.provider.config(token_endpoint_mode="slow:2")
+            before = site.provider.stats()
+            first = []
+            t = threading.Thread(target=lambda: first.extend(b.api_burst(1, port=port)))
+            t.start()
+            deadline = time.monotonic() + 10
+            while site.provider.stats()["refresh_requests"] == before["refresh_requests"]:
+                self.assertLess(time.monotonic(), deadline, "no refresh started")
+                time.sleep(0.02)
+            old = set(node.pids()[1:])
+            node.graceful()
+            # the new generation's children are up, the old one still
+            # serving its refresh
+            deadline = time.monotonic() + 10
+            while not set(node.pids()[1:]) - old:
+                self.assertLess(time.monotonic(), deadline, "no new children")
+                time.sleep(0.05)
+            second = b.api_burst(1, port=port)
+            t.join()
+            after = site.provider.stats()
+        finally:
+            site.provider.config(token_endpoint_mode="normal", access_token_lifetime=3600)
+            log = node.log_text()
+            node.close()
+        self.assertEqual([c[0] for c in first + second], [200, 200], log[-2000:])
+        self.assertEqual(after["refresh_requests"] - before["refresh_requests"], 1,
+                         "the new generation waited for the old one's refresh")
+        self.assertEqual(after["refresh_token_reuse"] - before.get("refresh_token_reuse", 0), 0)
+
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
         network that drops packets) holds no request: each operation has
