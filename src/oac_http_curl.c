@@ -53,6 +53,11 @@
 /* Response headers are not capped by libcurl as a whole; a hostile peer
  * could otherwise grow the caller's pool without bound. */
 #define OAC_CURL_MAX_HEADER_BYTES  (256 * 1024)
+/* Obsolete line folding (RFC 9112 5.2) in one response: a provider that
+ * folds at all folds a line or two. libcurl keeps every header for its
+ * header API and unfolds each continuation by growing the header before
+ * it, copying it whole where realloc cannot grow in place. */
+#define OAC_CURL_MAX_FOLDED_LINES  64
 
 typedef struct {
     oac_http_client_t iface;
@@ -83,6 +88,7 @@ typedef struct {
     apr_table_t *headers;
     apr_size_t header_bytes;
     int headers_too_big;
+    int folded_lines;           /* too many: the answer is refused */
     /* The value that obsolete line folding extends (the last header's),
      * grown by doubling: copied whole at each folded line, a value of
      * 256 KiB in one-byte lines would take gigabytes. */
@@ -527,6 +533,9 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
          * the fold read as one space (RFC 9112 5.2). */
         const apr_array_header_t *arr = apr_table_elts(t->headers);
 
+        if (++t->folded_lines > OAC_CURL_MAX_FOLDED_LINES) {
+            return 0;
+        }
         if (arr->nelts > 0) {
             apr_table_entry_t *e = &((apr_table_entry_t *)arr->elts)[arr->nelts - 1];
             apr_size_t add;
@@ -625,6 +634,12 @@ static apr_status_t transfer_error(const char **perr, apr_pool_t *p,
     if (t->headers_too_big) {
         *perr = apr_psprintf(p, "response headers from %s exceed %d bytes",
                              u, OAC_CURL_MAX_HEADER_BYTES);
+        return APR_EGENERAL;
+    }
+    if (t->folded_lines > OAC_CURL_MAX_FOLDED_LINES) {
+        *perr = apr_psprintf(p, "response headers from %s fold more than %d "
+                             "lines (obsolete line folding)", u,
+                             OAC_CURL_MAX_FOLDED_LINES);
         return APR_EGENERAL;
     }
     if (t->out_of_memory) {
