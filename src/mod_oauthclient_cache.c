@@ -676,18 +676,14 @@ static apr_status_t note_backend(apr_pool_t *pool, dbd_cfg_t *cfg,
     return APR_SUCCESS;
 }
 
-/* r's PostgreSQL connection from mod_dbd's pool, where DBDPrepareSQL
- * statements may be lost, or NULL. */
+/* r's connection from mod_dbd's pool where DBDPrepareSQL statements are
+ * in use, or NULL. Only PostgreSQL's may lose them: the checks its callers
+ * make (pq_bad, pq_hung_up, backend_of) pass any other driver's by. */
 static ap_dbd_t *session_connection(request_rec *r)
 {
     oac_server_conf *sc = oac_server_config(r->server);
-    ap_dbd_t *dbd;
 
-    if (!sc->dbd_statements || !dbd_acquire || !(dbd = dbd_acquire(r))
-        || backend_of(dbd) < 0) {
-        return NULL;
-    }
-    return dbd;
+    return sc->dbd_statements && dbd_acquire ? dbd_acquire(r) : NULL;
 }
 
 /* Whether a PostgreSQL connection was found broken by a query (libpq's
