@@ -921,10 +921,10 @@ static void say_back(request_rec *r, oac_server_conf *sc)
  * APR_ENOTIMPL without a shared cache. */
 typedef apr_status_t (*kv_fn)(const oac_kv_t *kv, void *arg);
 
-/* A request's memcached connection kept between calls (oac_cache_hold). */
+/* A request's memcached connection kept between calls (oac_cache_hold);
+ * a request stays in its virtual host, and so with one client. */
 typedef struct {
     int on;
-    oac_mc_t *client;           /* what conn is a connection of */
     oac_mc_conn_t *conn;
 } mc_hold_t;
 
@@ -974,15 +974,14 @@ static apr_status_t on_shared(request_rec *r, kv_fn fn, void *arg)
         }
         /* a connection that failed was closed by the client, and is made
          * again at the next call */
-        mc = h && h->on && h->conn && h->client == sc->cache_client
-             ? h->conn : oac_mc_open(r->pool, sc->cache_client);
+        mc = h && h->on && h->conn ? h->conn
+                                   : oac_mc_open(r->pool, sc->cache_client);
         kv = (oac_kv_t){ mc, mc_get, mc_add, mc_set };
         if ((rv = fn(&kv, arg)) != APR_SUCCESS) {
             say_unreachable(r, sc, oac_mc_error(mc));
         }
         if (h && h->on) {
             h->conn = mc;
-            h->client = sc->cache_client;
         }
         else {
             oac_mc_close(mc);
