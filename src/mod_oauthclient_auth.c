@@ -589,7 +589,8 @@ static void place_oauth2_token(request_rec *r, const oac_app_t *app,
 static apr_status_t api_url(char **url, const char **why, request_rec *r,
                             const oac_app_t *app, const char *rest)
 {
-    return oac_url_join_path(url, why, r->pool, app->api_base_url,
+    /* api_base_url passed oac_url_check_base when it was configured */
+    return oac_url_append_path(url, why, r->pool, app->api_base_url,
                              r->args ? apr_pstrcat(r->pool, rest, "?",
                                                    r->args, NULL)
                                      : rest);

@@ -20,6 +20,7 @@ typedef enum {
     K_STRING,       /* any non-empty text */
     K_SECRET,       /* like K_STRING, but its value is never quoted back */
     K_URL,          /* absolute http(s) URL */
+    K_BASE_URL,     /* absolute http(s) URL without a query: paths go below */
     K_URL_OR_REL,   /* absolute URL, or a path relative to api_base_url */
     K_PATH,         /* local path beginning with '/' */
     K_PATH_OR_URL,  /* either of the above */
@@ -66,7 +67,7 @@ static const key_spec_t key_specs[] = {
     { "leeway",                     K_STRING,      NULL },
     { "authorize_url",              K_URL,         NULL },
     { "authorize_params",           K_FORM,        NULL },
-    { "api_base_url",               K_URL,         NULL },
+    { "api_base_url",               K_BASE_URL,    NULL },
     { "client_kwargs",              K_KWARGS,      NULL },
     { "scope",                      K_STRING,      NULL },
     { "code_challenge_method",      K_ENUM,        code_challenge_methods },
@@ -290,6 +291,19 @@ static apr_status_t check_value(const char **perr, apr_pool_t *p,
         return APR_SUCCESS;
     case K_URL:
         return check_url(perr, p, k->name, value);
+    case K_BASE_URL:
+        if (check_url(perr, p, k->name, value) != APR_SUCCESS) {
+            return APR_EINVAL;
+        }
+        if (strchr(value, '?')) {
+            /* every API path and query is appended to it */
+            *perr = apr_psprintf(p, "%s '%s' must not have a query "
+                                 "('?...'): the API's paths and queries are "
+                                 "appended to it", k->name,
+                                 url_for_message(p, value));
+            return APR_EINVAL;
+        }
+        return APR_SUCCESS;
     case K_URL_OR_REL:
         return strstr(value, "://") ? check_url(perr, p, k->name, value)
                                     : APR_SUCCESS;

@@ -181,6 +181,28 @@ static int contains_dot_segment(const char *decoded)
     }
 }
 
+/* contains_dot_segment() of the len bytes at seg, which hold no '%' (and
+ * no '/', which ended the segment). */
+static int is_dot_segment(const char *seg, apr_size_t len)
+{
+    const char *c = seg, *end = seg + len;
+
+    while (1) {
+        const char *stop = c;
+        while (stop < end && *stop != '\\' && *stop != ';') {
+            ++stop;
+        }
+        if ((stop - c == 1 && c[0] == '.')
+            || (stop - c == 2 && c[0] == '.' && c[1] == '.')) {
+            return 1;
+        }
+        if (stop == end) {
+            return 0;
+        }
+        c = stop + 1;
+    }
+}
+
 static apr_status_t check_rel_path(const char **perr, apr_pool_t *p,
                                    const char *rel)
 {
@@ -197,18 +219,24 @@ static apr_status_t check_rel_path(const char **perr, apr_pool_t *p,
     }
     while (seg <= end) {
         apr_size_t len = strcspn(seg, "/?");
-        char *decoded;
-        const char *why;
+        const char *decoded = NULL, *why;
+        char *raw = NULL;
 
-        if (oac_util_pct_decode(&decoded, &why, p,
-                                apr_pstrmemdup(p, seg, len), 0)
-            != APR_SUCCESS) {
-            *perr = apr_psprintf(p, "relative URL path has invalid "
-                                 "percent-encoding in segment at offset "
-                                 "%ld", (long)(seg - rel));
-            return APR_EINVAL;
+        /* Every API call comes through here: a segment without '%' is
+         * checked as it is, without a copy. */
+        if (memchr(seg, '%', len)) {
+            char *d;
+            raw = apr_pstrmemdup(p, seg, len);
+            if (oac_util_pct_decode(&d, &why, p, raw, 0) != APR_SUCCESS) {
+                *perr = apr_psprintf(p, "relative URL path has invalid "
+                                     "percent-encoding in segment at offset "
+                                     "%ld", (long)(seg - rel));
+                return APR_EINVAL;
+            }
+            decoded = d;
         }
-        if (contains_dot_segment(decoded)) {
+        if (decoded ? contains_dot_segment(decoded)
+                    : is_dot_segment(seg, len)) {
             *perr = "relative URL path must not contain '.' or '..' "
                     "segments";
             return APR_EINVAL;
@@ -218,8 +246,8 @@ static apr_status_t check_rel_path(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-static apr_status_t check_base(const char **perr, apr_pool_t *p,
-                               const char *base)
+apr_status_t oac_url_check_base(const char **perr, apr_pool_t *p,
+                                const char *base)
 {
     apr_uri_t uri;
     const char *why;
@@ -235,18 +263,19 @@ static apr_status_t check_base(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
-                               const char *base, const char *rel)
+/*
+ * The joined URL is not parsed again: everything oac_url_check looks at
+ * (the scheme, the authority, a fragment) is base's, which passed it, and
+ * rel can change none of it: it comes after a '/' that ends base's
+ * authority, and it has no '#' and no control character or space.
+ */
+apr_status_t oac_url_append_path(char **pout, const char **perr,
+                                 apr_pool_t *p, const char *base,
+                                 const char *rel)
 {
-    apr_uri_t uri;
     apr_status_t rv;
-    apr_size_t blen;
-    const char *why;
-    char *url;
+    apr_size_t blen = strlen(base);
 
-    if ((rv = check_base(perr, p, base)) != APR_SUCCESS) {
-        return rv;
-    }
     rel = rel ? rel : "";
     if ((rv = check_rel_path(perr, p, rel)) != APR_SUCCESS) {
         return rv;
@@ -254,14 +283,20 @@ apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
     while (*rel == '/') {
         ++rel;
     }
-    blen = strlen(base);
-    url = apr_pstrcat(p, base, base[blen - 1] == '/' ? "" : "/", rel, NULL);
-    if (oac_url_check(&uri, &why, p, url) != APR_SUCCESS) {
-        *perr = apr_pstrcat(p, "joined URL: ", why, NULL);
-        return APR_EINVAL;
-    }
-    *pout = url;
+    *pout = apr_pstrcat(p, base, blen && base[blen - 1] == '/' ? "" : "/",
+                        rel, NULL);
     return APR_SUCCESS;
+}
+
+apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
+                               const char *base, const char *rel)
+{
+    apr_status_t rv;
+
+    if ((rv = oac_url_check_base(perr, p, base)) != APR_SUCCESS) {
+        return rv;
+    }
+    return oac_url_append_path(pout, perr, p, base, rel);
 }
 
 apr_status_t oac_url_join(char **pout, const char **perr, apr_pool_t *p,

@@ -41,10 +41,24 @@ apr_status_t oac_url_join(char **pout, const char **perr, apr_pool_t *p,
  * from rel. rel must not contain a fragment, and no path segment of rel may
  * be "." or ".." once percent-decoded (a decoded '/' or '\' also separates
  * segments for this check), so the result cannot escape base's path.
- * The result must itself pass oac_url_check. rel == NULL is "".
+ * The result then passes oac_url_check too. rel == NULL is "".
  */
 apr_status_t oac_url_join_path(char **pout, const char **perr, apr_pool_t *p,
                                const char *base, const char *rel);
+
+/* What oac_url_join_path asks of base: oac_url_check, and no query. */
+apr_status_t oac_url_check_base(const char **perr, apr_pool_t *p,
+                                const char *base);
+
+/*
+ * oac_url_join_path for a base that already passed oac_url_check_base
+ * (api_base_url, checked when the configuration is read): the same
+ * result and the same checks of rel, without parsing base again on every
+ * API call.
+ */
+apr_status_t oac_url_append_path(char **pout, const char **perr,
+                                 apr_pool_t *p, const char *base,
+                                 const char *rel);
 
 /*
  * url with oac_form_encode(params) appended after '?' or '&' (inserted

@@ -171,6 +171,12 @@ static void test_set_rejects(void **state)
                         "client_id has an empty value");
     assert_non_null(strstr(set_error("authorize_url", "ftp://x/"),
                            "authorize_url 'ftp://x/' is not a valid URL"));
+    /* every API path goes below it: a query there could only break them */
+    assert_non_null(strstr(set_error("api_base_url", "https://api.x/v1?k=1"),
+                           "api_base_url 'https://api.x/v1' must not have "
+                           "a query ('?...')"));
+    assert_non_null(strstr(set_error("api_base_url", "https://api.x/#f"),
+                           "is not a valid URL"));
     /* the query of a bad URL is not echoed: it may hold a key */
     assert_null(strstr(set_error("access_token_url",
                                  "https://u:p@x/t?key=K3Y"), "K3Y"));

@@ -302,6 +302,68 @@ static void join_path_never_absolute(void **state)
     assert_string_equal(out, "https://api.a/v1/user:email");
 }
 
+/*
+ * oac_url_append_path does not parse what it joins: whatever a client
+ * puts in the path, the result must still pass oac_url_check with base's
+ * host and port, keep base's path as its start, and never hold a dot
+ * segment. Every string of up to four characters from those that matter
+ * to a URL parser is tried.
+ */
+static void append_path_keeps_base_authority(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char alphabet[] = "/?#@:.%\\;[]a2eE";
+    static const char *const bases[] = {
+        "https://api.a/v1", "https://api.a:8443/", "http://[::1]:8080/x",
+        "https://api.a",
+    };
+    const apr_size_t n = sizeof(alphabet) - 1;
+    size_t b;
+
+    for (b = 0; b < sizeof(bases) / sizeof(bases[0]); ++b) {
+        apr_uri_t base_uri;
+        const char *err = NULL;
+        apr_size_t len, blen = strlen(bases[b]);
+
+        assert_int_equal(oac_url_check_base(&err, p, bases[b]), APR_SUCCESS);
+        assert_int_equal(oac_url_check(&base_uri, &err, p, bases[b]),
+                         APR_SUCCESS);
+        for (len = 0; len <= 4; ++len) {
+            apr_size_t total = 1, i, k;
+            for (i = 0; i < len; ++i) {
+                total *= n;
+            }
+            for (k = 0; k < total; ++k) {
+                char rel[5], *out = NULL, *slow = NULL;
+                apr_size_t v = k;
+                apr_uri_t uri;
+                apr_status_t rv;
+                apr_pool_t *sub;
+
+                for (i = 0; i < len; ++i, v /= n) {
+                    rel[i] = alphabet[v % n];
+                }
+                rel[len] = '\0';
+                apr_pool_create(&sub, p);
+                rv = oac_url_append_path(&out, &err, sub, bases[b], rel);
+                /* the same answer as the variant that checks base */
+                assert_int_equal(oac_url_join_path(&slow, &err, sub,
+                                                   bases[b], rel), rv);
+                if (rv == APR_SUCCESS) {
+                    assert_string_equal(out, slow);
+                    assert_int_equal(oac_url_check(&uri, &err, sub, out),
+                                     APR_SUCCESS);
+                    assert_string_equal(uri.hostname, base_uri.hostname);
+                    assert_int_equal(uri.port, base_uri.port);
+                    assert_null(uri.fragment);
+                    assert_memory_equal(out, bases[b], blen);
+                }
+                apr_pool_destroy(sub);
+            }
+        }
+    }
+}
+
 /* ---- oac_url_add_query ------------------------------------------------ */
 
 static void add_query_cases(void **state)
@@ -489,6 +551,7 @@ int main(void)
         T(join_rejects_dot_segments),
         T(join_rejects_bad_input),
         T(join_path_never_absolute),
+        T(append_path_keeps_base_authority),
         T(add_query_cases),
         T(reverse_resolves_as_rfc3986),
         T(reverse_maps_below_base),
