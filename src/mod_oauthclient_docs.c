@@ -16,6 +16,7 @@
 
 #include "util_mutex.h"
 
+#include <apr_atomic.h>
 #include <apr_global_mutex.h>
 #include <apr_hash.h>
 #include <apr_shm.h>
@@ -70,8 +71,14 @@ typedef struct {
     int replaced;               /* no longer the process's copy */
 } copy_t;
 
-/* This process's parsed copy, per (ctx, url). */
+/* This process's parsed copy, per (ctx, url). Never freed before the
+ * child ends. */
 typedef struct {
+    const void *ctx;            /* of the spec (compared, never read) */
+    const char *url;            /* the spec's */
+    const char *doc;            /* doc_key(): the machine's name for it */
+    slot_t *slot;               /* the machine's slot, once known: a slot
+                                 * keeps its document while httpd runs */
     copy_t *cur;                /* or NULL */
     apr_uint32_t gen;           /* of the shared body parsed; 0: own fetch */
     int stale;                  /* this copy is not to be used again */
@@ -83,6 +90,17 @@ typedef struct {
 
 static apr_pool_t *child_pool;
 static apr_hash_t *locals;
+/* Moves with every child_init: a thread's memo of an earlier child (one
+ * process, restarted) is not taken for this one's. */
+static apr_uint32_t child_epoch;
+/* The last document each thread asked for: the same service token or key
+ * set comes back request after request, and finding it by its key (two
+ * formatted strings and a hash) cost more than the rest of the lookup. */
+static _Thread_local struct {
+    apr_uint32_t epoch;
+    const oac_server_conf *sc;  /* asked for in this virtual host */
+    local_t *l;
+} memo;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *child_mutex;
 #endif
@@ -139,6 +157,7 @@ void oac_docs_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     }
     locals = apr_hash_make(child_pool);
+    ++child_epoch;
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&child_mutex, APR_THREAD_MUTEX_DEFAULT,
                                 pchild) != APR_SUCCESS) {
@@ -218,6 +237,7 @@ static slot_t *find_slot(const char *url)
 /* What the machine knows of a document. */
 typedef struct {
     int shared;                 /* there is a slot */
+    slot_t *slot;
     apr_uint32_t gen, stale_gen;
     apr_int64_t fetched_at, claimed_at, again_at, failed_at;
     const char *why;
@@ -236,6 +256,7 @@ static void read_shared(view_t *v, apr_pool_t *p, const char *url,
     }
     if ((s = find_slot(url))) {
         v->shared = 1;
+        v->slot = s;
         v->gen = s->gen;
         v->stale_gen = s->stale_gen;
         v->fetched_at = s->fetched_at;
@@ -370,20 +391,34 @@ static const char *doc_key(request_rec *r, const oac_doc_spec_t *spec)
                         sc->ca_file ? sc->ca_file : "-");
 }
 
-static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec,
-                          const char *doc)
+static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec)
 {
-    const char *key = apr_psprintf(r->pool, "%pp %s", spec->ctx, doc);
-    local_t *l;
+    const oac_server_conf *sc = oac_server_config(r->server);
+    local_t *l = memo.l;
+    const char *doc, *key;
 
+    /* The same virtual host has the same TLS settings, the rest of the
+     * key is compared */
+    if (l && memo.epoch == child_epoch && memo.sc == sc
+        && l->ctx == spec->ctx && !strcmp(l->url, spec->url)) {
+        return l;
+    }
+    doc = doc_key(r, spec);
+    key = apr_psprintf(r->pool, "%pp %s", spec->ctx, doc);
     OAC_LOCK(child_mutex);
     l = apr_hash_get(locals, key, APR_HASH_KEY_STRING);
     if (!l) {
         l = apr_pcalloc(child_pool, sizeof(*l));
+        l->ctx = spec->ctx;
+        l->url = apr_pstrdup(child_pool, spec->url);
+        l->doc = apr_pstrdup(child_pool, doc);
         apr_hash_set(locals, apr_pstrdup(child_pool, key),
                      APR_HASH_KEY_STRING, l);
     }
     OAC_UNLOCK(child_mutex);
+    memo.epoch = child_epoch;
+    memo.sc = sc;
+    memo.l = l;
     return l;
 }
 
@@ -477,6 +512,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     apr_uint32_t gen;
     const char *failure, *why = NULL;
     local_t *l;
+    slot_t *slot;
     view_t v;
     int adopted = 0, stale, state, outdated;
     const char *key;
@@ -486,19 +522,40 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
         *pwhy = "not available in this process";
         return NULL;
     }
-    key = doc_key(r, spec);
-    l = local_for(r, spec, key);
+    l = local_for(r, spec);
+    key = l->doc;
     OAC_LOCK(child_mutex);
     parsed = l->cur ? hold_copy(r, l->cur) : NULL;
     gen = l->gen;
     fetched_at = l->fetched_at;
     failed_at = l->failed_at;
     stale = l->stale;
-    failure = apr_pstrdup(r->pool, l->failure);
+    slot = l->slot;
+    failure = l->failure[0] ? apr_pstrdup(r->pool, l->failure) : NULL;
     OAC_UNLOCK(child_mutex);
+
+    /* Most requests: this process's copy is the machine's latest, nobody
+     * marked it stale, and it is fresh. Two words of the slot tell,
+     * without the machine's lock; a slot that changes meanwhile is the
+     * same as one that changed just after this request read it. */
+    if (parsed && slot && gen && !again
+        && apr_atomic_read32(&slot->gen) == gen
+        && apr_atomic_read32(&slot->stale_gen) != gen
+        && (spec->state ? spec->state(parsed, now)
+            : now - fetched_at < spec->keep ? OAC_DOC_FRESH
+                                            : OAC_DOC_USABLE)
+           == OAC_DOC_FRESH) {
+        info->age = now - fetched_at;
+        return parsed;
+    }
 
     /* What another process fetched since */
     read_shared(&v, r->pool, key, gen);
+    if (v.slot && !slot) {
+        OAC_LOCK(child_mutex);
+        l->slot = v.slot;
+        OAC_UNLOCK(child_mutex);
+    }
     if (v.body) {
         if ((fresh = install(r, l, spec, v.body, v.len, v.gen, v.fetched_at,
                              &why))) {
@@ -509,6 +566,13 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     }
     else if (v.shared && v.gen && v.gen == gen) {
         fetched_at = v.fetched_at;
+        /* another process fetched the same content again: this copy is
+         * as young as its, for the requests after this one too */
+        OAC_LOCK(child_mutex);
+        if (l->gen == gen && fetched_at > l->fetched_at) {
+            l->fetched_at = fetched_at;
+        }
+        OAC_UNLOCK(child_mutex);
     }
     if (v.shared) {
         failed_at = v.failed_at;
@@ -598,9 +662,9 @@ int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
     if (!locals) {
         return 0;
     }
-    const char *key = doc_key(r, spec);
+    l = local_for(r, spec);
+    const char *key = l->doc;
 
-    l = local_for(r, spec, key);
     /* At most once per spec->again on the machine: whoever can make the
      * API refuse must not make the provider issue a token per request. */
     if (shared_lock()) {

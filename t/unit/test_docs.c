@@ -7,8 +7,9 @@
  * request that wants it fetch a new one at once, each replacing the
  * copy; a request still using an older copy must keep reading it.
  * Built with httpd's headers; what the file calls of httpd and of the
- * other glue files is stubbed below, and there is no shared memory (the
- * process's own bookkeeping).
+ * other glue files is stubbed below. The first test has no shared memory
+ * (the process's own bookkeeping); the second has it, and forks to play
+ * the machine's other processes.
  */
 
 #include <stdarg.h>
@@ -17,6 +18,7 @@
 #include <setjmp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -58,14 +60,20 @@ apr_status_t ap_mutex_register(apr_pool_t *p, const char *type,
     return APR_SUCCESS;
 }
 
+/* Off until a test wants the machine's shared memory */
+static int with_mutex;
+
 apr_status_t ap_global_mutex_create(apr_global_mutex_t **mutex,
                                     const char **name, const char *type,
                                     const char *instance, server_rec *s,
                                     apr_pool_t *pconf, apr_int32_t options)
 {
-    (void)mutex; (void)name; (void)type; (void)instance; (void)s;
-    (void)pconf; (void)options;
-    return APR_ENOTIMPL;
+    (void)type; (void)instance; (void)s; (void)options;
+    if (!with_mutex) {
+        return APR_ENOTIMPL;
+    }
+    *name = NULL;
+    return apr_global_mutex_create(mutex, NULL, APR_LOCK_DEFAULT, pconf);
 }
 
 oac_http_client_t *oac_hooked_client(request_rec *r, const oac_app_t *app,
@@ -89,11 +97,20 @@ typedef struct {
 static apr_uint32_t fetches, freed;
 static volatile apr_uint32_t expired;
 
+/* Tokens name the process that fetched them in the second test */
+static int with_pid;
+
 static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                           request_rec *r, const oac_app_t *app,
                           const void *ctx)
 {
     (void)pwhy; (void)app; (void)ctx;
+    if (with_pid) {
+        *pbody = apr_psprintf(r->pool, "token-%ld-%u", (long)getpid(),
+                              apr_atomic_inc32(&fetches) + 1);
+        *plen = strlen(*pbody);
+        return APR_SUCCESS;
+    }
     /* a token endpoint's latency, for the fetches to overlap */
     usleep(1000 * (unsigned)(rand() % 10));
     *pbody = apr_psprintf(r->pool, "token-%u",
@@ -129,8 +146,9 @@ static int state(const void *parsed, apr_int64_t now)
 
 static oac_doc_spec_t spec;
 
-/* A request in pool p: its document, held until p is destroyed. */
-static const doc_t *request_doc(apr_pool_t *p)
+/* A request in pool p: its document, held until p is destroyed; again:
+ * fetched again (a key set without the id_token's kid). */
+static const doc_t *request_doc_again(apr_pool_t *p, int again)
 {
     request_rec *r = apr_pcalloc(p, sizeof(*r));
     oac_doc_info_t info;
@@ -138,7 +156,12 @@ static const doc_t *request_doc(apr_pool_t *p)
 
     r->pool = p;
     r->server = &the_server;
-    return oac_doc_get(r, NULL, &spec, 0, &why, &info);
+    return oac_doc_get(r, NULL, &spec, again, &why, &info);
+}
+
+static const doc_t *request_doc(apr_pool_t *p)
+{
+    return request_doc_again(p, 0);
 }
 
 static void *APR_THREAD_FUNC one_request(apr_thread_t *t, void *data)
@@ -200,10 +223,136 @@ static void copy_outlives_replacements(void **state_)
     assert_int_equal(apr_atomic_read32(&freed), BURST);
 }
 
+/* A request in r's pool that marks the token refused (an API answered
+ * 401), in a process of its own */
+static int mark_stale(apr_pool_t *p)
+{
+    request_rec *r = apr_pcalloc(p, sizeof(*r));
+
+    r->pool = p;
+    r->server = &the_server;
+    return oac_doc_stale(r, &spec);
+}
+
+/* Runs what in a forked process, as another child of httpd (its own
+ * child_init, the machine's shared memory); its exit status says how it
+ * went. */
+static void in_other_process(apr_pool_t *pconf, int (*what)(apr_pool_t *))
+{
+    int status = -1;
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        apr_pool_t *pchild;
+        int ok;
+        apr_pool_create(&pchild, pconf);
+        oac_docs_child_init(pchild, &the_server);
+        ok = what(pchild);
+        _exit(ok ? 0 : 1);
+    }
+    assert_true(pid > 0);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static int fetch_other(apr_pool_t *p)
+{
+    /* the machine's copy, then fetched again for the machine, as a key
+     * set is for a new kid */
+    const doc_t *d = request_doc(p);
+    if (!d || atol(d->token + 6) == (long)getpid()
+        || !(d = request_doc_again(p, 1))) {
+        return 0;
+    }
+    return strncmp(d->token, "token-", 6) == 0
+           && atol(d->token + 6) == (long)getpid();
+}
+
+/*
+ * Most requests take the process's copy after reading two words of the
+ * machine's slot, without its lock. They must still see what other
+ * processes did: a token fetched again elsewhere is taken over, without
+ * a fetch here; a token another process marked refused is not used
+ * again here; and the memo of the last document a thread found does not
+ * outlive the child it was made in.
+ */
+static void fast_path_follows_the_machine(void **state_)
+{
+    apr_pool_t *pconf = *state_, *pchild, *r1;
+    apr_array_header_t *apps = apr_array_make(pconf, 1, sizeof(void *));
+    oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
+    const doc_t *d;
+    char mine[32], first[32];
+
+    app->version = OAC_OAUTH2;
+    APR_ARRAY_PUSH(apps, oac_app_t *) = app;
+    the_sc.apps = apps;
+    with_mutex = 1;
+    with_pid = 1;
+    apr_atomic_set32(&expired, 0);
+    apr_atomic_set32(&fetches, 0);
+    spec.url = "client_credentials shared";
+    /* each refusal here may renew: not the once per 30 s of httpd */
+    spec.again = 0;
+    oac_docs_pre_config(pconf);
+    oac_docs_post_config(pconf, &the_server);
+    apr_pool_create(&pchild, pconf);
+    oac_docs_child_init(pchild, &the_server);
+
+    /* this process fetches the first token, and reads it again */
+    apr_pool_create(&r1, pchild);
+    assert_non_null(d = request_doc(r1));
+    apr_cpystrn(first, d->token, sizeof(first));
+    assert_int_equal(atol(first + 6), (long)getpid());
+    assert_string_equal(request_doc(r1)->token, first);
+    assert_int_equal(apr_atomic_read32(&fetches), 1);
+    apr_pool_destroy(r1);
+
+    /* another process fetches the document again, and it changed: this
+     * process takes it over at once, without a fetch of its own */
+    in_other_process(pconf, fetch_other);
+    apr_pool_create(&r1, pchild);
+    assert_non_null(d = request_doc(r1));
+    assert_string_not_equal(d->token, first);
+    assert_int_not_equal(atol(d->token + 6), (long)getpid());
+    assert_int_equal(apr_atomic_read32(&fetches), 1);
+    apr_cpystrn(mine, d->token, sizeof(mine));
+    apr_pool_destroy(r1);
+
+    /* another process has that token refused and fetches nothing: this
+     * process does not use it again, it fetches */
+    in_other_process(pconf, mark_stale);
+    apr_pool_create(&r1, pchild);
+    assert_non_null(d = request_doc(r1));
+    assert_string_not_equal(d->token, mine);
+    assert_int_equal(atol(d->token + 6), (long)getpid());
+    assert_int_equal(apr_atomic_read32(&fetches), 2);
+    apr_cpystrn(mine, d->token, sizeof(mine));
+    apr_pool_destroy(r1);
+
+    /* a new child (one process restarted) starts from nothing: the
+     * memo of the last one is not taken for it */
+    apr_pool_destroy(pchild);
+    apr_pool_create(&pchild, pconf);
+    oac_docs_child_init(pchild, &the_server);
+    apr_pool_create(&r1, pchild);
+    assert_non_null(d = request_doc(r1));
+    assert_string_equal(d->token, mine);
+    assert_int_equal(apr_atomic_read32(&fetches), 2);
+    apr_pool_destroy(r1);
+    apr_pool_destroy(pchild);
+    the_sc.apps = NULL;
+    with_mutex = 0;
+    with_pid = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(copy_outlives_replacements,
+                                        oac_test_setup, oac_test_teardown),
+        cmocka_unit_test_setup_teardown(fast_path_follows_the_machine,
                                         oac_test_setup, oac_test_teardown),
     };
 
