@@ -57,10 +57,23 @@ typedef struct {
      * it (put back by whoever writes to the cache) is not taken again */
     unsigned char refused[32];
     int has_refused;
+    /* what ident_of() found it by */
+    const oac_app_t *conf;
+    int shared, method;
+    const char *token_url;
 } ident_t;
 
 static apr_pool_t *ident_pool;
 static apr_hash_t *idents;
+/* Moves with every child_init: a memo of an earlier child's is stale. */
+static apr_uint32_t ident_epoch;
+/* The ident each thread found last: a service location's requests come
+ * back for the same one, and formatting its key each time cost more
+ * than the rest of finding the token. */
+static _Thread_local struct {
+    apr_uint32_t epoch;
+    const ident_t *id;
+} ident_memo;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *ident_lock;
 #endif
@@ -202,6 +215,7 @@ void oac_service_child_init(apr_pool_t *pchild)
         return;
     }
     idents = apr_hash_make(ident_pool);
+    ++ident_epoch;
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&ident_lock, APR_THREAD_MUTEX_DEFAULT,
                                 pchild) != APR_SUCCESS) {
@@ -330,23 +344,36 @@ static const ident_t *ident_of(request_rec *r, const oac_app_t *app)
         ? apr_hash_get(sc->apps_by_name, app->name, APR_HASH_KEY_STRING)
         : NULL;
     int shared = oac_cache_is_shared(r);
-    const char *kstr = conf
-        ? apr_psprintf(r->pool, "%pp %d %d %s", (const void *)conf, shared,
-                       (int)app->token_endpoint_auth_method,
-                       app->access_token_url ? app->access_token_url : "")
-        : NULL;
+    const char *token_url = app->access_token_url ? app->access_token_url
+                                                  : "";
+    const ident_t *last = ident_memo.id;
+    const char *kstr;
     ident_t *id;
 
-    if (!idents || !kstr) {
+    if (!idents || !conf) {
         return make_ident(r->pool, app, shared);
     }
+    if (last && ident_memo.epoch == ident_epoch && last->conf == conf
+        && last->shared == shared
+        && last->method == (int)app->token_endpoint_auth_method
+        && !strcmp(last->token_url, token_url)) {
+        return last;
+    }
+    kstr = apr_psprintf(r->pool, "%pp %d %d %s", (const void *)conf, shared,
+                        (int)app->token_endpoint_auth_method, token_url);
     OAC_LOCK(ident_lock);
     if (!(id = apr_hash_get(idents, kstr, APR_HASH_KEY_STRING))) {
         id = make_ident(ident_pool, app, shared);
+        id->conf = conf;
+        id->shared = shared;
+        id->method = (int)app->token_endpoint_auth_method;
+        id->token_url = apr_pstrdup(ident_pool, token_url);
         apr_hash_set(idents, apr_pstrdup(ident_pool, kstr),
                      APR_HASH_KEY_STRING, id);
     }
     OAC_UNLOCK(ident_lock);
+    ident_memo.epoch = ident_epoch;
+    ident_memo.id = id;
     return id;
 }
 
