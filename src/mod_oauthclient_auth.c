@@ -35,6 +35,8 @@ APLOG_USE_MODULE(oauthclient);
 
 #define API_RESPONSE_FILTER "OAUTHCLIENT_API_RESPONSE"
 #define API_RETRY_FILTER "OAUTHCLIENT_API_RETRY"
+/* Added by handle on every API call: by name, each is a hash lookup */
+static ap_filter_rec_t *api_retry_handle, *api_response_handle;
 #define API_RETRY_HANDLER "oauthclient-api"
 
 static int is_oauth_auth_type(request_rec *r)
@@ -773,8 +775,9 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: %s %s goes to %s",
                   app->name, r->method, r->uri,
                   oac_util_url_for_message(r->pool, url));
-    ap_add_output_filter(API_RETRY_FILTER, NULL, r, r->connection);
-    ap_add_output_filter(API_RESPONSE_FILTER, NULL, r, r->connection);
+    ap_add_output_filter_handle(api_retry_handle, NULL, r, r->connection);
+    ap_add_output_filter_handle(api_response_handle, NULL, r,
+                                r->connection);
     /* mod_proxy_http writes the provider's interim responses (103 Early
      * Hints) straight to the client, before any filter: a Set-Cookie, or a
      * Link preloading a URL of this site, would act from its origin. None
@@ -1250,10 +1253,13 @@ int oac_api_retry_handler(request_rec *r)
 void oac_api_register(void)
 {
     /* Ahead of every resource and content filter */
-    ap_register_output_filter(API_RETRY_FILTER, api_retry_filter, NULL,
-                              AP_FTYPE_RESOURCE - 1);
-    ap_register_output_filter(API_RESPONSE_FILTER, api_response_filter, NULL,
-                              AP_FTYPE_CONTENT_SET);
+    api_retry_handle = ap_register_output_filter(API_RETRY_FILTER,
+                                                 api_retry_filter, NULL,
+                                                 AP_FTYPE_RESOURCE - 1);
+    api_response_handle = ap_register_output_filter(API_RESPONSE_FILTER,
+                                                     api_response_filter,
+                                                     NULL,
+                                                     AP_FTYPE_CONTENT_SET);
 }
 
 /* OAuthProxyAPI maps a <Location> onto a URL, as ProxyPass does, so it
