@@ -375,32 +375,44 @@ static int sign_oauth1(request_rec *r, const oac_app_t *app,
  * site, the page the user was on, the user's address as the client or an
  * earlier proxy gave it, or the browser's fingerprint. Names compare
  * lower-cased with '_' as '-', as many servers read them. */
-static const char *const browser_headers[] = {
-    "cookie", "cookie2", "authorization", "proxy-authorization", "referer",
-    "origin", "forwarded", "x-real-ip", "client-ip", "true-client-ip",
-    "x-client-ip", "x-cluster-client-ip", "via", NULL
+#define NAME(s) { s, sizeof(s) - 1 }
+static const struct {
+    const char *name;
+    apr_size_t len;
+} browser_headers[] = {
+    NAME("cookie"), NAME("cookie2"), NAME("authorization"),
+    NAME("proxy-authorization"), NAME("referer"), NAME("origin"),
+    NAME("forwarded"), NAME("x-real-ip"), NAME("client-ip"),
+    NAME("true-client-ip"), NAME("x-client-ip"),
+    NAME("x-cluster-client-ip"), NAME("via"),
+}, browser_header_prefixes[] = {
+    NAME("x-forwarded-"), NAME("sec-fetch-"), NAME("sec-ch-"),
+    NAME("x-oauth-"),
 };
-static const char *const browser_header_prefixes[] = {
-    "x-forwarded-", "sec-fetch-", "sec-ch-", "x-oauth-", NULL
-};
+#undef NAME
 
+/* Every header of every API call comes through here: lengths are
+ * compared before any name. */
 static int is_browser_header(const char *name)
 {
     char norm[64];
-    apr_size_t i;
+    apr_size_t i, n;
 
-    for (i = 0; name[i] && i < sizeof(norm) - 1; ++i) {
-        norm[i] = name[i] == '_' ? '-' : apr_tolower(name[i]);
+    for (n = 0; name[n] && n < sizeof(norm) - 1; ++n) {
+        norm[n] = name[n] == '_' ? '-' : apr_tolower(name[n]);
     }
-    norm[i] = '\0';
-    for (i = 0; browser_headers[i]; ++i) {
-        if (!strcmp(norm, browser_headers[i])) {
+    for (i = 0; i < sizeof(browser_headers) / sizeof(browser_headers[0]);
+         ++i) {
+        if (browser_headers[i].len == n && !name[n]
+            && !memcmp(norm, browser_headers[i].name, n)) {
             return 1;
         }
     }
-    for (i = 0; browser_header_prefixes[i]; ++i) {
-        if (!strncmp(norm, browser_header_prefixes[i],
-                     strlen(browser_header_prefixes[i]))) {
+    for (i = 0; i < sizeof(browser_header_prefixes)
+                    / sizeof(browser_header_prefixes[0]); ++i) {
+        if (browser_header_prefixes[i].len <= n
+            && !memcmp(norm, browser_header_prefixes[i].name,
+                       browser_header_prefixes[i].len)) {
             return 1;
         }
     }
@@ -746,7 +758,8 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     apr_size_t len = rs->api.form ? rs->api.len : 0;
     int rc;
 
-    if (rs->api.headers_in) {
+    if (rs->api.headers_in && rs->api.attempts) {
+        /* a second attempt: the first one's token and proof go */
         r->headers_in = apr_table_copy(r->pool, rs->api.headers_in);
     }
     /* As in Authlib: an OAuth 2 token is applied before the compliance
@@ -1169,7 +1182,13 @@ static apr_status_t api_response_filter(ap_filter_t *f,
 
     for (h = origin_state_headers; *h; ++h) {
         apr_table_unset(r->headers_out, *h);
-        apr_table_unset(r->err_headers_out, *h);
+    }
+    /* mostly empty: mod_proxy moves headers there under
+     * ProxyErrorOverride only */
+    if (!apr_is_empty_table(r->err_headers_out)) {
+        for (h = origin_state_headers; *h; ++h) {
+            apr_table_unset(r->err_headers_out, *h);
+        }
     }
     apr_table_addn(r->headers_out, "Content-Security-Policy", "sandbox");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
