@@ -93,13 +93,19 @@ static apr_hash_t *locals;
 /* Moves with every child_init: a thread's memo of an earlier child (one
  * process, restarted) is not taken for this one's. */
 static apr_uint32_t child_epoch;
-/* The last document each thread asked for: the same service token or key
- * set comes back request after request, and finding it by its key (two
- * formatted strings and a hash) cost more than the rest of the lookup. */
+/* The last documents each thread asked for: the same service token or
+ * key set comes back request after request, and finding it by its key
+ * (two formatted strings and a hash) cost more than the rest of the
+ * lookup. A request may ask for several: an app's metadata, then its
+ * service token or its keys. */
+#define MEMO_SIZE 4
 static _Thread_local struct {
     apr_uint32_t epoch;
-    const oac_server_conf *sc;  /* asked for in this virtual host */
-    local_t *l;
+    unsigned next;              /* the entry replaced next */
+    struct {
+        const oac_server_conf *sc;  /* asked for in this virtual host */
+        local_t *l;
+    } e[MEMO_SIZE];
 } memo;
 #if APR_HAS_THREADS
 static apr_thread_mutex_t *child_mutex;
@@ -343,7 +349,8 @@ static apr_uint32_t publish(const char *url, const char *body,
     if ((s = find_slot(url))) {
         if (!s->gen || memcmp(s->digest, digest, sizeof(digest))) {
             /* never 0, which means "nothing fetched yet" */
-            s->gen = s->gen + 1 ? s->gen + 1 : 1;
+            /* atomic: oac_doc_get reads it without the lock */
+            apr_atomic_set32(&s->gen, s->gen + 1 ? s->gen + 1 : 1);
             memcpy(s->digest, digest, sizeof(digest));
             if (len <= DOC_BODY_MAX) {
                 memcpy(s->body, body, len);
@@ -394,14 +401,22 @@ static const char *doc_key(request_rec *r, const oac_doc_spec_t *spec)
 static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec)
 {
     const oac_server_conf *sc = oac_server_config(r->server);
-    local_t *l = memo.l;
     const char *doc, *key;
+    local_t *l;
+    unsigned i;
 
+    if (memo.epoch != child_epoch) {
+        memset(&memo, 0, sizeof(memo));
+        memo.epoch = child_epoch;
+    }
     /* The same virtual host has the same TLS settings, the rest of the
      * key is compared */
-    if (l && memo.epoch == child_epoch && memo.sc == sc
-        && l->ctx == spec->ctx && !strcmp(l->url, spec->url)) {
-        return l;
+    for (i = 0; i < MEMO_SIZE; ++i) {
+        l = memo.e[i].l;
+        if (l && memo.e[i].sc == sc && l->ctx == spec->ctx
+            && !strcmp(l->url, spec->url)) {
+            return l;
+        }
     }
     doc = doc_key(r, spec);
     key = apr_psprintf(r->pool, "%pp %s", spec->ctx, doc);
@@ -416,9 +431,9 @@ static local_t *local_for(request_rec *r, const oac_doc_spec_t *spec)
                      APR_HASH_KEY_STRING, l);
     }
     OAC_UNLOCK(child_mutex);
-    memo.epoch = child_epoch;
-    memo.sc = sc;
-    memo.l = l;
+    i = memo.next++ % MEMO_SIZE;
+    memo.e[i].sc = sc;
+    memo.e[i].l = l;
     return l;
 }
 
@@ -538,7 +553,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
      * marked it stale, and it is fresh. Two words of the slot tell,
      * without the machine's lock; a slot that changes meanwhile is the
      * same as one that changed just after this request read it. */
-    if (parsed && slot && gen && !again
+    if (parsed && slot && gen && !again && !stale
         && apr_atomic_read32(&slot->gen) == gen
         && apr_atomic_read32(&slot->stale_gen) != gen
         && (spec->state ? spec->state(parsed, now)
@@ -671,7 +686,7 @@ int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
         if ((s = find_slot(key))) {
             if (s->gen && s->stale_gen != s->gen
                 && now - s->again_at >= spec->again) {
-                s->stale_gen = s->gen;
+                apr_atomic_set32(&s->stale_gen, s->gen);
                 s->again_at = now;
                 marked = 1;
             }

@@ -6,12 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "oac_test.h"
 
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_pools.h>
 #include <apr_strings.h>
 
@@ -302,12 +304,45 @@ static void join_path_never_absolute(void **state)
     assert_string_equal(out, "https://api.a/v1/user:email");
 }
 
+/* A "." or ".." segment in path under any reading a server may have:
+ * percent-decoded once, and '/', '\' or ';' ending a segment. Written
+ * apart from oac_url.c's, as the oracle of the test below. */
+static int dot_segment_anywhere(const char *path)
+{
+    char dec[64];
+    apr_size_t n = 0, i, start = 0;
+
+    for (i = 0; path[i] && path[i] != '?' && n < sizeof(dec) - 1; ++i) {
+        if (path[i] == '%' && apr_isxdigit(path[i + 1])
+            && apr_isxdigit(path[i + 2])) {
+            char hex[3] = { path[i + 1], path[i + 2], 0 };
+            dec[n++] = (char)strtol(hex, NULL, 16);
+            i += 2;
+        }
+        else {
+            dec[n++] = path[i];
+        }
+    }
+    dec[n] = '\0';
+    for (i = 0; i <= n; ++i) {
+        if (i == n || dec[i] == '/' || dec[i] == '\\' || dec[i] == ';') {
+            apr_size_t len = i - start;
+            if ((len == 1 && dec[start] == '.')
+                || (len == 2 && dec[start] == '.' && dec[start + 1] == '.')) {
+                return 1;
+            }
+            start = i + 1;
+        }
+    }
+    return 0;
+}
+
 /*
  * oac_url_append_path does not parse what it joins: whatever a client
  * puts in the path, the result must still pass oac_url_check with base's
- * host and port, keep base's path as its start, and never hold a dot
- * segment. Every string of up to four characters from those that matter
- * to a URL parser is tried.
+ * host and port, be base with the path (its leading '/'s dropped) after
+ * it, and hold no dot segment below base. Every string of up to four
+ * characters from those that matter to a URL parser is tried.
  */
 static void append_path_keeps_base_authority(void **state)
 {
@@ -334,7 +369,7 @@ static void append_path_keeps_base_authority(void **state)
                 total *= n;
             }
             for (k = 0; k < total; ++k) {
-                char rel[5], *out = NULL, *slow = NULL;
+                char rel[5], *out = NULL;
                 apr_size_t v = k;
                 apr_uri_t uri;
                 apr_status_t rv;
@@ -346,17 +381,22 @@ static void append_path_keeps_base_authority(void **state)
                 rel[len] = '\0';
                 apr_pool_create(&sub, p);
                 rv = oac_url_append_path(&out, &err, sub, bases[b], rel);
-                /* the same answer as the variant that checks base */
-                assert_int_equal(oac_url_join_path(&slow, &err, sub,
-                                                   bases[b], rel), rv);
                 if (rv == APR_SUCCESS) {
-                    assert_string_equal(out, slow);
+                    const char *tail = rel + strspn(rel, "/");
+                    assert_string_equal(out, apr_pstrcat(sub, bases[b],
+                        bases[b][blen - 1] == '/' ? "" : "/", tail, NULL));
                     assert_int_equal(oac_url_check(&uri, &err, sub, out),
                                      APR_SUCCESS);
                     assert_string_equal(uri.hostname, base_uri.hostname);
                     assert_int_equal(uri.port, base_uri.port);
                     assert_null(uri.fragment);
-                    assert_memory_equal(out, bases[b], blen);
+                    assert_false(dot_segment_anywhere(tail));
+                }
+                else {
+                    /* refused for a reason a client can be told */
+                    assert_non_null(err);
+                    assert_true(strchr(rel, '#') || strchr(rel, '%')
+                                || strchr(rel, '.'));
                 }
                 apr_pool_destroy(sub);
             }
