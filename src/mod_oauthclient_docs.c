@@ -278,9 +278,12 @@ static void read_shared(view_t *v, apr_pool_t *p, const char *url,
     shared_unlock();
 }
 
-/* 1 when this process is to fetch now, marking it for the others. */
+/* 1 when this process is to fetch now, marking it for the others; 0
+ * when it is not; -1 when another request fetches a document that this
+ * one has no usable copy of and may_wait: *pclaimed is since when. */
 static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
-                 int again, int have_copy, apr_int64_t now)
+                 int again, int have_copy, apr_int64_t now, int may_wait,
+                 apr_int64_t *pclaimed)
 {
     int mine = 0;
     slot_t *s = NULL;
@@ -307,13 +310,21 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
             mine = 1;
         }
     }
+    else if (!have_copy && may_wait && *claimed_at
+             && now - *claimed_at < CLAIM_SECONDS) {
+        /* Nothing to go on but the other's fetch: at a cold start, or
+         * after a service token expired unused, every request of a burst
+         * would otherwise ask the provider at once. */
+        *pclaimed = *claimed_at;
+        mine = -1;
+    }
     else if (!have_copy || !*claimed_at
              || now - *claimed_at >= CLAIM_SECONDS) {
-        /* Without any copy, a request fetches even while another does:
-         * it has nothing else to go on. */
+        /* Without any copy and done waiting, a request fetches even
+         * while another does: it has nothing else to go on. */
         mine = 1;
     }
-    if (mine) {
+    if (mine > 0) {
         *claimed_at = now;
     }
     if (s) {
@@ -325,7 +336,51 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
     return mine;
 }
 
-/* Publishes a fetched body; its generation, or 0 when it is not shared. */
+/* Since when the document is claimed; 0 when it is not. */
+static apr_int64_t claimed_since(const char *url, local_t *l)
+{
+    apr_int64_t at = 0;
+    slot_t *s = NULL;
+
+    if (shared_lock()) {
+        if ((s = find_slot(url))) {
+            at = s->claimed_at;
+        }
+        shared_unlock();
+    }
+    if (!s) {
+        OAC_LOCK(child_mutex);
+        at = l->claimed_at;
+        OAC_UNLOCK(child_mutex);
+    }
+    return at;
+}
+
+/* Waits for the fetch claimed at claimed to end (its result published or
+ * its failure recorded): 1 when it did, 0 when it took longer than a
+ * fetch may. */
+static int wait_for_claim(request_rec *r, const char *url, local_t *l,
+                          apr_int64_t claimed)
+{
+    const oac_server_conf *sc = oac_server_config(r->server);
+    apr_time_t deadline = apr_time_now()
+        + (sc->http_timeout > 0 ? sc->http_timeout
+                                : OAC_HTTP_DEFAULT_TIMEOUT)
+        + apr_time_from_sec(1);
+    apr_interval_time_t step = apr_time_from_msec(5);
+
+    while (apr_time_now() < deadline) {
+        apr_sleep(step);
+        if (step < apr_time_from_msec(50)) {
+            step *= 2;
+        }
+        if (claimed_since(url, l) != claimed) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Publishes a fetched body; its generation, or 0 when there is no shared
  * memory. The generation moves only when the content does (a digest
  * tells), so that processes that fetch the same document each do not
@@ -461,6 +516,15 @@ static const void *hold_copy(request_rec *r, copy_t *c)
     return c->parsed;
 }
 
+/* The end of this process's own claim (without shared memory): its
+ * waiting requests go on. */
+static void release_claim(local_t *l)
+{
+    OAC_LOCK(child_mutex);
+    l->claimed_at = 0;
+    OAC_UNLOCK(child_mutex);
+}
+
 /* Parses body into a pool of its own, and makes it the process's copy
  * unless another thread got there first with the same generation; the
  * copy returned is held for r. */
@@ -516,9 +580,10 @@ static const void *install(request_rec *r, local_t *l,
     return parsed;
 }
 
-const void *oac_doc_get(request_rec *r, const oac_app_t *app,
-                        const oac_doc_spec_t *spec, int again,
-                        const char **pwhy, oac_doc_info_t *info)
+static const void *doc_get(request_rec *r, const oac_app_t *app,
+                           const oac_doc_spec_t *spec, int again,
+                           const char **pwhy, oac_doc_info_t *info,
+                           int may_wait)
 {
     apr_int64_t now = oac_now();
     const oac_http_response_t *resp;
@@ -529,7 +594,8 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
     local_t *l;
     slot_t *slot;
     view_t v;
-    int adopted = 0, stale, state, outdated;
+    int adopted = 0, stale, state, outdated, mine;
+    apr_int64_t claimed = 0;
     const char *key;
 
     memset(info, 0, sizeof(*info));
@@ -619,7 +685,17 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                              spec->retry);
         goto last_good;
     }
-    if (!claim(key, l, spec, again && !outdated, parsed != NULL, now)) {
+    mine = claim(key, l, spec, again && !outdated, parsed != NULL, now,
+                 may_wait, &claimed);
+    if (mine < 0) {
+        if (wait_for_claim(r, key, l, claimed)) {
+            /* its result, or its failure, as any later request sees it */
+            return doc_get(r, app, spec, again, pwhy, info, 0);
+        }
+        mine = claim(key, l, spec, again && !outdated, parsed != NULL,
+                     oac_now(), 0, &claimed);
+    }
+    if (!mine) {
         *pwhy = again
             ? apr_psprintf(r->pool, "%s was fetched again less than %"
                            APR_INT64_T_FMT " s ago", spec->key, spec->again)
@@ -635,6 +711,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
             apr_uint32_t new_gen = publish(key, body, len, now);
             if ((fresh = install(r, l, spec, body, len, new_gen, now,
                                  &why))) {
+                release_claim(l);
                 info->age = 0;
                 return fresh;
             }
@@ -646,6 +723,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                                        now);
         if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
                              now, &why))) {
+            release_claim(l);
             info->age = 0;
             return fresh;
         }
@@ -665,6 +743,13 @@ last_good:
         info->age = now - fetched_at;
     }
     return parsed;
+}
+
+const void *oac_doc_get(request_rec *r, const oac_app_t *app,
+                        const oac_doc_spec_t *spec, int again,
+                        const char **pwhy, oac_doc_info_t *info)
+{
+    return doc_get(r, app, spec, again, pwhy, info, 1);
 }
 
 int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(site provider_config provider_get provider_post json_of
                  log_size log_since);
 
-plan tests => 29;
+plan tests => 31;
 
 sub api {
     my ($path) = @_;
@@ -119,6 +119,28 @@ $res = api('/svcaud/x');
 ok t_cmp(provider_get('/_control/stats')->{last_token_request}{params}{audience} // '', 'api-two',
          'an app with another audience asks for its own token');
 ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests} - $cc, 1, 'never the other app\'s');
+
+# the first requests for a token nobody has, all at once, while the
+# provider takes a second to answer: one fetch serves them all
+{
+    provider_post('/_control/config', { token_endpoint_mode => 'slow:1' });
+    my $cc0 = provider_get('/_control/stats')->{client_credentials_requests};
+    my @kids;
+    for (1 .. 8) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            require POSIX;
+            POSIX::_exit(api('/svccold/x')->code == 200 ? 0 : 1);
+        }
+        push @kids, $pid;
+    }
+    my $bad = 0;
+    for (@kids) { waitpid $_, 0; $bad++ if $? }
+    provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+    ok t_cmp($bad, 0, 'eight calls at once for a token not yet fetched all succeed');
+    ok t_cmp(provider_get('/_control/stats')->{client_credentials_requests} - $cc0, 1,
+             'and the provider is asked once: the others wait for that answer');
+}
 
 # renewed ahead of its expiry: a token of 10 s is renewed after 9
 provider_post('/_control/config', { access_token_lifetime => 10 });

@@ -99,12 +99,25 @@ static volatile apr_uint32_t expired;
 
 /* Tokens name the process that fetched them in the second test */
 static int with_pid;
+/* The third test's provider: slow, and failing when asked to */
+static int slow_fetch, failing_fetch;
 
 static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                           request_rec *r, const oac_app_t *app,
                           const void *ctx)
 {
     (void)pwhy; (void)app; (void)ctx;
+    if (slow_fetch) {
+        usleep(100 * 1000);
+        apr_atomic_inc32(&fetches);
+        if (failing_fetch) {
+            *pwhy = "the provider answered HTTP 503";
+            return APR_EGENERAL;
+        }
+        *pbody = apr_pstrdup(r->pool, "token-slow");
+        *plen = strlen(*pbody);
+        return APR_SUCCESS;
+    }
     if (with_pid) {
         *pbody = apr_psprintf(r->pool, "token-%ld-%u", (long)getpid(),
                               apr_atomic_inc32(&fetches) + 1);
@@ -347,12 +360,102 @@ static void fast_path_follows_the_machine(void **state_)
     with_pid = 0;
 }
 
+/* BURST requests at once, each a thread running fn(data) */
+static void burst(apr_thread_start_t fn, void *data, apr_pool_t *p)
+{
+    apr_thread_t *threads[BURST];
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; i < BURST; ++i) {
+        assert_int_equal(apr_thread_create(&threads[i], NULL, fn, data, p),
+                         APR_SUCCESS);
+    }
+    for (i = 0; i < BURST; ++i) {
+        apr_thread_join(&rv, threads[i]);
+    }
+}
+
+static void *APR_THREAD_FUNC cold_request(apr_thread_t *t, void *data)
+{
+    apr_pool_t *p;
+    apr_uint32_t *got = data;
+
+    (void)t;
+    if (apr_pool_create_unmanaged_ex(&p, NULL, NULL) == APR_SUCCESS) {
+        const doc_t *d = request_doc(p);
+        if (d && !strcmp(d->token, "token-slow")) {
+            apr_atomic_inc32(got);
+        }
+        apr_pool_destroy(p);
+    }
+    return NULL;
+}
+
+/* A burst of requests for a document nobody has yet: cold, with and
+ * without the machine's shared memory. */
+static void cold_burst(apr_pool_t *pconf, int shared)
+{
+    apr_pool_t *pchild;
+    apr_uint32_t got = 0;
+
+    if (shared) {
+        apr_array_header_t *apps = apr_array_make(pconf, 1, sizeof(void *));
+        oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
+        app->version = OAC_OAUTH2;
+        APR_ARRAY_PUSH(apps, oac_app_t *) = app;
+        the_sc.apps = apps;
+        with_mutex = 1;
+    }
+    oac_docs_pre_config(pconf);
+    oac_docs_post_config(pconf, &the_server);
+    apr_pool_create(&pchild, pconf);
+    oac_docs_child_init(pchild, &the_server);
+    apr_atomic_set32(&expired, 0);
+    apr_atomic_set32(&fetches, 0);
+    spec.url = shared ? "cold shared" : "cold";
+    spec.retry = 5;
+    slow_fetch = 1;
+
+    /* the provider fails: one request asks it, the burst learns why */
+    failing_fetch = 1;
+    burst(cold_request, &got, pchild);
+    assert_int_equal(apr_atomic_read32(&fetches), 1);
+    assert_int_equal(apr_atomic_read32(&got), 0);
+
+    /* it answers again: one fetch serves the whole burst */
+    failing_fetch = 0;
+    spec.url = shared ? "cold shared, again" : "cold, again";
+    burst(cold_request, &got, pchild);
+    assert_int_equal(apr_atomic_read32(&fetches), 2);
+    assert_int_equal(apr_atomic_read32(&got), BURST);
+
+    slow_fetch = 0;
+    apr_pool_destroy(pchild);
+    the_sc.apps = NULL;
+    with_mutex = 0;
+}
+
+static void cold_burst_fetches_once(void **state_)
+{
+    cold_burst(*state_, 0);
+}
+
+static void cold_burst_fetches_once_for_the_machine(void **state_)
+{
+    cold_burst(*state_, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(copy_outlives_replacements,
                                         oac_test_setup, oac_test_teardown),
         cmocka_unit_test_setup_teardown(fast_path_follows_the_machine,
+                                        oac_test_setup, oac_test_teardown),
+        cmocka_unit_test_setup_teardown(cold_burst_fetches_once,
+                                        oac_test_setup, oac_test_teardown),
+        cmocka_unit_test_setup_teardown(cold_burst_fetches_once_for_the_machine,
                                         oac_test_setup, oac_test_teardown),
     };
 
