@@ -349,9 +349,11 @@ static void fetch_hmac(void)
     hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
 }
 
+/* The thread's context for digest, or -1: a digest without one of its
+ * own must never be computed in another's context. */
 static int digest_slot(const char *digest)
 {
-    return strcmp(digest, "SHA1") ? 1 : 0;
+    return !strcmp(digest, "SHA1") ? 0 : !strcmp(digest, "SHA256") ? 1 : -1;
 }
 
 static EVP_MAC_CTX *thread_hmac(const char *digest)
@@ -359,6 +361,9 @@ static EVP_MAC_CTX *thread_hmac(const char *digest)
     int slot = digest_slot(digest);
     OSSL_PARAM params[2];
 
+    if (slot < 0) {
+        return NULL;
+    }
     if (hmac_ctx[slot]) {
         return hmac_ctx[slot];
     }
