@@ -311,7 +311,10 @@ static int claim(const char *url, local_t *l, const oac_doc_spec_t *spec,
         }
     }
     else if (!have_copy && may_wait && *claimed_at
-             && now - *claimed_at < CLAIM_SECONDS) {
+             && now - *claimed_at < CLAIM_SECONDS
+             /* a document too big for the room: each process fetches
+              * its own, the others' fetch would give it nothing */
+             && !(s && s->gen && !s->len)) {
         /* Nothing to go on but the other's fetch: at a cold start, or
          * after a service token expired unused, every request of a burst
          * would otherwise ask the provider at once. */
@@ -358,16 +361,23 @@ static apr_int64_t claimed_since(const char *url, local_t *l)
 
 /* Waits for the fetch claimed at claimed to end (its result published or
  * its failure recorded): 1 when it did, 0 when it took longer than a
- * fetch may. */
-static int wait_for_claim(request_rec *r, const char *url, local_t *l,
-                          apr_int64_t claimed)
+ * fetch may. A document is one GET; a fetch of spec's own (a service
+ * token) may first wait for another machine's and make several calls,
+ * and is waited for as long as its claim holds. */
+static int wait_for_claim(request_rec *r, const oac_doc_spec_t *spec,
+                          const char *url, local_t *l, apr_int64_t claimed)
 {
     const oac_server_conf *sc = oac_server_config(r->server);
-    apr_time_t deadline = apr_time_now()
-        + (sc->http_timeout > 0 ? sc->http_timeout
-                                : OAC_HTTP_DEFAULT_TIMEOUT)
-        + apr_time_from_sec(1);
+    apr_time_t lapse = apr_time_from_sec(claimed + CLAIM_SECONDS);
+    apr_time_t deadline = spec->fetch ? lapse
+        : apr_time_now() + (sc->http_timeout > 0 ? sc->http_timeout
+                                                 : OAC_HTTP_DEFAULT_TIMEOUT)
+          + apr_time_from_sec(1);
     apr_interval_time_t step = apr_time_from_msec(5);
+
+    if (deadline > lapse) {
+        deadline = lapse;
+    }
 
     while (apr_time_now() < deadline) {
         apr_sleep(step);
@@ -418,8 +428,9 @@ static apr_uint32_t publish(const char *url, const char *body,
         gen = s->gen;
         s->fetched_at = now;
         s->failed_at = 0;
-        s->claimed_at = 0;
         s->why[0] = '\0';
+        /* the claim ends once this process has parsed it (end_claim),
+         * or failed to (publish_failure) */
     }
     shared_unlock();
     return gen;
@@ -516,10 +527,18 @@ static const void *hold_copy(request_rec *r, copy_t *c)
     return c->parsed;
 }
 
-/* The end of this process's own claim (without shared memory): its
- * waiting requests go on. */
-static void release_claim(local_t *l)
+/* The end of a successful fetch's claim: the requests waiting for it go
+ * on, and find its result. */
+static void end_claim(const char *url, local_t *l)
 {
+    slot_t *s;
+
+    if (shared_lock()) {
+        if ((s = find_slot(url))) {
+            s->claimed_at = 0;
+        }
+        shared_unlock();
+    }
     OAC_LOCK(child_mutex);
     l->claimed_at = 0;
     OAC_UNLOCK(child_mutex);
@@ -580,10 +599,13 @@ static const void *install(request_rec *r, local_t *l,
     return parsed;
 }
 
+/* may_wait: a request without a copy waits for another's fetch; waited:
+ * the claim this request waited for (0 for none), whose failure is its
+ * answer however long ago the fetch began. */
 static const void *doc_get(request_rec *r, const oac_app_t *app,
                            const oac_doc_spec_t *spec, int again,
                            const char **pwhy, oac_doc_info_t *info,
-                           int may_wait)
+                           int may_wait, apr_int64_t waited)
 {
     apr_int64_t now = oac_now();
     const oac_http_response_t *resp;
@@ -677,7 +699,9 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
         info->age = now - fetched_at;
         return parsed;
     }
-    if (!again && failed_at && now - failed_at < spec->retry) {
+    if (!again && failed_at
+        && (now - failed_at < spec->retry
+            || (waited && failed_at >= waited))) {
         *pwhy = apr_psprintf(r->pool, "%s (tried again every %" 
                              APR_INT64_T_FMT " s)",
                              failure && *failure ? failure
@@ -688,9 +712,9 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
     mine = claim(key, l, spec, again && !outdated, parsed != NULL, now,
                  may_wait, &claimed);
     if (mine < 0) {
-        if (wait_for_claim(r, key, l, claimed)) {
-            /* its result, or its failure, as any later request sees it */
-            return doc_get(r, app, spec, again, pwhy, info, 0);
+        if (wait_for_claim(r, spec, key, l, claimed)) {
+            /* its result, or its failure */
+            return doc_get(r, app, spec, again, pwhy, info, 0, claimed);
         }
         mine = claim(key, l, spec, again && !outdated, parsed != NULL,
                      oac_now(), 0, &claimed);
@@ -711,7 +735,7 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
             apr_uint32_t new_gen = publish(key, body, len, now);
             if ((fresh = install(r, l, spec, body, len, new_gen, now,
                                  &why))) {
-                release_claim(l);
+                end_claim(key, l);
                 info->age = 0;
                 return fresh;
             }
@@ -723,12 +747,15 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
                                        now);
         if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
                              now, &why))) {
-            release_claim(l);
+            end_claim(key, l);
             info->age = 0;
             return fresh;
         }
     }
     info->failed_now = 1;
+    /* when it failed, not when it began: a fetch that took longer than
+     * spec->retry to fail would otherwise not hold the others back */
+    now = oac_now();
     publish_failure(key, why, now);
     OAC_LOCK(child_mutex);
     l->failed_at = now;
@@ -749,7 +776,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                         const oac_doc_spec_t *spec, int again,
                         const char **pwhy, oac_doc_info_t *info)
 {
-    return doc_get(r, app, spec, again, pwhy, info, 1);
+    return doc_get(r, app, spec, again, pwhy, info, 1, 0);
 }
 
 int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)

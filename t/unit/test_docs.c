@@ -100,7 +100,7 @@ static volatile apr_uint32_t expired;
 /* Tokens name the process that fetched them in the second test */
 static int with_pid;
 /* The third test's provider: slow, and failing when asked to */
-static int slow_fetch, failing_fetch;
+static int slow_fetch, failing_fetch, slow_ms = 100;
 
 static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
                           request_rec *r, const oac_app_t *app,
@@ -108,7 +108,7 @@ static apr_status_t fetch(char **pbody, apr_size_t *plen, const char **pwhy,
 {
     (void)pwhy; (void)app; (void)ctx;
     if (slow_fetch) {
-        usleep(100 * 1000);
+        usleep(1000 * (unsigned)slow_ms);
         apr_atomic_inc32(&fetches);
         if (failing_fetch) {
             *pwhy = "the provider answered HTTP 503";
@@ -398,12 +398,16 @@ static void cold_burst(apr_pool_t *pconf, int shared)
 {
     apr_pool_t *pchild;
     apr_uint32_t got = 0;
+    int i;
 
     if (shared) {
-        apr_array_header_t *apps = apr_array_make(pconf, 1, sizeof(void *));
-        oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
-        app->version = OAC_OAUTH2;
-        APR_ARRAY_PUSH(apps, oac_app_t *) = app;
+        /* two apps: a slot for each of the two documents below */
+        apr_array_header_t *apps = apr_array_make(pconf, 2, sizeof(void *));
+        for (i = 0; i < 2; ++i) {
+            oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
+            app->version = OAC_OAUTH2;
+            APR_ARRAY_PUSH(apps, oac_app_t *) = app;
+        }
         the_sc.apps = apps;
         with_mutex = 1;
     }
@@ -436,6 +440,34 @@ static void cold_burst(apr_pool_t *pconf, int shared)
     with_mutex = 0;
 }
 
+/* A provider that takes longer to fail than a failure is remembered
+ * (a service token: retried after 5 s, a timeout of 10 s): the burst
+ * that waited takes the failure it waited for, and asks nothing. */
+static void slow_failure_fetches_once(void **state_)
+{
+    apr_pool_t *pconf = *state_, *pchild;
+    apr_uint32_t got = 0;
+
+    oac_docs_pre_config(pconf);
+    oac_docs_post_config(pconf, &the_server);
+    apr_pool_create(&pchild, pconf);
+    oac_docs_child_init(pchild, &the_server);
+    apr_atomic_set32(&expired, 0);
+    apr_atomic_set32(&fetches, 0);
+    spec.url = "slow failure";
+    spec.retry = 1;
+    slow_fetch = 1;
+    slow_ms = 2100;
+    failing_fetch = 1;
+    burst(cold_request, &got, pchild);
+    assert_int_equal(apr_atomic_read32(&fetches), 1);
+    assert_int_equal(apr_atomic_read32(&got), 0);
+    slow_fetch = 0;
+    slow_ms = 100;
+    failing_fetch = 0;
+    apr_pool_destroy(pchild);
+}
+
 static void cold_burst_fetches_once(void **state_)
 {
     cold_burst(*state_, 0);
@@ -456,6 +488,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(cold_burst_fetches_once,
                                         oac_test_setup, oac_test_teardown),
         cmocka_unit_test_setup_teardown(cold_burst_fetches_once_for_the_machine,
+                                        oac_test_setup, oac_test_teardown),
+        cmocka_unit_test_setup_teardown(slow_failure_fetches_once,
                                         oac_test_setup, oac_test_teardown),
     };
 
