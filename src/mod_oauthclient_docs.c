@@ -599,20 +599,30 @@ static const void *install(request_rec *r, local_t *l,
     return parsed;
 }
 
-/* may_wait: a request without a copy waits for another's fetch; waited:
- * the claim this request waited for (0 for none), whose failure is its
- * answer however long ago the fetch began. */
+/* How usable parsed, fetched at fetched_at, is now: by spec's own
+ * judgement (a token's expiry), or by its age. */
+static int copy_state(const oac_doc_spec_t *spec, const void *parsed,
+                      apr_int64_t fetched_at, apr_int64_t now)
+{
+    return spec->state ? spec->state(parsed, now)
+           : now - fetched_at < spec->keep ? OAC_DOC_FRESH : OAC_DOC_USABLE;
+}
+
+/* waited: the claim this request waited for, whose failure is its answer
+ * however long ago the fetch began; 0 when it has waited for none, and
+ * may wait for one. */
 static const void *doc_get(request_rec *r, const oac_app_t *app,
                            const oac_doc_spec_t *spec, int again,
                            const char **pwhy, oac_doc_info_t *info,
-                           int may_wait, apr_int64_t waited)
+                           apr_int64_t waited)
 {
     apr_int64_t now = oac_now();
     const oac_http_response_t *resp;
     const void *parsed, *fresh;
     apr_int64_t fetched_at, failed_at;
     apr_uint32_t gen;
-    const char *failure, *why = NULL;
+    const char *failure, *why = NULL, *body = NULL;
+    apr_size_t len = 0;
     local_t *l;
     slot_t *slot;
     view_t v;
@@ -644,10 +654,7 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
     if (parsed && slot && gen && !again && !stale
         && apr_atomic_read32(&slot->gen) == gen
         && apr_atomic_read32(&slot->stale_gen) != gen
-        && (spec->state ? spec->state(parsed, now)
-            : now - fetched_at < spec->keep ? OAC_DOC_FRESH
-                                            : OAC_DOC_USABLE)
-           == OAC_DOC_FRESH) {
+        && copy_state(spec, parsed, fetched_at, now) == OAC_DOC_FRESH) {
         info->age = now - fetched_at;
         return parsed;
     }
@@ -686,9 +693,8 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
     /* The machine has a newer copy than this process's, too big to
      * share: this process fetches its own, past the limit of again. */
     outdated = parsed && v.shared && v.gen && v.gen != gen && !v.body;
-    state = !parsed ? OAC_DOC_EXPIRED
-            : spec->state ? spec->state(parsed, now)
-            : now - fetched_at < spec->keep ? OAC_DOC_FRESH : OAC_DOC_USABLE;
+    state = parsed ? copy_state(spec, parsed, fetched_at, now)
+                   : OAC_DOC_EXPIRED;
     if ((stale || outdated) && state == OAC_DOC_FRESH) {
         state = OAC_DOC_USABLE;
     }
@@ -710,11 +716,11 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
         goto last_good;
     }
     mine = claim(key, l, spec, again && !outdated, parsed != NULL, now,
-                 may_wait, &claimed);
+                 !waited, &claimed);
     if (mine < 0) {
         if (wait_for_claim(r, spec, key, l, claimed)) {
             /* its result, or its failure */
-            return doc_get(r, app, spec, again, pwhy, info, 0, claimed);
+            return doc_get(r, app, spec, again, pwhy, info, claimed);
         }
         mine = claim(key, l, spec, again && !outdated, parsed != NULL,
                      oac_now(), 0, &claimed);
@@ -728,29 +734,22 @@ static const void *doc_get(request_rec *r, const oac_app_t *app,
     }
 
     if (spec->fetch) {
-        char *body;
-        apr_size_t len;
-        if (spec->fetch(&body, &len, &why, r, app, spec->ctx)
+        char *fetched;
+        if (spec->fetch(&fetched, &len, &why, r, app, spec->ctx)
             == APR_SUCCESS) {
-            apr_uint32_t new_gen = publish(key, body, len, now);
-            if ((fresh = install(r, l, spec, body, len, new_gen, now,
-                                 &why))) {
-                end_claim(key, l);
-                info->age = 0;
-                return fresh;
-            }
+            body = fetched;
         }
     }
     else if ((resp = oac_provider_document(r, app, spec->key, spec->url,
                                            &why))) {
-        apr_uint32_t new_gen = publish(key, resp->body, resp->body_len,
-                                       now);
-        if ((fresh = install(r, l, spec, resp->body, resp->body_len, new_gen,
-                             now, &why))) {
-            end_claim(key, l);
-            info->age = 0;
-            return fresh;
-        }
+        body = resp->body;
+        len = resp->body_len;
+    }
+    if (body && (fresh = install(r, l, spec, body, len,
+                                 publish(key, body, len, now), now, &why))) {
+        end_claim(key, l);
+        info->age = 0;
+        return fresh;
     }
     info->failed_now = 1;
     /* when it failed, not when it began: a fetch that took longer than
@@ -776,7 +775,7 @@ const void *oac_doc_get(request_rec *r, const oac_app_t *app,
                         const oac_doc_spec_t *spec, int again,
                         const char **pwhy, oac_doc_info_t *info)
 {
-    return doc_get(r, app, spec, again, pwhy, info, 1, 0);
+    return doc_get(r, app, spec, again, pwhy, info, 0);
 }
 
 int oac_doc_stale(request_rec *r, const oac_doc_spec_t *spec)
