@@ -295,8 +295,9 @@ static apr_status_t check_value(const char **perr, apr_pool_t *p,
         if (check_url(perr, p, k->name, value) != APR_SUCCESS) {
             return APR_EINVAL;
         }
-        if (strchr(value, '?')) {
-            /* every API path and query is appended to it */
+        if (oac_url_check_base(&why, p, value) != APR_SUCCESS) {
+            /* every API path and query is appended to it; what is left
+             * after check_url is the query */
             *perr = apr_psprintf(p, "%s '%s' must not have a query "
                                  "('?...'): the API's paths and queries are "
                                  "appended to it", k->name,

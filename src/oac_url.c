@@ -163,33 +163,13 @@ static int has_scheme(const char *s)
  * %2F, '\' on some platforms, ';' (path parameters: Tomcat reads "..;x"
  * as ".."). A dot segment under any of these readings is refused.
  */
-static int contains_dot_segment(const char *decoded)
-{
-    const char *c = decoded;
-
-    while (1) {
-        apr_size_t len = strcspn(c, "/\\;");
-
-        if ((len == 1 && c[0] == '.')
-            || (len == 2 && c[0] == '.' && c[1] == '.')) {
-            return 1;
-        }
-        if (!c[len]) {
-            return 0;
-        }
-        c += len + 1;
-    }
-}
-
-/* contains_dot_segment() of the len bytes at seg, which hold no '%' (and
- * no '/', which ended the segment). */
-static int is_dot_segment(const char *seg, apr_size_t len)
+static int contains_dot_segment(const char *seg, apr_size_t len)
 {
     const char *c = seg, *end = seg + len;
 
     while (1) {
         const char *stop = c;
-        while (stop < end && *stop != '\\' && *stop != ';') {
+        while (stop < end && *stop != '/' && *stop != '\\' && *stop != ';') {
             ++stop;
         }
         if ((stop - c == 1 && c[0] == '.')
@@ -219,24 +199,25 @@ static apr_status_t check_rel_path(const char **perr, apr_pool_t *p,
     }
     while (seg <= end) {
         apr_size_t len = strcspn(seg, "/?");
-        const char *decoded = NULL, *why;
-        char *raw = NULL;
+        const char *checked = seg, *why;
+        apr_size_t checked_len = len;
 
         /* Every API call comes through here: a segment without '%' is
          * checked as it is, without a copy. */
         if (memchr(seg, '%', len)) {
-            char *d;
-            raw = apr_pstrmemdup(p, seg, len);
-            if (oac_util_pct_decode(&d, &why, p, raw, 0) != APR_SUCCESS) {
+            char *decoded;
+            if (oac_util_pct_decode(&decoded, &why, p,
+                                    apr_pstrmemdup(p, seg, len), 0)
+                != APR_SUCCESS) {
                 *perr = apr_psprintf(p, "relative URL path has invalid "
                                      "percent-encoding in segment at offset "
                                      "%ld", (long)(seg - rel));
                 return APR_EINVAL;
             }
-            decoded = d;
+            checked = decoded;
+            checked_len = strlen(decoded);
         }
-        if (decoded ? contains_dot_segment(decoded)
-                    : is_dot_segment(seg, len)) {
+        if (contains_dot_segment(checked, checked_len)) {
             *perr = "relative URL path must not contain '.' or '..' "
                     "segments";
             return APR_EINVAL;
