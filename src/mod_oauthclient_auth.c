@@ -1204,9 +1204,7 @@ static void remove_api_filters(request_rec *r)
 
     for (; f; f = next) {
         next = f->next;
-        if (f->frec && f->frec->name
-            && (!strcasecmp(f->frec->name, API_RETRY_FILTER)
-                || !strcasecmp(f->frec->name, API_RESPONSE_FILTER))) {
+        if (f->frec == api_retry_handle || f->frec == api_response_handle) {
             ap_remove_output_filter(f);
         }
     }
