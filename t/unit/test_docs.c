@@ -282,6 +282,51 @@ static int fetch_other(apr_pool_t *p)
            && atol(d->token + 6) == (long)getpid();
 }
 
+/* httpd starting with napps OAuth 2 apps (a shared slot each; none: no
+ * shared memory), then one child: the child's pool. */
+static apr_pool_t *start_httpd(apr_pool_t *pconf, int napps)
+{
+    apr_array_header_t *apps = apr_array_make(pconf, 2, sizeof(void *));
+    apr_pool_t *pchild;
+    int i;
+
+    for (i = 0; i < napps; ++i) {
+        oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
+        app->version = OAC_OAUTH2;
+        APR_ARRAY_PUSH(apps, oac_app_t *) = app;
+    }
+    the_sc.apps = napps ? apps : NULL;
+    with_mutex = napps > 0;
+    apr_atomic_set32(&expired, 0);
+    apr_atomic_set32(&fetches, 0);
+    oac_docs_pre_config(pconf);
+    oac_docs_post_config(pconf, &the_server);
+    apr_pool_create(&pchild, pconf);
+    oac_docs_child_init(pchild, &the_server);
+    return pchild;
+}
+
+static void stop_httpd(apr_pool_t *pchild)
+{
+    apr_pool_destroy(pchild);
+    the_sc.apps = NULL;
+    with_mutex = 0;
+}
+
+/* The token a new request in pchild gets, copied into buf */
+static const char *token_of_request(apr_pool_t *pchild, char buf[32])
+{
+    apr_pool_t *r;
+    const doc_t *d;
+
+    apr_pool_create(&r, pchild);
+    d = request_doc(r);
+    assert_non_null(d);
+    apr_cpystrn(buf, d->token, 32);
+    apr_pool_destroy(r);
+    return buf;
+}
+
 /*
  * Most requests take the process's copy after reading two words of the
  * machine's slot, without its lock. They must still see what other
@@ -293,25 +338,14 @@ static int fetch_other(apr_pool_t *p)
 static void fast_path_follows_the_machine(void **state_)
 {
     apr_pool_t *pconf = *state_, *pchild, *r1;
-    apr_array_header_t *apps = apr_array_make(pconf, 1, sizeof(void *));
-    oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
     const doc_t *d;
-    char mine[32], first[32];
+    char first[32], taken[32], own[32];
 
-    app->version = OAC_OAUTH2;
-    APR_ARRAY_PUSH(apps, oac_app_t *) = app;
-    the_sc.apps = apps;
-    with_mutex = 1;
     with_pid = 1;
-    apr_atomic_set32(&expired, 0);
-    apr_atomic_set32(&fetches, 0);
     spec.url = "client_credentials shared";
     /* each refusal here may renew: not the once per 30 s of httpd */
     spec.again = 0;
-    oac_docs_pre_config(pconf);
-    oac_docs_post_config(pconf, &the_server);
-    apr_pool_create(&pchild, pconf);
-    oac_docs_child_init(pchild, &the_server);
+    pchild = start_httpd(pconf, 1);
 
     /* this process fetches the first token, and reads it again */
     apr_pool_create(&r1, pchild);
@@ -325,38 +359,26 @@ static void fast_path_follows_the_machine(void **state_)
     /* another process fetches the document again, and it changed: this
      * process takes it over at once, without a fetch of its own */
     in_other_process(pconf, fetch_other);
-    apr_pool_create(&r1, pchild);
-    assert_non_null(d = request_doc(r1));
-    assert_string_not_equal(d->token, first);
-    assert_int_not_equal(atol(d->token + 6), (long)getpid());
+    token_of_request(pchild, taken);
+    assert_string_not_equal(taken, first);
+    assert_int_not_equal(atol(taken + 6), (long)getpid());
     assert_int_equal(apr_atomic_read32(&fetches), 1);
-    apr_cpystrn(mine, d->token, sizeof(mine));
-    apr_pool_destroy(r1);
 
     /* another process has that token refused and fetches nothing: this
      * process does not use it again, it fetches */
     in_other_process(pconf, mark_stale);
-    apr_pool_create(&r1, pchild);
-    assert_non_null(d = request_doc(r1));
-    assert_string_not_equal(d->token, mine);
-    assert_int_equal(atol(d->token + 6), (long)getpid());
+    assert_string_not_equal(token_of_request(pchild, own), taken);
+    assert_int_equal(atol(own + 6), (long)getpid());
     assert_int_equal(apr_atomic_read32(&fetches), 2);
-    apr_cpystrn(mine, d->token, sizeof(mine));
-    apr_pool_destroy(r1);
 
     /* a new child (one process restarted) starts from nothing: the
      * memo of the last one is not taken for it */
     apr_pool_destroy(pchild);
     apr_pool_create(&pchild, pconf);
     oac_docs_child_init(pchild, &the_server);
-    apr_pool_create(&r1, pchild);
-    assert_non_null(d = request_doc(r1));
-    assert_string_equal(d->token, mine);
+    assert_string_equal(token_of_request(pchild, taken), own);
     assert_int_equal(apr_atomic_read32(&fetches), 2);
-    apr_pool_destroy(r1);
-    apr_pool_destroy(pchild);
-    the_sc.apps = NULL;
-    with_mutex = 0;
+    stop_httpd(pchild);
     with_pid = 0;
 }
 
@@ -396,27 +418,10 @@ static void *APR_THREAD_FUNC cold_request(apr_thread_t *t, void *data)
  * without the machine's shared memory. */
 static void cold_burst(apr_pool_t *pconf, int shared)
 {
-    apr_pool_t *pchild;
+    /* with shared memory, a slot for each of the two documents below */
+    apr_pool_t *pchild = start_httpd(pconf, shared ? 2 : 0);
     apr_uint32_t got = 0;
-    int i;
 
-    if (shared) {
-        /* two apps: a slot for each of the two documents below */
-        apr_array_header_t *apps = apr_array_make(pconf, 2, sizeof(void *));
-        for (i = 0; i < 2; ++i) {
-            oac_app_t *app = apr_pcalloc(pconf, sizeof(*app));
-            app->version = OAC_OAUTH2;
-            APR_ARRAY_PUSH(apps, oac_app_t *) = app;
-        }
-        the_sc.apps = apps;
-        with_mutex = 1;
-    }
-    oac_docs_pre_config(pconf);
-    oac_docs_post_config(pconf, &the_server);
-    apr_pool_create(&pchild, pconf);
-    oac_docs_child_init(pchild, &the_server);
-    apr_atomic_set32(&expired, 0);
-    apr_atomic_set32(&fetches, 0);
     spec.url = shared ? "cold shared" : "cold";
     spec.retry = 5;
     slow_fetch = 1;
@@ -435,9 +440,7 @@ static void cold_burst(apr_pool_t *pconf, int shared)
     assert_int_equal(apr_atomic_read32(&got), BURST);
 
     slow_fetch = 0;
-    apr_pool_destroy(pchild);
-    the_sc.apps = NULL;
-    with_mutex = 0;
+    stop_httpd(pchild);
 }
 
 /* A provider that takes longer to fail than a failure is remembered
@@ -445,15 +448,9 @@ static void cold_burst(apr_pool_t *pconf, int shared)
  * that waited takes the failure it waited for, and asks nothing. */
 static void slow_failure_fetches_once(void **state_)
 {
-    apr_pool_t *pconf = *state_, *pchild;
+    apr_pool_t *pchild = start_httpd(*state_, 0);
     apr_uint32_t got = 0;
 
-    oac_docs_pre_config(pconf);
-    oac_docs_post_config(pconf, &the_server);
-    apr_pool_create(&pchild, pconf);
-    oac_docs_child_init(pchild, &the_server);
-    apr_atomic_set32(&expired, 0);
-    apr_atomic_set32(&fetches, 0);
     spec.url = "slow failure";
     spec.retry = 1;
     slow_fetch = 1;
@@ -465,7 +462,7 @@ static void slow_failure_fetches_once(void **state_)
     slow_fetch = 0;
     slow_ms = 100;
     failing_fetch = 0;
-    apr_pool_destroy(pchild);
+    stop_httpd(pchild);
 }
 
 static void cold_burst_fetches_once(void **state_)
