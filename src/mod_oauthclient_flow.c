@@ -23,6 +23,7 @@
 #include <apr_strings.h>
 #include <apr_uri.h>
 
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_url.h"
 #include "oac_oauth1.h"
@@ -502,7 +503,7 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                             "parameter, which the provider's metadata "
                             "promises (RFC 9207)");
     }
-    if (app->issuer && iss && strcmp(iss, app->issuer)) {
+    if (app->issuer && iss && !oac_fix_issuer_matches(app, iss)) {
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,
                             HTTP_BAD_REQUEST, "Login failed",
                             apr_psprintf(r->pool, "the authorization "

@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_jose.h"
 #include "oac_util.h"
@@ -131,7 +132,7 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
                        const char **pwhy)
 {
     const char *id_token = oac_form_get(token->extra, "id_token");
-    const char *alg = NULL, *why = NULL, *nonce;
+    const char *alg = NULL, *why = NULL, *nonce, *issuer;
     json_t *claims;
     int unchecked = 0;
 
@@ -143,12 +144,16 @@ json_t *oac_oidc_check(request_rec *r, const oac_app_t *app,
         return NULL;
     }
     nonce = oac_oidc_nonce(r->pool, state);
-    if (!nonce
-        || oac_jose_check_id_token(&why, r->pool, claims, app->issuer,
+    if (!nonce) {
+        *pwhy = "no nonce could be computed";
+        return NULL;
+    }
+    if (!(issuer = oac_fix_token_issuer(&why, r->pool, app, claims))
+        || oac_jose_check_id_token(&why, r->pool, claims, issuer,
                                    app->client_id, nonce, oac_now(),
                                    app->leeway, token->access_token, alg)
            != APR_SUCCESS) {
-        *pwhy = nonce ? why : "no nonce could be computed";
+        *pwhy = why;
         return NULL;
     }
     return claims;
@@ -167,7 +172,7 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
                                       const char **pwhy)
 {
     const char *id_token = oac_form_get(fresh->extra, "id_token");
-    const char *alg = NULL, *why = NULL;
+    const char *alg = NULL, *why = NULL, *issuer;
     json_t *claims, *before;
     const json_t *nonce;
     int unchecked = 0;
@@ -185,9 +190,11 @@ apr_status_t oac_oidc_check_refreshed(request_rec *r, const oac_app_t *app,
         return unchecked ? APR_EAGAIN : APR_EINVAL;
     }
     /* As at login, except the nonce (none was sent)... */
-    if (oac_jose_check_id_token(&why, r->pool, claims, app->issuer,
-                                app->client_id, NULL, oac_now(), app->leeway,
-                                fresh->access_token, alg) != APR_SUCCESS) {
+    if (!(issuer = oac_fix_token_issuer(&why, r->pool, app, claims))
+        || oac_jose_check_id_token(&why, r->pool, claims, issuer,
+                                   app->client_id, NULL, oac_now(),
+                                   app->leeway, fresh->access_token, alg)
+           != APR_SUCCESS) {
         *pwhy = apr_pstrcat(r->pool, "id_token: ", why, NULL);
         return APR_EINVAL;
     }

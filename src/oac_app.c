@@ -709,6 +709,12 @@ static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
         return APR_EINVAL;
     }
     app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
+    if (oac_fix_has(app, "microsoft")) {
+        *perr = "security_profile=fapi2 addresses client assertions to the "
+                "issuer, compliance_fix=microsoft to the token endpoint: "
+                "drop one of them";
+        return APR_EINVAL;
+    }
     if ((v = apr_table_get(keys, "dpop_signing_alg")) && !strcmp(v, "RS256")) {
         *perr = "security_profile=fapi2 allows PS256, ES256 and EdDSA, not "
                 "RS256: set dpop_signing_alg=ES256 (or PS256, EdDSA)";

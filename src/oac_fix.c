@@ -3,6 +3,7 @@
 #include "oac_fix.h"
 #include "oac_form.h"
 
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <jansson.h>
 #include <string.h>
@@ -13,6 +14,7 @@ const char *const oac_fix_names[] = {
     "camelcase",    /* accessToken, refreshToken, expiresIn, tokenType */
     "linkedin",     /* API calls carry ?oauth2_access_token= */
     "weibo",        /* API calls carry ?access_token= */
+    "microsoft",    /* Entra ID: the issuer names the tenant, by its ID */
     NULL
 };
 
@@ -20,7 +22,7 @@ static const char *const token_fields[] = {
     "access_token", "refresh_token", "token_type", "expires_in", "scope", NULL
 };
 
-static int has_fix(const oac_app_t *app, const char *name)
+int oac_fix_has(const oac_app_t *app, const char *name)
 {
     int i;
     for (i = 0; app->compliance_fixes && i < app->compliance_fixes->nelts;
@@ -152,8 +154,9 @@ apr_status_t oac_fix_token_response(oac_http_response_t *resp,
                                     const char **perr, apr_pool_t *p,
                                     const oac_app_t *app)
 {
-    int facebook = has_fix(app, "facebook"), slack = has_fix(app, "slack");
-    int camel = has_fix(app, "camelcase");
+    int facebook = oac_fix_has(app, "facebook");
+    int slack = oac_fix_has(app, "slack");
+    int camel = oac_fix_has(app, "camelcase");
     json_t *o;
     char *text;
 
@@ -192,10 +195,10 @@ apr_status_t oac_fix_token_response(oac_http_response_t *resp,
 
 const char *oac_fix_api_token_param(const oac_app_t *app)
 {
-    if (has_fix(app, "linkedin")) {
+    if (oac_fix_has(app, "linkedin")) {
         return "oauth2_access_token";
     }
-    if (has_fix(app, "weibo")) {
+    if (oac_fix_has(app, "weibo")) {
         return "access_token";
     }
     return NULL;
@@ -225,4 +228,165 @@ apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
         }
     }
     return APR_SUCCESS;
+}
+
+/* Microsoft Entra ID names a tenant in its URLs by ID, by a domain
+ * (contoso.onmicrosoft.com) or by a group of tenants (common,
+ * organizations, consumers), and in its issuer always by ID: a document
+ * fetched under another name names the ID, or for a group the template
+ * {tenantid}, which each id_token's tid fills. */
+#define TENANT_TEMPLATE "{tenantid}"
+#define TENANT_TEMPLATE_LEN (sizeof(TENANT_TEMPLATE) - 1)
+#define GUID_LEN 36
+
+static int is_guid(const char *s, apr_size_t len)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    apr_size_t i;
+
+    if (len != GUID_LEN) {
+        return 0;
+    }
+    for (i = 0; i < len; ++i) {
+        if (shape[i] == '-' ? s[i] != '-'
+                            : !apr_isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A tenant's name in a URL path: an ID, a domain or a group's name. */
+static int is_tenant_name(const char *s, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (!len || len > 255 || (s[0] == '.' && (len == 1 || (len == 2
+                                                           && s[1] == '.')))) {
+        return 0;
+    }
+    for (i = 0; i < len; ++i) {
+        if (!apr_isalnum((unsigned char)s[i]) && !strchr(".-_", s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int segment_is(const char *seg, apr_size_t len, const char *name)
+{
+    return len == strlen(name) && !strncmp(seg, name, len);
+}
+
+/* The first path segment of an http(s) URL without userinfo: its offset
+ * in *poff and length in *plen; 0 when there is none. */
+static int first_segment(const char *url, apr_size_t *poff, apr_size_t *plen)
+{
+    const char *auth, *seg;
+    apr_size_t alen;
+
+    if (!strncmp(url, "https://", 8)) {
+        auth = url + 8;
+    }
+    else if (!strncmp(url, "http://", 7)) {
+        auth = url + 7;
+    }
+    else {
+        return 0;
+    }
+    alen = strcspn(auth, "/?#");
+    if (!alen || auth[alen] != '/' || memchr(auth, '@', alen)) {
+        return 0;
+    }
+    seg = auth + alen + 1;
+    *poff = (apr_size_t)(seg - url);
+    *plen = strcspn(seg, "/?#");
+    return 1;
+}
+
+const char *oac_fix_metadata_issuer(const oac_app_t *app,
+                                    const char *expected, const char *iss)
+{
+    apr_size_t off, len, ioff, ilen;
+    const char *seg;
+
+    /* Never widens an issuer the administrator named (the issuer key),
+     * and only takes what the URL's first segment may stand for. */
+    if (!oac_fix_has(app, "microsoft") || app->issuer
+        || !first_segment(expected, &off, &len)
+        || !first_segment(iss, &ioff, &ilen) || ioff != off
+        || strncmp(expected, iss, off)
+        || strcmp(expected + off + len, iss + off + ilen)
+        || !is_tenant_name(expected + off, len)) {
+        return NULL;
+    }
+    seg = expected + off;
+    if (segment_is(seg, len, "common")
+        || segment_is(seg, len, "organizations")) {
+        /* several tenants: the template */
+        return segment_is(iss + off, ilen, TENANT_TEMPLATE) ? iss : NULL;
+    }
+    /* consumers, or one tenant by its domain: that tenant's ID; a URL
+     * naming an ID must be answered with that ID */
+    return !is_guid(seg, len) && is_guid(iss + off, ilen) ? iss : NULL;
+}
+
+int oac_fix_multi_tenant(const oac_app_t *app)
+{
+    apr_size_t off, len;
+
+    return oac_fix_has(app, "microsoft") && app->server_metadata_url
+           && !app->issuer
+           && first_segment(app->server_metadata_url, &off, &len)
+           && (segment_is(app->server_metadata_url + off, len, "common")
+               || segment_is(app->server_metadata_url + off, len,
+                             "organizations"));
+}
+
+int oac_fix_issuer_is_template(const char *issuer)
+{
+    return issuer && strstr(issuer, TENANT_TEMPLATE) != NULL;
+}
+
+const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
+                                 const oac_app_t *app, const json_t *claims)
+{
+    const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
+                                : NULL;
+    json_t *tid;
+
+    if (!t || !oac_fix_has(app, "microsoft")) {
+        return app->issuer;
+    }
+    tid = json_object_get(claims, "tid");
+    if (!json_is_string(tid)) {
+        *pwhy = tid ? "id_token tid is not a string"
+                    : "id_token has no tid, the tenant that the issuer's "
+                      "{tenantid} stands for";
+        return NULL;
+    }
+    if (!is_guid(json_string_value(tid), json_string_length(tid))) {
+        *pwhy = "id_token tid is not a tenant ID (a GUID)";
+        return NULL;
+    }
+    return apr_pstrcat(p, apr_pstrmemdup(p, app->issuer,
+                                         (apr_size_t)(t - app->issuer)),
+                       json_string_value(tid), t + TENANT_TEMPLATE_LEN,
+                       NULL);
+}
+
+int oac_fix_issuer_matches(const oac_app_t *app, const char *iss)
+{
+    const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
+                                : NULL;
+    apr_size_t pre, len = strlen(iss);
+
+    if (!t || !oac_fix_has(app, "microsoft")) {
+        return app->issuer && !strcmp(iss, app->issuer);
+    }
+    pre = (apr_size_t)(t - app->issuer);
+    return len == pre + GUID_LEN + strlen(t + TENANT_TEMPLATE_LEN)
+           && !strncmp(iss, app->issuer, pre)
+           && is_guid(iss + pre, GUID_LEN)
+           && !strcmp(iss + pre + GUID_LEN, t + TENANT_TEMPLATE_LEN);
 }

@@ -11,6 +11,7 @@
 #define OAC_FIX_H
 
 #include <apr_pools.h>
+#include <jansson.h>
 
 #include "oac_app.h"
 #include "oac_http.h"
@@ -35,5 +36,32 @@ const char *oac_fix_api_token_param(const oac_app_t *app);
  * token_type, expires_in, scope. */
 apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
                                      const char *map);
+
+/* Whether the app lists the fix name. */
+int oac_fix_has(const oac_app_t *app, const char *name);
+
+/* compliance_fix=microsoft (Entra ID): the issuer that metadata naming
+ * iss may speak for, when the URL promised expected and the two differ
+ * only in the tenant's path segment, where iss has a tenant ID or the
+ * template {tenantid}; else NULL. */
+const char *oac_fix_metadata_issuer(const oac_app_t *app,
+                                    const char *expected, const char *iss);
+
+/* Whether the app's users may come from any tenant: the microsoft fix,
+ * and a discovery URL of common or organizations. */
+int oac_fix_multi_tenant(const oac_app_t *app);
+
+/* Whether an issuer is a template ({tenantid}). */
+int oac_fix_issuer_is_template(const char *issuer);
+
+/* The issuer an id_token must name: the app's, or with the microsoft fix
+ * and a template, the template filled with the token's tid (a GUID). NULL
+ * and *pwhy when the token has no such tid. */
+const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
+                                 const oac_app_t *app, const json_t *claims);
+
+/* Whether an authorization response's iss (RFC 9207) is the app's issuer
+ * (with a template, the template filled with a tenant ID). */
+int oac_fix_issuer_matches(const oac_app_t *app, const char *iss);
 
 #endif

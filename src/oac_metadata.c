@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "oac_metadata.h"
+#include "oac_fix.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -112,7 +113,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     oac_app_t *out = apr_pmemdup(p, app, sizeof(*app));
     json_error_t jerr;
     json_t *doc = json_loadb(json, len, 0, &jerr), *iss;
-    const char *expected;
+    const char *expected, *tenant = NULL;
     apr_status_t rv = APR_EINVAL;
 
     if (!json_is_object(doc)) {
@@ -133,18 +134,27 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                 "the issuer it promises is unknown: set issuer=";
         goto done;
     }
-    if (strcmp(json_string_value(iss), expected)) {
+    if (strcmp(json_string_value(iss), expected)
+        && !(tenant = oac_fix_metadata_issuer(app, expected,
+                                              json_string_value(iss)))) {
         *perr = apr_psprintf(p, "the provider's metadata names the issuer "
                              "'%s', not '%s' (%s): refused, as a document "
-                             "that speaks for another provider",
+                             "that speaks for another provider%s",
                              oac_util_sanitize(p, json_string_value(iss),
                                                200), expected,
                              app->issuer ? "the issuer key"
                                          : "what server_metadata_url "
-                                           "promises");
+                                           "promises",
+                             oac_fix_issuer_is_template(
+                                 json_string_value(iss))
+                             && !oac_fix_has(app, "microsoft")
+                                 ? " (a Microsoft Entra ID document for "
+                                   "several tenants: compliance_fix="
+                                   "microsoft accepts it)"
+                                 : "");
         goto done;
     }
-    out->issuer = expected;
+    out->issuer = tenant ? apr_pstrdup(p, tenant) : expected;
     if (fill(&out->authorize_url, perr, p, doc, "authorization_endpoint")
         || fill(&out->access_token_url, perr, p, doc, "token_endpoint")
         || fill(&out->userinfo_endpoint, perr, p, doc, "userinfo_endpoint")

@@ -190,7 +190,10 @@ static apr_status_t add_assertion(const char **perr, apr_pool_t *p,
         app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT
             ? app->client_signer
             : oac_signer_hmac(p, app->client_secret, "HS256");
-    const char *aud = app->issuer ? app->issuer : app->access_token_url;
+    /* Microsoft documents its token endpoint as the audience (and a
+     * templated issuer names no one). */
+    const char *aud = app->issuer && !oac_fix_has(app, "microsoft")
+                          ? app->issuer : app->access_token_url;
     char *jws;
 
     if (!signer) {

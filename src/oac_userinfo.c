@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
 #include "oac_oauth2.h"
@@ -25,6 +26,20 @@ static const char *claim_text(apr_pool_t *p, const json_t *v)
                             (apr_int64_t)json_integer_value(v));
     }
     return NULL;
+}
+
+/* name as the id_token has it (or absent), whatever userinfo said. */
+static void keep_claim(json_t *merged, const json_t *id_claims,
+                       const char *name)
+{
+    json_t *v = json_object_get(id_claims, name);
+
+    if (v) {
+        json_object_set(merged, name, v);
+    }
+    else {
+        json_object_del(merged, name);
+    }
 }
 
 /* The claim named user_claim (default sub) of the id_token's claims
@@ -152,6 +167,12 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
             /* userinfo's answer over the id_token's claims */
             json_t *merged = json_deep_copy(id_claims);
             if (merged && json_object_update(merged, doc) == 0) {
+                if (oac_fix_issuer_is_template(app->issuer)) {
+                    /* The tenant is the one the id_token's iss was
+                     * checked with ('Require oauth-claim tid:...'). */
+                    keep_claim(merged, id_claims, "tid");
+                    keep_claim(merged, id_claims, "iss");
+                }
                 hand_out(pclaims, p, merged);
             }
             else {

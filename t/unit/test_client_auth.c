@@ -178,6 +178,20 @@ static void private_key_jwt(void **state)
     c = claims_of(p, form_of(p, s.reqs[0], "client_assertion"),
                   app->client_signer, "k1");
     assert_string_equal(str(c, "aud"), "https://as.example");
+    /* ... but Microsoft's token endpoint, as Microsoft documents, with
+     * compliance_fix=microsoft (its issuer may be a template) */
+    s.calls = 0;
+    app->issuer = "https://as.example/{tenantid}/v2.0";
+    app->compliance_fixes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(app->compliance_fixes, const char *) = "microsoft";
+    assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
+                         oac_http_client_make(p, scripted, &s), app, "CODE",
+                         "https://rp.example/cb", NULL, NOW), APR_SUCCESS);
+    c = claims_of(p, form_of(p, s.reqs[0], "client_assertion"),
+                  app->client_signer, "k1");
+    assert_string_equal(str(c, "aud"), TOKEN_URL);
+    app->compliance_fixes = NULL;
+    app->issuer = "https://as.example";
 
     /* no key, no call */
     app->client_signer = NULL;

@@ -187,6 +187,186 @@ static void test_repeated_fields_still_refused(void **state)
     }
 }
 
+#define MS "https://login.microsoftonline.com"
+#define T1 "9188040d-6c67-4c5b-b112-36a304b66dad"
+
+static oac_app_t *ms_app(const char *fixes, const char *issuer)
+{
+    oac_app_t *app = app_with(fixes, NULL);
+    app->issuer = issuer;
+    return app;
+}
+
+/* Entra's documents: fetched under a tenant's domain or a group's name,
+ * they name the tenant ID or the template in the issuer. */
+static void test_microsoft_metadata_issuer(void **state)
+{
+    const oac_app_t *ms = app_with("microsoft", NULL);
+    const oac_app_t *plain = app_with("facebook", NULL);
+    size_t i;
+    static const char *const refused[][2] = {
+        /* another host, scheme, or suffix */
+        { MS "/common/v2.0", "https://evil.example/{tenantid}/v2.0" },
+        { MS "/common/v2.0", "http://login.microsoftonline.com/{tenantid}/v2.0" },
+        { MS "/common/v2.0", MS "/{tenantid}/v2.1" },
+        { MS "/common/v2.0", MS "/{tenantid}" },
+        /* two segments apart, or more than the segment */
+        { MS "/common/v2.0", MS "/{tenantid}/{tenantid}" },
+        { MS "/common/v2.0", MS "/x/{tenantid}/v2.0" },
+        { MS "/common/v2.0", MS "/" T1 "x/v2.0" },
+        /* the segment is neither a tenant ID nor the template */
+        { MS "/common/v2.0", MS "/organizations/v2.0" },
+        { MS "/common/v2.0", MS "/{tenantid}x/v2.0" },
+        { MS "/common/v2.0", MS "/9188040d-6c67-4c5b-b112-36a304b66dag/v2.0" },
+        /* the URL's segment is not a tenant's name */
+        { MS "/a%2fb/v2.0", MS "/{tenantid}/v2.0" },
+        { MS "/../v2.0", MS "/{tenantid}/v2.0" },
+        { MS "//v2.0", MS "/{tenantid}/v2.0" },
+        /* the segment is the host */
+        { "https://common/v2.0", "https://" T1 "/v2.0" },
+        /* the same: nothing for the fix to accept */
+        { MS "/" T1 "/v2.0", MS "/" T1 "/v2.0" },
+        /* a URL naming a tenant's ID: that tenant only */
+        { MS "/" T1 "/v2.0", MS "/{tenantid}/v2.0" },
+        { MS "/" T1 "/v2.0", MS "/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0" },
+        /* groups of tenants name the template; one tenant its ID */
+        { MS "/common/v2.0", MS "/" T1 "/v2.0" },
+        { MS "/organizations/v2.0", MS "/" T1 "/v2.0" },
+        { MS "/consumers/v2.0", MS "/{tenantid}/v2.0" },
+        { MS "/contoso.onmicrosoft.com/v2.0", MS "/{tenantid}/v2.0" },
+        /* the tenant is the first segment of the path */
+        { MS "/a/common/v2.0", MS "/a/{tenantid}/v2.0" },
+        { MS "/v2.0/common", MS "/v2.0/{tenantid}" },
+        /* no userinfo, no other scheme, a host */
+        { "https://u@login.microsoftonline.com/common/v2.0",
+          "https://u@login.microsoftonline.com/{tenantid}/v2.0" },
+        { "httpz://login.microsoftonline.com/common/v2.0",
+          "httpz://login.microsoftonline.com/{tenantid}/v2.0" },
+        { "https:///common/v2.0", "https:///{tenantid}/v2.0" },
+        /* a query or fragment is no path */
+        { "https://h.example?/common/v2.0", "https://h.example?/{tenantid}/v2.0" },
+        { "https://h.example#/common/v2.0", "https://h.example#/{tenantid}/v2.0" },
+        { MS "/common?x", MS "/{tenantid}?y" },
+    };
+
+    assert_string_equal(oac_fix_metadata_issuer(ms, MS "/common/v2.0",
+                                                MS "/{tenantid}/v2.0"),
+                        MS "/{tenantid}/v2.0");
+    assert_string_equal(oac_fix_metadata_issuer(ms, MS "/organizations/v2.0",
+                                                MS "/{tenantid}/v2.0"),
+                        MS "/{tenantid}/v2.0");
+    assert_string_equal(oac_fix_metadata_issuer(ms,
+                            MS "/contoso.onmicrosoft.com/v2.0",
+                            MS "/" T1 "/v2.0"), MS "/" T1 "/v2.0");
+    assert_string_equal(oac_fix_metadata_issuer(ms, MS "/consumers/v2.0",
+                                                MS "/" T1 "/v2.0"),
+                        MS "/" T1 "/v2.0");
+    assert_string_equal(oac_fix_metadata_issuer(ms, "http://127.0.0.1:8/common",
+                                                "http://127.0.0.1:8/{tenantid}"),
+                        "http://127.0.0.1:8/{tenantid}");
+    /* never in place of an issuer the administrator named */
+    assert_null(oac_fix_metadata_issuer(ms_app("microsoft", MS "/common/v2.0"),
+                                        MS "/common/v2.0",
+                                        MS "/{tenantid}/v2.0"));
+    assert_null(oac_fix_metadata_issuer(ms_app("microsoft", MS "/" T1 "/v2.0"),
+                                        MS "/" T1 "/v2.0",
+                                        MS "/{tenantid}/v2.0"));
+    /* only with the fix */
+    assert_null(oac_fix_metadata_issuer(plain, MS "/common/v2.0",
+                                        MS "/{tenantid}/v2.0"));
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+        if (oac_fix_metadata_issuer(ms, refused[i][0], refused[i][1])) {
+            fail_msg("accepted: %s for %s", refused[i][1], refused[i][0]);
+        }
+    }
+    assert_true(oac_fix_issuer_is_template(MS "/{tenantid}/v2.0"));
+    assert_false(oac_fix_issuer_is_template(MS "/" T1 "/v2.0"));
+    assert_false(oac_fix_issuer_is_template(NULL));
+}
+
+static json_t *claims_with_tid(json_t *tid)
+{
+    json_t *c = json_object();
+    if (tid) {
+        json_object_set_new(c, "tid", tid);
+    }
+    return c;
+}
+
+/* Microsoft: "validate that iss is the issuer template with {tenantid}
+ * replaced by the token's tid". */
+static void test_microsoft_token_issuer(void **state)
+{
+    const oac_app_t *tpl = ms_app("microsoft", MS "/{tenantid}/v2.0");
+    const oac_app_t *one = ms_app("microsoft", MS "/" T1 "/v2.0");
+    const oac_app_t *nofix = ms_app(NULL, MS "/{tenantid}/v2.0");
+    const char *why = NULL;
+    json_t *c;
+
+    c = claims_with_tid(json_string(T1));
+    assert_string_equal(oac_fix_token_issuer(&why, pool, tpl, c),
+                        MS "/" T1 "/v2.0");
+    /* a concrete issuer, or no fix: the app's, whatever tid says */
+    assert_string_equal(oac_fix_token_issuer(&why, pool, one, c),
+                        MS "/" T1 "/v2.0");
+    assert_string_equal(oac_fix_token_issuer(&why, pool, nofix, c),
+                        MS "/{tenantid}/v2.0");
+    json_decref(c);
+
+    c = claims_with_tid(NULL);
+    assert_null(oac_fix_token_issuer(&why, pool, tpl, c));
+    assert_non_null(strstr(why, "no tid"));
+    json_decref(c);
+    c = claims_with_tid(json_integer(1));
+    assert_null(oac_fix_token_issuer(&why, pool, tpl, c));
+    assert_non_null(strstr(why, "not a string"));
+    json_decref(c);
+    {
+        static const char *const bad[] = {
+            "common", "", "../x", T1 "/v2.0/x", T1 "0",
+            "9188040d-6c67-4c5b-b112-36a304b66da", "9188040d_6c67-4c5b-b112-36a304b66dad",
+            "{tenantid}",
+        };
+        size_t i;
+        for (i = 0; i < sizeof(bad) / sizeof(bad[0]); ++i) {
+            c = claims_with_tid(json_string(bad[i]));
+            why = NULL;
+            if (oac_fix_token_issuer(&why, pool, tpl, c)) {
+                fail_msg("tid accepted: %s", bad[i]);
+            }
+            assert_non_null(strstr(why, "not a tenant ID"));
+            json_decref(c);
+        }
+    }
+}
+
+/* RFC 9207's iss in the authorization response, against a template. */
+static void test_microsoft_iss_parameter(void **state)
+{
+    const oac_app_t *tpl = ms_app("microsoft", MS "/{tenantid}/v2.0");
+    const oac_app_t *nofix = ms_app(NULL, MS "/{tenantid}/v2.0");
+    const oac_app_t *plain = ms_app(NULL, MS "/" T1 "/v2.0");
+
+    assert_true(oac_fix_issuer_matches(tpl, MS "/" T1 "/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/{tenantid}/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/common/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/" T1 "/v2.0/"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/" T1 "/v2.1"));
+    assert_false(oac_fix_issuer_matches(tpl, "https://evil.example/" T1 "/v2.0"));
+    /* the same length, another host */
+    assert_false(oac_fix_issuer_matches(tpl,
+                 "https://login.microsoftonlinx.com/" T1 "/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/" T1 "/v2.x"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "x/" T1 "/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, MS "/" T1 "x/v2.0"));
+    assert_false(oac_fix_issuer_matches(tpl, ""));
+    assert_false(oac_fix_issuer_matches(nofix, MS "/" T1 "/v2.0"));
+    assert_true(oac_fix_issuer_matches(nofix, MS "/{tenantid}/v2.0"));
+    assert_true(oac_fix_issuer_matches(plain, MS "/" T1 "/v2.0"));
+    assert_false(oac_fix_issuer_matches(plain,
+                 MS "/00000000-0000-0000-0000-000000000000/v2.0"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +378,9 @@ int main(void)
         cmocka_unit_test(test_api_param),
         cmocka_unit_test(test_garbage_left_to_parser),
         cmocka_unit_test(test_repeated_fields_still_refused),
+        cmocka_unit_test(test_microsoft_metadata_issuer),
+        cmocka_unit_test(test_microsoft_token_issuer),
+        cmocka_unit_test(test_microsoft_iss_parameter),
     };
     return cmocka_run_group_tests_name("oac_fix", tests, setup, teardown);
 }

@@ -187,6 +187,63 @@ static void unusable_documents_are_refused(void **state)
     assert_non_null(applied(p, app, keycloak));
 }
 
+#define MS "https://login.microsoftonline.com"
+#define MS_TID "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+static const char *entra_doc(apr_pool_t *p, const char *issuer)
+{
+    return apr_psprintf(p,
+        "{\"issuer\":\"%s\","
+        "\"authorization_endpoint\":\"" MS "/common/oauth2/v2.0/authorize\","
+        "\"token_endpoint\":\"" MS "/common/oauth2/v2.0/token\","
+        "\"jwks_uri\":\"" MS "/common/discovery/v2.0/keys\"}", issuer);
+}
+
+/* Microsoft Entra ID's multi-tenant ("common") and domain-named
+ * documents: compliance_fix=microsoft takes the issuer they name, a
+ * template or the tenant's ID; without it they are refused, the template
+ * with a word on the fix. */
+static void microsoft_issuers(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p), *out;
+
+    app->server_metadata_url =
+        MS "/common/v2.0/.well-known/openid-configuration";
+    assert_non_null(strstr(refused(p, app,
+                               entra_doc(p, MS "/{tenantid}/v2.0")),
+                           "compliance_fix=microsoft accepts it"));
+    app->compliance_fixes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(app->compliance_fixes, const char *) = "microsoft";
+    out = applied(p, app, entra_doc(p, MS "/{tenantid}/v2.0"));
+    assert_string_equal(out->issuer, MS "/{tenantid}/v2.0");
+    assert_string_equal(out->access_token_url,
+                        MS "/common/oauth2/v2.0/token");
+    /* another provider's document stays refused */
+    assert_non_null(strstr(refused(p, app,
+                               entra_doc(p, "https://evil.example/"
+                                            "{tenantid}/v2.0")),
+                           "another provider"));
+    /* a tenant named by its domain: the document names its ID */
+    app->server_metadata_url =
+        MS "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration";
+    out = applied(p, app, entra_doc(p, MS "/" MS_TID "/v2.0"));
+    assert_string_equal(out->issuer, MS "/" MS_TID "/v2.0");
+    /* an issuer the administrator named is never widened */
+    app->server_metadata_url =
+        MS "/common/v2.0/.well-known/openid-configuration";
+    app->issuer = MS "/" MS_TID "/v2.0";
+    assert_non_null(strstr(refused(p, app,
+                               entra_doc(p, MS "/{tenantid}/v2.0")),
+                           "the issuer key"));
+    app->issuer = NULL;
+    app->compliance_fixes = NULL;
+    app->server_metadata_url =
+        MS "/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration";
+    assert_null(strstr(refused(p, app, entra_doc(p, MS "/" MS_TID "/v2.0")),
+                       "compliance_fix"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +253,7 @@ int main(void)
         T(no_pkce_or_iss_unless_listed),
         T(another_issuer_is_refused),
         T(unusable_documents_are_refused),
+        T(microsoft_issuers),
     };
 
     return OAC_RUN_TESTS("oac_metadata", tests);

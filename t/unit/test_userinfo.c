@@ -193,6 +193,55 @@ static void endpoint_failures(void **state)
                         "https://idp.example.com/userinfo: timed out");
 }
 
+/* OpenID Connect: userinfo's claims over the id_token's, except, for an
+ * app whose issuer is Entra's template, the tenant (tid) and iss the
+ * id_token was checked with. */
+static void merged_claims(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p, OAC_OAUTH2, USERINFO, NULL);
+    json_t *id = json_pack("{s:s,s:s,s:s,s:s}", "sub", "u1", "tid", "T-1",
+                           "iss", "https://ms.example/T-1/v2.0",
+                           "name", "old");
+    json_t *claims = NULL;
+    const char *user = NULL, *err = NULL;
+    fake_t f;
+    int templated;
+
+    app->oidc = 1;
+    for (templated = 0; templated < 2; ++templated) {
+        app->issuer = templated ? "https://ms.example/{tenantid}/v2.0"
+                                : "https://ms.example/T-1/v2.0";
+        fake_answer(&f, 200, "application/json",
+                    "{\"sub\":\"u1\",\"tid\":\"T-2\",\"name\":\"new\","
+                    "\"iss\":\"https://ms.example/T-2/v2.0\"}");
+        assert_int_equal(oac_userinfo_user(&user, &err, p,
+                                           fake_client(p, &f), app,
+                                           make_token(p), id, &claims),
+                         APR_SUCCESS);
+        assert_string_equal(user, "u1");
+        assert_string_equal(json_string_value(json_object_get(claims,
+                                                              "name")),
+                            "new");
+        assert_string_equal(json_string_value(json_object_get(claims,
+                                                              "tid")),
+                            templated ? "T-1" : "T-2");
+        assert_string_equal(json_string_value(json_object_get(claims,
+                                                              "iss")),
+                            templated ? "https://ms.example/T-1/v2.0"
+                                      : "https://ms.example/T-2/v2.0");
+    }
+    /* a tid the id_token did not have is not taken from userinfo */
+    json_object_del(id, "tid");
+    fake_answer(&f, 200, "application/json",
+                "{\"sub\":\"u1\",\"tid\":\"T-2\"}");
+    assert_int_equal(oac_userinfo_user(&user, &err, p, fake_client(p, &f),
+                                       app, make_token(p), id, &claims),
+                     APR_SUCCESS);
+    assert_null(json_object_get(claims, "tid"));
+    json_decref(id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +250,7 @@ int main(void)
         T(oauth1_request),
         T(claim_types),
         T(endpoint_failures),
+        T(merged_claims),
     };
 
     return OAC_RUN_TESTS("oac_userinfo", tests);
