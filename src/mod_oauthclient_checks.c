@@ -30,6 +30,9 @@
 #include "httpd.h"
 
 #include <apr_strings.h>
+#include <string.h>
+
+#include "oac_fix.h"
 
 APLOG_USE_MODULE(oauthclient);
 
@@ -342,7 +345,32 @@ static void warn_key_file(apr_pool_t *p, apr_hash_t *seen,
     }
 }
 
-static void warn_key_files(apr_pool_t *p, server_rec *main_s)
+/* nOAuth: with users of any tenant, a claim each tenant's administrators
+ * set (an email, a sign-in name) lets another tenant name its user as
+ * one of yours. sub (the default) and oid are Microsoft's own. */
+static void warn_tenant_user_claim(const oac_app_t *app)
+{
+    static const char *const mutable_claims[] = {
+        "email", "preferred_username", "upn", "unique_name", "name", NULL
+    };
+    const char *const *c;
+
+    if (!app->user_claim || !oac_fix_multi_tenant(app)) {
+        return;
+    }
+    for (c = mutable_claims; *c && strcmp(*c, app->user_claim); ++c) {
+    }
+    if (*c) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00145) "OAuthRemoteApp %s: user_claim=%s "
+                     "names the users of every tenant by a claim that each "
+                     "tenant's administrators set, so another tenant can "
+                     "give its user one of your users' names; keep the "
+                     "default (sub) or use oid", app->name, app->user_claim);
+    }
+}
+
+static void warn_apps(apr_pool_t *p, server_rec *main_s)
 {
     apr_hash_t *seen = apr_hash_make(p);
     server_rec *srv;
@@ -359,6 +387,7 @@ static void warn_key_files(apr_pool_t *p, server_rec *main_s)
             warn_key_file(p, seen, app, "client_key_file",
                           app->client_key_file);
             warn_key_file(p, seen, app, "dpop_key_file", app->dpop_key_file);
+            warn_tenant_user_claim(app);
         }
     }
 }
@@ -380,6 +409,6 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
         }
         warn_secure_cookie(&w, s, main_s);
     }
-    warn_key_files(ptemp, main_s);
+    warn_apps(ptemp, main_s);
     return OK;
 }

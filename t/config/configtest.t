@@ -118,6 +118,9 @@ my @bad = (
     [ 'fapi2 with a client secret method',
       "OAuthRemoteApp gh $gh security_profile=fapi2 token_endpoint_auth_method=client_secret_basic issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par",
       qr/OAuthRemoteApp gh: security_profile=fapi2 authenticates the client with private_key_jwt, not client_secret_basic: drop token_endpoint_auth_method or set it to private_key_jwt/ ],
+    [ 'fapi2 with the microsoft fix (assertions to the token endpoint)',
+      "OAuthRemoteApp gh $gh security_profile=fapi2 compliance_fix=microsoft client_key_file=$keys/p256.pem issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par",
+      qr/OAuthRemoteApp gh: security_profile=fapi2 addresses client assertions to the issuer, compliance_fix=microsoft to the token endpoint: drop one of them/ ],
     [ 'fapi2 with RS256 DPoP proofs',
       "OAuthRemoteApp gh $gh security_profile=fapi2 dpop_signing_alg=RS256 client_key_file=$keys/p256.pem issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par",
       qr/OAuthRemoteApp gh: security_profile=fapi2 allows PS256, ES256 and EdDSA, not RS256/ ],
@@ -168,7 +171,7 @@ my @bad = (
       qr/login_path path '\/oauth\/a\/login' is already used by the login_path of app a/ ],
     [ 'unknown compliance fix',
       "OAuthRemoteApp gh $gh compliance_fix=facebook,myspace",
-      qr/OAuthRemoteApp gh: compliance_fix 'myspace' is not a built-in fix; known fixes: facebook, slack, camelcase, linkedin, weibo/ ],
+      qr/OAuthRemoteApp gh: compliance_fix 'myspace' is not a built-in fix; known fixes: facebook, slack, camelcase, linkedin, weibo, microsoft/ ],
     [ 'bad token_field_map',
       "OAuthRemoteApp gh $gh token_field_map=accessToken:password",
       qr/OAuthRemoteApp gh: token_field_map target 'password' is not one of access_token/ ],
@@ -210,7 +213,7 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 14;
+plan tests => 3 * @bad + 18;
 
 # A private key every user of the machine can read: said at configtest
 # (OAC00132), not refused; readable by its owner only: nothing said.
@@ -228,6 +231,21 @@ plan tests => 3 * @bad + 14;
     ($status, $out) = configtest($pk);
     ok t_cmp($status, 0, 'readable by its owner only: configtest passes');
     ok t_cmp($out !~ /OAC00132/ ? 'quiet' : $out, 'quiet', 'without a warning');
+}
+
+# Users of every Entra tenant named by a claim each tenant sets (nOAuth):
+# said at configtest (OAC00145); by sub (the default) or oid: nothing said.
+{
+    my $ms = "OAuthRemoteApp ms client_id=id client_secret=s compliance_fix=microsoft "
+           . "scope=openid server_metadata_url=https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration";
+    my ($status, $out) = configtest("$ms user_claim=email");
+    ok t_cmp($status, 0, 'a multi-tenant app naming users by email: configtest passes');
+    ok t_cmp($out, qr/OAC00145: OAuthRemoteApp ms: user_claim=email names the users of every tenant by a claim that each tenant's administrators set.*keep the default \(sub\) or use oid/,
+             'and warns, naming the app and the claim');
+    ($status, $out) = configtest("$ms user_claim=oid");
+    ok t_cmp($status . ($out !~ /OAC00145/ ? ' quiet' : " $out"), '0 quiet', 'user_claim=oid: nothing said');
+    ($status, $out) = configtest($ms =~ s{/organizations/}{/contoso.onmicrosoft.com/}r . " user_claim=email");
+    ok t_cmp($status . ($out !~ /OAC00145/ ? ' quiet' : " $out"), '0 quiet', 'one tenant, by its domain: nothing said');
 }
 
 # Modules the apps depend on.
