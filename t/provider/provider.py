@@ -71,6 +71,14 @@ GET  /.well-known/openid-configuration   discovery metadata (also at RFC 8414's
                          /.well-known/oauth-authorization-server); the issuer is
                          SCHEME://HOST of the request (its Host header), and
                          every endpoint above is listed under that issuer.
+GET  /NAME/v2.0/.well-known/openid-configuration   the same document,
+                         shaped as Microsoft Entra ID's: its issuer is
+                         ISSUER/TID/v2.0, TID being NAME, or what config
+                         tenant_domains maps NAME to, or for common and
+                         organizations the template {tenantid}; its jwks_uri
+                         /NAME/discovery/v2.0/keys (the same keys);
+                         a user listed in config tenants gets id_tokens with
+                         that tid and the tenant's issuer.
 GET  /oauth2/jwks        the JWK Set: one RSA key (RS256), made at the first
                          OIDC request with python3-cryptography (the only
                          non-stdlib import, loaded only here), kept until exit.
@@ -173,6 +181,9 @@ import lifeline
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+TENANT_DISCOVERY_RE = re.compile(r"^/([A-Za-z0-9._-]+)/v2\.0/\.well-known/openid-configuration$")
+TENANT_KEYS_RE = re.compile(r"^/[A-Za-z0-9._-]+/discovery/v2\.0/keys$")
+
 # --------------------------------------------------------------------------
 # Fixed registrations
 # --------------------------------------------------------------------------
@@ -233,6 +244,11 @@ DEFAULT_CONFIG = {
                                         # the discovery document says so
     "metadata_override": {},            # {field: JSON value} in the discovery document
     "id_token_override": {},            # {claim: JSON value} in id_tokens (null removes it)
+    "tenants": {},                      # {user: tenant ID}: that user's id_tokens carry tid
+                                        # and the tenant's issuer, as Microsoft Entra ID's
+                                        # (ISSUER/TID/v2.0; see tenant_discovery)
+    "tenant_domains": {},               # {domain: tenant ID}: what /DOMAIN/v2.0/...
+                                        # names as the issuer
     "refresh_id_token": False,          # refresh responses of an openid grant carry an
                                         # id_token (OpenID Connect Core 12.2)
     "id_token_mode": "normal",          # normal, bad_signature, alg_none, unknown_kid, hs256
@@ -667,6 +683,9 @@ def validate_config(update):
         elif key in ("token_override", "refresh_override", "userinfo_override",
                      "metadata_override", "id_token_override"):
             ok = isinstance(value, dict)
+        elif key in ("tenants", "tenant_domains"):
+            ok = isinstance(value, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         elif key == "token_remove":
             ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         elif key == "oauth1_access_override":
@@ -1169,6 +1188,10 @@ class Handler(BaseHTTPRequestHandler):
             counter, handler = "api_requests", "api"
         elif path in self.ROUTES:
             counter, handler = self.ROUTES[path]
+        elif TENANT_DISCOVERY_RE.match(path):
+            counter, handler = "oidc_requests", "tenant_discovery"
+        elif TENANT_KEYS_RE.match(path):
+            counter, handler = "jwks_requests", "oidc_jwks"
         else:
             return self.error_page(404, "no such endpoint: %s" % path)
         with self.state.lock:
@@ -1576,6 +1599,10 @@ class Handler(BaseHTTPRequestHandler):
     def _id_token(self, claims):  # caller holds the lock
         """A signed id_token of claims (after id_token_override), kept as
         last_id_token."""
+        tid = self.state.config["tenants"].get(claims.get("preferred_username"))
+        if tid is not None:
+            claims["tid"] = tid
+            claims["iss"] = "%s/%s/v2.0" % (claims["iss"], tid)
         for k, v in self.state.config["id_token_override"].items():
             if v is None:
                 claims.pop(k, None)
@@ -1756,7 +1783,20 @@ class Handler(BaseHTTPRequestHandler):
         host = (self.headers.get("Host") or "").strip() or self.server.host_port
         return "%s://%s" % (self.server.scheme, host)
 
-    def oidc_discovery(self):
+    def tenant_discovery(self):
+        """Microsoft Entra ID's shape: /NAME/v2.0/.well-known/...
+        names the issuer ISSUER/TID/v2.0, TID the tenant ID NAME
+        is, or that tenant_domains gives for it; for common and
+        organizations the template {tenantid}."""
+        name = TENANT_DISCOVERY_RE.match(self.req_path).group(1)
+        with self.state.lock:
+            tid = self.state.config["tenant_domains"].get(name, name)
+        if name in ("common", "organizations"):
+            tid = "{tenantid}"
+        self.oidc_discovery("%s/%s/v2.0" % (self.issuer(), tid),
+                            "%s/%s/discovery/v2.0/keys" % (self.issuer(), name))
+
+    def oidc_discovery(self, named=None, jwks_uri=None):
         if self.command not in ("GET", "HEAD"):
             return self.send_json(405, {"error": "use GET"})
         iss = self.issuer()
@@ -1765,13 +1805,13 @@ class Handler(BaseHTTPRequestHandler):
             if self.state.config["authorization_response_iss"]:
                 extra.setdefault("authorization_response_iss_parameter_supported", True)
         self.send_json(200, dict({
-            "issuer": iss,
+            "issuer": named or iss,
             "authorization_endpoint": iss + "/oauth2/authorize",
             "token_endpoint": iss + "/oauth2/token",
             "revocation_endpoint": iss + "/oauth2/revoke",
             "end_session_endpoint": iss + "/oauth2/logout",
             "userinfo_endpoint": iss + "/oauth2/userinfo",
-            "jwks_uri": iss + "/oauth2/jwks",
+            "jwks_uri": jwks_uri or iss + "/oauth2/jwks",
             "response_types_supported": ["code"],
             "response_modes_supported": ["query", "form_post"],
             "grant_types_supported": ["authorization_code", "refresh_token"],
