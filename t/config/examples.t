@@ -20,6 +20,8 @@ my %examples = (
     keycloak => [qw(KEYCLOAK_CLIENT_ID KEYCLOAK_CLIENT_SECRET)],
     twitter => [qw(TWITTER_CONSUMER_KEY TWITTER_CONSUMER_SECRET)],
     entra   => [qw(ENTRA_CLIENT_ID ENTRA_CLIENT_SECRET ENTRA_TENANT_ID)],
+    'entra-multitenant' => [qw(ENTRA_CLIENT_ID ENTRA_CLIENT_SECRET ENTRA_TENANT_ID
+                               ENTRA_CUSTOMER_TENANT_ID)],
     'django-oauth-toolkit' => [qw(DOT_CLIENT_ID DOT_CLIENT_SECRET)],
     fapi2   => [qw(BANK_CLIENT_ID BANK_CLIENT_SECRET)],
 );
