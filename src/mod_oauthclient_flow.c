@@ -549,6 +549,17 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
         return login_failed(r, app, OAC_CTR_FAIL_ID_TOKEN, HTTP_BAD_GATEWAY,
                             "The provider's answer cannot be trusted", why);
     }
+    /* With a templated issuer RFC 9207's iss named a tenant: the one the
+     * id_token names. */
+    if (id_claims && iss && oac_fix_issuer_is_template(app->issuer)
+        && (!json_is_string(json_object_get(id_claims, "iss"))
+            || strcmp(iss, json_string_value(json_object_get(id_claims,
+                                                             "iss"))))) {
+        return login_failed(r, app, OAC_CTR_FAIL_ID_TOKEN, HTTP_BAD_GATEWAY,
+                            "The provider's answer cannot be trusted",
+                            "the authorization response's iss (RFC 9207) "
+                            "names another tenant than the id_token");
+    }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,
                           token, id_claims, &claims) != APR_SUCCESS) {

@@ -40,7 +40,7 @@ my @faults = (
       { id_token_override => { tid => 'common', iss => tenant_iss('common') } }, qr/tid is not a tenant ID/ ],
 );
 
-plan tests => 9 + 3 * @faults + 2 + 4 + 2 + 3;
+plan tests => 9 + 3 * @faults + 2 + 5 + 2 + 3;
 
 # --- the "common" document: users of any tenant -----------------------------
 provider_config(tenants => \%tenants);
@@ -106,6 +106,11 @@ ok t_cmp($res->code . ' ' . (log_since($s, qr/OAC00134: app entra/) =~ /iss, aud
 provider_config(tenants => \%tenants, callback_extra_params => [[ iss => tenant_iss($T1) ]]);
 $res = login(browser(), 'entra', '/after', 'alice');
 ok t_cmp($res->code, 302, "an authorization response naming a tenant's issuer: accepted");
+provider_config(tenants => \%tenants, callback_extra_params => [[ iss => tenant_iss($T2) ]]);
+$s = log_size();
+$res = login(browser(), 'entra', '/after', 'alice');
+ok t_cmp($res->code . ' ' . (log_since($s, qr/OAC00021: app entra/) =~ /iss \(RFC 9207\) names another tenant than the id_token/ ? 'logged' : 'not logged'),
+         '502 logged', "an authorization response naming another tenant than the id_token's: refused");
 for my $iss ($base, tenant_iss('{tenantid}'), "https://evil.example/$T1/v2.0") {
     provider_config(tenants => \%tenants, callback_extra_params => [[ iss => $iss ]]);
     $res = login(browser(), 'entra', '/after', 'alice');
