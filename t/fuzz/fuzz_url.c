@@ -3,16 +3,20 @@
 /*
  * Provider URLs: oac_url_check, oac_url_join, oac_url_join_path (the API
  * proxy's upstream URL from a request path), oac_url_add_query and
- * oac_url_reverse (the API's own URLs in its answer, for the browser).
+ * oac_url_reverse (the API's own URLs in its answer, for the browser);
+ * and the Entra issuers compliance_fix=microsoft takes in their place.
  *
  * Input: a selector byte, then "REL" or, when the selector picks none of
  * the fixed bases, "BASE\0REL". The fixed bases keep most executions on
  * the join itself rather than on finding a valid base.
  */
 
+#include <ctype.h>
+#include <string.h>
 #include <strings.h>
 
 #include "fuzz_common.h"
+#include "oac_fix.h"
 #include "oac_url.h"
 #include "oac_util.h"
 
@@ -187,6 +191,75 @@ static void check_reverse(apr_pool_t *p, const char *base, const char *rel)
 
 FUZZ_APR_INITIALIZE
 
+static int guid_at(const char *s)
+{
+    static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+    size_t i;
+
+    for (i = 0; shape[i]; ++i) {
+        if (shape[i] == '-' ? s[i] != '-'
+                            : !isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The length of "scheme://authority/" in url, 0 without one. */
+static size_t origin_len(const char *url)
+{
+    const char *a = strstr(url, "://"), *slash;
+
+    if (!a || (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))) {
+        return 0;
+    }
+    slash = strchr(a + 3, '/');
+    return slash ? (size_t)(slash - url) + 1 : 0;
+}
+
+/* compliance_fix=microsoft: a document may name another issuer than its
+ * URL promises (expected) only on the same origin, without userinfo,
+ * with the same path after the first segment, and there the template or
+ * a tenant ID; an iss matches a template only as the template filled
+ * with a tenant ID. */
+static void check_tenant_issuers(apr_pool_t *p, const char *expected,
+                                 const char *iss)
+{
+    oac_app_t app = { 0 };
+    const char *taken, *c;
+    size_t n = origin_len(expected), ilen, elen;
+
+    app.compliance_fixes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(app.compliance_fixes, const char *) = "microsoft";
+    if ((taken = oac_fix_metadata_issuer(&app, expected, iss))) {
+        CHECK(taken == iss && strcmp(expected, iss));
+        CHECK(n && !strncmp(expected, iss, n));
+        CHECK(!memchr(expected, '@', n) && !memchr(expected, '?', n)
+              && !memchr(expected, '#', n));
+        elen = strcspn(expected + n, "/?#");
+        ilen = strcspn(iss + n, "/?#");
+        CHECK(!strcmp(expected + n + elen, iss + n + ilen));
+        CHECK((ilen == 10 && !strncmp(iss + n, "{tenantid}", 10))
+              || (ilen == 36 && guid_at(iss + n)));
+        for (c = expected + n; c < expected + n + elen; ++c) {
+            CHECK(isalnum((unsigned char)*c) || strchr(".-_", *c));
+        }
+    }
+    /* iss as an app's issuer, expected as an RFC 9207 iss */
+    app.issuer = iss;
+    if (oac_fix_issuer_matches(&app, expected)) {
+        const char *t = strstr(iss, "{tenantid}");
+        if (!t) {
+            CHECK(!strcmp(iss, expected));
+        }
+        else {
+            size_t pre = (size_t)(t - iss);
+            CHECK(!strncmp(expected, iss, pre) && guid_at(expected + pre)
+                  && !strcmp(expected + pre + 36, t + 10));
+        }
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -239,6 +312,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(rv != APR_SUCCESS || !strcmp(out, out2));
     }
 
+    check_tenant_issuers(p, base, rel);
     check_add_query(p, base, rel);
     if (oac_url_check(&u, &err, p, base) == APR_SUCCESS && !u.query) {
         check_reverse(p, base, rel);
