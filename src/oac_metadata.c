@@ -106,6 +106,19 @@ static const char *default_algs(apr_pool_t *p, json_t *doc)
     return algs;
 }
 
+/* An issuer that ends in '/' had it removed to make the well-known URL
+ * (OpenID Connect Discovery 4.1, RFC 8414 3.1), so a document fetched
+ * there may name expected with it: Auth0's do. Not when the issuer key
+ * names the issuer. */
+static const char *slashed(const oac_app_t *app, const char *expected,
+                           const char *iss)
+{
+    apr_size_t len = strlen(expected);
+
+    return !app->issuer && !strncmp(iss, expected, len) && iss[len] == '/'
+           && !iss[len + 1] ? iss : NULL;
+}
+
 apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                                 apr_pool_t *p, const oac_app_t *app,
                                 const char *json, apr_size_t len)
@@ -135,6 +148,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
         goto done;
     }
     if (strcmp(json_string_value(iss), expected)
+        && !(tenant = slashed(app, expected, json_string_value(iss)))
         && !(tenant = oac_fix_metadata_issuer(app, expected,
                                               json_string_value(iss)))) {
         *perr = apr_psprintf(p, "the provider's metadata names the issuer "

@@ -2,7 +2,7 @@
 # client_secret and server_metadata_url only takes its endpoints from the
 # provider's metadata, fetched on first need (httpd starts without it) and
 # kept; a document that names another issuer is refused (OpenID Connect
-# Discovery 4.3); PKCE and RFC 9207's iss follow what the metadata says.
+# Discovery 4.3; the issuer's terminating '/' is not another issuer); PKCE and RFC 9207's iss follow what the metadata says.
 use strict;
 use warnings FATAL => 'all';
 
@@ -11,7 +11,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config provider_get provider_post
                  login login_redirect json_of log_size log_since);
 
-plan tests => 13;
+plan tests => 15;
 
 
 provider_config();
@@ -63,6 +63,20 @@ provider_config(metadata_override => { authorization_response_iss_parameter_supp
 $res = login(browser(), 'discoiss', '/after');
 ok t_cmp($res->code . ' ' . ($res->content =~ /Login failed/ ? 'page' : 'no page'), '400 page',
          'iss promised by the metadata but missing: refused');
+
+# An issuer that ends in '/' has it removed before the well-known part
+# (OpenID Connect Discovery 4.1; Auth0's issuers do): its document is
+# taken, and its id_tokens must name it with the '/'.
+my $slashed = "$ENV{OAC_PROVIDER}/slash/v2.0/";
+provider_config(metadata_override => { issuer => $slashed }, id_token_override => { iss => $slashed });
+$res = login(browser(), 'discoslash', '/after');
+ok t_cmp($res->code, 302, "an issuer with a terminating '/': the login completes");
+provider_config(metadata_override => { issuer => $slashed }, id_token_override => { iss => $slashed =~ s{/$}{}r });
+$start = log_size();
+$res = login(browser(), 'discoslash', '/after');
+ok t_cmp($res->code . ' ' . log_since($start, qr/OAC00021: app discoslash/),
+         qr/^502 .*id_token iss "[^"]*\/slash\/v2\.0" is not the issuer "[^"]*\/slash\/v2\.0\/"/,
+         "and an id_token naming it without the '/' is refused");
 
 # a provider that is down: httpd started, the login says so
 $res = browser()->get(site('/oauth/discodown/login'));

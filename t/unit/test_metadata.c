@@ -148,10 +148,33 @@ static void another_issuer_is_refused(void **state)
     assert_non_null(strstr(refused(p, app, doc),
                            "names the issuer 'https://evil.example.com', not "
                            "'" ISS "'"));
-    /* a trailing slash is another identifier (OIDC Discovery 4.3) */
+    /* An issuer's terminating '/' is removed before the well-known part
+     * (OIDC Discovery 4.1, RFC 8414 3.1), so the document may name it
+     * with one (Auth0's does), and id_tokens must then name it so; more
+     * than that one '/' is another issuer. */
+    assert_string_equal(applied(p, app,
+        "{\"issuer\":\"" ISS "/\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\"}")->issuer, ISS "/");
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "//\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\"}"), "not '" ISS "'"));
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"" ISS "/x\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"" ISS "/t\"}"), "not '" ISS "'"));
+    app->server_metadata_url = "https://tenant.auth0.example/.well-known/"
+                               "openid-configuration";
+    assert_string_equal(applied(p, app,
+        "{\"issuer\":\"https://tenant.auth0.example/\","
+        "\"authorization_endpoint\":\"https://tenant.auth0.example/authorize\","
+        "\"token_endpoint\":\"https://tenant.auth0.example/oauth/token\"}")->issuer,
+        "https://tenant.auth0.example/");
+    app->server_metadata_url = URL;
+    /* the issuer key, as written, is what the document must name */
+    app->issuer = ISS;
     assert_non_null(strstr(refused(p, app,
         "{\"issuer\":\"" ISS "/\",\"authorization_endpoint\":\"" ISS "/a\","
-        "\"token_endpoint\":\"" ISS "/t\"}"), "not '" ISS "'"));
+        "\"token_endpoint\":\"" ISS "/t\"}"), "the issuer key"));
+    app->issuer = NULL;
     /* an issuer key set by hand is what the document must name */
     app->issuer = "https://idp.example.com/realms/other";
     assert_non_null(strstr(refused(p, app, keycloak), "the issuer key"));
