@@ -115,8 +115,9 @@ static const char *slashed(const oac_app_t *app, const char *expected,
 {
     apr_size_t len = strlen(expected);
 
-    return !app->issuer && !strncmp(iss, expected, len) && iss[len] == '/'
-           && !iss[len + 1] ? iss : NULL;
+    return !app->issuer && len && expected[len - 1] != '/'
+           && !strncmp(iss, expected, len) && iss[len] == '/' && !iss[len + 1]
+               ? iss : NULL;
 }
 
 apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,

@@ -168,6 +168,14 @@ static void another_issuer_is_refused(void **state)
         "\"authorization_endpoint\":\"https://tenant.auth0.example/authorize\","
         "\"token_endpoint\":\"https://tenant.auth0.example/oauth/token\"}")->issuer,
         "https://tenant.auth0.example/");
+    /* an issuer that has its '/' already: no second one */
+    app->server_metadata_url = "https://as.example/.well-known/"
+                               "oauth-authorization-server/t1/";
+    assert_non_null(strstr(refused(p, app,
+        "{\"issuer\":\"https://as.example/t1//\","
+        "\"authorization_endpoint\":\"https://as.example/a\","
+        "\"token_endpoint\":\"https://as.example/t\"}"),
+        "not 'https://as.example/t1/'"));
     app->server_metadata_url = URL;
     /* the issuer key, as written, is what the document must name */
     app->issuer = ISS;
