@@ -256,13 +256,18 @@ static int is_guid(const char *s, apr_size_t len)
     return 1;
 }
 
+static int segment_is(const char *seg, apr_size_t len, const char *name)
+{
+    return len == strlen(name) && !strncmp(seg, name, len);
+}
+
 /* A tenant's name in a URL path: an ID, a domain or a group's name. */
 static int is_tenant_name(const char *s, apr_size_t len)
 {
     apr_size_t i;
 
-    if (!len || len > 255 || (s[0] == '.' && (len == 1 || (len == 2
-                                                           && s[1] == '.')))) {
+    if (!len || len > 255 || segment_is(s, len, ".")
+        || segment_is(s, len, "..")) {
         return 0;
     }
     for (i = 0; i < len; ++i) {
@@ -271,11 +276,6 @@ static int is_tenant_name(const char *s, apr_size_t len)
         }
     }
     return 1;
-}
-
-static int segment_is(const char *seg, apr_size_t len, const char *name)
-{
-    return len == strlen(name) && !strncmp(seg, name, len);
 }
 
 /* The first path segment of an http(s) URL without userinfo: its offset

@@ -40,10 +40,11 @@ apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
 /* Whether the app lists the fix name. */
 int oac_fix_has(const oac_app_t *app, const char *name);
 
-/* compliance_fix=microsoft (Entra ID): the issuer that metadata naming
- * iss may speak for, when the URL promised expected and the two differ
- * only in the tenant's path segment, where iss has a tenant ID or the
- * template {tenantid}; else NULL. */
+/* compliance_fix=microsoft (Entra ID): iss, when metadata naming it may
+ * speak for the URL that promised expected: the two differ only in the
+ * first path segment, where iss has the template {tenantid} (for common
+ * and organizations) or a tenant ID (for consumers or a domain); never
+ * with the issuer key set. Else NULL. */
 const char *oac_fix_metadata_issuer(const oac_app_t *app,
                                     const char *expected, const char *iss);
 

@@ -127,7 +127,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     oac_app_t *out = apr_pmemdup(p, app, sizeof(*app));
     json_error_t jerr;
     json_t *doc = json_loadb(json, len, 0, &jerr), *iss;
-    const char *expected, *tenant = NULL;
+    const char *expected, *named = NULL;
     apr_status_t rv = APR_EINVAL;
 
     if (!json_is_object(doc)) {
@@ -149,8 +149,8 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
         goto done;
     }
     if (strcmp(json_string_value(iss), expected)
-        && !(tenant = slashed(app, expected, json_string_value(iss)))
-        && !(tenant = oac_fix_metadata_issuer(app, expected,
+        && !(named = slashed(app, expected, json_string_value(iss)))
+        && !(named = oac_fix_metadata_issuer(app, expected,
                                               json_string_value(iss)))) {
         *perr = apr_psprintf(p, "the provider's metadata names the issuer "
                              "'%s', not '%s' (%s): refused, as a document "
@@ -169,7 +169,8 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
                                  : "");
         goto done;
     }
-    out->issuer = tenant ? apr_pstrdup(p, tenant) : expected;
+    /* what the document names, when it may name more than expected */
+    out->issuer = named ? apr_pstrdup(p, named) : expected;
     if (fill(&out->authorize_url, perr, p, doc, "authorization_endpoint")
         || fill(&out->access_token_url, perr, p, doc, "token_endpoint")
         || fill(&out->userinfo_endpoint, perr, p, doc, "userinfo_endpoint")
