@@ -348,13 +348,24 @@ int oac_fix_issuer_is_template(const char *issuer)
     return issuer && strstr(issuer, TENANT_TEMPLATE) != NULL;
 }
 
+/* Google documents its id_tokens' iss as https://accounts.google.com or
+ * accounts.google.com, and its own libraries take both (the second is
+ * the form OpenID Connect Core 1.0's 2014 errata note as Google's). */
+#define GOOGLE_ISSUER "https://accounts.google.com"
+
 const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
                                  const oac_app_t *app, const json_t *claims)
 {
     const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
                                 : NULL;
-    json_t *tid;
+    json_t *tid, *iss;
 
+    if (app->issuer && !strcmp(app->issuer, GOOGLE_ISSUER)
+        && (iss = json_object_get(claims, "iss")) && json_is_string(iss)
+        && !strcmp(json_string_value(iss),
+                   GOOGLE_ISSUER + sizeof("https://") - 1)) {
+        return GOOGLE_ISSUER + sizeof("https://") - 1;
+    }
     if (!t || !oac_fix_has(app, "microsoft")) {
         return app->issuer;
     }

@@ -57,7 +57,8 @@ int oac_fix_issuer_is_template(const char *issuer);
 
 /* The issuer an id_token must name: the app's, or with the microsoft fix
  * and a template, the template filled with the token's tid (a GUID). NULL
- * and *pwhy when the token has no such tid. */
+ * and *pwhy when the token has no such tid. Google's issuer is also named
+ * without its scheme, as Google documents. */
 const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
                                  const oac_app_t *app, const json_t *claims);
 

@@ -340,6 +340,31 @@ static void test_microsoft_token_issuer(void **state)
     }
 }
 
+/* Google's id_tokens may name its issuer without the scheme, as Google
+ * documents; no other issuer is read that way. */
+static void test_google_issuer(void **state)
+{
+    const oac_app_t *google = ms_app(NULL, "https://accounts.google.com");
+    const oac_app_t *other = ms_app(NULL, "https://accounts.google.com.evil");
+    const char *why = NULL;
+    json_t *c = json_pack("{s:s}", "iss", "accounts.google.com");
+
+    assert_string_equal(oac_fix_token_issuer(&why, pool, google, c),
+                        "accounts.google.com");
+    assert_string_equal(oac_fix_token_issuer(&why, pool, other, c),
+                        "https://accounts.google.com.evil");
+    json_object_set_new(c, "iss", json_string("https://accounts.google.com"));
+    assert_string_equal(oac_fix_token_issuer(&why, pool, google, c),
+                        "https://accounts.google.com");
+    json_object_set_new(c, "iss", json_string("accounts.google.com/"));
+    assert_string_equal(oac_fix_token_issuer(&why, pool, google, c),
+                        "https://accounts.google.com");
+    json_object_set_new(c, "iss", json_integer(1));
+    assert_string_equal(oac_fix_token_issuer(&why, pool, google, c),
+                        "https://accounts.google.com");
+    json_decref(c);
+}
+
 /* RFC 9207's iss in the authorization response, against a template. */
 static void test_microsoft_iss_parameter(void **state)
 {
@@ -381,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_microsoft_metadata_issuer),
         cmocka_unit_test(test_microsoft_token_issuer),
         cmocka_unit_test(test_microsoft_iss_parameter),
+        cmocka_unit_test(test_google_issuer),
     };
     return cmocka_run_group_tests_name("oac_fix", tests, setup, teardown);
 }
