@@ -550,24 +550,24 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                             "The provider's answer cannot be trusted", why);
     }
     /* With a templated issuer RFC 9207's iss named a tenant: the one the
-     * id_token names. */
-    if (id_claims && iss && oac_fix_issuer_is_template(app->issuer)
-        && (!json_is_string(json_object_get(id_claims, "iss"))
-            || strcmp(iss, json_string_value(json_object_get(id_claims,
-                                                             "iss"))))) {
-        const json_t *id_iss = json_object_get(id_claims, "iss");
-        return login_failed(r, app, OAC_CTR_FAIL_ID_TOKEN, HTTP_BAD_GATEWAY,
-                            "The provider's answer cannot be trusted",
-                            apr_psprintf(r->pool, "the authorization "
-                                         "response's iss (RFC 9207) '%s' "
-                                         "names another tenant than the "
-                                         "id_token's '%s'",
-                                         oac_util_sanitize(r->pool, iss,
-                                                           ERROR_TEXT_MAX),
-                                         oac_util_sanitize(r->pool,
-                                             json_is_string(id_iss)
-                                                 ? json_string_value(id_iss)
-                                                 : "", ERROR_TEXT_MAX)));
+     * id_token names (a string: oac_oidc_check matched it). */
+    if (id_claims && iss && oac_fix_issuer_is_template(app->issuer)) {
+        const char *id_iss =
+            json_string_value(json_object_get(id_claims, "iss"));
+        if (!id_iss || strcmp(iss, id_iss)) {
+            return login_failed(r, app, OAC_CTR_FAIL_ID_TOKEN,
+                                HTTP_BAD_GATEWAY,
+                                "The provider's answer cannot be trusted",
+                                apr_psprintf(r->pool, "the authorization "
+                                             "response's iss (RFC 9207) "
+                                             "'%s' names another tenant "
+                                             "than the id_token's '%s'",
+                                             oac_util_sanitize(r->pool, iss,
+                                                 ERROR_TEXT_MAX),
+                                             oac_util_sanitize(r->pool,
+                                                 id_iss ? id_iss : "",
+                                                 ERROR_TEXT_MAX)));
+        }
     }
     if (oac_userinfo_user(&user, &why, r->pool,
                           oac_hooked_client(r, app, OAC_CALL_OTHER), app,

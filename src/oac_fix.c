@@ -304,6 +304,23 @@ static int first_segment(const char *url, apr_size_t *poff, apr_size_t *plen)
     return 1;
 }
 
+/* common and organizations stand for several tenants. */
+static int is_tenant_group(const char *seg, apr_size_t len)
+{
+    return segment_is(seg, len, "common")
+           || segment_is(seg, len, "organizations");
+}
+
+/* Where {tenantid} stands in the app's issuer, when the microsoft fix
+ * fills it; NULL otherwise. */
+static const char *tenant_template(const oac_app_t *app)
+{
+    const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
+                                : NULL;
+
+    return t && oac_fix_has(app, "microsoft") ? t : NULL;
+}
+
 const char *oac_fix_metadata_issuer(const oac_app_t *app,
                                     const char *expected, const char *iss)
 {
@@ -321,8 +338,7 @@ const char *oac_fix_metadata_issuer(const oac_app_t *app,
         return NULL;
     }
     seg = expected + off;
-    if (segment_is(seg, len, "common")
-        || segment_is(seg, len, "organizations")) {
+    if (is_tenant_group(seg, len)) {
         /* several tenants: the template */
         return segment_is(iss + off, ilen, TENANT_TEMPLATE) ? iss : NULL;
     }
@@ -338,9 +354,7 @@ int oac_fix_multi_tenant(const oac_app_t *app)
     return oac_fix_has(app, "microsoft") && app->server_metadata_url
            && !app->issuer
            && first_segment(app->server_metadata_url, &off, &len)
-           && (segment_is(app->server_metadata_url + off, len, "common")
-               || segment_is(app->server_metadata_url + off, len,
-                             "organizations"));
+           && is_tenant_group(app->server_metadata_url + off, len);
 }
 
 int oac_fix_issuer_is_template(const char *issuer)
@@ -351,22 +365,21 @@ int oac_fix_issuer_is_template(const char *issuer)
 /* Google documents its id_tokens' iss as https://accounts.google.com or
  * accounts.google.com, and its own libraries take both (the second is
  * the form OpenID Connect Core 1.0's 2014 errata note as Google's). */
-#define GOOGLE_ISSUER "https://accounts.google.com"
+#define GOOGLE_HOST "accounts.google.com"
+#define GOOGLE_ISSUER "https://" GOOGLE_HOST
 
 const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
                                  const oac_app_t *app, const json_t *claims)
 {
-    const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
-                                : NULL;
+    const char *t = tenant_template(app);
     json_t *tid, *iss;
 
     if (app->issuer && !strcmp(app->issuer, GOOGLE_ISSUER)
         && (iss = json_object_get(claims, "iss")) && json_is_string(iss)
-        && !strcmp(json_string_value(iss),
-                   GOOGLE_ISSUER + sizeof("https://") - 1)) {
-        return GOOGLE_ISSUER + sizeof("https://") - 1;
+        && !strcmp(json_string_value(iss), GOOGLE_HOST)) {
+        return GOOGLE_HOST;
     }
-    if (!t || !oac_fix_has(app, "microsoft")) {
+    if (!t) {
         return app->issuer;
     }
     tid = json_object_get(claims, "tid");
@@ -388,11 +401,10 @@ const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
 
 int oac_fix_issuer_matches(const oac_app_t *app, const char *iss)
 {
-    const char *t = app->issuer ? strstr(app->issuer, TENANT_TEMPLATE)
-                                : NULL;
+    const char *t = tenant_template(app);
     apr_size_t pre, len = strlen(iss);
 
-    if (!t || !oac_fix_has(app, "microsoft")) {
+    if (!t) {
         return app->issuer && !strcmp(iss, app->issuer);
     }
     pre = (apr_size_t)(t - app->issuer);
