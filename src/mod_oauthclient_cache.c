@@ -17,9 +17,11 @@
 #include "mod_oauthclient_cache.h"
 
 #include "oac_memcache.h"
+#include "oac_util.h"
 
 #include "util_mutex.h"
 
+#include <apr_atomic.h>
 #include <apr_dbd.h>
 #include <apr_global_mutex.h>
 #include <apr_shm.h>
@@ -894,25 +896,23 @@ void oac_dbd_register(void)
 static void say_unreachable(request_rec *r, oac_server_conf *sc,
                             const char *why)
 {
-    apr_int64_t now = oac_now();
-    if (now - sc->cache_said_at >= SAY_AGAIN_SECONDS) {
+    if (oac_util_say_due(&sc->cache_said_at, oac_now(),
+                         SAY_AGAIN_SECONDS)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00106)
                       "OAuthCache %s cannot be used (%s): until it can, "
                       "this machine coordinates its own refreshes, and a "
                       "browser's requests spread over other machines may "
                       "refresh the same token again", sc->cache_spec, why);
-        sc->cache_said_at = now;
     }
-    sc->cache_down = 1;
+    apr_atomic_set32(&sc->cache_down, 1);
 }
 
 static void say_back(request_rec *r, oac_server_conf *sc)
 {
-    if (sc->cache_down) {
+    if (apr_atomic_cas32(&sc->cache_down, 0, 1) == 1) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, OAC_LOGNO(00107)
                       "OAuthCache %s works again", sc->cache_spec);
-        sc->cache_down = 0;
-        sc->cache_said_at = 0;
+        apr_atomic_set32(&sc->cache_said_at, 0);
     }
 }
 

@@ -433,10 +433,8 @@ void oac_claims_forward_id_token(request_rec *r, const oac_request_t *rs)
      * backend answer 400 to every request of the user. Only the header
      * is left out; said once a minute per process. */
     if (strlen(id_token) > OAC_TOKEN_VALUE_MAX) {
-        static apr_int64_t said_at;
-        apr_int64_t now = oac_now();
-        if (now - said_at >= 60) {
-            said_at = now;
+        static volatile apr_uint32_t said_at;
+        if (oac_util_say_due(&said_at, oac_now(), 60)) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00133)
                           "app %s: the id_token (%" APR_SIZE_T_FMT " bytes) "
                           "is not forwarded as X-OAuth-Id-Token: longer "

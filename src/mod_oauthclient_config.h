@@ -63,8 +63,10 @@ typedef struct {
     const char *cache_spec;     /* as configured, for the log */
     const char *cache_where;    /* FILE:LINE of OAuthCache */
     void *cache_client;         /* memcache: per child, made in child_init */
-    apr_int64_t cache_said_at;  /* per child: its failure was last logged */
-    int cache_down;             /* per child: it failed last time */
+    /* per child, written by its threads with atomics: when its failure
+     * was last logged (oac_util_say_due), whether it failed last time */
+    volatile apr_uint32_t cache_said_at;
+    volatile apr_uint32_t cache_down;
     apr_array_header_t *dbd_statements; /* DBDPrepareSQL, as mod_dbd has */
 } oac_server_conf;
 

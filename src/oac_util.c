@@ -4,6 +4,7 @@
 #include <stdatomic.h>
 #include <string.h>
 
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 
@@ -630,4 +631,19 @@ json_t *oac_util_json_owned(apr_pool_t *p, json_t *v)
 {
     apr_pool_cleanup_register(p, v, release_json, apr_pool_cleanup_null);
     return v;
+}
+
+int oac_util_say_due(volatile apr_uint32_t *said_at, apr_int64_t now,
+                     apr_uint32_t every)
+{
+    /* Seconds in 32 bits wrap in 2106, and differences of them still
+     * count right across it; odd, so that 0 stays "never said". */
+    apr_uint32_t at = (apr_uint32_t)now | 1;
+    apr_uint32_t then = apr_atomic_read32(said_at);
+
+    if (then && at - then < every) {
+        return 0;
+    }
+    /* The thread whose swap moves the time on says it. */
+    return apr_atomic_cas32(said_at, at, then) == then;
 }

@@ -138,6 +138,11 @@ apr_status_t oac_util_stored_split(apr_array_header_t **pfields,
                                    const char *s);
 /* Unix seconds as stored: digits only, at most 18; 0 for anything else. */
 int oac_util_stored_seconds(apr_int64_t *pv, const char *s);
+/* Whether a line said at most once every so many seconds is due at now
+ * (seconds), for the calling thread: of the threads that ask at once, one
+ * is told yes. said_at (0 at first) is shared by those that say it. */
+int oac_util_say_due(volatile apr_uint32_t *said_at, apr_int64_t now,
+                     apr_uint32_t every);
 
 /* v (a reference the caller gives up) owned by p from now on: released
  * when p is cleared or destroyed. Returns v. */

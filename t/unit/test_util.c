@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -495,6 +496,69 @@ static void nonce_fork_does_not_repeat(void **state)
     assert_memory_not_equal(parent_next, child_first, 16);
 }
 
+/* A line said at most once a minute: first time, not within the minute,
+ * again after it; a "works again" reset lets the next failure be said. */
+static void say_due_once_per_interval(void **state)
+{
+    volatile apr_uint32_t at = 0;
+    const apr_int64_t t0 = 1796743602;
+
+    (void)state;
+    assert_int_equal(oac_util_say_due(&at, t0, 60), 1);
+    assert_int_equal(oac_util_say_due(&at, t0, 60), 0);
+    assert_int_equal(oac_util_say_due(&at, t0 + 58, 60), 0);
+    assert_int_equal(oac_util_say_due(&at, t0 + 61, 60), 1);
+    assert_int_equal(oac_util_say_due(&at, t0 + 62, 60), 0);
+    at = 0;
+    assert_int_equal(oac_util_say_due(&at, t0 + 63, 60), 1);
+    /* across 32-bit seconds' wrap (2106) */
+    at = 0;
+    assert_int_equal(oac_util_say_due(&at, 0xFFFFFFF0LL, 60), 1);
+    assert_int_equal(oac_util_say_due(&at, 0x100000010LL, 60), 0);
+    assert_int_equal(oac_util_say_due(&at, 0x100000040LL, 60), 1);
+}
+
+enum { SAY_THREADS = 8, SAY_ROUNDS = 5000 };
+
+static struct {
+    pthread_barrier_t go;
+    volatile apr_uint32_t at;
+    int yes[SAY_THREADS];
+} say;
+
+static void *say_thread(void *arg)
+{
+    int me = (int)(intptr_t)arg, i;
+
+    for (i = 0; i < SAY_ROUNDS; ++i) {
+        pthread_barrier_wait(&say.go);
+        /* round i is its own minute */
+        say.yes[me] += oac_util_say_due(&say.at, 1796743602 + 60LL * i, 60);
+        pthread_barrier_wait(&say.go);
+    }
+    return NULL;
+}
+
+/* Threads that find the line due at the same moment: one says it. */
+static void say_due_one_thread_of_many(void **state)
+{
+    pthread_t t[SAY_THREADS];
+    int i, total = 0;
+
+    (void)state;
+    assert_int_equal(pthread_barrier_init(&say.go, NULL, SAY_THREADS), 0);
+    for (i = 0; i < SAY_THREADS; ++i) {
+        assert_int_equal(pthread_create(&t[i], NULL, say_thread,
+                                        (void *)(intptr_t)i), 0);
+    }
+    for (i = 0; i < SAY_THREADS; ++i) {
+        pthread_join(t[i], NULL);
+        total += say.yes[i];
+    }
+    pthread_barrier_destroy(&say.go);
+    assert_int_equal(total, SAY_ROUNDS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -518,6 +582,8 @@ int main(void)
         T(ct_streq_cases),
         T(nonce_unique_across_batches),
         T(nonce_fork_does_not_repeat),
+        T(say_due_once_per_interval),
+        T(say_due_one_thread_of_many),
     };
 
     return OAC_RUN_TESTS("oac_util", tests);
