@@ -1001,6 +1001,70 @@ static const char *const origin_state_headers[] = {
     "Accept-CH", "Critical-CH", NULL
 };
 
+/* Whether s has the token in it, as it is or percent-encoded. */
+static int has_token(apr_pool_t *p, const char *s, const char *token)
+{
+    return strstr(s, token) || strstr(s, oac_util_pct_encode(p, token));
+}
+
+/* url without the query parameters that carry the user's token, NULL when
+ * it still has the token elsewhere. An API builds its redirects and its
+ * pagination links from the URL it was asked for, which has the token in
+ * its query when the app puts it there (token_placement=uri, the linkedin
+ * and weibo fixes): the browser would get it, and its history and the
+ * access log when it follows the link. */
+static const char *without_token(request_rec *r, const char *url)
+{
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    const char *token = rs && rs->token ? rs->token->access_token : NULL;
+    const char *q, *hash, *c;
+    apr_array_header_t *kept;
+    char *out;
+
+    if (!token || !*token || !has_token(r->pool, url, token)) {
+        return url;
+    }
+    out = apr_pstrdup(r->pool, url);
+    if ((q = strchr(url, '?'))) {
+        hash = strchr(q, '#');
+        kept = apr_array_make(r->pool, 4, sizeof(char *));
+        for (c = q + 1; c < (hash ? hash : q + strlen(q));) {
+            apr_size_t n = strcspn(c, hash ? "&#" : "&");
+            const char *param = apr_pstrmemdup(r->pool, c, n);
+            const char *eq = strchr(param, '=');
+            char *value = NULL;
+            const char *why;
+
+            if (!eq || oac_util_pct_decode(&value, &why, r->pool, eq + 1, 1)
+                           != APR_SUCCESS
+                || strcmp(value, token)) {
+                APR_ARRAY_PUSH(kept, const char *) = param;
+            }
+            c += n + (c[n] == '&');
+        }
+        out = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, url, q - url),
+                          kept->nelts ? "?" : "",
+                          apr_array_pstrcat(r->pool, kept, '&'),
+                          hash ? hash : "", NULL);
+    }
+    return has_token(r->pool, out, token) ? NULL : out;
+}
+
+/* url for the browser, or NULL (logged) when it carries the token. */
+static const char *token_free(request_rec *r, const oac_app_t *app,
+                              const char *url, const char *what)
+{
+    const char *safe = without_token(r, url);
+
+    if (!safe) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00146)
+                      "OAuthProxyAPI %s: the API's %s carries the user's "
+                      "token: left out", app->name, what);
+    }
+    return safe;
+}
+
 /* One URL of the API's answer for the browser; NULL to drop it. */
 static const char *api_url_for_browser(request_rec *r, const oac_app_t *app,
                                        const char *from, const char *local,
@@ -1011,12 +1075,12 @@ static const char *api_url_for_browser(request_rec *r, const oac_app_t *app,
     switch (oac_url_reverse(&out, r->pool, app->api_base_url, from, value,
                             local)) {
     case OAC_URL_REV_LOCAL:
-        return out;
+        return token_free(r, app, out, what);
     case OAC_URL_REV_ELSEWHERE:
         /* on any port and scheme: behind a proxy that ends TLS, httpd does
          * not know those the browser sees */
         if (!oac_url_names_host(r->pool, out, r->hostname)) {
-            return out;
+            return token_free(r, app, out, what);
         }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00141)
                       "OAuthProxyAPI %s: the API's %s names this site "

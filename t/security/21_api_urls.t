@@ -64,7 +64,7 @@ my @cases = (
     [ 'a Link with nothing left: no Link', 'Link', 'http:/api/post/x; rel="next"', undef ],
 );
 
-plan tests => 2 * @cases + 2 + 6 + 3;
+plan tests => 2 * @cases + 2 + 6 + 3 + 2 * 5 + 1;
 
 provider_config();
 my $ua = browser();
@@ -123,6 +123,36 @@ my ($grew) = sort { $b <=> $a } map { $after->{$_} - ($before->{$_} // 0) } keys
 t_debug("the httpd child's peak memory grew by " . ($grew // 'an unknown number of') . ' kB');
 ok t_cmp(defined $grew && $grew < 400 * 1024 ? 'under 400 MB' : $grew,
          'under 400 MB', "the httpd child's peak memory grew by under 400 MB");
+
+# An app that puts the token in the API's query (compliance_fix=linkedin):
+# the API builds its redirects and pagination links from the URL it was
+# called at, token included; none reaches the browser.
+login($ua, 'linkedin');
+$res = $ua->get(site('/api/linkedin/things?page=1'), Accept => 'application/json');
+my $token = ((json_of($res) // {})->{query} // {})->{oauth2_access_token};
+ok t_cmp($token // '', qr/\S/, 'the linkedin app calls its API with the token in the query');
+$token //= 'no-token';
+my $lapi = "$ENV{OAC_PROVIDER}/api";
+for my $case (
+    [ 'a Location with the token in its query: the parameter is left out', 'Location',
+      "$lapi/things?page=1&oauth2_access_token=$token&page=2", '/api/linkedin/things?page=1&page=2' ],
+    [ "a Link of pagination: the token's parameter is left out", 'Link',
+      qq{<$lapi/things?oauth2_access_token=$token&page=2>; rel="next"},
+      '</api/linkedin/things?page=2>; rel="next"' ],
+    [ 'Content-Location with only the token in its query', 'Content-Location',
+      "$lapi/things?oauth2_access_token=$token", '/api/linkedin/things' ],
+    [ "another site's URL with the token: the parameter is left out", 'Location',
+      "https://elsewhere.example/x?oauth2_access_token=$token#f", 'https://elsewhere.example/x#f' ],
+    [ 'the token elsewhere in the URL: dropped', 'Location',
+      "$lapi/tokens/$token", undef ],
+) {
+    my ($what, $header, $sent, $want) = @$case;
+    provider_post('/_control/config', { api_response_headers => { $header => $sent } });
+    $res = $ua->get(site('/api/linkedin/things?page=1'), Accept => 'application/json');
+    ok t_cmp($res->code, 200, "$what: the answer passes");
+    ok t_cmp(scalar $res->header($header), $want, "$what: $header");
+}
+provider_post('/_control/config', { api_response_headers => {} });
 
 # Peak memory (VmHWM, kB) of each child of the test httpd, by pid.
 sub children_hwm {
