@@ -6,6 +6,7 @@
  * administrator can check what inheritance and overrides produced.
  */
 #include "mod_oauthclient_status.h"
+#include "oac_util.h"
 
 #include "http_main.h"
 #include "http_protocol.h"
@@ -186,6 +187,21 @@ static json_t *counters_to_json(request_rec *r, const oac_app_t *app)
     return o;
 }
 
+/* url as the status page shows it: a query or user info is only said to
+ * be there. */
+static const char *shown_url(apr_pool_t *p, const char *url)
+{
+    const char *shown;
+
+    if (!strchr(url, '?') && !strchr(url, '@')) {
+        return url;
+    }
+    shown = oac_util_url_for_message(p, url);
+    return strchr(url, '?') ? apr_pstrcat(p, shown, "?(query not shown)",
+                                          NULL)
+                            : shown;
+}
+
 static json_t *app_to_json(request_rec *r, const oac_app_t *app)
 {
     json_t *o = json_object();
@@ -194,6 +210,11 @@ static json_t *app_to_json(request_rec *r, const oac_app_t *app)
 
 #define PUT_STR(k, v) \
     json_object_set_new(o, k, (v) ? json_string(v) : json_null())
+/* a configured endpoint may carry a key in its query or user info (some
+ * providers take one there): shown without them */
+#define PUT_URL(k, v) \
+    json_object_set_new(o, k, (v) ? json_string(shown_url(r->pool, v)) \
+                                  : json_null())
     PUT_STR("name", app->name);
     json_object_set_new(o, "oauth_version",
                         json_string(app->version == OAC_OAUTH1 ? "1.0a"
@@ -201,18 +222,18 @@ static json_t *app_to_json(request_rec *r, const oac_app_t *app)
     PUT_STR("client_id", app->client_id);
     json_object_set_new(o, "client_secret",
                         json_string(app->client_secret ? "(set)" : "(none)"));
-    PUT_STR("request_token_url", app->request_token_url);
-    PUT_STR("server_metadata_url", app->server_metadata_url);
-    PUT_STR("authorize_url", app->authorize_url);
-    PUT_STR("access_token_url", app->access_token_url);
-    PUT_STR("refresh_token_url",
+    PUT_URL("request_token_url", app->request_token_url);
+    PUT_URL("server_metadata_url", app->server_metadata_url);
+    PUT_URL("authorize_url", app->authorize_url);
+    PUT_URL("access_token_url", app->access_token_url);
+    PUT_URL("refresh_token_url",
             app->version == OAC_OAUTH2 ? app->refresh_token_url : NULL);
     PUT_STR("api_base_url", app->api_base_url);
     PUT_STR("scope", app->scope);
     PUT_STR("redirect_uri", app->redirect_uri);
     PUT_STR("login_path", app->login_path);
     PUT_STR("logout_path", app->logout_path);
-    PUT_STR("userinfo_endpoint", app->userinfo_endpoint);
+    PUT_URL("userinfo_endpoint", app->userinfo_endpoint);
     PUT_STR("user_claim", app->user_claim);
     if (app->version == OAC_OAUTH2) {
         PUT_STR("code_challenge_method", app->pkce_s256 ? "S256" : NULL);

@@ -9,7 +9,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login json_of);
 
-plan tests => 13;
+plan tests => 15;
 
 provider_config();
 
@@ -55,6 +55,10 @@ ok t_cmp($res->header('Location'), site('/tab2'), 'the 2nd still completes');
 my $text = browser()->get(site('/oauthclient-status'))->content;
 ok t_cmp($text, qr/^\[local\]$/m, 'status lists the app');
 ok t_cmp($text, qr/^counters\.logins_completed = [1-9]\d*$/m, 'status shows counters as text');
+ok t_cmp($text, qr{^access_token_url = http://127\.0\.0\.1:\d+/oauth2/token\?\(query not shown\)$}m,
+         "status says an endpoint has a query, and shows the rest");
+ok t_cmp($text =~ /statusq-key/ ? 'shown' : 'not shown', 'not shown',
+         "status never shows an endpoint's query (it may hold a key)");
 
 # nothing secret in the log above debug
 open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
