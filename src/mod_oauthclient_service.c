@@ -98,7 +98,11 @@ static const void *parse(apr_pool_t *pool, const char *body, apr_size_t len,
     *space = '\0';
     k->fetched_at = apr_strtoi64(text, &end, 10);
     if (*end || oac_token_from_string(&k->token, pwhy, pool, space + 1)
-                != APR_SUCCESS) {
+                != APR_SUCCESS
+        /* sent as a header: checked again, as a session's token is, when
+         * it comes from a store other processes or machines write */
+        || oac_token_check_sendable(pwhy, pool, k->token, NULL)
+           != APR_SUCCESS) {
         *pwhy = "a kept service token is damaged";
         return NULL;
     }

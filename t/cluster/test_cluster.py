@@ -424,8 +424,9 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
     @classmethod
     def setUpClass(cls):
         cls.mc = cluster.Memcached()
+        # local3: test_9e's planted entry, before any node fetched its own
         cls.site = Site("memcache:127.0.0.1:%d" % cls.mc.port, "cookie", memcached=cls.mc,
-                        apps=("local", "local2"))
+                        apps=("local", "local2", "local3"))
 
     @classmethod
     def tearDownClass(cls):
@@ -509,6 +510,33 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         status, _, body = cluster.Browser(site.nodes[0].port).request("/svc/pub/x")
         self.assertEqual((status, b"no_service_token" in body), (503, True),
                          "the planted entry was taken: %d %r" % (status, body[:200]))
+
+    def test_7b_planted_token_with_a_line_break(self):
+        """An entry sealed as a node seals, whose token holds a line break
+        (written by whoever has the client's secret, or a node of another
+        build): not taken, as a session's token would not be. Sent as it
+        was, its second line would be a header of the API request."""
+        site = self.site
+        name, key = service_entry("local3", "", "http://127.0.0.1:%d/oauth2/token"
+                                  % site.provider.port, "oauth2-client", "", "",
+                                  "client_secret_basic", "oauth2-secret", "", "")
+        plain = ("%d 3.PLANTED*0D*0AX-Injected*3A*20yes..Bearer...0"
+                 % int(time.time())).encode()
+        self.assertEqual(self.mc.set(name, codec_seal(key, plain)), b"STORED\r\n")
+        before = site.provider.stats()
+        status, _, body = cluster.Browser(site.nodes[0].port).request("/svc/local3/x")
+        after = site.provider.stats()
+        self.assertEqual(status, 200, self.errors())
+        headers = json.loads(body)["headers"]
+        self.assertNotIn("X-Injected", headers)
+        self.assertNotIn("PLANTED", headers.get("Authorization", ""))
+        self.assertEqual(after["client_credentials_requests"]
+                         - before.get("client_credentials_requests", 0), 1,
+                         "the node fetched a token of its own")
+        # taken, it would have gone to the API first (refused there, then
+        # renewed): one call of the API, with the node's token
+        self.assertEqual(after["api_requests"] - before.get("api_requests", 0), 1,
+                         "the planted token never went to the API")
 
     def test_8_service_token_of_months(self):
         """A client credentials token that lives longer than 30 days:
