@@ -85,6 +85,7 @@ static const key_spec_t key_specs[] = {
     { "user_claim",                 K_STRING,      NULL },
     { "client_key_file",            K_FILE,        NULL },
     { "client_key_id",              K_STRING,      NULL },
+    { "apple_team_id",              K_STRING,      NULL },
     { "dpop_signing_alg",           K_ENUM,        dpop_algs },
     { "dpop_key_file",              K_FILE,        NULL },
     { "security_profile",           K_ENUM,        security_profiles },
@@ -592,7 +593,8 @@ static apr_status_t require_keys(const char **perr, apr_pool_t *p,
     if (!app->client_secret
         && ((app->version == OAC_OAUTH2
              && app->token_endpoint_auth_method != OAC_AUTH_NONE
-             && app->token_endpoint_auth_method != OAC_AUTH_PRIVATE_KEY_JWT)
+             && app->token_endpoint_auth_method != OAC_AUTH_PRIVATE_KEY_JWT
+             && !oac_fix_has(app, "apple"))
             || (app->version == OAC_OAUTH1
                 && app->signature_method != OAC_SIG_RSA_SHA1))) {
         *perr = apr_psprintf(p, "missing required key client_secret (%s)",
@@ -615,7 +617,7 @@ static apr_status_t reject_other_version_keys(const char **perr,
         "revocation_endpoint", "issuer", "server_metadata_url", "jwks_uri",
         "id_token_signed_response_alg", "leeway", "end_session_endpoint",
         "post_logout_redirect_uri", "client_key_file", "client_key_id",
-        "dpop_signing_alg", "dpop_key_file", "security_profile",
+        "apple_team_id", "dpop_signing_alg", "dpop_key_file", "security_profile",
         "pushed_authorization_request_endpoint", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
@@ -739,27 +741,109 @@ static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
+static apr_status_t load_client_key(const char **perr, apr_pool_t *p,
+                                    oac_app_t *app)
+{
+    const char *why;
+
+    if (oac_signer_from_file(&app->client_signer, &why, p,
+                             app->client_key_file, app->client_key_id)
+        != APR_SUCCESS) {
+        *perr = apr_pstrcat(p, "client_key_file: ", why, NULL);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* Sign in with Apple takes no fixed client secret: the client signs one,
+ * a JWT of its team, with a key Apple made for it, and sends it as
+ * client_secret in the form. Each is made for one call and lives five
+ * minutes (Apple allows up to six months): nothing long-lived to leak
+ * or to renew by hand. */
+static apr_status_t finish_apple(const char **perr, apr_pool_t *p,
+                                 oac_app_t *app, apr_table_t *keys)
+{
+    const char *v;
+
+    if (app->fapi2) {
+        *perr = "security_profile=fapi2 authenticates the client with "
+                "private_key_jwt, and Apple takes only its client_secret "
+                "JWT (compliance_fix=apple): drop one of them";
+        return APR_EINVAL;
+    }
+    if ((v = apr_table_get(keys, "token_endpoint_auth_method"))
+        && strcmp(v, "client_secret_post")) {
+        *perr = apr_psprintf(p, "compliance_fix=apple sends the client "
+                             "secret it signs in the form "
+                             "(client_secret_post), the only way Apple "
+                             "takes it, not %s: drop "
+                             "token_endpoint_auth_method", v);
+        return APR_EINVAL;
+    }
+    if (app->client_secret) {
+        *perr = "compliance_fix=apple signs a client_secret for each call "
+                "with client_key_file: drop client_secret";
+        return APR_EINVAL;
+    }
+    if (!(v = app->apple_team_id) || !*v || strlen(v) > 64
+        || v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                       "0123456789")]) {
+        *perr = v ? "apple_team_id: letters and digits, as Apple shows "
+                    "the Team ID (Membership details)"
+                  : "compliance_fix=apple needs apple_team_id=TEAMID, "
+                    "the Team ID of the Apple developer account (Membership "
+                    "details), which issues the client_secret";
+        return APR_EINVAL;
+    }
+    if (!app->client_key_file || !app->client_key_id) {
+        *perr = "compliance_fix=apple signs the client_secret with the key "
+                "Apple made for Sign in with Apple (Certificates, "
+                "Identifiers & Profiles > Keys): "
+                "client_key_file=/path/to/AuthKey_KEYID.p8 and "
+                "client_key_id=KEYID";
+        return APR_EINVAL;
+    }
+    if (load_client_key(perr, p, app) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    if (strcmp(oac_signer_alg(app->client_signer), "ES256")) {
+        *perr = apr_psprintf(p, "client_key_file: %s holds a key for %s; "
+                             "Apple's keys are EC P-256 (ES256)",
+                             app->client_key_file,
+                             oac_signer_alg(app->client_signer));
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
 /* The keys the client signs with, loaded here so that a missing or wrong
  * key stops configtest, not the first login. */
 static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
-                                   oac_app_t *app)
+                                   oac_app_t *app, apr_table_t *keys)
 {
     const char *why;
 
     if (app->version != OAC_OAUTH2) {
         return APR_SUCCESS;
     }
-    if (app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT) {
+    if (app->apple_team_id && !oac_fix_has(app, "apple")) {
+        *perr = "apple_team_id is for compliance_fix=apple";
+        return APR_EINVAL;
+    }
+    if (oac_fix_has(app, "apple")) {
+        apr_status_t rv = finish_apple(perr, p, app, keys);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    else if (app->token_endpoint_auth_method == OAC_AUTH_PRIVATE_KEY_JWT) {
         if (!app->client_key_file) {
             *perr = "token_endpoint_auth_method=private_key_jwt signs with "
                     "client_key_file=/path/to/key.pem (RSA, EC P-256 or "
                     "Ed25519)";
             return APR_EINVAL;
         }
-        if (oac_signer_from_file(&app->client_signer, &why, p,
-                                 app->client_key_file, app->client_key_id)
-            != APR_SUCCESS) {
-            *perr = apr_pstrcat(p, "client_key_file: ", why, NULL);
+        if (load_client_key(perr, p, app) != APR_SUCCESS) {
             return APR_EINVAL;
         }
         if (app->fapi2 && !strcmp(oac_signer_alg(app->client_signer),
@@ -770,7 +854,8 @@ static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
     }
     else if (app->client_key_file || app->client_key_id) {
         *perr = "client_key_file and client_key_id are for "
-                "token_endpoint_auth_method=private_key_jwt";
+                "token_endpoint_auth_method=private_key_jwt (or "
+                "compliance_fix=apple)";
         return APR_EINVAL;
     }
     if (!app->dpop_alg) {
@@ -954,6 +1039,11 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
     app->leeway = 60;
     app->client_key_file = apr_table_get(keys, "client_key_file");
     app->client_key_id = apr_table_get(keys, "client_key_id");
+    app->apple_team_id = apr_table_get(keys, "apple_team_id");
+    if (oac_fix_has(app, "apple")
+        && !apr_table_get(keys, "token_endpoint_auth_method")) {
+        app->token_endpoint_auth_method = OAC_AUTH_CLIENT_SECRET_POST;
+    }
     app->dpop_alg = apr_table_get(keys, "dpop_signing_alg");
     app->dpop_key_file = apr_table_get(keys, "dpop_key_file");
     app->par_endpoint =
@@ -968,7 +1058,7 @@ static apr_status_t finalize(oac_app_t **papp, const char **perr,
         || APR_SUCCESS != (rv = finish_oidc(perr, p, app, keys))
         || APR_SUCCESS != (rv = reject_other_version_keys(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_fapi2(perr, p, app, keys))
-        || APR_SUCCESS != (rv = finish_signers(perr, p, app))
+        || APR_SUCCESS != (rv = finish_signers(perr, p, app, keys))
         || APR_SUCCESS != (rv = finish_rsa_key(perr, p, app))
         || APR_SUCCESS != (rv = check_realm(perr, app))
         || APR_SUCCESS != (rv = finish_paths(perr, p, app, keys))) {

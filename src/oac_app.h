@@ -91,6 +91,7 @@ typedef struct {
     /* contract section 11 */
     const char *client_key_file;      /* private_key_jwt's key, or NULL */
     const char *client_key_id;        /* its kid, or NULL */
+    const char *apple_team_id;        /* compliance_fix=apple: iss of its client_secret */
     struct oac_signer_t *client_signer;   /* loaded from client_key_file */
     const char *dpop_alg;             /* dpop_signing_alg: DPoP on, or NULL */
     const char *dpop_key_file;        /* or NULL: a key made at startup */

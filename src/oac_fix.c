@@ -15,6 +15,7 @@ const char *const oac_fix_names[] = {
     "linkedin",     /* API calls carry ?oauth2_access_token= */
     "weibo",        /* API calls carry ?access_token= */
     "microsoft",    /* Entra ID: the issuer names the tenant, by its ID */
+    "apple",        /* the client_secret is a JWT the client signs */
     NULL
 };
 

@@ -38,6 +38,10 @@ apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
                                      const char *map);
 
 /* Whether the app lists the fix name. */
+/* Sign in with Apple's issuer: the audience of the client_secret that
+ * compliance_fix=apple signs, when the app names no issuer of its own. */
+#define OAC_APPLE_ISSUER "https://appleid.apple.com"
+
 int oac_fix_has(const oac_app_t *app, const char *name);
 
 /* compliance_fix=microsoft (Entra ID): iss, when metadata naming it may

@@ -79,6 +79,22 @@ static int is_reserved_authorize_param(const char *name, const oac_app_t *app)
     return app->scope && strcmp(name, "scope") == 0;
 }
 
+/* Whether the space-separated list has word in it. */
+static int has_word(const char *list, const char *word)
+{
+    apr_size_t n = strlen(word);
+
+    while (list && *list) {
+        apr_size_t len = strcspn(list, " ");
+        if (len == n && !strncmp(list, word, n)) {
+            return 1;
+        }
+        list += len;
+        list += strspn(list, " ");
+    }
+    return 0;
+}
+
 static apr_array_header_t *authorize_params(apr_pool_t *p,
                                             const oac_app_t *app,
                                             const char *redirect_uri,
@@ -108,6 +124,13 @@ static apr_array_header_t *authorize_params(apr_pool_t *p,
                 oac_form_add(params, extra[i].name, extra[i].value);
             }
         }
+    }
+    /* Apple refuses a request for the user's name or email address that
+     * would come back in the URL. */
+    if (oac_fix_has(app, "apple") && !oac_form_get(params, "response_mode")
+        && (has_word(oac_form_get(params, "scope"), "name")
+            || has_word(oac_form_get(params, "scope"), "email"))) {
+        oac_form_add(params, "response_mode", "form_post");
     }
     return params;
 }
@@ -217,29 +240,47 @@ static apr_status_t add_assertion(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/*
- * The POST to url: form plus client authentication, then the extra
- * (configured) parameters whose names are not taken, so configuration can
- * replace neither the grant's parameters nor client_id / client_secret.
- */
-static apr_status_t token_request(oac_http_request_t **preq,
-                                  const char **perr, apr_pool_t *p,
-                                  const oac_app_t *app, const char *url,
-                                  apr_array_header_t *form,
-                                  const apr_array_header_t *extra)
+/* Sign in with Apple's client_secret (compliance_fix=apple): a JWT the
+ * team issues about the client (iss the Team ID, sub the client_id), for
+ * Apple (aud the issuer, https://appleid.apple.com), made for this call. */
+static apr_status_t add_apple_secret(const char **perr, apr_pool_t *p,
+                                     const oac_app_t *app,
+                                     apr_array_header_t *form,
+                                     apr_int64_t now)
 {
-    apr_table_t *headers = apr_table_make(p, 2);
-    oac_http_request_t *req;
+    const char *aud = app->issuer ? app->issuer : OAC_APPLE_ISSUER;
+    json_t *claims;
+    char *jws;
+    apr_status_t rv;
 
-    if (!url || !*url) {
-        *perr = apr_psprintf(p, "app %s has no token endpoint URL",
-                             app_name(app));
+    if (!app->client_signer || !app->apple_team_id) {
+        *perr = apr_psprintf(p, "app %s has no key or Team ID to sign its "
+                             "client_secret with", app_name(app));
         return APR_EINVAL;
     }
-    if (!app->client_id || !*app->client_id) {
-        *perr = apr_psprintf(p, "app %s has no client_id", app_name(app));
+    claims = json_pack("{s:s, s:s, s:s, s:I, s:I}", "iss", app->apple_team_id,
+                       "sub", app->client_id, "aud", aud,
+                       "iat", (json_int_t)now, "exp", (json_int_t)(now + 300));
+    if (!claims) {
+        *perr = "the client_secret's claims are no valid UTF-8";
         return APR_EINVAL;
     }
+    rv = oac_sign_jws(&jws, perr, p, app->client_signer, NULL, 0, claims);
+    json_decref(claims);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    oac_form_set(form, "client_id", app->client_id);
+    oac_form_set(form, "client_secret", jws);
+    return APR_SUCCESS;
+}
+
+/* The client authentication token_endpoint_auth_method names. */
+static apr_status_t add_client_auth(const char **perr, apr_pool_t *p,
+                                    const oac_app_t *app,
+                                    apr_array_header_t *form,
+                                    apr_table_t *headers)
+{
     if (app->token_endpoint_auth_method != OAC_AUTH_NONE
         && app->token_endpoint_auth_method != OAC_AUTH_PRIVATE_KEY_JWT
         && !app->client_secret) {
@@ -259,18 +300,47 @@ static apr_status_t token_request(oac_http_request_t **preq,
         oac_form_set(form, "client_id", app->client_id);
         break;
     case OAC_AUTH_CLIENT_SECRET_JWT:
-    case OAC_AUTH_PRIVATE_KEY_JWT: {
-        apr_status_t rv = add_assertion(perr, p, app, form,
-                                        apr_time_sec(apr_time_now()));
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        break;
-    }
+    case OAC_AUTH_PRIVATE_KEY_JWT:
+        return add_assertion(perr, p, app, form,
+                             apr_time_sec(apr_time_now()));
     case OAC_AUTH_CLIENT_SECRET_BASIC:
     default:
         apr_table_setn(headers, "Authorization", basic_credentials(p, app));
         break;
+    }
+    return APR_SUCCESS;
+}
+
+/*
+ * The POST to url: form plus client authentication, then the extra
+ * (configured) parameters whose names are not taken, so configuration can
+ * replace neither the grant's parameters nor client_id / client_secret.
+ */
+static apr_status_t token_request(oac_http_request_t **preq,
+                                  const char **perr, apr_pool_t *p,
+                                  const oac_app_t *app, const char *url,
+                                  apr_array_header_t *form,
+                                  const apr_array_header_t *extra)
+{
+    apr_table_t *headers = apr_table_make(p, 2);
+    oac_http_request_t *req;
+    apr_status_t rv;
+
+    if (!url || !*url) {
+        *perr = apr_psprintf(p, "app %s has no token endpoint URL",
+                             app_name(app));
+        return APR_EINVAL;
+    }
+    if (!app->client_id || !*app->client_id) {
+        *perr = apr_psprintf(p, "app %s has no client_id", app_name(app));
+        return APR_EINVAL;
+    }
+    if ((rv = oac_fix_has(app, "apple")
+                  ? add_apple_secret(perr, p, app, form,
+                                     apr_time_sec(apr_time_now()))
+                  : add_client_auth(perr, p, app, form, headers))
+        != APR_SUCCESS) {
+        return rv;
     }
     apr_table_setn(headers, "Accept", "application/json");
     add_missing(form, extra);

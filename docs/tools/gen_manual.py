@@ -35,7 +35,7 @@ TOP = os.environ.get("OAC_SRCDIR") or os.path.dirname(
 SOURCE = "docs/mod_oauthclient.xml"
 HTTPD_DOCS = "https://httpd.apache.org/docs/2.4/mod/"
 # The provider guides, in the order the manual lists them.
-GUIDES = ["github", "google", "entra", "keycloak", "x",
+GUIDES = ["github", "google", "entra", "apple", "keycloak", "x",
           "django-oauth-toolkit"]
 OWN_MODULE = "mod_oauthclient"
 

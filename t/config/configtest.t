@@ -33,6 +33,8 @@ system("openssl genpkey -algorithm ED448 -out $keys/ed448.pem 2>/dev/null") == 0
     or die "openssl genpkey ED448";
 system("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out $keys/rsa1024.pem 2>/dev/null") == 0
     or die "openssl genpkey RSA 1024";
+system("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out $keys/rsa2048.pem 2>/dev/null") == 0
+    or die "openssl genpkey RSA 2048";
 system("openssl pkey -in $keys/p256.pem -pubout -out $keys/p256-public.pem 2>/dev/null") == 0
     or die "openssl pkey -pubout";
 open my $nokey, '>', "$keys/nokey.pem" or die $!;
@@ -97,6 +99,27 @@ my @bad = (
     [ 'client_key_file holding a public key',
       "OAuthRemoteApp gh $gh token_endpoint_auth_method=private_key_jwt client_key_file=$keys/p256-public.pem",
       qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p256-public\.pem: no PEM private key in it/ ],
+    [ 'compliance_fix=apple without apple_team_id',
+      "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple client_key_file=$keys/p256.pem client_key_id=K1",
+      qr/OAuthRemoteApp ap: compliance_fix=apple needs apple_team_id=TEAMID, the Team ID of the Apple developer account/ ],
+    [ 'compliance_fix=apple with a client_secret',
+      "OAuthRemoteApp ap client_id=id client_secret=$secret authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T1 client_key_file=$keys/p256.pem client_key_id=K1",
+      qr/OAuthRemoteApp ap: compliance_fix=apple signs a client_secret for each call with client_key_file: drop client_secret/ ],
+    [ 'compliance_fix=apple without its key',
+      "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T1",
+      qr/OAuthRemoteApp ap: compliance_fix=apple signs the client_secret with the key Apple made .*client_key_file=\/path\/to\/AuthKey_KEYID\.p8 and client_key_id=KEYID/ ],
+    [ 'compliance_fix=apple with another key type',
+      "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T1 client_key_file=$keys/rsa2048.pem client_key_id=K1",
+      qr/OAuthRemoteApp ap: client_key_file: \Q$keys\E\/rsa2048\.pem holds a key for RS256; Apple's keys are EC P-256 \(ES256\)/ ],
+    [ 'compliance_fix=apple with client_secret_basic',
+      "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T1 client_key_file=$keys/p256.pem client_key_id=K1 token_endpoint_auth_method=client_secret_basic",
+      qr/OAuthRemoteApp ap: compliance_fix=apple sends the client secret it signs in the form \(client_secret_post\), the only way Apple takes it, not client_secret_basic/ ],
+    [ 'apple_team_id that is no Team ID',
+      "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T-1 client_key_file=$keys/p256.pem client_key_id=K1",
+      qr/OAuthRemoteApp ap: apple_team_id: letters and digits/ ],
+    [ 'apple_team_id without compliance_fix=apple',
+      "OAuthRemoteApp ap $gh apple_team_id=T1",
+      qr/OAuthRemoteApp ap: apple_team_id is for compliance_fix=apple/ ],
     [ 'fapi2 with a client_key_file of a wrong key type',
       "OAuthRemoteApp gh client_id=id security_profile=fapi2 client_key_file=$keys/p384.pem issuer=https://p.example pushed_authorization_request_endpoint=https://p.example/par authorize_url=https://p.example/authorize access_token_url=https://p.example/token",
       qr/OAuthRemoteApp gh: client_key_file: \Q$keys\E\/p384\.pem: an EC key on the curve secp384r1; only P-256 \(ES256\) is used/ ],
@@ -171,7 +194,7 @@ my @bad = (
       qr/login_path path '\/oauth\/a\/login' is already used by the login_path of app a/ ],
     [ 'unknown compliance fix',
       "OAuthRemoteApp gh $gh compliance_fix=facebook,myspace",
-      qr/OAuthRemoteApp gh: compliance_fix 'myspace' is not a built-in fix; known fixes: facebook, slack, camelcase, linkedin, weibo, microsoft/ ],
+      qr/OAuthRemoteApp gh: compliance_fix 'myspace' is not a built-in fix; known fixes: facebook, slack, camelcase, linkedin, weibo, microsoft, apple/ ],
     [ 'bad token_field_map',
       "OAuthRemoteApp gh $gh token_field_map=accessToken:password",
       qr/OAuthRemoteApp gh: token_field_map target 'password' is not one of access_token/ ],

@@ -24,7 +24,11 @@ my %examples = (
                                ENTRA_CUSTOMER_TENANT_ID)],
     'django-oauth-toolkit' => [qw(DOT_CLIENT_ID DOT_CLIENT_SECRET)],
     fapi2   => [qw(BANK_CLIENT_ID BANK_CLIENT_SECRET)],
+    # Apple's client secret is signed by the module: no variable holds one
+    apple   => [qw(APPLE_SERVICES_ID APPLE_NO_SECRET APPLE_TEAM_ID APPLE_KEY_ID)],
 );
+# Values of a form the module checks (an Apple Team ID: letters and digits)
+my %values = (APPLE_TEAM_ID => 'A1B2C3D4E5', APPLE_KEY_ID => 'K1L2M3N4O5');
 my $dir = OAC::Env::src_dir() . "/conf/examples";
 opendir my $dh, $dir or die "cannot read $dir: $!";
 my @files = sort map { /^(.+)\.conf$/ ? $1 : () } readdir $dh;
@@ -39,11 +43,12 @@ my $keyfile = File::Temp->new(TMPDIR => 1);
 print $keyfile "example-session-passphrase-of-enough-length-0123456789\n";
 close $keyfile;
 my $libexec = OAC::Env::apxs_query('LIBEXECDIR');
-# The keys fapi2.conf names, made here as its comments say.
+# The keys fapi2.conf and apple.conf name, made here as their comments
+# say (Apple's .p8 is an EC P-256 key in PKCS#8 PEM, as genpkey writes).
 my $keydir = File::Temp::tempdir(CLEANUP => 1);
-for my $k (qw(fapi-client fapi-dpop)) {
+for my $k (qw(fapi-client.pem fapi-dpop.pem apple-signin.p8)) {
     system("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
-           . "-out $keydir/$k.pem 2>/dev/null") == 0 or die "openssl genpkey";
+           . "-out $keydir/$k 2>/dev/null") == 0 or die "openssl genpkey";
 }
 chmod 0755, $keydir;
 
@@ -53,10 +58,10 @@ for my $name (sort keys %examples) {
     my $conf = do { local $/; <$fh> };
     close $fh;
     my $swapped = $conf =~ s{/etc/apache2/oauth-session\.key}{$keyfile}g;
-    $conf =~ s{/etc/apache2/oauth/(fapi-\w+\.pem)}{$keydir/$1}g;
+    $conf =~ s{/etc/apache2/oauth/(fapi-\w+\.pem|apple-signin\.p8)}{$keydir/$1}g;
     my ($id, $secret, @more) = @{ $examples{$name} };
     my $secret_value = "example-SECRET-$name";
-    my $defines = join '', map { "Define $_ example-$_\n" } @more;
+    my $defines = join '', map { "Define $_ " . ($values{$_} // "example-$_") . "\n" } @more;
     my ($status, $out) = configtest(
         "LoadModule ssl_module $libexec/mod_ssl.so\n"
         . "Define $id example-id-$name\nDefine $secret $secret_value\n"

@@ -478,8 +478,8 @@ class Generated(unittest.TestCase):
         tested = set(re.findall(r"^\s*'?([\w-]+)'?\s*=>\s*\[qw",
                                 examples_t, re.M))
         self.assertEqual(set(gen_manual.GUIDES),
-                         {"github", "google", "entra", "keycloak", "x",
-                          "django-oauth-toolkit"})
+                         {"github", "google", "entra", "apple", "keycloak",
+                          "x", "django-oauth-toolkit"})
         for name in gen_manual.GUIDES:
             guide = read("docs/providers/%s.md" % name)
             confs = re.findall(r"^<!-- config: conf/examples/([\w-]+)\.conf -->$",

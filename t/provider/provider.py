@@ -98,7 +98,7 @@ Test control (loopback clients only)
 ------------------------------------
 GET  /_control/stats          counters + last_token_request, last_api_request,
                               last_oauth1_request, last_id_token,
-                              last_end_session
+                              last_end_session, last_apple_secret
 POST /_control/reset          clears counters, tokens, codes, nonces AND config
 GET  /_control/config         current configuration
 POST /_control/config         JSON object, merged into the configuration; unknown
@@ -204,6 +204,9 @@ USERS = {
 OAUTH2_CLIENTS = {
     "oauth2-client": {"secret": "oauth2-secret", "public": False},
     "public-client": {"secret": None, "public": True},
+    # Sign in with Apple's: its client_secret is a JWT it signs (config
+    # apple_clients gives its team, key ID and key)
+    "apple-client": {"secret": None, "public": False, "apple": True},
 }
 
 OAUTH1_CONSUMERS = {
@@ -247,6 +250,10 @@ DEFAULT_CONFIG = {
     "tenants": {},                      # {user: tenant ID}: that user's id_tokens carry tid
                                         # and the tenant's issuer, as Microsoft Entra ID's
                                         # (ISSUER/TID/v2.0; see tenant_discovery)
+    "apple_clients": {},                # {client_id: {"team": ID, "kid": ID, "key_file": PEM}}:
+                                        # the client_secret is checked as Sign in with
+                                        # Apple checks it (an ES256 JWT of the team,
+                                        # about the client, for this issuer)
     "tenant_domains": {},               # {domain: tenant ID}: what /DOMAIN/v2.0/...
                                         # names as the issuer
     "refresh_id_token": False,          # refresh responses of an openid grant carry an
@@ -683,6 +690,10 @@ def validate_config(update):
         elif key in ("token_override", "refresh_override", "userinfo_override",
                      "metadata_override", "id_token_override"):
             ok = isinstance(value, dict)
+        elif key == "apple_clients":
+            ok = isinstance(value, dict) and all(
+                isinstance(v, dict) and all(isinstance(v.get(k), str) for k in ("team", "kid", "key_file"))
+                for v in value.values())
         elif key in ("tenants", "tenant_domains"):
             ok = isinstance(value, dict) and all(
                 isinstance(k, str) and isinstance(v, str) for k, v in value.items())
@@ -735,7 +746,8 @@ class State:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.last = {"last_token_request": None, "last_api_request": None,
                      "last_oauth1_request": None, "revocations": [],
-                     "last_id_token": None, "last_end_session": None}
+                     "last_id_token": None, "last_end_session": None,
+                     "last_apple_secret": None}
         self.codes = {}            # code -> grant (kept after use to detect replays)
         self.access_tokens = {}    # OAuth 2 access token -> record
         self.refresh_tokens = {}   # OAuth 2 refresh token -> record
@@ -831,6 +843,15 @@ def jwk_thumbprint(jwk):
         raise ValueError("unsupported or incomplete jwk")
     members = json.dumps({k: jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
     return b64url(hashlib.sha256(members.encode()).digest())
+
+
+def pem_public_jwk(path):
+    """The public JWK of the EC P-256 private key in a PEM file."""
+    from cryptography.hazmat.primitives import serialization
+    with open(path, "rb") as f:
+        numbers = serialization.load_pem_private_key(f.read(), None).public_key().public_numbers()
+    return {"kty": "EC", "crv": "P-256", "x": b64url(numbers.x.to_bytes(32, "big")),
+            "y": b64url(numbers.y.to_bytes(32, "big"))}
 
 
 def dpop_signature_ok(alg, jwk, signing_input, signature):
@@ -1540,6 +1561,13 @@ class Handler(BaseHTTPRequestHandler):
         if client is None:
             self._invalid_client(basic, "unknown client")
             return None
+        if client.get("apple"):
+            why = "Apple takes the client_secret in the form only" if basic else \
+                self._apple_secret_problem(client_id, secret)
+            if why:
+                self._invalid_client(basic, why)
+                return None
+            return client_id
         if client["public"]:
             if secret:  # a public client has nothing to authenticate with
                 self._invalid_client(basic, "public client must not send a secret")
@@ -1548,6 +1576,40 @@ class Handler(BaseHTTPRequestHandler):
             self._invalid_client(basic, "client authentication failed")
             return None
         return client_id
+
+    def _apple_secret_problem(self, client_id, secret):
+        """Why a Sign in with Apple client_secret is refused, or None: an
+        ES256 JWT with the key's kid, iss the team, sub the client, aud
+        this issuer, iat not ahead, exp after now and within six months
+        of iat."""
+        with self.state.lock:
+            conf = copy.deepcopy(self.state.config["apple_clients"].get(client_id))
+        if not conf:
+            return "no Apple key configured for this client"
+        parts = (secret or "").split(".")
+        if len(parts) != 3:
+            return "client_secret is no JWT"
+        try:
+            header = json.loads(b64url_decode(parts[0]))
+            claims = json.loads(b64url_decode(parts[1]))
+            signature = b64url_decode(parts[2])
+        except ValueError:
+            return "client_secret is no JWT"
+        if header.get("alg") != "ES256" or header.get("kid") != conf["kid"]:
+            return "client_secret: not ES256 with the key's kid"
+        if dpop_signature_ok("ES256", pem_public_jwk(conf["key_file"]),
+                             (parts[0] + "." + parts[1]).encode(), signature) is not True:
+            return "client_secret: bad signature"
+        if (claims.get("iss"), claims.get("sub"), claims.get("aud")) != \
+                (conf["team"], client_id, self.issuer()):
+            return "client_secret: iss, sub or aud is not the team, the client and this issuer"
+        iat, exp, now = claims.get("iat"), claims.get("exp"), time.time()
+        if not (isinstance(iat, int) and isinstance(exp, int)
+                and iat <= now + 60 and exp > now and exp - iat <= 15777000):
+            return "client_secret: iat or exp out of range"
+        with self.state.lock:
+            self.state.last["last_apple_secret"] = {"header": header, "claims": claims}
+        return None
 
     def _invalid_client(self, basic, description):
         # §5.2: 401 + WWW-Authenticate when the client tried the Authorization header

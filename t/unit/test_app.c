@@ -215,7 +215,7 @@ static void test_set_rejects(void **state)
     assert_string_equal(set_error("compliance_fix", "slack,myspace"),
                         "compliance_fix 'myspace' is not a built-in fix; "
                         "known fixes: facebook, slack, camelcase, linkedin, "
-                        "weibo, microsoft");
+                        "weibo, microsoft, apple");
 }
 
 static void test_defaults_and_kwargs(void **state)

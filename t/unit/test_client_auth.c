@@ -20,6 +20,7 @@
 
 #include "oac_test.h"
 
+#include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_jose.h"
 #include "oac_oauth2.h"
@@ -225,6 +226,112 @@ static void client_secret_jwt(void **state)
                          form_of(p, s.reqs[0], "client_assertion"), NULL,
                          "HS256", "kd94hf93k423kf44"), OAC_JOSE_OK);
     assert_string_equal(str(c, "iss"), "client-1");
+}
+
+/* The header of a JWS, as JSON. */
+static json_t *header_of(const char *jws)
+{
+    apr_pool_t *p;
+    apr_size_t n = 0;
+    unsigned char *raw = NULL;
+    const char *why;
+    json_t *h;
+
+    apr_pool_create(&p, NULL);
+    assert_int_equal(oac_util_b64url_decode(&raw, &n, &why, p,
+                         apr_pstrndup(p, jws, strcspn(jws, "."))),
+                     APR_SUCCESS);
+    h = json_loadb((const char *)raw, n, 0, NULL);
+    apr_pool_destroy(p);
+    assert_non_null(h);
+    return h;
+}
+
+/* compliance_fix=apple: the client_secret is an ES256 JWT of the team
+ * (iss), about the client (sub), for Apple (aud), sent in the form, on
+ * every call to the token endpoint; made afresh each time. */
+static void apple_client_secret(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+    answer_t ok[] = { { 200, "{\"access_token\":\"AT\",\"token_type\":"
+                             "\"Bearer\"}", NULL },
+                      { 200, "{\"access_token\":\"AT2\"}", NULL } };
+    script_t s = { ok, 2, 0, { 0 } };
+    oac_token_t old = { 0 }, *t;
+    const char *err = NULL, *secret;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    json_t *c, *h;
+
+    app->compliance_fixes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(app->compliance_fixes, const char *) = "apple";
+    app->token_endpoint_auth_method = OAC_AUTH_CLIENT_SECRET_POST;
+    app->client_secret = NULL;
+    app->client_signer = ec_key(p, "KEY1234567");
+    app->apple_team_id = "TEAM123456";
+    app->issuer = NULL;
+    assert_int_equal(oac_oauth2_exchange_code(&t, &err, p,
+                         oac_http_client_make(p, scripted, &s), app, "CODE",
+                         "https://rp.example/cb", NULL, NOW), APR_SUCCESS);
+    assert_null(apr_table_get(s.reqs[0]->headers, "Authorization"));
+    assert_null(form_of(p, s.reqs[0], "client_assertion"));
+    assert_string_equal(form_of(p, s.reqs[0], "client_id"), "client-1");
+    secret = form_of(p, s.reqs[0], "client_secret");
+    c = claims_of(p, secret, app->client_signer, "KEY1234567");
+    assert_string_equal(str(c, "iss"), "TEAM123456");
+    assert_string_equal(str(c, "sub"), "client-1");
+    assert_string_equal(str(c, "aud"), OAC_APPLE_ISSUER);
+    assert_true(json_integer_value(json_object_get(c, "iat")) >= now);
+    assert_true(json_integer_value(json_object_get(c, "iat")) <= now + 5);
+    assert_int_equal(json_integer_value(json_object_get(c, "exp"))
+                     - json_integer_value(json_object_get(c, "iat")), 300);
+    h = header_of(secret);
+    assert_string_equal(str(h, "alg"), "ES256");
+    assert_string_equal(str(h, "kid"), "KEY1234567");
+    json_decref(h);
+
+    /* a refresh signs its own; the issuer, when known, is the audience */
+    app->issuer = "https://as.example";
+    old.access_token = "AT0";
+    old.refresh_token = "RT0";
+    assert_int_equal(oac_oauth2_refresh(&t, &err, p,
+                         oac_http_client_make(p, scripted, &s), app, &old,
+                         NOW), APR_SUCCESS);
+    c = claims_of(p, form_of(p, s.reqs[1], "client_secret"),
+                  app->client_signer, "KEY1234567");
+    assert_string_equal(str(c, "aud"), "https://as.example");
+    assert_string_equal(form_of(p, s.reqs[1], "refresh_token"), "RT0");
+
+    /* no key, no call */
+    app->client_signer = NULL;
+    s.calls = 0;
+    assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
+                             oac_http_client_make(p, scripted, &s), app,
+                             "CODE", "https://rp.example/cb", NULL, NOW),
+                         APR_SUCCESS);
+    assert_int_equal(s.calls, 0);
+
+    /* asking for the name or email address: the answer comes as a form
+     * post, as Apple requires; not otherwise, nor against the
+     * configuration's own response_mode */
+    app->scope = "openid name email";
+    assert_non_null(strstr(oac_oauth2_authorize_url(p, app, "https://rp/cb",
+                                                    "S", NULL),
+                           "&response_mode=form_post"));
+    app->scope = "openid email";
+    assert_non_null(strstr(oac_oauth2_authorize_url(p, app, "https://rp/cb",
+                                                    "S", NULL),
+                           "&response_mode=form_post"));
+    app->scope = "openid names";
+    assert_null(strstr(oac_oauth2_authorize_url(p, app, "https://rp/cb",
+                                                "S", NULL),
+                       "response_mode"));
+    app->scope = "openid name";
+    app->authorize_params = oac_form_make(p);
+    oac_form_add(app->authorize_params, "response_mode", "fragment");
+    assert_null(strstr(oac_oauth2_authorize_url(p, app, "https://rp/cb",
+                                                "S", NULL),
+                       "form_post"));
 }
 
 static void dpop_token_calls(void **state)
@@ -433,6 +540,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(private_key_jwt),
         T(client_secret_jwt),
+        T(apple_client_secret),
         T(dpop_token_calls),
         T(dpop_resource_calls),
         T(pushed_requests),
