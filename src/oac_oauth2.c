@@ -647,6 +647,33 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     return APR_SUCCESS;
 }
 
+/* why with the secrets, and the client credentials req carries (a client
+ * secret, a client assertion or Apple's signed secret made for this call,
+ * Basic credentials), redacted: a provider that quotes what it was sent
+ * must not put them in the log or on an error page. */
+static const char *redact_call(apr_pool_t *p, const char *why,
+                               const oac_http_request_t *req,
+                               const char *const *secrets, int nsecrets)
+{
+    const char **all = apr_pcalloc(p, (nsecrets + 3) * sizeof(*all));
+    apr_array_header_t *form = NULL;
+    const char *auth, *bad;
+    int n = nsecrets;
+
+    memcpy(all, secrets, nsecrets * sizeof(*all));
+    if (req && req->body
+        && oac_form_decode(&form, &bad, p, req->body) == APR_SUCCESS) {
+        all[n++] = oac_form_get(form, "client_secret");
+        all[n++] = oac_form_get(form, "client_assertion");
+    }
+    if (req && req->headers
+        && (auth = apr_table_get(req->headers, "Authorization"))
+        && !strncasecmp(auth, "Basic ", 6)) {
+        all[n++] = auth + 6;
+    }
+    return oac_util_redact(p, why, all, n);
+}
+
 /* Sends req and reads the answer; secrets are redacted from *perr. */
 static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
@@ -676,7 +703,7 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
         }
     }
     if (rv != APR_SUCCESS) {
-        *perr = oac_util_redact(p, why, secrets, nsecrets);
+        *perr = redact_call(p, why, req, secrets, nsecrets);
     }
     return rv;
 }
@@ -852,7 +879,7 @@ static apr_status_t revoke_one(const char **perr, apr_pool_t *p,
                                const char *token, const char *hint,
                                const char *const *secrets, int nsecrets)
 {
-    oac_http_request_t *req;
+    oac_http_request_t *req = NULL;
     oac_http_response_t *resp;
     const char *why = NULL;
     apr_status_t rv;
@@ -874,7 +901,7 @@ static apr_status_t revoke_one(const char **perr, apr_pool_t *p,
         rv = APR_EGENERAL;
     }
     if (rv != APR_SUCCESS) {
-        *perr = oac_util_redact(p, why, secrets, nsecrets);
+        *perr = redact_call(p, why, req, secrets, nsecrets);
     }
     return rv;
 }
@@ -941,19 +968,18 @@ apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
     }
     if ((rv = oac_oauth2_dpop_perform(&resp, &why, p, http, app, req, now))
         != APR_SUCCESS) {
-        *perr = oac_util_redact(p, apr_psprintf(p, "pushed authorization "
-                                    "request endpoint %s: %s",
-                                    oac_util_url_for_message(p, req->url),
-                                    why ? why : "request failed"),
-                                secrets, 1);
+        *perr = redact_call(p, apr_psprintf(p, "pushed authorization "
+                                "request endpoint %s: %s",
+                                oac_util_url_for_message(p, req->url),
+                                why ? why : "request failed"),
+                            req, secrets, 1);
         return rv;
     }
     if (resp->status != 201 && resp->status != 200) {
-        *perr = oac_util_redact(p, apr_psprintf(p, "pushed authorization "
-                                    "request endpoint answered HTTP %d%s",
-                                    resp->status,
-                                    json_error_detail(p, resp)),
-                                secrets, 1);
+        *perr = redact_call(p, apr_psprintf(p, "pushed authorization "
+                                "request endpoint answered HTTP %d%s",
+                                resp->status, json_error_detail(p, resp)),
+                            req, secrets, 1);
         return APR_EGENERAL;
     }
     doc = json_loadb(resp->body, resp->body_len, 0, &jerr);

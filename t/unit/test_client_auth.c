@@ -44,6 +44,9 @@ typedef struct {
     const char *nonce;          /* DPoP-Nonce header, or NULL */
 } answer_t;
 
+/* A form field every answer quotes, or NULL. */
+static const char *echo_field;
+
 typedef struct {
     const answer_t *answers;
     int n, calls;
@@ -70,7 +73,19 @@ static apr_status_t scripted(oac_http_response_t **presp, const char **perr,
     }
     r->content_type = "application/json";
     r->body = apr_pstrdup(p, a->body);
-    r->body_len = strlen(a->body);
+    if (echo_field) {
+        /* a provider that quotes what it was sent */
+        apr_array_header_t *form;
+        const char *why, *v = "";
+        if (oac_form_decode(&form, &why, p, req->body) == APR_SUCCESS
+            && oac_form_get(form, echo_field)) {
+            v = oac_form_get(form, echo_field);
+        }
+        r->body = apr_psprintf(p, "{\"error\":\"invalid_client\","
+                               "\"error_description\":\"bad %s %s\"}",
+                               echo_field, v);
+    }
+    r->body_len = strlen(r->body);
     *presp = r;
     return APR_SUCCESS;
 }
@@ -334,6 +349,53 @@ static void apple_client_secret(void **state)
                        "form_post"));
 }
 
+/* A provider that quotes the client's credentials in its error: the
+ * assertion, Apple's signed secret, Basic credentials never reach the
+ * message that goes to the log. */
+static void quoted_credentials_redacted(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+    answer_t refused[] = { { 401, "", NULL } };
+    script_t s = { refused, 1, 0, { 0 } };
+    oac_token_t *t;
+    const char *err = NULL, *sent;
+
+    app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
+    app->client_secret = NULL;
+    app->client_signer = ec_key(p, "k1");
+    echo_field = "client_assertion";
+    assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
+                             oac_http_client_make(p, scripted, &s), app,
+                             "CODE", "https://rp.example/cb", NULL, NOW),
+                         APR_SUCCESS);
+    sent = form_of(p, s.reqs[0], "client_assertion");
+    assert_non_null(sent);
+    assert_non_null(strstr(err, "bad client_assertion"));
+    /* not even the start of it (the message is cut short) */
+    assert_null(strstr(err, apr_pstrndup(p, sent, 16)));
+
+    /* Apple's secret, on a refresh */
+    app->compliance_fixes = apr_array_make(p, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(app->compliance_fixes, const char *) = "apple";
+    app->token_endpoint_auth_method = OAC_AUTH_CLIENT_SECRET_POST;
+    app->apple_team_id = "TEAM123456";
+    echo_field = "client_secret";
+    s.calls = 0;
+    {
+        oac_token_t old = { 0 };
+        old.access_token = "AT0";
+        old.refresh_token = "RT0";
+        assert_int_not_equal(oac_oauth2_refresh(&t, &err, p,
+                                 oac_http_client_make(p, scripted, &s), app,
+                                 &old, NOW), APR_SUCCESS);
+    }
+    echo_field = NULL;
+    sent = form_of(p, s.reqs[0], "client_secret");
+    assert_non_null(strstr(err, "bad client_secret"));
+    assert_null(strstr(err, apr_pstrndup(p, sent, 16)));
+}
+
 static void dpop_token_calls(void **state)
 {
     apr_pool_t *p = *state;
@@ -541,6 +603,7 @@ int main(void)
         T(private_key_jwt),
         T(client_secret_jwt),
         T(apple_client_secret),
+        T(quoted_credentials_redacted),
         T(dpop_token_calls),
         T(dpop_resource_calls),
         T(pushed_requests),
