@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 #include <jansson.h>
@@ -12,6 +13,9 @@
 #include "oac_util.h"
 
 #define OIDC_SUFFIX "/.well-known/openid-configuration"
+/* Signature algorithms taken from a provider's list: JOSE registers a few
+ * dozen. */
+#define OAC_METADATA_MAX_ALGS 32
 #define RFC8414_INFIX "/.well-known/oauth-authorization-server"
 
 const char *oac_metadata_expected_issuer(apr_pool_t *p, const char *url)
@@ -93,17 +97,28 @@ static const char *default_algs(apr_pool_t *p, json_t *doc)
 {
     json_t *a = json_object_get(doc, "id_token_signing_alg_values_supported");
     json_t *v;
-    const char *algs = "RS256";
+    apr_array_header_t *algs = apr_array_make(p, 8, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(p);
     size_t i;
 
+    APR_ARRAY_PUSH(algs, const char *) = "RS256";
+    /* Joined once, each name once, and no more names than there are
+     * algorithms: appending to the list so far made a provider's list of
+     * thousands cost gigabytes (quadratic). */
     json_array_foreach(a, i, v) {
         const char *alg = json_string_value(v);
+        if (algs->nelts >= OAC_METADATA_MAX_ALGS) {
+            break;
+        }
         if (alg && strcmp(alg, "RS256") && strcasecmp(alg, "none")
-            && strncmp(alg, "HS", 2) && !strchr(alg, ',')) {
-            algs = apr_pstrcat(p, algs, ",", alg, NULL);
+            && strncmp(alg, "HS", 2) && !strchr(alg, ',')
+            && oac_util_is_vschar(alg) && strlen(alg) <= 32
+            && !apr_hash_get(seen, alg, APR_HASH_KEY_STRING)) {
+            apr_hash_set(seen, alg, APR_HASH_KEY_STRING, alg);
+            APR_ARRAY_PUSH(algs, const char *) = alg;
         }
     }
-    return algs;
+    return apr_array_pstrcat(p, algs, ',');
 }
 
 /* An issuer that ends in '/' had it removed to make the well-known URL

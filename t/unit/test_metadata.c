@@ -107,6 +107,40 @@ static void endpoints_come_from_the_document(void **state)
     assert_true(app->iss_required);
 }
 
+/* The id_token algorithms the document lists: RS256 first, each once, not
+ * none nor HMAC, and a list of thousands in linear time and memory (it
+ * was built by appending to the list so far: a 1 MiB list took tens of
+ * gigabytes). */
+static void signing_algs_from_the_document(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *head = "{\"issuer\":\"" ISS "\","
+        "\"authorization_endpoint\":\"" ISS "/auth\","
+        "\"token_endpoint\":\"" ISS "/token\","
+        "\"jwks_uri\":\"" ISS "/certs\","
+        "\"id_token_signing_alg_values_supported\":[";
+    oac_app_t *app = applied(p, make_app(p), apr_pstrcat(p, head,
+        "\"ES256\",\"RS256\",\"none\",\"HS256\",\"PS256\",\"ES256\","
+        "\"a,b\",\"x\\u0001\"]}", NULL));
+    apr_array_header_t *many = apr_array_make(p, 200000, sizeof(char *));
+    int i;
+
+    assert_string_equal(app->id_token_algs, "RS256,ES256,PS256");
+    for (i = 0; i < 200000; ++i) {
+        APR_ARRAY_PUSH(many, const char *) = i % 2 ? "\"a\"" : "\"ES384\"";
+    }
+    app = applied(p, make_app(p), apr_pstrcat(p, head,
+                  apr_array_pstrcat(p, many, ','), "]}", NULL));
+    assert_string_equal(app->id_token_algs, "RS256,ES384,a");
+    for (i = 0; i < 100000; ++i) {
+        APR_ARRAY_IDX(many, i, const char *) = apr_psprintf(p, "\"A%d\"", i);
+    }
+    many->nelts = 100000;
+    app = applied(p, make_app(p), apr_pstrcat(p, head,
+                  apr_array_pstrcat(p, many, ','), "]}", NULL));
+    assert_true(strlen(app->id_token_algs) < 32 * 8);
+}
+
 static void explicit_keys_win(void **state)
 {
     apr_pool_t *p = *state;
@@ -280,6 +314,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(expected_issuer),
         T(endpoints_come_from_the_document),
+        T(signing_algs_from_the_document),
         T(explicit_keys_win),
         T(no_pkce_or_iss_unless_listed),
         T(another_issuer_is_refused),
