@@ -73,9 +73,12 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
         json_cleanup_register(p, o);
         return o;
     }
-    /* An HTML error page is no form, even if it parses as one. */
+    /* An HTML error page is no form, even if it parses as one. What the
+     * parser would refuse (a NUL, a name or value that is no UTF-8, a
+     * repeated name) is left to it: dropped here, the rest would pass. */
     if ((resp->content_type && strstr(resp->content_type, "html"))
         || !memchr(resp->body, '=', resp->body_len)
+        || memchr(resp->body, '\0', resp->body_len)
         || oac_form_decode(&form, &why, p,
                            apr_pstrmemdup(p, resp->body, resp->body_len))
            != APR_SUCCESS || !form->nelts) {
@@ -85,10 +88,12 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
     json_cleanup_register(p, o);
     for (k = 0; k < form->nelts; ++k) {
         const oac_param_t *kv = &APR_ARRAY_IDX(form, k, oac_param_t);
-        if (json_object_get(o, kv->name)) {
+        json_t *v;
+        /* json_object_set_new() takes v, set or not */
+        if (json_object_get(o, kv->name) || !(v = json_string(kv->value))
+            || json_object_set_new(o, kv->name, v) != 0) {
             return NULL;
         }
-        json_object_set_new(o, kv->name, json_string(kv->value));
     }
     return o;
 }

@@ -184,6 +184,40 @@ static void test_repeated_fields_still_refused(void **state)
                                 "\"access_token\":\"b\"}"));
         assert_null(fixed_token(apps[i], "application/x-www-form-urlencoded",
                                 "access_token=a&access_token=b"));
+        /* nor hidden by a field the fix could not keep (no UTF-8): the
+         * parser refuses them, so must the fixed body */
+        assert_null(fixed_token(apps[i], "text/plain",
+                                "access_token=%FF&access_token=evil"));
+        assert_null(fixed_token(apps[i], "text/plain",
+                                "access_token=good&%FF=x"));
+        assert_null(fixed_token(apps[i], "text/plain",
+                                "access_token=good&x=%FF"));
+    }
+}
+
+/* A form body with a NUL in it: refused, not cut short at the NUL. */
+static void test_nul_in_form_still_refused(void **state)
+{
+    static const char body[] = "access_token=abc\0&refresh_token=x";
+    const char *fixes[] = { NULL, "facebook", "camelcase" };
+    size_t i;
+
+    for (i = 0; i < sizeof(fixes) / sizeof(fixes[0]); ++i) {
+        oac_http_response_t resp = { 0 };
+        oac_token_t *t = NULL;
+        const char *err = NULL;
+
+        resp.status = 200;
+        resp.content_type = "text/plain";
+        resp.body = apr_pmemdup(pool, body, sizeof(body) - 1);
+        resp.body_len = sizeof(body) - 1;
+        assert_int_equal(oac_fix_token_response(&resp, &err, pool,
+                                                app_with(fixes[i], NULL)),
+                         APR_SUCCESS);
+        assert_int_not_equal(oac_token_parse(&t, &err, pool,
+                                             resp.content_type, resp.body,
+                                             resp.body_len, 1000),
+                             APR_SUCCESS);
     }
 }
 
@@ -403,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_api_param),
         cmocka_unit_test(test_garbage_left_to_parser),
         cmocka_unit_test(test_repeated_fields_still_refused),
+        cmocka_unit_test(test_nul_in_form_still_refused),
         cmocka_unit_test(test_microsoft_metadata_issuer),
         cmocka_unit_test(test_microsoft_token_issuer),
         cmocka_unit_test(test_microsoft_iss_parameter),
