@@ -270,16 +270,24 @@ oac_kv_e oac_mc_get(oac_mc_conn_t *c, const char *name, char **pvalue)
     if (!strcmp(line, "END")) {
         return OAC_KV_NOTFOUND;
     }
-    /* VALUE <name> <flags> <bytes> */
-    if (strncmp(line, "VALUE ", 6) || !(line = strrchr(line, ' '))
-        || (bytes = (apr_size_t)strtoul(line + 1, &end, 10), *end)
-        || bytes > 1024 * 1024) {
+    /* VALUE <name> <flags> <bytes>: the name asked for, a length of
+     * digits, the value followed by CRLF; anything else means the stream
+     * is not where it should be, and nothing on it is taken. */
+    if (strncmp(line, "VALUE ", 6) || strncmp(line + 6, name, strlen(name))
+        || line[6 + strlen(name)] != ' '
+        || !(end = strrchr(line, ' ')) || !end[1]
+        || strspn(end + 1, "0123456789") != strlen(end + 1)
+        || strlen(end + 1) > 7
+        || (bytes = (apr_size_t)strtoul(end + 1, NULL, 10)) > 1024 * 1024) {
         return failed(c, link, "get", server, "an unexpected answer", 0);
     }
     if ((rv = fill(c, link, bytes + 2)) != APR_SUCCESS) {
         return failed(c, link, "get", server, NULL, rv);
     }
     data = link->buf + link->start;
+    if (memcmp(data + bytes, "\r\n", 2)) {
+        return failed(c, link, "get", server, "an unexpected answer", 0);
+    }
     *pvalue = apr_pstrmemdup(c->p, data, bytes);
     link->start += bytes + 2;
     if (!(line = read_line(c, link, &rv)) || strcmp(line, "END")) {

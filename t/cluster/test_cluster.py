@@ -626,6 +626,76 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         self.assertLess(took, 8, "the node did not wait on the trickle")
         self.assertRegex(log, r"OAC00106[^\n]*timeout")
 
+    def test_9bb_memcached_answers_out_of_frame(self):
+        """Answers to a get that are not where the stream should be: a value
+        not followed by CRLF, a length that is no number, the value of
+        another key. None is taken (the cache counts as failing, OAC00106),
+        and the node fetches its own service token."""
+        site = self.site
+        stop = threading.Event()
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        server.settimeout(0.2)
+        answers = [b"VALUE %s 0 3\r\nabcXYEND\r\n",
+                   b"VALUE %s 0 +3\r\nabc\r\nEND\r\n",
+                   b"VALUE other 0 3\r\nabc\r\nEND\r\n"]
+        gets = []
+
+        def serve(conn):
+            buf = b""
+            try:
+                while not stop.is_set():
+                    while b"\r\n" not in buf:
+                        chunk = conn.recv(4096)
+                        if not chunk:
+                            return
+                        buf += chunk
+                    line, buf = buf.split(b"\r\n", 1)
+                    words = line.split()
+                    if words[:1] == [b"get"]:
+                        answer = answers[min(len(gets), len(answers) - 1)]
+                        gets.append(words[1])
+                        conn.sendall(answer.replace(b"%s", words[1]))
+                    elif words[:1] in ([b"set"], [b"add"]):
+                        need = int(words[4]) + 2
+                        while len(buf) < need:
+                            buf += conn.recv(4096)
+                        buf = buf[need:]
+                        conn.sendall(b"STORED\r\n")
+                    else:
+                        conn.sendall(b"DELETED\r\n")
+            except OSError:
+                pass
+            finally:
+                conn.close()
+
+        def accept():
+            while not stop.is_set():
+                try:
+                    conn, _ = server.accept()
+                except OSError:
+                    continue
+                threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        threading.Thread(target=accept, daemon=True).start()
+        node = cluster.Httpd("F", cluster.app_conf(
+            site.provider, site.front.port, "memcache:127.0.0.1:%d" % server.getsockname()[1],
+            "cookie", apps=("local", "local2", "local3")), cluster.MODULES)
+        try:
+            node.start()
+            statuses = []
+            for app in ("local", "local2", "local3"):
+                statuses.append(cluster.Browser(node.port).request("/svc/%s/x" % app)[0])
+            log = node.log_text()
+        finally:
+            stop.set()
+            node.close()
+            server.close()
+        self.assertEqual(statuses, [200, 200, 200], log[-2000:])
+        self.assertGreaterEqual(len(gets), 3, "each app asked the cache first")
+        self.assertEqual(len(re.findall(r"OAC00106[^\n]*unexpected answer", log)), 3,
+                         "each answer out of frame is refused: " + log[-2000:])
+
     def test_9c_waiters_keep_one_connection(self):
         """Requests waiting on a parallel refresh ask memcached every 50 ms.
         Each keeps one connection while it waits: one per question left a
