@@ -396,7 +396,12 @@ apr_status_t oac_jose_jwks_parse(oac_jose_jwks_t **pjwks, const char **pwhy,
         return APR_EGENERAL;
     }
     jwks = apr_palloc(p, sizeof(*jwks));
-    jwks->keys = apr_array_make(p, (int)json_array_size(keys) + 1,
+    /* sized by what is kept, not by what the set lists: a set of a
+     * million entries would otherwise hold megabytes for as long as it
+     * is cached */
+    jwks->keys = apr_array_make(p, json_array_size(keys) < OAC_JOSE_MAX_KEYS
+                                       ? (int)json_array_size(keys) + 1
+                                       : OAC_JOSE_MAX_KEYS + 1,
                                 sizeof(jose_key_t));
     apr_pool_cleanup_register(p, jwks, free_keys, apr_pool_cleanup_null);
     json_array_foreach(keys, i, key) {
