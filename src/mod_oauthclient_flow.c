@@ -576,6 +576,15 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
                                HTTP_BAD_GATEWAY,
                                "Could not learn who logged in", why);
     }
+    /* Apple's first login posts the user's name beside the code, and
+     * never again: kept as claims the id_token lacks (only from the
+     * form post Apple sends, not from a link's query). */
+    if (r->method_number == M_POST
+        && oac_fix_apple_user(app, claims, oac_form_get(params, "user"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "app %s: the user's "
+                      "name, which Apple sends at the first login only, "
+                      "is kept as claims", app->name);
+    }
     return login_completed(r, z, app, token, user, claims, pending.next);
 }
 

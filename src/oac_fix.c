@@ -6,6 +6,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *const oac_fix_names[] = {
@@ -418,4 +419,63 @@ int oac_fix_issuer_matches(const oac_app_t *app, const char *iss)
            && !strncmp(iss, app->issuer, pre)
            && is_guid(iss + pre, GUID_LEN)
            && !strcmp(iss + pre + GUID_LEN, t + TENANT_TEMPLATE_LEN);
+}
+
+/* A name part as a claim may carry it: a string of 1 to 256 bytes with
+ * no control character (Jansson's strings are UTF-8 already). */
+static const char *name_part(const json_t *name, const char *key)
+{
+    const char *v = json_string_value(json_object_get(name, key));
+    size_t i, n;
+
+    if (!v || !(n = strlen(v)) || n > 256) {
+        return NULL;
+    }
+    for (i = 0; i < n; ++i) {
+        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+            return NULL;
+        }
+    }
+    return v;
+}
+
+int oac_fix_apple_user(const oac_app_t *app, json_t *claims,
+                       const char *user)
+{
+    json_t *doc, *name;
+    const char *first, *last;
+    int added = 0;
+
+    if (!oac_fix_has(app, "apple") || !json_is_object(claims) || !user
+        || strlen(user) > 4096
+        || !(doc = json_loads(user, JSON_REJECT_DUPLICATES, NULL))) {
+        return 0;
+    }
+    name = json_object_get(doc, "name");
+    first = name_part(name, "firstName");
+    last = name_part(name, "lastName");
+    if (first && !json_object_get(claims, "given_name")) {
+        json_object_set_new(claims, "given_name", json_string(first));
+        ++added;
+    }
+    if (last && !json_object_get(claims, "family_name")) {
+        json_object_set_new(claims, "family_name", json_string(last));
+        ++added;
+    }
+    if ((first || last) && !json_object_get(claims, "name")) {
+        char *full = malloc((first ? strlen(first) : 0)
+                            + (last ? strlen(last) : 0) + 2);
+        if (full) {
+            strcpy(full, first ? first : "");
+            if (first && last) {
+                strcat(full, " ");
+            }
+            strcat(full, last ? last : "");
+            json_object_set_new(claims, "name", json_string(full));
+            free(full);
+            ++added;
+        }
+    }
+    json_decref(doc);
+    return added;
 }

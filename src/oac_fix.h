@@ -66,6 +66,17 @@ int oac_fix_issuer_is_template(const char *issuer);
 const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
                                  const oac_app_t *app, const json_t *claims);
 
+/* Sign in with Apple sends the user's name once, at the first login, in
+ * the form it posts to the callback ("user": {"name": {"firstName",
+ * "lastName"}, "email"}), unsigned, and never again. With the apple fix,
+ * its first and last name become the claims given_name, family_name and
+ * name where the id_token has none (Apple's id_tokens have none); its
+ * email is not taken (the id_token's is signed). How many claims were
+ * added; 0 for anything else (no fix, no such form, a name with a
+ * control character or longer than 256 bytes). */
+int oac_fix_apple_user(const oac_app_t *app, json_t *claims,
+                       const char *user);
+
 /* Whether an authorization response's iss (RFC 9207) is the app's issuer
  * (with a template, the template filled with a tenant ID). */
 int oac_fix_issuer_matches(const oac_app_t *app, const char *iss);

@@ -12,7 +12,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config provider_get login_redirect
                  json_of log_size log_since);
 
-plan tests => 15;
+plan tests => 19;
 
 my %apple = (team => 'TEAMAPPLE1', kid => 'APPLEKEY01', key_file => $ENV{OAC_OP_CLIENT_KEY});
 
@@ -23,6 +23,9 @@ sub apple_login {
     my $authorize = $res->header('Location') // '';
     my $page = LWP::UserAgent->new(max_redirect => 0)->get("$authorize&auto_approve=alice");
     my %field = $page->content =~ /<input type="hidden" name="([^"]+)" value="([^"]*)">/g;
+    for (values %field) {       # as a browser reads the page
+        s/&quot;/"/g; s/&#x27;/'/g; s/&#39;/'/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/&/g;
+    }
     return ($authorize, $b->post(site('/oauth/apple/callback'), \%field));
 }
 
@@ -47,6 +50,35 @@ ok t_cmp(($tr->{auth_method} // '') . ' ' . (($tr->{headers} // {})->{Authorizat
          'client_secret_post none', 'and in no Authorization header');
 ok t_cmp(json_of($b->get(site('/apple/echo')))->{REMOTE_USER} // '', qr/\S/,
          'the user is logged in');
+
+# The first login's form carries the user's name (Apple sends it then
+# only, unsigned): kept as claims the login lacks; its email is not taken
+# over the id_token's, nor its name over the one the local provider's
+# userinfo gives (Apple has no userinfo).
+provider_config(apple_clients => { 'apple-client' => \%apple },
+                callback_extra_params => [[ user => '{"name":{"firstName":"Ada",'
+                                            . '"lastName":"Lovelace"},"email":"eve@evil.example"}' ]]);
+$b = browser();
+apple_login($b);
+my $echo = json_of($b->get(site('/apple/echo'))) // {};
+ok t_cmp(join('|', map { $echo->{"HTTP_X_OAUTH_CLAIM_$_"} // '-' } qw(GIVEN_NAME FAMILY_NAME NAME)),
+         'Ada|Lovelace|Alice Liddell', "the first login's name is kept as claims");
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_EMAIL} // '', 'alice@example.org',
+         "the id_token's email, not the form's");
+# a name with a line break is not taken
+provider_config(apple_clients => { 'apple-client' => \%apple },
+                callback_extra_params => [[ user => qq({"name":{"firstName":"A\\r\\nX-Evil: 1"}}) ]]);
+$b = browser();
+apple_login($b);
+$echo = json_of($b->get(site('/apple/echo'))) // {};
+ok t_cmp(($echo->{HTTP_X_OAUTH_CLAIM_GIVEN_NAME} // '-') . ' ' . ($echo->{HTTP_X_EVIL} // '-'), '- -',
+         'a name with a line break is not kept');
+# and a later login without it keeps nothing of the kind
+provider_config(apple_clients => { 'apple-client' => \%apple });
+$b = browser();
+apple_login($b);
+$echo = json_of($b->get(site('/apple/echo'))) // {};
+ok t_cmp($echo->{HTTP_X_OAUTH_CLAIM_GIVEN_NAME} // '-', '-', 'no name without the form field');
 
 # A refresh signs a new one (30 s tokens refresh on the next request).
 provider_config(apple_clients => { 'apple-client' => \%apple }, access_token_lifetime => 30);

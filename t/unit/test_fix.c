@@ -195,6 +195,51 @@ static void test_repeated_fields_still_refused(void **state)
     }
 }
 
+/* Sign in with Apple's first-login "user" form field: the name parts as
+ * claims the id_token lacks, never its email, nothing doubtful. */
+static void test_apple_user(void **state)
+{
+    const oac_app_t *apple = app_with("apple", NULL);
+    const char *ada = "{\"name\":{\"firstName\":\"Ada\","
+                      "\"lastName\":\"Lovelace\"},\"email\":\"a@evil.example\"}";
+    json_t *c = json_pack("{s:s, s:s}", "sub", "001", "email", "ada@example.org");
+    char big[300];
+
+    assert_int_equal(oac_fix_apple_user(apple, c, ada), 3);
+    assert_string_equal(json_string_value(json_object_get(c, "given_name")), "Ada");
+    assert_string_equal(json_string_value(json_object_get(c, "family_name")),
+                        "Lovelace");
+    assert_string_equal(json_string_value(json_object_get(c, "name")),
+                        "Ada Lovelace");
+    assert_string_equal(json_string_value(json_object_get(c, "email")),
+                        "ada@example.org");
+    /* what the claims have stays */
+    assert_int_equal(oac_fix_apple_user(apple, c,
+                         "{\"name\":{\"firstName\":\"Eve\"}}"), 0);
+    assert_string_equal(json_string_value(json_object_get(c, "given_name")), "Ada");
+    json_decref(c);
+
+    c = json_object();
+    assert_int_equal(oac_fix_apple_user(apple, c,
+                         "{\"name\":{\"firstName\":\"Ada\"}}"), 2);
+    assert_string_equal(json_string_value(json_object_get(c, "name")), "Ada");
+    json_decref(c);
+
+    c = json_object();
+    /* a line break, a name too long, no JSON, another fix, nothing */
+    assert_int_equal(oac_fix_apple_user(apple, c,
+                         "{\"name\":{\"firstName\":\"A\\r\\nX-Evil: 1\"}}"), 0);
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(oac_fix_apple_user(apple, c, apr_psprintf(pool,
+                         "{\"name\":{\"lastName\":\"%s\"}}", big)), 0);
+    assert_int_equal(oac_fix_apple_user(apple, c, "Ada"), 0);
+    assert_int_equal(oac_fix_apple_user(app_with("facebook", NULL), c, ada), 0);
+    assert_int_equal(oac_fix_apple_user(apple, c, NULL), 0);
+    assert_int_equal(json_object_size(c), 0);
+    json_decref(c);
+}
+
 /* A form body with a NUL in it: refused, not cut short at the NUL. */
 static void test_nul_in_form_still_refused(void **state)
 {
@@ -438,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_garbage_left_to_parser),
         cmocka_unit_test(test_repeated_fields_still_refused),
         cmocka_unit_test(test_nul_in_form_still_refused),
+        cmocka_unit_test(test_apple_user),
         cmocka_unit_test(test_microsoft_metadata_issuer),
         cmocka_unit_test(test_microsoft_token_issuer),
         cmocka_unit_test(test_microsoft_iss_parameter),
