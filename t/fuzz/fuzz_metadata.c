@@ -4,7 +4,8 @@
  * Provider metadata (oac_metadata_apply): a discovery document, fetched
  * at one of a few URLs, for an app with or without the issuer key and
  * compliance_fix=microsoft; then the same bytes as id_token claims for
- * the fix's issuer checks (oac_fix_token_issuer, oac_fix_issuer_matches).
+ * the fix's issuer checks (oac_fix_token_issuer, oac_fix_issuer_matches),
+ * and as Sign in with Apple's "user" form field (oac_fix_apple_user).
  *
  * Input: a selector byte (bits 0-2 the URL, 3-4 the issuer key, 5 openid,
  * 6 the fix), then the document.
@@ -125,6 +126,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     json_decref(claims);
+    /* the same bytes as Sign in with Apple's first-login "user" field:
+     * only name claims, printable, as long as their parts allow */
+    {
+        static const char *const apple[] = { "apple" };
+        apr_array_header_t fixes = { p, sizeof(char *), 1, 1,
+                                     (char *)apple };
+        json_t *c = json_object(), *v;
+        const char *key;
+        int added;
+
+        app.compliance_fixes = &fixes;
+        added = oac_fix_apple_user(&app, c,
+                                   apr_pstrmemdup(p, (const char *)data + 1,
+                                                  size - 1));
+        CHECK(added == (int)json_object_size(c) && added <= 3);
+        json_object_foreach(c, key, v) {
+            const char *t = json_string_value(v);
+            size_t i;
+            CHECK(!strcmp(key, "given_name") || !strcmp(key, "family_name")
+                  || !strcmp(key, "name"));
+            CHECK(t && *t && strlen(t) <= 513);
+            for (i = 0; t[i]; ++i) {
+                CHECK((unsigned char)t[i] >= 0x20 && t[i] != 0x7f);
+            }
+        }
+        json_decref(c);
+    }
     apr_pool_destroy(p);
     return 0;
 }
