@@ -1001,10 +1001,56 @@ static const char *const origin_state_headers[] = {
     "Accept-CH", "Critical-CH", NULL
 };
 
-/* Whether s has the token in it, as it is or percent-encoded. */
-static int has_token(apr_pool_t *p, const char *s, const char *token)
+/* s with each %XX (either case) decoded, other bytes as they are; '+'
+ * as a space when plus. A %00 stays as it is. */
+static char *loose_decode(apr_pool_t *p, const char *s, int plus)
 {
-    return strstr(s, token) || strstr(s, oac_util_pct_encode(p, token));
+    char *out = apr_palloc(p, strlen(s) + 1), *w = out;
+
+    for (; *s; ++s) {
+        if (*s == '%' && apr_isxdigit(s[1]) && apr_isxdigit(s[2])
+            && (s[1] != '0' || s[2] != '0')) {
+            *w++ = (char)(oac_util_hex_value((unsigned char)s[1]) << 4
+                          | oac_util_hex_value((unsigned char)s[2]));
+            s += 2;
+        }
+        else {
+            *w++ = plus && *s == '+' ? ' ' : *s;
+        }
+    }
+    *w = '\0';
+    return out;
+}
+
+/* Whether s holds the token however an API may have written it: as it
+ * is, percent-encoded in any case, in part or twice over, with '+' for a
+ * space or as itself. */
+static int holds_token(apr_pool_t *p, const char *s, const char *token)
+{
+    int round;
+
+    for (round = 0; round < 4; ++round) {
+        char *kept = loose_decode(p, s, 0);
+        if (strstr(s, token) || strstr(kept, token)
+            || strstr(loose_decode(p, s, 1), token)) {
+            return 1;
+        }
+        if (!strcmp(kept, s)) {
+            return 0;
+        }
+        s = kept;
+    }
+    return 0;
+}
+
+/* The token this request carries to the API. */
+static const char *query_token(request_rec *r)
+{
+    const oac_request_t *rs = ap_get_module_config(r->request_config,
+                                                   &oauthclient_module);
+    const char *token = rs && rs->token ? rs->token->access_token : NULL;
+
+    return token && *token ? token : NULL;
 }
 
 /* url without the query parameters that carry the user's token, NULL when
@@ -1015,14 +1061,12 @@ static int has_token(apr_pool_t *p, const char *s, const char *token)
  * access log when it follows the link. */
 static const char *without_token(request_rec *r, const char *url)
 {
-    const oac_request_t *rs = ap_get_module_config(r->request_config,
-                                                   &oauthclient_module);
-    const char *token = rs && rs->token ? rs->token->access_token : NULL;
+    const char *token = query_token(r);
     const char *q, *hash, *c;
     apr_array_header_t *kept;
     char *out;
 
-    if (!token || !*token || !has_token(r->pool, url, token)) {
+    if (!token || !holds_token(r->pool, url, token)) {
         return url;
     }
     out = apr_pstrdup(r->pool, url);
@@ -1032,13 +1076,8 @@ static const char *without_token(request_rec *r, const char *url)
         for (c = q + 1; c < (hash ? hash : q + strlen(q));) {
             apr_size_t n = strcspn(c, hash ? "&#" : "&");
             const char *param = apr_pstrmemdup(r->pool, c, n);
-            const char *eq = strchr(param, '=');
-            char *value = NULL;
-            const char *why;
 
-            if (!eq || oac_util_pct_decode(&value, &why, r->pool, eq + 1, 1)
-                           != APR_SUCCESS
-                || strcmp(value, token)) {
+            if (!holds_token(r->pool, param, token)) {
                 APR_ARRAY_PUSH(kept, const char *) = param;
             }
             c += n + (c[n] == '&');
@@ -1048,7 +1087,7 @@ static const char *without_token(request_rec *r, const char *url)
                           apr_array_pstrcat(r->pool, kept, '&'),
                           hash ? hash : "", NULL);
     }
-    return has_token(r->pool, out, token) ? NULL : out;
+    return holds_token(r->pool, out, token) ? NULL : out;
 }
 
 /* url for the browser, or NULL (logged) when it carries the token. */
@@ -1128,7 +1167,7 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                          const char *from, const char *local,
                                          const char *value)
 {
-    const char *c = value, *gt, *end, *to;
+    const char *c = value, *gt, *end, *to, *params;
     /* joined once at the end: appending to the string so far copies it
      * for each link-value, quadratic in a line of thousands */
     apr_array_header_t *kept = apr_array_make(r->pool, 4, sizeof(char *));
@@ -1156,12 +1195,19 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                  apr_pstrmemdup(r->pool, c + 1,
                                                 (apr_size_t)(gt - c - 1)),
                                  "Link");
+        params = apr_pstrmemdup(r->pool, gt + 1, (apr_size_t)(end - gt - 1));
+        if (to && query_token(r)
+            && holds_token(r->pool, params, query_token(r))) {
+            /* an anchor="..." built from the URL called, as its ref */
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00146)
+                          "OAuthProxyAPI %s: the API's Link carries the "
+                          "user's token in a parameter: left out",
+                          app->name);
+            to = NULL;
+        }
         if (to) {
             APR_ARRAY_PUSH(kept, char *) =
-                apr_pstrcat(r->pool, "<", to, ">",
-                            apr_pstrmemdup(r->pool, gt + 1,
-                                           (apr_size_t)(end - gt - 1)),
-                            NULL);
+                apr_pstrcat(r->pool, "<", to, ">", params, NULL);
         }
         c = end;
     }

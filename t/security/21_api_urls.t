@@ -11,6 +11,7 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
+use JSON::PP ();
 use Apache::TestRequest ();
 use Apache::TestUtil qw(t_cmp t_debug);
 use OAC::Flow qw(browser site provider_get provider_post provider_config login json_of);
@@ -64,7 +65,7 @@ my @cases = (
     [ 'a Link with nothing left: no Link', 'Link', 'http:/api/post/x; rel="next"', undef ],
 );
 
-plan tests => 2 * @cases + 2 + 6 + 3 + 2 * 5 + 1;
+plan tests => 2 * @cases + 2 + 6 + 3 + 2 * 5 + 1 + 1 + 2 * 6;
 
 provider_config();
 my $ua = browser();
@@ -153,6 +154,43 @@ for my $case (
     ok t_cmp(scalar $res->header($header), $want, "$what: $header");
 }
 provider_post('/_control/config', { api_response_headers => {} });
+
+# However the API writes it: tokens with '+', '/' and '=' (nasty_tokens),
+# encoded in part, in lower case, twice, or not at all; and in a Link's
+# parameters (anchor) rather than its target.
+provider_config(nasty_tokens => JSON::PP::true);
+login($ua, 'linkedin');
+$res = $ua->get(site('/api/linkedin/things?page=1'), Accept => 'application/json');
+$token = ((json_of($res) // {})->{query} // {})->{oauth2_access_token} // 'no-token';
+ok t_cmp($token, qr{[+/=]}, "(the provider's token has '+', '/' or '=')");
+sub enc { my ($s, $safe) = @_; $s =~ s/([^A-Za-z0-9_.~\-$safe])/sprintf('%%%02X', ord $1)/ge; $s }
+for my $case (
+    [ "encoded as Python's quote() does ('/' left as it is)",
+      "$lapi/things?oauth2_access_token=" . enc($token, '/') . '&page=2', '/api/linkedin/things?page=2' ],
+    [ 'encoded in lower case',
+      "$lapi/things?oauth2_access_token=" . (enc($token, '') =~ s/(%[0-9A-F]{2})/lc $1/ger) . '&page=2',
+      '/api/linkedin/things?page=2' ],
+    [ 'encoded twice',
+      "$lapi/things?oauth2_access_token=" . enc(enc($token, ''), '') . '&page=2', '/api/linkedin/things?page=2' ],
+    [ "not encoded at all, '+' and all",
+      "$lapi/things?oauth2_access_token=$token&page=2", '/api/linkedin/things?page=2' ],
+    [ 'encoded, in the path: dropped',
+      "$lapi/tokens/" . enc($token, '') , undef ],
+) {
+    my ($what, $sent, $want) = @$case;
+    provider_post('/_control/config', { api_response_headers => { Location => $sent } });
+    $res = $ua->get(site('/api/linkedin/things?page=1'), Accept => 'application/json');
+    ok t_cmp($res->code, 200, "$what: the answer passes");
+    ok t_cmp(scalar $res->header('Location'), $want, "$what: Location");
+}
+provider_post('/_control/config', { api_response_headers => { Link =>
+    qq{<$lapi/things?page=2>; rel="next"; anchor="$lapi/things?oauth2_access_token=} . enc($token, '')
+    . qq{", <$lapi/things?page=9>; rel="last"} } });
+$res = $ua->get(site('/api/linkedin/things?page=1'), Accept => 'application/json');
+ok t_cmp($res->code, 200, "the token in a Link's anchor: the answer passes");
+ok t_cmp(scalar $res->header('Link'), '</api/linkedin/things?page=9>; rel="last"',
+         "the token in a Link's anchor: that link-value is left out");
+provider_config();
 
 # Peak memory (VmHWM, kB) of each child of the test httpd, by pid.
 sub children_hwm {
