@@ -640,8 +640,12 @@ int oac_util_say_due(volatile apr_uint32_t *said_at, apr_int64_t now,
      * count right across it; odd, so that 0 stays "never said". */
     apr_uint32_t at = (apr_uint32_t)now | 1;
     apr_uint32_t then = apr_atomic_read32(said_at);
+    /* signed: a thread whose clock read is a second or two older than the
+     * last saying is not due (it would move the time back, and make the
+     * next one due too); a clock set back by more than the interval is */
+    apr_int64_t ago = (apr_int32_t)(at - then);
 
-    if (then && at - then < every) {
+    if (then && ago < (apr_int64_t)every && ago > -(apr_int64_t)every) {
         return 0;
     }
     /* The thread whose swap moves the time on says it. */

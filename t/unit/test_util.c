@@ -511,6 +511,14 @@ static void say_due_once_per_interval(void **state)
     assert_int_equal(oac_util_say_due(&at, t0 + 62, 60), 0);
     at = 0;
     assert_int_equal(oac_util_say_due(&at, t0 + 63, 60), 1);
+    /* a thread whose clock read is older: not due, the time stays */
+    at = 0;
+    assert_int_equal(oac_util_say_due(&at, t0 + 100, 60), 1);
+    assert_int_equal(oac_util_say_due(&at, t0 + 98, 60), 0);
+    assert_int_equal(oac_util_say_due(&at, t0 + 101, 60), 0);
+    assert_int_equal(oac_util_say_due(&at, t0 + 161, 60), 1);
+    /* a clock set back by an hour: due again */
+    assert_int_equal(oac_util_say_due(&at, t0 + 161 - 3600, 60), 1);
     /* across 32-bit seconds' wrap (2106) */
     at = 0;
     assert_int_equal(oac_util_say_due(&at, 0xFFFFFFF0LL, 60), 1);
