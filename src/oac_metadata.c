@@ -112,6 +112,7 @@ static const char *default_algs(apr_pool_t *p, json_t *doc)
         }
         if (alg && strcmp(alg, "RS256") && strcasecmp(alg, "none")
             && strncmp(alg, "HS", 2) && !strchr(alg, ',')
+            && *alg && !strchr(alg, ' ')
             && oac_util_is_vschar(alg) && strlen(alg) <= 32
             && !apr_hash_get(seen, alg, APR_HASH_KEY_STRING)) {
             apr_hash_set(seen, alg, APR_HASH_KEY_STRING, alg);

@@ -50,7 +50,8 @@ static void check_algs(apr_pool_t *p, const char *algs)
     CHECK(!strncmp(algs, "RS256", 5) && (!algs[5] || algs[5] == ','));
     for (name = apr_strtok(list, ",", &last); name;
          name = apr_strtok(NULL, ",", &last)) {
-        CHECK(*name && strlen(name) <= 32 && oac_util_is_vschar(name));
+        CHECK(*name && strlen(name) <= 32 && oac_util_is_vschar(name)
+              && !strchr(name, ' '));
         CHECK(strcasecmp(name, "none") && strncmp(name, "HS", 2));
         for (i = 0; i < seen->nelts; ++i) {
             CHECK(strcmp(name, APR_ARRAY_IDX(seen, i, char *)));

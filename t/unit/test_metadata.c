@@ -121,7 +121,7 @@ static void signing_algs_from_the_document(void **state)
         "\"id_token_signing_alg_values_supported\":[";
     oac_app_t *app = applied(p, make_app(p), apr_pstrcat(p, head,
         "\"ES256\",\"RS256\",\"none\",\"HS256\",\"PS256\",\"ES256\","
-        "\"a,b\",\"x\\u0001\"]}", NULL));
+        "\"a,b\",\"x\\u0001\",\"\",\"ES 256\"]}", NULL));
     apr_array_header_t *many = apr_array_make(p, 200000, sizeof(char *));
     int i;
 
