@@ -785,6 +785,17 @@ static apr_status_t finish_apple(const char **perr, apr_pool_t *p,
                 "with client_key_file: drop client_secret";
         return APR_EINVAL;
     }
+    v = oac_form_get(app->authorize_params, "response_mode");
+    if (v && strcmp(v, "form_post")
+        && oac_fix_apple_needs_form_post(app->scope ? app->scope
+                                         : oac_form_get(app->authorize_params,
+                                                        "scope"))) {
+        *perr = apr_psprintf(p, "Apple answers a request for the name or "
+                             "email scope only by a form post, and "
+                             "authorize_params asks for response_mode=%s: "
+                             "drop it (the module asks for form_post)", v);
+        return APR_EINVAL;
+    }
     if (!(v = app->apple_team_id) || !*v || strlen(v) > 64
         || v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                        "0123456789")]) {

@@ -19,6 +19,10 @@
 /* The fixes this build knows, NULL-terminated. */
 extern const char *const oac_fix_names[];
 
+/* Sign in with Apple's issuer: the audience of the client_secret that
+ * compliance_fix=apple signs, when the app names no issuer of its own. */
+#define OAC_APPLE_ISSUER "https://appleid.apple.com"
+
 /* Rewrites a token endpoint response in place into the plain RFC 6749 JSON
  * shape the parser expects, per the app's fixes and token_field_map. A body
  * that is neither JSON nor a form is left alone (the parser reports it). */
@@ -38,10 +42,6 @@ apr_status_t oac_fix_check_field_map(const char **perr, apr_pool_t *p,
                                      const char *map);
 
 /* Whether the app lists the fix name. */
-/* Sign in with Apple's issuer: the audience of the client_secret that
- * compliance_fix=apple signs, when the app names no issuer of its own. */
-#define OAC_APPLE_ISSUER "https://appleid.apple.com"
-
 int oac_fix_has(const oac_app_t *app, const char *name);
 
 /* compliance_fix=microsoft (Entra ID): iss, when metadata naming it may
@@ -76,6 +76,10 @@ const char *oac_fix_token_issuer(const char **pwhy, apr_pool_t *p,
  * control character or longer than 256 bytes). */
 int oac_fix_apple_user(const oac_app_t *app, json_t *claims,
                        const char *user);
+
+/* Whether Apple answers a request for scope only by a form post: it has
+ * name or email. */
+int oac_fix_apple_needs_form_post(const char *scope);
 
 /* Whether an authorization response's iss (RFC 9207) is the app's issuer
  * (with a template, the template filled with a tenant ID). */

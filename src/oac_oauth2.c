@@ -79,22 +79,6 @@ static int is_reserved_authorize_param(const char *name, const oac_app_t *app)
     return app->scope && strcmp(name, "scope") == 0;
 }
 
-/* Whether the space-separated list has word in it. */
-static int has_word(const char *list, const char *word)
-{
-    apr_size_t n = strlen(word);
-
-    while (list && *list) {
-        apr_size_t len = strcspn(list, " ");
-        if (len == n && !strncmp(list, word, n)) {
-            return 1;
-        }
-        list += len;
-        list += strspn(list, " ");
-    }
-    return 0;
-}
-
 static apr_array_header_t *authorize_params(apr_pool_t *p,
                                             const oac_app_t *app,
                                             const char *redirect_uri,
@@ -128,8 +112,7 @@ static apr_array_header_t *authorize_params(apr_pool_t *p,
     /* Apple refuses a request for the user's name or email address that
      * would come back in the URL. */
     if (oac_fix_has(app, "apple") && !oac_form_get(params, "response_mode")
-        && (has_word(oac_form_get(params, "scope"), "name")
-            || has_word(oac_form_get(params, "scope"), "email"))) {
+        && oac_fix_apple_needs_form_post(oac_form_get(params, "scope"))) {
         oac_form_add(params, "response_mode", "form_post");
     }
     return params;
