@@ -51,6 +51,36 @@ def service_entry(*fields, secret=bytes(32)):
     return "oacsvc:" + b64url(digest("name")), digest("seal")
 
 
+def fake_memcached(handle):
+    """A server on a free loopback port that runs handle(conn, stop) for
+    each connection, in a thread of its own: (port, stop), stop an Event
+    that ends it (set it, then wait for nothing: the threads are daemons)."""
+    stop = threading.Event()
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+
+    def serve(conn):
+        try:
+            handle(conn, stop)
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+        server.close()
+    threading.Thread(target=accept, daemon=True).start()
+    return server.getsockname()[1], stop
+
+
 class Site:
     """Provider, shared store, nodes A and B and the front, for one
     configuration."""
@@ -580,36 +610,18 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         deadline, so the node gives up on it and fetches its own service
         token instead of waiting as long as the bytes keep coming."""
         site = self.site
-        stop = threading.Event()
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        server.settimeout(0.2)
 
-        def trickle(conn):
+        def trickle(conn, stop):
             answer = b"VALUE x 0 64\r\n" + b"x" * 64 + b"\r\nEND\r\n"
-            try:
-                conn.recv(4096)
-                for i in range(len(answer)):
-                    if stop.is_set():
-                        break
-                    conn.sendall(answer[i:i + 1])
-                    time.sleep(0.3)
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-        def accept():
-            while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    continue
-                threading.Thread(target=trickle, args=(conn,), daemon=True).start()
-        threading.Thread(target=accept, daemon=True).start()
+            conn.recv(4096)
+            for i in range(len(answer)):
+                if stop.is_set():
+                    break
+                conn.sendall(answer[i:i + 1])
+                time.sleep(0.3)
+        port, stop = fake_memcached(trickle)
         node = cluster.Httpd("T", cluster.app_conf(
-            site.provider, site.front.port, "memcache:127.0.0.1:%d" % server.getsockname()[1],
+            site.provider, site.front.port, "memcache:127.0.0.1:%d" % port,
             "cookie"), cluster.MODULES)
         try:
             node.start()
@@ -620,7 +632,6 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         finally:
             stop.set()
             node.close()
-            server.close()
         self.assertEqual(status, 200, log[-2000:])
         # a byte every 0.3 s: the answer alone would take 25 s
         self.assertLess(took, 8, "the node did not wait on the trickle")
@@ -632,54 +643,36 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         another key. None is taken (the cache counts as failing, OAC00106),
         and the node fetches its own service token."""
         site = self.site
-        stop = threading.Event()
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(16)
-        server.settimeout(0.2)
         answers = [b"VALUE %s 0 3\r\nabcXYEND\r\n",
                    b"VALUE %s 0 +3\r\nabc\r\nEND\r\n",
                    b"VALUE other 0 3\r\nabc\r\nEND\r\n"]
         gets = []
 
-        def serve(conn):
+        def serve(conn, stop):
             buf = b""
-            try:
-                while not stop.is_set():
-                    while b"\r\n" not in buf:
-                        chunk = conn.recv(4096)
-                        if not chunk:
-                            return
-                        buf += chunk
-                    line, buf = buf.split(b"\r\n", 1)
-                    words = line.split()
-                    if words[:1] == [b"get"]:
-                        answer = answers[min(len(gets), len(answers) - 1)]
-                        gets.append(words[1])
-                        conn.sendall(answer.replace(b"%s", words[1]))
-                    elif words[:1] in ([b"set"], [b"add"]):
-                        need = int(words[4]) + 2
-                        while len(buf) < need:
-                            buf += conn.recv(4096)
-                        buf = buf[need:]
-                        conn.sendall(b"STORED\r\n")
-                    else:
-                        conn.sendall(b"DELETED\r\n")
-            except OSError:
-                pass
-            finally:
-                conn.close()
-
-        def accept():
             while not stop.is_set():
-                try:
-                    conn, _ = server.accept()
-                except OSError:
-                    continue
-                threading.Thread(target=serve, args=(conn,), daemon=True).start()
-        threading.Thread(target=accept, daemon=True).start()
+                while b"\r\n" not in buf:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    buf += chunk
+                line, buf = buf.split(b"\r\n", 1)
+                words = line.split()
+                if words[:1] == [b"get"]:
+                    answer = answers[min(len(gets), len(answers) - 1)]
+                    gets.append(words[1])
+                    conn.sendall(answer.replace(b"%s", words[1]))
+                elif words[:1] in ([b"set"], [b"add"]):
+                    need = int(words[4]) + 2
+                    while len(buf) < need:
+                        buf += conn.recv(4096)
+                    buf = buf[need:]
+                    conn.sendall(b"STORED\r\n")
+                else:
+                    conn.sendall(b"DELETED\r\n")
+        port, stop = fake_memcached(serve)
         node = cluster.Httpd("F", cluster.app_conf(
-            site.provider, site.front.port, "memcache:127.0.0.1:%d" % server.getsockname()[1],
+            site.provider, site.front.port, "memcache:127.0.0.1:%d" % port,
             "cookie", apps=("local", "local2", "local3")), cluster.MODULES)
         try:
             node.start()
@@ -690,7 +683,6 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         finally:
             stop.set()
             node.close()
-            server.close()
         self.assertEqual(statuses, [200, 200, 200], log[-2000:])
         self.assertGreaterEqual(len(gets), 3, "each app asked the cache first")
         self.assertEqual(len(re.findall(r"OAC00106[^\n]*unexpected answer", log)), 3,

@@ -153,6 +153,21 @@ static const char *str(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* An app that signs with a key it does not have sends nothing. */
+static void no_key_no_call(apr_pool_t *p, oac_app_t *app, script_t *s)
+{
+    oac_token_t *t = NULL;
+    const char *err = NULL;
+
+    app->client_signer = NULL;
+    s->calls = 0;
+    assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
+                             oac_http_client_make(p, scripted, s), app,
+                             "CODE", "https://rp.example/cb", NULL, NOW),
+                         APR_SUCCESS);
+    assert_int_equal(s->calls, 0);
+}
+
 static void private_key_jwt(void **state)
 {
     apr_pool_t *p = *state;
@@ -209,14 +224,7 @@ static void private_key_jwt(void **state)
     app->compliance_fixes = NULL;
     app->issuer = "https://as.example";
 
-    /* no key, no call */
-    app->client_signer = NULL;
-    s.calls = 0;
-    assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
-                             oac_http_client_make(p, scripted, &s), app,
-                             "CODE", "https://rp.example/cb", NULL, NOW),
-                         APR_SUCCESS);
-    assert_int_equal(s.calls, 0);
+    no_key_no_call(p, app, &s);
 }
 
 static void client_secret_jwt(void **state)
@@ -317,14 +325,7 @@ static void apple_client_secret(void **state)
     assert_string_equal(str(c, "aud"), "https://as.example");
     assert_string_equal(form_of(p, s.reqs[1], "refresh_token"), "RT0");
 
-    /* no key, no call */
-    app->client_signer = NULL;
-    s.calls = 0;
-    assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
-                             oac_http_client_make(p, scripted, &s), app,
-                             "CODE", "https://rp.example/cb", NULL, NOW),
-                         APR_SUCCESS);
-    assert_int_equal(s.calls, 0);
+    no_key_no_call(p, app, &s);
 
     /* asking for the name or email address: the answer comes as a form
      * post, as Apple requires; not otherwise, nor against the
