@@ -30,6 +30,7 @@ static const char *const known_keys[] = {
     "signature_method", "rsa_key_file", "realm", "compliance_fix",
     "token_field_map", "redirect_uri", "login_path", "logout_path",
     "userinfo_endpoint", "user_claim", "client_key_file", "client_key_id",
+    "apple_team_id",
     "dpop_signing_alg", "dpop_key_file", "security_profile",
     "pushed_authorization_request_endpoint", NULL
 };
