@@ -480,23 +480,8 @@ int oac_fix_apple_user(const oac_app_t *app, json_t *claims,
     return added;
 }
 
-/* Whether the space-separated list has word in it. */
-static int has_word(const char *list, const char *word)
-{
-    apr_size_t n = strlen(word);
-
-    while (list && *list) {
-        apr_size_t len = strcspn(list, " ");
-        if (len == n && !strncmp(list, word, n)) {
-            return 1;
-        }
-        list += len;
-        list += strspn(list, " ");
-    }
-    return 0;
-}
-
 int oac_fix_apple_needs_form_post(const char *scope)
 {
-    return has_word(scope, "name") || has_word(scope, "email");
+    return scope && (oac_scope_has(scope, "name")
+                     || oac_scope_has(scope, "email"));
 }
