@@ -168,16 +168,6 @@ int oac_claims_match_any(const json_t *claims,
     return 0;
 }
 
-static int has_control(const char *s)
-{
-    for (; *s; ++s) {
-        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 const char *oac_claims_text(apr_pool_t *p, const json_t *v)
 {
     const char *text;
@@ -205,7 +195,7 @@ const char *oac_claims_text(apr_pool_t *p, const json_t *v)
     }
     /* A string with an embedded NUL would be cut short by the copy above
      * (apr_pstrmemdup keeps it): refused with the other controls. */
-    if (!text || has_control(text)
+    if (!text || oac_util_has_control(text)
         || (json_is_string(v) && strlen(text) != json_string_length(v))) {
         return NULL;
     }

@@ -2,6 +2,7 @@
 
 #include "oac_fix.h"
 #include "oac_form.h"
+#include "oac_util.h"
 
 #include <apr_lib.h>
 #include <apr_strings.h>
@@ -426,17 +427,9 @@ int oac_fix_issuer_matches(const oac_app_t *app, const char *iss)
 static const char *name_part(const json_t *name, const char *key)
 {
     const char *v = json_string_value(json_object_get(name, key));
-    size_t i, n;
 
-    if (!v || !(n = strlen(v)) || n > 256) {
-        return NULL;
-    }
-    for (i = 0; i < n; ++i) {
-        if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
-            return NULL;
-        }
-    }
-    return v;
+    return v && *v && strlen(v) <= 256 && !oac_util_has_control(v)
+           ? v : NULL;
 }
 
 int oac_fix_apple_user(const oac_app_t *app, json_t *claims,

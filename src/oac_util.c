@@ -407,6 +407,16 @@ const char *oac_util_url_for_message(apr_pool_t *p, const char *url)
 }
 
 /* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
+int oac_util_has_control(const char *s)
+{
+    for (; *s; ++s) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int oac_util_is_vschar(const char *s)
 {
     for (; *s; ++s) {

@@ -114,6 +114,10 @@ const char *oac_util_url_for_message(apr_pool_t *p, const char *url);
  * end up in headers and URLs. */
 int oac_util_is_vschar(const char *s);
 
+/* 1 if s has a control character (below 0x20, or 0x7F): a header or an
+ * environment variable would end there, or begin a new one. */
+int oac_util_has_control(const char *s);
+
 /*
  * The module's stored form for what it keeps in a session (the token,
  * the logins in flight): a prefix, then fields each written as '.'
