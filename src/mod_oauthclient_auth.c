@@ -1044,7 +1044,7 @@ static int holds_token(apr_pool_t *p, const char *s, const char *token)
 }
 
 /* The token this request carries to the API. */
-static const char *query_token(request_rec *r)
+static const char *api_token(request_rec *r)
 {
     const oac_request_t *rs = ap_get_module_config(r->request_config,
                                                    &oauthclient_module);
@@ -1061,7 +1061,7 @@ static const char *query_token(request_rec *r)
  * access log when it follows the link. */
 static const char *without_token(request_rec *r, const char *url)
 {
-    const char *token = query_token(r);
+    const char *token = api_token(r);
     const char *q, *hash, *c;
     apr_array_header_t *kept;
     char *out;
@@ -1168,6 +1168,7 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                          const char *value)
 {
     const char *c = value, *gt, *end, *to, *params;
+    const char *token = api_token(r);
     /* joined once at the end: appending to the string so far copies it
      * for each link-value, quadratic in a line of thousands */
     apr_array_header_t *kept = apr_array_make(r->pool, 4, sizeof(char *));
@@ -1196,8 +1197,7 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                                 (apr_size_t)(gt - c - 1)),
                                  "Link");
         params = apr_pstrmemdup(r->pool, gt + 1, (apr_size_t)(end - gt - 1));
-        if (to && query_token(r)
-            && holds_token(r->pool, params, query_token(r))) {
+        if (to && token && holds_token(r->pool, params, token)) {
             /* an anchor="..." built from the URL called, as its ref */
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00146)
                           "OAuthProxyAPI %s: the API's Link carries the "

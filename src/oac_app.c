@@ -617,8 +617,8 @@ static apr_status_t reject_other_version_keys(const char **perr,
         "revocation_endpoint", "issuer", "server_metadata_url", "jwks_uri",
         "id_token_signed_response_alg", "leeway", "end_session_endpoint",
         "post_logout_redirect_uri", "client_key_file", "client_key_id",
-        "apple_team_id", "dpop_signing_alg", "dpop_key_file", "security_profile",
-        "pushed_authorization_request_endpoint", NULL };
+        "apple_team_id", "dpop_signing_alg", "dpop_key_file",
+        "security_profile", "pushed_authorization_request_endpoint", NULL };
     static const char *const oauth1_only[] = {
         "signature_method", "rsa_key_file", "request_token_params", "realm",
         NULL };
