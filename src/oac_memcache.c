@@ -256,8 +256,8 @@ oac_kv_e oac_mc_get(oac_mc_conn_t *c, const char *name, char **pvalue)
     int server = server_of(c->mc, name);
     mc_link_t *link = &c->links[server];
     apr_status_t rv;
-    char *line, *end;
-    apr_size_t bytes;
+    char *line, *flags, *end;
+    apr_size_t bytes, digits;
     const char *data;
 
     if ((rv = link_up(c, link, server)) != APR_SUCCESS
@@ -270,14 +270,20 @@ oac_kv_e oac_mc_get(oac_mc_conn_t *c, const char *name, char **pvalue)
     if (!strcmp(line, "END")) {
         return OAC_KV_NOTFOUND;
     }
-    /* VALUE <name> <flags> <bytes>: the name asked for, a length of
-     * digits, the value followed by CRLF; anything else means the stream
-     * is not where it should be, and nothing on it is taken. */
+    /* VALUE <name> <flags> <bytes>: the name asked for, flags and a
+     * length of digits (the module stores flags 0), nothing more, then the
+     * value followed by CRLF; anything else means the stream is not where
+     * it should be, and nothing on it is taken. */
     if (strncmp(line, "VALUE ", 6) || strncmp(line + 6, name, strlen(name))
-        || line[6 + strlen(name)] != ' '
-        || !(end = strrchr(line, ' ')) || !end[1]
-        || strspn(end + 1, "0123456789") != strlen(end + 1)
-        || strlen(end + 1) > 7
+        || line[6 + strlen(name)] != ' ') {
+        return failed(c, link, "get", server, "an unexpected answer", 0);
+    }
+    flags = line + 6 + strlen(name) + 1;
+    digits = strspn(flags, "0123456789");
+    end = flags + digits;
+    if (!digits || digits > 10 || *end != ' '
+        || !(digits = strspn(end + 1, "0123456789")) || digits > 7
+        || end[1 + digits]
         || (bytes = (apr_size_t)strtoul(end + 1, NULL, 10)) > 1024 * 1024) {
         return failed(c, link, "get", server, "an unexpected answer", 0);
     }

@@ -640,12 +640,16 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
     def test_9bb_memcached_answers_out_of_frame(self):
         """Answers to a get that are not where the stream should be: a value
         not followed by CRLF, a length that is no number, the value of
-        another key. None is taken (the cache counts as failing, OAC00106),
-        and the node fetches its own service token."""
+        another key, flags that are no number, a field too many. None is
+        taken (the cache counts as failing, OAC00106), and the node fetches
+        its own service token."""
         site = self.site
         answers = [b"VALUE %s 0 3\r\nabcXYEND\r\n",
                    b"VALUE %s 0 +3\r\nabc\r\nEND\r\n",
-                   b"VALUE other 0 3\r\nabc\r\nEND\r\n"]
+                   b"VALUE other 0 3\r\nabc\r\nEND\r\n",
+                   b"VALUE %s x 3\r\nabc\r\nEND\r\n",
+                   b"VALUE %s 0 9 3\r\nabc\r\nEND\r\n"]
+        apps = ("local", "local2", "local3", "local4", "local5")
         gets = []
 
         def serve(conn, stop):
@@ -673,19 +677,19 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
         port, stop = fake_memcached(serve)
         node = cluster.Httpd("F", cluster.app_conf(
             site.provider, site.front.port, "memcache:127.0.0.1:%d" % port,
-            "cookie", apps=("local", "local2", "local3")), cluster.MODULES)
+            "cookie", apps=apps), cluster.MODULES)
         try:
             node.start()
             statuses = []
-            for app in ("local", "local2", "local3"):
+            for app in apps:
                 statuses.append(cluster.Browser(node.port).request("/svc/%s/x" % app)[0])
             log = node.log_text()
         finally:
             stop.set()
             node.close()
-        self.assertEqual(statuses, [200, 200, 200], log[-2000:])
-        self.assertGreaterEqual(len(gets), 3, "each app asked the cache first")
-        self.assertEqual(len(re.findall(r"OAC00106[^\n]*unexpected answer", log)), 3,
+        self.assertEqual(statuses, [200] * len(apps), log[-2000:])
+        self.assertGreaterEqual(len(gets), len(apps), "each app asked the cache first")
+        self.assertEqual(len(re.findall(r"OAC00106[^\n]*unexpected answer", log)), len(apps),
                          "each answer out of frame is refused: " + log[-2000:])
 
     def test_9c_waiters_keep_one_connection(self):
