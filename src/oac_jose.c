@@ -439,6 +439,11 @@ int oac_jose_jwks_count(const oac_jose_jwks_t *jwks)
     return jwks ? jwks->keys->nelts : 0;
 }
 
+int oac_jose_jwks_room(const oac_jose_jwks_t *jwks)
+{
+    return jwks ? jwks->keys->nalloc : 0;
+}
+
 /* ---- compact JWS ------------------------------------------------------- */
 
 /* 1 if name is an entry of list (comma-separated, blanks around entries

@@ -72,6 +72,11 @@ apr_status_t oac_jose_jwks_parse(oac_jose_jwks_t **pjwks, const char **pwhy,
 /* The number of keys kept in jwks (0 for NULL). */
 int oac_jose_jwks_count(const oac_jose_jwks_t *jwks);
 
+/* The slots jwks's array of keys was made with: what a cached set holds in
+ * memory, which follows the keys kept, never the entries the set lists
+ * (for the unit tests). */
+int oac_jose_jwks_room(const oac_jose_jwks_t *jwks);
+
 typedef enum {
     OAC_JOSE_OK,
     OAC_JOSE_INVALID,       /* refused: *pwhy says why */

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -1085,6 +1086,38 @@ static void jwks_keeps_at_most_max_keys(void **state)
     assert_non_null(strstr(why, "more keys than the set may have"));
 }
 
+/* A set listing a great many entries is held in memory by the keys it
+ * keeps: its array was once made with a slot per entry, and a provider's
+ * 1 MiB set of "{}" held ~33 MiB per child for as long as it was cached. */
+static void jwks_room_follows_kept_keys(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_jose_jwks_t *jwks = NULL;
+    const char *why = NULL;
+    enum { ENTRIES = 100000 };
+    char *json = apr_palloc(p, sizeof(JWK_EC256) + 16 + 3 * ENTRIES);
+    char *o = json;
+    int i;
+
+    o += sprintf(o, "{\"keys\":[" JWK_EC256);
+    for (i = 1; i < ENTRIES; ++i) {
+        memcpy(o, ",{}", 3);
+        o += 3;
+    }
+    strcpy(o, "]}");
+    assert_int_equal(oac_jose_jwks_parse(&jwks, &why, p, json, 0),
+                     APR_SUCCESS);
+    assert_int_equal(oac_jose_jwks_count(jwks), 1);
+    assert_non_null(strstr(why, "99999 of 100000 keys skipped"));
+    assert_in_range(oac_jose_jwks_room(jwks), 1, OAC_JOSE_MAX_KEYS + 1);
+
+    /* and a small set is not given 64 slots either */
+    assert_int_equal(oac_jose_jwks_parse(&jwks, &why, p,
+                                         "{\"keys\":[" JWK_EC256 "]}", 0),
+                     APR_SUCCESS);
+    assert_in_range(oac_jose_jwks_room(jwks), 1, 2);
+}
+
 /* ---- id_token claims --------------------------------------------------- */
 
 /* The claims of the generated tokens, less what a test adds. */
@@ -1436,6 +1469,7 @@ int main(void)
         T(jwks_reasons),
         T(jwks_document_errors),
         T(jwks_keeps_at_most_max_keys),
+        T(jwks_room_follows_kept_keys),
         T(claims_pass),
         T(claims_required),
         T(wrong_issuer),
