@@ -370,6 +370,24 @@ static void warn_tenant_user_claim(const oac_app_t *app)
     }
 }
 
+/* Apple's client_secret is made out to its issuer (aud), and an explicit
+ * issuer takes that place so that a stand-in of Apple's (a test provider)
+ * can check it; any other issuer (a trailing slash, a typing error) would
+ * have every token request refused with no hint why. */
+static void warn_apple_issuer(const oac_app_t *app)
+{
+    if (app->issuer && oac_fix_has(app, "apple")
+        && strcmp(app->issuer, OAC_APPLE_ISSUER)) {
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00147) "OAuthRemoteApp %s: "
+                     "compliance_fix=apple with issuer=%s, not Apple's "
+                     "(" OAC_APPLE_ISSUER "): the client_secret is made out "
+                     "to it and id_tokens must come from it, which only a "
+                     "stand-in of Apple's does; for Apple, drop issuer",
+                     app->name, app->issuer);
+    }
+}
+
 static void warn_apps(apr_pool_t *p, server_rec *main_s)
 {
     apr_hash_t *seen = apr_hash_make(p);
@@ -388,6 +406,7 @@ static void warn_apps(apr_pool_t *p, server_rec *main_s)
                           app->client_key_file);
             warn_key_file(p, seen, app, "dpop_key_file", app->dpop_key_file);
             warn_tenant_user_claim(app);
+            warn_apple_issuer(app);
         }
     }
 }

@@ -239,7 +239,7 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 18;
+plan tests => 3 * @bad + 22;
 
 # A private key every user of the machine can read: said at configtest
 # (OAC00132), not refused; readable by its owner only: nothing said.
@@ -272,6 +272,22 @@ plan tests => 3 * @bad + 18;
     ok t_cmp($status . ($out !~ /OAC00145/ ? ' quiet' : " $out"), '0 quiet', 'user_claim=oid: nothing said');
     ($status, $out) = configtest($ms =~ s{/organizations/}{/contoso.onmicrosoft.com/}r . " user_claim=email");
     ok t_cmp($status . ($out !~ /OAC00145/ ? ' quiet' : " $out"), '0 quiet', 'one tenant, by its domain: nothing said');
+}
+
+# compliance_fix=apple with an issuer that is not Apple's: the client
+# secret's aud, said at configtest (OAC00147); without one: nothing said.
+{
+    my $ap = "OAuthRemoteApp ap client_id=id authorize_url=https://p.example/a "
+           . "access_token_url=https://p.example/t compliance_fix=apple apple_team_id=T1 "
+           . "client_key_file=$keys/p256.pem client_key_id=K1";
+    my ($status, $out) = configtest("$ap issuer=https://appleid.apple.com/");
+    ok t_cmp($status, 0, 'compliance_fix=apple with another issuer: configtest passes');
+    ok t_cmp($out, qr{OAC00147: OAuthRemoteApp ap: compliance_fix=apple with issuer=https://appleid\.apple\.com/, not Apple's \(https://appleid\.apple\.com\): the client_secret is made out to it.*for Apple, drop issuer},
+             'and warns, naming the app, the issuer and the fix');
+    ($status, $out) = configtest($ap);
+    ok t_cmp($status . ($out !~ /OAC00147/ ? ' quiet' : " $out"), '0 quiet', 'without issuer: nothing said');
+    ($status, $out) = configtest("$ap issuer=https://appleid.apple.com");
+    ok t_cmp($status . ($out !~ /OAC00147/ ? ' quiet' : " $out"), '0 quiet', "Apple's issuer: nothing said");
 }
 
 # Modules the apps depend on.
