@@ -391,11 +391,70 @@ static int login_failed(request_rec *r, const oac_app_t *app,
     return oac_error_page(r, status, app, title, detail);
 }
 
+/* The field a relayed form post carries, so that it is relayed once. */
+#define RELAY_FIELD "oauthclient_relayed"
+
+/* A form post (response_mode=form_post, which Apple requires for the name
+ * and email scopes) comes from the provider's site: a cross-site POST,
+ * with which browsers do not send a SameSite=Lax or Strict session cookie,
+ * so the session has no login in flight. This page posts the same fields
+ * to the same path from this site, and the cookie goes with that POST.
+ * The fields stay out of URLs (access logs, Referer, history), where a
+ * redirect to a GET would put them; what it echoes is escaped, and only
+ * its own script may run. Nothing is stored: the browser's session is not
+ * in this request, and an empty one must not replace it. */
+static int relay_form_post(request_rec *r, const oac_app_t *app,
+                           const apr_array_header_t *params)
+{
+    const oac_param_t *f = (const oac_param_t *)params->elts;
+    char *nonce = NULL;
+    const char *why, *fields = "";
+    int i;
+
+    if (oac_util_random_token(&nonce, &why, r->pool, 16) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (i = 0; i < params->nelts; ++i) {
+        fields = apr_pstrcat(r->pool, fields,
+                             "<input type=\"hidden\" name=\"",
+                             ap_escape_html(r->pool, f[i].name),
+                             "\" value=\"",
+                             ap_escape_html(r->pool, f[i].value
+                                                     ? f[i].value : ""),
+                             "\">\n", NULL);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00148)
+                  "app %s: a cross-site form post whose login this session "
+                  "does not hold (the browser kept a SameSite session cookie "
+                  "back): posted again from this site", app->name);
+    apr_table_setn(r->err_headers_out, "Content-Security-Policy",
+                   apr_psprintf(r->pool, "default-src 'none'; script-src "
+                                "'nonce-%s'; form-action 'self'; base-uri "
+                                "'none'; frame-ancestors 'none'", nonce));
+    apr_table_setn(r->err_headers_out, "X-Frame-Options", "DENY");
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
+    return oac_respond(r, HTTP_OK, "text/html; charset=utf-8",
+        apr_psprintf(r->pool,
+            "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+            "<title>Logging in</title></head>\n<body>\n"
+            "<form method=\"post\" action=\"%s\">\n%s"
+            "<input type=\"hidden\" name=\"" RELAY_FIELD "\" value=\"1\">\n"
+            "<noscript><button type=\"submit\">Continue</button></noscript>"
+            "\n</form>\n<script nonce=\"%s\">"
+            /* not form.submit(): a field named "submit" would hide it */
+            "HTMLFormElement.prototype.submit.call(document.forms[0]);"
+            "</script>\n</body></html>\n",
+            ap_escape_html(r->pool, ap_escape_uri(r->pool, r->uri)), fields,
+            nonce));
+}
+
 /* Finds the pending login that value (the callback's state or
  * oauth_token) names and spends it: single use, whatever happens next.
- * Otherwise answers the request (400) and returns 0 with *prc set. */
+ * Otherwise answers the request (400; a cross-site form post the first
+ * time: relay_form_post) and returns 0 with *prc set. */
 static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
-                         session_rec *z, const oac_app_t *app, const char *value,
+                         session_rec *z, const oac_app_t *app,
+                         const apr_array_header_t *params, const char *value,
                          const char *param, const char *what)
 {
     apr_array_header_t *list;
@@ -409,6 +468,11 @@ static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
     }
     list = pending_list(r, z, app);
     if (!oac_pending_take(pending, list, value)) {
+        if (r->method_number == M_POST && !oac_form_get(params, RELAY_FIELD)
+            && oac_is_cross_site(r)) {
+            *prc = relay_form_post(r, app, params);
+            return 0;
+        }
         *prc = login_failed(r, app, OAC_CTR_FAIL_STATE, HTTP_BAD_REQUEST,
                             "Login failed",
                             apr_psprintf(r->pool, "unknown or expired %s: "
@@ -488,7 +552,7 @@ static int callback_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     }
     /* The state first: only the provider this browser was sent to may
      * put its error text on this site's page. */
-    if (!spend_pending(&rc, &pending, r, z, app, state, "state",
+    if (!spend_pending(&rc, &pending, r, z, app, params, state, "state",
                        "login state")) {
         return rc;
     }
@@ -622,7 +686,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
                             HTTP_FORBIDDEN, "The provider refused the login",
                             "the authorization was denied");
     }
-    if (!spend_pending(&rc, &pending, r, z, app, request_token,
+    if (!spend_pending(&rc, &pending, r, z, app, params, request_token,
                        "oauth_token", "request token")) {
         return rc;
     }

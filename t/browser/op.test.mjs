@@ -128,4 +128,45 @@ describe('OpenID Connect login through oidc-provider (an app of four keys)', () 
       await step('sign-in-again');
     });
   });
+
+  // response_mode=form_post: the OP's page posts the answer from its own
+  // site (localhost), so Chromium sends no SameSite=Lax cookie with it; the
+  // callback's page posts it again from this site, with the session.
+  test('a form post answer with a SameSite=Lax session cookie', T, async (t) => {
+    await withPage(t, browser, stack, async ({ page, step }) => {
+      await controlOp(stack, 'reset', 'POST');
+      const callbacks = [];
+      // allHeaders(): the headers as sent, the network stack's (cookies,
+      // Sec-Fetch-*) too
+      page.on('request', (r) => {
+        if (r.url().startsWith(`${stack.url}oauth/opform/callback`)) {
+          callbacks.push(r.allHeaders().then((h) => ({
+            method: r.method(),
+            site: h['sec-fetch-site'],
+            cookie: /(^|; )oac_oidc=/.test(h.cookie ?? ''),
+            query: new URL(r.url()).search,
+          })));
+        }
+      });
+      const target = `${stack.url}formapp/?from=form-post`;
+      await page.goto(target);
+      assert.equal(new URL(page.url()).host, stack.opHost, `expected the OP's page, got ${page.url()}`);
+      const { pushed } = await controlOp(stack, 'log');
+      assert.equal(pushed[0]?.params?.response_mode, 'form_post');
+      await page.fill('#login', ALICE.login);
+      await page.fill('#password', ALICE.password);
+      await Promise.all([page.waitForURL(target), page.click('#submit')]);
+
+      assert.equal(await page.textContent('#user'), ALICE.sub);
+      assert.deepEqual(await Promise.all(callbacks), [
+        // from the OP's page: the browser kept the Lax cookie back
+        { method: 'POST', site: 'cross-site', cookie: false, query: '' },
+        // from the callback's own page, with it
+        { method: 'POST', site: 'same-origin', cookie: true, query: '' },
+      ]);
+      const seen = await controlOp(stack, 'log');
+      assert.deepEqual(seen.tokens.map((x) => `${x.grant_type}:${x.status}`), ['authorization_code:200']);
+      await step('protected-page');
+    });
+  });
 });

@@ -116,7 +116,8 @@ if (opts.exitWithParent) {
 
 // --- clients and accounts --------------------------------------------------
 // Each client serves the httpd apps named in `apps` (their callbacks are its
-// redirect URIs). op-short's access tokens live 30 s, inside the module's
+// redirect URIs); opform is t/browser/op.conf's app that asks for form
+// posts. op-short's access tokens live 30 s, inside the module's
 // 60 s refresh margin: every protected request refreshes.
 // The clients of t/oidc/06_client_auth.t authenticate otherwise:
 // op-pkjwt with a JWT signed by --client-key (private_key_jwt), op-csjwt
@@ -139,7 +140,7 @@ const clientRsaJwk = publicJwk(opts.clientRsaKey, 'op-test-client-rsa');
 const clientEdJwk = publicJwk(opts.clientEd25519Key, 'op-test-client-ed25519');
 const fapi = { fapi: true, auth: 'private_key_jwt', dpop: true, par: true, idTokenAlg: 'ES256' };
 export const CLIENTS = [
-  { client_id: 'op-client', client_secret: 'op-secret', apps: ['op'], accessTokenTTL: 3600 },
+  { client_id: 'op-client', client_secret: 'op-secret', apps: ['op', 'opform'], accessTokenTTL: 3600 },
   { client_id: 'op-short', client_secret: 'op-short-secret', apps: ['opshort'], accessTokenTTL: 30 },
   ...(clientJwk ? [
     { client_id: 'op-pkjwt', apps: ['oppkjwt'], accessTokenTTL: 3600, auth: 'private_key_jwt', jwks: { keys: [clientJwk] } },
