@@ -218,9 +218,13 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     const oac_app_t **apps = apr_palloc(r->pool, (n + 1) * sizeof(*apps));
     int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
 
+    /* by name: an app configured by discovery is a copy of its
+     * configured self here (oac_discovered), and counted twice it pushed
+     * out other apps' logins that fit */
     for (i = 0; i < n; ++i) {
         apps[i] = APR_ARRAY_IDX(sc->apps, i, const oac_app_t *);
-        if (apps[i] == app) {
+        if (apps[i] == app || !strcmp(apps[i]->name, app->name)) {
+            apps[i] = app;
             self = i;
         }
     }

@@ -9,7 +9,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login json_of);
 
-plan tests => 15;
+plan tests => 16;
 
 provider_config();
 
@@ -33,6 +33,20 @@ $res = $ua->get(approve($authorize[0]));
 ok t_cmp($res->code, 400, 'the 6th pending login pushes out the 1st');
 $res = $ua->get(approve($authorize[1]));
 ok t_cmp($res->header('Location'), site('/tab2'), 'the 2nd still completes');
+
+# The logins in flight of all apps share one budget in the session, and an
+# app configured by discovery (server_metadata_url) counts once in it, as
+# any other: it was counted twice (its discovered copy beside itself), and
+# pushed out other apps' logins that fit.
+{
+    my $b = browser();
+    my $long = '/p?' . ('x' x 400) . '=';
+    my @plain = map { login_redirect($b, 'local', "$long$_")->header('Location') } 1 .. 3;
+    login_redirect($b, 'disco', "/d$_") for 1 .. 3;
+    my $res = $b->get(approve($plain[0]));
+    ok t_cmp($res->code . ' ' . ($res->header('Location') // ''), '302 ' . site("${long}1"),
+             "a discovered app's logins in flight count once: another app's that fit are kept");
+}
 
 # response_mode=form_post: the provider's auto-submitting form POSTs the
 # code and state to the callback
