@@ -560,12 +560,16 @@ static int dpop_proof_refused(const oac_http_response_t *resp)
     return dpop_error_is(resp, "invalid_dpop_proof");
 }
 
-apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
-                                     const char **perr, apr_pool_t *p,
-                                     oac_http_client_t *http,
-                                     const oac_app_t *app,
-                                     const oac_http_request_t *req,
-                                     apr_int64_t now)
+/* oac_oauth2_dpop_perform, and in *psent the request sent last: a retry
+ * carries a client assertion of its own, which an error must not show
+ * either. */
+static apr_status_t dpop_perform(oac_http_response_t **presp,
+                                 const char **perr, apr_pool_t *p,
+                                 oac_http_client_t *http,
+                                 const oac_app_t *app,
+                                 const oac_http_request_t *req,
+                                 apr_int64_t now,
+                                 const oac_http_request_t **psent)
 {
     oac_http_request_t *signed_req;
     apr_table_t *headers;
@@ -577,6 +581,7 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
      * call may have taken the HTTP timeout. */
     apr_time_t started = apr_time_now();
 
+    *psent = req;
     if (!app->dpop_signer) {
         return oac_http_perform(presp, perr, http, p, req);
     }
@@ -609,6 +614,7 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
                 signed_req->body_len = strlen(signed_req->body);
             }
         }
+        *psent = signed_req;
         if ((rv = oac_http_perform(presp, perr, http, p, signed_req))
             != APR_SUCCESS) {
             return rv;
@@ -630,20 +636,28 @@ apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
     return APR_SUCCESS;
 }
 
-/* why with the secrets, and the client credentials req carries (a client
- * secret, a client assertion or Apple's signed secret made for this call,
- * Basic credentials), redacted: a provider that quotes what it was sent
- * must not put them in the log or on an error page. */
-static const char *redact_call(apr_pool_t *p, const char *why,
-                               const oac_http_request_t *req,
-                               const char *const *secrets, int nsecrets)
+apr_status_t oac_oauth2_dpop_perform(oac_http_response_t **presp,
+                                     const char **perr, apr_pool_t *p,
+                                     oac_http_client_t *http,
+                                     const oac_app_t *app,
+                                     const oac_http_request_t *req,
+                                     apr_int64_t now)
 {
-    const char **all = apr_pcalloc(p, (nsecrets + 3) * sizeof(*all));
+    const oac_http_request_t *sent;
+
+    return dpop_perform(presp, perr, p, http, app, req, now, &sent);
+}
+
+/* Adds to all the client credentials req carries (a client secret, a
+ * client assertion or Apple's signed secret made for this call, Basic
+ * credentials): 3 at most. */
+static int call_credentials(const char **all, apr_pool_t *p,
+                            const oac_http_request_t *req)
+{
     apr_array_header_t *form = NULL;
     const char *auth, *bad;
-    int n = nsecrets;
+    int n = 0;
 
-    memcpy(all, secrets, nsecrets * sizeof(*all));
     if (req && req->body
         && oac_form_decode(&form, &bad, p, req->body) == APR_SUCCESS) {
         all[n++] = oac_form_get(form, "client_secret");
@@ -653,6 +667,26 @@ static const char *redact_call(apr_pool_t *p, const char *why,
         && (auth = apr_table_get(req->headers, "Authorization"))
         && !strncasecmp(auth, "Basic ", 6)) {
         all[n++] = auth + 6;
+    }
+    return n;
+}
+
+/* why with the secrets, and the client credentials of req and of sent
+ * (the request sent last, when a DPoP retry made it anew; or NULL),
+ * redacted: a provider that quotes what it was sent must not put them in
+ * the log or on an error page. */
+static const char *redact_call(apr_pool_t *p, const char *why,
+                               const oac_http_request_t *req,
+                               const oac_http_request_t *sent,
+                               const char *const *secrets, int nsecrets)
+{
+    const char **all = apr_pcalloc(p, (nsecrets + 6) * sizeof(*all));
+    int n = nsecrets;
+
+    memcpy(all, secrets, nsecrets * sizeof(*all));
+    n += call_credentials(all + n, p, req);
+    if (sent && sent != req) {
+        n += call_credentials(all + n, p, sent);
     }
     return oac_util_redact(p, why, all, n);
 }
@@ -666,10 +700,11 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
                                apr_int64_t now)
 {
     oac_http_response_t *resp;
+    const oac_http_request_t *sent = NULL;
     const char *why = NULL;
     apr_status_t rv;
 
-    if ((rv = oac_oauth2_dpop_perform(&resp, &why, p, http, app, req, now))
+    if ((rv = dpop_perform(&resp, &why, p, http, app, req, now, &sent))
         != APR_SUCCESS) {
         why = apr_psprintf(p, "token endpoint %s: %s",
                            oac_util_url_for_message(p, req->url),
@@ -686,7 +721,7 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
         }
     }
     if (rv != APR_SUCCESS) {
-        *perr = redact_call(p, why, req, secrets, nsecrets);
+        *perr = redact_call(p, why, req, sent, secrets, nsecrets);
     }
     return rv;
 }
@@ -884,7 +919,7 @@ static apr_status_t revoke_one(const char **perr, apr_pool_t *p,
         rv = APR_EGENERAL;
     }
     if (rv != APR_SUCCESS) {
-        *perr = redact_call(p, why, req, secrets, nsecrets);
+        *perr = redact_call(p, why, req, NULL, secrets, nsecrets);
     }
     return rv;
 }
@@ -933,6 +968,7 @@ apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
     apr_array_header_t *q = oac_form_make(p);
     const char *secrets[1];
     oac_http_request_t *req;
+    const oac_http_request_t *sent = NULL;
     oac_http_response_t *resp;
     const char *why = NULL, *request_uri;
     json_error_t jerr;
@@ -949,20 +985,20 @@ apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
                             NULL)) != APR_SUCCESS) {
         return rv;
     }
-    if ((rv = oac_oauth2_dpop_perform(&resp, &why, p, http, app, req, now))
+    if ((rv = dpop_perform(&resp, &why, p, http, app, req, now, &sent))
         != APR_SUCCESS) {
         *perr = redact_call(p, apr_psprintf(p, "pushed authorization "
                                 "request endpoint %s: %s",
                                 oac_util_url_for_message(p, req->url),
                                 why ? why : "request failed"),
-                            req, secrets, 1);
+                            req, sent, secrets, 1);
         return rv;
     }
     if (resp->status != 201 && resp->status != 200) {
         *perr = redact_call(p, apr_psprintf(p, "pushed authorization "
                                 "request endpoint answered HTTP %d%s",
                                 resp->status, json_error_detail(p, resp)),
-                            req, secrets, 1);
+                            req, sent, secrets, 1);
         return APR_EGENERAL;
     }
     doc = json_loadb(resp->body, resp->body_len, 0, &jerr);

@@ -44,7 +44,7 @@ typedef struct {
     const char *nonce;          /* DPoP-Nonce header, or NULL */
 } answer_t;
 
-/* A form field every answer quotes, or NULL. */
+/* A form field every answer with an empty body quotes, or NULL. */
 static const char *echo_field;
 
 typedef struct {
@@ -73,7 +73,7 @@ static apr_status_t scripted(oac_http_response_t **presp, const char **perr,
     }
     r->content_type = "application/json";
     r->body = apr_pstrdup(p, a->body);
-    if (echo_field) {
+    if (echo_field && !*a->body) {
         /* a provider that quotes what it was sent */
         apr_array_header_t *form;
         const char *why, *v = "";
@@ -397,6 +397,58 @@ static void quoted_credentials_redacted(void **state)
     assert_null(strstr(err, apr_pstrndup(p, sent, 16)));
 }
 
+/* A DPoP nonce retry sends a client assertion of its own: quoted in the
+ * answer, it is redacted too, as the first one is. */
+static void retried_assertion_redacted(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+    answer_t seq[] = {
+        { 400, "{\"error\":\"use_dpop_nonce\"}", "n-1" },
+        { 401, "", NULL },
+    };
+    script_t s = { seq, 2, 0, { 0 } };
+    oac_token_t *t;
+    const char *err = NULL, *first, *second;
+    int i;
+
+    app->token_endpoint_auth_method = OAC_AUTH_PRIVATE_KEY_JWT;
+    app->client_secret = NULL;
+    app->client_signer = ec_key(p, "k1");
+    assert_int_equal(oac_signer_generate(&app->dpop_signer, &err, p,
+                                         "ES256"), APR_SUCCESS);
+    echo_field = "client_assertion";
+    for (i = 0; i < 2; ++i) {
+        /* the code exchange, then a pushed authorization request */
+        s.calls = 0;
+        err = NULL;
+        if (i == 0) {
+            assert_int_not_equal(oac_oauth2_exchange_code(&t, &err, p,
+                                     oac_http_client_make(p, scripted, &s),
+                                     app, "CODE", "https://rp.example/cb",
+                                     NULL, NOW), APR_SUCCESS);
+        }
+        else {
+            char *url = NULL;
+            assert_int_not_equal(oac_oauth2_par(&url, &err, p,
+                                     oac_http_client_make(p, scripted, &s),
+                                     app, "https://rp.example/cb", "ST",
+                                     "CH", NULL, NOW), APR_SUCCESS);
+        }
+        assert_int_equal(s.calls, 2);
+        first = form_of(p, s.reqs[0], "client_assertion");
+        second = form_of(p, s.reqs[1], "client_assertion");
+        assert_non_null(first);
+        assert_non_null(second);
+        assert_string_not_equal(first, second);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "bad client_assertion"));
+        assert_null(strstr(err, apr_pstrndup(p, second, 16)));
+        assert_null(strstr(err, apr_pstrndup(p, first, 16)));
+    }
+    echo_field = NULL;
+}
+
 static void dpop_token_calls(void **state)
 {
     apr_pool_t *p = *state;
@@ -605,6 +657,7 @@ int main(void)
         T(client_secret_jwt),
         T(apple_client_secret),
         T(quoted_credentials_redacted),
+        T(retried_assertion_redacted),
         T(dpop_token_calls),
         T(dpop_resource_calls),
         T(pushed_requests),
