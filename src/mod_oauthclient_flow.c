@@ -89,6 +89,11 @@ int oac_error_page(request_rec *r, int status, const oac_app_t *app,
                              oac_util_pct_encode(r->pool, next), NULL)
                : app->login_path;
 
+    /* A failed callback's page is at a URL that still holds the code and
+     * the state (unspent at the provider when the exchange never came):
+     * no link or resource of the page, the module's or the site's own
+     * ErrorDocument, is to be told it. */
+    apr_table_setn(r->err_headers_out, "Referrer-Policy", "no-referrer");
     /* A site that brands its error pages (ErrorDocument for this status
      * here) gets its own page; the reason goes along as httpd's
      * error-notes (REDIRECT_ERROR_NOTES to an ErrorDocument script), and

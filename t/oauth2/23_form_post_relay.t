@@ -15,7 +15,7 @@ use HTTP::Request::Common qw(POST);
 use OAC::Flow qw(browser site provider_config login_redirect
                  json_of log_size log_since);
 
-plan tests => 22;
+plan tests => 23;
 
 my %apple = (team => 'TEAMAPPLE1', kid => 'APPLEKEY01', key_file => $ENV{OAC_OP_CLIENT_KEY});
 provider_config(apple_clients => { 'apple-client' => \%apple });
@@ -120,6 +120,8 @@ ok t_cmp($res->code, 200, 'without Sec-Fetch-Site, an Origin of another site: re
 my %f3 = @form;
 $res = $stranger->get("$callback?state=$f3{state}&code=$f3{code}", 'Sec-Fetch-Site' => 'cross-site');
 ok t_cmp($res->code, 400, 'a GET is never relayed');
+ok t_cmp($res->header('Referrer-Policy') // '-', 'no-referrer',
+         'the error page, at a URL with the code and state, sends no Referer');
 # and b3's login is still to be had: nothing above spent it
 $res = post_callback($b3, \@form, site => 'same-origin');
 ok t_cmp($res->code, 302, 'the relays spent nothing: the login still completes');
