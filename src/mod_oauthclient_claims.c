@@ -358,7 +358,8 @@ void oac_claims_renew(request_rec *r, session_rec *z, const oac_app_t *app,
 static void forward_one(request_rec *r, const oac_app_t *app,
                         const char *name, const json_t *v, apr_table_t *used)
 {
-    const char *text = oac_claims_text(r->pool, v);
+    const char *why = NULL;
+    const char *text = oac_claims_text(r->pool, v, &why);
     const char *header = apr_pstrcat(r->pool, "X-OAuth-Claim-",
                                      oac_claims_header_name(r->pool, name),
                                      NULL);
@@ -380,9 +381,9 @@ static void forward_one(request_rec *r, const oac_app_t *app,
 
     if (!text) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00117)
-                      "app %s: the claim '%s' holds control characters: "
-                      "not forwarded", app->name,
-                      oac_util_sanitize(r->pool, name, 64));
+                      "app %s: the claim '%s' holds %s: not forwarded",
+                      app->name, oac_util_sanitize(r->pool, name, 64),
+                      why ? why : "control characters");
         return;
     }
     apr_table_set(r->headers_in, header, text);

@@ -168,10 +168,32 @@ int oac_claims_match_any(const json_t *claims,
     return 0;
 }
 
-const char *oac_claims_text(apr_pool_t *p, const json_t *v)
+/* Why a string of a claim would reach the backend as another value, or
+ * NULL. */
+static const char *string_misread(const json_t *v, int in_array)
 {
-    const char *text;
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
 
+    if (n && (s[0] == ' ' || s[n - 1] == ' ')) {
+        return "a space at either end, which the backend would not see";
+    }
+    if (in_array && memchr(s, ',', n)) {
+        return "a ',' in an element of a list, which the backend would "
+               "read as two elements";
+    }
+    return NULL;
+}
+
+const char *oac_claims_text(apr_pool_t *p, const json_t *v,
+                            const char **pwhy)
+{
+    static const char *const controls = "control characters";
+    const char *text, *why = NULL;
+
+    if (pwhy) {
+        *pwhy = NULL;
+    }
     if (!v) {
         return NULL;
     }
@@ -184,19 +206,33 @@ const char *oac_claims_text(apr_pool_t *p, const json_t *v)
             /* an element with an embedded NUL would be cut short too */
             if (!t || (json_is_string(e)
                        && strlen(t) != json_string_length(e))) {
-                return NULL;
+                why = controls;
+                break;
+            }
+            if (json_is_string(e) && (why = string_misread(e, 1))) {
+                break;
             }
             APR_ARRAY_PUSH(parts, char *) = t;
         }
-        text = apr_array_pstrcat(p, parts, ',');
+        text = why ? NULL : apr_array_pstrcat(p, parts, ',');
     }
     else {
         text = scalar_text(p, v);
+        if (text && json_is_string(v)) {
+            why = string_misread(v, 0);
+        }
     }
     /* A string with an embedded NUL would be cut short by the copy above
      * (apr_pstrmemdup keeps it): refused with the other controls. */
-    if (!text || oac_util_has_control(text)
-        || (json_is_string(v) && strlen(text) != json_string_length(v))) {
+    if (!why && (!text || oac_util_has_control(text)
+                 || (json_is_string(v)
+                     && strlen(text) != json_string_length(v)))) {
+        why = controls;
+    }
+    if (why) {
+        if (pwhy) {
+            *pwhy = why;
+        }
         return NULL;
     }
     return text;

@@ -61,11 +61,15 @@ int oac_claims_match_any(const json_t *claims,
 /*
  * A claim as a header or variable value: a string as it is, an array's
  * elements joined with ',' (each as this text, an object as JSON), an
- * object as compact JSON, anything else as its JSON text. NULL when the
- * text would hold a control character (CR and LF would split the header
- * the backend reads).
+ * object as compact JSON, anything else as its JSON text. NULL, and why
+ * in *pwhy (when not NULL; never quoting the value), when the backend
+ * would read the text as another value: a control character (CR and LF
+ * would split the header), a string with a space at either end (header
+ * values are read without them: " admin " arrives as "admin"), or an
+ * array's string with a ',' (["a,b"] would arrive as ["a","b"]).
  */
-const char *oac_claims_text(apr_pool_t *p, const json_t *v);
+const char *oac_claims_text(apr_pool_t *p, const json_t *v,
+                            const char **pwhy);
 
 /* The suffix of X-OAuth-Claim-NAME for a claim name: its letters, digits
  * and '.' as they are, any other byte as '-' ('_' too: httpd leaves a

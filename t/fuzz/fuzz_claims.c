@@ -59,7 +59,7 @@ static char *dumped(apr_pool_t *p, const json_t *v)
     return out;
 }
 
-/* A string a header can carry as it is: no control character, no NUL. */
+/* A string with no control character and no NUL. */
 static int plain(const json_t *v)
 {
     const char *s = json_string_value(v), *c;
@@ -75,6 +75,22 @@ static int plain(const json_t *v)
     return 1;
 }
 
+/* A string a header can carry as it is: plain, no space at either end (a
+ * header's value is read without them); in a list, no ',' either (it
+ * would read as two elements). */
+static int forwardable(const json_t *v, int in_list)
+{
+    const char *s = json_string_value(v);
+    size_t n;
+
+    if (!plain(v)) {
+        return 0;
+    }
+    n = strlen(s);
+    return !(n && (s[0] == ' ' || s[n - 1] == ' '))
+           && !(in_list && strchr(s, ','));
+}
+
 /* The text of a string, or of an array of strings, written here: the
  * contract's "arrays joined with ','"; NULL for anything else. */
 static const char *expected_text(apr_pool_t *p, const json_t *v)
@@ -82,7 +98,7 @@ static const char *expected_text(apr_pool_t *p, const json_t *v)
     const char *out = NULL;
     size_t i;
 
-    if (plain(v)) {
+    if (forwardable(v, 0)) {
         return json_string_value(v);
     }
     if (!json_is_array(v)) {
@@ -90,7 +106,7 @@ static const char *expected_text(apr_pool_t *p, const json_t *v)
     }
     for (i = 0; i < json_array_size(v); ++i) {
         const json_t *e = json_array_get(v, i);
-        if (!plain(e)) {
+        if (!forwardable(e, 1)) {
             return NULL;
         }
         out = out ? apr_pstrcat(p, out, ",", json_string_value(e), NULL)
@@ -100,8 +116,9 @@ static const char *expected_text(apr_pool_t *p, const json_t *v)
 }
 
 /* What reaches a header or a variable: no control character (a CR or LF
- * would split the request the backend reads), names of safe bytes only;
- * strings and lists of strings that can go as they are, do. */
+ * would split the request the backend reads), no space at either end, no
+ * list element with a ','; names of safe bytes only; strings and lists of
+ * strings that can go as they are, do. */
 static void check_forwarded(apr_pool_t *p, const json_t *claims)
 {
     const char *name, *text, *c, *want;
@@ -111,13 +128,16 @@ static void check_forwarded(apr_pool_t *p, const json_t *claims)
         const char *h = oac_claims_header_name(p, name);
         const char *e = oac_claims_env_name(p, name);
 
-        text = oac_claims_text(p, v);
+        text = oac_claims_text(p, v, NULL);
         if ((want = expected_text(p, v))) {
             CHECK(text && !strcmp(text, want));
         }
         if (text) {
             for (c = text; *c; ++c) {
                 CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+            }
+            if (json_is_string(v) && *text) {
+                CHECK(text[0] != ' ' && text[strlen(text) - 1] != ' ');
             }
         }
         CHECK(strlen(h) == strlen(name) && strlen(e) == strlen(name));

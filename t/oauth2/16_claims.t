@@ -12,10 +12,10 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use URI;
 use URI::QueryParam;
-use OAC::Flow qw(browser site provider_config provider_get login json_of
+use OAC::Flow qw(browser site provider_config provider_get login json_of log_lines_since
                  log_size log_since approve);
 
-plan tests => 47;
+plan tests => 51;
 
 provider_config();
 my $alice = browser();
@@ -141,6 +141,28 @@ ok t_cmp($res->header('Location') // '', site('/'), 'a logout without a login st
     ok t_cmp(status($erin, '/claims/admins/echo'), 500, 'a rule on them cannot be judged: 500');
     ok t_cmp(log_since($start, qr/OAC00128/), qr/app oidc: the user's claims were too big to keep in the session \(OAC00115\), so 'Require oauth-claim groups:admins' cannot be judged/,
              'and the log says why');
+    provider_config();
+}
+
+# Claims a backend would read as other values are not forwarded: an email
+# with a space at its end (header values are read without it), a group
+# with a ',' (which would read as two groups); the log says which and why,
+# not the value. The others go as ever.
+{
+    provider_config(userinfo_override => { email => 'admin@example.org ',
+                                           groups => [ 'staff', 'users,admins' ] });
+    my $frank = browser();
+    ok t_cmp(login($frank, 'oidc', '/after', 'alice')->code, 302, 'a login with such claims');
+    my $start = log_size();
+    my $echo = json_of($frank->get(site('/claims/named/echo'))) // {};
+    ok t_cmp(join(' ', map { exists $echo->{$_} ? 'sent' : 'not sent' }
+                  qw(HTTP_X_OAUTH_CLAIM_EMAIL HTTP_X_OAUTH_CLAIM_GROUPS OAUTH_CLAIM_EMAIL HTTP_X_OAUTH_CLAIM_EMAIL_VERIFIED)),
+             'not sent not sent not sent sent', 'neither the email nor the groups, the rest as ever');
+    my $log = log_since($start, qr/OAC00117/);
+    ok t_cmp(join("\n", log_lines_since($start, qr/OAC00117/)),
+             qr/the claim 'email' holds a space at either end.*\n.*the claim 'groups' holds a ',' in an element of a list/s,
+             'the log says which claims and why');
+    ok t_cmp($log =~ /admin\@example|users,admins/ ? 'value logged' : 'clean', 'clean', 'and not their values');
     provider_config();
 }
 

@@ -129,31 +129,75 @@ static void text(void **state)
     apr_pool_t *p = *state;
     json_t *c = claims(p);
 
-    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "email")),
+    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "email"), NULL),
                         "alice@example.org");
-    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "groups")),
+    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "groups"), NULL),
                         "staff,admins,7,true");
-    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "address")),
+    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "address"), NULL),
                         "{\"country\":\"FR\",\"geo\":{\"zone\":\"eu\"}}");
     assert_string_equal(oac_claims_text(p, oac_claims_lookup(c,
-                                                             "email_verified")),
+                                                             "email_verified"), NULL),
                         "true");
-    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "age")), "42");
-    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "roles")),
+    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "age"), NULL), "42");
+    assert_string_equal(oac_claims_text(p, oac_claims_lookup(c, "roles"), NULL),
                         "{\"r\":1}");
     /* what would split a header is never forwarded */
-    assert_null(oac_claims_text(p, oac_claims_lookup(c, "evil")));
+    assert_null(oac_claims_text(p, oac_claims_lookup(c, "evil"), NULL));
     {
         json_t *nul = json_stringn("a\0b", 3);
         json_t *list = json_pack("[s, O]", "staff", nul);
-        assert_null(oac_claims_text(p, nul));
+        assert_null(oac_claims_text(p, nul, NULL));
         /* nor "staff,a" from an element with one */
         assert_non_null(list);
-        assert_null(oac_claims_text(p, list));
+        assert_null(oac_claims_text(p, list, NULL));
         json_decref(list);
         json_decref(nul);
     }
-    assert_null(oac_claims_text(p, NULL));
+    assert_null(oac_claims_text(p, NULL, NULL));
+}
+
+/* What a backend would read as another value is not forwarded, and why
+ * says so without the value. */
+static void text_misread(void **state)
+{
+    apr_pool_t *p = *state;
+    static const char *const bad[] = {
+        "\" admin@corp\"", "\"admin@corp \"", "[\"users,admins\"]",
+        "[\"staff\",\" admins\"]", "[\"staff\",\"admins \"]", NULL
+    };
+    static const char *const good[] = {
+        "\"a b\"", "\"Sales, EMEA\"", "[\"a b\",\"c\"]", "\"\"",
+        "[{\"a\":1,\"b\":2}]", NULL
+    };
+    const char *why;
+    int i;
+
+    for (i = 0; bad[i]; ++i) {
+        json_error_t jerr;
+        json_t *v = json_loads(bad[i], JSON_DECODE_ANY, &jerr);
+        assert_non_null(v);
+        why = NULL;
+        assert_null(oac_claims_text(p, v, &why));
+        assert_non_null(why);
+        assert_null(strstr(why, "admin"));
+        json_decref(v);
+    }
+    for (i = 0; good[i]; ++i) {
+        json_error_t jerr;
+        json_t *v = json_loads(good[i], JSON_DECODE_ANY, &jerr);
+        assert_non_null(v);
+        why = "unset";
+        assert_non_null(oac_claims_text(p, v, &why));
+        assert_null(why);
+        json_decref(v);
+    }
+    /* and controls are said as such */
+    {
+        json_t *v = json_string("a\r\nb");
+        assert_null(oac_claims_text(p, v, &why));
+        assert_string_equal(why, "control characters");
+        json_decref(v);
+    }
 }
 
 static void names(void **state)
@@ -381,6 +425,7 @@ int main(void)
         T(match),
         T(match_any),
         T(text),
+        T(text_misread),
         T(names),
         T(select_kept),
         T(userinfo_claims),
