@@ -32,22 +32,44 @@ APLOG_USE_MODULE(oauthclient);
  * may take a while to reach the provider. */
 #define REFRESH_MARGIN 60
 #define WAIT_STEP apr_time_from_msec(50)
+/* The outcome handed to parallel requests when the provider gave no
+ * verdict (OAC_OAUTH2_UNAVAILABLE), and when: "!unavailable TIME" (no
+ * stored token starts with '!'). Requests that come within
+ * UNAVAILABLE_QUIET seconds answer 502 at once; later ones try again
+ * (the hand-off keeps an outcome for a minute, which must not keep a
+ * provider that is back from being asked). */
+#define UNAVAILABLE "!unavailable "
+#define UNAVAILABLE_QUIET 5
 
 /*
- * Calls the provider; the result on success, NULL on failure. The result
- * is the token string, followed by a newline and the response's id_token
- * when the session holds one to replace (previous) and the new one passed
- * the checks: the parallel requests that take the result store it too.
+ * Calls the provider; the result on success, NULL on failure, UNAVAILABLE
+ * when the provider could not answer (the token is not refused). The
+ * result is the token string, followed by a newline and the response's
+ * id_token when the session holds one to replace (previous) and the new
+ * one passed the checks: the parallel requests that take the result store
+ * it too.
  */
 static const char *do_refresh(request_rec *r, const oac_app_t *app,
                               const oac_token_t *old, const char *previous)
 {
     oac_token_t *fresh;
     const char *why, *id_token, *result;
+    apr_status_t rv;
 
-    if (oac_oauth2_refresh(&fresh, &why, r->pool,
-                           oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
-                           old, oac_now()) != APR_SUCCESS
+    rv = oac_oauth2_refresh(&fresh, &why, r->pool,
+                            oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
+                            old, oac_now());
+    if (rv == OAC_OAUTH2_UNAVAILABLE && !oac_request_state(r)->hook_status) {
+        oac_count(r, app, OAC_CTR_REFRESH_FAILED);
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00149)
+                      "app %s: token refresh failed, the provider could not "
+                      "answer; the user stays logged in, and a request after "
+                      "%d s tries again: %s", app->name, UNAVAILABLE_QUIET,
+                      why);
+        return apr_psprintf(r->pool, UNAVAILABLE "%" APR_INT64_T_FMT,
+                            oac_now());
+    }
+    if (rv != APR_SUCCESS
         || oac_token_check_sendable(&why, r->pool, fresh, NULL)
            != APR_SUCCESS) {
         oac_count(r, app, OAC_CTR_REFRESH_FAILED);
@@ -60,8 +82,7 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     id_token = app->oidc && previous
                ? oac_form_get(fresh->extra, "id_token") : NULL;
     if (id_token) {
-        apr_status_t rv = oac_oidc_check_refreshed(r, app, fresh, previous,
-                                                   &why);
+        rv = oac_oidc_check_refreshed(r, app, fresh, previous, &why);
         if (rv == APR_EAGAIN) {
             /* The provider's keys are not to be had now (its keys rotated
              * again within the minute between fetches, say): the token
@@ -101,8 +122,10 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     return result;
 }
 
-/* Why a request left a refresh to another (*pgave_up below). */
-enum { GAVE_UP_WAITING = 1, GAVE_UP_UNSHARED };
+/* Why a request has no refreshed token though the token was not refused
+ * (*pgave_up below): it left the refresh to another, or the provider
+ * could not answer. */
+enum { GAVE_UP_WAITING = 1, GAVE_UP_UNSHARED, GAVE_UP_UNAVAILABLE };
 
 /* The coordination key: the refresh token and the access token it
  * replaces. A provider that does not rotate refresh tokens gives the next
@@ -117,9 +140,13 @@ static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
  * refreshes, the others wait for its result. */
 static const char *coordinate(request_rec *r, const oac_app_t *app,
                               const oac_token_t *old, const char *previous,
-                              int server_side, int *pgave_up)
+                              const char *retry, int server_side,
+                              int *pgave_up)
 {
-    const char *key = handoff_key(r->pool, old);
+    /* a retry after the provider could not answer is a refresh of its own
+     * (the first one's outcome stays in the hand-off for a minute) */
+    const char *key = apr_pstrcat(r->pool, handoff_key(r->pool, old),
+                                  retry, NULL);
     oac_server_conf *sc = oac_server_config(r->server);
     apr_int64_t patience = apr_time_sec(sc->http_timeout > 0
                                         ? sc->http_timeout
@@ -205,12 +232,14 @@ static const char *coordinate(request_rec *r, const oac_app_t *app,
 static const char *coordinated_refresh(request_rec *r, const oac_app_t *app,
                                        const oac_token_t *old,
                                        const char *previous,
-                                       int server_side, int *pgave_up)
+                                       const char *retry, int server_side,
+                                       int *pgave_up)
 {
     const char *result;
 
     oac_cache_hold(r, 1);
-    result = coordinate(r, app, old, previous, server_side, pgave_up);
+    result = coordinate(r, app, old, previous, retry, server_side,
+                        pgave_up);
     oac_cache_hold(r, 0);
     return result;
 }
@@ -225,16 +254,31 @@ static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
                               const char **pstored, const char **pid_token,
                               int server_side, int *pgave_up)
 {
-    int round;
+    const char *retry = "";
+    int round, retried = 0;
 
     for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
         const char *result = coordinated_refresh(r, app, old, previous,
-                                                 server_side, pgave_up);
+                                                 retry, server_side,
+                                                 pgave_up);
         const char *why, *nl;
         oac_token_t *fresh;
 
         if (!result) {
             return NULL;
+        }
+        if (!strncmp(result, UNAVAILABLE, sizeof(UNAVAILABLE) - 1)) {
+            apr_int64_t at = apr_atoi64(result + sizeof(UNAVAILABLE) - 1);
+            if (retried || oac_now() - at < UNAVAILABLE_QUIET) {
+                *pgave_up = GAVE_UP_UNAVAILABLE;
+                return NULL;
+            }
+            /* every request that finds this outcome stale derives the
+             * same key: one of them asks the provider */
+            retry = apr_pstrcat(r->pool, "\n", result, NULL);
+            retried = 1;
+            --round;
+            continue;
         }
         if ((nl = strchr(result, '\n'))) {
             /* Checked by the request that refreshed; a header's value. */
@@ -307,10 +351,16 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     if (!fresh && gave_up) {
         /* Another request holds the refresh, or made it and could not
          * hand the result over: its outcome is not this one's to undo (a
-         * save here would overwrite it). The token in hand still works
-         * until it expires. */
+         * save here would overwrite it). Or the provider could not
+         * answer, which is no verdict on the token. The token in hand
+         * still works until it expires. */
         if ((*ptoken)->expires_at > oac_now()) {
             return OK;
+        }
+        if (gave_up == GAVE_UP_UNAVAILABLE) {
+            /* contract section 7: a provider endpoint that cannot be
+             * reached gives a 502 */
+            return HTTP_BAD_GATEWAY;
         }
         if (gave_up == GAVE_UP_UNSHARED) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00138)

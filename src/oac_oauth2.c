@@ -691,6 +691,27 @@ static const char *redact_call(apr_pool_t *p, const char *why,
     return oac_util_redact(p, why, all, n);
 }
 
+/* A status of a provider that could not answer now: down (5xx), too
+ * slow (408), too busy (429). A server that says invalid_grant all the
+ * same has answered, whatever its status. */
+static int provider_unavailable(const oac_http_response_t *resp)
+{
+    json_error_t jerr;
+    json_t *doc;
+    int grant;
+
+    if (resp->status < 500 && resp->status != 408 && resp->status != 429) {
+        return 0;
+    }
+    doc = resp->body_len ? json_loadb(resp->body, resp->body_len, 0, &jerr)
+                         : NULL;
+    grant = json_is_string(json_object_get(doc, "error"))
+            && !strcmp(json_string_value(json_object_get(doc, "error")),
+                       "invalid_grant");
+    json_decref(doc);
+    return !grant;
+}
+
 /* Sends req and reads the answer; secrets are redacted from *perr. */
 static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
                                apr_pool_t *p, oac_http_client_t *http,
@@ -709,6 +730,14 @@ static apr_status_t token_call(oac_token_t **ptoken, const char **perr,
         why = apr_psprintf(p, "token endpoint %s: %s",
                            oac_util_url_for_message(p, req->url),
                            why ? why : "request failed");
+        /* (a compliance hook that failed the call comes here too; the
+         * caller reads its verdict first) */
+        rv = OAC_OAUTH2_UNAVAILABLE;
+    }
+    else if (provider_unavailable(resp)) {
+        oac_token_t *ignored;
+        oac_oauth2_token_response(&ignored, &why, p, resp, now);
+        rv = OAC_OAUTH2_UNAVAILABLE;
     }
     else if ((rv = oac_fix_token_response(resp, &why, p, app))
              == APR_SUCCESS) {

@@ -173,6 +173,16 @@ apr_status_t oac_oauth2_client_credentials(oac_token_t **ptoken,
                                           const oac_app_t *app,
                                           apr_int64_t now);
 
+/*
+ * What the token calls (code exchange, refresh, client credentials)
+ * return when the provider gave no verdict on the grant: it could not be
+ * reached, TLS failed, the call timed out, or it answered 5xx, 408 or 429
+ * (other than with invalid_grant). A refresh that fails so keeps the
+ * token: contract section 7 answers the browser 502, and the user stays
+ * logged in for when the provider is back.
+ */
+#define OAC_OAUTH2_UNAVAILABLE (APR_OS_START_USERERR + 171)
+
 apr_status_t oac_oauth2_refresh(oac_token_t **ptoken, const char **perr,
                                 apr_pool_t *p, oac_http_client_t *http,
                                 const oac_app_t *app, const oac_token_t *old,

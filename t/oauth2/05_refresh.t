@@ -6,9 +6,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
-                 login json_of);
+                 login json_of log_size log_since);
 
-plan tests => 16;
+plan tests => 21;
 
 # tokens that live 30 s: inside the 60 s margin, so every use refreshes
 provider_config(access_token_lifetime => 30);
@@ -38,6 +38,37 @@ $res = $ua->get(site('/protected/echo'), Accept => 'application/json');
 ok t_cmp($res->code, 401, 'and the token is gone from the session');
 $res = $ua->get(site('/protected/echo'));
 ok t_cmp($res->code, 302, 'a browser is sent to log in again');
+
+# The provider cannot answer the refresh (a 5xx, a timeout, down): no
+# verdict on the token, so the user stays logged in. A token still valid
+# is used meanwhile; an expired one gets 502 (contract section 7), and a
+# request a few seconds later asks the provider again.
+provider_config(access_token_lifetime => 30);
+$ua = browser();
+login($ua, 'local');
+provider_post('/_control/config', { token_endpoint_mode => 'error500' });
+my $start = log_size();
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code, 200, 'the provider answers 500 to the refresh: the valid token is used');
+ok t_cmp(log_since($start, qr/OAC00149/),
+         qr/app local: token refresh failed, the provider could not answer; the user stays logged in/,
+         'the log says the user stays logged in');
+provider_config(access_token_lifetime => 2);
+$ua = browser();
+login($ua, 'local');
+sleep 3;
+provider_post('/_control/config', { token_endpoint_mode => 'error500' });
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code, 502, 'an expired token the provider cannot refresh: 502');
+provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+my $asked = provider_get('/_control/stats')->{refresh_requests};
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{refresh_requests} - $asked), '502 0',
+         'seconds later: 502 without asking the provider again');
+sleep 6;
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{refresh_requests} - $asked), '200 1',
+         'later: the provider is asked again, and the login goes on');
 
 # two apps in one session
 provider_config();

@@ -804,7 +804,7 @@ static void exchange_code_transport_error(void **state)
                                               fake_client(p, &f), app,
                                               "thecode", REDIRECT, NULL,
                                               NOW),
-                     APR_TIMEUP);
+                     OAC_OAUTH2_UNAVAILABLE);
     assert_int_equal(f.calls, 1);
     assert_string_equal(f.req->url, "https://idp.example.com:8443/oauth/"
                         "token?key=SECRETKEY");
@@ -821,7 +821,7 @@ static void exchange_code_transport_error(void **state)
                                               fake_client(p, &f), app,
                                               "thecode", REDIRECT, NULL,
                                               NOW),
-                     APR_ECONNREFUSED);
+                     OAC_OAUTH2_UNAVAILABLE);
     assert_string_equal(err, "token endpoint http://127.0.0.1/token: "
                         "HTTP request failed");
 }
@@ -939,11 +939,32 @@ static void refresh_errors(void **state)
     assert_string_equal(err, "token endpoint answered HTTP 400: "
                         "invalid_grant (refresh token [redacted] revoked)");
 
+    /* no verdict on the grant: the provider down, too busy or too slow,
+     * unless it says invalid_grant all the same */
+    fake_answer(&f, 503, "text/html", "<h1>down for maintenance</h1>");
+    assert_int_equal(oac_oauth2_refresh(&t, &err, p, fake_client(p, &f),
+                                        app, old, NOW),
+                     OAC_OAUTH2_UNAVAILABLE);
+    assert_non_null(strstr(err, "token endpoint answered HTTP 503"));
+    fake_answer(&f, 429, "application/json", "{\"error\":\"slow_down\"}");
+    assert_int_equal(oac_oauth2_refresh(&t, &err, p, fake_client(p, &f),
+                                        app, old, NOW),
+                     OAC_OAUTH2_UNAVAILABLE);
+    fake_answer(&f, 500, "application/json",
+                "{\"error\":\"invalid_grant\"}");
+    assert_int_equal(oac_oauth2_refresh(&t, &err, p, fake_client(p, &f),
+                                        app, old, NOW), APR_EGENERAL);
+    fake_answer(&f, 401, "application/json",
+                "{\"error\":\"invalid_client\"}");
+    assert_int_equal(oac_oauth2_refresh(&t, &err, p, fake_client(p, &f),
+                                        app, old, NOW), APR_EGENERAL);
+
     memset(&f, 0, sizeof(f));
     f.rv = APR_EGENERAL;
     f.err = "https://idp.example.com:443/refresh: TLS handshake failed";
     assert_int_equal(oac_oauth2_refresh(&t, &err, p, fake_client(p, &f),
-                                        app, old, NOW), APR_EGENERAL);
+                                        app, old, NOW),
+                     OAC_OAUTH2_UNAVAILABLE);
     assert_string_equal(err, "token endpoint https://idp.example.com/refresh"
                         ": https://idp.example.com:443/refresh: TLS "
                         "handshake failed");
