@@ -1059,42 +1059,44 @@ static const char *api_token(request_rec *r)
  * its query when the app puts it there (token_placement=uri, the linkedin
  * and weibo fixes): the browser would get it, and its history and the
  * access log when it follows the link. */
-static const char *without_token(request_rec *r, const char *url)
+static const char *without_token(request_rec *r, apr_pool_t *p,
+                                 const char *url)
 {
     const char *token = api_token(r);
     const char *q, *hash, *c;
     apr_array_header_t *kept;
     char *out;
 
-    if (!token || !holds_token(r->pool, url, token)) {
+    if (!token || !holds_token(p, url, token)) {
         return url;
     }
-    out = apr_pstrdup(r->pool, url);
+    out = apr_pstrdup(p, url);
     if ((q = strchr(url, '?'))) {
         hash = strchr(q, '#');
-        kept = apr_array_make(r->pool, 4, sizeof(char *));
+        kept = apr_array_make(p, 4, sizeof(char *));
         for (c = q + 1; c < (hash ? hash : q + strlen(q));) {
             apr_size_t n = strcspn(c, hash ? "&#" : "&");
-            const char *param = apr_pstrmemdup(r->pool, c, n);
+            const char *param = apr_pstrmemdup(p, c, n);
 
-            if (!holds_token(r->pool, param, token)) {
+            if (!holds_token(p, param, token)) {
                 APR_ARRAY_PUSH(kept, const char *) = param;
             }
             c += n + (c[n] == '&');
         }
-        out = apr_pstrcat(r->pool, apr_pstrmemdup(r->pool, url, q - url),
+        out = apr_pstrcat(p, apr_pstrmemdup(p, url, q - url),
                           kept->nelts ? "?" : "",
-                          apr_array_pstrcat(r->pool, kept, '&'),
+                          apr_array_pstrcat(p, kept, '&'),
                           hash ? hash : "", NULL);
     }
-    return holds_token(r->pool, out, token) ? NULL : out;
+    return holds_token(p, out, token) ? NULL : out;
 }
 
 /* url for the browser, or NULL (logged) when it carries the token. */
-static const char *token_free(request_rec *r, const oac_app_t *app,
-                              const char *url, const char *what)
+static const char *token_free(request_rec *r, apr_pool_t *p,
+                              const oac_app_t *app, const char *url,
+                              const char *what)
 {
-    const char *safe = without_token(r, url);
+    const char *safe = without_token(r, p, url);
 
     if (!safe) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00146)
@@ -1104,22 +1106,24 @@ static const char *token_free(request_rec *r, const oac_app_t *app,
     return safe;
 }
 
-/* One URL of the API's answer for the browser; NULL to drop it. */
-static const char *api_url_for_browser(request_rec *r, const oac_app_t *app,
+/* One URL of the API's answer for the browser, from p; NULL to drop
+ * it. */
+static const char *api_url_for_browser(request_rec *r, apr_pool_t *p,
+                                       const oac_app_t *app,
                                        const char *from, const char *local,
                                        const char *value, const char *what)
 {
     char *out = NULL;
 
-    switch (oac_url_reverse(&out, r->pool, app->api_base_url, from, value,
+    switch (oac_url_reverse(&out, p, app->api_base_url, from, value,
                             local)) {
     case OAC_URL_REV_LOCAL:
-        return token_free(r, app, out, what);
+        return token_free(r, p, app, out, what);
     case OAC_URL_REV_ELSEWHERE:
         /* on any port and scheme: behind a proxy that ends TLS, httpd does
          * not know those the browser sees */
-        if (!oac_url_names_host(r->pool, out, r->hostname)) {
-            return token_free(r, app, out, what);
+        if (!oac_url_names_host(p, out, r->hostname)) {
+            return token_free(r, p, app, out, what);
         }
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00141)
                       "OAuthProxyAPI %s: the API's %s names this site "
@@ -1159,20 +1163,32 @@ static char *joined(apr_pool_t *p, const apr_array_header_t *a,
     return out;
 }
 
+/* The link-values of one answer's Link lines that are mapped, at most:
+ * each costs work and memory in proportion to the URL called (its path
+ * can be long), and an API may send line after line of them; the rest
+ * are left out. Pagination needs a handful. */
+#define LINK_VALUES_MAX 64
+
 /* Link (RFC 8288): link-values "<ref>; param=..., <ref>...", each ref
  * mapped as a Location (an application's pagination follows them with the
  * browser's cookies), each link-value whose ref is not for the browser, or
- * that is not well formed, left out; NULL when none is left. */
+ * that is not well formed, left out; NULL when none is left. *pleft: how
+ * many more link-values this answer may map (LINK_VALUES_MAX). */
 static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                                          const char *from, const char *local,
-                                         const char *value)
+                                         const char *value, int *pleft)
 {
     const char *c = value, *gt, *end, *to, *params;
     const char *token = api_token(r);
     /* joined once at the end: appending to the string so far copies it
      * for each link-value, quadratic in a line of thousands */
     apr_array_header_t *kept = apr_array_make(r->pool, 4, sizeof(char *));
+    /* each link-value's mapping is made here and cleared after it: only
+     * what is kept stays for the request */
+    apr_pool_t *tmp;
 
+    apr_pool_create(&tmp, r->pool);
+    apr_pool_tag(tmp, "oauthclient_link");
     while (*c) {
         int quoted = 0;
 
@@ -1183,6 +1199,18 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
         if (*c != '<' || !(gt = strchr(c, '>'))) {
             break;                  /* not a link-value: the rest goes */
         }
+        if (*pleft <= 0) {
+            if (*pleft == 0) {
+                ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00150)
+                              "OAuthProxyAPI %s: the API's Link lines hold "
+                              "more than %d link-values: the rest are left "
+                              "out", app->name, LINK_VALUES_MAX);
+                --*pleft;
+            }
+            break;
+        }
+        --*pleft;
+        apr_pool_clear(tmp);
         /* its parameters: up to a ',' outside a quoted string */
         for (end = gt + 1; *end && (quoted || *end != ','); ++end) {
             if (quoted && *end == '\\' && end[1]) {
@@ -1192,12 +1220,12 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
                 quoted = !quoted;
             }
         }
-        to = api_url_for_browser(r, app, from, local,
-                                 apr_pstrmemdup(r->pool, c + 1,
+        to = api_url_for_browser(r, tmp, app, from, local,
+                                 apr_pstrmemdup(tmp, c + 1,
                                                 (apr_size_t)(gt - c - 1)),
                                  "Link");
-        params = apr_pstrmemdup(r->pool, gt + 1, (apr_size_t)(end - gt - 1));
-        if (to && token && holds_token(r->pool, params, token)) {
+        params = apr_pstrmemdup(tmp, gt + 1, (apr_size_t)(end - gt - 1));
+        if (to && token && holds_token(tmp, params, token)) {
             /* an anchor="..." built from the URL called, as its ref */
             ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00146)
                           "OAuthProxyAPI %s: the API's Link carries the "
@@ -1211,6 +1239,7 @@ static const char *api_links_for_browser(request_rec *r, const oac_app_t *app,
         }
         c = end;
     }
+    apr_pool_destroy(tmp);
     return kept->nelts ? joined(r->pool, kept, ", ") : NULL;
 }
 
@@ -1234,7 +1263,7 @@ static void map_api_urls(request_rec *r)
     const oac_app_t *app = rs ? (rs->app ? rs->app : rs->api_app) : NULL;
     apr_table_t *const tables[] = { r->headers_out, r->err_headers_out };
     const char *const *h, *v;
-    int i;
+    int i, links_left = LINK_VALUES_MAX;
 
     if (!app || !app->api_base_url || !rs->api.url || !dc->location) {
         return;
@@ -1242,8 +1271,8 @@ static void map_api_urls(request_rec *r)
     for (i = 0; i < 2; ++i) {
         for (h = one; *h; ++h) {
             if ((v = apr_table_get(tables[i], *h))) {
-                v = api_url_for_browser(r, app, rs->api.url, dc->location,
-                                        v, *h);
+                v = api_url_for_browser(r, r->pool, app, rs->api.url,
+                                        dc->location, v, *h);
                 if (v) {
                     apr_table_setn(tables[i], *h, v);
                 }
@@ -1270,7 +1299,8 @@ static void map_api_urls(request_rec *r)
                 if ((v = api_links_for_browser(r, app, rs->api.url,
                                                dc->location,
                                                APR_ARRAY_IDX(links, k,
-                                                             const char *)))) {
+                                                             const char *),
+                                               &links_left))) {
                     apr_table_addn(tables[i], "Link", v);
                 }
             }
