@@ -1308,6 +1308,49 @@ static void map_api_urls(request_rec *r)
     }
 }
 
+/* The API answered one user, with that user's token, at a URL that does
+ * not name the user: a shared cache in front (mod_cache, a CDN) must not
+ * keep it for the next. private is added to what the API says; "public"
+ * goes (beside private it would only confuse), max-age and the rest stay
+ * for the browser's own cache. */
+static void private_to_user(request_rec *r)
+{
+    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
+    apr_array_header_t *kept;
+    const char *c;
+    int i;
+
+    if (!cc) {
+        apr_table_setn(r->headers_out, "Cache-Control", "private");
+        return;
+    }
+    kept = apr_array_make(r->pool, 4, sizeof(char *));
+    for (c = cc; *c;) {
+        apr_size_t n = strcspn(c, ",");
+        char *d = apr_pstrmemdup(r->pool, c, n);
+        char *t = d + strspn(d, " \t"), *e = t + strlen(t);
+
+        while (e > t && (e[-1] == ' ' || e[-1] == '\t')) {
+            *--e = '\0';
+        }
+        if (*t && strcasecmp(t, "public")) {
+            APR_ARRAY_PUSH(kept, char *) = t;
+        }
+        c += n + (c[n] == ',');
+    }
+    for (i = 0; i < kept->nelts; ++i) {
+        const char *d = APR_ARRAY_IDX(kept, i, char *);
+        if (!strncasecmp(d, "private", 7) || !strcasecmp(d, "no-store")) {
+            break;
+        }
+    }
+    if (i == kept->nelts) {
+        APR_ARRAY_PUSH(kept, char *) = "private";
+    }
+    apr_table_setn(r->headers_out, "Cache-Control",
+                   apr_array_pstrcat(r->pool, kept, ','));
+}
+
 /* The provider's answer is served from this site's origin: it may not set
  * cookies here (a session cookie of its choosing) or clear them, set this
  * site's transport policy, nor run script here if it is HTML (content the
@@ -1332,6 +1375,7 @@ static apr_status_t api_response_filter(ap_filter_t *f,
     }
     apr_table_addn(r->headers_out, "Content-Security-Policy", "sandbox");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
+    private_to_user(r);
     ap_remove_output_filter(f);
     return ap_pass_brigade(f->next, bb);
 }

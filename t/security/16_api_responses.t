@@ -51,13 +51,15 @@ my @cases = (
       { api_response_headers => { %cookies }, endpoint_modes => { '/api/' => 'error500' } } ],
     [ "the provider's HTML 200 (not_json) with Set-Cookie", 'local', '/api/local/things',
       { api_response_headers => { %cookies }, endpoint_modes => { '/api/' => 'not_json' } } ],
+    [ 'a JSON answer the API calls public, for a day', 'local', '/api/local/things',
+      { api_response_headers => { %cookies, 'Cache-Control' => 'public, max-age=86400' } } ],
     [ 'OAuth 1: a JSON answer with Set-Cookie', 'o1', '/api/o1/things',
       { api_response_headers => { %cookies } } ],
     [ 'OAuth 1: an HTML answer with Set-Cookie', 'o1', '/api/o1/page',
       { api_response_headers => { %cookies }, api_response_html => JSON::PP::true() } ],
 );
 
-plan tests => 10 * @cases + 5 + 4 + 3 + 9;
+plan tests => 11 * @cases + 6 + 4 + 3 + 9;
 
 sub set_cookies {
     my $res = shift;
@@ -76,6 +78,10 @@ sub check_guard {
              "$what: Content-Security-Policy: sandbox");
     ok t_cmp(join(', ', $res->header('X-Content-Type-Options')), 'nosniff',
              "$what: X-Content-Type-Options: nosniff, and only that");
+    # one user's answer, at a URL without the token: no shared cache (a
+    # mod_cache in front, a CDN) may keep it for the next user
+    ok t_cmp(join(', ', $res->header('Cache-Control')), qr/(^|,\s*)(private|no-store)\b/,
+             "$what: Cache-Control: private");
 }
 
 for my $case (@cases) {
