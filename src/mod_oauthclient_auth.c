@@ -747,6 +747,46 @@ static int small_body(request_rec *r)
         && n <= API_RETRY_BODY_MAX;
 }
 
+static const char *api_token(request_rec *r);
+static int holds_token(apr_pool_t *p, const char *s, const char *token);
+
+/* mod_proxy and mod_proxy_http log the URL they call at debug and trace
+ * levels (AH00944 "connecting URL to host", "HTTP: serving URL"). For a
+ * request whose URL holds the user's token (token_placement=uri, the
+ * linkedin and weibo fixes, a hook that moved it there) they log at info
+ * at most, whatever LogLevel says: a token must not reach the log. Nothing
+ * is looked at while they log at info or less, as they do by default. */
+static void quiet_proxy_logs(request_rec *r)
+{
+    static const char *const names[] = {
+        "mod_proxy.c", "mod_proxy_http.c", NULL
+    };
+    const struct ap_logconf *now = ap_get_request_logconf(r);
+    struct ap_logconf *quiet = NULL;
+    const char *token;
+    int i;
+
+    for (i = 0; names[i]; ++i) {
+        module *m = ap_find_linked_module(names[i]);
+        if (!m || m->module_index < 0
+            || ap_get_request_module_loglevel(r, m->module_index)
+               <= APLOG_INFO) {
+            continue;
+        }
+        if (!quiet) {
+            if (!(token = api_token(r)) || !r->filename
+                || !holds_token(r->pool, r->filename, token)) {
+                return;
+            }
+            quiet = ap_new_log_config(r->pool, now);
+        }
+        ap_set_module_loglevel(r->pool, quiet, m->module_index, APLOG_INFO);
+    }
+    if (quiet) {
+        r->log = quiet;
+    }
+}
+
 /* One attempt at the API: the token applied to what api.url, api.body
  * and api.headers_in hold, the hooks, the proof, the signature; then
  * mod_proxy's. 0, or the status to answer. */
@@ -808,6 +848,7 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
         r->status = status;
     }
     hand_to_proxy(r, url);
+    quiet_proxy_logs(r);
     if (rs->api.possible && !rs->api.attempts++) {
         r->handler = API_RETRY_HANDLER;
     }
