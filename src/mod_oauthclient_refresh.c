@@ -32,14 +32,22 @@ APLOG_USE_MODULE(oauthclient);
  * may take a while to reach the provider. */
 #define REFRESH_MARGIN 60
 #define WAIT_STEP apr_time_from_msec(50)
-/* The outcome handed to parallel requests when the provider gave no
- * verdict (OAC_OAUTH2_UNAVAILABLE), and when: "!unavailable TIME" (no
- * stored token starts with '!'). Requests that come within
- * UNAVAILABLE_QUIET seconds answer 502 at once; later ones try again
- * (the hand-off keeps an outcome for a minute, which must not keep a
- * provider that is back from being asked). */
+/* Outcomes handed to parallel requests that are no verdict on the token
+ * (no stored token starts with '!'), which they answer as the refreshing
+ * request does, keeping the token:
+ * - "!unavailable TIME": the provider could not answer
+ *   (OAC_OAUTH2_UNAVAILABLE): 502;
+ * - "!hook STATUS TIME": a compliance hook failed the refresh, choosing
+ *   the answer (contract section 8).
+ * Requests within NO_VERDICT_QUIET seconds of TIME answer so at once; a
+ * later one tries again, under a key of its own (the hand-off keeps an
+ * outcome for a minute, which must not keep a provider that is back, or
+ * a hook's verdict on one request, from the next), and so on down the
+ * chain. */
 #define UNAVAILABLE "!unavailable "
-#define UNAVAILABLE_QUIET 5
+#define HOOK_FAILED "!hook "
+#define NO_VERDICT_QUIET 5
+#define NO_VERDICT_HOPS (OAC_HANDOFF_TTL / NO_VERDICT_QUIET + 1)
 
 /*
  * Calls the provider; the result on success, NULL on failure, UNAVAILABLE
@@ -59,12 +67,17 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
     rv = oac_oauth2_refresh(&fresh, &why, r->pool,
                             oac_hooked_client(r, app, OAC_CALL_REFRESH), app,
                             old, oac_now());
-    if (rv == OAC_OAUTH2_UNAVAILABLE && !oac_request_state(r)->hook_status) {
+    if (rv != APR_SUCCESS && oac_request_state(r)->hook_status) {
+        /* logged by the hook's caller */
+        return apr_psprintf(r->pool, HOOK_FAILED "%d %" APR_INT64_T_FMT,
+                            oac_request_state(r)->hook_status, oac_now());
+    }
+    if (rv == OAC_OAUTH2_UNAVAILABLE) {
         oac_count(r, app, OAC_CTR_REFRESH_FAILED);
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00149)
                       "app %s: token refresh failed, the provider could not "
                       "answer; the user stays logged in, and a request after "
-                      "%d s tries again: %s", app->name, UNAVAILABLE_QUIET,
+                      "%d s tries again: %s", app->name, NO_VERDICT_QUIET,
                       why);
         return apr_psprintf(r->pool, UNAVAILABLE "%" APR_INT64_T_FMT,
                             oac_now());
@@ -123,17 +136,24 @@ static const char *do_refresh(request_rec *r, const oac_app_t *app,
 }
 
 /* Why a request has no refreshed token though the token was not refused
- * (*pgave_up below): it left the refresh to another, or the provider
- * could not answer. */
-enum { GAVE_UP_WAITING = 1, GAVE_UP_UNSHARED, GAVE_UP_UNAVAILABLE };
+ * (*pgave_up below): it left the refresh to another, the provider could
+ * not answer, or a compliance hook failed the refresh. */
+enum { GAVE_UP_WAITING = 1, GAVE_UP_UNSHARED, GAVE_UP_UNAVAILABLE,
+       GAVE_UP_HOOK };
 
 /* The coordination key: the refresh token and the access token it
  * replaces. A provider that does not rotate refresh tokens gives the next
  * refresh the same refresh token, which alone would hand back the previous
  * (by then expired) result for a minute. */
-static const char *handoff_key(apr_pool_t *p, const oac_token_t *old)
+static const char *handoff_key(apr_pool_t *p, const oac_app_t *app,
+                               const oac_token_t *old)
 {
-    return apr_pstrcat(p, old->refresh_token, "\n", old->access_token, NULL);
+    /* and the app (its provider, client and user naming): the same token
+     * strings issued by another provider, for another virtual host, are
+     * not this login's */
+    return apr_pstrcat(p, app->session_bind ? app->session_bind : app->name,
+                       "\n", old->refresh_token, "\n", old->access_token,
+                       NULL);
 }
 
 /* One refresh per refresh token across every process: the first caller
@@ -145,7 +165,7 @@ static const char *coordinate(request_rec *r, const oac_app_t *app,
 {
     /* a retry after the provider could not answer is a refresh of its own
      * (the first one's outcome stays in the hand-off for a minute) */
-    const char *key = apr_pstrcat(r->pool, handoff_key(r->pool, old),
+    const char *key = apr_pstrcat(r->pool, handoff_key(r->pool, app, old),
                                   retry, NULL);
     oac_server_conf *sc = oac_server_config(r->server);
     apr_int64_t patience = apr_time_sec(sc->http_timeout > 0
@@ -255,7 +275,7 @@ static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
                               int server_side, int *pgave_up)
 {
     const char *retry = "";
-    int round, retried = 0;
+    int round, hops = 0;
 
     for (round = 0; round < MAX_CHAINED_REFRESHES; ++round) {
         const char *result = coordinated_refresh(r, app, old, previous,
@@ -267,18 +287,34 @@ static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
         if (!result) {
             return NULL;
         }
-        if (!strncmp(result, UNAVAILABLE, sizeof(UNAVAILABLE) - 1)) {
-            apr_int64_t at = apr_atoi64(result + sizeof(UNAVAILABLE) - 1);
-            if (retried || oac_now() - at < UNAVAILABLE_QUIET) {
-                *pgave_up = GAVE_UP_UNAVAILABLE;
-                return NULL;
+        if (*result == '!') {
+            /* no verdict on the token (or one of a later version's) */
+            const char *t = strrchr(result, ' ');
+            int hook = !strncmp(result, HOOK_FAILED, sizeof(HOOK_FAILED) - 1);
+
+            if (++hops <= NO_VERDICT_HOPS && t
+                && oac_now() - apr_atoi64(t + 1) >= NO_VERDICT_QUIET) {
+                /* every request that finds this outcome stale derives the
+                 * same key: one of them refreshes, the others wait for it
+                 * or follow on to its outcome */
+                retry = apr_pstrcat(r->pool, retry, "\n", result, NULL);
+                --round;
+                continue;
             }
-            /* every request that finds this outcome stale derives the
-             * same key: one of them asks the provider */
-            retry = apr_pstrcat(r->pool, "\n", result, NULL);
-            retried = 1;
-            --round;
-            continue;
+            if (hook) {
+                int status = atoi(result + sizeof(HOOK_FAILED) - 1);
+                /* the hook's answer, for the parallel requests too */
+                if (!oac_request_state(r)->hook_status) {
+                    oac_request_state(r)->hook_status =
+                        ap_is_HTTP_VALID_RESPONSE(status)
+                        ? status : HTTP_INTERNAL_SERVER_ERROR;
+                }
+                *pgave_up = GAVE_UP_HOOK;
+            }
+            else {
+                *pgave_up = GAVE_UP_UNAVAILABLE;
+            }
+            return NULL;
         }
         if ((nl = strchr(result, '\n'))) {
             /* Checked by the request that refreshed; a header's value. */

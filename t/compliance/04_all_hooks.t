@@ -7,9 +7,10 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
-use OAC::Flow qw(browser site provider_get provider_config login json_of);
+use OAC::Flow qw(browser site provider_get provider_config login json_of
+                 cookie_of parallel_get);
 
-plan tests => 10;
+plan tests => 13;
 
 # camelCase token responses: only the hook makes them readable
 provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
@@ -35,6 +36,23 @@ ok t_cmp($echo->{auth}, 'bearer-query', 'protected_request moved the applied tok
 ok t_cmp(exists $echo->{headers}{Authorization} ? 'header sent' : 'no header', 'no header',
          'and the Authorization header it removed is not sent');
 ok t_cmp($echo->{query}{x}, '1', 'the client\'s own query is kept');
+
+# a refresh_token_request hook that fails the refresh chooses the answer,
+# for the requests that waited on that refresh too, and the token stays:
+# the parallel ones were told the refresh failed, and logged the user out
+provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
+my $uh = browser();
+login($uh, 'hooktest');
+my @answers = parallel_get(cookie_of($uh), map { "/api/hooktest/deny-refresh/$_" } 1 .. 3);
+ok t_cmp(join(' ', map { $_->{code} } @answers), '403 403 403',
+         'a hook fails the refresh with 403: each parallel request gets 403');
+ok t_cmp(join('', map { $_->{set_cookie} } @answers) =~ /oac_session=(;|$)/ ? 'emptied' : 'kept', 'kept',
+         'none empties the session');
+sleep 6;        # its verdict was on those requests, not on the next
+my $n = provider_get('/_control/stats')->{refresh_requests};
+my $after = $uh->get(site('/api/hooktest/me'));
+ok t_cmp($after->code . ' ' . (provider_get('/_control/stats')->{refresh_requests} - $n), '200 1',
+         'a later request refreshes as ever: the token was kept');
 
 # a hook that fails a login chooses the status the browser gets
 provider_config();

@@ -53,10 +53,15 @@ static int token_response(request_rec *r, oauthclient_token_response_t *t)
     return OK;
 }
 
+/* Marks the refresh call; for an API path below /deny-refresh/, fails
+ * it with 403, as a fix that refuses to refresh would. */
 static int refresh_request(request_rec *r, oauthclient_request_t *req)
 {
     if (!mine(req->app)) {
         return DECLINED;
+    }
+    if (strstr(r->uri, "/deny-refresh/")) {
+        return HTTP_FORBIDDEN;
     }
     apr_table_setn(req->headers, "X-Hooktest-Refresh", "seen");
     return OK;

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of log_size log_since);
 
-plan tests => 21;
+plan tests => 24;
 
 # tokens that live 30 s: inside the 60 s margin, so every use refreshes
 provider_config(access_token_lifetime => 30);
@@ -69,6 +69,18 @@ sleep 6;
 $res = $ua->get(site('/protected/echo'));
 ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{refresh_requests} - $asked), '200 1',
          'later: the provider is asked again, and the login goes on');
+# down for longer: asked again every few seconds, not once a minute
+$ua = browser();
+login($ua, 'local');
+sleep 3;
+provider_post('/_control/config', { token_endpoint_mode => 'error500' });
+ok t_cmp($ua->get(site('/protected/echo'))->code, 502, 'a longer outage: 502');
+sleep 6;
+ok t_cmp($ua->get(site('/protected/echo'))->code, 502, 'still down seconds later: 502 again');
+provider_post('/_control/config', { token_endpoint_mode => 'normal' });
+sleep 6;
+ok t_cmp($ua->get(site('/protected/echo'))->code, 200,
+         'back up: the next request seconds later refreshes, not a minute after the outage began');
 
 # two apps in one session
 provider_config();
