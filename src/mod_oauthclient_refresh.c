@@ -156,6 +156,17 @@ static const char *handoff_key(apr_pool_t *p, const oac_app_t *app,
                        NULL);
 }
 
+/* The HTTP calls one refresh may make, each bounded by OAuthHTTPTimeout:
+ * the token endpoint; with DPoP twice more (the server's nonce, a fresh
+ * proof); for an id_token to check, the provider's keys, twice (an
+ * unknown kid fetches them again). A claim lasts as long as they may
+ * take together, or a waiter would take over a refresh still under way
+ * and spend its refresh token a second time. */
+static int refresh_calls(const oac_app_t *app, const char *previous)
+{
+    return 1 + (app->dpop_signer ? 2 : 0) + (app->oidc && previous ? 2 : 0);
+}
+
 /* One refresh per refresh token across every process: the first caller
  * refreshes, the others wait for its result. */
 static const char *coordinate(request_rec *r, const oac_app_t *app,
@@ -168,9 +179,10 @@ static const char *coordinate(request_rec *r, const oac_app_t *app,
     const char *key = apr_pstrcat(r->pool, handoff_key(r->pool, app, old),
                                   retry, NULL);
     oac_server_conf *sc = oac_server_config(r->server);
-    apr_int64_t patience = apr_time_sec(sc->http_timeout > 0
-                                        ? sc->http_timeout
-                                        : OAC_HTTP_DEFAULT_TIMEOUT) + 2;
+    apr_int64_t patience = refresh_calls(app, previous)
+                           * apr_time_sec(sc->http_timeout > 0
+                                          ? sc->http_timeout
+                                          : OAC_HTTP_DEFAULT_TIMEOUT) + 2;
     /* Twice the patience: a claim taken over after a lapse gets a whole
      * one too. */
     apr_time_t deadline = apr_time_now()
