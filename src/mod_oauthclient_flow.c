@@ -416,22 +416,25 @@ static int relay_form_post(request_rec *r, const oac_app_t *app,
                            const apr_array_header_t *params)
 {
     const oac_param_t *f = (const oac_param_t *)params->elts;
+    /* joined once: appending to the page so far copies it per field,
+     * quadratic in the thousands of fields a 64 KiB body can hold */
+    apr_array_header_t *inputs = apr_array_make(r->pool, params->nelts + 1,
+                                                sizeof(char *));
     char *nonce = NULL;
-    const char *why, *fields = "";
+    const char *why, *fields;
     int i;
 
     if (oac_util_random_token(&nonce, &why, r->pool, 16) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     for (i = 0; i < params->nelts; ++i) {
-        fields = apr_pstrcat(r->pool, fields,
-                             "<input type=\"hidden\" name=\"",
-                             ap_escape_html(r->pool, f[i].name),
-                             "\" value=\"",
-                             ap_escape_html(r->pool, f[i].value
-                                                     ? f[i].value : ""),
-                             "\">\n", NULL);
+        APR_ARRAY_PUSH(inputs, char *) =
+            apr_pstrcat(r->pool, "<input type=\"hidden\" name=\"",
+                        ap_escape_html(r->pool, f[i].name), "\" value=\"",
+                        ap_escape_html(r->pool, f[i].value ? f[i].value : ""),
+                        "\">\n", NULL);
     }
+    fields = apr_array_pstrcat(r->pool, inputs, 0);
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, OAC_LOGNO(00148)
                   "app %s: a cross-site form post whose login this session "
                   "does not hold (the browser kept a SameSite session cookie "
