@@ -1351,42 +1351,26 @@ static void map_api_urls(request_rec *r)
 
 /* The API answered one user, with that user's token, at a URL that does
  * not name the user: a shared cache in front (mod_cache, a CDN) must not
- * keep it for the next. private is added to what the API says; "public"
- * goes (beside private it would only confuse), max-age and the rest stay
- * for the browser's own cache. */
+ * keep it for the next. private is added to what the API says, over all
+ * its Cache-Control lines; "public" goes (beside private it would only
+ * confuse), max-age and the rest stay for the browser's own cache. httpd's
+ * list reader keeps a quoted field list (private="a, b") whole. */
 static void private_to_user(request_rec *r)
 {
-    const char *cc = apr_table_get(r->headers_out, "Cache-Control");
-    apr_array_header_t *kept;
-    const char *c;
-    int i;
+    const char *cc = apr_table_getm(r->pool, r->headers_out,
+                                    "Cache-Control");
+    apr_array_header_t *kept = apr_array_make(r->pool, 4, sizeof(char *));
+    const char *d;
+    int private = 0;
 
-    if (!cc) {
-        apr_table_setn(r->headers_out, "Cache-Control", "private");
-        return;
-    }
-    kept = apr_array_make(r->pool, 4, sizeof(char *));
-    for (c = cc; *c;) {
-        apr_size_t n = strcspn(c, ",");
-        char *d = apr_pstrmemdup(r->pool, c, n);
-        char *t = d + strspn(d, " \t"), *e = t + strlen(t);
-
-        while (e > t && (e[-1] == ' ' || e[-1] == '\t')) {
-            *--e = '\0';
-        }
-        if (*t && strcasecmp(t, "public")) {
-            APR_ARRAY_PUSH(kept, char *) = t;
-        }
-        c += n + (c[n] == ',');
-    }
-    for (i = 0; i < kept->nelts; ++i) {
-        const char *d = APR_ARRAY_IDX(kept, i, char *);
-        if (!strncasecmp(d, "private", 7) || !strcasecmp(d, "no-store")) {
-            break;
+    while (cc && (d = ap_get_list_item(r->pool, &cc))) {
+        if (strcmp(d, "public")) {
+            private |= !strncmp(d, "private", 7) || !strcmp(d, "no-store");
+            APR_ARRAY_PUSH(kept, const char *) = d;
         }
     }
-    if (i == kept->nelts) {
-        APR_ARRAY_PUSH(kept, char *) = "private";
+    if (!private) {
+        APR_ARRAY_PUSH(kept, const char *) = "private";
     }
     apr_table_setn(r->headers_out, "Cache-Control",
                    apr_array_pstrcat(r->pool, kept, ','));

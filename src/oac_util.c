@@ -406,7 +406,6 @@ const char *oac_util_url_for_message(apr_pool_t *p, const char *url)
                                     | APR_URI_UNP_OMITQUERY);
 }
 
-/* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
 int oac_util_has_control(const char *s)
 {
     for (; *s; ++s) {
@@ -417,6 +416,7 @@ int oac_util_has_control(const char *s)
     return 0;
 }
 
+/* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
 int oac_util_is_vschar(const char *s)
 {
     for (; *s; ++s) {

@@ -53,13 +53,15 @@ my @cases = (
       { api_response_headers => { %cookies }, endpoint_modes => { '/api/' => 'not_json' } } ],
     [ 'a JSON answer the API calls public, for a day', 'local', '/api/local/things',
       { api_response_headers => { %cookies, 'Cache-Control' => 'public, max-age=86400' } } ],
+    [ 'a JSON answer with two Cache-Control lines', 'local', '/api/local/things',
+      { api_response_headers => { %cookies, 'Cache-Control' => [ 'max-age=0', 'no-store' ] } } ],
     [ 'OAuth 1: a JSON answer with Set-Cookie', 'o1', '/api/o1/things',
       { api_response_headers => { %cookies } } ],
     [ 'OAuth 1: an HTML answer with Set-Cookie', 'o1', '/api/o1/page',
       { api_response_headers => { %cookies }, api_response_html => JSON::PP::true() } ],
 );
 
-plan tests => 11 * @cases + 6 + 4 + 3 + 9;
+plan tests => 11 * @cases + 6 + 1 + 4 + 3 + 9;
 
 sub set_cookies {
     my $res = shift;
@@ -116,6 +118,19 @@ for my $case (@cases) {
     my $jar = '';
     $ua->cookie_jar->scan(sub { $jar .= " $_[1]" });
     ok t_cmp($jar, ' oac_session', "$what: the browser holds no cookie but the session");
+}
+
+# All of the API's Cache-Control lines are read: a no-store on its second
+# line stays (the first alone was read, and the browser could keep it).
+provider_config();
+{
+    my $ua = browser();
+    login($ua, 'local');
+    provider_post('/_control/config', { api_response_headers =>
+        { 'Cache-Control' => [ 'max-age=0', 'No-Store' ] } });
+    my $res = $ua->get(site('/api/local/things'), Accept => 'application/json');
+    ok t_cmp(join(' | ', $res->header('Cache-Control')), 'max-age=0,no-store',
+             "two Cache-Control lines: both read, no-store kept, so no private added");
 }
 
 # Control: the provider's own 401 (a token it no longer knows, after its
