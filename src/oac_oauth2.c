@@ -512,6 +512,24 @@ apr_status_t oac_oauth2_token_response(oac_token_t **ptoken,
     return APR_SUCCESS;
 }
 
+/* Whether the answer's JSON body has "error": error (RFC 6749 5.2). */
+static int body_error_is(const oac_http_response_t *resp, const char *error)
+{
+    json_error_t jerr;
+    json_t *doc;
+    const char *e;
+    int is;
+
+    if (!resp->body || !resp->body_len) {
+        return 0;
+    }
+    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    e = json_string_value(json_object_get(doc, "error"));
+    is = e && !strcmp(e, error);
+    json_decref(doc);
+    return is;
+}
+
 /* Whether a DPoP-aware server's answer is the error `error`: a 400 with
  * it in the JSON body from an authorization server (RFC 9449 8), a 401
  * with it in WWW-Authenticate: DPoP from a resource server (9). */
@@ -520,12 +538,8 @@ static int dpop_error_is(const oac_http_response_t *resp, const char *error)
     const char *auth;
     int is = 0;
 
-    if (resp->status == 400 && resp->body) {
-        json_error_t jerr;
-        json_t *doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
-        const char *e = json_string_value(json_object_get(doc, "error"));
-        is = e && !strcmp(e, error);
-        json_decref(doc);
+    if (resp->status == 400) {
+        is = body_error_is(resp, error);
     }
     else if (resp->status == 401 && resp->headers
              && (auth = apr_table_get(resp->headers, "WWW-Authenticate"))) {
@@ -696,20 +710,9 @@ static const char *redact_call(apr_pool_t *p, const char *why,
  * same has answered, whatever its status. */
 static int provider_unavailable(const oac_http_response_t *resp)
 {
-    json_error_t jerr;
-    json_t *doc;
-    int grant;
-
-    if (resp->status < 500 && resp->status != 408 && resp->status != 429) {
-        return 0;
-    }
-    doc = resp->body_len ? json_loadb(resp->body, resp->body_len, 0, &jerr)
-                         : NULL;
-    grant = json_is_string(json_object_get(doc, "error"))
-            && !strcmp(json_string_value(json_object_get(doc, "error")),
-                       "invalid_grant");
-    json_decref(doc);
-    return !grant;
+    return (resp->status >= 500 || resp->status == 408
+            || resp->status == 429)
+           && !body_error_is(resp, "invalid_grant");
 }
 
 /* Sends req and reads the answer; secrets are redacted from *perr. */
