@@ -39,6 +39,10 @@ APLOG_USE_MODULE(oauthclient);
 static ap_filter_rec_t *api_retry_handle, *api_response_handle;
 #define API_RETRY_HANDLER "oauthclient-api"
 
+/* The module indexes of mod_proxy and mod_proxy_http (-1: not loaded),
+ * found once per child (oac_api_child_init), not per API call. */
+static int proxy_log_index[2] = { -1, -1 };
+
 static int is_oauth_auth_type(request_rec *r)
 {
     const char *type = ap_auth_type(r);
@@ -494,6 +498,13 @@ static apr_thread_mutex_t *api_nonce_lock;
 
 void oac_api_child_init(apr_pool_t *pchild)
 {
+    static const char *const names[2] = { "mod_proxy.c", "mod_proxy_http.c" };
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        module *m = ap_find_linked_module(names[i]);
+        proxy_log_index[i] = m ? m->module_index : -1;
+    }
 #if APR_HAS_THREADS
     if (apr_thread_mutex_create(&api_nonce_lock, APR_THREAD_MUTEX_DEFAULT,
                                 pchild) != APR_SUCCESS) {
@@ -758,18 +769,14 @@ static int holds_token(apr_pool_t *p, const char *s, const char *token);
  * is looked at while they log at info or less, as they do by default. */
 static void quiet_proxy_logs(request_rec *r)
 {
-    static const char *const names[] = {
-        "mod_proxy.c", "mod_proxy_http.c", NULL
-    };
     const struct ap_logconf *now = ap_get_request_logconf(r);
     struct ap_logconf *quiet = NULL;
     const char *token;
     int i;
 
-    for (i = 0; names[i]; ++i) {
-        module *m = ap_find_linked_module(names[i]);
-        if (!m || m->module_index < 0
-            || ap_get_request_module_loglevel(r, m->module_index)
+    for (i = 0; i < 2; ++i) {
+        if (proxy_log_index[i] < 0
+            || ap_get_request_module_loglevel(r, proxy_log_index[i])
                <= APLOG_INFO) {
             continue;
         }
@@ -780,7 +787,8 @@ static void quiet_proxy_logs(request_rec *r)
             }
             quiet = ap_new_log_config(r->pool, now);
         }
-        ap_set_module_loglevel(r->pool, quiet, m->module_index, APLOG_INFO);
+        ap_set_module_loglevel(r->pool, quiet, proxy_log_index[i],
+                               APLOG_INFO);
     }
     if (quiet) {
         r->log = quiet;
