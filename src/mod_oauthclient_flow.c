@@ -140,6 +140,76 @@ static const char *absolute_redirect_uri(request_rec *r, const oac_app_t *app)
     return app->redirect_uri;
 }
 
+/* Whether name (a host, without brackets) is one r's virtual host answers
+ * to: its ServerName, a ServerAlias (wildcards too), the address the
+ * connection came in on, or localhost on a loopback connection. */
+static int server_answers_to(request_rec *r, const char *name)
+{
+    const server_rec *s = r->server;
+    const conn_rec *c = r->connection;
+    int i;
+
+    if (s->server_hostname && !strcasecmp(name, s->server_hostname)) {
+        return 1;
+    }
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        const char *alias = APR_ARRAY_IDX(s->names, i, const char *);
+        if (alias && !strcasecmp(name, alias)) {
+            return 1;
+        }
+    }
+    for (i = 0; s->wild_names && i < s->wild_names->nelts; ++i) {
+        const char *alias = APR_ARRAY_IDX(s->wild_names, i, const char *);
+        if (alias && !ap_strcasecmp_match(name, alias)) {
+            return 1;
+        }
+    }
+    if (c->local_ip && !strcasecmp(name, c->local_ip)) {
+        return 1;
+    }
+    if (!strcasecmp(name, "localhost") && c->local_ip
+        && (!strncmp(c->local_ip, "127.", 4) || !strcmp(c->local_ip, "::1")
+            || !strncasecmp(c->local_ip, "::ffff:127.", 11))) {
+        return 1;
+    }
+    return 0;
+}
+
+/* A relative redirect_uri takes the host the request names (contract:
+ * "made absolute from the request's scheme and host"), and whoever starts
+ * a login chooses that request's Host header. On a virtual host that
+ * answers every name (the first for its address), an attacker could start
+ * a login whose callback names a host of theirs, have a victim approve
+ * it, and finish the login in their own session with the victim's code or
+ * verifier: OAuth 1 providers take the callback from each request, OAuth 2
+ * ones that match redirect_uri loosely do too. The name a callback would
+ * carry, when this server does not answer to it; else NULL. */
+static const char *foreign_callback_host(request_rec *r, const oac_app_t *app)
+{
+    const char *host;
+    apr_size_t n;
+
+    if (app->redirect_uri[0] != '/') {
+        return NULL;
+    }
+    /* What ap_construct_url() puts in the URL: with UseCanonicalName On
+     * the ServerName, which is this server's by definition. */
+    host = ap_get_server_name_for_url(r);
+    if (!host || !*host) {
+        return NULL;
+    }
+    n = strlen(host);
+    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
+        if (server_answers_to(r, apr_pstrmemdup(r->pool, host + 1, n - 2))) {
+            return NULL;
+        }
+    }
+    if (server_answers_to(r, host)) {
+        return NULL;
+    }
+    return host;
+}
+
 /* The commonest failure behind a proxy that terminates TLS: httpd sees
  * http, the provider sends the browser back to http://, and a Secure
  * session cookie does not come with it. Said once per login, at its
@@ -365,6 +435,7 @@ static int login_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
 static int handle_login(request_rec *r, const oac_app_t *app)
 {
     session_rec *z;
+    const char *host;
     int rc;
 
     if (r->method_number != M_GET) {
@@ -372,6 +443,20 @@ static int handle_login(request_rec *r, const oac_app_t *app)
     }
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
+    }
+    if ((host = foreign_callback_host(r, app))) {
+        const char *why = apr_psprintf(r->pool, "this request names the "
+            "host '%s', which is not this virtual host's ServerName or one "
+            "of its ServerAlias names, and the login's callback would go "
+            "there", oac_util_sanitize(r->pool, host, 256));
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00151)
+                      "app %s: login refused: %s; if it is this site's, add "
+                      "'ServerAlias %s' (or set UseCanonicalName On, or an "
+                      "absolute redirect_uri)", app->name, why,
+                      oac_util_sanitize(r->pool, host, 256));
+        oac_count(r, app, OAC_CTR_FAIL_OTHER);
+        return oac_error_page(r, HTTP_BAD_REQUEST, app,
+                              "This site does not answer to that name", why);
     }
     warn_tls_terminated(r, app);
     if (app->version == OAC_OAUTH1) {

@@ -8,7 +8,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve login query_of json_of);
 
-plan tests => 26;
+plan tests => 28;
 
 provider_config();
 my $ua = browser();
@@ -74,3 +74,14 @@ for my $app (qw(o1sha256 o1rsa o1plain)) {
 # logout
 $ua->get(site('/oauth/o1/logout'));
 ok t_cmp($ua->get(site('/o1/echo'), Accept => 'application/json')->code, 401, 'logout forgets the token');
+
+# oauth_callback is the request's host made absolute: a login whose Host
+# this server does not answer to is refused before a request token is
+# asked for (the provider would send the victim's verifier there).
+{
+    my $before = provider_get('/_control/stats')->{request_token_requests};
+    my $r = browser()->get(site('/oauth/o1/login'), Host => 'evil.example');
+    ok t_cmp($r->code, 400, 'login refused for a foreign Host');
+    ok t_cmp(provider_get('/_control/stats')->{request_token_requests}, $before,
+             'no request token asked for it');
+}

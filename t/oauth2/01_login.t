@@ -9,7 +9,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve query_of json_of);
 
-plan tests => 36;
+plan tests => 36 + 13;
 
 provider_config();
 my $ua = browser();
@@ -44,6 +44,45 @@ ok t_cmp(($ENV{OAC_SESSION_STORE} // '') eq 'dbd' && $cookies > 1 ? 1 : $cookies
                            'Forwarded' => 'host=evil.example;proto=https');
     ok t_cmp(query_of($r->header('Location'))->{redirect_uri}, site('/oauth/local/callback'),
              'X-Forwarded-* and Forwarded ignored for redirect_uri');
+}
+
+# A relative redirect_uri takes the request's host: a login is refused
+# for a name this server does not answer to (an attacker's own login would
+# send the victim's code there), and nothing is stored or pushed.
+{
+    my $before = provider_get('/_control/stats');
+    my $port = Apache::TestRequest::hostport() =~ s/.*://r;
+    for my $host ('evil.example', "evil.example:$port", 'localhost.evil.example') {
+        my $r = browser()->get(site('/oauth/local/login'), Host => $host);
+        ok t_cmp($r->code . ' ' . ($r->header('Location') // 'no Location'), '400 no Location',
+                 "login refused for Host: $host");
+        ok t_cmp(scalar(grep { /oac_session=[^;]/ } $r->header('Set-Cookie')), 0,
+                 "nothing stored for Host: $host");
+    }
+    my $r = browser()->get(site('/oauth/local/login'), Host => 'evil.example');
+    ok t_cmp($r->decoded_content, qr/does not answer to that name.*evil\.example/s,
+             'the page says which name');
+    for my $host ("127.0.0.1:$port", 'localhost') {
+        my $r = browser()->get(site('/oauth/local/login'), Host => $host);
+        ok t_cmp(query_of($r->header('Location') // '')->{redirect_uri} // $r->code,
+                 'http://' . ($host =~ /:/ ? $host : "$host:$port") . '/oauth/local/callback',
+                 "login for Host: $host (the connection's address, localhost)");
+    }
+    # a virtual host's ServerAlias names, wildcards too
+    local $Apache::TestRequest::Module = $Apache::TestRequest::Module;
+    my $vh = Apache::TestRequest::module2url('vh_plain', { path => '/oauth/local/login' });
+    my $vport = $vh =~ s{^http://[^:/]+:(\d+)/.*}{$1}r;
+    for my $host ("alias.test:$vport", "Www.Wild.Test:$vport") {
+        my $r = browser()->get($vh, Host => $host);
+        ok t_cmp(query_of($r->header('Location') // '')->{redirect_uri} // $r->code,
+                 "http://\L$host\E/oauth/local/callback",
+                 "login for Host: $host (a ServerAlias)");
+    }
+    $r = browser()->get($vh, Host => "other.test:$vport");
+    ok t_cmp($r->code, 400, 'a virtual host refuses a name it lacks');
+    # an absolute redirect_uri does not depend on the Host
+    $r = browser()->get(site('/oauth/absredir/login'), Host => 'evil.example');
+    ok t_cmp($r->code, 302, 'absolute redirect_uri: any Host');
 }
 
 # a second login in another tab gets another state
