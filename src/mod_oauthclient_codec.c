@@ -44,6 +44,60 @@ static apr_hash_t *htaccess_codecs;
  * with each configuration read. */
 static apr_hash_t *config_codecs;
 
+/* mod_session decodes a session once, in the first request that loads
+ * it, and every internal redirect and subrequest after it reuses what
+ * that request decoded (the store keeps the record in the first request's
+ * notes). Where OAuthSessionPassphrase covers fewer locations than
+ * 'Session On', a plain cookie read outside its scope would reach an
+ * ErrorDocument or an SSI include inside it as if it had been decrypted.
+ * Which codec decoded a record (or none) is noted beside it. */
+#define DECODED_NOTE "oauthclient-decoded-"
+
+static request_rec *first_request(request_rec *r)
+{
+    for (;;) {
+        if (r->prev) {
+            r = r->prev;
+        }
+        else if (r->main) {
+            r = r->main;
+        }
+        else {
+            return r;
+        }
+    }
+}
+
+static void note_decoder(request_rec *r, const session_rec *z,
+                         const oac_codec_t *codec)
+{
+    request_rec *m = first_request(r);
+    const char *key = apr_psprintf(m->pool, DECODED_NOTE "%pp",
+                                   (const void *)z);
+
+    if (!apr_table_get(m->notes, key)) {
+        apr_table_setn(m->notes, key,
+                       apr_psprintf(m->pool, "%pp", (const void *)codec));
+    }
+}
+
+int oac_codec_session_usable(request_rec *r, const session_rec *z)
+{
+    const oac_dir_conf *dc = oac_dir_config(r);
+    request_rec *m;
+    const char *by;
+
+    if (!dc->codec || !z) {
+        return 1;
+    }
+    m = first_request(r);
+    by = apr_table_get(m->notes, apr_psprintf(r->pool, DECODED_NOTE "%pp",
+                                              (const void *)z));
+    /* Not noted: nothing came from the browser to decode. */
+    return !by || !strcmp(by, apr_psprintf(r->pool, "%pp",
+                                           (const void *)dc->codec));
+}
+
 static apr_status_t codec_decode(request_rec *r, session_rec *z)
 {
     oac_dir_conf *dc = oac_dir_config(r);
@@ -52,6 +106,9 @@ static apr_status_t codec_decode(request_rec *r, session_rec *z)
     apr_size_t len;
     apr_status_t rv;
 
+    if (z->encoded && *z->encoded) {
+        note_decoder(r, z, dc->codec);
+    }
     if (!dc->codec || !z->encoded || !*z->encoded) {
         return DECLINED;
     }

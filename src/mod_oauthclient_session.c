@@ -9,6 +9,7 @@
  * oauthclient.NAME.pending (logins in flight).
  */
 #include "mod_oauthclient_session.h"
+#include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_cache.h"
 
 #include "http_protocol.h"
@@ -105,6 +106,19 @@ int oac_session_open(request_rec *r, session_rec **pz)
                       "'SessionCookieName oauth path=/;HttpOnly;Secure') "
                       "for this location", r->uri);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!oac_codec_session_usable(r, z)) {
+        /* A private empty session: the chain's record is the earlier
+         * request's, to save as that request's scope says. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00152)
+                      "%s is under OAuthSessionPassphrase, but an earlier "
+                      "request of this chain (an ErrorDocument's or an "
+                      "include's parent) read the session outside it, "
+                      "unencrypted: it is no session here. Give 'Session On' "
+                      "and OAuthSessionPassphrase the same scope", r->uri);
+        z = apr_pcalloc(r->pool, sizeof(*z));
+        z->pool = r->pool;
+        z->entries = apr_table_make(r->pool, 1);
     }
     *pz = z;
     return OK;
