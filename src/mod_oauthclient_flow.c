@@ -269,17 +269,43 @@ static int read_form_body(request_rec *r, apr_array_header_t **pparams)
     return OK;
 }
 
+/* Logins in flight are bound to the app that started them, as a login is
+ * (session_bind): virtual hosts that share a passphrase and an app name,
+ * each with another provider or client, share the session's list, and
+ * one's state spent at the other's callback would exchange a code the
+ * other's provider issued (a tenant's, for an account of its choosing).
+ * A list another app wrote is none of this one's. Kept beside the list:
+ * versions before it read the list alone. */
+#define PENDING_FOR OAC_PENDING_FOR
+
 static apr_array_header_t *pending_list(request_rec *r, session_rec *z,
                                         const oac_app_t *app)
 {
     apr_array_header_t *list;
-    const char *why;
+    const char *why, *owner = oac_session_get(r, z, app, PENDING_FOR);
+
+    if (owner && strcmp(owner, app->session_bind ? app->session_bind : "")) {
+        return apr_array_make(r->pool, 1, sizeof(oac_pending_t));
+    }
     if (oac_pending_decode(&list, &why, r->pool,
                            oac_session_get(r, z, app, "pending"), oac_now())
         != APR_SUCCESS) {
         return apr_array_make(r->pool, 1, sizeof(oac_pending_t));
     }
     return list;
+}
+
+/* After a login in flight was taken out of list: an empty list is no
+ * app's any more. */
+static void write_pending(request_rec *r, session_rec *z, const oac_app_t *app,
+                          const apr_array_header_t *list)
+{
+    const char *now = oac_pending_encode(r->pool, list);
+
+    oac_session_set(r, z, app, "pending", now);
+    if (!*now) {
+        oac_session_set(r, z, app, PENDING_FOR, NULL);
+    }
 }
 
 /* Adds e to app's logins in flight, within PENDING_BUDGET for the logins
@@ -318,8 +344,14 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     for (i = 0; i < n; ++i) {
         const char *stored = oac_session_get(r, z, apps[i], "pending");
         const char *now = oac_pending_encode(r->pool, lists[i]);
+        const char *owner = oac_session_get(r, z, apps[i], PENDING_FOR);
+        const char *bind = *now && apps[i]->session_bind
+                           ? apps[i]->session_bind : NULL;
         if (changed[i] || strcmp(stored ? stored : "", now)) {
             oac_session_set(r, z, apps[i], "pending", now);
+        }
+        if (bind ? !owner || strcmp(owner, bind) : owner != NULL) {
+            oac_session_set(r, z, apps[i], PENDING_FOR, bind);
         }
     }
 }
@@ -578,7 +610,7 @@ static int spend_pending(int *prc, oac_pending_t *pending, request_rec *r,
                                          "browser", what));
         return 0;
     }
-    oac_session_set(r, z, app, "pending", oac_pending_encode(r->pool, list));
+    write_pending(r, z, app, list);
     note_next(r, pending->next);
     return 1;
 }
@@ -775,8 +807,7 @@ static int callback_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
          * and leaves its page to the "log in again" link. */
         apr_array_header_t *list = pending_list(r, z, app);
         if (oac_pending_take(&pending, list, denied)) {
-            oac_session_set(r, z, app, "pending",
-                            oac_pending_encode(r->pool, list));
+            write_pending(r, z, app, list);
             note_next(r, pending.next);
         }
         return login_failed(r, app, OAC_CTR_FAIL_PROVIDER_ERROR,

@@ -538,6 +538,7 @@ void oac_session_forget(request_rec *r, session_rec *z, const oac_app_t *app)
     oac_session_set(r, z, app, "user", NULL);
     oac_session_set(r, z, app, "bind", NULL);
     oac_session_set(r, z, app, "pending", NULL);
+    oac_session_set(r, z, app, OAC_PENDING_FOR, NULL);
     oac_session_set(r, z, app, "claims", NULL);
     oac_session_set(r, z, app, "id_token", NULL);
     oac_session_set(r, z, app, "claims_set", NULL);

@@ -21,6 +21,10 @@ int oac_session_available(void);
 int oac_session_open(request_rec *r, session_rec **pz);
 const char *oac_session_get(request_rec *r, session_rec *z,
                             const oac_app_t *app, const char *what);
+/* The session key beside an app's logins in flight that names the app
+ * (its session_bind) that started them (mod_oauthclient_flow.c). */
+#define OAC_PENDING_FOR "pending_for"
+
 void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
                      const char *what, const char *value);
 /* 1 when the login z keeps for app (if any) was made with app's client

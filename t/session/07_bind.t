@@ -16,7 +16,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
-plan tests => 12;
+plan tests => 16;
 
 my $one = vhost_base('vh_bind_a');
 my $two = vhost_base('vh_bind_b');
@@ -48,6 +48,24 @@ ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
 # a login at the second host works, and is its own
 ($res, my $bcookie) = codec_get("$two/oauth/local/login", $cookie);
 ok t_cmp($res->code, 302, 'the second host starts a login of its own');
+
+# Its login in flight is its own: the state spent at the first host's
+# callback (a tenant who runs the second provider learns it, and would
+# send the user there with a code of its choosing for the first) is
+# unknown there, and nothing is exchanged.
+{
+    my $state = ($res->header('Location') =~ /[?&]state=([^&]+)/)[0];
+    my $mark = log_size();
+    my ($r) = codec_get("$one/oauth/local/callback?code=chosen-code&state=$state", $bcookie);
+    ok t_cmp($r->code, 400, "another host's login in flight: its state is unknown here");
+    ok t_cmp(log_since($mark, qr/OAC00021/), qr/unknown or expired login state/, 'said so');
+    # at its own host the state is known, and the code goes to its
+    # provider (which refuses this one)
+    $mark = log_size();
+    ($r) = codec_get("$two/oauth/local/callback?code=chosen-code&state=$state", $bcookie);
+    ok t_cmp($r->code, 502, 'the host that started it takes the state');
+    ok t_cmp(log_since($mark, qr/OAC00021/), qr/token endpoint/i, 'and asks its token endpoint');
+}
 
 ($res) = codec_get("$four/protected/echo", $cookie);
 ok t_cmp($res->code, 401, 'a host whose app names users by another claim: no login there');
