@@ -863,6 +863,21 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     return 0;
 }
 
+/* The most fields of a form body an OAuth 1 signature covers. */
+#define OAUTH1_FORM_FIELDS_MAX 1000
+
+static apr_size_t form_fields(const char *body, apr_size_t len)
+{
+    apr_size_t n = 1;
+    const char *p = body, *end = body + len;
+
+    while ((p = memchr(p, '&', (apr_size_t)(end - p)))) {
+        ++n;
+        ++p;
+    }
+    return n;
+}
+
 static int proxy_api(request_rec *r, oac_dir_conf *dc)
 {
     oac_request_t *rs = oac_request_state(r);
@@ -889,6 +904,18 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
         body = buf;
     }
 
+    if (app->version == OAC_OAUTH1 && body
+        && form_fields(body, len) > OAUTH1_FORM_FIELDS_MAX) {
+        /* Each field is decoded, encoded again and sorted for the
+         * signature: ~300 bytes of memory apiece, so a 1 MiB body of
+         * 500,000 empty ones took ~150 MB of a child. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00153)
+                      "OAuthProxyAPI %s: refusing %s: its form body has "
+                      "more than %d fields to sign", app->name, r->uri,
+                      OAUTH1_FORM_FIELDS_MAX);
+        return api_error(r, rs, HTTP_REQUEST_ENTITY_TOO_LARGE,
+                         "too_many_fields", NULL);
+    }
     if (app->version == OAC_OAUTH1
         && (rc = reserved_oauth1_param(r, body)) != OK) {
         return api_error(r, rs, rc, "reserved_parameter", NULL);

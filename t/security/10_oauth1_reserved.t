@@ -25,7 +25,7 @@ my @bad = (
       [ status => 'hi', oauth_nonce => 'fixed' ] ],
 );
 
-plan tests => 2 + 3 * @bad;
+plan tests => 2 + 3 * @bad + 4;
 
 provider_config();
 my $ua = browser();
@@ -46,4 +46,25 @@ for my $case (@bad) {
              "$what: JSON error reserved_parameter");
     my $after = provider_get('/_control/stats');
     ok t_cmp($after->{api_requests} - $before->{api_requests}, 0, "$what: nothing sent to the provider");
+}
+
+# Every field of a form body is decoded, encoded again and sorted for the
+# signature (~300 bytes apiece): more than 1,000 are refused with 413
+# before any of it, so a 1 MiB body of empty fields cannot take a child's
+# memory by the hundred megabytes.
+{
+    my $before = provider_get('/_control/stats');
+    my $body = join('&', 'status=hi', map { "f$_=" } 2 .. 1000);
+    $res = $ua->post(site('/api/o1/statuses/update.json'), Accept => 'application/json',
+                     'Content-Type' => 'application/x-www-form-urlencoded', Content => $body);
+    ok t_cmp(json_of($res)->{auth} // $res->code, 'oauth1', '1,000 fields are signed and sent');
+    $before = provider_get('/_control/stats');
+    for my $bomb ($body . '&one=more', 'a&' x 524287 . 'a') {
+        $res = $ua->post(site('/api/o1/statuses/update.json'), Accept => 'application/json',
+                         'Content-Type' => 'application/x-www-form-urlencoded', Content => $bomb);
+        ok t_cmp($res->code . ' ' . (json_of($res)->{error} // ''), '413 too_many_fields',
+                 'a body of ' . (length($bomb) > 100000 ? '524,288 fields' : '1,001 fields') . ': 413');
+    }
+    ok t_cmp(provider_get('/_control/stats')->{api_requests} - $before->{api_requests}, 0,
+             'nothing of them sent to the provider');
 }
