@@ -941,6 +941,13 @@ static apr_status_t read_credentials(oac_token_t **ptoken, const char **perr,
         *perr = apr_psprintf(p, "%s answer: %s", what, why);
         return rv;
     }
+    /* The token parser prefers an OAuth 2 access_token field: beside
+     * oauth_token, it would be the token used, without the secret. */
+    if (strcmp(t->access_token, value) || !t->token_secret) {
+        *perr = apr_psprintf(p, "%s answer has an access_token field "
+                             "beside its oauth_token", what);
+        return APR_EINVAL;
+    }
     if (!oac_util_is_vschar(t->access_token)
         || !oac_util_is_vschar(t->token_secret ? t->token_secret : "")) {
         *perr = apr_psprintf(p, "%s answer has an oauth_token or "

@@ -1298,6 +1298,13 @@ static void test_request_token_malformed(void **state)
     f.resp_body = "oauth_token=a%0D%0AX-Evil%3A1&oauth_token_secret=s"
                   "&oauth_callback_confirmed=true";
     request_token_fails(p, &f, APR_EINVAL);
+    /* The fields checked are the ones used: an OAuth 2 access_token
+     * beside them would be taken as the token, without its secret. */
+    f.resp_body = "oauth_token=t1&oauth_token_secret=s1"
+                  "&oauth_callback_confirmed=true&access_token=OTHER";
+    assert_string_equal(request_token_fails(p, &f, APR_EINVAL),
+                        "request token endpoint answer has an access_token "
+                        "field beside its oauth_token");
 }
 
 static void test_request_token_transport_error(void **state)
