@@ -1009,7 +1009,11 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
      * end here: its id_token is not this provider's to see. */
     bound = oac_session_bound(r, z, app);
     id_token = bound ? oac_session_get(r, z, app, "id_token") : NULL;
-    logged_in = bound && oac_session_get(r, z, app, "token") != NULL;
+    /* A token dropped (a refresh refused, expired without a refresh
+     * token) ends the login here, not at the provider: the id_token
+     * kept for its logout still names it there. */
+    logged_in = bound && (oac_session_get(r, z, app, "token") != NULL
+                          || id_token != NULL);
     revoke_tokens(r, z, app);
     oac_session_forget(r, z, app);
     oac_count(r, app, OAC_CTR_LOGOUT);
