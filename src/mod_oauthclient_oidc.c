@@ -60,7 +60,7 @@ static const void *parse_keys(apr_pool_t *pool, const char *body,
 
 /* The key set at jwks_uri (mod_oauthclient_docs.c keeps it for the
  * machine), fetched when none is kept or the kept one is an hour old, or,
- * with again (an id_token named a key not in it: the provider may have
+ * with again (no kept key verified an id_token: the provider may have
  * rotated its keys), unless that was done less than a minute ago. */
 static const oac_jose_jwks_t *keys_for(request_rec *r, const oac_app_t *app,
                                        int again, const char **pwhy)
@@ -106,8 +106,11 @@ static json_t *verified(request_rec *r, const oac_app_t *app,
     }
     rc = oac_jose_verify(&claims, palg, &why, r->pool, id_token, jwks, algs,
                          hmac);
-    if (rc == OAC_JOSE_UNKNOWN_KID) {
-        /* The provider may have rotated its keys since they were kept. */
+    if (rc == OAC_JOSE_UNKNOWN_KID || rc == OAC_JOSE_NO_KEY_VERIFIES) {
+        /* The provider may have rotated its keys since they were kept: a
+         * kid no kept key has says so, and so does a token without a kid
+         * that no kept key verifies (else an hour of failed logins). Such
+         * a token stays refused unless the new keys verify it. */
         const char *fetch_why = NULL;
         const oac_jose_jwks_t *again = keys_for(r, app, 1, &fetch_why);
         if (again && again != jwks) {

@@ -724,7 +724,8 @@ oac_jose_e oac_jose_jws_verify(const char **ppayload, apr_size_t *plen,
         *pwhy = apr_psprintf(p, "alg %s: signature does not verify "
                              "(%d key%s tried)", a->name, tried,
                              tried == 1 ? "" : "s");
-        return OAC_JOSE_INVALID;
+        return !kid && a->kty != KTY_OCT ? OAC_JOSE_NO_KEY_VERIFIES
+                                         : OAC_JOSE_INVALID;
     }
     if (kid && !kid_found) {
         *pwhy = apr_psprintf(p, "kid \"%s\" names no key of the set",
@@ -736,7 +737,8 @@ oac_jose_e oac_jose_jws_verify(const char **ppayload, apr_size_t *plen,
             ? apr_psprintf(p, "alg %s needs the client secret", a->name)
             : apr_psprintf(p, "no key of kty %s for alg %s",
                            kty_names[a->kty], a->name);
-    return OAC_JOSE_INVALID;
+    return !kid && a->kty != KTY_OCT ? OAC_JOSE_NO_KEY_VERIFIES
+                                     : OAC_JOSE_INVALID;
 
 verified:
     ERR_clear_error();

@@ -80,9 +80,15 @@ int oac_jose_jwks_room(const oac_jose_jwks_t *jwks);
 typedef enum {
     OAC_JOSE_OK,
     OAC_JOSE_INVALID,       /* refused: *pwhy says why */
-    OAC_JOSE_UNKNOWN_KID    /* the header's kid names no key of the set:
+    OAC_JOSE_UNKNOWN_KID,   /* the header's kid names no key of the set:
                              * the keys may have rotated, so the caller
                              * may fetch jwks_uri again (rate-limited) */
+    OAC_JOSE_NO_KEY_VERIFIES /* refused, but the header names no kid and
+                             * no key of the set verified an asymmetric
+                             * alg: keys rotated by a provider that names
+                             * none look like this too, so the caller may
+                             * fetch again and verify once more; the
+                             * token stays refused otherwise */
 } oac_jose_e;
 
 /*
@@ -113,8 +119,9 @@ typedef enum {
  * too), *palg the algorithm that verified it, fully specified: the
  * header's alg, except "Ed25519" or "Ed448" for "EdDSA" (what
  * oac_jose_check_id_token needs for at_hash). OAC_JOSE_UNKNOWN_KID when
- * the kid names no key of jwks and no secret applies. Otherwise
- * OAC_JOSE_INVALID. *pwhy (also set on success, to NULL) names the check
+ * the kid names no key of jwks and no secret applies;
+ * OAC_JOSE_NO_KEY_VERIFIES when there is no kid, the alg is not HS and no
+ * key of jwks verified it (or fitted it). Otherwise OAC_JOSE_INVALID. *pwhy (also set on success, to NULL) names the check
  * that failed, with the header's alg and kid at most, never the token.
  * Outputs other than *pwhy are set only on success. jwks may be NULL.
  */

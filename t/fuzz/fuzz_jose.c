@@ -115,9 +115,17 @@ static void check_verify(apr_pool_t *p, oac_jose_e e, const char *jws,
     const char *halg;
 
     CHECK(e == OAC_JOSE_OK || e == OAC_JOSE_INVALID
-          || e == OAC_JOSE_UNKNOWN_KID);
+          || e == OAC_JOSE_UNKNOWN_KID || e == OAC_JOSE_NO_KEY_VERIFIES);
     if (e != OAC_JOSE_OK) {
         CHECK(why && *why && fuzz_printable(why));
+        if (e == OAC_JOSE_NO_KEY_VERIFIES) {
+            /* a header that names no kid and a public-key alg */
+            h = header_of(p, jws);
+            halg = json_string_value(json_object_get(h, "alg"));
+            CHECK(!json_object_get(h, "kid") && halg
+                  && strncmp(halg, "HS", 2));
+            json_decref(h);
+        }
         if (e == OAC_JOSE_UNKNOWN_KID) {
             h = header_of(p, jws);
             CHECK(json_is_string(json_object_get(h, "kid")));

@@ -258,7 +258,8 @@ DEFAULT_CONFIG = {
                                         # names as the issuer
     "refresh_id_token": False,          # refresh responses of an openid grant carry an
                                         # id_token (OpenID Connect Core 12.2)
-    "id_token_mode": "normal",          # normal, bad_signature, alg_none, unknown_kid, hs256
+    "id_token_mode": "normal",          # normal, bad_signature, alg_none, unknown_kid, hs256,
+                                        # no_kid (a valid id_token whose header names no kid)
                                         # (HS256 keyed by the RSA public key's JWK text:
                                         # the algorithm-confusion attack)
     "redirect_location": None,          # target of the "redirect" mode; None: /_evil/token
@@ -686,7 +687,7 @@ def validate_config(update):
         elif key == "token_response_quirks":
             ok = isinstance(value, list) and all(q in TOKEN_QUIRKS for q in value)
         elif key == "id_token_mode":
-            ok = value in ("normal", "bad_signature", "alg_none", "unknown_kid", "hs256")
+            ok = value in ("normal", "bad_signature", "alg_none", "unknown_kid", "hs256", "no_kid")
         elif key in ("token_override", "refresh_override", "userinfo_override",
                      "metadata_override", "id_token_override"):
             ok = isinstance(value, dict)
@@ -988,6 +989,8 @@ class OIDCSigner:
             header = {"alg": "none", "typ": "JWT"}
         elif mode == "unknown_kid":
             header["kid"] = "no-such-key-" + secrets.token_urlsafe(8)
+        elif mode == "no_kid":
+            del header["kid"]
         elif mode == "hs256":
             header["alg"] = "HS256"
         signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "."
