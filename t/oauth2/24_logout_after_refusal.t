@@ -18,24 +18,24 @@ provider_config(access_token_lifetime => 30);
 # control: a logged-in user's logout goes to the provider
 {
     my $b = browser();
-    login($b, 'oidcrefresh', '/after', 'alice');
-    my $to = URI->new($b->get(site('/oauth/oidcrefresh/logout'))->header('Location') // '');
+    die 'the control login failed' unless login($b, 'oidcbye', '/after', 'alice')->code == 302;
+    my $to = URI->new($b->get(site('/oauth/oidcbye/logout'))->header('Location') // '');
     ok t_cmp($to->path, '/oauth2/logout', 'control: logout goes to end_session_endpoint');
 }
 
 my $ua = browser();
-login($ua, 'oidcrefresh', '/after', 'alice');
+die 'the login failed' unless login($ua, 'oidcbye', '/after', 'alice')->code == 302;
 provider_post('/_control/config', { token_endpoint_mode => 'invalid_grant' });
-my $r = $ua->get(site('/oidcrefresh/echo'), Accept => 'application/json');
+my $r = $ua->get(site('/oidcbye/echo'), Accept => 'application/json');
 provider_post('/_control/config', { token_endpoint_mode => 'normal' });
 ok t_cmp($r->code, 401, 'the refresh refused: no token any more');
 
-$r = $ua->get(site('/oauth/oidcrefresh/logout'));
+$r = $ua->get(site('/oauth/oidcbye/logout'));
 my $to = URI->new($r->header('Location') // '');
 ok t_cmp($to->path, '/oauth2/logout', 'logout still ends the login at the provider');
 ok t_cmp(({ $to->query_form }->{id_token_hint} // '') =~ /^[\w-]+\.[\w-]+\.[\w-]+$/
          ? 'a JWS' : 'none', 'a JWS', 'with the id_token as its hint');
 
 # and once logged out, a second logout has nothing to end there
-$r = $ua->get(site('/oauth/oidcrefresh/logout'));
+$r = $ua->get(site('/oauth/oidcbye/logout'));
 ok t_cmp(URI->new($r->header('Location') // '')->path, '/', 'a second logout goes home');
