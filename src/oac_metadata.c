@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 #include <string.h>
+#include <strings.h>
 
 #include <apr_hash.h>
 #include <apr_strings.h>
@@ -64,14 +65,32 @@ static apr_status_t endpoint(const char **pout, const char **perr,
     return APR_SUCCESS;
 }
 
-/* Sets *field from the metadata member name unless the app set it. */
+/* Sets *field from the metadata member name unless the app set it. A
+ * document fetched over https names https endpoints (OpenID Connect
+ * Discovery 3, RFC 8414 2): a provider behind a proxy that terminates TLS
+ * and does not know it writes http:// ones, and the module would send the
+ * client secret, codes, refresh and access tokens in the clear, and take
+ * userinfo's claims (REMOTE_USER with user_claim) from whoever is on the
+ * path. */
 static apr_status_t fill(const char **field, const char **perr,
-                         apr_pool_t *p, json_t *doc, const char *name)
+                         apr_pool_t *p, json_t *doc, const char *name,
+                         int https)
 {
     const char *v;
     apr_status_t rv = endpoint(&v, perr, p, doc, name);
 
-    if (rv == APR_SUCCESS && !*field) {
+    if (rv == APR_SUCCESS && !*field && v) {
+        if (https && strncasecmp(v, "https://", 8)) {
+            *perr = apr_psprintf(p, "the provider's metadata, fetched over "
+                                 "https, names an http %s (%s): refused, "
+                                 "as it would carry secrets and tokens in "
+                                 "the clear; a provider behind a proxy "
+                                 "that terminates TLS must be told its "
+                                 "public https URL, or set %s= to the "
+                                 "https one", name,
+                                 oac_util_sanitize(p, v, 200), name);
+            return APR_EINVAL;
+        }
         *field = v;
     }
     return rv;
@@ -145,6 +164,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     json_t *doc = json_loadb(json, len, 0, &jerr), *iss;
     const char *expected, *named = NULL;
     apr_status_t rv = APR_EINVAL;
+    int https;
 
     if (!json_is_object(doc)) {
         *perr = "the provider's metadata is not a JSON object";
@@ -187,16 +207,21 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     }
     /* what the document names, when it may name more than expected */
     out->issuer = named ? apr_pstrdup(p, named) : expected;
-    if (fill(&out->authorize_url, perr, p, doc, "authorization_endpoint")
-        || fill(&out->access_token_url, perr, p, doc, "token_endpoint")
-        || fill(&out->userinfo_endpoint, perr, p, doc, "userinfo_endpoint")
+    https = app->server_metadata_url
+            && !strncasecmp(app->server_metadata_url, "https://", 8);
+    if (fill(&out->authorize_url, perr, p, doc, "authorization_endpoint",
+             https)
+        || fill(&out->access_token_url, perr, p, doc, "token_endpoint",
+                https)
+        || fill(&out->userinfo_endpoint, perr, p, doc, "userinfo_endpoint",
+                https)
         || fill(&out->revocation_endpoint, perr, p, doc,
-                "revocation_endpoint")
-        || fill(&out->jwks_uri, perr, p, doc, "jwks_uri")
+                "revocation_endpoint", https)
+        || fill(&out->jwks_uri, perr, p, doc, "jwks_uri", https)
         || fill(&out->end_session_endpoint, perr, p, doc,
-                "end_session_endpoint")
+                "end_session_endpoint", https)
         || fill(&out->par_endpoint, perr, p, doc,
-                "pushed_authorization_request_endpoint")) {
+                "pushed_authorization_request_endpoint", https)) {
         goto done;
     }
     if (!out->refresh_token_url) {

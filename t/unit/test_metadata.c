@@ -252,6 +252,51 @@ static void unusable_documents_are_refused(void **state)
     assert_non_null(applied(p, app, keycloak));
 }
 
+/* A document fetched over https names https endpoints: each http one
+ * the module would use is refused by name; one the app sets itself is
+ * not read, and a document fetched over http (a local provider) may name
+ * http ones. */
+static void https_documents_name_https_endpoints(void **state)
+{
+    apr_pool_t *p = *state;
+    oac_app_t *app = make_app(p);
+    static const char *const members[] = {
+        "authorization_endpoint", "token_endpoint", "userinfo_endpoint",
+        "revocation_endpoint", "jwks_uri", "end_session_endpoint",
+        "pushed_authorization_request_endpoint",
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(members) / sizeof(members[0]); ++i) {
+        const char *doc = apr_psprintf(p,
+            "{\"issuer\":\"" ISS "\","
+            "\"authorization_endpoint\":\"" ISS "/a\","
+            "\"token_endpoint\":\"" ISS "/t\","
+            "\"jwks_uri\":\"" ISS "/k\",\"%s\":\"http://idp.example.com/x\"}",
+            members[i]);
+        const char *why;
+
+        /* the member named last wins in jansson: the http one */
+        why = refused(p, app, doc);
+        if (!strstr(why, apr_psprintf(p, "names an http %s", members[i]))) {
+            fail_msg("%s: %s", members[i], why);
+        }
+    }
+    app->access_token_url = "http://127.0.0.1:8080/token";
+    assert_string_equal(applied(p, app,
+        "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\","
+        "\"token_endpoint\":\"http://idp.example.com/t\"}")->access_token_url,
+        "http://127.0.0.1:8080/token");
+    app->access_token_url = NULL;
+    app->server_metadata_url =
+        "http://127.0.0.1:9/.well-known/openid-configuration";
+    assert_string_equal(applied(p, app,
+        "{\"issuer\":\"http://127.0.0.1:9\","
+        "\"authorization_endpoint\":\"http://127.0.0.1:9/a\","
+        "\"token_endpoint\":\"http://127.0.0.1:9/t\"}")->access_token_url,
+        "http://127.0.0.1:9/t");
+}
+
 #define MS "https://login.microsoftonline.com"
 #define MS_TID "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
@@ -320,6 +365,7 @@ int main(void)
         T(another_issuer_is_refused),
         T(unusable_documents_are_refused),
         T(microsoft_issuers),
+        T(https_documents_name_https_endpoints),
     };
 
     return OAC_RUN_TESTS("oac_metadata", tests);
