@@ -284,6 +284,20 @@ const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
                "first encrypts; every one listed decrypts)";
     }
     for (i = 0; i < argc; ++i) {
+        const char *var = strstr(argv[i], "${");
+        if (var) {
+            /* httpd leaves an undefined ${VAR} as written (and only warns,
+             * AH00111): its text, which anyone can read in the README,
+             * would be a passphrase that seals sessions here. Its name is
+             * said, never what surrounds it. */
+            return apr_psprintf(cmd->pool, "%s: passphrase %d holds %.*s, "
+                                "which is not defined: define it (Define, "
+                                "or the environment httpd starts with, "
+                                "e.g. a root-only file sourced by "
+                                "/etc/apache2/envvars), or leave it out",
+                                cmd->cmd->name, i + 1,
+                                (int)(strcspn(var, "}") + 1), var);
+        }
         APR_ARRAY_PUSH(list, const char *) = argv[i];
     }
     return set_codec(cmd, dconf, list);
@@ -315,6 +329,21 @@ const char *oac_cmd_session_passphrase_file(cmd_parms *cmd, void *dconf,
     if (!list->nelts) {
         return apr_psprintf(cmd->pool, "OAuthSessionPassphraseFile '%s' "
                             "holds no passphrase", arg);
+    }
+    {
+        /* as for client key files (OAC00132): said, not refused */
+        apr_finfo_t fi;
+        if (oac_reading_main_config()
+            && apr_stat(&fi, path, APR_FINFO_PROT, cmd->temp_pool)
+               == APR_SUCCESS && (fi.protection & APR_WREAD)) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         OAC_LOGNO(00154) "%s:%d: OAuthSessionPassphraseFile "
+                         "%s can be read by every user of this machine: "
+                         "whoever reads it can seal sessions for any user; "
+                         "make it readable by root only (chmod 600 %s)",
+                         cmd->directive->filename, cmd->directive->line_num,
+                         path, path);
+        }
     }
     return set_codec(cmd, dconf, list);
 }

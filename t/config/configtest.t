@@ -234,12 +234,15 @@ my @bad = (
     [ 'OAuthCAFile missing',
       "OAuthCAFile /nonexistent/ca.pem",
       qr/OAuthCAFile '\/nonexistent\/ca\.pem' is not a readable file/ ],
+    [ 'OAuthSessionPassphrase naming an undefined variable',
+      'OAuthSessionPassphrase 0123456789abcdef-passphrase ${OAC_TEST_NOT_DEFINED}',
+      qr/OAuthSessionPassphrase: passphrase 2 holds \$\{OAC_TEST_NOT_DEFINED\}, which is not defined: define it/ ],
     [ 'OAuthRemoteApp inside a Location',
       "<Location /x>\nOAuthRemoteApp gh $gh\n</Location>",
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 22;
+plan tests => 3 * @bad + 26;
 
 # A private key every user of the machine can read: said at configtest
 # (OAC00132), not refused; readable by its owner only: nothing said.
@@ -257,6 +260,23 @@ plan tests => 3 * @bad + 22;
     ($status, $out) = configtest($pk);
     ok t_cmp($status, 0, 'readable by its owner only: configtest passes');
     ok t_cmp($out !~ /OAC00132/ ? 'quiet' : $out, 'quiet', 'without a warning');
+}
+
+# A passphrase file every user can read: said (OAC00154), not refused.
+{
+    my $file = "$keys/passphrases";
+    open my $fh, '>', $file or die $!;
+    print $fh "0123456789abcdef-passphrase\n";
+    close $fh;
+    chmod 0644, $file;
+    my ($status, $out) = configtest("OAuthSessionPassphraseFile $file");
+    ok t_cmp($status, 0, 'a world-readable OAuthSessionPassphraseFile: configtest passes');
+    ok t_cmp($out, qr/OAC00154: .*OAuthSessionPassphraseFile \Q$file\E can be read by every user of this machine: .*chmod 600/,
+             'and warns, naming the file and the fix');
+    chmod 0600, $file;
+    ($status, $out) = configtest("OAuthSessionPassphraseFile $file");
+    ok t_cmp($status, 0, 'readable by its owner only: configtest passes');
+    ok t_cmp($out !~ /OAC00154/ ? 'quiet' : $out, 'quiet', 'without a warning');
 }
 
 # Users of every Entra tenant named by a claim each tenant sets (nOAuth):
