@@ -152,7 +152,6 @@ void *oac_config_create_dir_conf(apr_pool_t *p, char *dir)
     oac_dir_conf *c = apr_pcalloc(p, sizeof(*c));
     c->forward_tokens = -1;
     c->forward_claims = -1;
-    c->location = dir;
     return c;
 }
 
@@ -174,7 +173,10 @@ void *oac_config_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     c->proxy_api = add->proxy_api ? add->proxy_api : base->proxy_api;
     c->proxy_api_service = add->proxy_api ? add->proxy_api_service
                                           : base->proxy_api_service;
-    c->location = add->location ? add->location : base->location;
+    /* The prefix OAuthProxyAPI maps goes with it: the section of any
+     * other of the module's directives (OAuthForwardTokens in a nested
+     * Location, SessionCookieName in a later one) is not it. */
+    c->location = add->proxy_api ? add->location : base->location;
     c->codec = add->codec ? add->codec : base->codec;
     /* mod_session_cookie's merge, so both see the same cookie */
     c->cookie.name = add->cookie.name_set ? add->cookie.name
@@ -345,10 +347,19 @@ const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg,
                             grant);
     }
     dc->proxy_api_service = grant != NULL;
-    if (!cmd->path) {
-        return "OAuthProxyAPI belongs in a <Location> (the path prefix that "
-               "is mapped onto the app's api_base_url)";
+    /* A path prefix, mapped onto api_base_url: a <LocationMatch>'s
+     * pattern, a <Directory>, <Files> or <If> has none, and every request
+     * there got 404. */
+    if (!cmd->path || !cmd->directive->parent
+        || strcasecmp(cmd->directive->parent->directive, "<Location")
+        || !cmd->directive->parent->args
+        || cmd->directive->parent->args[0] == '~') {
+        return "OAuthProxyAPI belongs in a <Location /prefix/> (not "
+               "<LocationMatch>, <Location ~>, <Directory>, <Files> or "
+               "<If>): the path prefix is what is mapped onto the app's "
+               "api_base_url";
     }
+    dc->location = cmd->path;
     if (!valid_app_name(arg)) {
         return apr_psprintf(cmd->pool, "%s '%s' is not a valid app name",
                             cmd->cmd->name, arg);

@@ -7,7 +7,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of);
 
-plan tests => 29;
+plan tests => 31;
 
 provider_config();
 my $ua = browser();
@@ -33,6 +33,13 @@ ok t_cmp(exists $h{cookie} ? 'cookie sent' : 'no cookie', 'no cookie', "browser'
 ok t_cmp($h{authorization}, qr/^Bearer (?!YnJv)/, "browser's Authorization replaced");
 ok t_cmp(exists $h{'x-oauth-access-token'} ? 'sent' : 'not sent', 'not sent', 'X-OAuth-* not forwarded');
 ok t_cmp($h{'x-custom'}, 'kept', 'other headers kept');
+# the prefix mapped is OAuthProxyAPI's own, whatever other sections of
+# the module's directives apply below it
+for my $sub ('nested', 'later') {
+    $res = $ua->get(site("/api/local/$sub/user"));
+    ok t_cmp(json_of($res)->{path} // $res->code, "/api/$sub/user",
+             "under a section with another directive ($sub): the path below OAuthProxyAPI's prefix");
+}
 
 $res = $ua->post(site('/api/local/items'), Content_Type => 'application/json',
                  Content => '{"name":"x"}');
