@@ -171,9 +171,20 @@ static const char *unknown_key_msg(apr_pool_t *p, const char *key)
 }
 
 /* A URL may carry an API key in its query: quote only what precedes it. */
+/* url as configtest may print it: without its query and fragment, and
+ * with any user:password before the host written [redacted] (the error
+ * that refuses credentials in URLs must not print them). */
 static const char *url_for_message(apr_pool_t *p, const char *url)
 {
-    return apr_pstrndup(p, url, strcspn(url, "?#"));
+    const char *shown = apr_pstrndup(p, url, strcspn(url, "?#"));
+    const char *host = strstr(shown, "://"), *at;
+
+    if (host && (at = strchr(host + 3, '@'))
+        && at < host + 3 + strcspn(host + 3, "/")) {
+        return apr_pstrcat(p, apr_pstrmemdup(p, shown, host + 3 - shown),
+                           "[redacted]", at, NULL);
+    }
+    return shown;
 }
 
 static apr_status_t check_path(const char **perr, apr_pool_t *p,
