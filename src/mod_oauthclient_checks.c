@@ -43,7 +43,8 @@ typedef enum {
     HAS_STORE = 1 << 3,
     HAS_SSL_PROXY = 1 << 4,
     HAS_SECURE_COOKIE = 1 << 5,
-    HAS_SSL_ENGINE = 1 << 6
+    HAS_SSL_ENGINE = 1 << 6,
+    HAS_SSL_VERIFY = 1 << 7
 } scope_flags_e;
 
 typedef struct scope_t {
@@ -111,6 +112,9 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     else if (is(d, "SSLProxyEngine") && !strcasecmp(arg, "On")) {
         sc->flags |= HAS_SSL_PROXY;
     }
+    else if (is(d, "SSLProxyVerify") && !strcasecmp(arg, "require")) {
+        sc->flags |= HAS_SSL_VERIFY;
+    }
     else if (is(d, "AllowOverride") && strcasecmp(arg, "None")) {
         w->overrides = 1;
     }
@@ -160,7 +164,7 @@ static void walk(walk_t *w, const ap_directive_t *d, int sc_index,
                 /* SSLProxyEngine in a <Proxy> section serves its host */
                 scope_t *px = &APR_ARRAY_IDX(w->scopes, i, scope_t);
                 APR_ARRAY_IDX(w->scopes, sc_index, scope_t).flags
-                    |= px->flags & HAS_SSL_PROXY;
+                    |= px->flags & (HAS_SSL_PROXY | HAS_SSL_VERIFY);
             }
         }
         else {
@@ -239,7 +243,7 @@ static const char *api_base_of(const scope_t *s, server_rec *main_s,
 static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
 {
     const ap_directive_t *at = s->auth_at ? s->auth_at : s->api_at;
-    const char *base;
+    const char *base = NULL;
 
     if (!s->section || !s->kind || !s->path || !at) {
         return OK;
@@ -277,6 +281,20 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      "'SSLProxyVerify require' and 'SSLProxyCheckPeerName "
                      "On'", s->proxy_api, where(w->p, s->api_at), base);
         return !OK;
+    }
+    if (s->proxy_api && base && !strncasecmp(base, "https://", 8)
+        && !applies(w, s, HAS_SSL_VERIFY)) {
+        /* mod_ssl checks nothing it proxies to by default (SSLProxyVerify
+         * none): said, not refused, as a <Proxy> section of another form
+         * or an Include this walk does not read may set it. */
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00155) "OAuthProxyAPI %s at %s proxies to "
+                     "%s, and no 'SSLProxyVerify require' applies there: "
+                     "mod_ssl's default (none) sends the user's token to "
+                     "whoever answers for that name; add 'SSLProxyVerify "
+                     "require', 'SSLProxyCheckPeerName On' and a CA "
+                     "(SSLProxyCACertificateFile)", s->proxy_api,
+                     where(w->p, s->api_at), base);
     }
     return OK;
 }

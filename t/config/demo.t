@@ -20,6 +20,7 @@ sub write_file {
     close $fh;
 }
 write_file("$dir/session.key", "demo-session-passphrase-for-configtest\n");
+chmod 0600, "$dir/session.key";    # as demo/stack makes it (OAC00154 otherwise)
 for my $sub (qw(htdocs cgi-bin tls)) {
     mkdir "$dir/$sub" or die "mkdir $dir/$sub: $!";
 }

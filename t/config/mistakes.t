@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 19;
+plan tests => 21;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -77,7 +77,7 @@ refused($app . $session . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n
         'OAuthProxyAPI to https:// without SSLProxyEngine On');
 my $ssl = OAC::Env::apxs_query('LIBEXECDIR') . '/mod_ssl.so';
 SKIP: {
-    skip "no mod_ssl at $ssl", 2 unless -e $ssl;
+    skip "no mod_ssl at $ssl", 4 unless -e $ssl;
     accepted("LoadModule ssl_module $ssl\n" . $app . $session . "SSLProxyEngine On\n"
              . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
              'with SSLProxyEngine On it passes');
@@ -85,6 +85,18 @@ SKIP: {
              . "<Proxy https://api.github.com/*>\n SSLProxyEngine On\n</Proxy>\n"
              . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n",
              'as it does with SSLProxyEngine On in a <Proxy> section');
+    # mod_ssl verifies nothing it proxies to unless told: said
+    my ($st, $said) = configtest("LoadModule ssl_module $ssl\n" . $app . $session
+                                 . "SSLProxyEngine On\n<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n");
+    ok t_cmp($st == 0 && $said =~ /OAC00155: OAuthProxyAPI gh at \S+ proxies to https:\/\/api.github.com\/, and no 'SSLProxyVerify require' applies there/
+             ? 'passes, warning' : "status $st: $said", 'passes, warning',
+             'without SSLProxyVerify require: a warning');
+    ($st, $said) = configtest("LoadModule ssl_module $ssl\n" . $app . $session
+                              . "<Proxy https://api.github.com/*>\n SSLProxyEngine On\n SSLProxyVerify require\n"
+                              . " SSLProxyCACertificateFile /etc/ssl/certs/ca-certificates.crt\n</Proxy>\n"
+                              . "<Location /api/gh/>\n OAuthProxyAPI gh\n</Location>\n");
+    ok t_cmp($st == 0 && $said !~ /OAC00155/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
+             'with SSLProxyVerify require (in a <Proxy> section): no warning');
 }
 accepted("OAuthRemoteApp loc client_id=id client_secret=s authorize_url=http://127.0.0.1:9/a "
          . "access_token_url=http://127.0.0.1:9/t api_base_url=http://127.0.0.1:9/api/\n"
