@@ -44,7 +44,8 @@ typedef enum {
     HAS_SSL_PROXY = 1 << 4,
     HAS_SECURE_COOKIE = 1 << 5,
     HAS_SSL_ENGINE = 1 << 6,
-    HAS_SSL_VERIFY = 1 << 7
+    HAS_SSL_VERIFY = 1 << 7,
+    HAS_CODEC = 1 << 8
 } scope_flags_e;
 
 typedef struct scope_t {
@@ -52,10 +53,12 @@ typedef struct scope_t {
     const ap_directive_t *vhost;    /* enclosing <VirtualHost>, NULL: main */
     const char *kind;               /* "<location", "<directory", or NULL */
     const char *path;               /* a literal path, or NULL */
+    ap_regex_t *regex;              /* a <LocationMatch>'s or <Location ~>'s */
     const char *proxy_api;          /* OAuthProxyAPI's app, or NULL */
     int service;                    /* ... with client_credentials */
     const ap_directive_t *auth_at;  /* where AuthType OAuth was set */
     const ap_directive_t *api_at;   /* where OAuthProxyAPI was set */
+    const ap_directive_t *codec_at; /* where OAuthSessionPassphrase was */
     int flags;
 } scope_t;
 
@@ -115,6 +118,11 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     else if (is(d, "SSLProxyVerify") && !strcasecmp(arg, "require")) {
         sc->flags |= HAS_SSL_VERIFY;
     }
+    else if (is(d, "OAuthSessionPassphrase")
+             || is(d, "OAuthSessionPassphraseFile")) {
+        sc->flags |= HAS_CODEC;
+        sc->codec_at = d;
+    }
     else if (is(d, "AllowOverride") && strcasecmp(arg, "None")) {
         w->overrides = 1;
     }
@@ -134,12 +142,31 @@ static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
         sc->kind = apr_pstrdup(w->p, section->directive);
         ap_str_tolower((char *)sc->kind);
         /* "<Location ~ re>" and the like are not judged */
-        if (*path && *path != '~') {
+        if (*path == '~' && is(section, "<Location")) {
+            const char *args = section->args ? section->args : "";
+            char *re, *gt;
+            (void)ap_getword_conf(w->p, &args);
+            re = ap_getword_conf(w->p, &args);
+            if ((gt = strrchr(re, '>')) && !gt[1]) {
+                *gt = '\0';
+            }
+            sc->regex = *re ? ap_pregcomp(w->p, re, AP_REG_EXTENDED) : NULL;
+        }
+        else if (*path && *path != '~') {
             sc->path = apr_pstrdup(w->p, path);
             if ((end = strrchr(sc->path, '>')) && !end[1]) {
                 *end = '\0';
             }
         }
+    }
+    else if (section && is(section, "<LocationMatch")) {
+        const char *re = first_arg(w->p, section);
+        char *end = apr_pstrdup(w->p, re), *gt;
+        if ((gt = strrchr(end, '>')) && !gt[1]) {
+            *gt = '\0';
+        }
+        sc->kind = "<locationmatch";
+        sc->regex = *end ? ap_pregcomp(w->p, end, AP_REG_EXTENDED) : NULL;
     }
     return sc;
 }
@@ -429,6 +456,93 @@ static void warn_apps(apr_pool_t *p, server_rec *main_s)
     }
 }
 
+/* Whether OAuthSessionPassphrase covers path in the virtual host of top
+ * (a top-level scope): applies() for literal <Location> prefixes, and the
+ * <LocationMatch> and <Location ~> patterns of that host or the main
+ * server too. */
+static int codec_covers(const walk_t *w, const scope_t *top, const char *path)
+{
+    const scope_t *all = (const scope_t *)w->scopes->elts;
+    scope_t route;
+    int i;
+
+    memset(&route, 0, sizeof(route));
+    route.section = top->vhost;     /* any non-NULL: not a top level */
+    route.vhost = top->vhost;
+    route.kind = "<location";
+    route.path = path;
+    if (applies(w, &route, HAS_CODEC)) {
+        return 1;
+    }
+    for (i = 0; i < w->scopes->nelts; ++i) {
+        const scope_t *o = &all[i];
+        if ((o->flags & HAS_CODEC) && o->regex
+            && (!o->vhost || o->vhost == top->vhost)
+            && !ap_regexec(o->regex, path, 0, NULL, 0)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* OAuthSessionPassphrase set for some locations of a host but not over an
+ * app's own paths: the callback stores the login in a plain cookie, which
+ * the locations under the passphrase refuse, so every login loops (and
+ * the tokens sat in the clear). */
+static void warn_codec_scope(const walk_t *w, const scope_t *top,
+                             server_rec *main_s)
+{
+    const scope_t *all = (const scope_t *)w->scopes->elts;
+    const ap_directive_t *codec_at = NULL;
+    const oac_server_conf *sc;
+    server_rec *srv;
+    int i;
+
+    if (top->section || (top->flags & HAS_CODEC)
+        || !(srv = server_of(top, main_s))
+        || !(sc = oac_server_config(srv)) || !sc->apps) {
+        return;
+    }
+    for (i = 0; i < w->scopes->nelts && !codec_at; ++i) {
+        if ((all[i].flags & HAS_CODEC)
+            && (!all[i].vhost || all[i].vhost == top->vhost)) {
+            codec_at = all[i].codec_at;
+        }
+    }
+    if (!codec_at) {
+        return;
+    }
+    for (i = 0; i < sc->apps->nelts; ++i) {
+        const oac_app_t *app = APR_ARRAY_IDX(sc->apps, i, const oac_app_t *);
+        const char *paths[3], *missing = NULL;
+        int j;
+        paths[0] = app->login_path;
+        paths[1] = app->redirect_uri && app->redirect_uri[0] == '/'
+                   ? app->redirect_uri : NULL;
+        paths[2] = app->logout_path;
+        for (j = 0; j < 3 && !missing; ++j) {
+            if (paths[j] && !codec_covers(w, top, paths[j])) {
+                missing = paths[j];
+            }
+        }
+        if (missing) {
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         OAC_LOGNO(00156) "%s: OAuthSessionPassphrase (%s) "
+                         "does not apply to app %s's %s: its logins would "
+                         "be kept in a plain cookie, which the locations "
+                         "under the passphrase cannot read (every login "
+                         "comes back to the login page); give it the scope "
+                         "of 'Session On' (the server or the virtual host), "
+                         "or a <Location> over the app's paths",
+                         top->vhost ? apr_psprintf(w->p, "the virtual host "
+                                                   "at %s", where(w->p,
+                                                   top->vhost))
+                                    : "the main server",
+                         where(w->p, codec_at), app->name, missing);
+        }
+    }
+}
+
 int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
 {
     walk_t w;
@@ -445,6 +559,7 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
             return !OK;
         }
         warn_secure_cookie(&w, s, main_s);
+        warn_codec_scope(&w, s, main_s);
     }
     warn_apps(ptemp, main_s);
     return OK;

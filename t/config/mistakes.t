@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 21;
+plan tests => 25;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -104,6 +104,25 @@ accepted("OAuthRemoteApp loc client_id=id client_secret=s authorize_url=http://1
          'an http:// api_base_url needs no SSLProxyEngine');
 accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require valid-user\n</LocationMatch>\n",
          'regex sections are not judged');
+
+# OAuthSessionPassphrase over the protected location but not the app's
+# own paths: the callback would keep the login in a plain cookie that
+# the location refuses, and every login loops. Said, naming the path.
+{
+    my $pp = "OAuthSessionPassphrase 0123456789abcdef-passphrase\n";
+    my ($st, $said) = configtest($app . $session . "<Location /app>\n $pp AuthType OAuth\n OAuthApp gh\n"
+                                 . " Require valid-user\n</Location>\n");
+    ok t_cmp($st == 0 && $said =~ /OAC00156: the main server: OAuthSessionPassphrase \(\S+:\d+\) does not apply to app gh's \/oauth\/gh\/login: .*give it the scope of 'Session On'/
+             ? 'passes, warning' : "status $st: $said", 'passes, warning',
+             'a passphrase narrower than the app\'s paths: a warning');
+    for my $cover ("<LocationMatch \"^/(app|oauth)/\">\n $pp</LocationMatch>\n",
+                   "<Location /oauth/>\n $pp</Location>\n<Location /app>\n $pp</Location>\n",
+                   $pp) {
+        ($st, $said) = configtest($app . $session . $cover . $protect);
+        ok t_cmp($st == 0 && $said !~ /OAC00156/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
+                 'a passphrase over the app\'s paths too: no warning (' . (split /\n/, $cover)[0] . ')');
+    }
+}
 
 # a Secure cookie with callbacks that will be http:// (a proxy in front
 # terminates TLS): a warning, since http://localhost keeps Secure cookies
