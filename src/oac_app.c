@@ -440,6 +440,29 @@ oac_app_decl_t *oac_app_decl_make(apr_pool_t *p, const char *name)
     return d;
 }
 
+static apr_array_header_t *form_or_empty(apr_pool_t *p, const char *value);
+
+/* client_kwargs given again (another line, a virtual host's override) is
+ * merged key by key, as the keys outside it are: the later bundle's keys
+ * win, the earlier one's others stay. Replaced whole, a vhost that only
+ * changed the auth method dropped the scope, and with it openid and the
+ * id_token's checks. */
+static const char *merged_kwargs(apr_pool_t *p, const char *earlier,
+                                 const char *later)
+{
+    apr_array_header_t *out = form_or_empty(p, later);
+    const apr_array_header_t *old = form_or_empty(p, earlier);
+    int i;
+
+    for (i = 0; i < old->nelts; ++i) {
+        const oac_param_t *kv = &APR_ARRAY_IDX(old, i, oac_param_t);
+        if (!oac_form_get(out, kv->name)) {
+            oac_form_add(out, kv->name, kv->value);
+        }
+    }
+    return oac_form_encode(p, out);
+}
+
 apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
                               oac_app_decl_t *decl, const char *key,
                               const char *value)
@@ -467,6 +490,9 @@ apr_status_t oac_app_decl_set(const char **perr, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    if (k->kind == K_KWARGS && apr_table_get(decl->keys, key)) {
+        value = merged_kwargs(p, apr_table_get(decl->keys, key), value);
+    }
     /* key and value live in p already (the caller's promise) */
     apr_table_setn(decl->keys, key, value);
     return APR_SUCCESS;
@@ -480,6 +506,14 @@ oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
     d->where = add->where;
     d->keys = apr_table_copy(p, base->keys);
     apr_table_overlap(d->keys, add->keys, APR_OVERLAP_TABLES_SET);
+    if (apr_table_get(base->keys, "client_kwargs")
+        && apr_table_get(add->keys, "client_kwargs")) {
+        apr_table_setn(d->keys, "client_kwargs",
+                       merged_kwargs(p, apr_table_get(base->keys,
+                                                      "client_kwargs"),
+                                     apr_table_get(add->keys,
+                                                   "client_kwargs")));
+    }
     return d;
 }
 

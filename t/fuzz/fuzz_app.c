@@ -217,15 +217,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (i = 0, unknown = 0; i < pairs->nelts && i < MAX_PAIRS; ++i) {
         const oac_param_t *kv = &APR_ARRAY_IDX(pairs, i, oac_param_t);
         int known = in_list(known_keys, kv->name);
+        int repeated = !strcmp(kv->name, "client_kwargs")
+                       && apr_table_get(decl->keys, kv->name);
 
         if (!known && unknown++) {
             continue;
         }
+
         if (oac_app_decl_set(&err, p, decl, kv->name, kv->value)
             == APR_SUCCESS) {
+            const char *kept = apr_table_get(decl->keys, kv->name);
             CHECK(known);
-            CHECK(fuzz_streq(apr_table_get(decl->keys, kv->name), kv->value));
-            check_recorded(p, kv->name, kv->value);
+            if (repeated) {
+                /* merged key by key: every key of the later bundle is
+                 * there with the later value */
+                apr_array_header_t *later, *merged;
+                const char *why;
+                int j;
+                CHECK(oac_form_decode(&later, &why, p, kv->value)
+                      == APR_SUCCESS);
+                CHECK(oac_form_decode(&merged, &why, p, kept)
+                      == APR_SUCCESS);
+                for (j = 0; j < later->nelts; ++j) {
+                    const oac_param_t *lv = &APR_ARRAY_IDX(later, j,
+                                                           oac_param_t);
+                    CHECK(fuzz_streq(oac_form_get(merged, lv->name),
+                                     oac_form_get(later, lv->name)));
+                }
+                check_recorded(p, kv->name, kept);
+            }
+            else {
+                CHECK(fuzz_streq(kept, kv->value));
+                check_recorded(p, kv->name, kv->value);
+            }
         }
         else {
             CHECK(err != NULL);

@@ -265,6 +265,37 @@ static void test_later_value_wins_and_merge(void **state)
     assert_string_equal(finalize(base)->scope, "one");
 }
 
+/* client_kwargs given again, on another line or by a virtual host,
+ * merges key by key like the other keys: a vhost that changes the auth
+ * method keeps the bundle's scope (and with it openid). */
+static void test_kwargs_merge_by_key(void **state)
+{
+    const char *err;
+    oac_app_decl_t *d = declare("gh", GH
+        "client_kwargs=scope=profile%20email&token_placement=uri");
+    oac_app_decl_t *vhost, *merged;
+    oac_app_t *app;
+
+    assert_int_equal(oac_app_decl_set(&err, pool, d, "client_kwargs",
+                                      "token_endpoint_auth_method="
+                                      "client_secret_post"), APR_SUCCESS);
+    app = finalize(d);
+    assert_string_equal(app->scope, "profile email");
+    assert_int_equal(app->token_placement, OAC_PLACE_URI);
+    assert_int_equal(app->token_endpoint_auth_method,
+                     OAC_AUTH_CLIENT_SECRET_POST);
+
+    vhost = declare("gh", "client_kwargs=scope=read&token_placement=header");
+    merged = oac_app_decl_merge(pool, d, vhost);
+    app = finalize(merged);
+    assert_string_equal(app->scope, "read");
+    assert_int_equal(app->token_placement, OAC_PLACE_HEADER);
+    assert_int_equal(app->token_endpoint_auth_method,
+                     OAC_AUTH_CLIENT_SECRET_POST);
+    /* the server's declaration is untouched */
+    assert_string_equal(finalize(d)->scope, "profile email");
+}
+
 static void test_oauth1(void **state)
 {
     oac_app_t *app = finalize(declare("tw", TW
@@ -432,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_defaults_and_kwargs),
         cmocka_unit_test(test_explicit_key_beats_kwargs),
         cmocka_unit_test(test_later_value_wins_and_merge),
+        cmocka_unit_test(test_kwargs_merge_by_key),
         cmocka_unit_test(test_oauth1),
         cmocka_unit_test(test_realm),
         cmocka_unit_test(test_required_keys),
