@@ -110,12 +110,16 @@ static void rename_field(json_t *o, const char *from, const char *to)
 }
 
 /* Slack answers a user-token request with the bot's (or nothing) at the
- * top level and the user's token under authed_user. */
+ * top level and the user's token under authed_user. The user's is the
+ * login's: a bot token is the workspace's, and taken for the user it
+ * would be every user's (forwarded, used for OAuthProxyAPI). The bot's
+ * fields the user's do not replace go, and Slack's token types ("user",
+ * "bot") are bearer tokens. */
 static void lift_authed_user(json_t *o)
 {
-    json_t *user = json_object_get(o, "authed_user");
+    json_t *user = json_object_get(o, "authed_user"), *type;
     const char *const *f;
-    if (json_object_get(o, "access_token") || !json_is_object(user)
+    if (!json_is_object(user)
         || !json_is_string(json_object_get(user, "access_token"))) {
         return;
     }
@@ -124,6 +128,15 @@ static void lift_authed_user(json_t *o)
         if (v) {
             json_object_set(o, *f, v);
         }
+        else {
+            json_object_del(o, *f);
+        }
+    }
+    type = json_object_get(o, "token_type");
+    if (!type || (json_is_string(type)
+                  && (!strcmp(json_string_value(type), "user")
+                      || !strcmp(json_string_value(type), "bot")))) {
+        json_object_set_new(o, "token_type", json_string("Bearer"));
     }
 }
 

@@ -8,7 +8,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_config login json_of);
 
-plan tests => 27;
+plan tests => 28;
 
 sub login_status {
     my ($app, %cfg) = @_;
@@ -32,13 +32,17 @@ ok t_cmp($code, 302, 'facebook fix: login works');
 ok t_cmp(($env->{HTTP_X_OAUTH_EXPIRES_AT} || 0) > time ? 'known' : 'unknown', 'known',
          'facebook fix: "expires" read as the expiry');
 
-# Slack: the user's token under authed_user
+# Slack: the user's token under authed_user (type "user"), the workspace
+# bot's at the top level (type "bot")
 my $res;
 ($code, undef, $res) = login_status('fbnofix', token_response_quirks => ['slack_nested']);
-ok t_cmp($code, 502, 'slack quirk, no fix: no access_token at the top, login fails');
-ok t_cmp($res->content, qr/no access_token/, 'slack quirk, no fix: says why');
-($code) = login_status('slackfix', token_response_quirks => ['slack_nested']);
+ok t_cmp($code, 502, "slack quirk, no fix: the bot's token at the top is refused, login fails");
+ok t_cmp($res->content, qr/token_type 'bot'/, 'slack quirk, no fix: says why');
+($code, $ua) = login_status('slackfix', token_response_quirks => ['slack_nested']);
 ok t_cmp($code, 302, 'slack fix: login works');
+$env = json_of($ua->get(site('/slack/fix/echo')));
+ok t_cmp(($env->{HTTP_X_OAUTH_ACCESS_TOKEN} // '') =~ /^at-/ ? "the user's" : ($env->{HTTP_X_OAUTH_ACCESS_TOKEN} // 'none'),
+         "the user's", "slack fix: the user's token is the login's, not the bot's");
 
 # camelCase fields, by the built-in fix and by token_field_map
 ($code) = login_status('fbnofix', token_response_quirks => ['camel_case']);

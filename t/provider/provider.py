@@ -608,12 +608,15 @@ def _quirk_expires_alias(p):  # Facebook's old "expires"
 
 def _quirk_slack_nested(p):
     # Slack's OAuth v2 user token: the user's token under "authed_user",
-    # the top level carrying only the bot's fields.
+    # of type "user", the top level carrying the bot's token and fields
+    # (an app that asked for bot scopes too).
     user = {k: p.pop(k) for k in ("access_token", "token_type", "expires_in",
                                   "refresh_token", "scope") if k in p}
     user["id"] = p["_user"]["sub"]
+    user["token_type"] = "user"
     p["authed_user"] = user
     p["ok"] = True
+    p.update(access_token="xoxb-the-workspace-bot", token_type="bot", scope="commands")
 
 
 def _quirk_camel_case(p):

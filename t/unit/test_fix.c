@@ -107,7 +107,22 @@ static void test_slack(void **state)
     assert_string_equal(t->refresh_token, "xoxe-1");
     assert_string_equal(t->scope, "chat:write");
     assert_int_equal(t->expires_in, 43200);
+    /* Slack's type "user" is a bearer token */
+    assert_string_equal(t->token_type, "Bearer");
     assert_null(fixed_token(app_with(NULL, NULL), "application/json", body));
+    /* With bot scopes too, the bot's token is at the top level: the
+     * user's is still the login's, and the bot's other fields go. */
+    t = fixed_token(app_with("slack", NULL), "application/json",
+                    "{\"ok\":true,\"access_token\":\"xoxb-bot\","
+                    "\"token_type\":\"bot\",\"scope\":\"commands\","
+                    "\"refresh_token\":\"xoxe-bot\",\"authed_user\":"
+                    "{\"id\":\"U1\",\"access_token\":\"xoxp-2\","
+                    "\"token_type\":\"user\"}}");
+    assert_non_null(t);
+    assert_string_equal(t->access_token, "xoxp-2");
+    assert_string_equal(t->token_type, "Bearer");
+    assert_null(t->refresh_token);
+    assert_null(t->scope);
 }
 
 static void test_camelcase(void **state)
