@@ -231,6 +231,13 @@ static int applies(const walk_t *w, const scope_t *s, int flag)
             && path_prefix(o->path, s->path)) {
             return 1;
         }
+        /* <Location /> applies to every request of its host, whatever
+         * <Directory> serves it */
+        if (o->section && o->kind && !strcmp(o->kind, "<location")
+            && o->path && !strcmp(o->path, "/")
+            && (!o->vhost || o->vhost == s->vhost)) {
+            return 1;
+        }
     }
     return 0;
 }
@@ -485,6 +492,56 @@ static int codec_covers(const walk_t *w, const scope_t *top, const char *path)
     return 0;
 }
 
+/* 'Session On' and its store only in <Directory> sections of a host: the
+ * module's own paths (login, callback, logout) are claimed when the URL
+ * is mapped and never enter a <Directory>, so every login answered 500. */
+static void warn_session_in_directory(const walk_t *w, const scope_t *top,
+                                      server_rec *main_s)
+{
+    const scope_t *all = (const scope_t *)w->scopes->elts;
+    const ap_directive_t *dir_at = NULL;
+    const oac_server_conf *sc;
+    const oac_app_t *app;
+    scope_t route;
+    server_rec *srv;
+    int i;
+
+    if (top->section || !(srv = server_of(top, main_s))
+        || !(sc = oac_server_config(srv)) || !sc->apps || !sc->apps->nelts) {
+        return;
+    }
+    for (i = 0; i < w->scopes->nelts && !dir_at; ++i) {
+        if ((all[i].flags & HAS_SESSION_ON) && all[i].kind
+            && !strcmp(all[i].kind, "<directory")
+            && (!all[i].vhost || all[i].vhost == top->vhost)) {
+            dir_at = all[i].section;
+        }
+    }
+    if (!dir_at) {
+        return;
+    }
+    app = APR_ARRAY_IDX(sc->apps, 0, const oac_app_t *);
+    memset(&route, 0, sizeof(route));
+    route.vhost = top->vhost;
+    route.kind = "<location";
+    route.path = app->login_path;
+    if (!route.path || (applies(w, &route, HAS_SESSION_ON)
+                        && applies(w, &route, HAS_STORE))) {
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                 OAC_LOGNO(00157) "%s: 'Session On' is set in the <Directory> "
+                 "at %s, but the module's own paths (app %s: %s, its "
+                 "callback and logout) never enter a <Directory>: they have "
+                 "no session there and answer 500; set 'Session On' and "
+                 "its store at the top of the %s or in a <Location>",
+                 top->vhost ? apr_psprintf(w->p, "the virtual host at %s",
+                                           where(w->p, top->vhost))
+                            : "the main server",
+                 where(w->p, dir_at), app->name, app->login_path,
+                 top->vhost ? "virtual host" : "server");
+}
+
 /* OAuthSessionPassphrase set for some locations of a host but not over an
  * app's own paths: the callback stores the login in a plain cookie, which
  * the locations under the passphrase refuse, so every login loops (and
@@ -560,6 +617,7 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
         }
         warn_secure_cookie(&w, s, main_s);
         warn_codec_scope(&w, s, main_s);
+        warn_session_in_directory(&w, s, main_s);
     }
     warn_apps(ptemp, main_s);
     return OK;

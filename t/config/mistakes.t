@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 25;
+plan tests => 27;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -122,6 +122,21 @@ accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require val
         ok t_cmp($st == 0 && $said !~ /OAC00156/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
                  'a passphrase over the app\'s paths too: no warning (' . (split /\n/, $cover)[0] . ')');
     }
+}
+
+# 'Session On' in a <Directory> only: the module's own paths never enter
+# one (their logins answered 500): said. In <Location /> it applies to
+# a <Directory>'s AuthType OAuth too: accepted.
+{
+    my $dir = "<Directory /srv/app>\n Session On\n SessionCookieName s path=/\n AuthType OAuth\n"
+            . " OAuthApp gh\n Require valid-user\n</Directory>\n";
+    my ($st, $said) = configtest($app . $dir);
+    ok t_cmp($st == 0 && $said =~ /OAC00157: the main server: 'Session On' is set in the <Directory> at \S+:\d+, but the module's own paths \(app gh: \/oauth\/gh\/login/
+             ? 'passes, warning' : "status $st: $said", 'passes, warning',
+             "'Session On' only in a <Directory>: a warning");
+    accepted($app . "<Location />\n Session On\n SessionCookieName s path=/\n</Location>\n"
+             . "<Directory /srv/app>\n AuthType OAuth\n OAuthApp gh\n Require valid-user\n</Directory>\n",
+             "'Session On' in <Location /> counts for a <Directory>'s AuthType OAuth");
 }
 
 # a Secure cookie with callbacks that will be http:// (a proxy in front
