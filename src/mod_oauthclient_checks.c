@@ -45,7 +45,8 @@ typedef enum {
     HAS_SECURE_COOKIE = 1 << 5,
     HAS_SSL_ENGINE = 1 << 6,
     HAS_SSL_VERIFY = 1 << 7,
-    HAS_CODEC = 1 << 8
+    HAS_CODEC = 1 << 8,
+    HAS_DBD_DRIVER = 1 << 9
 } scope_flags_e;
 
 typedef struct scope_t {
@@ -117,6 +118,9 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     }
     else if (is(d, "SSLProxyVerify") && !strcasecmp(arg, "require")) {
         sc->flags |= HAS_SSL_VERIFY;
+    }
+    else if (is(d, "DBDriver")) {
+        sc->flags |= HAS_DBD_DRIVER;
     }
     else if (is(d, "OAuthSessionPassphrase")
              || is(d, "OAuthSessionPassphraseFile")) {
@@ -600,6 +604,31 @@ static void warn_codec_scope(const walk_t *w, const scope_t *top,
     }
 }
 
+/* OAuthCache dbd where no DBDriver applies: mod_dbd is loaded, so
+ * nothing else says it, and every refresh then logged mod_dbd's error and
+ * was coordinated on this machine only. */
+static int check_cache_dbd(const walk_t *w, const scope_t *top,
+                           server_rec *main_s)
+{
+    server_rec *srv;
+    const oac_server_conf *sc;
+
+    if (top->section || !(srv = server_of(top, main_s))
+        || !(sc = oac_server_config(srv)) || sc->cache_kind != OAC_CACHE_DBD
+        || applies(w, top, HAS_DBD_DRIVER)) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                 OAC_LOGNO(00158) "OAuthCache dbd (%s) uses mod_dbd's "
+                 "connections, and no DBDriver applies to %s: give it "
+                 "DBDriver and DBDParams (as for mod_session_dbd), or use "
+                 "OAuthCache shm or memcache:", sc->cache_where,
+                 top->vhost ? apr_psprintf(w->p, "the virtual host at %s",
+                                           where(w->p, top->vhost))
+                            : "the main server");
+    return !OK;
+}
+
 int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
 {
     walk_t w;
@@ -612,7 +641,8 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
     walk(&w, ap_conftree, 0, NULL);
     for (i = 0; i < w.scopes->nelts; ++i) {
         const scope_t *s = &APR_ARRAY_IDX(w.scopes, i, scope_t);
-        if (check_scope(&w, s, main_s) != OK) {
+        if (check_scope(&w, s, main_s) != OK
+            || check_cache_dbd(&w, s, main_s) != OK) {
             return !OK;
         }
         warn_secure_cookie(&w, s, main_s);

@@ -249,7 +249,7 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 26;
+plan tests => 3 * @bad + 27;
 
 # A private key every user of the machine can read: said at configtest
 # (OAC00132), not refused; readable by its owner only: nothing said.
@@ -337,9 +337,17 @@ plan tests => 3 * @bad + 26;
              'OAuthCache dbd without mod_dbd: says what to enable');
     ($status, $out) = configtest("OAuthRemoteApp gh $gh\nOAuthCache memcache:127.0.0.1:11211, 127.0.0.2:11211\n"
                                  . "Listen 127.0.0.1:3\n<VirtualHost 127.0.0.1:3>\nOAuthCache shm:8192\n</VirtualHost>\n"
-                                 . "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthCache dbd\n</VirtualHost>");
+                                 . "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthCache dbd\n"
+                                 . "DBDriver sqlite3\nDBDParams /tmp/oac-configtest-cache.db\n</VirtualHost>");
     ok t_cmp($status, 0, 'OAuthCache memcache (two servers), dbd and shm:8192 (vhosts): configtest passes');
     ok t_cmp($out, qr/Syntax OK/, 'Syntax OK');
+    # mod_dbd loaded, no DBDriver for the host: every refresh would log
+    # mod_dbd's error
+    ($status, $out) = configtest("OAuthRemoteApp gh $gh\n"
+                                 . "Listen 127.0.0.1:2\n<VirtualHost 127.0.0.1:2>\nOAuthCache dbd\n</VirtualHost>");
+    ok t_cmp($status != 0 && $out =~ /OAC00158: OAuthCache dbd \(.*\) uses mod_dbd's connections, and no DBDriver applies to the virtual host at \S+:\d+: give it DBDriver and DBDParams/
+             ? 'fails, saying so' : "status $status: $out", 'fails, saying so',
+             'OAuthCache dbd with no DBDriver for its host: configtest fails');
 }
 
 for my $case (@bad) {
