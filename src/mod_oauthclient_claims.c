@@ -91,10 +91,30 @@ int oac_claims_current(request_rec *r, session_rec *z, const oac_app_t *app)
     return kept && !strncmp(kept, kept_for(), strlen(kept_for()));
 }
 
+static void want_top(cmd_parms *cmd, const char *top);
+
+/* Every top-level name the claim name may be read from (as
+ * oac_claims_lookup reads it): "a.b.c" is the member "a", "a.b" or
+ * "a.b.c" (Auth0's namespaced claims, "https://example.com/roles", are
+ * top-level names with dots). Keeping the first alone, a rule on such a
+ * claim found it absent, and a 'Require not' let its holder in. */
 static void want(cmd_parms *cmd, const char *name)
 {
-    const char *top = oac_claims_top(cmd->pool, name);
+    const apr_array_header_t *tops;
+    int i;
 
+    if (!oac_reading_main_config()) {
+        want_top(cmd, oac_claims_top(cmd->pool, name));  /* says so */
+        return;
+    }
+    tops = oac_claims_tops(cmd->pool, name);
+    for (i = 0; i < tops->nelts; ++i) {
+        want_top(cmd, APR_ARRAY_IDX(tops, i, const char *));
+    }
+}
+
+static void want_top(cmd_parms *cmd, const char *top)
+{
     if (apr_hash_get(wanted_set, top, APR_HASH_KEY_STRING)) {
         return;
     }
@@ -472,12 +492,29 @@ static const char *parse_rule(cmd_parms *cmd, const char *require_line,
     return NULL;
 }
 
+/* The first top-level name the claim name may be read from (see want())
+ * that sessions do not keep, or NULL when they keep them all. */
+static const char *kept_names_miss(apr_pool_t *p, const char *name)
+{
+    const apr_array_header_t *tops = oac_claims_tops(p, name);
+    int i;
+
+    for (i = 0; i < tops->nelts; ++i) {
+        const char *top = APR_ARRAY_IDX(tops, i, const char *);
+        if (!apr_hash_get(wanted_set, top, APR_HASH_KEY_STRING)) {
+            return top;
+        }
+    }
+    return NULL;
+}
+
 static authz_status check_rule(request_rec *r, const char *require_line,
                                const void *parsed)
 {
     const oac_request_t *rs = oac_request_state(r);
     const apr_array_header_t *rules = parsed;
     session_rec *z;
+    char mark;
     int i;
 
     if (rs->route) {
@@ -497,22 +534,28 @@ static authz_status check_rule(request_rec *r, const char *require_line,
         return AUTHZ_DENIED;
     }
     /* A claim the session could not keep is unknown, not absent: no
-     * answer a 'Require not' could turn into a grant. */
+     * answer a 'Require not' could turn into a grant. With
+     * OAuthForwardClaims On, a session whose claims were too big keeps
+     * only those the main configuration names (KEPT_NAMED). */
+    if (oac_session_open(r, &z) != OK) {
+        z = NULL;
+    }
+    mark = z ? kept_mark(oac_session_get(r, z, rs->app, "claims_set")) : 0;
     for (i = 0; i < rules->nelts; ++i) {
-        const char *top = oac_claims_top(r->pool,
-            APR_ARRAY_IDX(rules, i, oac_claim_rule_t).name);
-        if (!want_all && !apr_hash_get(wanted_set, top, APR_HASH_KEY_STRING)) {
+        const char *name = APR_ARRAY_IDX(rules, i, oac_claim_rule_t).name;
+        const char *top = kept_names_miss(r->pool, name);
+        if ((!want_all || mark == KEPT_NAMED) && top) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00127)
                           "Require oauth-claim at %s: the claim '%s' is not "
-                          "kept in sessions (it is named only in an "
-                          ".htaccess file): name it in the main "
-                          "configuration", r->uri, top);
+                          "kept in %s (it is named only in an .htaccess "
+                          "file): name it in the main configuration",
+                          r->uri, top, want_all ? "this session, whose "
+                          "claims were too big to keep them all"
+                                                : "sessions");
             return AUTHZ_GENERAL_ERROR;
         }
     }
-    if (oac_session_open(r, &z) == OK
-        && kept_mark(oac_session_get(r, z, rs->app, "claims_set"))
-           == KEPT_NONE) {
+    if (mark == KEPT_NONE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00128)
                       "app %s: the user's claims were too big to keep in "
                       "the session (OAC00115), so 'Require oauth-claim %s' "

@@ -50,6 +50,19 @@ const char *oac_claims_top(apr_pool_t *p, const char *name)
     return dot ? apr_pstrmemdup(p, name, dot - name) : name;
 }
 
+apr_array_header_t *oac_claims_tops(apr_pool_t *p, const char *name)
+{
+    apr_array_header_t *tops = apr_array_make(p, 2, sizeof(const char *));
+    const char *dot;
+
+    for (dot = strchr(name, '.'); dot; dot = strchr(dot + 1, '.')) {
+        APR_ARRAY_PUSH(tops, const char *) = apr_pstrmemdup(p, name,
+                                                            dot - name);
+    }
+    APR_ARRAY_PUSH(tops, const char *) = name;
+    return tops;
+}
+
 const json_t *oac_claims_lookup(const json_t *claims, const char *name)
 {
     const char *dot;

@@ -39,6 +39,12 @@ apr_status_t oac_claims_parse_rules(apr_array_header_t **prules,
  * "address.country"). */
 const char *oac_claims_top(apr_pool_t *p, const char *name);
 
+/* Every top-level name oac_claims_lookup may read the claim name from,
+ * shortest first (const char *): "a.b.c" gives "a", "a.b", "a.b.c". A
+ * session must keep them all for a rule on name to be judged: namespaced
+ * claims ("https://example.com/roles") are top-level names with dots. */
+apr_array_header_t *oac_claims_tops(apr_pool_t *p, const char *name);
+
 /*
  * The value at a dotted path of claims (each segment an object member);
  * NULL when there is none. A name that is itself a member wins over its

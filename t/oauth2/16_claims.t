@@ -10,12 +10,13 @@ use warnings FATAL => 'all';
 
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
+use JSON::PP ();
 use URI;
 use URI::QueryParam;
 use OAC::Flow qw(browser site provider_config provider_get login json_of log_lines_since
                  log_size log_since approve);
 
-plan tests => 51;
+plan tests => 56;
 
 provider_config();
 my $alice = browser();
@@ -140,6 +141,25 @@ ok t_cmp($res->header('Location') // '', site('/'), 'a logout without a login st
     $start = log_size();
     ok t_cmp(status($erin, '/claims/admins/echo'), 500, 'a rule on them cannot be judged: 500');
     ok t_cmp(log_since($start, qr/OAC00128/), qr/app oidc: the user's claims were too big to keep in the session \(OAC00115\), so 'Require oauth-claim groups:admins' cannot be judged/,
+             'and the log says why');
+    provider_config();
+}
+
+# With OAuthForwardClaims On (this suite's main configuration), claims too
+# big to keep them all are kept as far as the main configuration names
+# them: an .htaccess rule on another claim cannot be judged then (500),
+# rather than reading it as absent, which 'Require not' turned into a grant.
+{
+    provider_config(userinfo_override => { blocked => JSON::PP::true() });
+    my $gail = browser();
+    ok t_cmp(login($gail, 'oidc', '/after', 'alice')->code, 302, 'a login with blocked:true');
+    ok t_cmp(status($gail, '/claimsht/page.txt'), 401, "control: the .htaccess's 'Require not' keeps her out");
+    provider_config(userinfo_override => { blocked => JSON::PP::true(), x_pad => 'A' x 3000 });
+    my $hank = browser();
+    ok t_cmp(login($hank, 'oidc', '/after', 'alice')->code, 302, 'the same with 3 KB more claims');
+    my $start = log_size();
+    ok t_cmp(status($hank, '/claimsht/page.txt'), 500, 'her claims were not all kept: the rule cannot be judged');
+    ok t_cmp(log_since($start, qr/OAC00127/), qr/the claim 'blocked' is not kept in this session, whose claims were too big to keep them all/,
              'and the log says why');
     provider_config();
 }

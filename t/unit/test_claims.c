@@ -217,6 +217,38 @@ static void names(void **state)
     assert_string_equal(oac_claims_top(p, "email"), "email");
 }
 
+/* A namespaced claim ("example.com/blocked", Auth0's style) is a
+ * top-level name with dots: the names a session keeps for a rule on it
+ * hold it, so the rule finds it in the kept claims (keeping "example"
+ * alone, a 'Require not' on it read it as absent). */
+static void namespaced_claims_are_kept(void **state)
+{
+    apr_pool_t *p = *state;
+    json_t *c = oac_claims_parse(p, "{\"example.com/blocked\":true,"
+                                    "\"address\":{\"geo\":\"zone\"}}");
+    const apr_array_header_t *tops = oac_claims_tops(p, "example.com/blocked");
+    const char *kept;
+    json_t *back;
+    int shrunk;
+
+    assert_int_equal(tops->nelts, 2);
+    assert_string_equal(APR_ARRAY_IDX(tops, 0, const char *), "example");
+    assert_string_equal(APR_ARRAY_IDX(tops, 1, const char *),
+                        "example.com/blocked");
+    tops = oac_claims_tops(p, "a.b.c");
+    assert_int_equal(tops->nelts, 3);
+    assert_string_equal(APR_ARRAY_IDX(tops, 1, const char *), "a.b");
+    assert_int_equal(oac_claims_tops(p, "email")->nelts, 1);
+
+    kept = oac_claims_select(p, c, oac_claims_tops(p, "example.com/blocked"),
+                             0, 2048, &shrunk);
+    assert_non_null(kept);
+    back = json_loads(kept, 0, NULL);
+    assert_true(json_is_true(oac_claims_lookup(back, "example.com/blocked")));
+    assert_null(json_object_get(back, "address"));
+    json_decref(back);
+}
+
 static void select_kept(void **state)
 {
     apr_pool_t *p = *state;
@@ -428,6 +460,7 @@ int main(void)
         T(text_misread),
         T(names),
         T(select_kept),
+        T(namespaced_claims_are_kept),
         T(userinfo_claims),
         T(renewed),
     };
