@@ -46,7 +46,9 @@ typedef enum {
     HAS_SSL_ENGINE = 1 << 6,
     HAS_SSL_VERIFY = 1 << 7,
     HAS_CODEC = 1 << 8,
-    HAS_DBD_DRIVER = 1 << 9
+    HAS_DBD_DRIVER = 1 << 9,
+    HAS_COOKIE_STORE = 1 << 10,     /* mod_session_cookie */
+    HAS_CRYPTO = 1 << 11            /* mod_session_crypto */
 } scope_flags_e;
 
 typedef struct scope_t {
@@ -106,6 +108,9 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
              || is(d, "SessionDBDCookieName")
              || is(d, "SessionDBDCookieName2")) {
         sc->flags |= HAS_STORE;
+        if (is(d, "SessionCookieName") || is(d, "SessionCookieName2")) {
+            sc->flags |= HAS_COOKIE_STORE;
+        }
         if (ap_strcasestr(d->args ? d->args : "", "secure")) {
             sc->flags |= HAS_SECURE_COOKIE;
         }
@@ -118,6 +123,10 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     }
     else if (is(d, "SSLProxyVerify") && !strcasecmp(arg, "require")) {
         sc->flags |= HAS_SSL_VERIFY;
+    }
+    else if (is(d, "SessionCryptoPassphrase")
+             || is(d, "SessionCryptoPassphraseFile")) {
+        sc->flags |= HAS_CRYPTO;
     }
     else if (is(d, "DBDriver")) {
         sc->flags |= HAS_DBD_DRIVER;
@@ -308,6 +317,20 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      applies(w, s, HAS_SESSION_ON) ? "session store"
                                                    : "'Session On'");
         return !OK;
+    }
+    if (s->auth_at && applies(w, s, HAS_COOKIE_STORE)
+        && !applies(w, s, HAS_CODEC) && !applies(w, s, HAS_CRYPTO)) {
+        /* Said, not refused: the README documents the choice, and a
+         * passphrase in a section this walk does not judge may apply. */
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                     OAC_LOGNO(00159) "AuthType OAuth at %s keeps its "
+                     "logins in a session cookie that is not encrypted: "
+                     "its owner can write any user name and claims into "
+                     "it, and REMOTE_USER, Require user and Require "
+                     "oauth-claim then mean nothing; add "
+                     "OAuthSessionPassphrase (or mod_session_crypto), or "
+                     "keep sessions on the server (mod_session_dbd)",
+                     where(w->p, s->auth_at));
     }
     if (s->proxy_api && (base = api_base_of(s, main_s, s->proxy_api))
         && !strncasecmp(base, "https://", 8)

@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 27;
+plan tests => 29;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -122,6 +122,19 @@ accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require val
         ok t_cmp($st == 0 && $said !~ /OAC00156/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
                  'a passphrase over the app\'s paths too: no warning (' . (split /\n/, $cover)[0] . ')');
     }
+}
+
+# AuthType OAuth over a session cookie that is not encrypted: its owner
+# can name any user in it. Said; with a passphrase, or sessions on the
+# server, nothing is said.
+{
+    my ($st, $said) = configtest($app . $session . $protect);
+    ok t_cmp($st == 0 && $said =~ /OAC00159: AuthType OAuth at \S+:\d+ keeps its logins in a session cookie that is not encrypted: .*add OAuthSessionPassphrase/
+             ? 'passes, warning' : "status $st: $said", 'passes, warning',
+             'a plain session cookie: a warning');
+    ($st, $said) = configtest($app . $session . "OAuthSessionPassphrase 0123456789abcdef-passphrase\n" . $protect);
+    ok t_cmp($st == 0 && $said !~ /OAC00159/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
+             'encrypted by the module: no warning');
 }
 
 # 'Session On' in a <Directory> only: the module's own paths never enter
