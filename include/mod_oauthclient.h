@@ -65,7 +65,8 @@ typedef struct {
     const char *app;            /* the app's name */
     const char *method;
     const char *url;            /* absolute, with query; may be replaced */
-    apr_table_t *headers;       /* request headers to send */
+    apr_table_t *headers;       /* request headers to send; may be edited
+                                 * or replaced by a table of the hook's */
     const char *content_type;   /* of the body, or NULL */
     const char *body;           /* NULL when the body is streamed as is
                                  * (API calls with a body that is not a

@@ -199,6 +199,11 @@ int oac_run_protected_request(request_rec *r, const oac_app_t *app,
         return rc;
     }
     *purl = hr.url;
+    if (hr.headers && hr.headers != r->headers_in) {
+        /* a hook may hand back a table of its own, as the refresh and
+         * revocation hooks may */
+        r->headers_in = hr.headers;
+    }
     if (hr.content_type) {
         apr_table_set(r->headers_in, "Content-Type", hr.content_type);
     }

@@ -10,7 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of
                  cookie_of parallel_get);
 
-plan tests => 13;
+plan tests => 14;
 
 # camelCase token responses: only the hook makes them readable
 provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
@@ -36,6 +36,10 @@ ok t_cmp($echo->{auth}, 'bearer-query', 'protected_request moved the applied tok
 ok t_cmp(exists $echo->{headers}{Authorization} ? 'header sent' : 'no header', 'no header',
          'and the Authorization header it removed is not sent');
 ok t_cmp($echo->{query}{x}, '1', 'the client\'s own query is kept');
+# the same by a hook that hands back a header table of its own
+$echo = json_of($ua->get(site('/api/hooktest/me?x=1'), 'X-Hooktest-Move' => 'replace'));
+ok t_cmp(($echo->{auth} // '') . ' ' . (exists $echo->{headers}{Authorization} ? 'header sent' : 'no header'),
+         'bearer-query no header', 'a header table the hook replaced is the one sent');
 
 # a refresh_token_request hook that fails the refresh chooses the answer,
 # for the requests that waited on that refresh too, and the token stays:

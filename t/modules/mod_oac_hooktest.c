@@ -109,6 +109,10 @@ static int move_token(request_rec *r, oauthclient_request_t *req)
     req->url = apr_pstrcat(r->pool, req->url,
                            strchr(req->url, '?') ? "&" : "?",
                            "access_token=", auth + 7, NULL);
+    if (!strcmp(apr_table_get(req->headers, "X-Hooktest-Move"), "replace")) {
+        /* the same, by handing back a table of its own */
+        req->headers = apr_table_copy(r->pool, req->headers);
+    }
     apr_table_unset(req->headers, "Authorization");
     return OK;
 }
