@@ -273,6 +273,22 @@ void oac_codec_pre_config(void)
     config_codecs = NULL;
 }
 
+/* The first ${NAME} in s (a name httpd would have replaced had it been
+ * defined), or NULL: a "${" not followed by a name and "}" is text. */
+static const char *undefined_var(const char *s)
+{
+    const char *v;
+
+    for (v = strstr(s, "${"); v; v = strstr(v + 2, "${")) {
+        apr_size_t n = strspn(v + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                     "abcdefghijklmnopqrstuvwxyz0123456789_");
+        if (n && v[2 + n] == '}') {
+            return v;
+        }
+    }
+    return NULL;
+}
+
 const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
                                        int argc, char *const argv[])
 {
@@ -284,7 +300,7 @@ const char *oac_cmd_session_passphrase(cmd_parms *cmd, void *dconf,
                "first encrypts; every one listed decrypts)";
     }
     for (i = 0; i < argc; ++i) {
-        const char *var = strstr(argv[i], "${");
+        const char *var = undefined_var(argv[i]);
         if (var) {
             /* httpd leaves an undefined ${VAR} as written (and only warns,
              * AH00111): its text, which anyone can read in the README,

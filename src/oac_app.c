@@ -176,15 +176,15 @@ static const char *unknown_key_msg(apr_pool_t *p, const char *key)
  * that refuses credentials in URLs must not print them). */
 static const char *url_for_message(apr_pool_t *p, const char *url)
 {
-    const char *shown = apr_pstrndup(p, url, strcspn(url, "?#"));
-    const char *host = strstr(shown, "://"), *at;
+    const char *host = strstr(url, "://"), *at;
 
-    if (host && (at = strchr(host + 3, '@'))
-        && at < host + 3 + strcspn(host + 3, "/")) {
-        return apr_pstrcat(p, apr_pstrmemdup(p, shown, host + 3 - shown),
-                           "[redacted]", at, NULL);
+    /* A password may hold '/', '?', '#' and '@': everything up to the
+     * last '@' goes (a path with an '@' loses more than it must). */
+    if (host && (at = strrchr(host + 3, '@'))) {
+        url = apr_pstrcat(p, apr_pstrmemdup(p, url, host + 3 - url),
+                          "[redacted]", at, NULL);
     }
-    return shown;
+    return apr_pstrndup(p, url, strcspn(url, "?#"));
 }
 
 static apr_status_t check_path(const char **perr, apr_pool_t *p,

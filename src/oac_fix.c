@@ -119,11 +119,10 @@ static void lift_authed_user(json_t *o)
 {
     json_t *user = json_object_get(o, "authed_user"), *type;
     const char *const *f;
-    if (!json_is_object(user)
-        || !json_is_string(json_object_get(user, "access_token"))) {
-        return;
-    }
-    for (f = token_fields; *f; ++f) {
+    int lifted = json_is_object(user)
+                 && json_is_string(json_object_get(user, "access_token"));
+
+    for (f = token_fields; lifted && *f; ++f) {
         json_t *v = json_object_get(user, *f);
         if (v) {
             json_object_set(o, *f, v);
@@ -132,10 +131,13 @@ static void lift_authed_user(json_t *o)
             json_object_del(o, *f);
         }
     }
+    /* A refresh answers the user's token at the top level, of type
+     * "user" too (token rotation). */
     type = json_object_get(o, "token_type");
-    if (!type || (json_is_string(type)
-                  && (!strcmp(json_string_value(type), "user")
-                      || !strcmp(json_string_value(type), "bot")))) {
+    if ((lifted && !type)
+        || (json_is_string(type)
+            && (!strcmp(json_string_value(type), "user")
+                || !strcmp(json_string_value(type), "bot")))) {
         json_object_set_new(o, "token_type", json_string("Bearer"));
     }
 }

@@ -72,6 +72,10 @@ my @bad = (
       "OAuthRemoteApp gh $gh refresh_token_url=https://user:PWSECRET\@p.example/t?key=QUERYSECRET",
       qr/OAuthRemoteApp gh: refresh_token_url 'https:\/\/\[redacted\]\@p\.example\/t' is not a valid URL: credentials in URLs are not allowed/,
       qr/QUERYSECRET|PWSECRET/ ],
+    [ "URL with credentials holding '/', '\@' and '?'",
+      "OAuthRemoteApp gh $gh refresh_token_url=https://user:s3/cr\@PW?SECRET\@p.example/t",
+      qr/OAuthRemoteApp gh: refresh_token_url 'https:\/\/\[redacted\]\@p\.example\/t' is not a valid URL/,
+      qr/PW|SECRET|s3\/cr/ ],
     [ 'code_challenge_method plain',
       "OAuthRemoteApp gh $gh code_challenge_method=plain",
       qr/OAuthRemoteApp gh: code_challenge_method 'plain' is not supported; use one of: S256/ ],
@@ -249,7 +253,7 @@ my @bad = (
       qr/OAuthRemoteApp not allowed in <Location> context/ ],
 );
 
-plan tests => 3 * @bad + 27;
+plan tests => 3 * @bad + 29;
 
 # A private key every user of the machine can read: said at configtest
 # (OAC00132), not refused; readable by its owner only: nothing said.
@@ -267,6 +271,14 @@ plan tests => 3 * @bad + 27;
     ($status, $out) = configtest($pk);
     ok t_cmp($status, 0, 'readable by its owner only: configtest passes');
     ok t_cmp($out !~ /OAC00132/ ? 'quiet' : $out, 'quiet', 'without a warning');
+}
+
+# A passphrase holding "${" that names no variable is text, as httpd
+# leaves it: accepted, and not printed.
+{
+    my ($status, $out) = configtest('OAuthSessionPassphrase "Kq8${zT4-secret-tail-0123456789"');
+    ok t_cmp($status, 0, 'a passphrase with a "${" that names no variable: configtest passes');
+    ok t_cmp($out !~ /secret-tail/ ? 'not printed' : $out, 'not printed', 'and it is not printed');
 }
 
 # A passphrase file every user can read: said (OAC00154), not refused.

@@ -123,6 +123,16 @@ static void test_slack(void **state)
     assert_string_equal(t->token_type, "Bearer");
     assert_null(t->refresh_token);
     assert_null(t->scope);
+    /* A refresh (token rotation) answers the user's token at the top
+     * level, of type "user" */
+    t = fixed_token(app_with("slack", NULL), "application/json",
+                    "{\"ok\":true,\"access_token\":\"xoxe.xoxp-3\","
+                    "\"token_type\":\"user\",\"refresh_token\":\"xoxe-3\","
+                    "\"expires_in\":43200}");
+    assert_non_null(t);
+    assert_string_equal(t->access_token, "xoxe.xoxp-3");
+    assert_string_equal(t->token_type, "Bearer");
+    assert_string_equal(t->refresh_token, "xoxe-3");
 }
 
 static void test_camelcase(void **state)
