@@ -187,27 +187,32 @@ static int server_answers_to(request_rec *r, const char *name)
 static const char *foreign_callback_host(request_rec *r, const oac_app_t *app)
 {
     const char *host;
+    apr_port_t port;
     apr_size_t n;
+    int named;
 
-    if (app->redirect_uri[0] != '/') {
+    /* Only a name the request gave (its Host header, or an absolute
+     * request line): with UseCanonicalName On or DNS, or no Host, httpd
+     * names itself. */
+    if (app->redirect_uri[0] != '/' || !r->hostname
+        || ap_get_server_name(r) != r->hostname) {
         return NULL;
     }
-    /* What ap_construct_url() puts in the URL: with UseCanonicalName On
-     * the ServerName, which is this server's by definition. */
     host = ap_get_server_name_for_url(r);
-    if (!host || !*host) {
-        return NULL;
-    }
+    port = ap_get_server_port(r);
     n = strlen(host);
-    if (host[0] == '[' && n > 2 && host[n - 1] == ']') {
-        if (server_answers_to(r, apr_pstrmemdup(r->pool, host + 1, n - 2))) {
-            return NULL;
-        }
-    }
-    if (server_answers_to(r, host)) {
+    named = host[0] == '[' && n > 2 && host[n - 1] == ']'
+            ? server_answers_to(r, apr_pstrmemdup(r->pool, host + 1, n - 2))
+            : server_answers_to(r, host);
+    /* and the port it gave: the connection's, the ServerName's, or a
+     * standard one (a proxy in front that names it); another port of
+     * this machine may be another's service */
+    if (named && (port == r->connection->local_addr->port
+                  || (r->server->port && port == r->server->port)
+                  || port == 80 || port == 443)) {
         return NULL;
     }
-    return host;
+    return apr_psprintf(r->pool, "%s:%u", host, (unsigned)port);
 }
 
 /* The commonest failure behind a proxy that terminates TLS: httpd sees
@@ -477,15 +482,14 @@ static int handle_login(request_rec *r, const oac_app_t *app)
         return rc;
     }
     if ((host = foreign_callback_host(r, app))) {
-        const char *why = apr_psprintf(r->pool, "this request names the "
-            "host '%s', which is not this virtual host's ServerName or one "
-            "of its ServerAlias names, and the login's callback would go "
-            "there", oac_util_sanitize(r->pool, host, 256));
+        const char *why = apr_psprintf(r->pool, "this request names "
+            "'%s', which is not this virtual host's ServerName or one of "
+            "its ServerAlias names with its port, and the login's callback "
+            "would go there", oac_util_sanitize(r->pool, host, 256));
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, OAC_LOGNO(00151)
                       "app %s: login refused: %s; if it is this site's, add "
-                      "'ServerAlias %s' (or set UseCanonicalName On, or an "
-                      "absolute redirect_uri)", app->name, why,
-                      oac_util_sanitize(r->pool, host, 256));
+                      "its name as a ServerAlias (or set UseCanonicalName "
+                      "On, or an absolute redirect_uri)", app->name, why);
         oac_count(r, app, OAC_CTR_FAIL_OTHER);
         return oac_error_page(r, HTTP_BAD_REQUEST, app,
                               "This site does not answer to that name", why);

@@ -9,7 +9,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login_redirect
                  approve query_of json_of);
 
-plan tests => 36 + 13;
+plan tests => 36 + 18;
 
 provider_config();
 my $ua = browser();
@@ -52,7 +52,8 @@ ok t_cmp(($ENV{OAC_SESSION_STORE} // '') eq 'dbd' && $cookies > 1 ? 1 : $cookies
 {
     my $before = provider_get('/_control/stats');
     my $port = Apache::TestRequest::hostport() =~ s/.*://r;
-    for my $host ('evil.example', "evil.example:$port", 'localhost.evil.example') {
+    for my $host ('evil.example', "evil.example:$port", 'localhost.evil.example',
+                  'localhost:1', '127.0.0.1:4444') {
         my $r = browser()->get(site('/oauth/local/login'), Host => $host);
         ok t_cmp($r->code . ' ' . ($r->header('Location') // 'no Location'), '400 no Location',
                  "login refused for Host: $host");
@@ -62,7 +63,7 @@ ok t_cmp(($ENV{OAC_SESSION_STORE} // '') eq 'dbd' && $cookies > 1 ? 1 : $cookies
     my $r = browser()->get(site('/oauth/local/login'), Host => 'evil.example');
     ok t_cmp($r->decoded_content, qr/does not answer to that name.*evil\.example/s,
              'the page says which name');
-    for my $host ("127.0.0.1:$port", 'localhost') {
+    for my $host ("127.0.0.1:$port", 'localhost', 'localhost:443') {
         my $r = browser()->get(site('/oauth/local/login'), Host => $host);
         ok t_cmp(query_of($r->header('Location') // '')->{redirect_uri} // $r->code,
                  'http://' . ($host =~ /:/ ? $host : "$host:$port") . '/oauth/local/callback',
