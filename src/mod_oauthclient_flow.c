@@ -283,6 +283,15 @@ static int read_form_body(request_rec *r, apr_array_header_t **pparams)
  * versions before it read the list alone. */
 #define PENDING_FOR OAC_PENDING_FOR
 
+/* Whether app's logins in flight in z are another app's of its name. */
+static int pending_foreign(request_rec *r, session_rec *z,
+                           const oac_app_t *app)
+{
+    const char *owner = oac_session_get(r, z, app, PENDING_FOR);
+
+    return owner && strcmp(owner, app->session_bind ? app->session_bind : "");
+}
+
 static apr_array_header_t *pending_list(request_rec *r, session_rec *z,
                                         const oac_app_t *app)
 {
@@ -323,6 +332,7 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     apr_array_header_t **lists = apr_palloc(r->pool, (n + 1) * sizeof(*lists));
     const oac_app_t **apps = apr_palloc(r->pool, (n + 1) * sizeof(*apps));
     int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
+    int *foreign = apr_pcalloc(r->pool, (n + 1) * sizeof(*foreign));
 
     /* by name: an app configured by discovery is a copy of its
      * configured self here (oac_discovered), and counted twice it pushed
@@ -339,6 +349,11 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
         self = n++;
     }
     for (i = 0; i < n; ++i) {
+        /* Another host's logins in flight under an app name of this one
+         * (another provider) are that host's: neither counted nor
+         * written over, unless they are this app's name, which the new
+         * login takes over. */
+        foreign[i] = i != self && pending_foreign(r, z, apps[i]);
         lists[i] = pending_list(r, z, apps[i]);
     }
     oac_pending_add(lists[self], e, PENDING_MAX);
@@ -347,11 +362,14 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
      * the budget changed, and those whose expired entries (left out of the
      * count) must not stay in the cookie either. */
     for (i = 0; i < n; ++i) {
-        const char *stored = oac_session_get(r, z, apps[i], "pending");
-        const char *now = oac_pending_encode(r->pool, lists[i]);
-        const char *owner = oac_session_get(r, z, apps[i], PENDING_FOR);
-        const char *bind = *now && apps[i]->session_bind
-                           ? apps[i]->session_bind : NULL;
+        const char *stored, *now, *owner, *bind;
+        if (foreign[i]) {
+            continue;
+        }
+        stored = oac_session_get(r, z, apps[i], "pending");
+        now = oac_pending_encode(r->pool, lists[i]);
+        owner = oac_session_get(r, z, apps[i], PENDING_FOR);
+        bind = *now && apps[i]->session_bind ? apps[i]->session_bind : NULL;
         if (changed[i] || strcmp(stored ? stored : "", now)) {
             oac_session_set(r, z, apps[i], "pending", now);
         }

@@ -16,7 +16,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
-plan tests => 16;
+plan tests => 17;
 
 my $one = vhost_base('vh_bind_a');
 my $two = vhost_base('vh_bind_b');
@@ -59,6 +59,10 @@ ok t_cmp($res->code, 302, 'the second host starts a login of its own');
     my ($r) = codec_get("$one/oauth/local/callback?code=chosen-code&state=$state", $bcookie);
     ok t_cmp($r->code, 400, "another host's login in flight: its state is unknown here");
     ok t_cmp(log_since($mark, qr/OAC00021/), qr/unknown or expired login state/, 'said so');
+    # a login of another app started at the first host leaves it alone
+    my ($other, $c2) = codec_get("$one/oauth/absredir/login", $bcookie);
+    ok t_cmp($other->code, 302, 'a login of another app at the first host');
+    $bcookie = $c2 if $c2;
     # at its own host the state is known, and the code goes to its
     # provider (which refuses this one)
     $mark = log_size();
