@@ -336,6 +336,20 @@ const char *oac_cmd_app(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* Whether a <Location> section's argument is a plain path prefix, read
+ * as httpd reads it: not "~" and a pattern (quoted or not), nor a path
+ * with wildcards. */
+static int location_is_prefix(apr_pool_t *p, const ap_directive_t *section)
+{
+    const char *args = section->args ? section->args : "";
+    char *path = ap_getword_conf(p, &args), *gt;
+
+    if ((gt = strrchr(path, '>')) && !gt[1]) {
+        *gt = '\0';
+    }
+    return *path && strcmp(path, "~") && !strpbrk(path, "*?[");
+}
+
 const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg,
                               const char *grant)
 {
@@ -352,12 +366,11 @@ const char *oac_cmd_proxy_api(cmd_parms *cmd, void *dconf, const char *arg,
      * there got 404. */
     if (!cmd->path || !cmd->directive->parent
         || strcasecmp(cmd->directive->parent->directive, "<Location")
-        || !cmd->directive->parent->args
-        || cmd->directive->parent->args[0] == '~') {
+        || !location_is_prefix(cmd->temp_pool, cmd->directive->parent)) {
         return "OAuthProxyAPI belongs in a <Location /prefix/> (not "
-               "<LocationMatch>, <Location ~>, <Directory>, <Files> or "
-               "<If>): the path prefix is what is mapped onto the app's "
-               "api_base_url";
+               "<LocationMatch>, <Location ~>, a path with wildcards, "
+               "<Directory>, <Files> or <If>): the path prefix is what is "
+               "mapped onto the app's api_base_url";
     }
     dc->location = cmd->path;
     if (!valid_app_name(arg)) {
