@@ -298,7 +298,10 @@ static apr_array_header_t *pending_list(request_rec *r, session_rec *z,
     apr_array_header_t *list;
     const char *why, *owner = oac_session_get(r, z, app, PENDING_FOR);
 
-    if (owner && strcmp(owner, app->session_bind ? app->session_bind : "")) {
+    /* A list without its owner (written by an earlier version) is taken
+     * where the name tells the app, as a login without its binding is. */
+    if (owner ? strcmp(owner, app->session_bind ? app->session_bind : "")
+              : oac_session_name_ambiguous(app->name)) {
         return apr_array_make(r->pool, 1, sizeof(oac_pending_t));
     }
     if (oac_pending_decode(&list, &why, r->pool,

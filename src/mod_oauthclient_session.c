@@ -456,6 +456,12 @@ void oac_session_post_config(apr_pool_t *pconf, server_rec *main_s)
     }
 }
 
+int oac_session_name_ambiguous(const char *name)
+{
+    return names_ambiguous
+           && apr_hash_get(names_ambiguous, name, APR_HASH_KEY_STRING);
+}
+
 int oac_session_bound(request_rec *r, session_rec *z, const oac_app_t *app)
 {
     const char *bind = oac_session_get(r, z, app, "bind");

@@ -32,6 +32,8 @@ void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
  * another app of that name, or by an earlier version where apps of that
  * name differ between this server's virtual hosts. */
 int oac_session_bound(request_rec *r, session_rec *z, const oac_app_t *app);
+/* 1 when apps named name differ between this server's virtual hosts. */
+int oac_session_name_ambiguous(const char *name);
 /* 1 and the app's token and user (NULL when none was stored) when the
  * session holds a usable one, bound to app; 0 otherwise, also for a
  * damaged one. */

@@ -16,7 +16,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
-plan tests => 17;
+plan tests => 18;
 
 my $one = vhost_base('vh_bind_a');
 my $two = vhost_base('vh_bind_b');
@@ -24,6 +24,14 @@ my $three = vhost_base('vh_bind_c');
 my $four = vhost_base('vh_bind_d');
 my $codec = Apache::Test::vars('t_dir') . '/tools/session_codec.py';
 my $passphrase = 'bind-passphrase-0123456789';
+
+sub codec {
+    open my $fh, '-|', '/usr/bin/python3', $codec, @_ or die "$codec: $!";
+    local $/;
+    my $out = <$fh> // '';
+    close $fh;
+    return $out;
+}
 
 provider_config();
 my ($res, $cookie) = codec_get("$one/oauth/local/login");
@@ -56,7 +64,13 @@ ok t_cmp($res->code, 302, 'the second host starts a login of its own');
 {
     my $state = ($res->header('Location') =~ /[?&]state=([^&]+)/)[0];
     my $mark = log_size();
-    my ($r) = codec_get("$one/oauth/local/callback?code=chosen-code&state=$state", $bcookie);
+    # as an earlier version wrote it, without its owner: where apps of its
+    # name differ between hosts (here), it is no host's
+    my $unowned = codec('seal', $passphrase,
+                        codec('open', $passphrase, $bcookie) =~ s/(?:^|&)oauthclient\.local\.pending_for=[^&]*//r);
+    my ($r) = codec_get("$one/oauth/local/callback?code=chosen-code&state=$state", $unowned);
+    ok t_cmp($r->code, 400, "an unowned login in flight where apps of its name differ: unknown");
+    ($r) = codec_get("$one/oauth/local/callback?code=chosen-code&state=$state", $bcookie);
     ok t_cmp($r->code, 400, "another host's login in flight: its state is unknown here");
     ok t_cmp(log_since($mark, qr/OAC00021/), qr/unknown or expired login state/, 'said so');
     # a login of another app started at the first host leaves it alone
@@ -75,13 +89,6 @@ ok t_cmp($res->code, 302, 'the second host starts a login of its own');
 ok t_cmp($res->code, 401, 'a host whose app names users by another claim: no login there');
 
 # As an earlier version wrote it: the same login without its binding.
-sub codec {
-    open my $fh, '-|', '/usr/bin/python3', $codec, @_ or die "$codec: $!";
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    return $out;
-}
 my $plain = codec('open', $passphrase, $cookie);
 (my $legacy = $plain) =~ s/(?:^|&)oauthclient\.local\.bind=[^&]*//;
 ok t_cmp(($plain =~ /oauthclient\.local\.bind=/ ? 'bound' : 'unbound') . ' '
