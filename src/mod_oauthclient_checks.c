@@ -490,11 +490,12 @@ static void warn_apps(apr_pool_t *p, server_rec *main_s)
     }
 }
 
-/* Whether OAuthSessionPassphrase covers path in the virtual host of top
- * (a top-level scope): applies() for literal <Location> prefixes, and the
- * <LocationMatch> and <Location ~> patterns of that host or the main
- * server too. */
-static int codec_covers(const walk_t *w, const scope_t *top, const char *path)
+/* Whether flag (OAuthSessionPassphrase, Session On, a store) covers path
+ * in the virtual host of top (a top-level scope): applies() for literal
+ * <Location> prefixes, and the <LocationMatch> and <Location ~> patterns
+ * of that host or the main server too. */
+static int covers(const walk_t *w, const scope_t *top, const char *path,
+                  int flag)
 {
     const scope_t *all = (const scope_t *)w->scopes->elts;
     scope_t route;
@@ -505,12 +506,12 @@ static int codec_covers(const walk_t *w, const scope_t *top, const char *path)
     route.vhost = top->vhost;
     route.kind = "<location";
     route.path = path;
-    if (applies(w, &route, HAS_CODEC)) {
+    if (applies(w, &route, flag)) {
         return 1;
     }
     for (i = 0; i < w->scopes->nelts; ++i) {
         const scope_t *o = &all[i];
-        if ((o->flags & HAS_CODEC) && o->regex
+        if ((o->flags & flag) && o->regex
             && (!o->vhost || o->vhost == top->vhost)
             && !ap_regexec(o->regex, path, 0, NULL, 0)) {
             return 1;
@@ -529,7 +530,6 @@ static void warn_session_in_directory(const walk_t *w, const scope_t *top,
     const ap_directive_t *dir_at = NULL;
     const oac_server_conf *sc;
     const oac_app_t *app;
-    scope_t route;
     server_rec *srv;
     int i;
 
@@ -548,12 +548,8 @@ static void warn_session_in_directory(const walk_t *w, const scope_t *top,
         return;
     }
     app = APR_ARRAY_IDX(sc->apps, 0, const oac_app_t *);
-    memset(&route, 0, sizeof(route));
-    route.vhost = top->vhost;
-    route.kind = "<location";
-    route.path = app->login_path;
-    if (!route.path || (applies(w, &route, HAS_SESSION_ON)
-                        && applies(w, &route, HAS_STORE))) {
+    if (!app->login_path || (covers(w, top, app->login_path, HAS_SESSION_ON)
+                             && covers(w, top, app->login_path, HAS_STORE))) {
         return;
     }
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
@@ -605,7 +601,7 @@ static void warn_codec_scope(const walk_t *w, const scope_t *top,
                    ? app->redirect_uri : NULL;
         paths[2] = app->logout_path;
         for (j = 0; j < 3 && !missing; ++j) {
-            if (paths[j] && !codec_covers(w, top, paths[j])) {
+            if (paths[j] && !covers(w, top, paths[j], HAS_CODEC)) {
                 missing = paths[j];
             }
         }

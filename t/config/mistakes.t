@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 29;
+plan tests => 30;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -147,6 +147,10 @@ accepted($app . $session . "<LocationMatch ^/re/>\n AuthType OAuth\n Require val
     ok t_cmp($st == 0 && $said =~ /OAC00157: the main server: 'Session On' is set in the <Directory> at \S+:\d+, but the module's own paths \(app gh: \/oauth\/gh\/login/
              ? 'passes, warning' : "status $st: $said", 'passes, warning',
              "'Session On' only in a <Directory>: a warning");
+    ($st, $said) = configtest($app . "<LocationMatch \"^/(app|oauth)/\">\n Session On\n SessionCookieName s path=/\n"
+                              . "</LocationMatch>\n" . $dir);
+    ok t_cmp($st == 0 && $said !~ /OAC00157/ ? 'passes, quiet' : "status $st: $said", 'passes, quiet',
+             "'Session On' also in a <LocationMatch> over the app's paths: no warning");
     accepted($app . "<Location />\n Session On\n SessionCookieName s path=/\n</Location>\n"
              . "<Directory /srv/app>\n AuthType OAuth\n OAuthApp gh\n Require valid-user\n</Directory>\n",
              "'Session On' in <Location /> counts for a <Directory>'s AuthType OAuth");
