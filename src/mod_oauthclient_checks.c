@@ -291,6 +291,7 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
 {
     const ap_directive_t *at = s->auth_at ? s->auth_at : s->api_at;
     const char *base = NULL;
+    int https_api;
 
     if (!s->section || !s->kind || !s->path || !at) {
         return OK;
@@ -332,9 +333,9 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      "keep sessions on the server (mod_session_dbd)",
                      where(w->p, s->auth_at));
     }
-    if (s->proxy_api && (base = api_base_of(s, main_s, s->proxy_api))
-        && !strncasecmp(base, "https://", 8)
-        && !applies(w, s, HAS_SSL_PROXY)) {
+    https_api = s->proxy_api && (base = api_base_of(s, main_s, s->proxy_api))
+                && !strncasecmp(base, "https://", 8);
+    if (https_api && !applies(w, s, HAS_SSL_PROXY)) {
         ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
                      OAC_LOGNO(00101) "OAuthProxyAPI %s at %s proxies to "
                      "%s, and mod_proxy needs 'SSLProxyEngine On' (mod_ssl) "
@@ -343,8 +344,7 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      "On'", s->proxy_api, where(w->p, s->api_at), base);
         return !OK;
     }
-    if (s->proxy_api && base && !strncasecmp(base, "https://", 8)
-        && !applies(w, s, HAS_SSL_VERIFY)) {
+    if (https_api && !applies(w, s, HAS_SSL_VERIFY)) {
         /* mod_ssl checks nothing it proxies to by default (SSLProxyVerify
          * none): said, not refused, as a <Proxy> section of another form
          * or an Include this walk does not read may set it. */
