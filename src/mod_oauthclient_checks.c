@@ -141,6 +141,24 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     }
 }
 
+/* The next word of a section's arguments, unquoted, without the '>' that
+ * closes an unquoted last one ("<Location /app>"). */
+static char *section_word(apr_pool_t *p, const char **args)
+{
+    char *word = ap_getword_conf(p, args), *gt = strrchr(word, '>');
+
+    if (gt && !gt[1]) {
+        *gt = '\0';
+    }
+    return word;
+}
+
+/* A <LocationMatch>'s (or <Location ~>'s) pattern, as httpd compiles it. */
+static ap_regex_t *pattern(apr_pool_t *p, const char *re)
+{
+    return *re ? ap_pregcomp(p, re, AP_REG_EXTENDED) : NULL;
+}
+
 static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
                           const ap_directive_t *vhost)
 {
@@ -150,36 +168,23 @@ static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
     sc->section = section;
     sc->vhost = vhost;
     if (section && (is(section, "<Location") || is(section, "<Directory"))) {
-        const char *path = first_arg(w->p, section);
-        char *end;
+        const char *args = section->args ? section->args : "";
+        const char *path = section_word(w->p, &args);
         sc->kind = apr_pstrdup(w->p, section->directive);
         ap_str_tolower((char *)sc->kind);
-        /* "<Location ~ re>" and the like are not judged */
+        /* "<Location ~ re>" is a pattern, as <LocationMatch>; "<Directory
+         * ~ re>" and the like are not judged */
         if (*path == '~' && is(section, "<Location")) {
-            const char *args = section->args ? section->args : "";
-            char *re, *gt;
-            (void)ap_getword_conf(w->p, &args);
-            re = ap_getword_conf(w->p, &args);
-            if ((gt = strrchr(re, '>')) && !gt[1]) {
-                *gt = '\0';
-            }
-            sc->regex = *re ? ap_pregcomp(w->p, re, AP_REG_EXTENDED) : NULL;
+            sc->regex = pattern(w->p, section_word(w->p, &args));
         }
         else if (*path && *path != '~') {
-            sc->path = apr_pstrdup(w->p, path);
-            if ((end = strrchr(sc->path, '>')) && !end[1]) {
-                *end = '\0';
-            }
+            sc->path = path;
         }
     }
     else if (section && is(section, "<LocationMatch")) {
-        const char *re = first_arg(w->p, section);
-        char *end = apr_pstrdup(w->p, re), *gt;
-        if ((gt = strrchr(end, '>')) && !gt[1]) {
-            *gt = '\0';
-        }
+        const char *args = section->args ? section->args : "";
         sc->kind = "<locationmatch";
-        sc->regex = *end ? ap_pregcomp(w->p, end, AP_REG_EXTENDED) : NULL;
+        sc->regex = pattern(w->p, section_word(w->p, &args));
     }
     return sc;
 }
@@ -258,6 +263,31 @@ static int applies(const walk_t *w, const scope_t *s, int flag)
 static const char *where(apr_pool_t *p, const ap_directive_t *d)
 {
     return apr_psprintf(p, "%s:%d", d->filename, d->line_num);
+}
+
+/* The host a top-level scope stands for, as the messages name it. */
+static const char *host_named(apr_pool_t *p, const ap_directive_t *vhost)
+{
+    return vhost ? apr_psprintf(p, "the virtual host at %s", where(p, vhost))
+                 : "the main server";
+}
+
+/* The first scope of top's host or of the main server (a section of
+ * kind, when kind is given) that sets flag, or NULL. */
+static const scope_t *first_in_host(const walk_t *w, const scope_t *top,
+                                    int flag, const char *kind)
+{
+    const scope_t *all = (const scope_t *)w->scopes->elts;
+    int i;
+
+    for (i = 0; i < w->scopes->nelts; ++i) {
+        if ((all[i].flags & flag)
+            && (!kind || (all[i].kind && !strcmp(all[i].kind, kind)))
+            && (!all[i].vhost || all[i].vhost == top->vhost)) {
+            return &all[i];
+        }
+    }
+    return NULL;
 }
 
 /* The server_rec of a top-level scope. */
@@ -391,10 +421,7 @@ static void warn_secure_cookie(const walk_t *w, const scope_t *s,
                  "proxy that terminates TLS the cookie does not come back "
                  "to them and every login fails; set 'ServerName https://%s' "
                  "or an absolute redirect_uri=https://...",
-                 s->vhost ? apr_psprintf(w->p, "the virtual host at %s:%d",
-                                         s->vhost->filename,
-                                         s->vhost->line_num)
-                          : "the main server",
+                 host_named(w->p, s->vhost),
                  app->name, app->redirect_uri,
                  srv->server_hostname ? srv->server_hostname : "HOST",
                  srv->server_hostname ? srv->server_hostname : "HOST");
@@ -526,25 +553,14 @@ static int covers(const walk_t *w, const scope_t *top, const char *path,
 static void warn_session_in_directory(const walk_t *w, const scope_t *top,
                                       server_rec *main_s)
 {
-    const scope_t *all = (const scope_t *)w->scopes->elts;
-    const ap_directive_t *dir_at = NULL;
+    const scope_t *dir;
     const oac_server_conf *sc;
     const oac_app_t *app;
     server_rec *srv;
-    int i;
 
     if (top->section || !(srv = server_of(top, main_s))
-        || !(sc = oac_server_config(srv)) || !sc->apps || !sc->apps->nelts) {
-        return;
-    }
-    for (i = 0; i < w->scopes->nelts && !dir_at; ++i) {
-        if ((all[i].flags & HAS_SESSION_ON) && all[i].kind
-            && !strcmp(all[i].kind, "<directory")
-            && (!all[i].vhost || all[i].vhost == top->vhost)) {
-            dir_at = all[i].section;
-        }
-    }
-    if (!dir_at) {
+        || !(sc = oac_server_config(srv)) || !sc->apps || !sc->apps->nelts
+        || !(dir = first_in_host(w, top, HAS_SESSION_ON, "<directory"))) {
         return;
     }
     app = APR_ARRAY_IDX(sc->apps, 0, const oac_app_t *);
@@ -558,10 +574,8 @@ static void warn_session_in_directory(const walk_t *w, const scope_t *top,
                  "callback and logout) never enter a <Directory>: they have "
                  "no session there and answer 500; set 'Session On' and "
                  "its store at the top of the %s or in a <Location>",
-                 top->vhost ? apr_psprintf(w->p, "the virtual host at %s",
-                                           where(w->p, top->vhost))
-                            : "the main server",
-                 where(w->p, dir_at), app->name, app->login_path,
+                 host_named(w->p, top->vhost),
+                 where(w->p, dir->section), app->name, app->login_path,
                  top->vhost ? "virtual host" : "server");
 }
 
@@ -572,24 +586,15 @@ static void warn_session_in_directory(const walk_t *w, const scope_t *top,
 static void warn_codec_scope(const walk_t *w, const scope_t *top,
                              server_rec *main_s)
 {
-    const scope_t *all = (const scope_t *)w->scopes->elts;
-    const ap_directive_t *codec_at = NULL;
+    const scope_t *codec;
     const oac_server_conf *sc;
     server_rec *srv;
     int i;
 
     if (top->section || (top->flags & HAS_CODEC)
         || !(srv = server_of(top, main_s))
-        || !(sc = oac_server_config(srv)) || !sc->apps) {
-        return;
-    }
-    for (i = 0; i < w->scopes->nelts && !codec_at; ++i) {
-        if ((all[i].flags & HAS_CODEC)
-            && (!all[i].vhost || all[i].vhost == top->vhost)) {
-            codec_at = all[i].codec_at;
-        }
-    }
-    if (!codec_at) {
+        || !(sc = oac_server_config(srv)) || !sc->apps
+        || !(codec = first_in_host(w, top, HAS_CODEC, NULL))) {
         return;
     }
     for (i = 0; i < sc->apps->nelts; ++i) {
@@ -614,11 +619,8 @@ static void warn_codec_scope(const walk_t *w, const scope_t *top,
                          "comes back to the login page); give it the scope "
                          "of 'Session On' (the server or the virtual host), "
                          "or a <Location> over the app's paths",
-                         top->vhost ? apr_psprintf(w->p, "the virtual host "
-                                                   "at %s", where(w->p,
-                                                   top->vhost))
-                                    : "the main server",
-                         where(w->p, codec_at), app->name, missing);
+                         host_named(w->p, top->vhost),
+                         where(w->p, codec->codec_at), app->name, missing);
         }
     }
 }
@@ -642,9 +644,7 @@ static int check_cache_dbd(const walk_t *w, const scope_t *top,
                  "connections, and no DBDriver applies to %s: give it "
                  "DBDriver and DBDParams (as for mod_session_dbd), or use "
                  "OAuthCache shm or memcache:", sc->cache_where,
-                 top->vhost ? apr_psprintf(w->p, "the virtual host at %s",
-                                           where(w->p, top->vhost))
-                            : "the main server");
+                 host_named(w->p, top->vhost));
     return !OK;
 }
 
