@@ -16,6 +16,7 @@
  */
 #include "mod_oauthclient_codec.h"
 #include "mod_oauthclient_config.h"
+#include "mod_oauthclient_cookie.h"
 
 #include "http_request.h"
 #include "mod_session.h"
@@ -50,28 +51,14 @@ static apr_hash_t *config_codecs;
  * notes). Where OAuthSessionPassphrase covers fewer locations than
  * 'Session On', a plain cookie read outside its scope would reach an
  * ErrorDocument or an SSI include inside it as if it had been decrypted.
- * Which codec decoded a record (or none) is noted beside it. */
+ * Which codec decoded a record (or none) is noted beside it, in the notes
+ * of the request that keeps it. */
 #define DECODED_NOTE "oauthclient-decoded-"
-
-static request_rec *first_request(request_rec *r)
-{
-    for (;;) {
-        if (r->prev) {
-            r = r->prev;
-        }
-        else if (r->main) {
-            r = r->main;
-        }
-        else {
-            return r;
-        }
-    }
-}
 
 static void note_decoder(request_rec *r, const session_rec *z,
                          const oac_codec_t *codec)
 {
-    request_rec *m = first_request(r);
+    request_rec *m = oac_session_keeper(r);
     const char *key = apr_psprintf(m->pool, DECODED_NOTE "%pp",
                                    (const void *)z);
 
@@ -90,7 +77,7 @@ int oac_codec_session_usable(request_rec *r, const session_rec *z)
     if (!dc->codec || !z) {
         return 1;
     }
-    m = first_request(r);
+    m = oac_session_keeper(r);
     by = apr_table_get(m->notes, apr_psprintf(r->pool, DECODED_NOTE "%pp",
                                               (const void *)z));
     /* Not noted: nothing came from the browser to decode. */

@@ -83,18 +83,22 @@ static int is_cookie_note(void *rec, const char *key, const char *val)
     return 1;
 }
 
+request_rec *oac_session_keeper(request_rec *r)
+{
+    while (r->prev) {
+        r = r->prev;
+    }
+    while (r->main) {
+        r = r->main;
+    }
+    return r;
+}
+
 int oac_session_in_cookie(request_rec *r, const session_rec *z)
 {
     cookie_note_t c = { z, 0 };
-    request_rec *m = r;
+    request_rec *m = oac_session_keeper(r);
 
-    /* where both loaders keep what they loaded */
-    while (m->prev) {
-        m = m->prev;
-    }
-    while (m->main) {
-        m = m->main;
-    }
     if (z) {
         apr_table_do(is_cookie_note, &c, m->notes, NULL);
     }
@@ -168,7 +172,7 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
 {
     const oac_dir_conf *dc = oac_dir_config(r);
     const char *name, *note;
-    request_rec *m = r;
+    request_rec *m;
     session_rec *zz;
     cookie_read_t cr;
 
@@ -184,12 +188,7 @@ static apr_status_t cookie_load(request_rec *r, session_rec **z)
     if (!name || dc->cookie.remove || !module_serves(r, dc)) {
         return DECLINED;
     }
-    while (m->prev) {
-        m = m->prev;
-    }
-    while (m->main) {
-        m = m->main;
-    }
+    m = oac_session_keeper(r);
     note = apr_pstrcat(m->pool, SESSION_COOKIE_NOTE, name, NULL);
     if ((zz = (session_rec *)apr_table_get(m->notes, note))) {
         *z = zz;

@@ -283,12 +283,16 @@ static int read_form_body(request_rec *r, apr_array_header_t **pparams)
  * versions before it read the list alone. */
 #define PENDING_FOR OAC_PENDING_FOR
 
-/* Whether app's logins in flight in z are another app's of its name. */
+/* Whether app's logins in flight in z are another app's of its name
+ * (their owner names another). */
 static int pending_foreign(request_rec *r, session_rec *z,
-                           const oac_app_t *app)
+                           const oac_app_t *app, const char **powner)
 {
     const char *owner = oac_session_get(r, z, app, PENDING_FOR);
 
+    if (powner) {
+        *powner = owner;
+    }
     return owner && strcmp(owner, app->session_bind ? app->session_bind : "");
 }
 
@@ -296,12 +300,12 @@ static apr_array_header_t *pending_list(request_rec *r, session_rec *z,
                                         const oac_app_t *app)
 {
     apr_array_header_t *list;
-    const char *why, *owner = oac_session_get(r, z, app, PENDING_FOR);
+    const char *why, *owner;
 
     /* A list without its owner (written by an earlier version) is taken
      * where the name tells the app, as a login without its binding is. */
-    if (owner ? strcmp(owner, app->session_bind ? app->session_bind : "")
-              : oac_session_name_ambiguous(app->name)) {
+    if (pending_foreign(r, z, app, &owner)
+        || (!owner && oac_session_name_ambiguous(app->name))) {
         return apr_array_make(r->pool, 1, sizeof(oac_pending_t));
     }
     if (oac_pending_decode(&list, &why, r->pool,
@@ -356,7 +360,7 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
          * (another provider) are that host's: neither counted nor
          * written over, unless they are this app's name, which the new
          * login takes over. */
-        foreign[i] = i != self && pending_foreign(r, z, apps[i]);
+        foreign[i] = i != self && pending_foreign(r, z, apps[i], NULL);
         lists[i] = pending_list(r, z, apps[i]);
     }
     oac_pending_add(lists[self], e, PENDING_MAX);

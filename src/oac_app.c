@@ -170,10 +170,11 @@ static const char *unknown_key_msg(apr_pool_t *p, const char *key)
     }
 }
 
-/* A URL may carry an API key in its query: quote only what precedes it. */
-/* url as configtest may print it: without its query and fragment, and
- * with any user:password before the host written [redacted] (the error
- * that refuses credentials in URLs must not print them). */
+/* url as configtest may print it: without its query and fragment (an
+ * API key may be there), and with any user:password before the host
+ * written [redacted] (the error that refuses credentials in URLs must not
+ * print them). Not oac_util_url_for_message: configtest quotes the URLs
+ * it refuses, which that one cannot parse. */
 static const char *url_for_message(apr_pool_t *p, const char *url)
 {
     const char *host = strstr(url, "://"), *at;

@@ -121,8 +121,9 @@ typedef enum {
  * oac_jose_check_id_token needs for at_hash). OAC_JOSE_UNKNOWN_KID when
  * the kid names no key of jwks and no secret applies;
  * OAC_JOSE_NO_KEY_VERIFIES when there is no kid, the alg is not HS and no
- * key of jwks verified it (or fitted it). Otherwise OAC_JOSE_INVALID. *pwhy (also set on success, to NULL) names the check
- * that failed, with the header's alg and kid at most, never the token.
+ * key of jwks verified it (or fitted it). Otherwise OAC_JOSE_INVALID.
+ * *pwhy (also set on success, to NULL) names the check that failed, with
+ * the header's alg and kid at most, never the token.
  * Outputs other than *pwhy are set only on success. jwks may be NULL.
  */
 oac_jose_e oac_jose_jws_verify(const char **ppayload, apr_size_t *plen,
