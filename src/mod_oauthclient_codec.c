@@ -51,38 +51,62 @@ static apr_hash_t *config_codecs;
  * notes). Where OAuthSessionPassphrase covers fewer locations than
  * 'Session On', a plain cookie read outside its scope would reach an
  * ErrorDocument or an SSI include inside it as if it had been decrypted.
- * Which codec decoded a record (or none) is noted beside it, in the notes
- * of the request that keeps it. */
-#define DECODED_NOTE "oauthclient-decoded-"
+ * Which codec decoded a record (or none) is noted in the module's state
+ * of the request that keeps the record: pointers compared, nothing
+ * formatted on a path every request takes. */
+typedef struct {
+    const session_rec *z;
+    const oac_codec_t *codec;
+} oac_decoded_t;
+
+/* What the chain of r noted of z, or NULL. */
+static oac_decoded_t *decoded(request_rec *r, const session_rec *z,
+                              apr_array_header_t **plist)
+{
+    oac_request_t *keeper = oac_request_state(oac_session_keeper(r));
+    apr_array_header_t *list = keeper->decoded;
+    int i;
+
+    for (i = 0; list && i < list->nelts; ++i) {
+        oac_decoded_t *d = &APR_ARRAY_IDX(list, i, oac_decoded_t);
+        if (d->z == z) {
+            return d;
+        }
+    }
+    if (plist) {
+        if (!list) {
+            list = keeper->decoded = apr_array_make(
+                oac_session_keeper(r)->pool, 1, sizeof(oac_decoded_t));
+        }
+        *plist = list;
+    }
+    return NULL;
+}
 
 static void note_decoder(request_rec *r, const session_rec *z,
                          const oac_codec_t *codec)
 {
-    request_rec *m = oac_session_keeper(r);
-    const char *key = apr_psprintf(m->pool, DECODED_NOTE "%pp",
-                                   (const void *)z);
+    apr_array_header_t *list;
+    oac_decoded_t *d;
 
-    if (!apr_table_get(m->notes, key)) {
-        apr_table_setn(m->notes, key,
-                       apr_psprintf(m->pool, "%pp", (const void *)codec));
+    if (!decoded(r, z, &list)) {
+        d = apr_array_push(list);
+        d->z = z;
+        d->codec = codec;
     }
 }
 
 int oac_codec_session_usable(request_rec *r, const session_rec *z)
 {
     const oac_dir_conf *dc = oac_dir_config(r);
-    request_rec *m;
-    const char *by;
+    const oac_decoded_t *d;
 
     if (!dc->codec || !z) {
         return 1;
     }
-    m = oac_session_keeper(r);
-    by = apr_table_get(m->notes, apr_psprintf(r->pool, DECODED_NOTE "%pp",
-                                              (const void *)z));
     /* Not noted: nothing came from the browser to decode. */
-    return !by || !strcmp(by, apr_psprintf(r->pool, "%pp",
-                                           (const void *)dc->codec));
+    d = decoded(r, z, NULL);
+    return !d || d->codec == dc->codec;
 }
 
 static apr_status_t codec_decode(request_rec *r, session_rec *z)

@@ -142,6 +142,10 @@ typedef struct {
      * the session as the refresh left it) */
     int refresh_only;
     apr_table_t *after_refresh;
+    /* In the request that keeps a chain's session (oac_session_keeper):
+     * the session records the chain decoded and the codec each was
+     * decoded with, or NULL for none (mod_oauthclient_codec.c) */
+    apr_array_header_t *decoded;
 } oac_request_t;
 
 oac_server_conf *oac_server_config(const server_rec *s);
