@@ -63,7 +63,7 @@ typedef struct {
  * signature covers the changes. */
 typedef struct {
     const char *app;            /* the app's name */
-    const char *method;
+    const char *method;         /* may be replaced (an HTTP token) */
     const char *url;            /* absolute, with query; may be replaced */
     apr_table_t *headers;       /* request headers to send; may be edited
                                  * or replaced by a table of the hook's */

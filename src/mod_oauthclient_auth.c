@@ -809,6 +809,8 @@ static int api_attempt(request_rec *r, const oac_app_t *app,
     if (rs->api.headers_in && rs->api.attempts) {
         /* a second attempt: the first one's token and proof go */
         r->headers_in = apr_table_copy(r->pool, rs->api.headers_in);
+        r->method = rs->api.method;
+        r->method_number = ap_method_number_of(r->method);
     }
     /* As in Authlib: an OAuth 2 token is applied before the compliance
      * hooks run, so a fix can move it (into a query parameter of the
@@ -947,6 +949,7 @@ static int proxy_api(request_rec *r, oac_dir_conf *dc)
     if (rs->api.possible) {
         /* What a second attempt starts from again */
         rs->api.headers_in = apr_table_copy(r->pool, r->headers_in);
+        rs->api.method = r->method;
         rs->api.err_headers_out = apr_table_copy(r->pool, r->err_headers_out);
         rs->api.content_type = r->content_type;
     }

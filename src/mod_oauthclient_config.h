@@ -129,6 +129,7 @@ typedef struct {
                                  * and OAuth 1 signature work on (else it
                                  * was read only to be sent again) */
         apr_table_t *headers_in;    /* the browser's headers stripped */
+        const char *method;         /* the client's: a hook may change it */
         apr_table_t *err_headers_out;
         const char *content_type;
         const char *dpop_nonce;     /* the nonce the proof carried */

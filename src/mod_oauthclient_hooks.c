@@ -198,6 +198,23 @@ int oac_run_protected_request(request_rec *r, const oac_app_t *app,
                       "with %d", app->name, rc);
         return rc;
     }
+    if (!hr.method || (strcmp(hr.method, r->method)
+                       && (!*hr.method || *ap_scan_http_token(hr.method)))) {
+        /* mod_proxy_http writes the method into the request line as it
+         * is: a space or CRLF there would be a second request */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00160)
+                      "app %s: a protected_request hook set a method that "
+                      "is not an HTTP token; the API call is refused",
+                      app->name);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (strcmp(hr.method, r->method)) {
+        /* as the refresh and revocation hooks' methods are sent, this
+         * one is: mod_proxy_http, the proof's htm and OAuth 1's base
+         * string all take it from here */
+        r->method = hr.method;
+        r->method_number = ap_method_number_of(hr.method);
+    }
     *purl = hr.url;
     if (hr.headers && hr.headers != r->headers_in) {
         /* a hook may hand back a table of its own, as the refresh and

@@ -10,7 +10,7 @@ use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of
                  cookie_of parallel_get);
 
-plan tests => 14;
+plan tests => 16;
 
 # camelCase token responses: only the hook makes them readable
 provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
@@ -40,6 +40,13 @@ ok t_cmp($echo->{query}{x}, '1', 'the client\'s own query is kept');
 $echo = json_of($ua->get(site('/api/hooktest/me?x=1'), 'X-Hooktest-Move' => 'replace'));
 ok t_cmp(($echo->{auth} // '') . ' ' . (exists $echo->{headers}{Authorization} ? 'header sent' : 'no header'),
          'bearer-query no header', 'a header table the hook replaced is the one sent');
+
+# a hook may change the method (the refresh and revocation hooks' are
+# sent too); one that is not an HTTP token would split the request line
+$echo = json_of($ua->get(site('/api/hooktest/me'), 'X-Hooktest-Method' => 'PUT'));
+ok t_cmp($echo->{method}, 'PUT', 'the method a protected_request hook set is the one sent');
+ok t_cmp($ua->get(site('/api/hooktest/me'), 'X-Hooktest-Method' => 'GET /x HTTP/1.1')->code, 500,
+         'a method that is not an HTTP token is refused, not written into the request line');
 
 # a refresh_token_request hook that fails the refresh chooses the answer,
 # for the requests that waited on that refresh too, and the token stays:

@@ -117,6 +117,19 @@ static int move_token(request_rec *r, oauthclient_request_t *req)
     return OK;
 }
 
+/* A fix for an API that wants another method than the client's (an
+ * X-HTTP-Method-Override style API, say): the method the request names. */
+static int change_method(request_rec *r, oauthclient_request_t *req)
+{
+    const char *method = apr_table_get(req->headers, "X-Hooktest-Method");
+
+    if (!mine(req->app) || !method) {
+        return DECLINED;
+    }
+    req->method = method;
+    return OK;
+}
+
 /* Adds a parameter to the revocation call, as a fix for a provider that
  * wants one would; when the logout request asks, it fails the call. */
 static int revoke_request(request_rec *r, oauthclient_request_t *req)
@@ -143,6 +156,8 @@ static int deny_login(request_rec *r, oauthclient_token_response_t *t)
 
 static void register_hooks(apr_pool_t *p)
 {
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, change_method, NULL,
+                      NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, protected_request, move_token,
                       NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, access_token_response, deny_login,
