@@ -177,13 +177,70 @@ int oac_protected_request_hooked(void)
     return apr_optional_hook_get("protected_request") != NULL;
 }
 
+/* Whether s has a byte that would end or split a request line or header
+ * line where mod_proxy_http writes it as it is: a control character, and
+ * a space too when space_ends. */
+static int splits_line(const char *s, int space_ends)
+{
+    const unsigned char *c;
+
+    for (c = (const unsigned char *)s; *c; ++c) {
+        if ((*c < 0x20 && *c != '\t') || *c == 0x7F
+            || (space_ends && (*c == ' ' || *c == '\t'))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What a protected_request hook handed back that cannot be sent as it is,
+ * or NULL: mod_proxy_http writes the method, the URL (mod_proxy told not
+ * to encode it again) and the headers into the request verbatim, so a
+ * token a hook copied into them unencoded would split the request. */
+static const char *hook_unsendable(const oauthclient_request_t *hr,
+                                   const char *url_before)
+{
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *e;
+    int i;
+
+    if (!hr->method || !*hr->method || *ap_scan_http_token(hr->method)) {
+        return "a method that is not an HTTP token";
+    }
+    if (!hr->url || (hr->url != url_before && splits_line(hr->url, 1))) {
+        return "a URL with a space or a control character (percent-encode "
+               "what goes into it)";
+    }
+    if (hr->content_type && splits_line(hr->content_type, 0)) {
+        return "a content type with a control character";
+    }
+    if (!hr->headers) {
+        return NULL;
+    }
+    arr = apr_table_elts(hr->headers);
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; ++i) {
+        if (!e[i].key || !*e[i].key || *ap_scan_http_token(e[i].key)
+            || !e[i].val || splits_line(e[i].val, 0)) {
+            return "a header whose name is not an HTTP token or whose value "
+                   "has a control character";
+        }
+    }
+    return NULL;
+}
+
 int oac_run_protected_request(request_rec *r, const oac_app_t *app,
                               const char **purl, const char **pbody,
                               apr_size_t *plen)
 {
     oauthclient_request_t hr;
+    const char *why;
     int rc;
 
+    if (!oac_protected_request_hooked()) {
+        /* the check of what hooks handed back is for hooks only */
+        return OK;
+    }
     hr.app = app->name;
     hr.method = r->method;
     hr.url = *purl;
@@ -198,14 +255,10 @@ int oac_run_protected_request(request_rec *r, const oac_app_t *app,
                       "with %d", app->name, rc);
         return rc;
     }
-    if (!hr.method || (strcmp(hr.method, r->method)
-                       && (!*hr.method || *ap_scan_http_token(hr.method)))) {
-        /* mod_proxy_http writes the method into the request line as it
-         * is: a space or CRLF there would be a second request */
+    if ((why = hook_unsendable(&hr, *purl))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, OAC_LOGNO(00160)
-                      "app %s: a protected_request hook set a method that "
-                      "is not an HTTP token; the API call is refused",
-                      app->name);
+                      "app %s: a protected_request hook set %s; the API "
+                      "call is refused", app->name, why);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     if (strcmp(hr.method, r->method)) {

@@ -8,9 +8,9 @@ use warnings FATAL => 'all';
 use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_config login json_of
-                 cookie_of parallel_get);
+                 cookie_of parallel_get log_size log_lines_since);
 
-plan tests => 16;
+plan tests => 19;
 
 # camelCase token responses: only the hook makes them readable
 provider_config(token_response_quirks => ['camel_case'], access_token_lifetime => 30);
@@ -48,6 +48,15 @@ ok t_cmp($echo->{method}, 'PUT', 'the method a protected_request hook set is the
 ok t_cmp($ua->get(site('/api/hooktest/me'), 'X-Hooktest-Method' => 'GET /x HTTP/1.1')->code, 500,
          'a method that is not an HTTP token is refused, not written into the request line');
 
+# what a careless hook copied into the URL or a header unencoded would
+# split the request mod_proxy_http writes: refused, nothing sent
+my ($before, $logpos) = (provider_get('/_control/stats')->{api_requests}, log_size());
+ok t_cmp(join(' ', map { $ua->get(site('/api/hooktest/me?x=1'), 'X-Hooktest-Careless' => $_)->code }
+              qw(url header name)), '500 500 500',
+         'a URL with a space, a header value or name with CRLF from a hook: 500');
+ok t_cmp(provider_get('/_control/stats')->{api_requests} - $before, 0, 'and none of them reached the API');
+ok t_cmp(scalar(log_lines_since($logpos, qr/OAC00160: app hooktest: a protected_request hook set a (URL with a space|header whose name)/)),
+         3, 'the error log says what each hook set wrong');
 # a refresh_token_request hook that fails the refresh chooses the answer,
 # for the requests that waited on that refresh too, and the token stays:
 # the parallel ones were told the refresh failed, and logged the user out

@@ -130,6 +130,27 @@ static int change_method(request_rec *r, oauthclient_request_t *req)
     return OK;
 }
 
+/* A careless fix, copying a value into the URL or a header without
+ * encoding it: the module must refuse to send what it produced. */
+static int careless(request_rec *r, oauthclient_request_t *req)
+{
+    const char *what = apr_table_get(req->headers, "X-Hooktest-Careless");
+
+    if (!mine(req->app) || !what) {
+        return DECLINED;
+    }
+    if (!strcmp(what, "url")) {
+        req->url = apr_pstrcat(r->pool, req->url, "&q=a b HTTP/1.1", NULL);
+    }
+    else if (!strcmp(what, "header")) {
+        apr_table_setn(req->headers, "X-Fixed", "a\r\nX-Evil: 1");
+    }
+    else if (!strcmp(what, "name")) {
+        apr_table_setn(req->headers, "X-Fixed: 1\r\nX-Evil", "1");
+    }
+    return OK;
+}
+
 /* Adds a parameter to the revocation call, as a fix for a provider that
  * wants one would; when the logout request asks, it fails the call. */
 static int revoke_request(request_rec *r, oauthclient_request_t *req)
@@ -156,6 +177,8 @@ static int deny_login(request_rec *r, oauthclient_token_response_t *t)
 
 static void register_hooks(apr_pool_t *p)
 {
+    APR_OPTIONAL_HOOK(oauthclient, protected_request, careless, NULL,
+                      NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, protected_request, change_method, NULL,
                       NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(oauthclient, protected_request, move_token,
