@@ -232,6 +232,15 @@ static const char *codec_for_htaccess(cmd_parms *cmd, oac_dir_conf *dc,
         return apr_psprintf(cmd->pool, "%s: cannot digest the passphrases",
                             cmd->cmd->name);
     }
+    /* The passphrases of the configuration around it: its codec, since a
+     * session one request decoded is usable in another of its chain
+     * only under the same codec (oac_codec_session_usable). That table
+     * is only read once the children run. */
+    if (config_codecs
+        && (codec = apr_hash_get(config_codecs, md, sizeof(md)))) {
+        dc->codec = codec;
+        return NULL;
+    }
     OAC_LOCK(htaccess_lock);
     codec = apr_hash_get(htaccess_codecs, md, sizeof(md));
     if (!codec) {

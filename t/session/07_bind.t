@@ -16,7 +16,7 @@ use Apache::Test;
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(provider_config approve json_of log_size log_since vhost_base codec_get);
 
-plan tests => 18;
+plan tests => 20;
 
 my $one = vhost_base('vh_bind_a');
 my $two = vhost_base('vh_bind_b');
@@ -41,6 +41,15 @@ ok t_cmp($res2->code, 302, 'alice logs in at the first host');
 ($res) = codec_get("$one/protected/echo", $cookie);
 ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
          'the first host takes its login');
+
+# an .htaccess repeating the host's passphrase: the same codec, so the
+# session the host read for a missing page is a login in its ErrorDocument
+($res) = codec_get("$one/codecht/ok.html", $cookie);
+ok t_cmp($res->code . ($res->content =~ /codecht page/ ? ' shown' : ''), '200 shown',
+         'control: the .htaccess with the host\'s passphrase takes the login');
+($res) = codec_get("$one/no-such-page", $cookie);
+ok t_cmp($res->code . ($res->content =~ /codecht page/ ? ' shown' : ' not shown'), '404 shown',
+         'an ErrorDocument under that .htaccess takes the session the host decoded');
 
 my $mark = log_size();
 ($res) = codec_get("$two/protected/echo", $cookie);
