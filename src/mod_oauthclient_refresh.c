@@ -29,7 +29,7 @@ APLOG_USE_MODULE(oauthclient);
  * a waiter took) are refreshed again, this many times at most. */
 #define MAX_CHAINED_REFRESHES 3
 /* A token this close to its expiry is refreshed before use: the request
- * may take a while to reach the provider. */
+ * may take a while to reach the provider (Authlib's leeway, 60 s too). */
 #define REFRESH_MARGIN 60
 #define WAIT_STEP apr_time_from_msec(50)
 /* Outcomes handed to parallel requests that are no verdict on the token
@@ -360,6 +360,15 @@ static oac_token_t *refreshed(request_rec *r, const oac_app_t *app,
     return NULL;
 }
 
+/* How long before t expires it is refreshed. One without a refresh token
+ * serves until it expires: removing it earlier logged the user out while
+ * it was valid, and one shorter than the margin sent every login back to
+ * the provider. */
+static apr_int64_t refresh_margin(const oac_token_t *t)
+{
+    return t->refresh_token ? REFRESH_MARGIN : 0;
+}
+
 int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
                            oac_token_t **ptoken)
 {
@@ -368,7 +377,8 @@ int oac_ensure_fresh_token(request_rec *r, session_rec *z, const oac_app_t *app,
     int gave_up = 0;
 
     if (app->version != OAC_OAUTH2
-        || !oac_oauth2_token_expiring(*ptoken, oac_now(), REFRESH_MARGIN)) {
+        || !oac_oauth2_token_expiring(*ptoken, oac_now(),
+                                      refresh_margin(*ptoken))) {
         return OK;
     }
     ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, r, "app %s: the token "

@@ -4,11 +4,12 @@ use strict;
 use warnings FATAL => 'all';
 
 use Apache::Test;
+use JSON::PP ();
 use Apache::TestUtil qw(t_cmp);
 use OAC::Flow qw(browser site provider_get provider_post provider_config
                  login json_of log_size log_since);
 
-plan tests => 24;
+plan tests => 27;
 
 # tokens that live 30 s: inside the 60 s margin, so every use refreshes
 provider_config(access_token_lifetime => 30);
@@ -81,6 +82,23 @@ provider_post('/_control/config', { token_endpoint_mode => 'normal' });
 sleep 6;
 ok t_cmp($ua->get(site('/protected/echo'))->code, 200,
          'back up: the next request seconds later refreshes, not a minute after the outage began');
+
+# a token without a refresh token serves until it expires: one shorter
+# than the refresh margin was dropped at once, and each login sent the
+# browser back to the provider
+provider_config(access_token_lifetime => 30, issue_refresh_token => JSON::PP::false());
+$ua = browser();
+login($ua, 'local');
+$res = $ua->get(site('/protected/echo'));
+ok t_cmp($res->code . ' ' . (json_of($res)->{REMOTE_USER} // ''), '200 alice',
+         'a 30 s token without a refresh token: used, not a login loop');
+ok t_cmp(provider_get('/_control/stats')->{refresh_requests}, 0, 'and nothing to refresh it with is tried');
+provider_config(access_token_lifetime => 2, issue_refresh_token => JSON::PP::false());
+$ua = browser();
+login($ua, 'local');
+sleep 3;
+ok t_cmp($ua->get(site('/protected/echo'), Accept => 'application/json')->code, 401,
+         'once it has expired, the user must log in again');
 
 # two apps in one session
 provider_config();
