@@ -6,9 +6,10 @@
  *
  * - AuthType OAuth where no OAuthApp applies (OAC00099);
  * - AuthType OAuth or OAuthProxyAPI where no 'Session On' or no session
- *   store applies (OAC00100);
+ *   store applies (OAC00100, a warning: contract section 3 answers such
+ *   a location with 500 at run time);
  * - OAuthProxyAPI to an https:// api_base_url without SSLProxyEngine On
- *   in that virtual host (OAC00101);
+ *   in that virtual host (OAC00101, a warning too);
  * - a Secure session cookie in a virtual host whose callbacks will be
  *   http:// (no https:// ServerName, no SSLEngine On): behind a proxy that
  *   terminates TLS the cookie never comes back to the callback. Only a
@@ -334,10 +335,13 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      where(w->p, s->auth_at));
         return !OK;
     }
-    /* A service token needs no session */
+    /* A service token needs no session. Said, not refused: contract
+     * section 3 has such a location answer 500, logging the directive
+     * that is missing (OAC00012, OAC00011), and a configuration the
+     * contract describes must start. */
     if (!(s->service && !s->auth_at)
         && (!applies(w, s, HAS_SESSION_ON) || !applies(w, s, HAS_STORE))) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
                      OAC_LOGNO(00100) "%s at %s keeps tokens in mod_session's "
                      "session, and no %s applies there: add 'Session On' and "
                      "a store, e.g. 'SessionCookieName oauth_session "
@@ -347,7 +351,6 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
                      where(w->p, at),
                      applies(w, s, HAS_SESSION_ON) ? "session store"
                                                    : "'Session On'");
-        return !OK;
     }
     if (s->auth_at && applies(w, s, HAS_COOKIE_STORE)
         && !applies(w, s, HAS_CODEC) && !applies(w, s, HAS_CRYPTO)) {
@@ -366,15 +369,17 @@ static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
     https_api = s->proxy_api && (base = api_base_of(s, main_s, s->proxy_api))
                 && !strncasecmp(base, "https://", 8);
     if (https_api && !applies(w, s, HAS_SSL_PROXY)) {
-        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+        /* Said, not refused: the contract's own example (section 6) is
+         * such a location, which answers 401 without a token and fails
+         * only the calls mod_proxy would make (AH00961, a 500). */
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
                      OAC_LOGNO(00101) "OAuthProxyAPI %s at %s proxies to "
                      "%s, and mod_proxy needs 'SSLProxyEngine On' (mod_ssl) "
                      "in that virtual host to speak https: add it, with "
                      "'SSLProxyVerify require' and 'SSLProxyCheckPeerName "
                      "On'", s->proxy_api, where(w->p, s->api_at), base);
-        return !OK;
     }
-    if (https_api && !applies(w, s, HAS_SSL_VERIFY)) {
+    else if (https_api && !applies(w, s, HAS_SSL_VERIFY)) {
         /* mod_ssl checks nothing it proxies to by default (SSLProxyVerify
          * none): said, not refused, as a <Proxy> section of another form
          * or an Include this walk does not read may set it. */
