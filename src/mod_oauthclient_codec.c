@@ -264,6 +264,25 @@ static const char *set_codec(cmd_parms *cmd, oac_dir_conf *dc,
     unsigned char md[32];
     const char *why, *key;
     oac_codec_t *codec;
+    int i;
+
+    for (i = 0; oac_reading_main_config() && i < list->nelts; ++i) {
+        if (oac_codec_passphrase_weak(APR_ARRAY_IDX(list, i,
+                                                    const char *))) {
+            /* Said at every start (and by configtest), not refused: see
+             * oac_codec.c. The passphrase is not quoted. */
+            ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_WARNING, 0, NULL,
+                         OAC_LOGNO(00161) "%s at %s:%d: passphrase %d is "
+                         "shorter than 16 characters: anyone holding a "
+                         "session cookie can test guesses offline, and "
+                         "what falls to one is every session's tokens; "
+                         "use a long random one (openssl rand -base64 "
+                         "24), with the short one after it until the "
+                         "sessions it sealed have expired",
+                         cmd->cmd->name, cmd->directive->filename,
+                         cmd->directive->line_num, i + 1);
+        }
+    }
 
     if (!oac_reading_main_config()) {
         return codec_for_htaccess(cmd, dc, list);

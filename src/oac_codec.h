@@ -68,10 +68,15 @@ typedef struct oac_codec_t oac_codec_t;
  * The keys live in p and are wiped when p is cleared or destroyed.
  *
  * Errors (APR_EINVAL, *perr says which): no passphrase, more than
- * OAC_CODEC_MAX_PASSPHRASES, an empty one, one shorter than
- * OAC_CODEC_MIN_PASSPHRASE. APR_EGENERAL: OpenSSL failed
+ * OAC_CODEC_MAX_PASSPHRASES, an empty one (one shorter than
+ * OAC_CODEC_MIN_PASSPHRASE is taken: see oac_codec_passphrase_weak).
+ * APR_EGENERAL: OpenSSL failed
  * (e.g. AES-256-GCM unavailable), *perr says how.
  */
+/* 1 when s is shorter than OAC_CODEC_MIN_PASSPHRASE bytes: guessable
+ * offline by anyone holding a cookie it sealed. */
+int oac_codec_passphrase_weak(const char *s);
+
 apr_status_t oac_codec_create(oac_codec_t **pcodec, const char **perr,
                               apr_pool_t *p,
                               const apr_array_header_t *passphrases);
