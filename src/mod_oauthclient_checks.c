@@ -10,6 +10,8 @@
  *   a location with 500 at run time);
  * - OAuthProxyAPI to an https:// api_base_url without SSLProxyEngine On
  *   in that virtual host (OAC00101, a warning too);
+ * - OAuthApp, or OAuthProxyAPI with users' tokens, naming an app that has
+ *   no authorize_url (OAC00163);
  * - a Secure session cookie in a virtual host whose callbacks will be
  *   http:// (no https:// ServerName, no SSLEngine On): behind a proxy that
  *   terminates TLS the cookie never comes back to the callback. Only a
@@ -62,6 +64,7 @@ typedef struct scope_t {
     int service;                    /* ... with client_credentials */
     const ap_directive_t *auth_at;  /* where AuthType OAuth was set */
     const ap_directive_t *api_at;   /* where OAuthProxyAPI was set */
+    const ap_directive_t *app_at;   /* where OAuthApp was set */
     const ap_directive_t *codec_at; /* where OAuthSessionPassphrase was */
     int flags;
 } scope_t;
@@ -94,6 +97,7 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     }
     else if (is(d, "OAuthApp")) {
         sc->flags |= HAS_APP;
+        sc->app_at = d;
     }
     else if (is(d, "OAuthProxyAPI")) {
         sc->proxy_api = arg;
@@ -316,6 +320,33 @@ static const char *api_base_of(const scope_t *s, server_rec *main_s,
     const oac_app_t *app = sc && sc->apps_by_name
         ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING) : NULL;
     return app ? app->api_base_url : NULL;
+}
+
+/* An app named where users log in (OAuthApp, or OAuthProxyAPI with a
+ * user's token) that has no authorize_url and no metadata to find one in:
+ * it serves service tokens only (contract section 11), and every login
+ * would be a 404 (OAC00162). */
+static int check_login_app(const walk_t *w, const scope_t *s,
+                           server_rec *main_s)
+{
+    const ap_directive_t *d = s->app_at ? s->app_at
+                              : s->service ? NULL : s->api_at;
+    server_rec *srv = server_of(s, main_s);
+    const oac_server_conf *sc = srv ? oac_server_config(srv) : NULL;
+    const char *name = d ? first_arg(w->p, d) : NULL;
+    const oac_app_t *app = name && sc && sc->apps_by_name
+        ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING) : NULL;
+
+    if (!app || app->authorize_url || app->server_metadata_url) {
+        return OK;
+    }
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                 OAC_LOGNO(00163) "%s %s at %s: the app has no "
+                 "authorize_url, so no user can log in to it; give it "
+                 "authorize_url (or server_metadata_url), or use it with "
+                 "'OAuthProxyAPI %s client_credentials' only",
+                 d->directive, name, where(w->p, d), name);
+    return !OK;
 }
 
 static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)
@@ -666,6 +697,7 @@ int oac_checks_run(apr_pool_t *ptemp, server_rec *main_s)
     for (i = 0; i < w.scopes->nelts; ++i) {
         const scope_t *s = &APR_ARRAY_IDX(w.scopes, i, scope_t);
         if (check_scope(&w, s, main_s) != OK
+            || check_login_app(&w, s, main_s) != OK
             || check_cache_dbd(&w, s, main_s) != OK) {
             return !OK;
         }

@@ -503,6 +503,16 @@ static int handle_login(request_rec *r, const oac_app_t *app)
     if (r->method_number != M_GET) {
         return HTTP_METHOD_NOT_ALLOWED;
     }
+    if (!app->authorize_url) {
+        /* An app for service tokens only (OAuthProxyAPI NAME
+         * client_credentials): no login to start. Not an error of this
+         * site's, so not logged above info, whoever asks. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00162)
+                      "app %s: no login: it has no authorize_url (nor "
+                      "does its provider's metadata name one); it serves "
+                      "service tokens only", app->name);
+        return HTTP_NOT_FOUND;
+    }
     if ((rc = oac_session_open(r, &z)) != OK) {
         return rc;
     }

@@ -622,16 +622,19 @@ static apr_status_t require_keys(const char **perr, apr_pool_t *p,
         ? "an OAuth 1.0a app needs client_id, client_secret, "
           "request_token_url, authorize_url and access_token_url"
         : "an OAuth 2 app needs client_id, client_secret (unless "
-          "token_endpoint_auth_method=none), and authorize_url and "
-          "access_token_url or server_metadata_url";
+          "token_endpoint_auth_method=none), and access_token_url (with "
+          "authorize_url for logins) or server_metadata_url";
 
     for (k = common; *k; ++k) {
         /* The endpoints come from the provider's metadata when they are
-         * not set (oac_metadata.c) */
+         * not set (oac_metadata.c). An OAuth 2 app without authorize_url
+         * serves service tokens only (contract section 11): configtest
+         * refuses it where a login is needed (OAC00163). */
         if (!apr_table_get(keys, *k)
             && !(app->version == OAC_OAUTH2
-                 && apr_table_get(keys, "server_metadata_url")
-                 && strcmp(*k, "client_id"))) {
+                 && ((apr_table_get(keys, "server_metadata_url")
+                      && strcmp(*k, "client_id"))
+                     || !strcmp(*k, "authorize_url")))) {
             *perr = apr_psprintf(p, "missing required key %s (%s)", *k, needs);
             return APR_EINVAL;
         }

@@ -227,13 +227,12 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     if (!out->refresh_token_url) {
         out->refresh_token_url = out->access_token_url;
     }
-    if (!out->authorize_url || !out->access_token_url) {
-        *perr = apr_psprintf(p, "the provider's metadata has no %s, and the "
-                             "app does not set %s",
-                             out->authorize_url ? "token_endpoint"
-                                                : "authorization_endpoint",
-                             out->authorize_url ? "access_token_url"
-                                                : "authorize_url");
+    /* An authorization_endpoint is only for logins: a server of machine
+     * tokens need not have one (RFC 8414 2), and a login is refused
+     * without it (OAC00162). */
+    if (!out->access_token_url) {
+        *perr = "the provider's metadata has no token_endpoint, and the "
+                "app does not set access_token_url";
         goto done;
     }
     if (out->oidc && !out->jwks_uri) {

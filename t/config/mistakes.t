@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 30;
+plan tests => 33;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -79,6 +79,19 @@ accepted($app . "<VirtualHost 127.0.0.1:1>\n ServerName v.example\n Session On\n
          . " SessionCookieName s path=/\n <Location /app>\n  AuthType OAuth\n  OAuthApp gh\n"
          . "  Require valid-user\n </Location>\n</VirtualHost>\n",
          'a session set at the top of the virtual host counts');
+
+# an app for service tokens only (no authorize_url): fine behind
+# OAuthProxyAPI NAME client_credentials, refused where users log in
+my $svc = "OAuthRemoteApp svc client_id=id client_secret=s3cret-value \\\n"
+        . " access_token_url=https://p.example/t api_base_url=http://api.example/\n";
+accepted($svc . "<Location /svc/>\n OAuthProxyAPI svc client_credentials\n</Location>\n",
+         'an app without authorize_url, for service tokens');
+refused($svc . $session . "<Location /app>\n AuthType OAuth\n OAuthApp svc\n Require valid-user\n</Location>\n",
+        qr/OAC00163: OAuthApp svc at \S+:\d+: the app has no authorize_url, so no user can log in to it/,
+        'OAuthApp naming it: refused');
+refused($svc . $session . "<Location /api/svc/>\n OAuthProxyAPI svc\n</Location>\n",
+        qr/OAC00163: OAuthProxyAPI svc at \S+:\d+: the app has no authorize_url/,
+        "OAuthProxyAPI with users' tokens naming it: refused");
 
 # OAuthProxyAPI to https without SSLProxyEngine: a warning, as contract
 # section 6's own example is such a location

@@ -134,7 +134,10 @@ static void check_app(apr_pool_t *p, const oac_app_t *app)
     const unsigned char *c;
 
     CHECK(app->client_id && *app->client_id);
-    CHECK(url_ok(p, app->authorize_url) && url_ok(p, app->access_token_url));
+    /* an OAuth 2 app without authorize_url serves service tokens only */
+    CHECK((app->version == OAC_OAUTH2 && !app->authorize_url)
+          || url_ok(p, app->authorize_url));
+    CHECK(url_ok(p, app->access_token_url));
     CHECK(url_ok(p, app->refresh_token_url));
     CHECK(!app->api_base_url || url_ok(p, app->api_base_url));
     CHECK(!app->userinfo_endpoint || url_ok(p, app->userinfo_endpoint));

@@ -12,7 +12,7 @@ use LWP::UserAgent ();
 use OAC::Flow qw(site provider_config provider_get provider_post json_of
                  log_size log_since);
 
-plan tests => 31;
+plan tests => 33;
 
 sub api {
     my ($path) = @_;
@@ -29,6 +29,11 @@ my $stats = provider_get('/_control/stats');
 ok t_cmp($stats->{client_credentials_requests}, 1, 'one client credentials grant');
 ok t_cmp($stats->{last_token_request}{params}{scope} // '', 'read write', "asking for the app's scope");
 ok t_cmp(defined $res->header('Set-Cookie') ? 'cookie' : 'none', 'none', 'no session is made');
+# the app has no authorize_url, as the README's example: it starts, and
+# offers no login
+my $mark = log_size();
+ok t_cmp(api('/oauth/svc/login')->code, 404, 'an app without authorize_url has no login: 404');
+ok t_cmp(log_since($mark, qr/OAC00162/), qr/app svc: no login: it has no authorize_url/, 'the log says why');
 
 # many requests, from four clients at once: the same token for all
 my @pids;

@@ -231,9 +231,11 @@ static void unusable_documents_are_refused(void **state)
     assert_non_null(strstr(refused(p, app, "[1]"), "not a JSON object"));
     assert_non_null(strstr(refused(p, app, "{\"token_endpoint\":\"" ISS "/t\"}"),
                            "no issuer"));
-    assert_non_null(strstr(refused(p, app,
-        "{\"issuer\":\"" ISS "\",\"token_endpoint\":\"" ISS "/t\"}"),
-        "no authorization_endpoint"));
+    /* A server of machine tokens only (RFC 8414 2): taken, and the app
+     * has no login (OAC00162) */
+    assert_null(applied(p, app,
+        "{\"issuer\":\"" ISS "\",\"token_endpoint\":\"" ISS "/t\"}")
+        ->authorize_url);
     assert_non_null(strstr(refused(p, app,
         "{\"issuer\":\"" ISS "\",\"authorization_endpoint\":\"" ISS "/a\"}"),
         "no token_endpoint"));
