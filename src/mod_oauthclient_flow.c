@@ -940,6 +940,18 @@ int oac_is_cross_site(request_rec *r)
     return strcasecmp(uri.hostinfo, host) != 0;
 }
 
+/* Whether a logout comes from another site, as contract section 2 says:
+ * Sec-Fetch-Site cross-site, or without it an Origin of another host. A
+ * sibling subdomain (same-site) logs out, unlike an API call through
+ * OAuthProxyAPI (oac_is_cross_site), which would carry the user's token:
+ * the worst it can do here is what the user's own logout link does. */
+static int logout_cross_site(request_rec *r)
+{
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+
+    return site ? !strcasecmp(site, "cross-site") : oac_is_cross_site(r);
+}
+
 /* Logging out is harmless alone, but another site must not be able to do
  * it to the user (logout CSRF): it asks first, with a form that only this
  * page can submit as a same-origin POST. */
@@ -1038,7 +1050,7 @@ static int handle_logout(request_rec *r, const oac_app_t *app)
         return HTTP_METHOD_NOT_ALLOWED;
     }
     next = local_next(r, params);
-    if (oac_is_cross_site(r)) {
+    if (logout_cross_site(r)) {
         return confirm_logout(r, app, next);
     }
     if ((rc = oac_session_open(r, &z)) != OK) {
