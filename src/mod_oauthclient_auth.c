@@ -677,9 +677,11 @@ static int api_target(const oac_app_t **papp, const char **purl,
                              NULL);
         }
         if (!(rs->token = oac_service_token(r, app, &why))) {
+            /* contract section 7: a provider endpoint that fails gives a
+             * 502; no process asks it again for 5 s (RETRY_SECONDS) */
             apr_table_setn(r->err_headers_out, "Retry-After", "5");
-            return api_error(r, rs, HTTP_SERVICE_UNAVAILABLE,
-                             "no_service_token", NULL);
+            return api_error(r, rs, HTTP_BAD_GATEWAY, "no_service_token",
+                             NULL);
         }
         rs->app = app;
         rs->service = 1;

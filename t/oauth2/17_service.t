@@ -2,7 +2,7 @@
 # client_credentials proxies with the app's own token, fetched with the
 # client credentials grant (the app's scope), with no session; one token for
 # every process, renewed ahead of its expiry, and renewed after the API
-# refuses it; a provider that refuses the client: 503 with Retry-After.
+# refuses it; a provider that refuses the client: 502 with Retry-After.
 use strict;
 use warnings FATAL => 'all';
 
@@ -156,11 +156,12 @@ $res = api('/svcshort/x');
 ok t_cmp($res->code . ' ' . (provider_get('/_control/stats')->{client_credentials_requests} - $before),
          '200 1', 'a token near its expiry (a tenth of its life left) is renewed before use');
 
-# a provider that refuses the client: 503, a reason in the log, no secret
+# a provider that refuses the client: 502 (contract section 7), a reason
+# in the log, no secret
 $start = log_size();
 $res = api('/svcbad/x');
-ok t_cmp($res->code . ' ' . ($res->header('Retry-After') // ''), '503 5',
-         'no service token: 503 with Retry-After');
+ok t_cmp($res->code . ' ' . ($res->header('Retry-After') // ''), '502 5',
+         'no service token: 502 with Retry-After');
 ok t_cmp(json_of($res)->{error} // '', 'no_service_token', 'and a JSON error');
 my $line = log_since($start, qr/OAC00124/);
 ok t_cmp($line =~ /app svcbad: no service token/ && $line !~ /wrong-secret/ ? 'logged' : "'$line'",
