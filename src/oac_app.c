@@ -774,6 +774,35 @@ static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
     if (!app->dpop_alg) {
         app->dpop_alg = "ES256";
     }
+    /* FAPI 2.0 Security Profile 5.4: PS256, ES256 or EdDSA only, for the
+     * id_tokens it accepts too; RS256 and HMAC are what it rules out. */
+    if (app->id_token_algs) {
+        char *list = apr_pstrdup(p, app->id_token_algs), *last, *alg;
+        for (alg = apr_strtok(list, ", ", &last); alg;
+             alg = apr_strtok(NULL, ", ", &last)) {
+            if (strcmp(alg, "PS256") && strcmp(alg, "ES256")
+                && strcmp(alg, "EdDSA")) {
+                *perr = apr_psprintf(p, "security_profile=fapi2 accepts "
+                                     "id_tokens signed with PS256, ES256 "
+                                     "or EdDSA, not %s: drop "
+                                     "id_token_signed_response_alg or "
+                                     "list only those",
+                                     oac_util_sanitize(p, alg, 40));
+                return APR_EINVAL;
+            }
+        }
+    }
+    else {
+        app->id_token_algs = "PS256,ES256,EdDSA";
+    }
+    /* Tokens go in the Authorization header (RFC 9449's DPoP scheme;
+     * RFC 9700 2.4 keeps them out of URLs). */
+    if ((v = apr_table_get(keys, "token_placement")) && strcmp(v, "header")) {
+        *perr = apr_psprintf(p, "security_profile=fapi2 sends tokens in the "
+                             "Authorization header, not in the %s: drop "
+                             "token_placement", v);
+        return APR_EINVAL;
+    }
     app->pkce_s256 = 1;
     app->iss_required = 1;
     if (!app->par_endpoint && !app->server_metadata_url) {
