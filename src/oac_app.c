@@ -1,6 +1,7 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 #include "oac_app.h"
+#include "oac_metadata.h"
 #include "oac_fix.h"
 #include "oac_form.h"
 #include "oac_oauth1.h"
@@ -600,6 +601,15 @@ static apr_status_t finish_oidc(const char **perr, apr_pool_t *p,
                 return APR_EINVAL;
             }
         }
+    }
+    if (app->server_metadata_url && !app->issuer
+        && !oac_metadata_expected_issuer(p, app->server_metadata_url)) {
+        /* Every login would fail on it (oac_metadata_apply): said now */
+        *perr = "server_metadata_url ends neither in "
+                "/.well-known/openid-configuration nor has "
+                "/.well-known/oauth-authorization-server after its host, so "
+                "the issuer its document must name is unknown: set issuer=";
+        return APR_EINVAL;
     }
     app->oidc = app->scope && oac_scope_has(app->scope, "openid");
     if (app->oidc && !app->server_metadata_url
