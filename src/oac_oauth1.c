@@ -328,9 +328,13 @@ static char *signing_key(apr_pool_t *p, const oac_oauth1_creds_t *c)
 
 /* Setting up an HMAC context (fetching the MAC and the digest) costs as
  * much as the MAC itself, so each thread keeps one per digest and only
- * re-keys it. httpd's threads live as long as the process. */
+ * re-keys it. Most of httpd's threads live as long as the process, not
+ * all: mod_http2's workers beyond its minimum end when idle, so a
+ * thread's contexts and key are freed and wiped when it ends. */
 static EVP_MAC *hmac_alg;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
+static pthread_key_t hmac_thread_end;
+static int hmac_thread_end_ok;
 static _Thread_local EVP_MAC_CTX *hmac_ctx[2];
 /* The key each context was last keyed with. Keying costs two hash blocks
  * and OpenSSL's dispatch, a third of the HMAC of a base string; a user's
@@ -344,9 +348,24 @@ static _Thread_local struct {
     unsigned char key[HMAC_KEY_CACHE_MAX];
 } hmac_key[2];
 
+/* A thread that kept contexts ends (pthread key destructor). */
+static void free_thread_hmac(void *unused)
+{
+    int i;
+
+    (void)unused;
+    for (i = 0; i < 2; ++i) {
+        EVP_MAC_CTX_free(hmac_ctx[i]);
+        hmac_ctx[i] = NULL;
+        OPENSSL_cleanse(&hmac_key[i], sizeof(hmac_key[i]));
+    }
+}
+
 static void fetch_hmac(void)
 {
     hmac_alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    hmac_thread_end_ok = pthread_key_create(&hmac_thread_end,
+                                            free_thread_hmac) == 0;
 }
 
 /* The thread's context for digest, or -1: a digest without one of its
@@ -368,7 +387,11 @@ static EVP_MAC_CTX *thread_hmac(const char *digest)
         return hmac_ctx[slot];
     }
     pthread_once(&hmac_once, fetch_hmac);
-    if (!hmac_alg || !(hmac_ctx[slot] = EVP_MAC_CTX_new(hmac_alg))) {
+    /* None is made that could not be freed when the thread ends (no
+     * pthread key left in the process: the signature fails, saying so) */
+    if (!hmac_alg || !hmac_thread_end_ok
+        || pthread_setspecific(hmac_thread_end, hmac_ctx) != 0
+        || !(hmac_ctx[slot] = EVP_MAC_CTX_new(hmac_alg))) {
         return NULL;
     }
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
