@@ -533,6 +533,8 @@ int oac_config_check(apr_pool_t *pconf, apr_pool_t *ptemp,
     server_rec *s;
 
     reading_main_config = 0;
+    /* DPoP keys made here outlive this reading: see oac_app.h */
+    oac_app_keep_generated_keys(main_s->process->pool);
     for (s = main_s; s; s = s->next) {
         /* main_s first: the virtual hosts reuse what it finalized */
         if (finalize_server_apps(pconf, ptemp, s,

@@ -13,7 +13,10 @@
 #include <apr_hash.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include <openssl/evp.h>
 
@@ -917,6 +920,62 @@ static apr_status_t finish_apple(const char **perr, apr_pool_t *p,
 
 /* The keys the client signs with, loaded here so that a missing or wrong
  * key stops configtest, not the first login. */
+static apr_pool_t *keys_keep;
+
+#define KEPT_KEYS "oauthclient generated DPoP keys"
+
+void oac_app_keep_generated_keys(apr_pool_t *keep)
+{
+    keys_keep = keep;
+}
+
+/* The app's DPoP key made at startup: the one kept for the same app, or
+ * a new one, kept (oac_app_keep_generated_keys). What is kept is the key
+ * as PEM text, in memory of keep with no cleanup: httpd unloads this
+ * module and reloads it at every restart, and a cleanup of its own (or
+ * an OpenSSL object's) registered in the process pool would run after
+ * its code was gone. Each reading makes its signer from the text. */
+static apr_status_t generated_signer(oac_signer_t **ps, const char **pwhy,
+                                     apr_pool_t *p, const oac_app_t *app)
+{
+    const char *alg = !strcmp(app->dpop_alg, "PS256") ? "RS256"
+                                                      : app->dpop_alg;
+    apr_hash_t *kept = NULL;
+    const char *id, *pem;
+    apr_size_t len;
+    apr_status_t rv;
+    char *made;
+
+    if (!keys_keep) {
+        return oac_signer_generate(ps, pwhy, p, alg);
+    }
+    apr_pool_userdata_get((void **)&kept, KEPT_KEYS, keys_keep);
+    if (!kept) {
+        kept = apr_hash_make(keys_keep);
+        apr_pool_userdata_setn(kept, KEPT_KEYS, NULL, keys_keep);
+    }
+    /* What the provider bound its tokens to the key for: this client of
+     * this provider, under this name. */
+    id = apr_pstrcat(p, app->name, "\n", app->dpop_alg, "\n",
+                     app->client_id, "\n",
+                     app->server_metadata_url ? app->server_metadata_url
+                     : app->access_token_url ? app->access_token_url : "",
+                     NULL);
+    if ((pem = apr_hash_get(kept, id, APR_HASH_KEY_STRING))) {
+        return oac_signer_from_pem(ps, pwhy, p, pem, strlen(pem), NULL);
+    }
+    if ((rv = oac_signer_generate(ps, pwhy, p, alg)) != APR_SUCCESS) {
+        return rv;
+    }
+    if ((made = oac_signer_private_pem(*ps, &len))) {
+        apr_hash_set(kept, apr_pstrdup(keys_keep, id), APR_HASH_KEY_STRING,
+                     apr_pstrmemdup(keys_keep, made, len));
+        OPENSSL_cleanse(made, len);
+        free(made);
+    }
+    return APR_SUCCESS;
+}
+
 static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
                                    oac_app_t *app, apr_table_t *keys)
 {
@@ -984,9 +1043,7 @@ static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
         }
         return APR_SUCCESS;
     }
-    if (oac_signer_generate(&app->dpop_signer, &why, p,
-                            !strcmp(app->dpop_alg, "PS256") ? "RS256"
-                                                            : app->dpop_alg)
+    if (generated_signer(&app->dpop_signer, &why, p, app)
         != APR_SUCCESS) {
         *perr = apr_pstrcat(p, "dpop_signing_alg: ", why, NULL);
         return APR_EGENERAL;

@@ -139,6 +139,16 @@ const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app);
 /* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
  * what needs the whole declaration: required keys for the OAuth version,
  * keys that do not apply to it; loads rsa_key_file (freed with p). */
+/*
+ * A DPoP key made at startup (no dpop_key_file) is made in keep and
+ * found there again by the next oac_app_finalize of the same app (name,
+ * algorithm, client, provider), so it outlives a reading of the
+ * configuration: httpd passes its process pool, and a graceful restart
+ * (logrotate's, daily) no longer orphans every DPoP-bound token. NULL
+ * (the default): a new key each time, in the finalizing pool.
+ */
+void oac_app_keep_generated_keys(apr_pool_t *keep);
+
 apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
                               apr_pool_t *p, const oac_app_decl_t *decl);
 

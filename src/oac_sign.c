@@ -226,6 +226,28 @@ apr_status_t oac_signer_from_pem(oac_signer_t **ps, const char **pwhy,
     return APR_SUCCESS;
 }
 
+char *oac_signer_private_pem(const oac_signer_t *s, apr_size_t *plen)
+{
+    BIO *bio;
+    BUF_MEM *mem = NULL;
+    char *out = NULL;
+
+    if (!s || !s->pkey || !(bio = BIO_new(BIO_s_mem()))) {
+        return NULL;
+    }
+    if (PEM_write_bio_PrivateKey(bio, s->pkey, NULL, NULL, 0, NULL, NULL)
+        && BIO_get_mem_ptr(bio, &mem) == 1 && mem
+        && (out = malloc(mem->length + 1))) {
+        memcpy(out, mem->data, mem->length);
+        out[mem->length] = '\0';
+        *plen = mem->length;
+        OPENSSL_cleanse(mem->data, mem->length);
+    }
+    BIO_free(bio);
+    ERR_clear_error();
+    return out;
+}
+
 apr_status_t oac_signer_from_file(oac_signer_t **ps, const char **pwhy,
                                   apr_pool_t *p, const char *file,
                                   const char *kid)

@@ -28,6 +28,12 @@ apr_status_t oac_signer_from_pem(oac_signer_t **ps, const char **pwhy,
                                  apr_pool_t *p, const char *pem,
                                  apr_size_t len, const char *kid);
 
+/* The private key of s as an unencrypted PKCS#8 PEM, allocated with
+ * malloc (the caller wipes and frees it), or NULL: what
+ * oac_signer_from_pem takes back. For a key kept by the process, not
+ * written anywhere. */
+char *oac_signer_private_pem(const oac_signer_t *s, apr_size_t *plen);
+
 /* The same from a file: *pwhy names the file and what is wrong with it. */
 apr_status_t oac_signer_from_file(oac_signer_t **ps, const char **pwhy,
                                   apr_pool_t *p, const char *file,

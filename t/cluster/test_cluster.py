@@ -762,6 +762,34 @@ class MemcacheCacheCookieSessions(unittest.TestCase, Checks):
                          "the new generation waited for the old one's refresh")
         self.assertEqual(after["refresh_token_reuse"] - before.get("refresh_token_reuse", 0), 0)
 
+    def test_9e_dpop_key_across_a_graceful_restart(self):
+        """A DPoP key made at startup (no dpop_key_file) is the key after a
+        graceful restart too: the provider bound the users' tokens to it,
+        and a new key at every reload (logrotate's, daily) made every
+        DPoP-bound token useless, its user logged in again."""
+        site = self.site
+        port = cluster.free_port()
+        conf = (cluster.app_conf(site.provider, port, "shm", "cookie")
+                + "\nOAuthRemoteApp local dpop_signing_alg=ES256\n")
+        node = cluster.Httpd("K", conf, cluster.MODULES, port=port)
+        try:
+            node.start()
+            b = cluster.Browser(port)
+            b.login("dpopkeep")
+            first = b.api_burst(1, port=port)
+            old = set(node.pids()[1:])
+            node.graceful()
+            deadline = time.monotonic() + 10
+            while set(node.pids()[1:]) & old or not set(node.pids()[1:]):
+                self.assertLess(time.monotonic(), deadline, "the old children did not leave")
+                time.sleep(0.05)
+            second = b.api_burst(2, port=port)
+        finally:
+            log = node.log_text()
+            node.close()
+        self.assertEqual([c[0] for c in first + second], [200, 200, 200], log[-2000:])
+        self.assertEqual([c[2] for c in second], ["dpopkeep", "dpopkeep"])
+
     def test_5_memcached_hangs(self):
         """A memcached that stops answering (SIGSTOP: a hung process, a
         network that drops packets) holds no request: each operation has

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "oac_app.h"
+#include "oac_sign.h"
 #include "oac_form.h"
 
 static apr_pool_t *pool;
@@ -457,6 +458,64 @@ static void test_check_set(void **state)
     assert_int_equal(oac_app_check_set(&err, pool, apps), APR_SUCCESS);
 }
 
+/* The RFC 7638 thumbprint of an app's DPoP key */
+static const char *jkt(const oac_app_t *app)
+{
+    json_t *jwk;
+    const char *t;
+
+    assert_non_null(app->dpop_signer);
+    jwk = oac_signer_public_jwk(app->dpop_signer);
+    t = oac_jwk_thumbprint(pool, jwk);
+    json_decref(jwk);
+    assert_non_null(t);
+    return t;
+}
+
+/* A DPoP key made at startup is kept for the next reading of the
+ * configuration (a graceful restart), per client and provider: the
+ * tokens the provider bound to it stay usable. */
+static void test_generated_dpop_key_kept(void **state)
+{
+    apr_pool_t *keep, *read1, *read2;
+    oac_app_t *a, *b, *c, *d;
+
+    (void)state;
+    assert_int_equal(apr_pool_create(&keep, NULL), APR_SUCCESS);
+    assert_int_equal(apr_pool_create(&read1, NULL), APR_SUCCESS);
+    assert_int_equal(apr_pool_create(&read2, NULL), APR_SUCCESS);
+    /* not kept: a new key each reading */
+    oac_app_keep_generated_keys(NULL);
+    a = finalize(declare("bank", GH "dpop_signing_alg=ES256"));
+    b = finalize(declare("bank", GH "dpop_signing_alg=ES256"));
+    assert_string_not_equal(jkt(a), jkt(b));
+
+    oac_app_keep_generated_keys(keep);
+    {
+        oac_app_t *first = NULL, *again = NULL;
+        const char *first_jkt;
+        const char *err = NULL;
+        assert_int_equal(oac_app_finalize(&first, &err, read1,
+            declare("bank", GH "dpop_signing_alg=ES256")), APR_SUCCESS);
+        first_jkt = apr_pstrdup(pool, jkt(first));
+        apr_pool_destroy(read1);    /* the first reading's pool is gone */
+        assert_int_equal(oac_app_finalize(&again, &err, read2,
+            declare("bank", GH "dpop_signing_alg=ES256")), APR_SUCCESS);
+        assert_non_null(again->dpop_signer);
+        assert_string_equal(jkt(again), first_jkt);
+        c = finalize(declare("bank", GH "dpop_signing_alg=ES256"));
+        assert_string_equal(jkt(c), first_jkt);
+    }
+    /* another client, or another algorithm: a key of its own */
+    d = finalize(declare("bank", GH "client_id=other dpop_signing_alg=ES256"));
+    assert_string_not_equal(jkt(d), jkt(c));
+    d = finalize(declare("bank", GH "dpop_signing_alg=EdDSA"));
+    assert_string_not_equal(jkt(d), jkt(c));
+    oac_app_keep_generated_keys(NULL);
+    apr_pool_destroy(read2);
+    apr_pool_destroy(keep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +533,7 @@ int main(void)
         cmocka_unit_test(test_redirect_and_userinfo),
         cmocka_unit_test(test_check_set),
         cmocka_unit_test(test_session_bind),
+        cmocka_unit_test(test_generated_dpop_key_kept),
     };
     return cmocka_run_group_tests_name("oac_app", tests, setup, teardown);
 }
