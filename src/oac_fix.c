@@ -66,7 +66,7 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
     if (i < resp->body_len && resp->body[i] == '{') {
         /* A repeated field is left for the parser to refuse: keeping one
          * of them here would let a fix pick what the parser will not. */
-        o = json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES,
+        o = oac_util_json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES,
                        NULL);
         if (!json_is_object(o)) {
             json_decref(o);
@@ -456,7 +456,8 @@ int oac_fix_apple_user(const oac_app_t *app, json_t *claims,
 
     if (!oac_fix_has(app, "apple") || !json_is_object(claims) || !user
         || strlen(user) > 4096
-        || !(doc = json_loads(user, JSON_REJECT_DUPLICATES, NULL))) {
+        || !(doc = oac_util_json_loadb(user, strlen(user),
+                                       JSON_REJECT_DUPLICATES, NULL))) {
         return 0;
     }
     name = json_object_get(doc, "name");

@@ -387,7 +387,7 @@ apr_status_t oac_jose_jwks_parse(oac_jose_jwks_t **pjwks, const char **pwhy,
     int skipped = 0;
 
     *pwhy = NULL;
-    doc = json ? json_loads(json, JSON_REJECT_DUPLICATES, &jerr) : NULL;
+    doc = json ? oac_util_json_loadb(json, strlen(json), JSON_REJECT_DUPLICATES, &jerr) : NULL;
     keys = json_object_get(doc, "keys");
     if (!json_is_array(keys)) {
         *pwhy = doc ? "JWK Set has no \"keys\" array"
@@ -634,7 +634,7 @@ static const alg_t *header_alg(const char **pkid, const char **pwhy,
                                apr_size_t len, const char *allowed_algs)
 {
     json_error_t jerr;
-    json_t *h = json_loadb((const char *)header, len, JSON_REJECT_DUPLICATES,
+    json_t *h = oac_util_json_loadb((const char *)header, len, JSON_REJECT_DUPLICATES,
                            &jerr);
     const char *name = NULL, *kid = NULL;
     const alg_t *a = NULL;
@@ -752,7 +752,7 @@ static json_t *claims_of(const char **pwhy, apr_pool_t *p,
                          const char *payload, apr_size_t len)
 {
     json_error_t jerr;
-    json_t *claims = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *claims = oac_util_json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
 
     if (!json_is_object(claims)) {
         json_decref(claims);

@@ -161,7 +161,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
 {
     oac_app_t *out = apr_pmemdup(p, app, sizeof(*app));
     json_error_t jerr;
-    json_t *doc = json_loadb(json, len, 0, &jerr), *iss;
+    json_t *doc = oac_util_json_loadb(json, len, 0, &jerr), *iss;
     const char *expected, *named = NULL;
     apr_status_t rv = APR_EINVAL;
     int https;

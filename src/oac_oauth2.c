@@ -422,7 +422,7 @@ static const char *json_error_detail(apr_pool_t *p,
     if (!resp->body || resp->body_len == 0) {
         return "";
     }
-    json = json_loadb(resp->body, resp->body_len, 0, NULL);
+    json = oac_util_json_loadb(resp->body, resp->body_len, 0, NULL);
     if (!json) {
         return "";
     }
@@ -523,7 +523,7 @@ static int body_error_is(const oac_http_response_t *resp, const char *error)
     if (!resp->body || !resp->body_len) {
         return 0;
     }
-    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    doc = oac_util_json_loadb(resp->body, resp->body_len, 0, &jerr);
     e = json_string_value(json_object_get(doc, "error"));
     is = e && !strcmp(e, error);
     json_decref(doc);
@@ -1033,7 +1033,7 @@ apr_status_t oac_oauth2_par(char **purl, const char **perr, apr_pool_t *p,
                             req, sent, secrets, 1);
         return APR_EGENERAL;
     }
-    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    doc = oac_util_json_loadb(resp->body, resp->body_len, 0, &jerr);
     request_uri = json_string_value(json_object_get(doc, "request_uri"));
     if (!request_uri || !*request_uri || !oac_util_is_vschar(request_uri)) {
         json_decref(doc);

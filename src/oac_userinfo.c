@@ -143,7 +143,7 @@ apr_status_t oac_userinfo_user(const char **puser, const char **perr,
                              resp->status);
         return APR_EGENERAL;
     }
-    doc = json_loadb(resp->body, resp->body_len, 0, &jerr);
+    doc = oac_util_json_loadb(resp->body, resp->body_len, 0, &jerr);
     if (!json_is_object(doc)) {
         json_decref(doc);
         *perr = "userinfo endpoint did not answer a JSON object";

@@ -637,6 +637,27 @@ static apr_status_t release_json(void *data)
     return APR_SUCCESS;
 }
 
+json_t *oac_util_json_loadb(const char *buf, size_t len, size_t flags,
+                            json_error_t *err)
+{
+    size_t marks = 0, i;
+
+    /* Those inside strings count too: a bound, and cheap */
+    for (i = 0; buf && i < len; ++i) {
+        unsigned char c = (unsigned char)buf[i];
+        if ((c == ',' || c == '{' || c == '[')
+            && ++marks > OAC_JSON_MAX_VALUES) {
+            if (err) {
+                memset(err, 0, sizeof(*err));
+                apr_snprintf(err->text, sizeof(err->text),
+                             "more than %d values", OAC_JSON_MAX_VALUES);
+            }
+            return NULL;
+        }
+    }
+    return json_loadb(buf, len, flags, err);
+}
+
 json_t *oac_util_json_owned(apr_pool_t *p, json_t *v)
 {
     apr_pool_cleanup_register(p, v, release_json, apr_pool_cleanup_null);

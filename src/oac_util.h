@@ -152,4 +152,18 @@ int oac_util_say_due(volatile apr_uint32_t *said_at, apr_int64_t now,
  * when p is cleared or destroyed. Returns v. */
 json_t *oac_util_json_owned(apr_pool_t *p, json_t *v);
 
+/* The most '{', '[' and ',' a JSON text from a provider or a browser may
+ * hold (a bound on its values, each past the first behind one of them): a
+ * 1 MiB answer of "[{},{},...]" took Jansson 80 MB of heap to parse, in
+ * every thread that read one; 40,000 is at most ~5 MB. The largest real
+ * ones (a key set of 64 keys, a discovery document, a user's groups)
+ * hold a few thousand. */
+#define OAC_JSON_MAX_VALUES 40000
+
+/* json_loadb, after a scan that refuses a text of more than
+ * OAC_JSON_MAX_VALUES of those (err->text says so) before Jansson builds
+ * any of it. */
+json_t *oac_util_json_loadb(const char *buf, size_t len, size_t flags,
+                            json_error_t *err);
+
 #endif /* OAC_UTIL_H */

@@ -826,6 +826,29 @@ static void check_sendable_bounds(void **state)
                      APR_SUCCESS);
 }
 
+/* A provider's answer padded with tiny values (1 MiB of "{}," took
+ * Jansson 80 MB per login) is refused before it is parsed. */
+static void padded_answer_refused(void **state)
+{
+    apr_pool_t *p = *state;
+    const char *head = "{\"access_token\":\"a\",\"token_type\":\"Bearer\","
+                       "\"pad\":[{}";
+    apr_size_t n = 30000, hl = strlen(head), i;
+    char *body = apr_palloc(p, hl + n * 3 + 3), *o = body;
+
+    memcpy(o, head, hl);
+    o += hl;
+    for (i = 0; i < n; ++i) {
+        memcpy(o, ",{}", 3);
+        o += 3;
+    }
+    memcpy(o, "]}", 3);
+    assert_non_null(strstr(parse_fails(p, "application/json", body,
+                                       APR_EINVAL),
+                           "token response is not valid JSON: more than "
+                           "40000 values"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +879,7 @@ int main(void)
         T(session_mutations),
         T(check_sendable_refuses_control_characters),
         T(check_sendable_bounds),
+        T(padded_answer_refused),
     };
 
     return OAC_RUN_TESTS("oac_token", tests);

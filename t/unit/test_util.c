@@ -548,6 +548,45 @@ static void *say_thread(void *arg)
 }
 
 /* Threads that find the line due at the same moment: one says it. */
+/* A provider's answer of many tiny values (1 MiB of "{}," took Jansson
+ * 80 MB) is refused before Jansson builds any of it; the most values a
+ * text may hold still parse, commas in strings counted (an upper bound). */
+static void json_loadb_counts_values(void **state)
+{
+    apr_pool_t *p = *state;
+    json_error_t err;
+    json_t *doc;
+    char *text, *o;
+    int n;
+
+    /* "[" and N objects between N-1 commas: 2N marks */
+    for (n = OAC_JSON_MAX_VALUES / 2; n <= OAC_JSON_MAX_VALUES / 2 + 1; ++n) {
+        int i;
+        o = text = apr_palloc(p, (apr_size_t)n * 3 + 3);
+        *o++ = '[';
+        for (i = 0; i < n; ++i) {
+            memcpy(o, i ? ",{}" : "{}", i ? 3 : 2);
+            o += i ? 3 : 2;
+        }
+        *o++ = ']';
+        doc = oac_util_json_loadb(text, (size_t)(o - text), 0, &err);
+        if (n == OAC_JSON_MAX_VALUES / 2) {
+            assert_non_null(doc);
+            assert_int_equal(json_array_size(doc), (size_t)n);
+            json_decref(doc);
+        }
+        else {
+            assert_null(doc);
+            assert_string_equal(err.text, "more than 40000 values");
+        }
+    }
+    doc = oac_util_json_loadb("{\"a\":\"x,y\"}", strlen("{\"a\":\"x,y\"}"),
+                              0, &err);
+    assert_non_null(doc);
+    json_decref(doc);
+    assert_null(oac_util_json_loadb("{", 1, 0, &err));
+}
+
 static void say_due_one_thread_of_many(void **state)
 {
     pthread_t t[SAY_THREADS];
@@ -592,6 +631,7 @@ int main(void)
         T(nonce_fork_does_not_repeat),
         T(say_due_once_per_interval),
         T(say_due_one_thread_of_many),
+        T(json_loadb_counts_values),
     };
 
     return OAC_RUN_TESTS("oac_util", tests);
