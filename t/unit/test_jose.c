@@ -1004,6 +1004,10 @@ static void jwks_skips_unusable_keys(void **state)
     assert_verifies(p, TOK_ES256_KID, jwks, "ES256", NULL, "ES256", NULL);
 }
 
+#define N_57 "_________________________________________________________"
+#define N_456 N_57 N_57 N_57 N_57 N_57 N_57 N_57 N_57
+#define BIG_N N_456 N_456 N_456
+
 static void jwks_reasons(void **state)
 {
     apr_pool_t *p = *state;
@@ -1018,6 +1022,12 @@ static void jwks_reasons(void **state)
         { "{\"kty\":\"RSA\",\"n\":\"AAAB\",\"e\":\"AQ\"}", "exponent" },
         { "{\"kty\":\"RSA\",\"n\":\"AAAB\",\"e\":\"AQAAAAAAAAAB\"}",
           "exponent" },
+        /* 33 bits of e: the cost of a verification grows with them */
+        { "{\"kty\":\"RSA\",\"n\":\"AAAB\",\"e\":\"AQAAAAE\"}",
+          "3 to 32 bits" },
+        /* 8208 bits of modulus (1026 bytes of 0xff) */
+        { "{\"kty\":\"RSA\",\"n\":\"" BIG_N "\",\"e\":\"AQAB\"}",
+          "more than 8192 bits" },
         { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_A3_X "\"}",
           "without x and y" },
         { "{\"kty\":\"EC\",\"crv\":\"Ed25519\",\"x\":\"" RFC8037_X "\"}",
@@ -1111,7 +1121,7 @@ static void jwks_room_follows_kept_keys(void **state)
     apr_pool_t *p = *state;
     oac_jose_jwks_t *jwks = NULL;
     const char *why = NULL;
-    enum { ENTRIES = 100000 };
+    enum { ENTRIES = 19000 };   /* under OAC_JSON_MAX_VALUES' marks */
     char *json = apr_palloc(p, sizeof(JWK_EC256) + 16 + 3 * ENTRIES);
     char *o = json;
     int i;
@@ -1125,8 +1135,20 @@ static void jwks_room_follows_kept_keys(void **state)
     assert_int_equal(oac_jose_jwks_parse(&jwks, &why, p, json, 0),
                      APR_SUCCESS);
     assert_int_equal(oac_jose_jwks_count(jwks), 1);
-    assert_non_null(strstr(why, "99999 of 100000 keys skipped"));
+    assert_non_null(strstr(why, "18999 of 19000 keys skipped"));
     assert_in_range(oac_jose_jwks_room(jwks), 1, OAC_JOSE_MAX_KEYS + 1);
+
+    /* and 100,000 are not parsed at all (Jansson's 224 bytes each) */
+    json = apr_palloc(p, sizeof(JWK_EC256) + 16 + 3 * 100000);
+    o = json + sprintf(json, "{\"keys\":[" JWK_EC256);
+    for (i = 1; i < 100000; ++i) {
+        memcpy(o, ",{}", 3);
+        o += 3;
+    }
+    strcpy(o, "]}");
+    assert_int_not_equal(oac_jose_jwks_parse(&jwks, &why, p, json, 0),
+                         APR_SUCCESS);
+    assert_non_null(strstr(why, "more than 40000 values"));
 
     /* and a small set is not given 64 slots either */
     assert_int_equal(oac_jose_jwks_parse(&jwks, &why, p,
