@@ -341,6 +341,16 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
     int *foreign = apr_pcalloc(r->pool, (n + 1) * sizeof(*foreign));
 
+    if (apr_is_empty_table(z->entries)) {
+        /* A session that holds nothing but this login lives as long as
+         * it: every anonymous GET of a login path makes one, and under
+         * mod_session_dbd each is a row (oac_session_expiry_for, the
+         * README's cleanup from cron removes it ten minutes later, not
+         * after SessionMaxAge). The callback's save is SessionMaxAge's. */
+        oac_request_state(r)->session_expires_at =
+            apr_time_now() + apr_time_from_sec(PENDING_LIFETIME);
+    }
+
     /* by name: an app configured by discovery is a copy of its
      * configured self here (oac_discovered), and counted twice it pushed
      * out other apps' logins that fit */

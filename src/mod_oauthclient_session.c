@@ -350,6 +350,16 @@ static int keep_session_id(request_rec *r, session_rec *z)
      * written on was not looked at yet. */
     if (z && z->dirty) {
         oac_dbd_before_session(r);
+        for (q = r; q; q = q->prev ? q->prev : q->main) {
+            const oac_request_t *rs =
+                ap_get_module_config(q->request_config, &oauthclient_module);
+            if (rs && rs->session_expires_at
+                && (!z->expiry || z->expiry > rs->session_expires_at)) {
+                /* After mod_session set it from SessionMaxAge, before
+                 * the store writes it (mod_session_dbd's row) */
+                z->expiry = rs->session_expires_at;
+            }
+        }
     }
     if (!z || !z->uuid || !z->dirty) {
         return DECLINED;

@@ -1,0 +1,50 @@
+# A session made only for a login in flight (an anonymous GET of a login
+# path) lives as long as that login, ten minutes, not SessionMaxAge: under
+# mod_session_dbd every such GET is a row, and the README's cleanup from
+# cron removes it then. The session of a completed login lives as
+# SessionMaxAge says (here none: expiry 0).
+use strict;
+use warnings FATAL => 'all';
+
+use Apache::Test;
+use Apache::TestUtil qw(t_cmp);
+use LWP::UserAgent ();
+use OAC::Flow qw(browser site provider_config login cookie_of);
+
+if (($ENV{OAC_SESSION_STORE} // 'cookie') ne 'dbd' || !$ENV{OAC_SESSION_DB}) {
+    plan tests => 1, need { 'sessions in the database (OAC_SESSION_STORE=dbd)' => 0 };
+    exit 0;
+}
+plan tests => 4;
+
+# the expiry (Unix microseconds) of the row of session key
+sub row_expiry {
+    my $key = shift;
+    open my $fh, '-|', '/usr/bin/python3', '-c',
+        'import sqlite3, sys; r = sqlite3.connect(sys.argv[1]).execute('
+        . '"select expiry from session where key = ?", (sys.argv[2],)).fetchone(); '
+        . 'print(r[0] if r else "none")', $ENV{OAC_SESSION_DB}, $key
+        or die "python3: $!";
+    my $out = <$fh> // '';
+    close $fh;
+    chomp $out;
+    return $out;
+}
+
+sub key_of { (my $k = shift) =~ s/^oac_session=//; $k =~ s/;.*//; $k }
+
+provider_config();
+my $res = LWP::UserAgent->new(max_redirect => 0)->get(site('/oauth/local/login'));
+ok t_cmp($res->code, 302, 'an anonymous login starts');
+my ($set) = grep { /^oac_session=/ } $res->header('Set-Cookie');
+my $expiry = row_expiry(key_of($set // ''));
+my $now = time() * 1_000_000;
+ok t_cmp($expiry ne 'none' && $expiry > $now && $expiry <= $now + 605 * 1_000_000 ? 'ten minutes' : "'$expiry'",
+         'ten minutes', 'its row expires with the login in flight, not never');
+
+# the login completed: the session lives as configured
+my $ua = browser();
+login($ua, 'local');
+my $key = key_of(cookie_of($ua));
+ok t_cmp($ua->get(site('/protected/echo'))->code, 200, 'a completed login');
+ok t_cmp(row_expiry($key), '0', 'its row lives as SessionMaxAge says (none here)');
