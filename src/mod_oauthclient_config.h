@@ -111,9 +111,6 @@ typedef struct {
      * an internal redirect (ErrorDocument) that shares the request's
      * header table and must not carry the token to its target */
     apr_table_t *client_headers_in;
-    /* When the session this request saves expires at the latest (a
-     * session made only for a login in flight), or 0 */
-    apr_time_t session_expires_at;
     /* OAuthProxyAPI NAME client_credentials: token is the app's own */
     int service;
     /* OAuthProxyAPI: what an attempt is built from, kept when a refusal

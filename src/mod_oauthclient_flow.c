@@ -37,7 +37,6 @@ APLOG_USE_MODULE(oauthclient);
 
 /* How long a login may stay at the provider, and how many may be in flight
  * in one browser (tabs): enough for people, small enough for a cookie. */
-#define PENDING_LIFETIME 600
 #define PENDING_MAX 5
 /* All apps' logins in flight together, as stored: a page that makes the
  * browser start login after login must not push the session cookie past
@@ -341,15 +340,6 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
     int *foreign = apr_pcalloc(r->pool, (n + 1) * sizeof(*foreign));
 
-    if (apr_is_empty_table(z->entries)) {
-        /* A session that holds nothing but this login lives as long as
-         * it: every anonymous GET of a login path makes one, and under
-         * mod_session_dbd each is a row (oac_session_expiry_for, the
-         * README's cleanup from cron removes it ten minutes later, not
-         * after SessionMaxAge). The callback's save is SessionMaxAge's. */
-        oac_request_state(r)->session_expires_at =
-            apr_time_now() + apr_time_from_sec(PENDING_LIFETIME);
-    }
 
     /* by name: an app configured by discovery is a copy of its
      * configured self here (oac_discovered), and counted twice it pushed
@@ -431,7 +421,7 @@ static int login_oauth2(request_rec *r, session_rec *z, const oac_app_t *app,
     pending.state = state;
     pending.verifier = verifier;
     pending.next = next;
-    pending.expires_at = oac_now() + PENDING_LIFETIME;
+    pending.expires_at = oac_now() + OAC_PENDING_LIFETIME;
     extra = oac_form_make(r->pool);
     if (app->oidc) {
         /* The id_token must carry it back (mod_oauthclient_oidc.c) */
@@ -498,7 +488,7 @@ static int login_oauth1(request_rec *r, session_rec *z, const oac_app_t *app,
     pending.state = rt->access_token;
     pending.secret = rt->token_secret;
     pending.next = next;
-    pending.expires_at = oac_now() + PENDING_LIFETIME;
+    pending.expires_at = oac_now() + OAC_PENDING_LIFETIME;
     store_pending(r, z, app, &pending);
     return redirect(r, oac_oauth1_authorize_url(r->pool, app,
                                                 rt->access_token));

@@ -341,6 +341,30 @@ static int dbd_before_load(request_rec *r, session_rec **z)
     return DECLINED;
 }
 
+/* Whether z holds logins in flight and nothing else (no token, no user,
+ * no key of the site's own). */
+static int only_logins_in_flight(const session_rec *z)
+{
+    const apr_array_header_t *arr = z->entries ? apr_table_elts(z->entries)
+                                               : NULL;
+    const apr_table_entry_t *e;
+    int i;
+
+    if (!arr || !arr->nelts) {
+        return 0;
+    }
+    e = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; ++i) {
+        const char *dot = e[i].key ? strrchr(e[i].key, '.') : NULL;
+        if (!dot || strncmp(e[i].key, "oauthclient.", 12)
+            || (strcmp(dot + 1, "pending")
+                && strcmp(dot + 1, OAC_PENDING_FOR))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int keep_session_id(request_rec *r, session_rec *z)
 {
     request_rec *q;
@@ -350,15 +374,18 @@ static int keep_session_id(request_rec *r, session_rec *z)
      * written on was not looked at yet. */
     if (z && z->dirty) {
         oac_dbd_before_session(r);
-        for (q = r; q; q = q->prev ? q->prev : q->main) {
-            const oac_request_t *rs =
-                ap_get_module_config(q->request_config, &oauthclient_module);
-            if (rs && rs->session_expires_at
-                && (!z->expiry || z->expiry > rs->session_expires_at)) {
-                /* After mod_session set it from SessionMaxAge, before
-                 * the store writes it (mod_session_dbd's row) */
-                z->expiry = rs->session_expires_at;
-            }
+    }
+    if (z && only_logins_in_flight(z)) {
+        /* Every anonymous GET of a login path makes such a session, and
+         * under mod_session_dbd each is a row: it expires with the login
+         * (the README's cleanup from cron removes it then), not after
+         * SessionMaxAge or never, at every save, a later request's too
+         * (the row's expiry is what mod_session_dbd reads back). Set
+         * after mod_session set it, before the store writes it. */
+        apr_time_t cap = apr_time_now()
+                         + apr_time_from_sec(OAC_PENDING_LIFETIME);
+        if (!z->expiry || z->expiry > cap) {
+            z->expiry = cap;
         }
     }
     if (!z || !z->uuid || !z->dirty) {

@@ -24,6 +24,9 @@ const char *oac_session_get(request_rec *r, session_rec *z,
 /* The session key beside an app's logins in flight that names the app
  * (its session_bind) that started them (mod_oauthclient_flow.c). */
 #define OAC_PENDING_FOR "pending_for"
+/* Seconds a login in flight may take at the provider; a session that
+ * holds nothing else expires with it (mod_oauthclient_session.c). */
+#define OAC_PENDING_LIFETIME 600
 
 void oac_session_set(request_rec *r, session_rec *z, const oac_app_t *app,
                      const char *what, const char *value);
