@@ -329,24 +329,32 @@ static const char *api_base_of(const scope_t *s, server_rec *main_s,
 static int check_login_app(const walk_t *w, const scope_t *s,
                            server_rec *main_s)
 {
-    const ap_directive_t *d = s->app_at ? s->app_at
-                              : s->service ? NULL : s->api_at;
+    const ap_directive_t *named[2];
     server_rec *srv = server_of(s, main_s);
     const oac_server_conf *sc = srv ? oac_server_config(srv) : NULL;
-    const char *name = d ? first_arg(w->p, d) : NULL;
-    const oac_app_t *app = name && sc && sc->apps_by_name
-        ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING) : NULL;
+    int i;
 
-    if (!app || app->authorize_url || app->server_metadata_url) {
-        return OK;
+    named[0] = s->app_at;
+    named[1] = s->service ? NULL : s->api_at;
+    for (i = 0; i < 2; ++i) {
+        const ap_directive_t *d = named[i];
+        const char *name = d ? first_arg(w->p, d) : NULL;
+        const oac_app_t *app = name && sc && sc->apps_by_name
+            ? apr_hash_get(sc->apps_by_name, name, APR_HASH_KEY_STRING)
+            : NULL;
+
+        if (!app || app->authorize_url || app->server_metadata_url) {
+            continue;
+        }
+        ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
+                     OAC_LOGNO(00163) "%s %s at %s: the app has no "
+                     "authorize_url, so no user can log in to it; give it "
+                     "authorize_url (or server_metadata_url), or use it "
+                     "with 'OAuthProxyAPI %s client_credentials' only",
+                     d->directive, name, where(w->p, d), name);
+        return !OK;
     }
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, NULL,
-                 OAC_LOGNO(00163) "%s %s at %s: the app has no "
-                 "authorize_url, so no user can log in to it; give it "
-                 "authorize_url (or server_metadata_url), or use it with "
-                 "'OAuthProxyAPI %s client_credentials' only",
-                 d->directive, name, where(w->p, d), name);
-    return !OK;
+    return OK;
 }
 
 static int check_scope(const walk_t *w, const scope_t *s, server_rec *main_s)

@@ -505,12 +505,16 @@ static int handle_login(request_rec *r, const oac_app_t *app)
     }
     if (!app->authorize_url) {
         /* An app for service tokens only (OAuthProxyAPI NAME
-         * client_credentials): no login to start. Not an error of this
-         * site's, so not logged above info, whoever asks. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, OAC_LOGNO(00162)
-                      "app %s: no login: it has no authorize_url (nor "
-                      "does its provider's metadata name one); it serves "
-                      "service tokens only", app->name);
+         * client_credentials): no login to start, and anyone may ask, so
+         * said at info. One whose provider's metadata names no
+         * authorization endpoint is more likely a mistake: a warning. */
+        ap_log_rerror(APLOG_MARK, app->server_metadata_url ? APLOG_WARNING
+                                                           : APLOG_INFO,
+                      0, r, OAC_LOGNO(00162) "app %s: no login: it has no "
+                      "authorize_url%s; it serves service tokens only",
+                      app->name, app->server_metadata_url
+                      ? ", and its provider's metadata names no "
+                        "authorization_endpoint" : "");
         return HTTP_NOT_FOUND;
     }
     if ((rc = oac_session_open(r, &z)) != OK) {

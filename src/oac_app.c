@@ -816,6 +816,13 @@ static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
                              "token_placement", v);
         return APR_EINVAL;
     }
+    if ((v = oac_fix_api_token_param(app))) {
+        *perr = apr_psprintf(p, "security_profile=fapi2 sends tokens in the "
+                             "Authorization header, and this "
+                             "compliance_fix puts them in the query (%s=): "
+                             "drop one of them", v);
+        return APR_EINVAL;
+    }
     app->pkce_s256 = 1;
     app->iss_required = 1;
     if (!app->par_endpoint && !app->server_metadata_url) {

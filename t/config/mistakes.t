@@ -12,7 +12,7 @@ use OAC::ConfigTest qw(configtest);
 use OAC::Env ();
 use OAC::Flow qw(browser site);
 
-plan tests => 33;
+plan tests => 34;
 
 my $app = <<'CONF';
 OAuthRemoteApp gh client_id=id client_secret=s3cret-value \
@@ -92,6 +92,9 @@ refused($svc . $session . "<Location /app>\n AuthType OAuth\n OAuthApp svc\n Req
 refused($svc . $session . "<Location /api/svc/>\n OAuthProxyAPI svc\n</Location>\n",
         qr/OAC00163: OAuthProxyAPI svc at \S+:\d+: the app has no authorize_url/,
         "OAuthProxyAPI with users' tokens naming it: refused");
+refused($app . $svc . $session . "<Location /api/svc/>\n OAuthApp gh\n OAuthProxyAPI svc\n</Location>\n",
+        qr/OAC00163: OAuthProxyAPI svc at \S+:\d+: the app has no authorize_url/,
+        "... also beside an OAuthApp of another app");
 
 # OAuthProxyAPI to https without SSLProxyEngine: a warning, as contract
 # section 6's own example is such a location
