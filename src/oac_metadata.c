@@ -167,7 +167,10 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     int https;
 
     if (!json_is_object(doc)) {
-        *perr = "the provider's metadata is not a JSON object";
+        *perr = !doc && !strncmp(jerr.text, "more than", 9)
+                ? apr_pstrcat(p, "the provider's metadata has ", jerr.text,
+                              NULL)
+                : "the provider's metadata is not a JSON object";
         goto done;
     }
     iss = json_object_get(doc, "issuer");
