@@ -146,18 +146,6 @@ static void note(walk_t *w, scope_t *sc, const ap_directive_t *d)
     }
 }
 
-/* The next word of a section's arguments, unquoted, without the '>' that
- * closes an unquoted last one ("<Location /app>"). */
-static char *section_word(apr_pool_t *p, const char **args)
-{
-    char *word = ap_getword_conf(p, args), *gt = strrchr(word, '>');
-
-    if (gt && !gt[1]) {
-        *gt = '\0';
-    }
-    return word;
-}
-
 /* A <LocationMatch>'s (or <Location ~>'s) pattern, as httpd compiles it. */
 static ap_regex_t *pattern(apr_pool_t *p, const char *re)
 {
@@ -174,13 +162,13 @@ static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
     sc->vhost = vhost;
     if (section && (is(section, "<Location") || is(section, "<Directory"))) {
         const char *args = section->args ? section->args : "";
-        const char *path = section_word(w->p, &args);
+        const char *path = oac_section_word(w->p, &args);
         sc->kind = apr_pstrdup(w->p, section->directive);
         ap_str_tolower((char *)sc->kind);
         /* "<Location ~ re>" is a pattern, as <LocationMatch>; "<Directory
          * ~ re>" and the like are not judged */
         if (*path == '~' && is(section, "<Location")) {
-            sc->regex = pattern(w->p, section_word(w->p, &args));
+            sc->regex = pattern(w->p, oac_section_word(w->p, &args));
         }
         else if (*path && *path != '~') {
             sc->path = path;
@@ -189,7 +177,7 @@ static scope_t *new_scope(walk_t *w, const ap_directive_t *section,
     else if (section && is(section, "<LocationMatch")) {
         const char *args = section->args ? section->args : "";
         sc->kind = "<locationmatch";
-        sc->regex = pattern(w->p, section_word(w->p, &args));
+        sc->regex = pattern(w->p, oac_section_word(w->p, &args));
     }
     return sc;
 }

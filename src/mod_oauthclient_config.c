@@ -339,14 +339,21 @@ const char *oac_cmd_app(cmd_parms *cmd, void *dconf, const char *arg)
 /* Whether a <Location> section's argument is a plain path prefix, read
  * as httpd reads it: not "~" and a pattern (quoted or not), nor a path
  * with wildcards. */
+char *oac_section_word(apr_pool_t *p, const char **args)
+{
+    char *word = ap_getword_conf(p, args), *gt = strrchr(word, '>');
+
+    if (gt && !gt[1]) {
+        *gt = '\0';
+    }
+    return word;
+}
+
 static int location_is_prefix(apr_pool_t *p, const ap_directive_t *section)
 {
     const char *args = section->args ? section->args : "";
-    char *path = ap_getword_conf(p, &args), *gt;
+    const char *path = oac_section_word(p, &args);
 
-    if ((gt = strrchr(path, '>')) && !gt[1]) {
-        *gt = '\0';
-    }
     return *path && strcmp(path, "~") && !strpbrk(path, "*?[");
 }
 

@@ -160,6 +160,9 @@ const oac_app_t *oac_find_app(request_rec *r, const char *name,
 apr_int64_t oac_now(void);
 /* 1 while httpd reads its main configuration, 0 for .htaccess files. */
 int oac_reading_main_config(void);
+/* The next word of a section's arguments, unquoted, without the '>' that
+ * closes an unquoted last one ("<Location /app>"). */
+char *oac_section_word(apr_pool_t *p, const char **args);
 
 /* The directives of this file (the command table is mod_oauthclient.c's) */
 const char *oac_cmd_remote_app(cmd_parms *cmd, void *dconf,

@@ -35,8 +35,8 @@
 
 APLOG_USE_MODULE(oauthclient);
 
-/* How long a login may stay at the provider, and how many may be in flight
- * in one browser (tabs): enough for people, small enough for a cookie. */
+/* How many logins may be in flight in one browser (tabs), each for
+ * OAC_PENDING_LIFETIME: enough for people, small enough for a cookie. */
 #define PENDING_MAX 5
 /* All apps' logins in flight together, as stored: a page that makes the
  * browser start login after login must not push the session cookie past
@@ -339,7 +339,6 @@ static void store_pending(request_rec *r, session_rec *z, const oac_app_t *app,
     const oac_app_t **apps = apr_palloc(r->pool, (n + 1) * sizeof(*apps));
     int *changed = apr_pcalloc(r->pool, (n + 1) * sizeof(*changed));
     int *foreign = apr_pcalloc(r->pool, (n + 1) * sizeof(*foreign));
-
 
     /* by name: an app configured by discovery is a copy of its
      * configured self here (oac_discovered), and counted twice it pushed

@@ -14,6 +14,7 @@
 #include <apr_strings.h>
 
 #include "mod_oauthclient.h"
+#include "oac_util.h"
 
 APLOG_USE_MODULE(oauthclient);
 
@@ -177,22 +178,6 @@ int oac_protected_request_hooked(void)
     return apr_optional_hook_get("protected_request") != NULL;
 }
 
-/* Whether s has a byte that would end or split a request line or header
- * line where mod_proxy_http writes it as it is: a control character, and
- * a space too when space_ends. */
-static int splits_line(const char *s, int space_ends)
-{
-    const unsigned char *c;
-
-    for (c = (const unsigned char *)s; *c; ++c) {
-        if ((*c < 0x20 && *c != '\t') || *c == 0x7F
-            || (space_ends && (*c == ' ' || *c == '\t'))) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /* What a protected_request hook handed back that cannot be sent as it is,
  * or NULL: mod_proxy_http writes the method, the URL (mod_proxy told not
  * to encode it again) and the headers into the request verbatim, so a
@@ -207,11 +192,13 @@ static const char *hook_unsendable(const oauthclient_request_t *hr,
     if (!hr->method || !*hr->method || *ap_scan_http_token(hr->method)) {
         return "a method that is not an HTTP token";
     }
-    if (!hr->url || (hr->url != url_before && splits_line(hr->url, 1))) {
+    if (!hr->url || (hr->url != url_before
+                     && (oac_util_has_control(hr->url)
+                         || strchr(hr->url, ' ')))) {
         return "a URL with a space or a control character (percent-encode "
                "what goes into it)";
     }
-    if (hr->content_type && splits_line(hr->content_type, 0)) {
+    if (hr->content_type && !oac_util_is_field_value(hr->content_type)) {
         return "a content type with a control character";
     }
     if (!hr->headers) {
@@ -221,7 +208,7 @@ static const char *hook_unsendable(const oauthclient_request_t *hr,
     e = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; ++i) {
         if (!e[i].key || !*e[i].key || *ap_scan_http_token(e[i].key)
-            || !e[i].val || splits_line(e[i].val, 0)) {
+            || !e[i].val || !oac_util_is_field_value(e[i].val)) {
             return "a header whose name is not an HTTP token or whose value "
                    "has a control character";
         }

@@ -23,6 +23,10 @@
 
 APLOG_USE_MODULE(oauthclient);
 
+/* What an app's keys in the session start with: PREFIX NAME "." WHAT */
+#define SESSION_KEY_PREFIX "oauthclient."
+#define SESSION_KEY_PREFIX_LEN (sizeof(SESSION_KEY_PREFIX) - 1)
+
 #pragma weak ap_hook_session_save
 #pragma weak ap_hook_session_load
 
@@ -177,12 +181,14 @@ static int collect_token_app(void *rec, const char *key, const char *val)
 {
     apr_size_t n = strlen(key);
 
-    if (!strncmp(key, "oauthclient.", 12) && n > 18
+    if (!strncmp(key, SESSION_KEY_PREFIX, SESSION_KEY_PREFIX_LEN)
+        && n > SESSION_KEY_PREFIX_LEN + 6
         && !strcmp(key + n - 6, ".token")) {
         APR_ARRAY_PUSH((apr_array_header_t *)rec, const char *) =
             apr_psprintf(((apr_array_header_t *)rec)->pool, "%.*s (%"
-                         APR_SIZE_T_FMT " bytes of token)", (int)(n - 18),
-                         key + 12, strlen(val));
+                         APR_SIZE_T_FMT " bytes of token)",
+                         (int)(n - SESSION_KEY_PREFIX_LEN - 6),
+                         key + SESSION_KEY_PREFIX_LEN, strlen(val));
     }
     return 1;
 }
@@ -356,7 +362,8 @@ static int only_logins_in_flight(const session_rec *z)
     e = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; ++i) {
         const char *dot = e[i].key ? strrchr(e[i].key, '.') : NULL;
-        if (!dot || strncmp(e[i].key, "oauthclient.", 12)
+        if (!dot || strncmp(e[i].key, SESSION_KEY_PREFIX,
+                            SESSION_KEY_PREFIX_LEN)
             || (strcmp(dot + 1, "pending")
                 && strcmp(dot + 1, OAC_PENDING_FOR))) {
             return 0;
@@ -431,7 +438,8 @@ void oac_session_register(void)
 static const char *session_key(request_rec *r, const oac_app_t *app,
                                const char *what)
 {
-    return apr_pstrcat(r->pool, "oauthclient.", app->name, ".", what, NULL);
+    return apr_pstrcat(r->pool, SESSION_KEY_PREFIX, app->name, ".", what,
+                       NULL);
 }
 
 const char *oac_session_get(request_rec *r, session_rec *z, const oac_app_t *app,

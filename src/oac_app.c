@@ -1,9 +1,9 @@
 /* Licensed under the Apache License, Version 2.0 (see LICENSE) */
 
 #include "oac_app.h"
-#include "oac_metadata.h"
 #include "oac_fix.h"
 #include "oac_form.h"
+#include "oac_metadata.h"
 #include "oac_oauth1.h"
 #include "oac_sign.h"
 #include "oac_url.h"
@@ -17,7 +17,6 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
-
 #include <openssl/evp.h>
 
 typedef enum {
@@ -563,6 +562,25 @@ static const char *const id_token_algs[] = {
     "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384",
     "ES512", "EdDSA", "HS256", "HS384", "HS512", NULL };
 
+/* The first algorithm of list (names between commas or spaces) that is
+ * not in allowed, or NULL when each is. */
+static const char *alg_not_in(apr_pool_t *p, const char *list,
+                              const char *const *allowed)
+{
+    char *copy = apr_pstrdup(p, list), *last, *alg;
+
+    for (alg = apr_strtok(copy, ", ", &last); alg;
+         alg = apr_strtok(NULL, ", ", &last)) {
+        const char *const *known;
+        for (known = allowed; *known && strcmp(*known, alg); ++known) {
+        }
+        if (!*known) {
+            return alg;
+        }
+    }
+    return NULL;
+}
+
 /* An app whose scope has openid checks the id_token of every login
  * (oac_jose.c), which takes the provider's keys and issuer. */
 static apr_status_t finish_oidc(const char **perr, apr_pool_t *p,
@@ -583,35 +601,21 @@ static apr_status_t finish_oidc(const char **perr, apr_pool_t *p,
         }
         app->leeway = (int)n;
     }
-    if ((v = app->id_token_algs)) {
-        char *list = apr_pstrdup(p, v), *last, *alg;
-        for (alg = apr_strtok(list, ", ", &last); alg;
-             alg = apr_strtok(NULL, ", ", &last)) {
-            const char *const *known;
-            for (known = id_token_algs; *known && strcmp(*known, alg);
-                 ++known) {
-            }
-            if (!*known) {
-                *perr = apr_psprintf(p, "id_token_signed_response_alg: '%s' "
-                                     "is not accepted%s; use some of: RS256, "
-                                     "RS384, RS512, PS256, PS384, PS512, "
-                                     "ES256, ES384, ES512, EdDSA, HS256, "
-                                     "HS384, HS512",
-                                     oac_util_sanitize(p, alg, 40),
-                                     strcasecmp(alg, "none") ? ""
-                                     : " (an unsigned id_token proves "
-                                       "nothing)");
-                return APR_EINVAL;
-            }
-        }
+    if (app->id_token_algs
+        && (v = alg_not_in(p, app->id_token_algs, id_token_algs))) {
+        *perr = apr_psprintf(p, "id_token_signed_response_alg: '%s' is not "
+                             "accepted%s; use some of: RS256, RS384, RS512, "
+                             "PS256, PS384, PS512, ES256, ES384, ES512, "
+                             "EdDSA, HS256, HS384, HS512",
+                             oac_util_sanitize(p, v, 40),
+                             strcasecmp(v, "none") ? ""
+                             : " (an unsigned id_token proves nothing)");
+        return APR_EINVAL;
     }
     if (app->server_metadata_url && !app->issuer
         && !oac_metadata_expected_issuer(p, app->server_metadata_url)) {
         /* Every login would fail on it (oac_metadata_apply): said now */
-        *perr = "server_metadata_url ends neither in "
-                "/.well-known/openid-configuration nor has "
-                "/.well-known/oauth-authorization-server after its host, so "
-                "the issuer its document must name is unknown: set issuer=";
+        *perr = OAC_METADATA_NO_ISSUER;
         return APR_EINVAL;
     }
     app->oidc = app->scope && oac_scope_has(app->scope, "openid");
@@ -755,6 +759,9 @@ static apr_status_t finish_rsa_key(const char **perr, apr_pool_t *p,
  * PKCE S256, RFC 9207 iss, private_key_jwt, sender-constrained tokens
  * (DPoP here), and only PS256, ES256 or EdDSA. Its defaults fill what is
  * not set; what is set against it is a mistake to say. */
+/* What the FAPI 2.0 Security Profile (5.4) signs with. */
+static const char *const fapi2_algs[] = { "PS256", "ES256", "EdDSA", NULL };
+
 static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
                                  oac_app_t *app, apr_table_t *keys)
 {
@@ -789,24 +796,15 @@ static apr_status_t finish_fapi2(const char **perr, apr_pool_t *p,
     }
     /* FAPI 2.0 Security Profile 5.4: PS256, ES256 or EdDSA only, for the
      * id_tokens it accepts too; RS256 and HMAC are what it rules out. */
-    if (app->id_token_algs) {
-        char *list = apr_pstrdup(p, app->id_token_algs), *last, *alg;
-        for (alg = apr_strtok(list, ", ", &last); alg;
-             alg = apr_strtok(NULL, ", ", &last)) {
-            if (strcmp(alg, "PS256") && strcmp(alg, "ES256")
-                && strcmp(alg, "EdDSA")) {
-                *perr = apr_psprintf(p, "security_profile=fapi2 accepts "
-                                     "id_tokens signed with PS256, ES256 "
-                                     "or EdDSA, not %s: drop "
-                                     "id_token_signed_response_alg or "
-                                     "list only those",
-                                     oac_util_sanitize(p, alg, 40));
-                return APR_EINVAL;
-            }
-        }
-    }
-    else {
+    if (!app->id_token_algs) {
         app->id_token_algs = "PS256,ES256,EdDSA";
+    }
+    else if ((v = alg_not_in(p, app->id_token_algs, fapi2_algs))) {
+        *perr = apr_psprintf(p, "security_profile=fapi2 accepts id_tokens "
+                             "signed with PS256, ES256 or EdDSA, not %s: "
+                             "drop id_token_signed_response_alg or list "
+                             "only those", oac_util_sanitize(p, v, 40));
+        return APR_EINVAL;
     }
     /* Tokens go in the Authorization header (RFC 9449's DPoP scheme;
      * RFC 9700 2.4 keeps them out of URLs). */
@@ -925,8 +923,6 @@ static apr_status_t finish_apple(const char **perr, apr_pool_t *p,
     return APR_SUCCESS;
 }
 
-/* The keys the client signs with, loaded here so that a missing or wrong
- * key stops configtest, not the first login. */
 static apr_pool_t *keys_keep;
 
 #define KEPT_KEYS "oauthclient generated DPoP keys"
@@ -983,6 +979,8 @@ static apr_status_t generated_signer(oac_signer_t **ps, const char **pwhy,
     return APR_SUCCESS;
 }
 
+/* The keys the client signs with, loaded here so that a missing or wrong
+ * key stops configtest, not the first login. */
 static apr_status_t finish_signers(const char **perr, apr_pool_t *p,
                                    oac_app_t *app, apr_table_t *keys)
 {

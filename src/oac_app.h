@@ -136,9 +136,6 @@ oac_app_decl_t *oac_app_decl_merge(apr_pool_t *p, const oac_app_decl_t *base,
  */
 const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app);
 
-/* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
- * what needs the whole declaration: required keys for the OAuth version,
- * keys that do not apply to it; loads rsa_key_file (freed with p). */
 /*
  * A DPoP key made at startup (no dpop_key_file) is made in keep and
  * found there again by the next oac_app_finalize of the same app (name,
@@ -149,6 +146,9 @@ const char *oac_app_session_bind(apr_pool_t *p, const oac_app_t *app);
  */
 void oac_app_keep_generated_keys(apr_pool_t *keep);
 
+/* Unpacks client_kwargs (an explicit key wins), applies defaults, and checks
+ * what needs the whole declaration: required keys for the OAuth version,
+ * keys that do not apply to it; loads rsa_key_file (freed with p). */
 apr_status_t oac_app_finalize(oac_app_t **papp, const char **perr,
                               apr_pool_t *p, const oac_app_decl_t *decl);
 

@@ -66,8 +66,8 @@ static json_t *body_to_object(apr_pool_t *p, const oac_http_response_t *resp)
     if (i < resp->body_len && resp->body[i] == '{') {
         /* A repeated field is left for the parser to refuse: keeping one
          * of them here would let a fix pick what the parser will not. */
-        o = oac_util_json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES,
-                       NULL);
+        o = oac_util_json_loadb(resp->body, resp->body_len,
+                                JSON_REJECT_DUPLICATES, NULL);
         if (!json_is_object(o)) {
             json_decref(o);
             return NULL;

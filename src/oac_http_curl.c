@@ -47,6 +47,7 @@
 
 #include "oac_http.h"
 #include "oac_http_curl.h"
+#include "oac_util.h"
 
 /* Enough for every thread of a default event MPM child. */
 #define OAC_CURL_IDLE_MAX          64
@@ -366,18 +367,6 @@ static int is_token(const char *s)
     return 1;
 }
 
-static int is_field_value(const char *s)
-{
-    for (; *s; ++s) {
-        unsigned char c = (unsigned char)*s;
-
-        if ((c < 0x20 && c != '\t') || c == 0x7f) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 typedef struct {
     apr_pool_t *p;
     struct curl_slist *list;
@@ -412,7 +401,7 @@ static int add_header(void *baton, const char *name, const char *value)
     if (!value) {
         value = "";
     }
-    if (!is_field_value(value)) {
+    if (!oac_util_is_field_value(value)) {
         ctx->err = apr_psprintf(ctx->p, "request header %s has a value with "
                                 "control characters", name);
         ctx->rv = APR_EINVAL;
@@ -439,7 +428,7 @@ static apr_status_t build_headers(struct curl_slist **plist,
     ctx.rv = APR_SUCCESS;
 
     if (req->body && req->content_type) {
-        if (!is_field_value(req->content_type)) {
+        if (!oac_util_is_field_value(req->content_type)) {
             *perr = "request content type has control characters";
             return APR_EINVAL;
         }

@@ -396,7 +396,7 @@ apr_status_t oac_jose_jwks_parse(oac_jose_jwks_t **pjwks, const char **pwhy,
     keys = json_object_get(doc, "keys");
     if (!json_is_array(keys)) {
         *pwhy = doc ? "JWK Set has no \"keys\" array"
-                : !strncmp(jerr.text, "more than", 9)
+                : oac_util_json_too_large(&jerr)
                     ? apr_pstrcat(p, "JWK Set has ", jerr.text, NULL)
                     : "JWK Set is not JSON, or has a member twice";
         json_decref(doc);
@@ -641,8 +641,8 @@ static const alg_t *header_alg(const char **pkid, const char **pwhy,
                                apr_size_t len, const char *allowed_algs)
 {
     json_error_t jerr;
-    json_t *h = oac_util_json_loadb((const char *)header, len, JSON_REJECT_DUPLICATES,
-                           &jerr);
+    json_t *h = oac_util_json_loadb((const char *)header, len,
+                                    JSON_REJECT_DUPLICATES, &jerr);
     const char *name = NULL, *kid = NULL;
     const alg_t *a = NULL;
 
@@ -759,7 +759,8 @@ static json_t *claims_of(const char **pwhy, apr_pool_t *p,
                          const char *payload, apr_size_t len)
 {
     json_error_t jerr;
-    json_t *claims = oac_util_json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *claims = oac_util_json_loadb(payload, len,
+                                         JSON_REJECT_DUPLICATES, &jerr);
 
     if (!json_is_object(claims)) {
         json_decref(claims);

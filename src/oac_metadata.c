@@ -167,7 +167,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     int https;
 
     if (!json_is_object(doc)) {
-        *perr = !doc && !strncmp(jerr.text, "more than", 9)
+        *perr = !doc && oac_util_json_too_large(&jerr)
                 ? apr_pstrcat(p, "the provider's metadata has ", jerr.text,
                               NULL)
                 : "the provider's metadata is not a JSON object";
@@ -181,10 +181,7 @@ apr_status_t oac_metadata_apply(oac_app_t **pout, const char **perr,
     expected = app->issuer ? app->issuer
                : oac_metadata_expected_issuer(p, app->server_metadata_url);
     if (!expected) {
-        *perr = "server_metadata_url ends neither in "
-                "/.well-known/openid-configuration nor has "
-                "/.well-known/oauth-authorization-server after its host, so "
-                "the issuer it promises is unknown: set issuer=";
+        *perr = OAC_METADATA_NO_ISSUER;
         goto done;
     }
     if (strcmp(json_string_value(iss), expected)

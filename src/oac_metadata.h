@@ -22,6 +22,13 @@
  *                                                   (RFC 8414 3)
  */
 const char *oac_metadata_expected_issuer(apr_pool_t *p, const char *url);
+/* Why a server_metadata_url of neither form needs the issuer key: said by
+ * configtest, and by a document fetched for an app made without it. */
+#define OAC_METADATA_NO_ISSUER \
+    "server_metadata_url ends neither in " \
+    "/.well-known/openid-configuration nor has " \
+    "/.well-known/oauth-authorization-server after its host, so the " \
+    "issuer its document must name is unknown: set issuer="
 
 /*
  * A copy of app (allocated from p) completed from the metadata document

@@ -109,7 +109,8 @@ static apr_status_t load_json(json_t **pjson, const char **perr,
                               apr_pool_t *p, const char *body, apr_size_t len)
 {
     json_error_t err;
-    json_t *json = oac_util_json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *json = oac_util_json_loadb(body, len, JSON_REJECT_DUPLICATES,
+                                       &err);
 
     if (!json) {
         *perr = apr_pstrcat(p, "token response is not valid JSON: ",

@@ -416,6 +416,18 @@ int oac_util_has_control(const char *s)
     return 0;
 }
 
+int oac_util_is_field_value(const char *s)
+{
+    for (; *s; ++s) {
+        unsigned char c = (unsigned char)*s;
+
+        if ((c < 0x20 && c != '\t') || c == 0x7f) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* RFC 6749 appendix A: access-token and refresh-token are 1*VSCHAR. */
 int oac_util_is_vschar(const char *s)
 {
@@ -637,6 +649,8 @@ static apr_status_t release_json(void *data)
     return APR_SUCCESS;
 }
 
+#define JSON_TOO_LARGE "more than %d values"
+
 json_t *oac_util_json_loadb(const char *buf, size_t len, size_t flags,
                             json_error_t *err)
 {
@@ -649,13 +663,21 @@ json_t *oac_util_json_loadb(const char *buf, size_t len, size_t flags,
             && ++marks > OAC_JSON_MAX_VALUES) {
             if (err) {
                 memset(err, 0, sizeof(*err));
-                apr_snprintf(err->text, sizeof(err->text),
-                             "more than %d values", OAC_JSON_MAX_VALUES);
+                apr_snprintf(err->text, sizeof(err->text), JSON_TOO_LARGE,
+                             OAC_JSON_MAX_VALUES);
             }
             return NULL;
         }
     }
     return json_loadb(buf, len, flags, err);
+}
+
+int oac_util_json_too_large(const json_error_t *err)
+{
+    char text[sizeof(err->text)];
+
+    apr_snprintf(text, sizeof(text), JSON_TOO_LARGE, OAC_JSON_MAX_VALUES);
+    return err && !strcmp(err->text, text);
 }
 
 json_t *oac_util_json_owned(apr_pool_t *p, json_t *v)

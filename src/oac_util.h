@@ -117,6 +117,9 @@ int oac_util_is_vschar(const char *s);
 /* 1 if s has a control character (below 0x20, or 0x7F): a header or an
  * environment variable would end there, or begin a new one. */
 int oac_util_has_control(const char *s);
+/* 1 if s may be a header field's value as it is written (RFC 9110 5.5):
+ * no control character but the tab, so no CR or LF to end the line. */
+int oac_util_is_field_value(const char *s);
 
 /*
  * The module's stored form for what it keeps in a session (the token,
@@ -165,5 +168,8 @@ json_t *oac_util_json_owned(apr_pool_t *p, json_t *v);
  * any of it. */
 json_t *oac_util_json_loadb(const char *buf, size_t len, size_t flags,
                             json_error_t *err);
+/* 1 when oac_util_json_loadb refused for that limit, not for the syntax
+ * (err as it filled it in). */
+int oac_util_json_too_large(const json_error_t *err);
 
 #endif /* OAC_UTIL_H */
